@@ -1,0 +1,18 @@
+// Command shortfuse is a credential broker that speaks the AWS APIs of STS,
+// IAM and Secrets Manager, and the CI client that gets exploding credentials
+// from it.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

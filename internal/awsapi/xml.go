@@ -1,0 +1,122 @@
+package awsapi
+
+import (
+	"bytes"
+	"encoding/xml"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Namespaces of the Query services.
+const (
+	NamespaceSTS = "https://sts.amazonaws.com/doc/2011-06-15/"
+	NamespaceIAM = "https://iam.amazonaws.com/doc/2010-05-08/"
+)
+
+// Time is a timestamp in the ISO 8601 form the Query protocol uses
+// ("2026-11-25T19:30:05Z").
+type Time time.Time
+
+// MarshalXML writes the timestamp as UTC with second precision.
+func (t Time) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	return e.EncodeElement(time.Time(t).UTC().Format("2006-01-02T15:04:05Z"), start)
+}
+
+// Members is a list serialised the Query way: <Name><member>…</member></Name>.
+// Unlike a plain slice it writes the empty wrapper for an empty list, so
+// clients see [] rather than a missing key.
+type Members[T any] []T
+
+// MarshalXML writes each element as <member>.
+func (m Members[T]) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	if err := e.EncodeToken(start); err != nil {
+		return err
+	}
+	for i := range m {
+		if err := e.EncodeElement(m[i], xml.StartElement{Name: xml.Name{Local: "member"}}); err != nil {
+			return err
+		}
+	}
+	return e.EncodeToken(start.End())
+}
+
+// Entries is a map serialised the Query way:
+// <Name><entry><key>k</key><value>v</value></entry></Name>.
+type Entries []Entry
+
+// Entry is one key/value of Entries.
+type Entry struct {
+	Key   string `xml:"key"`
+	Value string `xml:"value"`
+}
+
+// MarshalXML writes each element as <entry>.
+func (m Entries) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	if err := e.EncodeToken(start); err != nil {
+		return err
+	}
+	for i := range m {
+		if err := e.EncodeElement(m[i], xml.StartElement{Name: xml.Name{Local: "entry"}}); err != nil {
+			return err
+		}
+	}
+	return e.EncodeToken(start.End())
+}
+
+// EncodeQuery renders a Query-protocol response:
+//
+//	<ActionResponse xmlns="ns"><ActionResult>…</ActionResult>
+//	<ResponseMetadata><RequestId>id</RequestId></ResponseMetadata></ActionResponse>
+//
+// result may be nil for operations whose output has no members.
+func EncodeQuery(ns, action string, result any, requestID string) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
+	b.WriteString("<" + action + `Response xmlns="` + ns + `">`)
+	if result != nil {
+		enc := xml.NewEncoder(&b)
+		if err := enc.EncodeElement(result, xml.StartElement{Name: xml.Name{Local: action + "Result"}}); err != nil {
+			return nil, err
+		}
+		if err := enc.Flush(); err != nil {
+			return nil, err
+		}
+	}
+	b.WriteString("<ResponseMetadata><RequestId>")
+	xml.EscapeText(&b, []byte(requestID))
+	b.WriteString("</RequestId></ResponseMetadata></" + action + "Response>")
+	return b.Bytes(), nil
+}
+
+// WriteQuery sends a Query-protocol response.
+func WriteQuery(w http.ResponseWriter, body []byte) {
+	w.Header().Set("Content-Type", "text/xml")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
+// WriteQueryError sends e as a Query-protocol error document:
+//
+//	<ErrorResponse xmlns="ns"><Error><Type>Sender</Type><Code>…</Code>
+//	<Message>…</Message></Error><RequestId>…</RequestId></ErrorResponse>
+func WriteQueryError(w http.ResponseWriter, ns string, e *Error, requestID string) {
+	var b bytes.Buffer
+	typ := "Receiver"
+	if e.Sender() {
+		typ = "Sender"
+	}
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
+	b.WriteString(`<ErrorResponse xmlns="` + ns + `"><Error><Type>` + typ + `</Type><Code>`)
+	xml.EscapeText(&b, []byte(e.QueryCode()))
+	b.WriteString("</Code><Message>")
+	xml.EscapeText(&b, []byte(e.Message))
+	b.WriteString("</Message></Error><RequestId>")
+	xml.EscapeText(&b, []byte(requestID))
+	b.WriteString("</RequestId></ErrorResponse>")
+	w.Header().Set("Content-Type", "text/xml")
+	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
+	w.WriteHeader(e.Status())
+	_, _ = w.Write(b.Bytes())
+}

@@ -1,0 +1,161 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/shortfuse/shortfuse/internal/awsapi"
+	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/session"
+	"github.com/shortfuse/shortfuse/internal/sigv4"
+)
+
+var (
+	errInvalidClientToken = &awsapi.Error{Code: awsapi.CodeInvalidClientTokenID, Message: "The security token included in the request is invalid."}
+	errExpiredToken       = &awsapi.Error{Code: awsapi.CodeExpiredToken, Message: "The security token included in the request is expired"}
+)
+
+// authenticate decides who sent the request. Exactly one path applies:
+//
+//   - no signature at all: allowed only for operations the table marks
+//     Unsigned (the caller is then nil); otherwise MissingAuthenticationToken;
+//   - session credentials (ASIA…): the sealed token is opened first, so a
+//     forged token is InvalidClientTokenId and never ExpiredToken (no oracle);
+//     then the signature is verified with the session's derived secret; then
+//     the expiry is checked;
+//   - long-term access keys (AKIA…): looked up in IAM; an unknown key is
+//     still put through a full verification against a dummy secret so that
+//     refusals take the same time whether or not the key exists.
+func (s *Server) authenticate(ctx context.Context, hr *http.Request, body []byte, op *Operation, now time.Time) (*Caller, error) {
+	a, err := sigv4.Parse(hr)
+	if err != nil {
+		var se *sigv4.Error
+		if op.Unsigned && errors.As(err, &se) && se.Reason == sigv4.ReasonMissing {
+			return nil, nil
+		}
+		return nil, err
+	}
+	opts := sigv4.Options{
+		Region:  s.cfg.Region,
+		Service: op.Service,
+		Now:     now,
+		MaxSkew: maxSkew(op.Service),
+		Body:    body,
+	}
+
+	if strings.HasPrefix(a.AccessKeyID, "ASIA") {
+		if a.SecurityToken == "" {
+			_ = s.verifier.Verify(hr, a, s.dummySecret, opts)
+			return nil, errInvalidClientToken
+		}
+		claims, err := s.keyring.Open(a.SecurityToken, a.AccessKeyID)
+		if err != nil {
+			_ = s.verifier.Verify(hr, a, s.dummySecret, opts)
+			return nil, errInvalidClientToken
+		}
+		secret, err := s.keyring.Secret(claims)
+		if err != nil {
+			return nil, errInvalidClientToken
+		}
+		if err := s.verifier.Verify(hr, a, secret, opts); err != nil {
+			return nil, err
+		}
+		if claims.Expired(now) {
+			return nil, errExpiredToken
+		}
+		return callerFromSession(claims), nil
+	}
+
+	user, secret, active, err := s.iam.LookupAccessKey(ctx, a.AccessKeyID)
+	if err != nil {
+		if errors.Is(err, iam.ErrNoSuchEntity) {
+			_ = s.verifier.Verify(hr, a, s.dummySecret, opts)
+			return nil, errInvalidClientToken
+		}
+		return nil, err
+	}
+	if err := s.verifier.Verify(hr, a, secret, opts); err != nil {
+		return nil, err
+	}
+	// A long-term key never carries a session token; AWS refuses the pair.
+	if a.SecurityToken != "" || !active {
+		return nil, errInvalidClientToken
+	}
+	return &Caller{
+		Account:     s.cfg.Account,
+		ARN:         user.ARN,
+		UserID:      user.ID,
+		UserName:    user.Name,
+		Type:        "IAMUser",
+		AccessKeyID: a.AccessKeyID,
+	}, nil
+}
+
+func callerFromSession(c *session.Claims) *Caller {
+	caller := &Caller{
+		Account:     c.Account,
+		ARN:         c.PrincipalARN,
+		UserID:      c.UserID,
+		AccessKeyID: c.AccessKeyID,
+		Session:     c,
+	}
+	if c.RoleARN != "" {
+		caller.Type = "AssumedRole"
+		caller.RoleName = roleNameFromARN(c.RoleARN)
+	} else {
+		caller.Type = "IAMUser"
+		caller.UserName = userNameFromARN(c.PrincipalARN)
+	}
+	return caller
+}
+
+// roleNameFromARN returns the last path segment of a role ARN.
+func roleNameFromARN(arn string) string {
+	_, res, ok := strings.Cut(arn, ":role/")
+	if !ok {
+		return ""
+	}
+	return res[strings.LastIndex(res, "/")+1:]
+}
+
+func userNameFromARN(arn string) string {
+	_, res, ok := strings.Cut(arn, ":user/")
+	if !ok {
+		return ""
+	}
+	return res[strings.LastIndex(res, "/")+1:]
+}
+
+// sessionRules applies AWS's fixed limits on temporary credentials, before
+// any policy is consulted:
+//
+//   - credentials from GetSessionToken cannot call IAM unless the session
+//     was created with MFA, and can call no STS operation but AssumeRole and
+//     GetCallerIdentity;
+//   - no session credentials can call GetSessionToken.
+func (s *Server) sessionRules(r *Request) error {
+	c := r.Caller.Session
+	if c == nil {
+		return nil
+	}
+	if r.Service == "sts" && r.Action == "GetSessionToken" {
+		return &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "Cannot call GetSessionToken with session credentials"}
+	}
+	if c.Type != "GetSessionToken" {
+		return nil
+	}
+	switch r.Service {
+	case "iam":
+		if !c.MFA {
+			return &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "User: " + c.PrincipalARN + " is not authorized to perform: iam:" + r.Action + ": IAM operations need MFA when called with credentials from GetSessionToken"}
+		}
+	case "sts":
+		if r.Action != "AssumeRole" && r.Action != "GetCallerIdentity" {
+			return &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "Credentials from GetSessionToken can call only AssumeRole and GetCallerIdentity in STS"}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,186 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/policy"
+)
+
+// authorize evaluates the caller's identity policies (intersected with any
+// session policies) for one action on one resource. It is pure apart from
+// reading the caller's policies from IAM.
+func (s *Server) authorize(ctx context.Context, r *Request, action, resource string, keys map[string][]string) (policy.Result, error) {
+	in, err := s.policyInput(ctx, r.Caller)
+	if err != nil {
+		return policy.Result{}, err
+	}
+	cctx, err := s.requestContext(ctx, r)
+	if err != nil {
+		return policy.Result{}, err
+	}
+	for k, v := range keys {
+		cctx[k] = v
+	}
+	req := &policy.Request{
+		Action:    action,
+		Resource:  resource,
+		Principal: principalOf(r.Caller),
+		Context:   cctx,
+	}
+	return policy.Authorize(req, in), nil
+}
+
+// policyInput gathers the policies that apply to the caller.
+func (s *Server) policyInput(ctx context.Context, c *Caller) (policy.Input, error) {
+	var in policy.Input
+	var err error
+	switch {
+	case c.RoleName != "":
+		in.Identity, err = s.iam.RolePolicies(ctx, c.RoleName)
+	case c.UserName != "":
+		in.Identity, err = s.iam.UserPolicies(ctx, c.UserName)
+	}
+	if err != nil {
+		return in, fmt.Errorf("policies of %s: %w", c.ARN, err)
+	}
+	if c.Session != nil && (len(c.Session.SessionPolicies) > 0 || len(c.Session.PolicyARNs) > 0) {
+		in.HasSession = true
+		for i, doc := range c.Session.SessionPolicies {
+			p, err := s.policies.parse(doc, policy.KindIdentity)
+			if err != nil {
+				// Session policies were validated when the session was
+				// minted; one that no longer parses grants nothing.
+				continue
+			}
+			in.Session = append(in.Session, policy.Labeled{ID: "SessionPolicy" + strconv.Itoa(i+1), Policy: p})
+		}
+		for _, arn := range c.Session.PolicyARNs {
+			p, err := s.iam.ManagedPolicy(ctx, arn)
+			if err != nil {
+				continue // a deleted managed policy grants nothing
+			}
+			in.Session = append(in.Session, policy.Labeled{ID: arn, Policy: p})
+		}
+	}
+	return in, nil
+}
+
+// principalOf describes the caller for resource and trust policies.
+func principalOf(c *Caller) *policy.Principal {
+	p := &policy.Principal{Account: c.Account}
+	p.AWS = append(p.AWS, c.ARN)
+	if c.Session != nil && c.Session.RoleARN != "" {
+		p.AWS = append(p.AWS, c.Session.RoleARN)
+		p.SessionARN = c.ARN
+	}
+	return p
+}
+
+// requestContext builds the global condition keys of the request
+// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html).
+func (s *Server) requestContext(ctx context.Context, r *Request) (map[string][]string, error) {
+	c := r.Caller
+	m := map[string][]string{
+		"aws:CurrentTime":           {r.Time.UTC().Format(time.RFC3339)},
+		"aws:EpochTime":             {strconv.FormatInt(r.Time.Unix(), 10)},
+		"aws:SecureTransport":       {strconv.FormatBool(r.Secure)},
+		"aws:PrincipalAccount":      {c.Account},
+		"aws:userid":                {c.UserID},
+		"aws:RequestedRegion":       {s.cfg.Region},
+		"aws:ViaAWSService":         {"false"},
+		"aws:PrincipalIsAWSService": {"false"},
+	}
+	if r.SourceIP != "" {
+		m["aws:SourceIp"] = []string{r.SourceIP}
+	}
+	var tags []iam.Tag
+	switch {
+	case c.RoleName != "":
+		m["aws:PrincipalArn"] = []string{c.Session.RoleARN}
+		m["aws:PrincipalType"] = []string{"AssumedRole"}
+		role, err := s.iam.GetRole(ctx, c.RoleName)
+		if err == nil {
+			tags = role.Tags
+		}
+	default:
+		m["aws:PrincipalArn"] = []string{c.ARN}
+		m["aws:PrincipalType"] = []string{"User"}
+		m["aws:username"] = []string{c.UserName}
+		user, err := s.iam.GetUser(ctx, c.UserName)
+		if err != nil {
+			return nil, fmt.Errorf("principal %s: %w", c.ARN, err)
+		}
+		tags = user.Tags
+	}
+	ptags := map[string]string{}
+	for _, t := range tags {
+		ptags[t.Key] = t.Value
+	}
+	if sess := c.Session; sess != nil {
+		// Session tags override the principal's tags of the same key.
+		for k, v := range sess.Tags {
+			ptags[k] = v
+		}
+		m["aws:MultiFactorAuthPresent"] = []string{strconv.FormatBool(sess.MFA)}
+		if sess.MFA && !sess.MFAAuthTime.IsZero() {
+			age := max(int64(r.Time.Sub(sess.MFAAuthTime)/time.Second), 0)
+			m["aws:MultiFactorAuthAge"] = []string{strconv.FormatInt(age, 10)}
+		}
+		m["aws:TokenIssueTime"] = []string{sess.IssuedAt.UTC().Format(time.RFC3339)}
+		if sess.SourceIdentity != "" {
+			m["aws:SourceIdentity"] = []string{sess.SourceIdentity}
+		}
+	}
+	for k, v := range ptags {
+		m["aws:PrincipalTag/"+k] = []string{v}
+	}
+	return m, nil
+}
+
+// policyCache keeps parsed session policies, keyed by document text. It is
+// bounded: when full it starts again empty.
+type policyCache struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]*policy.Policy
+}
+
+func newPolicyCache(max int) *policyCache {
+	return &policyCache{max: max, m: make(map[string]*policy.Policy)}
+}
+
+func (pc *policyCache) parse(doc string, kind policy.Kind) (*policy.Policy, error) {
+	key := strconv.Itoa(int(kind)) + "\x00" + doc
+	pc.mu.Lock()
+	p, ok := pc.m[key]
+	pc.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	p, err := policy.Parse([]byte(doc), kind)
+	if err != nil {
+		return nil, err
+	}
+	pc.mu.Lock()
+	if len(pc.m) >= pc.max {
+		pc.m = make(map[string]*policy.Policy)
+	}
+	pc.m[key] = p
+	pc.mu.Unlock()
+	return p, nil
+}
+
+// lowerKeys is used for reporting; condition key names are case-insensitive.
+func lowerKeys(m map[string][]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, strings.ToLower(k))
+	}
+	return out
+}
