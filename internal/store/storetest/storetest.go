@@ -1,0 +1,126 @@
+package storetest
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/shortfuse/shortfuse/internal/store"
+)
+
+// Run runs the conformance suite against the stores that open returns. Each
+// call of open must return a new, empty store and arrange to close it when
+// the test ends.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	t.Helper()
+	groups := []struct {
+		name string
+		run  func(t *testing.T, open func(t *testing.T) store.Store)
+	}{
+		{"Get", testGet},
+		{"Put", testPut},
+		{"Insert", testInsert},
+		{"Delete", testDelete},
+		{"Scan", testScan},
+		{"ScanPaging", testScanPaging},
+		{"ScanCallback", testScanCallback},
+		{"Count", testCount},
+		{"Validation", testValidation},
+		{"Update", testUpdate},
+		{"View", testView},
+		{"Isolation", testIsolation},
+		{"Concurrency", testConcurrency},
+		{"LargeValues", testLargeValues},
+		{"Context", testContext},
+		{"Close", testClose},
+	}
+	for _, g := range groups {
+		t.Run(g.name, func(t *testing.T) { g.run(t, open) })
+	}
+}
+
+// errSentinel is what failing transaction functions wrap.
+var errSentinel = errors.New("storetest: sentinel")
+
+func mustUpdate(t *testing.T, s store.Store, fn func(store.Tx) error) {
+	t.Helper()
+	if err := s.Update(t.Context(), fn); err != nil {
+		t.Fatalf("Update() = %v, want nil", err)
+	}
+}
+
+func mustView(t *testing.T, s store.Store, fn func(store.Tx) error) {
+	t.Helper()
+	if err := s.View(t.Context(), fn); err != nil {
+		t.Fatalf("View() = %v, want nil", err)
+	}
+}
+
+// seed writes alternating keys and values to bucket in one Update.
+func seed(t *testing.T, s store.Store, bucket string, kv ...string) {
+	t.Helper()
+	mustUpdate(t, s, func(tx store.Tx) error {
+		for i := 0; i+1 < len(kv); i += 2 {
+			if err := tx.Put(bucket, kv[i], []byte(kv[i+1])); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// get reads one key in its own View.
+func get(t *testing.T, s store.Store, bucket, key string) (string, error) {
+	t.Helper()
+	var v []byte
+	err := s.View(t.Context(), func(tx store.Tx) error {
+		var err error
+		v, err = tx.Get(bucket, key)
+		return err
+	})
+	return string(v), err
+}
+
+// contents returns every key and value of bucket, read in its own View.
+func contents(t *testing.T, s store.Store, bucket string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	mustView(t, s, func(tx store.Tx) error {
+		return tx.Scan(bucket, "", "", func(k string, v []byte) (bool, error) {
+			m[k] = string(v)
+			return true, nil
+		})
+	})
+	return m
+}
+
+// scanKeys returns the keys that Scan visits.
+func scanKeys(tx store.Tx, bucket, prefix, after string) ([]string, error) {
+	keys := []string{}
+	err := tx.Scan(bucket, prefix, after, func(k string, _ []byte) (bool, error) {
+		keys = append(keys, k)
+		return true, nil
+	})
+	return keys, err
+}
+
+func equalMaps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
