@@ -45,6 +45,11 @@ func (s *Server) authenticate(ctx context.Context, hr *http.Request, body []byte
 		MaxSkew: maxSkew(op.Service),
 		Body:    body,
 	}
+	// IAM is a global service: SDKs sign it for us-east-1 whatever region
+	// they are configured for.
+	if op.Service == "iam" && a.Scope.Region == "us-east-1" {
+		opts.Region = "us-east-1"
+	}
 
 	if strings.HasPrefix(a.AccessKeyID, "ASIA") {
 		if a.SecurityToken == "" {

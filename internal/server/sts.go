@@ -65,7 +65,7 @@ var (
 	reTokenCode    = regexp.MustCompile(`^[\d]{6}$`)
 	reSessionName  = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 	reSourceID     = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
-	reExternalID   = regexp.MustCompile(`^[\w+=,.@:/-]{2,1224}$`)
+	reExternalID   = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
 	reTagKey       = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
 	reTagValue     = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$`)
 )
@@ -194,7 +194,7 @@ func handleAssumeRole(s *Server) Handler {
 		keys := map[string][]string{"sts:RoleSessionName": {sessName}}
 		extID, hasExt := p.Lookup("ExternalId")
 		if hasExt {
-			if !reExternalID.MatchString(extID) {
+			if len(extID) < 2 || len(extID) > 1224 || !reExternalID.MatchString(extID) {
 				return nil, validationError("1 validation error detected: Value at 'externalId' failed to satisfy constraint: Member must have length between 2 and 1224 and satisfy regular expression pattern: [\\w+=,.@:\\/-]*")
 			}
 			keys["sts:ExternalId"] = []string{extID}
