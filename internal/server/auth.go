@@ -38,6 +38,11 @@ func (s *Server) authenticate(ctx context.Context, hr *http.Request, body []byte
 		}
 		return nil, err
 	}
+	// The operation of a JSON request is named by a header; it must be
+	// signed, or a captured request could be replayed as another operation.
+	if op.Protocol == ProtocolJSON && !a.IsSigned("x-amz-target") {
+		return nil, &sigv4.Error{Reason: sigv4.ReasonSignature, Detail: "X-Amz-Target must be signed"}
+	}
 	opts := sigv4.Options{
 		Region:  s.cfg.Region,
 		Service: op.Service,

@@ -1,0 +1,290 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/seal"
+	"github.com/shortfuse/shortfuse/internal/store/bolt"
+)
+
+// clock is a settable clock for the server under test: real time plus an
+// offset, so that requests signed now by the SDK can be checked at other
+// moments of the server's view of time.
+type clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *clock) Set(offset time.Duration) {
+	c.mu.Lock()
+	c.offset = offset
+	c.mu.Unlock()
+}
+
+type testBroker struct {
+	srv   *Server
+	url   string
+	clock *clock
+	admin aws.Credentials
+}
+
+func newTestBroker(t *testing.T, maxSession time.Duration, extra func(*Mux)) *testBroker {
+	t.Helper()
+	ctx := context.Background()
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	mk, err := seal.GenerateMasterKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	account, err := LoadAccount(ctx, st, "123456789012", rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer, kr, err := LoadKeys(ctx, st, mk, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{}
+	svc := iam.New(st, sealer, account, clk.Now, rand.Reader)
+	akid, secret, created, err := svc.Bootstrap(ctx, "admin")
+	if err != nil || !created {
+		t.Fatalf("Bootstrap() = %v, %v", created, err)
+	}
+	srv := New(Config{Account: account, Region: "us-east-1", MaxSessionDuration: maxSession, Now: clk.Now}, svc, kr)
+	if extra != nil {
+		extra(srv.mux)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return &testBroker{srv: srv, url: hs.URL, clock: clk, admin: aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret}}
+}
+
+func (b *testBroker) sts(c aws.Credentials) *sts.Client {
+	return sts.NewFromConfig(aws.Config{
+		Region:           "us-east-1",
+		Credentials:      credentials.StaticCredentialsProvider{Value: c},
+		BaseEndpoint:     aws.String(b.url),
+		RetryMaxAttempts: 1,
+	})
+}
+
+func errCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	if err != nil {
+		return "non-API error: " + err.Error()
+	}
+	return ""
+}
+
+func sessionCreds(out *sts.GetSessionTokenOutput) aws.Credentials {
+	return aws.Credentials{AccessKeyID: *out.Credentials.AccessKeyId, SecretAccessKey: *out.Credentials.SecretAccessKey, SessionToken: *out.Credentials.SessionToken}
+}
+
+// TestSessionExpiryBoundary checks expiry to the second: valid at t−1 s,
+// expired at t and t+1 s, and a forged token is never reported as expired.
+func TestSessionExpiryBoundary(t *testing.T) {
+	b := newTestBroker(t, 60*time.Second, nil)
+	ctx := context.Background()
+	out, err := b.sts(b.admin).GetSessionToken(ctx, &sts.GetSessionTokenInput{DurationSeconds: aws.Int32(900)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := *out.Credentials.Expiration
+	if d := time.Until(exp); d > 61*time.Second || d < 55*time.Second {
+		t.Fatalf("Expiration in %v, want the 60 s cap", d)
+	}
+	sess := sessionCreds(out)
+	tampered := sess
+	tampered.SessionToken = sess.SessionToken[:len(sess.SessionToken)-2] + "AA"
+	if tampered.SessionToken == sess.SessionToken {
+		tampered.SessionToken = sess.SessionToken[:len(sess.SessionToken)-2] + "BB"
+	}
+	tests := []struct {
+		name   string
+		at     time.Duration // relative to Expiration
+		creds  aws.Credentials
+		wantCo string
+	}{
+		{"ok/one-second-before", -time.Second, sess, ""},
+		{"fail/at-expiry", 0, sess, "ExpiredToken"},
+		{"fail/one-second-after", time.Second, sess, "ExpiredToken"},
+		{"fail/forged-before-expiry", -time.Second, tampered, "InvalidClientTokenId"},
+		{"fail/forged-after-expiry-is-not-an-oracle", time.Hour / 8, tampered, "InvalidClientTokenId"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// The SDK signs with the real clock; move the server's clock so
+			// that "now" is Expiration+at when the request arrives.
+			b.clock.Set(time.Until(exp) + tt.at)
+			defer b.clock.Set(0)
+			_, err := b.sts(tt.creds).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+			if got := errCode(err); got != tt.wantCo {
+				t.Errorf("GetCallerIdentity() error code = %q (%v), want %q", got, err, tt.wantCo)
+			}
+		})
+	}
+}
+
+// rawCall sends a hand-built Query request, signed by the SDK's signer with
+// the given scope, and returns the status and body.
+func rawCall(t *testing.T, b *testBroker, c aws.Credentials, body, service, region string, signTime time.Time) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("POST", b.url+"/", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	if c.AccessKeyID != "" {
+		hash := sha256Hex(body)
+		if err := v4.NewSigner().SignHTTP(context.Background(), c, req, hash, service, region, signTime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(data)
+}
+
+func sha256Hex(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+func TestDispatchAndAuthErrors(t *testing.T) {
+	b := newTestBroker(t, time.Hour, func(m *Mux) {
+		m.Query("sts", "TestPanic", func(ctx context.Context, r *Request) (any, error) { panic("boom: secret-value-xyz") })
+	})
+	gci := "Action=GetCallerIdentity&Version=2011-06-15"
+	now := time.Now()
+	tests := []struct {
+		name       string
+		body       string
+		creds      aws.Credentials
+		service    string
+		region     string
+		signTime   time.Time
+		wantStatus int
+		wantCode   string
+	}{
+		{"ok/signed", gci, b.admin, "sts", "us-east-1", now, 200, ""},
+		{"ok/iam-global-region", "Action=ListUsers&Version=2010-05-08", b.admin, "iam", "us-east-1", now, 200, ""},
+		{"fail/unsigned", gci, aws.Credentials{}, "sts", "us-east-1", now, 403, "MissingAuthenticationToken"},
+		{"fail/unknown-action", "Action=GetFlag&Version=2011-06-15", b.admin, "sts", "us-east-1", now, 400, "InvalidAction"},
+		{"fail/unknown-version", "Action=GetCallerIdentity&Version=2099-01-01", b.admin, "sts", "us-east-1", now, 400, "InvalidAction"},
+		{"fail/action-of-other-service", "Action=ListUsers&Version=2011-06-15", b.admin, "sts", "us-east-1", now, 400, "InvalidAction"},
+		{"fail/duplicate-param", gci + "&Action=GetSessionToken", b.admin, "sts", "us-east-1", now, 400, "MalformedQueryString"},
+		{"fail/wrong-region", gci, b.admin, "sts", "eu-west-1", now, 403, "SignatureDoesNotMatch"},
+		{"fail/wrong-service-scope", gci, b.admin, "iam", "us-east-1", now, 403, "SignatureDoesNotMatch"},
+		{"fail/clock-skew-past", gci, b.admin, "sts", "us-east-1", now.Add(-16 * time.Minute), 403, "SignatureDoesNotMatch"},
+		{"fail/clock-skew-future", gci, b.admin, "sts", "us-east-1", now.Add(16 * time.Minute), 403, "SignatureDoesNotMatch"},
+		{"ok/within-skew", gci, b.admin, "sts", "us-east-1", now.Add(-14 * time.Minute), 200, ""},
+		{"fail/unknown-key", gci, aws.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "x"}, "sts", "us-east-1", now, 403, "InvalidClientTokenId"},
+		{"fail/session-key-without-token", gci, aws.Credentials{AccessKeyID: "ASIAIOSFODNN7EXAMPLE", SecretAccessKey: "x"}, "sts", "us-east-1", now, 403, "InvalidClientTokenId"},
+		{"fail/long-term-key-with-token", gci, aws.Credentials{AccessKeyID: b.admin.AccessKeyID, SecretAccessKey: b.admin.SecretAccessKey, SessionToken: "abc"}, "sts", "us-east-1", now, 403, "InvalidClientTokenId"},
+		{"fail/panic-is-internal", "Action=TestPanic&Version=2011-06-15", b.admin, "sts", "us-east-1", now, 500, "InternalFailure"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := rawCall(t, b, tt.creds, tt.body, tt.service, tt.region, tt.signTime)
+			if status != tt.wantStatus {
+				t.Errorf("status = %d, want %d\n%s", status, tt.wantStatus, body)
+			}
+			if tt.wantCode != "" && !strings.Contains(body, "<Code>"+tt.wantCode+"</Code>") {
+				t.Errorf("body does not carry code %s:\n%s", tt.wantCode, body)
+			}
+			if strings.Contains(body, "secret-value-xyz") || strings.Contains(body, b.admin.SecretAccessKey) {
+				t.Errorf("response leaks internal or secret text:\n%s", body)
+			}
+		})
+	}
+}
+
+// TestPresignedGetCallerIdentity: a presigned URL (as used to prove an
+// identity to a third party) verifies, and stops verifying when it expires.
+func TestPresignedGetCallerIdentity(t *testing.T) {
+	b := newTestBroker(t, time.Hour, nil)
+	withExpires := func(o *sts.Options) {
+		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+			return s.Build.Add(middleware.BuildMiddlewareFunc("XAmzExpires",
+				func(ctx context.Context, in middleware.BuildInput, next middleware.BuildHandler) (middleware.BuildOutput, middleware.Metadata, error) {
+					if req, ok := in.Request.(*smithyhttp.Request); ok {
+						req.Header.Set("X-Amz-Expires", "60") // the presigner hoists it into the query
+					}
+					return next.HandleBuild(ctx, in)
+				}), middleware.After)
+		})
+	}
+	client := sts.NewFromConfig(aws.Config{
+		Region:       "us-east-1",
+		Credentials:  credentials.StaticCredentialsProvider{Value: b.admin},
+		BaseEndpoint: aws.String(b.url),
+	}, withExpires)
+	ps := sts.NewPresignClient(client)
+	pr, err := ps.PresignGetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(pr.URL)
+	if u.Query().Get("X-Amz-Expires") != "60" {
+		t.Fatalf("presigned URL has no X-Amz-Expires=60: %s", pr.URL)
+	}
+	do := func() (int, string) {
+		req, _ := http.NewRequest(pr.Method, pr.URL, nil)
+		for k, v := range pr.SignedHeader {
+			req.Header[k] = v
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(data)
+	}
+	if status, body := do(); status != 200 || !strings.Contains(body, ":user/admin") {
+		t.Fatalf("presigned call: %d %s", status, body)
+	}
+	b.clock.Set(61 * time.Second)
+	if status, body := do(); status == 200 || !strings.Contains(body, "<Code>RequestExpired</Code>") {
+		t.Fatalf("expired presigned call: %d %s", status, body)
+	}
+}
