@@ -1,0 +1,86 @@
+package iam
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kinds of domain error. Each maps to the IAM error code of the same name.
+var (
+	ErrNoSuchEntity              = errors.New("no such entity")
+	ErrEntityAlreadyExists       = errors.New("entity already exists")
+	ErrLimitExceeded             = errors.New("limit exceeded")
+	ErrMalformedPolicyDocument   = errors.New("malformed policy document")
+	ErrDeleteConflict            = errors.New("delete conflict")
+	ErrInvalidInput              = errors.New("invalid input")
+	ErrInvalidAuthenticationCode = errors.New("invalid authentication code")
+	ErrValidation                = errors.New("validation error")
+)
+
+// Error is a domain error. Msg is written in AWS's words and is safe to show
+// to a client; Kind says which error it is.
+type Error struct {
+	Kind error
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Unwrap returns Kind, so errors.Is(err, ErrNoSuchEntity) works.
+func (e *Error) Unwrap() error { return e.Kind }
+
+func newErr(kind error, format string, args ...any) *Error {
+	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
+}
+
+func noSuchUser(name string) *Error {
+	return newErr(ErrNoSuchEntity, "The user with name %s cannot be found.", name)
+}
+
+func noSuchGroup(name string) *Error {
+	return newErr(ErrNoSuchEntity, "The group with name %s cannot be found.", name)
+}
+
+func noSuchRole(name string) *Error {
+	return newErr(ErrNoSuchEntity, "The role with name %s cannot be found.", name)
+}
+
+func noSuchPolicy(arn string) *Error {
+	return newErr(ErrNoSuchEntity, "Policy %s does not exist or is not attachable.", arn)
+}
+
+func noSuchAccessKey(akid string) *Error {
+	return newErr(ErrNoSuchEntity, "The Access Key with id %s cannot be found.", akid)
+}
+
+func noSuchMFA(serial string) *Error {
+	return newErr(ErrNoSuchEntity, "VirtualMFADevice with serial number %s doesn't exist.", serial)
+}
+
+// validationf builds the ValidationError text botocore-modelled services use:
+// "1 validation error detected: Value 'x' at 'userName' failed to satisfy
+// constraint: Member must …".
+func validationf(value, field, constraint string) *Error {
+	return newErr(ErrValidation, "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", printable(value), field, constraint)
+}
+
+func validationNull(field string) *Error {
+	return newErr(ErrValidation, "1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", field)
+}
+
+// printable shortens and cleans client text before it is echoed in a message.
+func printable(s string) string {
+	const max = 128
+	out := make([]rune, 0, len(s))
+	for i, r := range s {
+		if i >= max {
+			out = append(out, '…')
+			break
+		}
+		if r < 0x20 || r == 0x7f {
+			r = '?'
+		}
+		out = append(out, r)
+	}
+	return string(out)
+}

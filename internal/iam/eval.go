@@ -1,0 +1,250 @@
+package iam
+
+import (
+	"context"
+	"strings"
+
+	"github.com/shortfuse/shortfuse/internal/policy"
+)
+
+// Source policy types, as IAM's policy simulator names them
+// (PolicySourceType).
+const (
+	SourceUser        = "user"
+	SourceGroup       = "group"
+	SourceRole        = "role"
+	SourceAWSManaged  = "aws-managed"
+	SourceUserManaged = "user-managed"
+)
+
+// SourcePolicy is one identity policy in force for a principal.
+type SourcePolicy struct {
+	// ID is the inline policy's name or the managed policy's ARN.
+	ID   string
+	Type string // SourceUser, SourceGroup, SourceRole, SourceAWSManaged, SourceUserManaged
+	// Document is the text as stored; Policy its parsed form.
+	Document string
+	Policy   *policy.Policy
+}
+
+// collector gathers a principal's policies, each managed policy once.
+type collector struct {
+	s    *Service
+	t    *txn
+	seen map[string]bool
+	out  []SourcePolicy
+}
+
+func (c *collector) inline(h *holder, typ string) error {
+	for _, ip := range h.Inline {
+		p, err := c.s.parse(ip.Document, policy.KindIdentity)
+		if err != nil {
+			return err
+		}
+		c.out = append(c.out, SourcePolicy{ID: ip.Name, Type: typ, Document: ip.Document, Policy: p})
+	}
+	return nil
+}
+
+func (c *collector) attached(h *holder) error {
+	for _, a := range h.Attached {
+		if c.seen[a] {
+			continue
+		}
+		c.seen[a] = true
+		rec, _, err := c.t.policy(c.s, a)
+		if err != nil {
+			return err
+		}
+		doc := rec.defaultDocument()
+		p, err := c.s.parse(doc, policy.KindIdentity)
+		if err != nil {
+			return err
+		}
+		typ := SourceUserManaged
+		if strings.HasPrefix(a, "arn:aws:iam::aws:") {
+			typ = SourceAWSManaged
+		}
+		c.out = append(c.out, SourcePolicy{ID: a, Type: typ, Document: doc, Policy: p})
+	}
+	return nil
+}
+
+func (c *collector) user(u *userRec) error {
+	if err := c.inline(&u.holder, SourceUser); err != nil {
+		return err
+	}
+	if err := c.attached(&u.holder); err != nil {
+		return err
+	}
+	for _, gk := range u.Groups {
+		g := new(groupRec)
+		ok, err := c.t.get(bucketGroups, gk, g)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		if err := c.group(g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *collector) group(g *groupRec) error {
+	if err := c.inline(&g.holder, SourceGroup); err != nil {
+		return err
+	}
+	return c.attached(&g.holder)
+}
+
+func (c *collector) role(r *roleRec) error {
+	if err := c.inline(&r.holder, SourceRole); err != nil {
+		return err
+	}
+	return c.attached(&r.holder)
+}
+
+func (s *Service) collect(ctx context.Context, fn func(*collector) error) ([]SourcePolicy, error) {
+	var out []SourcePolicy
+	err := s.view(ctx, func(t *txn) error {
+		c := &collector{s: s, t: t, seen: map[string]bool{}}
+		if err := fn(c); err != nil {
+			return err
+		}
+		out = c.out
+		return nil
+	})
+	return out, err
+}
+
+func labeled(src []SourcePolicy, err error) ([]policy.Labeled, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]policy.Labeled, len(src))
+	for i, p := range src {
+		out[i] = policy.Labeled{ID: p.ID, Policy: p.Policy}
+	}
+	return out, nil
+}
+
+// UserSourcePolicies returns the identity policies in force for a user:
+// its inline policies, its attached managed policies (default versions),
+// then each group's inline and attached policies.
+func (s *Service) UserSourcePolicies(ctx context.Context, userName string) ([]SourcePolicy, error) {
+	if err := checkName(userName, "userName", maxExistingUserName); err != nil {
+		return nil, err
+	}
+	return s.collect(ctx, func(c *collector) error {
+		u, err := c.t.user(userName)
+		if err != nil {
+			return err
+		}
+		return c.user(u)
+	})
+}
+
+// RoleSourcePolicies returns a role's inline and attached policies.
+func (s *Service) RoleSourcePolicies(ctx context.Context, roleName string) ([]SourcePolicy, error) {
+	if err := checkName(roleName, "roleName", maxRoleName); err != nil {
+		return nil, err
+	}
+	return s.collect(ctx, func(c *collector) error {
+		r, err := c.t.role(roleName)
+		if err != nil {
+			return err
+		}
+		return c.role(r)
+	})
+}
+
+// GroupSourcePolicies returns a group's inline and attached policies.
+func (s *Service) GroupSourcePolicies(ctx context.Context, groupName string) ([]SourcePolicy, error) {
+	if err := checkName(groupName, "groupName", maxGroupName); err != nil {
+		return nil, err
+	}
+	return s.collect(ctx, func(c *collector) error {
+		g, err := c.t.group(groupName)
+		if err != nil {
+			return err
+		}
+		return c.group(g)
+	})
+}
+
+// PrincipalSourcePolicies returns the policies of the user, group or role
+// named by its ARN (in this account), for the policy simulator.
+func (s *Service) PrincipalSourcePolicies(ctx context.Context, principalARN string) ([]SourcePolicy, error) {
+	for _, typ := range []string{"user", "group", "role"} {
+		name, ok := s.nameFromARN(principalARN, typ)
+		if !ok {
+			continue
+		}
+		var (
+			src []SourcePolicy
+			err error
+			got string
+		)
+		switch typ {
+		case "user":
+			var u *User
+			if u, err = s.GetUser(ctx, name); err == nil {
+				got = u.ARN
+				src, err = s.UserSourcePolicies(ctx, name)
+			}
+		case "group":
+			var g *Group
+			if g, _, err = s.GetGroup(ctx, name); err == nil {
+				got = g.ARN
+				src, err = s.GroupSourcePolicies(ctx, name)
+			}
+		case "role":
+			var r *Role
+			if r, err = s.GetRole(ctx, name); err == nil {
+				got = r.ARN
+				src, err = s.RoleSourcePolicies(ctx, name)
+			}
+		}
+		if err == nil && !sameEntityARN(got, principalARN) {
+			err = newErr(ErrNoSuchEntity, "The entity %s cannot be found.", printable(principalARN))
+		}
+		if err != nil {
+			return nil, err
+		}
+		return src, nil
+	}
+	return nil, newErr(ErrInvalidInput, "Invalid Entity Arn: %s does not clearly define entity type and name.", printable(principalARN))
+}
+
+// UserPolicies returns the identity policies in force for a user (see
+// UserSourcePolicies), labeled by policy name or ARN.
+func (s *Service) UserPolicies(ctx context.Context, userName string) ([]policy.Labeled, error) {
+	return labeled(s.UserSourcePolicies(ctx, userName))
+}
+
+// RolePolicies returns a role's identity policies, labeled by policy name
+// or ARN.
+func (s *Service) RolePolicies(ctx context.Context, roleName string) ([]policy.Labeled, error) {
+	return labeled(s.RoleSourcePolicies(ctx, roleName))
+}
+
+// ManagedPolicy returns the default version of a managed policy, parsed
+// (for the PolicyArns of STS sessions).
+func (s *Service) ManagedPolicy(ctx context.Context, policyARN string) (*policy.Policy, error) {
+	var doc string
+	err := s.view(ctx, func(t *txn) error {
+		rec, _, err := t.policy(s, policyARN)
+		if err != nil {
+			return err
+		}
+		doc = rec.defaultDocument()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.parse(doc, policy.KindIdentity)
+}

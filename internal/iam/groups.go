@@ -1,0 +1,282 @@
+package iam
+
+import (
+	"context"
+	"strings"
+)
+
+// CreateGroup creates a group; path "" means "/".
+func (s *Service) CreateGroup(ctx context.Context, name, path string) (*Group, error) {
+	if err := checkName(name, "groupName", maxGroupName); err != nil {
+		return nil, err
+	}
+	path, err := checkPath(path, "path")
+	if err != nil {
+		return nil, err
+	}
+	id, err := s.newID("AGPA")
+	if err != nil {
+		return nil, err
+	}
+	rec := &groupRec{Name: name, ID: id, Path: path, Created: s.timestamp()}
+	err = s.update(ctx, func(t *txn) error {
+		var existing groupRec
+		ok, err := t.get(bucketGroups, nameKey(name), &existing)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return newErr(ErrEntityAlreadyExists, "Group with name %s already exists.", name)
+		}
+		return t.put(bucketGroups, nameKey(name), rec)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.groupOut(rec), nil
+}
+
+// GetGroup returns the group and its members, ordered by name.
+func (s *Service) GetGroup(ctx context.Context, name string) (*Group, []User, error) {
+	if err := checkName(name, "groupName", maxGroupName); err != nil {
+		return nil, nil, err
+	}
+	var (
+		g     *Group
+		users []User
+	)
+	err := s.view(ctx, func(t *txn) error {
+		rec, err := t.group(name)
+		if err != nil {
+			return err
+		}
+		g = s.groupOut(rec)
+		users = users[:0]
+		for _, uk := range rec.Members {
+			u := new(userRec)
+			ok, err := t.get(bucketUsers, uk, u)
+			if err != nil {
+				return err
+			}
+			if ok {
+				users = append(users, *s.userOut(u))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	sortUsers(users)
+	return g, users, nil
+}
+
+// ListGroups returns the groups whose path starts with pathPrefix, ordered
+// by name.
+func (s *Service) ListGroups(ctx context.Context, pathPrefix string) ([]Group, error) {
+	if err := CheckPathPrefix(pathPrefix); err != nil {
+		return nil, err
+	}
+	var out []Group
+	err := s.view(ctx, func(t *txn) error {
+		out = out[:0]
+		return scanAll(t, bucketGroups, "", func(_ string, rec *groupRec) error {
+			if strings.HasPrefix(rec.Path, pathPrefix) {
+				out = append(out, *s.groupOut(rec))
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// UpdateGroup renames a group and/or changes its path; empty arguments leave
+// the attribute as it is.
+func (s *Service) UpdateGroup(ctx context.Context, name, newName, newPath string) error {
+	if err := checkName(name, "groupName", maxGroupName); err != nil {
+		return err
+	}
+	if newName != "" {
+		if err := checkName(newName, "newGroupName", maxGroupName); err != nil {
+			return err
+		}
+	}
+	if newPath != "" {
+		if _, err := checkPath(newPath, "newPath"); err != nil {
+			return err
+		}
+	}
+	return s.update(ctx, func(t *txn) error {
+		rec, err := t.group(name)
+		if err != nil {
+			return err
+		}
+		oldKey := nameKey(rec.Name)
+		if newPath != "" {
+			rec.Path = newPath
+		}
+		if newName == "" || newName == rec.Name {
+			return t.put(bucketGroups, oldKey, rec)
+		}
+		newKey := nameKey(newName)
+		if newKey != oldKey {
+			var other groupRec
+			ok, err := t.get(bucketGroups, newKey, &other)
+			if err != nil {
+				return err
+			}
+			if ok {
+				return newErr(ErrEntityAlreadyExists, "Group with name %s already exists.", newName)
+			}
+		}
+		rec.Name = newName
+		if newKey == oldKey {
+			return t.put(bucketGroups, oldKey, rec)
+		}
+		if err := t.del(bucketGroups, oldKey); err != nil {
+			return err
+		}
+		if err := t.put(bucketGroups, newKey, rec); err != nil {
+			return err
+		}
+		for _, uk := range rec.Members {
+			u := new(userRec)
+			ok, err := t.get(bucketUsers, uk, u)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			u.Groups = replace(u.Groups, oldKey, newKey)
+			if err := t.put(bucketUsers, uk, u); err != nil {
+				return err
+			}
+		}
+		for _, arn := range rec.Attached {
+			if err := t.renameAttachment(arn, KindGroup, oldKey, newKey); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// DeleteGroup deletes a group without members and policies.
+func (s *Service) DeleteGroup(ctx context.Context, name string) error {
+	if err := checkName(name, "groupName", maxGroupName); err != nil {
+		return err
+	}
+	return s.update(ctx, func(t *txn) error {
+		rec, err := t.group(name)
+		if err != nil {
+			return err
+		}
+		switch {
+		case len(rec.Members) > 0:
+			return newErr(ErrDeleteConflict, "Cannot delete entity, must remove users from group first.")
+		case len(rec.Inline) > 0:
+			return newErr(ErrDeleteConflict, "Cannot delete entity, must delete policies first.")
+		case len(rec.Attached) > 0:
+			return newErr(ErrDeleteConflict, "Cannot delete entity, must detach all policies first.")
+		}
+		return t.del(bucketGroups, nameKey(rec.Name))
+	})
+}
+
+// AddUserToGroup makes the user a member of the group; adding a member
+// again changes nothing.
+func (s *Service) AddUserToGroup(ctx context.Context, groupName, userName string) error {
+	if err := checkName(groupName, "groupName", maxGroupName); err != nil {
+		return err
+	}
+	if err := checkName(userName, "userName", maxExistingUserName); err != nil {
+		return err
+	}
+	return s.update(ctx, func(t *txn) error {
+		g, err := t.group(groupName)
+		if err != nil {
+			return err
+		}
+		u, err := t.user(userName)
+		if err != nil {
+			return err
+		}
+		gk, uk := nameKey(g.Name), nameKey(u.Name)
+		if contains(u.Groups, gk) {
+			return nil
+		}
+		if len(u.Groups) >= maxGroupsPerUser {
+			return newErr(ErrLimitExceeded, "Cannot exceed quota for GroupsPerUser: %d", maxGroupsPerUser)
+		}
+		u.Groups = append(u.Groups, gk)
+		if !contains(g.Members, uk) {
+			g.Members = append(g.Members, uk)
+		}
+		if err := t.put(bucketUsers, uk, u); err != nil {
+			return err
+		}
+		return t.put(bucketGroups, gk, g)
+	})
+}
+
+// RemoveUserFromGroup ends the user's membership of the group.
+func (s *Service) RemoveUserFromGroup(ctx context.Context, groupName, userName string) error {
+	if err := checkName(groupName, "groupName", maxGroupName); err != nil {
+		return err
+	}
+	if err := checkName(userName, "userName", maxExistingUserName); err != nil {
+		return err
+	}
+	return s.update(ctx, func(t *txn) error {
+		g, err := t.group(groupName)
+		if err != nil {
+			return err
+		}
+		u, err := t.user(userName)
+		if err != nil {
+			return err
+		}
+		gk, uk := nameKey(g.Name), nameKey(u.Name)
+		if !contains(u.Groups, gk) {
+			return newErr(ErrNoSuchEntity, "User %s is not in group %s.", u.Name, g.Name)
+		}
+		u.Groups = remove(u.Groups, gk)
+		g.Members = remove(g.Members, uk)
+		if err := t.put(bucketUsers, uk, u); err != nil {
+			return err
+		}
+		return t.put(bucketGroups, gk, g)
+	})
+}
+
+// ListGroupsForUser returns the groups the user belongs to, ordered by name.
+func (s *Service) ListGroupsForUser(ctx context.Context, userName string) ([]Group, error) {
+	if err := checkName(userName, "userName", maxExistingUserName); err != nil {
+		return nil, err
+	}
+	var out []Group
+	err := s.view(ctx, func(t *txn) error {
+		u, err := t.user(userName)
+		if err != nil {
+			return err
+		}
+		out = out[:0]
+		for _, gk := range u.Groups {
+			g := new(groupRec)
+			ok, err := t.get(bucketGroups, gk, g)
+			if err != nil {
+				return err
+			}
+			if ok {
+				out = append(out, *s.groupOut(g))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sortGroups(out)
+	return out, nil
+}

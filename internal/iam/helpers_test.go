@@ -1,0 +1,126 @@
+package iam
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shortfuse/shortfuse/internal/seal"
+	"github.com/shortfuse/shortfuse/internal/store/bolt"
+)
+
+const testAccount = "123456789012"
+
+const (
+	allowAll  = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
+	allowRead = `{"Version":"2012-10-17","Statement":[{"Sid":"Read","Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"*"}]}`
+	trustDoc  = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}`
+)
+
+// testClock is a settable clock.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+func (c *testClock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+type fixture struct {
+	svc   *Service
+	clock *testClock
+	path  string
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "store.db")
+	st, err := bolt.Open(path, bolt.Options{})
+	if err != nil {
+		t.Fatalf("bolt.Open: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	dk, err := seal.NewDataKey(rand.Reader, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := seal.NewSealer(rand.Reader, dk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &testClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	return &fixture{svc: New(st, sealer, testAccount, clock.now, rand.Reader), clock: clock, path: path}
+}
+
+// must fails the test on err.
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("unexpected error: %v", err)
+	}
+}
+
+// wantErr checks that err is of kind (nil for success) and, if msg is not
+// empty, that its message contains msg.
+func wantErr(t *testing.T, err, kind error, msg string) {
+	t.Helper()
+	if kind == nil {
+		if err != nil {
+			t.Fatalf("error = %v, want nil", err)
+		}
+		return
+	}
+	if !errors.Is(err, kind) {
+		t.Fatalf("error = %v, want kind %v", err, kind)
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error %T is not *iam.Error", err)
+	}
+	if msg != "" && !strings.Contains(e.Msg, msg) {
+		t.Fatalf("message = %q, want it to contain %q", e.Msg, msg)
+	}
+}
+
+var bg = context.Background()
+
+func (f *fixture) user(t *testing.T, name string) *User {
+	t.Helper()
+	u, err := f.svc.CreateUser(bg, CreateUserInput{Name: name})
+	must(t, err)
+	return u
+}
+
+func (f *fixture) role(t *testing.T, name string) *Role {
+	t.Helper()
+	r, err := f.svc.CreateRole(bg, CreateRoleInput{Name: name, AssumeRolePolicyDocument: trustDoc})
+	must(t, err)
+	return r
+}
+
+func (f *fixture) policy(t *testing.T, name, doc string) *ManagedPolicy {
+	t.Helper()
+	p, err := f.svc.CreatePolicy(bg, CreatePolicyInput{Name: name, Document: doc})
+	must(t, err)
+	return p
+}

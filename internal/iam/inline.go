@@ -1,0 +1,233 @@
+package iam
+
+import (
+	"context"
+	"sort"
+)
+
+// principal is a user, group or role loaded for a change to its policies.
+type principal struct {
+	kind EntityKind
+	key  string
+	name string
+	id   string
+	path string
+	h    *holder
+	rec  any
+}
+
+func (p *principal) save(t *txn) error {
+	switch p.kind {
+	case KindUser:
+		return t.put(bucketUsers, p.key, p.rec)
+	case KindGroup:
+		return t.put(bucketGroups, p.key, p.rec)
+	default:
+		return t.put(bucketRoles, p.key, p.rec)
+	}
+}
+
+func (t *txn) principal(kind EntityKind, name string) (*principal, error) {
+	switch kind {
+	case KindUser:
+		r, err := t.user(name)
+		if err != nil {
+			return nil, err
+		}
+		return &principal{kind: kind, key: nameKey(r.Name), name: r.Name, id: r.ID, path: r.Path, h: &r.holder, rec: r}, nil
+	case KindGroup:
+		r, err := t.group(name)
+		if err != nil {
+			return nil, err
+		}
+		return &principal{kind: kind, key: nameKey(r.Name), name: r.Name, id: r.ID, path: r.Path, h: &r.holder, rec: r}, nil
+	case KindRole:
+		r, err := t.role(name)
+		if err != nil {
+			return nil, err
+		}
+		return &principal{kind: kind, key: nameKey(r.Name), name: r.Name, id: r.ID, path: r.Path, h: &r.holder, rec: r}, nil
+	}
+	return nil, newErr(ErrInvalidInput, "Unknown entity kind.")
+}
+
+// principalByKey loads a principal by its store key; ok is false if absent.
+func (t *txn) principalByKey(kind EntityKind, key string) (*principal, bool, error) {
+	var (
+		rec  any
+		h    *holder
+		bkt  string
+		name func() (string, string, string)
+	)
+	switch kind {
+	case KindUser:
+		r := new(userRec)
+		rec, h, bkt, name = r, &r.holder, bucketUsers, func() (string, string, string) { return r.Name, r.ID, r.Path }
+	case KindGroup:
+		r := new(groupRec)
+		rec, h, bkt, name = r, &r.holder, bucketGroups, func() (string, string, string) { return r.Name, r.ID, r.Path }
+	case KindRole:
+		r := new(roleRec)
+		rec, h, bkt, name = r, &r.holder, bucketRoles, func() (string, string, string) { return r.Name, r.ID, r.Path }
+	default:
+		return nil, false, nil
+	}
+	ok, err := t.get(bkt, key, rec)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	n, id, path := name()
+	return &principal{kind: kind, key: key, name: n, id: id, path: path, h: h, rec: rec}, true, nil
+}
+
+// checkEntityName validates the name of a principal as the model's shape for
+// that operation says.
+func checkEntityName(kind EntityKind, name string) error {
+	switch kind {
+	case KindUser:
+		return checkName(name, "userName", maxExistingUserName)
+	case KindGroup:
+		return checkName(name, "groupName", maxGroupName)
+	case KindRole:
+		return checkName(name, "roleName", maxRoleName)
+	}
+	return newErr(ErrInvalidInput, "Unknown entity kind.")
+}
+
+// inlineQuota is IAM's limit on the aggregate size of an entity's inline
+// policies (characters, white space not counted).
+func inlineQuota(kind EntityKind) int {
+	switch kind {
+	case KindUser:
+		return 2048
+	case KindGroup:
+		return 5120
+	}
+	return 10240
+}
+
+func noSuchInline(kind EntityKind, name string) *Error {
+	return newErr(ErrNoSuchEntity, "The %s policy with name %s cannot be found.", kind, name)
+}
+
+// InlinePolicy is an inline policy as GetUserPolicy (GetGroupPolicy,
+// GetRolePolicy) returns it.
+type InlinePolicy struct {
+	EntityName string
+	Name       string
+	Document   string
+}
+
+// PutInlinePolicy adds or replaces an inline policy of a user, group or role.
+func (s *Service) PutInlinePolicy(ctx context.Context, kind EntityKind, entity, name, doc string) error {
+	if err := checkEntityName(kind, entity); err != nil {
+		return err
+	}
+	if err := checkName(name, "policyName", maxPolicyName); err != nil {
+		return err
+	}
+	if err := s.checkIdentityDocument(doc, "policyDocument"); err != nil {
+		return err
+	}
+	return s.update(ctx, func(t *txn) error {
+		p, err := t.principal(kind, entity)
+		if err != nil {
+			return err
+		}
+		inline := make([]inlineRec, 0, len(p.h.Inline)+1)
+		replaced := false
+		for _, ip := range p.h.Inline {
+			if ip.Name == name {
+				ip.Document = doc
+				replaced = true
+			}
+			inline = append(inline, ip)
+		}
+		if !replaced {
+			inline = append(inline, inlineRec{Name: name, Document: doc})
+		}
+		total := 0
+		for _, ip := range inline {
+			total += policySize(ip.Document)
+		}
+		if q := inlineQuota(kind); total > q {
+			return newErr(ErrLimitExceeded, "Maximum policy size of %d bytes exceeded for %s %s", q, kind, p.name)
+		}
+		p.h.Inline = inline
+		return p.save(t)
+	})
+}
+
+// GetInlinePolicy returns one inline policy of a user, group or role.
+func (s *Service) GetInlinePolicy(ctx context.Context, kind EntityKind, entity, name string) (*InlinePolicy, error) {
+	if err := checkEntityName(kind, entity); err != nil {
+		return nil, err
+	}
+	if err := checkName(name, "policyName", maxPolicyName); err != nil {
+		return nil, err
+	}
+	var out *InlinePolicy
+	err := s.view(ctx, func(t *txn) error {
+		p, err := t.principal(kind, entity)
+		if err != nil {
+			return err
+		}
+		for _, ip := range p.h.Inline {
+			if ip.Name == name {
+				out = &InlinePolicy{EntityName: p.name, Name: ip.Name, Document: ip.Document}
+				return nil
+			}
+		}
+		return noSuchInline(kind, name)
+	})
+	return out, err
+}
+
+// ListInlinePolicies returns the names of the inline policies of a user,
+// group or role, sorted.
+func (s *Service) ListInlinePolicies(ctx context.Context, kind EntityKind, entity string) ([]string, error) {
+	if err := checkEntityName(kind, entity); err != nil {
+		return nil, err
+	}
+	var out []string
+	err := s.view(ctx, func(t *txn) error {
+		p, err := t.principal(kind, entity)
+		if err != nil {
+			return err
+		}
+		out = out[:0]
+		for _, ip := range p.h.Inline {
+			out = append(out, ip.Name)
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out, err
+}
+
+// DeleteInlinePolicy deletes an inline policy of a user, group or role.
+func (s *Service) DeleteInlinePolicy(ctx context.Context, kind EntityKind, entity, name string) error {
+	if err := checkEntityName(kind, entity); err != nil {
+		return err
+	}
+	if err := checkName(name, "policyName", maxPolicyName); err != nil {
+		return err
+	}
+	return s.update(ctx, func(t *txn) error {
+		p, err := t.principal(kind, entity)
+		if err != nil {
+			return err
+		}
+		kept := p.h.Inline[:0:0]
+		for _, ip := range p.h.Inline {
+			if ip.Name != name {
+				kept = append(kept, ip)
+			}
+		}
+		if len(kept) == len(p.h.Inline) {
+			return noSuchInline(kind, name)
+		}
+		p.h.Inline = kept
+		return p.save(t)
+	})
+}

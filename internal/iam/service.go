@@ -1,0 +1,403 @@
+package iam
+
+import (
+	"context"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/shortfuse/shortfuse/internal/seal"
+	"github.com/shortfuse/shortfuse/internal/store"
+)
+
+// Buckets of the IAM records. Keys are lower-cased names unless noted.
+const (
+	bucketUsers    = "iam.users"
+	bucketKeys     = "iam.keys"   // access key id → key record
+	bucketKeyUse   = "iam.keyuse" // access key id → last use, apart from the key so the hot record stays small
+	bucketGroups   = "iam.groups"
+	bucketRoles    = "iam.roles"
+	bucketPolicies = "iam.policies" // "local/<name>" or "aws/<name>"
+	bucketMFA      = "iam.mfa"      // lower-cased device name
+	bucketMeta     = "iam.meta"
+)
+
+// Quotas, as IAM's defaults.
+const (
+	maxKeysPerUser         = 2
+	maxGroupsPerUser       = 10
+	maxAttachedPerEntity   = 10
+	maxVersionsPerPolicy   = 5
+	maxMFAPerUser          = 8
+	maxManagedPolicySize   = 6144
+	defaultSessionDuration = 3600
+	minSessionDuration     = 3600
+	maxSessionDuration     = 43200
+)
+
+// Service manages the IAM entities of one account. It is safe for concurrent
+// use.
+type Service struct {
+	st      store.Store
+	sealer  *seal.Sealer
+	account string
+	now     func() time.Time
+	rand    io.Reader
+	cache   *policyCache
+}
+
+// New returns the IAM service of account over st. Secrets at rest are sealed
+// with sealer; now and rand are the clock and the randomness
+// (crypto/rand.Reader in production) of every timestamp, identifier and
+// secret it makes.
+func New(st store.Store, sealer *seal.Sealer, account string, now func() time.Time, rand io.Reader) *Service {
+	return &Service{st: st, sealer: sealer, account: account, now: now, rand: rand, cache: newPolicyCache(defaultCacheSize)}
+}
+
+// Account returns the account id the service serves.
+func (s *Service) Account() string { return s.account }
+
+// Tag is an IAM tag.
+type Tag struct{ Key, Value string }
+
+// User is an IAM user.
+type User struct {
+	Name, ID, ARN, Path string
+	CreateDate          time.Time
+	Tags                []Tag
+}
+
+// Group is an IAM group.
+type Group struct {
+	Name, ID, ARN, Path string
+	CreateDate          time.Time
+}
+
+// Role is an IAM role. AssumeRolePolicyDocument is the trust policy as it
+// was given.
+type Role struct {
+	Name, ID, ARN, Path, AssumeRolePolicyDocument, Description string
+	MaxSessionDuration                                         int32
+	CreateDate                                                 time.Time
+	Tags                                                       []Tag
+}
+
+// EntityKind names the kind of principal an inline policy or an attachment
+// belongs to.
+type EntityKind int
+
+// Kinds of principal that hold policies.
+const (
+	KindUser EntityKind = iota + 1
+	KindGroup
+	KindRole
+)
+
+func (k EntityKind) String() string {
+	switch k {
+	case KindUser:
+		return "user"
+	case KindGroup:
+		return "group"
+	case KindRole:
+		return "role"
+	}
+	return "entity"
+}
+
+// --- records ---------------------------------------------------------------
+
+type inlineRec struct {
+	Name     string `json:"name"`
+	Document string `json:"doc"`
+}
+
+// holder is the part of users, groups and roles that holds policies.
+type holder struct {
+	Inline   []inlineRec `json:"inline,omitempty"`
+	Attached []string    `json:"attached,omitempty"` // managed policy ARNs, in attach order
+}
+
+type userRec struct {
+	Name    string    `json:"name"`
+	ID      string    `json:"id"`
+	Path    string    `json:"path"`
+	Created time.Time `json:"created"`
+	Tags    []Tag     `json:"tags,omitempty"`
+	Keys    []string  `json:"keys,omitempty"`   // access key ids
+	Groups  []string  `json:"groups,omitempty"` // group keys
+	MFA     []string  `json:"mfa,omitempty"`    // serials of enabled devices
+	holder
+}
+
+type groupRec struct {
+	Name    string    `json:"name"`
+	ID      string    `json:"id"`
+	Path    string    `json:"path"`
+	Created time.Time `json:"created"`
+	Members []string  `json:"members,omitempty"` // user keys
+	holder
+}
+
+type roleRec struct {
+	Name        string    `json:"name"`
+	ID          string    `json:"id"`
+	Path        string    `json:"path"`
+	Created     time.Time `json:"created"`
+	Trust       string    `json:"trust"`
+	Description string    `json:"description,omitempty"`
+	MaxSession  int32     `json:"maxSession"`
+	Tags        []Tag     `json:"tags,omitempty"`
+	holder
+}
+
+type keyRec struct {
+	ID      string    `json:"id"`
+	User    string    `json:"user"` // user key
+	Secret  []byte    `json:"secret"`
+	Status  string    `json:"status"`
+	Created time.Time `json:"created"`
+}
+
+type keyUseRec struct {
+	Date    time.Time `json:"date"`
+	Service string    `json:"service"`
+	Region  string    `json:"region"`
+}
+
+type attachRef struct {
+	Kind EntityKind `json:"kind"`
+	Key  string     `json:"key"`
+}
+
+type versionRec struct {
+	ID       string    `json:"id"`
+	Document string    `json:"doc"`
+	Created  time.Time `json:"created"`
+}
+
+type policyRec struct {
+	Name        string       `json:"name"`
+	ID          string       `json:"id"`
+	Path        string       `json:"path"`
+	ARN         string       `json:"arn"`
+	Description string       `json:"description,omitempty"`
+	Created     time.Time    `json:"created"`
+	Updated     time.Time    `json:"updated"`
+	Default     string       `json:"default"`
+	Versions    []versionRec `json:"versions"`
+	NextVersion int          `json:"next"`
+	Tags        []Tag        `json:"tags,omitempty"`
+	Attachments []attachRef  `json:"attachments,omitempty"`
+}
+
+type mfaRec struct {
+	Serial      string    `json:"serial"`
+	Name        string    `json:"name"`
+	Path        string    `json:"path"`
+	Seed        []byte    `json:"seed"` // sealed base32 seed
+	Created     time.Time `json:"created"`
+	Enabled     time.Time `json:"enabled,omitzero"`
+	User        string    `json:"user,omitempty"` // user key once enabled
+	Tags        []Tag     `json:"tags,omitempty"`
+	LastCounter int64     `json:"lastCounter,omitempty"` // highest TOTP step accepted
+}
+
+// --- transactions ----------------------------------------------------------
+
+type txn struct {
+	store.Tx
+}
+
+func (s *Service) view(ctx context.Context, fn func(*txn) error) error {
+	return s.st.View(ctx, func(tx store.Tx) error { return fn(&txn{tx}) })
+}
+
+func (s *Service) update(ctx context.Context, fn func(*txn) error) error {
+	return s.st.Update(ctx, func(tx store.Tx) error { return fn(&txn{tx}) })
+}
+
+// get decodes the record under key into v; found is false if it is absent.
+func (t *txn) get(bucket, key string, v any) (found bool, err error) {
+	b, err := t.Get(bucket, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, fmt.Errorf("iam: decode %s record: %w", bucket, err)
+	}
+	return true, nil
+}
+
+func (t *txn) put(bucket, key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("iam: encode %s record: %w", bucket, err)
+	}
+	return t.Put(bucket, key, b)
+}
+
+func (t *txn) del(bucket, key string) error {
+	err := t.Delete(bucket, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// scan decodes every record of bucket under prefix, in key order.
+func scanAll[T any](t *txn, bucket, prefix string, fn func(key string, rec *T) error) error {
+	return t.Scan(bucket, prefix, "", func(key string, value []byte) (bool, error) {
+		rec := new(T)
+		if err := json.Unmarshal(value, rec); err != nil {
+			return false, fmt.Errorf("iam: decode %s record: %w", bucket, err)
+		}
+		return true, fn(key, rec)
+	})
+}
+
+func (t *txn) user(name string) (*userRec, error) {
+	rec := new(userRec)
+	ok, err := t.get(bucketUsers, nameKey(name), rec)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, noSuchUser(name)
+	}
+	return rec, nil
+}
+
+func (t *txn) group(name string) (*groupRec, error) {
+	rec := new(groupRec)
+	ok, err := t.get(bucketGroups, nameKey(name), rec)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, noSuchGroup(name)
+	}
+	return rec, nil
+}
+
+func (t *txn) role(name string) (*roleRec, error) {
+	rec := new(roleRec)
+	ok, err := t.get(bucketRoles, nameKey(name), rec)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, noSuchRole(name)
+	}
+	return rec, nil
+}
+
+// --- names, ids, ARNs ------------------------------------------------------
+
+// nameKey is the store key of an IAM name: names are unique without regard
+// to case. Names are ASCII (checked against the model's pattern first), so
+// lower-casing is exact.
+func nameKey(name string) string { return strings.ToLower(name) }
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// newID returns prefix followed by 16 characters of [A-Z2-7] (80 random
+// bits), the shape of IAM's unique ids and access key ids.
+func (s *Service) newID(prefix string) (string, error) {
+	var b [10]byte
+	if _, err := io.ReadFull(s.rand, b[:]); err != nil {
+		return "", fmt.Errorf("iam: read random: %w", err)
+	}
+	return prefix + idEncoding.EncodeToString(b[:]), nil
+}
+
+func (s *Service) arn(resourceType, path, name string) string {
+	return "arn:aws:iam::" + s.account + ":" + resourceType + path + name
+}
+
+// UserARN returns the ARN of a user with that path and name.
+func (s *Service) UserARN(path, name string) string { return s.arn("user", path, name) }
+
+// GroupARN returns the ARN of a group with that path and name.
+func (s *Service) GroupARN(path, name string) string { return s.arn("group", path, name) }
+
+// RoleARN returns the ARN of a role with that path and name.
+func (s *Service) RoleARN(path, name string) string { return s.arn("role", path, name) }
+
+// PolicyARN returns the ARN of a customer managed policy.
+func (s *Service) PolicyARN(path, name string) string { return s.arn("policy", path, name) }
+
+// MFASerial returns the serial number (ARN) of a virtual MFA device.
+func (s *Service) MFASerial(path, name string) string { return s.arn("mfa", path, name) }
+
+func (s *Service) timestamp() time.Time { return s.now().UTC().Truncate(time.Second) }
+
+func (s *Service) userOut(r *userRec) *User {
+	return &User{Name: r.Name, ID: r.ID, ARN: s.UserARN(r.Path, r.Name), Path: r.Path, CreateDate: r.Created, Tags: append([]Tag(nil), r.Tags...)}
+}
+
+func (s *Service) groupOut(r *groupRec) *Group {
+	return &Group{Name: r.Name, ID: r.ID, ARN: s.GroupARN(r.Path, r.Name), Path: r.Path, CreateDate: r.Created}
+}
+
+func (s *Service) roleOut(r *roleRec) *Role {
+	return &Role{
+		Name: r.Name, ID: r.ID, ARN: s.RoleARN(r.Path, r.Name), Path: r.Path,
+		AssumeRolePolicyDocument: r.Trust, Description: r.Description,
+		MaxSessionDuration: r.MaxSession, CreateDate: r.Created, Tags: append([]Tag(nil), r.Tags...),
+	}
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func remove(list []string, v string) []string {
+	out := list[:0:0]
+	for _, x := range list {
+		if x != v {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func replace(list []string, from, to string) []string {
+	out := make([]string, len(list))
+	for i, x := range list {
+		if x == from {
+			x = to
+		}
+		out[i] = x
+	}
+	return out
+}
+
+func jsonBytes(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("iam: encode record: %w", err)
+	}
+	return b, nil
+}
+
+func sortUsers(l []User) {
+	sort.Slice(l, func(i, j int) bool { return nameKey(l[i].Name) < nameKey(l[j].Name) })
+}
+
+func sortGroups(l []Group) {
+	sort.Slice(l, func(i, j int) bool { return nameKey(l[i].Name) < nameKey(l[j].Name) })
+}

@@ -1,0 +1,254 @@
+package iam
+
+import (
+	"context"
+	"strings"
+)
+
+// CreateUserInput is the input of CreateUser.
+type CreateUserInput struct {
+	Name string
+	Path string // "" means "/"
+	Tags []Tag
+}
+
+// CreateUser creates a user. Names are unique without regard to case.
+func (s *Service) CreateUser(ctx context.Context, in CreateUserInput) (*User, error) {
+	if err := checkName(in.Name, "userName", maxUserName); err != nil {
+		return nil, err
+	}
+	path, err := checkPath(in.Path, "path")
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
+	}
+	id, err := s.newID("AIDA")
+	if err != nil {
+		return nil, err
+	}
+	rec := &userRec{Name: in.Name, ID: id, Path: path, Created: s.timestamp(), Tags: in.Tags}
+	err = s.update(ctx, func(t *txn) error { return t.insertUser(rec) })
+	if err != nil {
+		return nil, err
+	}
+	return s.userOut(rec), nil
+}
+
+func (t *txn) insertUser(rec *userRec) error {
+	var existing userRec
+	ok, err := t.get(bucketUsers, nameKey(rec.Name), &existing)
+	if err != nil {
+		return err
+	}
+	if ok {
+		return newErr(ErrEntityAlreadyExists, "User with name %s already exists.", rec.Name)
+	}
+	return t.put(bucketUsers, nameKey(rec.Name), rec)
+}
+
+// GetUser returns the user with that name (without regard to case).
+func (s *Service) GetUser(ctx context.Context, name string) (*User, error) {
+	if err := checkName(name, "userName", maxExistingUserName); err != nil {
+		return nil, err
+	}
+	var out *User
+	err := s.view(ctx, func(t *txn) error {
+		rec, err := t.user(name)
+		if err != nil {
+			return err
+		}
+		out = s.userOut(rec)
+		return nil
+	})
+	return out, err
+}
+
+// ListUsers returns the users whose path starts with pathPrefix ("" for
+// all), ordered by name.
+func (s *Service) ListUsers(ctx context.Context, pathPrefix string) ([]User, error) {
+	if err := CheckPathPrefix(pathPrefix); err != nil {
+		return nil, err
+	}
+	var out []User
+	err := s.view(ctx, func(t *txn) error {
+		return scanAll(t, bucketUsers, "", func(_ string, rec *userRec) error {
+			if strings.HasPrefix(rec.Path, pathPrefix) {
+				out = append(out, *s.userOut(rec))
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// UpdateUser renames a user and/or changes its path; empty arguments leave
+// the attribute as it is. Every reference to the user (groups, keys,
+// attachments, MFA devices) follows the rename in the same transaction.
+func (s *Service) UpdateUser(ctx context.Context, name, newName, newPath string) error {
+	if err := checkName(name, "userName", maxExistingUserName); err != nil {
+		return err
+	}
+	if newName != "" {
+		if err := checkName(newName, "newUserName", maxUserName); err != nil {
+			return err
+		}
+	}
+	if newPath != "" {
+		if _, err := checkPath(newPath, "newPath"); err != nil {
+			return err
+		}
+	}
+	return s.update(ctx, func(t *txn) error {
+		rec, err := t.user(name)
+		if err != nil {
+			return err
+		}
+		oldKey := nameKey(rec.Name)
+		if newPath != "" {
+			rec.Path = newPath
+		}
+		if newName == "" || newName == rec.Name {
+			return t.put(bucketUsers, oldKey, rec)
+		}
+		newKey := nameKey(newName)
+		if newKey != oldKey {
+			var other userRec
+			ok, err := t.get(bucketUsers, newKey, &other)
+			if err != nil {
+				return err
+			}
+			if ok {
+				return newErr(ErrEntityAlreadyExists, "User with name %s already exists.", newName)
+			}
+		}
+		rec.Name = newName
+		if newKey == oldKey {
+			return t.put(bucketUsers, oldKey, rec)
+		}
+		if err := t.del(bucketUsers, oldKey); err != nil {
+			return err
+		}
+		if err := t.put(bucketUsers, newKey, rec); err != nil {
+			return err
+		}
+		return t.renameUserRefs(rec, oldKey, newKey)
+	})
+}
+
+func (t *txn) renameUserRefs(rec *userRec, oldKey, newKey string) error {
+	for _, gk := range rec.Groups {
+		g := new(groupRec)
+		ok, err := t.get(bucketGroups, gk, g)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		g.Members = replace(g.Members, oldKey, newKey)
+		if err := t.put(bucketGroups, gk, g); err != nil {
+			return err
+		}
+	}
+	for _, akid := range rec.Keys {
+		k := new(keyRec)
+		ok, err := t.get(bucketKeys, akid, k)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		k.User = newKey
+		if err := t.put(bucketKeys, akid, k); err != nil {
+			return err
+		}
+	}
+	for _, arn := range rec.Attached {
+		if err := t.renameAttachment(arn, KindUser, oldKey, newKey); err != nil {
+			return err
+		}
+	}
+	for _, serial := range rec.MFA {
+		m, key, err := t.mfa(serial)
+		if err != nil {
+			return err
+		}
+		m.User = newKey
+		if err := t.put(bucketMFA, key, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeleteUser deletes a user that has no access keys, group memberships,
+// inline or attached policies and MFA devices left: like IAM, it refuses
+// with DeleteConflict rather than deleting them along.
+func (s *Service) DeleteUser(ctx context.Context, name string) error {
+	if err := checkName(name, "userName", maxExistingUserName); err != nil {
+		return err
+	}
+	return s.update(ctx, func(t *txn) error {
+		rec, err := t.user(name)
+		if err != nil {
+			return err
+		}
+		switch {
+		case len(rec.Keys) > 0:
+			return newErr(ErrDeleteConflict, "Cannot delete entity, must delete access keys first.")
+		case len(rec.Inline) > 0:
+			return newErr(ErrDeleteConflict, "Cannot delete entity, must delete policies first.")
+		case len(rec.Attached) > 0:
+			return newErr(ErrDeleteConflict, "Cannot delete entity, must detach all policies first.")
+		case len(rec.Groups) > 0:
+			return newErr(ErrDeleteConflict, "Cannot delete entity, must remove users from group first.")
+		case len(rec.MFA) > 0:
+			return newErr(ErrDeleteConflict, "Cannot delete entity, must delete MFA device first.")
+		}
+		return t.del(bucketUsers, nameKey(rec.Name))
+	})
+}
+
+// TagUser adds tags to a user, replacing the value of keys it already has.
+func (s *Service) TagUser(ctx context.Context, name string, tags []Tag) error {
+	if err := checkName(name, "userName", maxExistingUserName); err != nil {
+		return err
+	}
+	if len(tags) == 0 {
+		return validationNull("tags")
+	}
+	if err := checkTags(tags); err != nil {
+		return err
+	}
+	return s.update(ctx, func(t *txn) error {
+		rec, err := t.user(name)
+		if err != nil {
+			return err
+		}
+		if rec.Tags, err = mergeTags(rec.Tags, tags); err != nil {
+			return err
+		}
+		return t.put(bucketUsers, nameKey(rec.Name), rec)
+	})
+}
+
+// UntagUser removes the tags with those keys; absent keys are ignored.
+func (s *Service) UntagUser(ctx context.Context, name string, keys []string) error {
+	if err := checkName(name, "userName", maxExistingUserName); err != nil {
+		return err
+	}
+	if err := checkTagKeys(keys); err != nil {
+		return err
+	}
+	return s.update(ctx, func(t *txn) error {
+		rec, err := t.user(name)
+		if err != nil {
+			return err
+		}
+		rec.Tags = removeTags(rec.Tags, keys)
+		return t.put(bucketUsers, nameKey(rec.Name), rec)
+	})
+}

@@ -1,0 +1,178 @@
+package server
+
+import (
+	"context"
+
+	"github.com/shortfuse/shortfuse/internal/awsapi"
+	"github.com/shortfuse/shortfuse/internal/iam"
+)
+
+type groupResult struct {
+	Group xmlGroup `xml:"Group"`
+}
+
+func handleCreateGroup(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		name, err := r.Params.Required("GroupName")
+		if err != nil {
+			return nil, err
+		}
+		path := r.Params.String("Path")
+		arnPath := path
+		if arnPath == "" {
+			arnPath = "/"
+		}
+		if err := r.Authorize(ctx, "iam:CreateGroup", svc.GroupARN(arnPath, name), nil); err != nil {
+			return nil, err
+		}
+		g, err := svc.CreateGroup(ctx, name, path)
+		if err != nil {
+			return nil, err
+		}
+		return &groupResult{Group: groupXML(g)}, nil
+	}
+}
+
+type getGroupResult struct {
+	Group xmlGroup                `xml:"Group"`
+	Users awsapi.Members[xmlUser] `xml:"Users"`
+	listResult
+}
+
+func handleGetGroup(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		name, err := r.Params.Required("GroupName")
+		if err != nil {
+			return nil, err
+		}
+		if err := authorizeGroup(ctx, r, svc, "iam:GetGroup", name, nil); err != nil {
+			return nil, err
+		}
+		g, users, err := svc.GetGroup(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		page, more, next, err := pageOf(r.Params, users)
+		if err != nil {
+			return nil, err
+		}
+		return &getGroupResult{Group: groupXML(g), Users: usersXML(page), listResult: listResult{more, next}}, nil
+	}
+}
+
+type listGroupsResult struct {
+	Groups awsapi.Members[xmlGroup] `xml:"Groups"`
+	listResult
+}
+
+func handleListGroups(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		prefix := r.Params.String("PathPrefix")
+		if err := iam.CheckPathPrefix(prefix); err != nil {
+			return nil, err
+		}
+		if err := r.Authorize(ctx, "iam:ListGroups", listResource(svc, "group", prefix), nil); err != nil {
+			return nil, err
+		}
+		groups, err := svc.ListGroups(ctx, prefix)
+		if err != nil {
+			return nil, err
+		}
+		page, more, next, err := pageOf(r.Params, groups)
+		if err != nil {
+			return nil, err
+		}
+		return &listGroupsResult{Groups: groupsXML(page), listResult: listResult{more, next}}, nil
+	}
+}
+
+func handleUpdateGroup(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		p := r.Params
+		name, err := p.Required("GroupName")
+		if err != nil {
+			return nil, err
+		}
+		newName, newPath := p.String("NewGroupName"), p.String("NewPath")
+		if err := authorizeGroup(ctx, r, svc, "iam:UpdateGroup", name, nil); err != nil {
+			return nil, err
+		}
+		if newName != "" || newPath != "" {
+			g, _, err := svc.GetGroup(ctx, name)
+			if err != nil {
+				return nil, err
+			}
+			target := *g
+			if newName != "" {
+				target.Name = newName
+			}
+			if newPath != "" {
+				target.Path = newPath
+			}
+			if err := r.Authorize(ctx, "iam:UpdateGroup", svc.GroupARN(target.Path, target.Name), nil); err != nil {
+				return nil, err
+			}
+		}
+		return nil, svc.UpdateGroup(ctx, name, newName, newPath)
+	}
+}
+
+func handleDeleteGroup(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		name, err := r.Params.Required("GroupName")
+		if err != nil {
+			return nil, err
+		}
+		if err := authorizeGroup(ctx, r, svc, "iam:DeleteGroup", name, nil); err != nil {
+			return nil, err
+		}
+		return nil, svc.DeleteGroup(ctx, name)
+	}
+}
+
+func handleAddUserToGroup(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		v, err := required(r.Params, "GroupName", "UserName")
+		if err != nil {
+			return nil, err
+		}
+		if err := authorizeGroup(ctx, r, svc, "iam:AddUserToGroup", v[0], nil); err != nil {
+			return nil, err
+		}
+		return nil, svc.AddUserToGroup(ctx, v[0], v[1])
+	}
+}
+
+func handleRemoveUserFromGroup(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		v, err := required(r.Params, "GroupName", "UserName")
+		if err != nil {
+			return nil, err
+		}
+		if err := authorizeGroup(ctx, r, svc, "iam:RemoveUserFromGroup", v[0], nil); err != nil {
+			return nil, err
+		}
+		return nil, svc.RemoveUserFromGroup(ctx, v[0], v[1])
+	}
+}
+
+func handleListGroupsForUser(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		name, err := r.Params.Required("UserName")
+		if err != nil {
+			return nil, err
+		}
+		if err := authorizeUser(ctx, r, svc, "iam:ListGroupsForUser", name, nil); err != nil {
+			return nil, err
+		}
+		groups, err := svc.ListGroupsForUser(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		page, more, next, err := pageOf(r.Params, groups)
+		if err != nil {
+			return nil, err
+		}
+		return &listGroupsResult{Groups: groupsXML(page), listResult: listResult{more, next}}, nil
+	}
+}

@@ -1,0 +1,198 @@
+package server
+
+import (
+	"context"
+
+	"github.com/shortfuse/shortfuse/internal/awsapi"
+	"github.com/shortfuse/shortfuse/internal/iam"
+)
+
+type roleResult struct {
+	Role xmlRole `xml:"Role"`
+}
+
+func handleCreateRole(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		p := r.Params
+		v, err := required(p, "RoleName", "AssumeRolePolicyDocument")
+		if err != nil {
+			return nil, err
+		}
+		if err := refuseBoundary(p); err != nil {
+			return nil, err
+		}
+		maxSession, err := p.Int("MaxSessionDuration", 3600, 3600, 43200)
+		if err != nil {
+			return nil, err
+		}
+		in := iam.CreateRoleInput{
+			Name: v[0], Path: p.String("Path"), AssumeRolePolicyDocument: v[1],
+			Description: p.String("Description"), MaxSessionDuration: int32(maxSession), Tags: tagsParam(p),
+		}
+		arnPath := in.Path
+		if arnPath == "" {
+			arnPath = "/"
+		}
+		if err := r.Authorize(ctx, "iam:CreateRole", svc.RoleARN(arnPath, in.Name), tagConditionKeys(in.Tags)); err != nil {
+			return nil, err
+		}
+		role, err := svc.CreateRole(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		return &roleResult{Role: roleXML(role, true)}, nil
+	}
+}
+
+func handleGetRole(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		name, err := r.Params.Required("RoleName")
+		if err != nil {
+			return nil, err
+		}
+		if err := authorizeRole(ctx, r, svc, "iam:GetRole", name, nil); err != nil {
+			return nil, err
+		}
+		role, err := svc.GetRole(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		return &roleResult{Role: roleXML(role, true)}, nil
+	}
+}
+
+type listRolesResult struct {
+	Roles awsapi.Members[xmlRole] `xml:"Roles"`
+	listResult
+}
+
+func handleListRoles(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		prefix := r.Params.String("PathPrefix")
+		if err := iam.CheckPathPrefix(prefix); err != nil {
+			return nil, err
+		}
+		if err := r.Authorize(ctx, "iam:ListRoles", listResource(svc, "role", prefix), nil); err != nil {
+			return nil, err
+		}
+		roles, err := svc.ListRoles(ctx, prefix)
+		if err != nil {
+			return nil, err
+		}
+		page, more, next, err := pageOf(r.Params, roles)
+		if err != nil {
+			return nil, err
+		}
+		out := &listRolesResult{Roles: make(awsapi.Members[xmlRole], len(page)), listResult: listResult{more, next}}
+		for i := range page {
+			out.Roles[i] = roleXML(&page[i], false)
+		}
+		return out, nil
+	}
+}
+
+type updateRoleResult struct{}
+
+func handleUpdateRole(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		p := r.Params
+		name, err := p.Required("RoleName")
+		if err != nil {
+			return nil, err
+		}
+		var desc *string
+		if d, ok := p.Lookup("Description"); ok {
+			desc = &d
+		}
+		maxSession, err := p.Int("MaxSessionDuration", 0, 3600, 43200)
+		if err != nil {
+			return nil, err
+		}
+		if err := authorizeRole(ctx, r, svc, "iam:UpdateRole", name, nil); err != nil {
+			return nil, err
+		}
+		if err := svc.UpdateRole(ctx, name, desc, int32(maxSession)); err != nil {
+			return nil, err
+		}
+		return &updateRoleResult{}, nil
+	}
+}
+
+func handleUpdateAssumeRolePolicy(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		v, err := required(r.Params, "RoleName", "PolicyDocument")
+		if err != nil {
+			return nil, err
+		}
+		if err := authorizeRole(ctx, r, svc, "iam:UpdateAssumeRolePolicy", v[0], nil); err != nil {
+			return nil, err
+		}
+		return nil, svc.UpdateAssumeRolePolicy(ctx, v[0], v[1])
+	}
+}
+
+func handleDeleteRole(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		name, err := r.Params.Required("RoleName")
+		if err != nil {
+			return nil, err
+		}
+		if err := authorizeRole(ctx, r, svc, "iam:DeleteRole", name, nil); err != nil {
+			return nil, err
+		}
+		return nil, svc.DeleteRole(ctx, name)
+	}
+}
+
+func handleTagRole(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		name, err := r.Params.Required("RoleName")
+		if err != nil {
+			return nil, err
+		}
+		tags := tagsParam(r.Params)
+		if err := authorizeRole(ctx, r, svc, "iam:TagRole", name, tagConditionKeys(tags)); err != nil {
+			return nil, err
+		}
+		return nil, svc.TagRole(ctx, name, tags)
+	}
+}
+
+func handleUntagRole(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		name, err := r.Params.Required("RoleName")
+		if err != nil {
+			return nil, err
+		}
+		keys := r.Params.Strings("TagKeys")
+		var cond map[string][]string
+		if len(keys) > 0 {
+			cond = map[string][]string{"aws:TagKeys": keys}
+		}
+		if err := authorizeRole(ctx, r, svc, "iam:UntagRole", name, cond); err != nil {
+			return nil, err
+		}
+		return nil, svc.UntagRole(ctx, name, keys)
+	}
+}
+
+func handleListRoleTags(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		name, err := r.Params.Required("RoleName")
+		if err != nil {
+			return nil, err
+		}
+		if err := authorizeRole(ctx, r, svc, "iam:ListRoleTags", name, nil); err != nil {
+			return nil, err
+		}
+		role, err := svc.GetRole(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		page, more, next, err := pageOf(r.Params, role.Tags)
+		if err != nil {
+			return nil, err
+		}
+		return &listTagsResult{Tags: allTagsXML(page), listResult: listResult{more, next}}, nil
+	}
+}

@@ -1,0 +1,315 @@
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/shortfuse/shortfuse/internal/awsapi"
+	"github.com/shortfuse/shortfuse/internal/iam"
+)
+
+// --- pagination ------------------------------------------------------------
+
+// Default and bounds of MaxItems (botocore maxItemsType).
+const (
+	defaultMaxItems = 100
+	maxMaxItems     = 1000
+)
+
+// pageOf cuts one page out of a full list by the request's Marker and
+// MaxItems. The marker is opaque to clients: the position of the next item,
+// so a list that changes between two calls may repeat or skip an item, as
+// AWS allows.
+func pageOf[T any](p *awsapi.Params, items []T) (page []T, truncated bool, next string, err error) {
+	max, err := p.Int("MaxItems", defaultMaxItems, 1, maxMaxItems)
+	if err != nil {
+		return nil, false, "", err
+	}
+	start := 0
+	if m, ok := p.Lookup("Marker"); ok {
+		start, err = decodeMarker(m)
+		if err != nil {
+			return nil, false, "", err
+		}
+	}
+	if start > len(items) {
+		start = len(items)
+	}
+	end := start + int(max)
+	if end >= len(items) {
+		return items[start:], false, "", nil
+	}
+	return items[start:end], true, encodeMarker(end), nil
+}
+
+const markerPrefix = "sf1:"
+
+func encodeMarker(pos int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(markerPrefix + strconv.Itoa(pos)))
+}
+
+func decodeMarker(m string) (int, error) {
+	bad := awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value at 'marker' failed to satisfy constraint: Member must be a marker returned by a previous call")
+	b, err := base64.RawURLEncoding.DecodeString(m)
+	if err != nil {
+		return 0, bad
+	}
+	s, ok := strings.CutPrefix(string(b), markerPrefix)
+	if !ok {
+		return 0, bad
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, bad
+	}
+	return n, nil
+}
+
+// --- documents ---------------------------------------------------------------
+
+// encodeDocument URL-encodes a policy document as IAM returns it in
+// responses (RFC 3986: every byte but A-Z a-z 0-9 - _ . ~ as %XX). The aws
+// CLI and botocore decode it; SDK users call a URL decoder.
+func encodeDocument(doc string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(doc) * 2)
+	for i := 0; i < len(doc); i++ {
+		c := doc[i]
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+// --- request parameters --------------------------------------------------------
+
+func tagsParam(p *awsapi.Params) []iam.Tag {
+	var out []iam.Tag
+	for _, t := range p.Tags("Tags") {
+		out = append(out, iam.Tag{Key: t.Key, Value: t.Value})
+	}
+	return out
+}
+
+// tagConditionKeys are the condition keys of a request carrying tags:
+// aws:TagKeys and aws:RequestTag/KEY.
+func tagConditionKeys(tags []iam.Tag) map[string][]string {
+	if len(tags) == 0 {
+		return nil
+	}
+	m := map[string][]string{}
+	for _, t := range tags {
+		m["aws:TagKeys"] = append(m["aws:TagKeys"], t.Key)
+		m["aws:RequestTag/"+t.Key] = []string{t.Value}
+	}
+	return m
+}
+
+// refuseBoundary rejects PermissionsBoundary: the broker does not
+// implement permissions boundaries, and ignoring one would grant more than
+// its author meant.
+func refuseBoundary(p *awsapi.Params) error {
+	if p.Has("PermissionsBoundary") {
+		return awsapi.Errorf(awsapi.CodeInvalidInput, "Permissions boundaries are not supported by this broker.")
+	}
+	return nil
+}
+
+// userNameOrCaller returns the UserName parameter, or the calling user's
+// name when it is absent, as IAM does for operations on one's own user.
+func userNameOrCaller(r *Request) (string, error) {
+	if name := r.Params.String("UserName"); name != "" {
+		return name, nil
+	}
+	if r.Caller == nil || r.Caller.UserName == "" {
+		return "", awsapi.Errorf(awsapi.CodeValidation, "Must specify userName when calling with non-User credentials")
+	}
+	return r.Caller.UserName, nil
+}
+
+func required(p *awsapi.Params, names ...string) ([]string, error) {
+	out := make([]string, len(names))
+	for i, n := range names {
+		v, err := p.Required(n)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// --- authorization ---------------------------------------------------------------
+
+// The resource of an operation on an entity is the entity's ARN. When the
+// entity does not exist, the ARN is built with the default path, and the
+// caller learns that it does not exist only if authorized.
+
+func authorizeUser(ctx context.Context, r *Request, svc *iam.Service, action, name string, keys map[string][]string) error {
+	arn := svc.UserARN("/", name)
+	u, err := svc.GetUser(ctx, name)
+	switch {
+	case err == nil:
+		arn = u.ARN
+	case !errors.Is(err, iam.ErrNoSuchEntity):
+		return err
+	}
+	return r.Authorize(ctx, action, arn, keys)
+}
+
+func authorizeGroup(ctx context.Context, r *Request, svc *iam.Service, action, name string, keys map[string][]string) error {
+	arn := svc.GroupARN("/", name)
+	g, _, err := svc.GetGroup(ctx, name)
+	switch {
+	case err == nil:
+		arn = g.ARN
+	case !errors.Is(err, iam.ErrNoSuchEntity):
+		return err
+	}
+	return r.Authorize(ctx, action, arn, keys)
+}
+
+func authorizeRole(ctx context.Context, r *Request, svc *iam.Service, action, name string, keys map[string][]string) error {
+	arn := svc.RoleARN("/", name)
+	role, err := svc.GetRole(ctx, name)
+	switch {
+	case err == nil:
+		arn = role.ARN
+	case !errors.Is(err, iam.ErrNoSuchEntity):
+		return err
+	}
+	return r.Authorize(ctx, action, arn, keys)
+}
+
+// authorizeEntity authorizes an action on a user, group or role.
+func authorizeEntity(ctx context.Context, r *Request, svc *iam.Service, kind iam.EntityKind, action, name string, keys map[string][]string) error {
+	switch kind {
+	case iam.KindUser:
+		return authorizeUser(ctx, r, svc, action, name, keys)
+	case iam.KindGroup:
+		return authorizeGroup(ctx, r, svc, action, name, keys)
+	default:
+		return authorizeRole(ctx, r, svc, action, name, keys)
+	}
+}
+
+// listResource is the resource IAM authorizes List operations on: the ARN
+// of the entity type with the requested path prefix
+// ("arn:aws:iam::ACCOUNT:user/").
+func listResource(svc *iam.Service, resourceType, pathPrefix string) string {
+	if pathPrefix == "" {
+		pathPrefix = "/"
+	}
+	return "arn:aws:iam::" + svc.Account() + ":" + resourceType + pathPrefix
+}
+
+// --- shapes ----------------------------------------------------------------------
+
+// xmlUser is botocore's User shape.
+type xmlUser struct {
+	Path       string                     `xml:"Path"`
+	UserName   string                     `xml:"UserName"`
+	UserID     string                     `xml:"UserId"`
+	Arn        string                     `xml:"Arn"`
+	CreateDate awsapi.Time                `xml:"CreateDate"`
+	Tags       awsapi.Members[awsapi.Tag] `xml:"Tags,omitempty"`
+}
+
+func userXML(u *iam.User, withTags bool) xmlUser {
+	x := xmlUser{Path: u.Path, UserName: u.Name, UserID: u.ID, Arn: u.ARN, CreateDate: awsapi.Time(u.CreateDate)}
+	if withTags {
+		x.Tags = tagsXML(u.Tags)
+	}
+	return x
+}
+
+func usersXML(us []iam.User) awsapi.Members[xmlUser] {
+	out := make(awsapi.Members[xmlUser], len(us))
+	for i := range us {
+		out[i] = userXML(&us[i], false)
+	}
+	return out
+}
+
+func tagsXML(tags []iam.Tag) awsapi.Members[awsapi.Tag] {
+	if len(tags) == 0 {
+		return nil
+	}
+	out := make(awsapi.Members[awsapi.Tag], len(tags))
+	for i, t := range tags {
+		out[i] = awsapi.Tag{Key: t.Key, Value: t.Value}
+	}
+	return out
+}
+
+// allTagsXML is tagsXML for results whose Tags member is required: an
+// empty list is written as an empty element.
+func allTagsXML(tags []iam.Tag) awsapi.Members[awsapi.Tag] {
+	out := make(awsapi.Members[awsapi.Tag], len(tags))
+	for i, t := range tags {
+		out[i] = awsapi.Tag{Key: t.Key, Value: t.Value}
+	}
+	return out
+}
+
+// xmlGroup is botocore's Group shape.
+type xmlGroup struct {
+	Path       string      `xml:"Path"`
+	GroupName  string      `xml:"GroupName"`
+	GroupID    string      `xml:"GroupId"`
+	Arn        string      `xml:"Arn"`
+	CreateDate awsapi.Time `xml:"CreateDate"`
+}
+
+func groupXML(g *iam.Group) xmlGroup {
+	return xmlGroup{Path: g.Path, GroupName: g.Name, GroupID: g.ID, Arn: g.ARN, CreateDate: awsapi.Time(g.CreateDate)}
+}
+
+func groupsXML(gs []iam.Group) awsapi.Members[xmlGroup] {
+	out := make(awsapi.Members[xmlGroup], len(gs))
+	for i := range gs {
+		out[i] = groupXML(&gs[i])
+	}
+	return out
+}
+
+// xmlRole is botocore's Role shape. AssumeRolePolicyDocument is URL-encoded,
+// as IAM sends it.
+type xmlRole struct {
+	Path                     string                     `xml:"Path"`
+	RoleName                 string                     `xml:"RoleName"`
+	RoleID                   string                     `xml:"RoleId"`
+	Arn                      string                     `xml:"Arn"`
+	CreateDate               awsapi.Time                `xml:"CreateDate"`
+	AssumeRolePolicyDocument string                     `xml:"AssumeRolePolicyDocument,omitempty"`
+	Description              string                     `xml:"Description,omitempty"`
+	MaxSessionDuration       int32                      `xml:"MaxSessionDuration,omitempty"`
+	Tags                     awsapi.Members[awsapi.Tag] `xml:"Tags,omitempty"`
+}
+
+func roleXML(r *iam.Role, withTags bool) xmlRole {
+	x := xmlRole{
+		Path: r.Path, RoleName: r.Name, RoleID: r.ID, Arn: r.ARN, CreateDate: awsapi.Time(r.CreateDate),
+		AssumeRolePolicyDocument: encodeDocument(r.AssumeRolePolicyDocument),
+		Description:              r.Description, MaxSessionDuration: r.MaxSessionDuration,
+	}
+	if withTags {
+		x.Tags = tagsXML(r.Tags)
+	}
+	return x
+}
+
+// listResult is the tail every paginated IAM result shares.
+type listResult struct {
+	IsTruncated bool   `xml:"IsTruncated"`
+	Marker      string `xml:"Marker,omitempty"`
+}
