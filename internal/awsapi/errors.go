@@ -62,56 +62,60 @@ type wireCode struct {
 	query, json string
 	status      int
 	sender      bool
+	// jsonStatus, when set, is the status JSON 1.1 services answer with;
+	// they answer 400 for most authentication failures where Query
+	// services answer 403.
+	jsonStatus int
 }
 
 // wire is the one table of wire spellings. Statuses follow the service
 // models where they give one, and AWS's observed behaviour for the
 // authentication errors, which are not in the models.
 var wire = map[Code]wireCode{
-	CodeInternal:                   {"InternalFailure", "InternalServiceError", 500, false},
-	CodeValidation:                 {"ValidationError", "ValidationException", 400, true},
-	CodeMalformedQueryString:       {"MalformedQueryString", "SerializationException", 400, true},
-	CodeSerialization:              {"MalformedInput", "SerializationException", 400, true},
-	CodeInvalidAction:              {"InvalidAction", "UnknownOperationException", 400, true},
-	CodeMissingAuthenticationToken: {"MissingAuthenticationToken", "MissingAuthenticationTokenException", 403, true},
-	CodeIncompleteSignature:        {"IncompleteSignature", "IncompleteSignatureException", 400, true},
-	CodeInvalidClientTokenID:       {"InvalidClientTokenId", "UnrecognizedClientException", 403, true},
-	CodeSignatureDoesNotMatch:      {"SignatureDoesNotMatch", "InvalidSignatureException", 403, true},
-	CodeRequestExpired:             {"RequestExpired", "InvalidSignatureException", 400, true},
-	CodeExpiredToken:               {"ExpiredToken", "ExpiredTokenException", 403, true},
-	CodeAccessDenied:               {"AccessDenied", "AccessDeniedException", 403, true},
-	CodeThrottling:                 {"Throttling", "ThrottlingException", 400, true},
-	CodeInvalidParameterValue:      {"InvalidParameterValue", "InvalidParameterException", 400, true},
-	CodeNotImplemented:             {"NotImplemented", "NotImplementedException", 501, false},
+	CodeInternal:                   {"InternalFailure", "InternalServiceError", 500, false, 0},
+	CodeValidation:                 {"ValidationError", "ValidationException", 400, true, 0},
+	CodeMalformedQueryString:       {"MalformedQueryString", "SerializationException", 400, true, 0},
+	CodeSerialization:              {"MalformedInput", "SerializationException", 400, true, 0},
+	CodeInvalidAction:              {"InvalidAction", "UnknownOperationException", 400, true, 0},
+	CodeMissingAuthenticationToken: {"MissingAuthenticationToken", "MissingAuthenticationTokenException", 403, true, 400},
+	CodeIncompleteSignature:        {"IncompleteSignature", "IncompleteSignatureException", 400, true, 0},
+	CodeInvalidClientTokenID:       {"InvalidClientTokenId", "UnrecognizedClientException", 403, true, 400},
+	CodeSignatureDoesNotMatch:      {"SignatureDoesNotMatch", "InvalidSignatureException", 403, true, 400},
+	CodeRequestExpired:             {"RequestExpired", "InvalidSignatureException", 400, true, 0},
+	CodeExpiredToken:               {"ExpiredToken", "ExpiredTokenException", 403, true, 400},
+	CodeAccessDenied:               {"AccessDenied", "AccessDeniedException", 403, true, 400},
+	CodeThrottling:                 {"Throttling", "ThrottlingException", 400, true, 0},
+	CodeInvalidParameterValue:      {"InvalidParameterValue", "InvalidParameterException", 400, true, 0},
+	CodeNotImplemented:             {"NotImplemented", "NotImplementedException", 501, false, 0},
 
-	CodeNoSuchEntity:                  {"NoSuchEntity", "NoSuchEntityException", 404, true},
-	CodeEntityAlreadyExists:           {"EntityAlreadyExists", "EntityAlreadyExistsException", 409, true},
-	CodeLimitExceeded:                 {"LimitExceeded", "LimitExceededException", 409, true},
-	CodeMalformedPolicyDocument:       {"MalformedPolicyDocument", "MalformedPolicyDocumentException", 400, true},
-	CodeDeleteConflict:                {"DeleteConflict", "DeleteConflictException", 409, true},
-	CodeInvalidInput:                  {"InvalidInput", "InvalidInputException", 400, true},
-	CodeInvalidAuthenticationCode:     {"InvalidAuthenticationCode", "InvalidAuthenticationCodeException", 403, true},
-	CodeEntityTemporarilyUnmodifiable: {"EntityTemporarilyUnmodifiable", "EntityTemporarilyUnmodifiableException", 409, true},
-	CodeConcurrentModification:        {"ConcurrentModification", "ConcurrentModificationException", 409, true},
-	CodePolicyEvaluation:              {"PolicyEvaluation", "PolicyEvaluationException", 500, false},
-	CodeUnmodifiableEntity:            {"UnmodifiableEntity", "UnmodifiableEntityException", 400, true},
+	CodeNoSuchEntity:                  {"NoSuchEntity", "NoSuchEntityException", 404, true, 0},
+	CodeEntityAlreadyExists:           {"EntityAlreadyExists", "EntityAlreadyExistsException", 409, true, 0},
+	CodeLimitExceeded:                 {"LimitExceeded", "LimitExceededException", 409, true, 0},
+	CodeMalformedPolicyDocument:       {"MalformedPolicyDocument", "MalformedPolicyDocumentException", 400, true, 0},
+	CodeDeleteConflict:                {"DeleteConflict", "DeleteConflictException", 409, true, 0},
+	CodeInvalidInput:                  {"InvalidInput", "InvalidInputException", 400, true, 0},
+	CodeInvalidAuthenticationCode:     {"InvalidAuthenticationCode", "InvalidAuthenticationCodeException", 403, true, 0},
+	CodeEntityTemporarilyUnmodifiable: {"EntityTemporarilyUnmodifiable", "EntityTemporarilyUnmodifiableException", 409, true, 0},
+	CodeConcurrentModification:        {"ConcurrentModification", "ConcurrentModificationException", 409, true, 0},
+	CodePolicyEvaluation:              {"PolicyEvaluation", "PolicyEvaluationException", 500, false, 0},
+	CodeUnmodifiableEntity:            {"UnmodifiableEntity", "UnmodifiableEntityException", 400, true, 0},
 
-	CodePackedPolicyTooLarge:  {"PackedPolicyTooLarge", "PackedPolicyTooLargeException", 400, true},
-	CodeRegionDisabled:        {"RegionDisabledException", "RegionDisabledException", 403, true},
-	CodeInvalidIdentityToken:  {"InvalidIdentityToken", "InvalidIdentityTokenException", 400, true},
-	CodeIDPRejectedClaim:      {"IDPRejectedClaim", "IDPRejectedClaimException", 403, true},
-	CodeExpiredTokenException: {"ExpiredTokenException", "ExpiredTokenException", 400, true},
+	CodePackedPolicyTooLarge:  {"PackedPolicyTooLarge", "PackedPolicyTooLargeException", 400, true, 0},
+	CodeRegionDisabled:        {"RegionDisabledException", "RegionDisabledException", 403, true, 0},
+	CodeInvalidIdentityToken:  {"InvalidIdentityToken", "InvalidIdentityTokenException", 400, true, 0},
+	CodeIDPRejectedClaim:      {"IDPRejectedClaim", "IDPRejectedClaimException", 403, true, 0},
+	CodeExpiredTokenException: {"ExpiredTokenException", "ExpiredTokenException", 400, true, 0},
 
-	CodeResourceNotFound:          {"ResourceNotFoundException", "ResourceNotFoundException", 400, true},
-	CodeInvalidRequest:            {"InvalidRequestException", "InvalidRequestException", 400, true},
-	CodeInvalidParameter:          {"InvalidParameterException", "InvalidParameterException", 400, true},
-	CodeResourceExists:            {"ResourceExistsException", "ResourceExistsException", 400, true},
-	CodeLimitExceededSM:           {"LimitExceededException", "LimitExceededException", 400, true},
-	CodeMalformedPolicyDocumentSM: {"MalformedPolicyDocumentException", "MalformedPolicyDocumentException", 400, true},
-	CodeDecryptionFailure:         {"DecryptionFailure", "DecryptionFailure", 400, true},
-	CodeInvalidNextToken:          {"InvalidNextTokenException", "InvalidNextTokenException", 400, true},
-	CodePreconditionNotMet:        {"PreconditionNotMetException", "PreconditionNotMetException", 400, true},
-	CodePublicPolicy:              {"PublicPolicyException", "PublicPolicyException", 400, true},
+	CodeResourceNotFound:          {"ResourceNotFoundException", "ResourceNotFoundException", 400, true, 0},
+	CodeInvalidRequest:            {"InvalidRequestException", "InvalidRequestException", 400, true, 0},
+	CodeInvalidParameter:          {"InvalidParameterException", "InvalidParameterException", 400, true, 0},
+	CodeResourceExists:            {"ResourceExistsException", "ResourceExistsException", 400, true, 0},
+	CodeLimitExceededSM:           {"LimitExceededException", "LimitExceededException", 400, true, 0},
+	CodeMalformedPolicyDocumentSM: {"MalformedPolicyDocumentException", "MalformedPolicyDocumentException", 400, true, 0},
+	CodeDecryptionFailure:         {"DecryptionFailure", "DecryptionFailure", 400, true, 0},
+	CodeInvalidNextToken:          {"InvalidNextTokenException", "InvalidNextTokenException", 400, true, 0},
+	CodePreconditionNotMet:        {"PreconditionNotMetException", "PreconditionNotMetException", 400, true, 0},
+	CodePublicPolicy:              {"PublicPolicyException", "PublicPolicyException", 400, true, 0},
 }
 
 // Error is an error in wire form. Message is sent to the client as is, so it
@@ -142,8 +146,16 @@ func (e *Error) QueryCode() string { return e.spelling().query }
 // JSONCode is the code as JSON 1.1 services (Secrets Manager) spell it.
 func (e *Error) JSONCode() string { return e.spelling().json }
 
-// Status is the HTTP status code.
+// Status is the HTTP status code of the Query protocol.
 func (e *Error) Status() int { return e.spelling().status }
+
+// JSONStatus is the HTTP status code of the JSON 1.1 protocol.
+func (e *Error) JSONStatus() int {
+	if w := e.spelling(); w.jsonStatus != 0 {
+		return w.jsonStatus
+	}
+	return e.Status()
+}
 
 // Sender reports whether the fault is the caller's.
 func (e *Error) Sender() bool { return e.spelling().sender }

@@ -26,6 +26,6 @@ func WriteJSONError(w http.ResponseWriter, e *Error) {
 	w.Header().Set("Content-Type", ContentTypeJSON11)
 	w.Header().Set("X-Amzn-Errortype", e.JSONCode())
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(e.Status())
+	w.WriteHeader(e.JSONStatus())
 	_, _ = w.Write(body)
 }

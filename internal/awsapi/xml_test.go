@@ -63,7 +63,7 @@ func TestWireTableComplete(t *testing.T) {
 func TestWriteJSONError(t *testing.T) {
 	rec := httptest.NewRecorder()
 	WriteJSONError(rec, Errorf(CodeSignatureDoesNotMatch, "nope"))
-	if rec.Code != 403 || !strings.Contains(rec.Body.String(), `"__type":"InvalidSignatureException"`) {
+	if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"__type":"InvalidSignatureException"`) {
 		t.Errorf("got %d %s", rec.Code, rec.Body.String())
 	}
 }

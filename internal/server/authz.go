@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -15,10 +14,13 @@ import (
 // authorize evaluates the caller's identity policies (intersected with any
 // session policies) for one action on one resource. It is pure apart from
 // reading the caller's policies from IAM.
-func (s *Server) authorize(ctx context.Context, r *Request, action, resource string, keys map[string][]string) (policy.Result, error) {
+func (s *Server) authorize(ctx context.Context, r *Request, action, resource string, keys map[string][]string, resourcePolicy *policy.Policy) (policy.Result, error) {
 	in, err := s.policyInput(ctx, r.Caller)
 	if err != nil {
 		return policy.Result{}, err
+	}
+	if resourcePolicy != nil {
+		in.Resource = []policy.Labeled{{ID: "ResourcePolicy", Policy: resourcePolicy}}
 	}
 	cctx, err := s.requestContext(ctx, r)
 	if err != nil {
@@ -176,11 +178,3 @@ func (pc *policyCache) parse(doc string, kind policy.Kind) (*policy.Policy, erro
 	return p, nil
 }
 
-// lowerKeys is used for reporting; condition key names are case-insensitive.
-func lowerKeys(m map[string][]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, strings.ToLower(k))
-	}
-	return out
-}

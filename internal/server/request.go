@@ -70,7 +70,7 @@ type Request struct {
 	Secure    bool // arrived over TLS
 
 	// authorizer is set by the server; handlers go through Authorize.
-	authorizer func(ctx context.Context, r *Request, action, resource string, keys map[string][]string) (policy.Result, error)
+	authorizer func(ctx context.Context, r *Request, action, resource string, keys map[string][]string, resourcePolicy *policy.Policy) (policy.Result, error)
 	// Decisions records every authorization made for the request, for the
 	// audit trail.
 	Decisions []Decision
@@ -87,10 +87,17 @@ type Decision struct {
 // extra condition keys (operation-specific, e.g. "sts:RoleSessionName").
 // It returns an AccessDenied error unless the decision is Allow.
 func (r *Request) Authorize(ctx context.Context, action, resource string, keys map[string][]string) error {
+	return r.AuthorizeResource(ctx, action, resource, keys, nil)
+}
+
+// AuthorizeResource is Authorize with a resource-based policy (a secret's
+// resource policy): the request is allowed if the identity policies or the
+// resource policy allow it and no policy denies it (same-account logic).
+func (r *Request) AuthorizeResource(ctx context.Context, action, resource string, keys map[string][]string, resourcePolicy *policy.Policy) error {
 	if r.authorizer == nil || r.Caller == nil {
 		return errAccessDenied(r, action, resource, false)
 	}
-	res, err := r.authorizer(ctx, r, action, resource, keys)
+	res, err := r.authorizer(ctx, r, action, resource, keys, resourcePolicy)
 	if err != nil {
 		return err
 	}

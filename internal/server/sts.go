@@ -128,7 +128,7 @@ func handleGetSessionToken(s *Server) Handler {
 		if r.Caller.UserName == "" || r.Caller.Session != nil {
 			return nil, &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "Cannot call GetSessionToken with session credentials"}
 		}
-		res, err := s.authorize(ctx, r, "sts:GetSessionToken", "*", nil)
+		res, err := s.authorize(ctx, r, "sts:GetSessionToken", "*", nil, nil)
 		if err != nil {
 			return nil, err
 		}
