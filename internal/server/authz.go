@@ -177,4 +177,3 @@ func (pc *policyCache) parse(doc string, kind policy.Kind) (*policy.Policy, erro
 	pc.mu.Unlock()
 	return p, nil
 }
-
