@@ -19,6 +19,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/seal"
 	"github.com/shortfuse/shortfuse/internal/server"
+	"github.com/shortfuse/shortfuse/internal/sessions"
 	"github.com/shortfuse/shortfuse/internal/store/bolt"
 )
 
@@ -142,12 +143,16 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 		logger.Info("created IAM user admin; its access key is in the credentials file", "path", credPath, "account", account)
 	}
 
+	reg, err := sessions.New(ctx, st)
+	if err != nil {
+		return err
+	}
 	srv := server.New(server.Config{
 		Account:            account,
 		Region:             in.region,
 		MaxSessionDuration: in.maxSession,
 		Logger:             logger,
-	}, iamSvc, keyring)
+	}, server.Deps{IAM: iamSvc, Keyring: keyring, Sessions: reg})
 
 	ln, err := net.Listen("tcp", in.listen)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/seal"
+	"github.com/shortfuse/shortfuse/internal/sessions"
 	"github.com/shortfuse/shortfuse/internal/store/bolt"
 )
 
@@ -48,7 +49,11 @@ func iamSDKBroker(t *testing.T) (*sdkiam.Client, func(akid, secret string) *sdki
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := New(Config{Account: iamTestAccount, Region: "us-east-1"}, svc, keyring)
+	reg, err := sessions.New(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := New(Config{Account: iamTestAccount, Region: "us-east-1"}, Deps{IAM: svc, Keyring: keyring, Sessions: reg})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	client := func(akid, secret string) *sdkiam.Client {

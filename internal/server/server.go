@@ -15,6 +15,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/session"
+	"github.com/shortfuse/shortfuse/internal/sessions"
 	"github.com/shortfuse/shortfuse/internal/sigv4"
 )
 
@@ -32,12 +33,20 @@ type Config struct {
 	Logger       *slog.Logger
 }
 
+// Deps are the domain services the broker serves.
+type Deps struct {
+	IAM      *iam.Service
+	Keyring  *session.Keyring
+	Sessions *sessions.Service
+}
+
 // Server serves the AWS APIs of the broker.
 type Server struct {
 	cfg      Config
 	mux      *Mux
 	iam      *iam.Service
 	keyring  *session.Keyring
+	sessions *sessions.Service
 	verifier *sigv4.Verifier
 	log      *slog.Logger
 	policies *policyCache
@@ -47,7 +56,7 @@ type Server struct {
 }
 
 // New returns the broker's request handler.
-func New(cfg Config, iamSvc *iam.Service, keyring *session.Keyring) *Server {
+func New(cfg Config, deps Deps) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -68,8 +77,9 @@ func New(cfg Config, iamSvc *iam.Service, keyring *session.Keyring) *Server {
 	s := &Server{
 		cfg:         cfg,
 		mux:         NewMux(),
-		iam:         iamSvc,
-		keyring:     keyring,
+		iam:         deps.IAM,
+		keyring:     deps.Keyring,
+		sessions:    deps.Sessions,
 		verifier:    sigv4.NewVerifier(),
 		log:         cfg.Logger,
 		policies:    newPolicyCache(4096),

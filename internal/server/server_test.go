@@ -26,6 +26,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/seal"
+	"github.com/shortfuse/shortfuse/internal/sessions"
 	"github.com/shortfuse/shortfuse/internal/store/bolt"
 )
 
@@ -82,7 +83,11 @@ func newTestBroker(t *testing.T, maxSession time.Duration, extra func(*Mux)) *te
 	if err != nil || !created {
 		t.Fatalf("Bootstrap() = %v, %v", created, err)
 	}
-	srv := New(Config{Account: account, Region: "us-east-1", MaxSessionDuration: maxSession, Now: clk.Now}, svc, kr)
+	reg, err := sessions.New(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := New(Config{Account: account, Region: "us-east-1", MaxSessionDuration: maxSession, Now: clk.Now}, Deps{IAM: svc, Keyring: kr, Sessions: reg})
 	if extra != nil {
 		extra(srv.mux)
 	}
