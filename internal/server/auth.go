@@ -10,6 +10,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/session"
+	"github.com/shortfuse/shortfuse/internal/sessions"
 	"github.com/shortfuse/shortfuse/internal/sigv4"
 )
 
@@ -75,6 +76,20 @@ func (s *Server) authenticate(ctx context.Context, hr *http.Request, body []byte
 		}
 		if claims.Expired(now) {
 			return nil, errExpiredToken
+		}
+		// Beyond AWS: revocation, use limits and the dead-man switch. The
+		// session-control calls themselves do not count as uses, so that a
+		// used-up session can still be revoked and listed by its holder.
+		if err := s.sessions.Admit(ctx, claims, now, op.Service != "shortfuse"); err != nil {
+			if sessions.IsRefusal(err) {
+				return nil, &awsapi.Error{Code: awsapi.CodeExpiredToken, Message: "The security token included in the request is expired: " + err.Error()}
+			}
+			if errors.Is(err, sessions.ErrNotFound) {
+				// A valid token whose session the broker does not know
+				// (its record was purged or lost) is refused.
+				return nil, errInvalidClientToken
+			}
+			return nil, err
 		}
 		return callerFromSession(claims), nil
 	}

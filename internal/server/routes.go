@@ -7,6 +7,12 @@ func addOperations(m *Mux, s *Server) {
 	m.Query("sts", "GetSessionToken", handleGetSessionToken(s))
 	m.Query("sts", "AssumeRole", handleAssumeRole(s))
 
+	// shortfuse: session control beyond AWS (docs/shortfuse-api.md)
+	m.JSON("shortfuse", "RevokeSession", handleRevokeSession(s))
+	m.JSON("shortfuse", "RevokeSessions", handleRevokeSessions(s))
+	m.JSON("shortfuse", "Heartbeat", handleHeartbeat(s))
+	m.JSON("shortfuse", "ListSessions", handleListSessions(s))
+
 	// IAM: iam_routes.go
 	addIAMOperations(m, s.iam)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/policy"
 	"github.com/shortfuse/shortfuse/internal/session"
+	"github.com/shortfuse/shortfuse/internal/sessions"
 )
 
 // Shapes from botocore's sts service-2.json.
@@ -154,12 +155,33 @@ func handleGetSessionToken(s *Server) Handler {
 		if mfa {
 			claims.MFAAuthTime = now
 		}
-		creds, _, err := s.keyring.Mint(claims, s.cfg.Rand)
+		creds, err := s.mint(ctx, claims)
 		if err != nil {
 			return nil, err
 		}
 		return &getSessionTokenResult{Credentials: credentialsShape(creds)}, nil
 	}
+}
+
+// maxUsesTag is the session tag that limits how many calls a session may
+// make.
+const maxUsesTag = "shortfuse:max-uses"
+
+// mint seals a new session and registers it before the credentials leave:
+// a session the registry does not know is refused, so registration is what
+// makes revocation by principal and use limits binding.
+func (s *Server) mint(ctx context.Context, claims session.Claims) (session.Credentials, error) {
+	creds, minted, err := s.keyring.Mint(claims, s.cfg.Rand)
+	if err != nil {
+		if errors.Is(err, session.ErrTooLarge) {
+			return session.Credentials{}, &awsapi.Error{Code: awsapi.CodePackedPolicyTooLarge, Message: "Packed size of consumed session policies and session tags exceeds the limit"}
+		}
+		return session.Credentials{}, err
+	}
+	if err := s.sessions.Register(ctx, &minted); err != nil {
+		return session.Credentials{}, err
+	}
+	return creds, nil
 }
 
 // packedLimit is the size budget of session policies and tags, against which
@@ -333,15 +355,26 @@ func handleAssumeRole(s *Server) Handler {
 		for k, v := range keys {
 			cctx[k] = v
 		}
-		tres := policy.Evaluate(&policy.Request{
-			Action:    "sts:AssumeRole",
-			Resource:  role.ARN,
-			Principal: principalOf(r.Caller),
-			Context:   cctx,
-		}, []policy.Labeled{{ID: "AssumeRolePolicyDocument", Policy: trust}})
-		r.Decisions = append(r.Decisions, Decision{Action: "sts:AssumeRole (trust)", Resource: role.ARN, Result: tres})
-		if tres.Decision != policy.Allow {
-			return nil, errAccessDenied(r, "sts:AssumeRole", role.ARN, tres.Decision == policy.ExplicitDeny)
+		// The trust policy must allow sts:AssumeRole, and sts:TagSession
+		// too when the request carries session tags (as AWS requires).
+		trustActions := []string{"sts:AssumeRole"}
+		if len(reqTags) > 0 || len(transitive) > 0 {
+			trustActions = append(trustActions, "sts:TagSession")
+			if err := r.Authorize(ctx, "sts:TagSession", roleARN, keys); err != nil {
+				return nil, err
+			}
+		}
+		for _, action := range trustActions {
+			tres := policy.Evaluate(&policy.Request{
+				Action:    action,
+				Resource:  role.ARN,
+				Principal: principalOf(r.Caller),
+				Context:   cctx,
+			}, []policy.Labeled{{ID: "AssumeRolePolicyDocument", Policy: trust}})
+			r.Decisions = append(r.Decisions, Decision{Action: action + " (trust policy)", Resource: role.ARN, Result: tres})
+			if tres.Decision != policy.Allow {
+				return nil, errAccessDenied(r, action, role.ARN, tres.Decision == policy.ExplicitDeny)
+			}
 		}
 
 		maxDur := int64(role.MaxSessionDuration)
@@ -377,12 +410,19 @@ func handleAssumeRole(s *Server) Handler {
 		if len(tags) > 0 {
 			claims.Tags = tags
 		}
+		if v, ok := tags[maxUsesTag]; ok {
+			n, err := sessions.ParseMaxUses(v)
+			if err != nil {
+				return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameterValue, Message: err.Error()}
+			}
+			claims.MaxUses = n
+		}
 		if mfa {
 			claims.MFA, claims.MFAAuthTime = true, now
 		} else if parent != nil && parent.MFA {
 			claims.MFA, claims.MFAAuthTime = true, parent.MFAAuthTime
 		}
-		creds, _, err := s.keyring.Mint(claims, s.cfg.Rand)
+		creds, err := s.mint(ctx, claims)
 		if err != nil {
 			return nil, err
 		}

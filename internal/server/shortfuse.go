@@ -1,0 +1,257 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"regexp"
+	"time"
+
+	"github.com/shortfuse/shortfuse/internal/awsapi"
+	"github.com/shortfuse/shortfuse/internal/sessions"
+)
+
+// The shortfuse service: session control beyond AWS (docs/shortfuse-api.md).
+
+// decodeBody decodes a JSON 1.1 request body strictly: unknown fields and
+// trailing data are refused.
+func decodeBody(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return awsapi.Errorf(awsapi.CodeSerialization, "the request body is not a valid %T document", v)
+	}
+	if dec.More() {
+		return awsapi.Errorf(awsapi.CodeSerialization, "unexpected data after the request document")
+	}
+	return nil
+}
+
+var reSessionAKID = regexp.MustCompile(`^ASIA[A-Z2-7]{16}$`)
+
+func errNotSession() error {
+	return &awsapi.Error{Code: awsapi.CodeInvalidRequest, Message: "This operation needs session credentials (from GetSessionToken or AssumeRole); long-term access keys have no session."}
+}
+
+type revokeSessionInput struct {
+	AccessKeyID *string `json:"AccessKeyId"`
+}
+
+// RevokeSession: a caller may always revoke its own session; revoking
+// another needs shortfuse:RevokeSession on that session's principal.
+func handleRevokeSession(s *Server) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		var in revokeSessionInput
+		if err := decodeBody(r.Body, &in); err != nil {
+			return nil, err
+		}
+		target := ""
+		if in.AccessKeyID != nil {
+			target = *in.AccessKeyID
+			if !reSessionAKID.MatchString(target) {
+				return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameter, Message: "AccessKeyId must be a session access key id (ASIA followed by 16 characters)"}
+			}
+		}
+		own := target == "" || target == r.Caller.AccessKeyID
+		if own {
+			if r.Caller.Session == nil {
+				return nil, errNotSession()
+			}
+			target = r.Caller.AccessKeyID
+		} else {
+			rec, err := s.sessions.Get(ctx, target)
+			if errors.Is(err, sessions.ErrNotFound) {
+				// Only a caller who may revoke any session learns that
+				// this one does not exist.
+				if err := r.Authorize(ctx, "shortfuse:RevokeSession", "*", nil); err != nil {
+					return nil, err
+				}
+				return nil, &awsapi.Error{Code: awsapi.CodeResourceNotFound, Message: "No session has access key id " + target}
+			}
+			if err != nil {
+				return nil, err
+			}
+			if err := r.Authorize(ctx, "shortfuse:RevokeSession", rec.PrincipalARN, nil); err != nil {
+				return nil, err
+			}
+		}
+		if err := s.sessions.Revoke(ctx, target, r.Caller.ARN, r.Time); err != nil {
+			return nil, err
+		}
+		s.log.Info("session revoked", "request_id", r.ID, "access_key_id", target, "by", r.Caller.ARN)
+		return nil, nil
+	}
+}
+
+type revokeSessionsInput struct {
+	PrincipalArn *string  `json:"PrincipalArn"`
+	IssuedBefore *float64 `json:"IssuedBefore"`
+}
+
+type revokeSessionsOutput struct {
+	Revoked int `json:"Revoked"`
+}
+
+var rePrincipalARN = regexp.MustCompile(`^arn:aws:(iam::\d{12}:(user|role)/[\w+=,.@/-]+|sts::\d{12}:assumed-role/[\w+=,.@-]+/[\w+=,.@-]+)$`)
+
+// RevokeSessions revokes every session of a principal issued before a time
+// (default: now): the response to a leaked credential.
+func handleRevokeSessions(s *Server) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		var in revokeSessionsInput
+		if err := decodeBody(r.Body, &in); err != nil {
+			return nil, err
+		}
+		if in.PrincipalArn == nil || !rePrincipalARN.MatchString(*in.PrincipalArn) || len(*in.PrincipalArn) > 2048 {
+			return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameter, Message: "PrincipalArn must be the ARN of an IAM user, an IAM role or an assumed-role session"}
+		}
+		before := r.Time
+		if in.IssuedBefore != nil {
+			before = time.Unix(int64(*in.IssuedBefore), 0)
+			if before.After(r.Time.Add(time.Minute)) {
+				return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameter, Message: "IssuedBefore must not be in the future"}
+			}
+		}
+		if err := r.Authorize(ctx, "shortfuse:RevokeSessions", *in.PrincipalArn, nil); err != nil {
+			return nil, err
+		}
+		// A session issued in this very second is revoked too: the cut is
+		// the end of the second.
+		n, err := s.sessions.RevokeBefore(ctx, *in.PrincipalArn, before.Truncate(time.Second).Add(time.Second), r.Time)
+		if err != nil {
+			return nil, err
+		}
+		s.log.Info("sessions revoked", "request_id", r.ID, "principal", *in.PrincipalArn, "before", before.UTC().Format(time.RFC3339), "by", r.Caller.ARN, "count", n)
+		return &revokeSessionsOutput{Revoked: n}, nil
+	}
+}
+
+type heartbeatInput struct {
+	GraceSeconds *int64 `json:"GraceSeconds"`
+}
+
+type heartbeatOutput struct {
+	Expiration float64 `json:"Expiration"`
+	Deadline   float64 `json:"Deadline"`
+}
+
+// Heartbeat arms the caller's dead-man switch.
+func handleHeartbeat(s *Server) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		var in heartbeatInput
+		if err := decodeBody(r.Body, &in); err != nil {
+			return nil, err
+		}
+		if r.Caller.Session == nil {
+			return nil, errNotSession()
+		}
+		grace := int64(60)
+		if in.GraceSeconds != nil {
+			grace = *in.GraceSeconds
+		}
+		if grace < 10 || grace > 3600 {
+			return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameter, Message: "GraceSeconds must be between 10 and 3600"}
+		}
+		deadline, err := s.sessions.Heartbeat(ctx, r.Caller.AccessKeyID, time.Duration(grace)*time.Second, r.Time)
+		if err != nil {
+			if sessions.IsRefusal(err) {
+				return nil, &awsapi.Error{Code: awsapi.CodeExpiredToken, Message: "The security token included in the request is expired: " + err.Error()}
+			}
+			return nil, err
+		}
+		return &heartbeatOutput{Expiration: float64(r.Caller.Session.Expires.Unix()), Deadline: float64(deadline.Unix())}, nil
+	}
+}
+
+type listSessionsInput struct {
+	PrincipalArn    *string `json:"PrincipalArn"`
+	IncludeInactive *bool   `json:"IncludeInactive"`
+	MaxResults      *int    `json:"MaxResults"`
+	NextToken       *string `json:"NextToken"`
+}
+
+type sessionShape struct {
+	AccessKeyID    string   `json:"AccessKeyId"`
+	PrincipalArn   string   `json:"PrincipalArn"`
+	SourceArn      string   `json:"SourceArn,omitempty"`
+	Type           string   `json:"Type"`
+	IssuedAt       float64  `json:"IssuedAt"`
+	Expiration     float64  `json:"Expiration"`
+	State          string   `json:"State"`
+	Uses           int      `json:"Uses"`
+	MaxUses        int      `json:"MaxUses,omitempty"`
+	LastHeartbeat  *float64 `json:"LastHeartbeat,omitempty"`
+	SourceIdentity string   `json:"SourceIdentity,omitempty"`
+}
+
+type listSessionsOutput struct {
+	Sessions  []sessionShape `json:"Sessions"`
+	NextToken string         `json:"NextToken,omitempty"`
+}
+
+func handleListSessions(s *Server) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		var in listSessionsInput
+		if err := decodeBody(r.Body, &in); err != nil {
+			return nil, err
+		}
+		if err := r.Authorize(ctx, "shortfuse:ListSessions", "*", nil); err != nil {
+			return nil, err
+		}
+		f := sessions.Filter{Limit: 100}
+		if in.PrincipalArn != nil {
+			f.Principal = *in.PrincipalArn
+		}
+		if in.IncludeInactive != nil {
+			f.IncludeInactive = *in.IncludeInactive
+		}
+		if in.MaxResults != nil {
+			if *in.MaxResults < 1 || *in.MaxResults > 1000 {
+				return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameter, Message: "MaxResults must be between 1 and 1000"}
+			}
+			f.Limit = *in.MaxResults
+		}
+		if in.NextToken != nil {
+			after, err := base64.RawURLEncoding.DecodeString(*in.NextToken)
+			if err != nil || !reSessionAKID.Match(after) {
+				return nil, &awsapi.Error{Code: awsapi.CodeInvalidNextToken, Message: "The NextToken is not valid"}
+			}
+			f.After = string(after)
+		}
+		recs, next, err := s.sessions.List(ctx, f, r.Time)
+		if err != nil {
+			return nil, err
+		}
+		before := s.sessions.Before()
+		out := &listSessionsOutput{Sessions: []sessionShape{}}
+		for i := range recs {
+			rec := &recs[i]
+			sh := sessionShape{
+				AccessKeyID:    rec.AccessKeyID,
+				PrincipalArn:   rec.PrincipalARN,
+				SourceArn:      rec.SourceARN,
+				Type:           rec.Type,
+				IssuedAt:       float64(rec.IssuedAt.Unix()),
+				Expiration:     float64(rec.Expires.Unix()),
+				State:          rec.State(r.Time, before),
+				Uses:           rec.Uses,
+				MaxUses:        rec.MaxUses,
+				SourceIdentity: rec.SourceIdentity,
+			}
+			if !rec.LastHeartbeat.IsZero() {
+				hb := float64(rec.LastHeartbeat.Unix())
+				sh.LastHeartbeat = &hb
+			}
+			out.Sessions = append(out.Sessions, sh)
+		}
+		if next != "" {
+			out.NextToken = base64.RawURLEncoding.EncodeToString([]byte(next))
+		}
+		return out, nil
+	}
+}
