@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +32,9 @@ type serverInput struct {
 	region        string
 	maxSession    time.Duration
 	logLevel      string
+	tlsCert       string
+	tlsKey        string
+	insecureHTTP  bool
 }
 
 func (in *serverInput) validate() error {
@@ -45,6 +49,15 @@ func (in *serverInput) validate() error {
 	}
 	if in.region == "" {
 		return errors.New("--region must not be empty")
+	}
+	if (in.tlsCert == "") != (in.tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	if in.tlsCert == "" && !in.insecureHTTP && !isLoopback(in.listen) {
+		return &hintError{
+			err:  fmt.Errorf("refusing to serve plain HTTP on %s, which is not a loopback address: credentials would cross the network in clear", in.listen),
+			hint: "pass --tls-cert and --tls-key, or --insecure-http if a TLS proxy in front of the broker terminates TLS",
+		}
 	}
 	switch in.logLevel {
 	case "debug", "info", "warn", "error":
@@ -92,6 +105,9 @@ to DIR/admin-credentials (an AWS shared-credentials file). Every flag has a SHOR
 		d = -1 // reported by validate
 	}
 	f.DurationVar(&in.maxSession, "max-session-duration", d, "cap on every session's lifetime (may be below AWS's 900 s minimum)")
+	f.StringVar(&in.tlsCert, "tls-cert", envDefault(getenv, "SHORTFUSE_TLS_CERT", ""), "TLS certificate file (PEM); serve HTTPS")
+	f.StringVar(&in.tlsKey, "tls-key", envDefault(getenv, "SHORTFUSE_TLS_KEY", ""), "TLS private key file (PEM)")
+	f.BoolVar(&in.insecureHTTP, "insecure-http", getenv("SHORTFUSE_INSECURE_HTTP") == "true", "allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy)")
 	f.StringVar(&in.logLevel, "log-level", envDefault(getenv, "SHORTFUSE_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 	return cmd
 }
@@ -147,11 +163,13 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	metrics := server.NewMetrics()
 	srv := server.New(server.Config{
 		Account:            account,
 		Region:             in.region,
 		MaxSessionDuration: in.maxSession,
 		Logger:             logger,
+		Metrics:            metrics,
 	}, server.Deps{IAM: iamSvc, Keyring: keyring, Sessions: reg})
 
 	ln, err := net.Listen("tcp", in.listen)
@@ -167,7 +185,35 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	logger.Info("listening", "url", "http://"+ln.Addr().String(), "account", account, "region", in.region, "data", in.dataDir)
+	scheme := "http"
+	if in.tlsCert != "" {
+		scheme = "https"
+		cert, err := tls.LoadX509KeyPair(in.tlsCert, in.tlsKey)
+		if err != nil {
+			return fmt.Errorf("TLS: %w", err)
+		}
+		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		ln = tls.NewListener(ln, hs.TLSConfig)
+	}
+	logger.Info("listening", "url", scheme+"://"+ln.Addr().String(), "account", account, "region", in.region, "data", in.dataDir)
+
+	// Housekeeping: forget sessions long expired.
+	go func() {
+		t := time.NewTicker(10 * time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if n, err := reg.Purge(ctx, time.Now(), 24*time.Hour); err != nil {
+					logger.Warn("purging expired sessions", "err", err)
+				} else if n > 0 {
+					logger.Info("purged expired sessions", "count", n)
+				}
+			}
+		}
+	}()
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -183,6 +229,19 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// isLoopback reports whether a listen address is on the loopback interface.
+func isLoopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // writeCredentialsFile writes the admin's access key once, as an AWS

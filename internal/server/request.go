@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
@@ -67,7 +68,8 @@ type Request struct {
 	Caller    *Caller        // nil only for Unsigned operations
 	SourceIP  string
 	UserAgent string
-	Secure    bool // arrived over TLS
+	Secure    bool         // arrived over TLS
+	Log       *slog.Logger // carries the request id
 
 	// authorizer is set by the server; handlers go through Authorize.
 	authorizer func(ctx context.Context, r *Request, action, resource string, keys map[string][]string, resourcePolicy *policy.Policy) (policy.Result, error)

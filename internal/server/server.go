@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/session"
@@ -28,9 +30,15 @@ type Config struct {
 	MaxSessionDuration time.Duration
 	// MaxBodyBytes bounds a request body.
 	MaxBodyBytes int64
-	Now          func() time.Time
-	Rand         io.Reader
-	Logger       *slog.Logger
+	// Metrics, if set, receives request metrics.
+	Metrics *Metrics
+	// FailedAuthEvery and FailedAuthBurst set the throttling of callers
+	// that fail to authenticate: a burst of failures, then one per period.
+	FailedAuthEvery time.Duration
+	FailedAuthBurst int
+	Now             func() time.Time
+	Rand            io.Reader
+	Logger          *slog.Logger
 }
 
 // Deps are the domain services the broker serves.
@@ -50,6 +58,7 @@ type Server struct {
 	verifier *sigv4.Verifier
 	log      *slog.Logger
 	policies *policyCache
+	limiter  *failureLimiter
 	// dummySecret is used to verify requests from unknown access keys, so
 	// that the time a refusal takes does not tell which keys exist.
 	dummySecret string
@@ -72,6 +81,12 @@ func New(cfg Config, deps Deps) *Server {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
+	if cfg.FailedAuthEvery == 0 {
+		cfg.FailedAuthEvery = time.Second
+	}
+	if cfg.FailedAuthBurst == 0 {
+		cfg.FailedAuthBurst = 20
+	}
 	var dummy [30]byte
 	_, _ = io.ReadFull(cfg.Rand, dummy[:])
 	s := &Server{
@@ -83,6 +98,7 @@ func New(cfg Config, deps Deps) *Server {
 		verifier:    sigv4.NewVerifier(),
 		log:         cfg.Logger,
 		policies:    newPolicyCache(4096),
+		limiter:     newFailureLimiter(cfg.FailedAuthEvery, cfg.FailedAuthBurst, 100000),
 		dummySecret: hex.EncodeToString(dummy[:])[:40],
 	}
 	addOperations(s.mux, s)
@@ -96,6 +112,9 @@ func (s *Server) Handler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
 	})
+	if s.cfg.Metrics != nil {
+		h.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Metrics.Registry, promhttp.HandlerOpts{}))
+	}
 	h.Handle("/", http.HandlerFunc(s.serveAPI))
 	return h
 }
@@ -140,13 +159,15 @@ func (s *Server) newRequestID() string {
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
-// serveAPI is the one dispatcher: decode → authenticate → execute → encode.
-// Every branch either verifies a signature or refuses; an operation that is
-// not in the table is refused before authentication.
+// serveAPI is the one dispatcher: decode → authenticate → (audit intent) →
+// execute → audit → encode. Every branch either verifies a signature or
+// refuses; an operation that is not in the table is refused before
+// authentication.
 func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 	start := time.Now()
 	now := s.cfg.Now().UTC()
 	reqID := s.newRequestID()
+	log := s.log.With("request_id", reqID)
 	w.Header().Set("X-Amzn-Requestid", reqID)
 
 	proto := ProtocolQuery
@@ -154,35 +175,64 @@ func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 		proto = ProtocolJSON
 	}
 	ns := awsapi.NamespaceSTS
-	fail := func(op string, err error) {
-		we := s.toWire(err, reqID)
-		if proto == ProtocolJSON {
-			awsapi.WriteJSONError(w, we)
-		} else {
-			awsapi.WriteQueryError(w, ns, we, reqID)
+	var (
+		op  *Operation
+		req *Request
+	)
+	// finish writes the error (if any), the log line and the metrics.
+	finish := func(status int, we *awsapi.Error) {
+		service, action := "unknown", "unknown"
+		if op != nil {
+			service, action = op.Service, op.Action
 		}
-		s.log.Info("request", "request_id", reqID, "op", op, "status", we.Status(), "error", we.QueryCode(), "duration_ms", time.Since(start).Milliseconds())
+		outcome := "OK"
+		if we != nil {
+			if proto == ProtocolJSON {
+				awsapi.WriteJSONError(w, we)
+				status = we.JSONStatus()
+				outcome = we.JSONCode()
+			} else {
+				awsapi.WriteQueryError(w, ns, we, reqID)
+				status = we.Status()
+				outcome = we.QueryCode()
+			}
+		}
+		d := time.Since(start)
+		if m := s.cfg.Metrics; m != nil {
+			m.requests.WithLabelValues(service, action, outcome).Inc()
+			m.latency.WithLabelValues(service, action).Observe(d.Seconds())
+		}
+		attrs := []any{"op", service + ":" + action, "status", status, "duration_ms", float64(d.Microseconds()) / 1000}
+		if req != nil && req.Caller != nil {
+			attrs = append(attrs, "principal", req.Caller.ARN, "access_key_id", req.Caller.AccessKeyID)
+		}
+		if we != nil {
+			attrs = append(attrs, "error", outcome)
+		}
+		log.Info("request", attrs...)
 	}
+	fail := func(err error) { finish(0, s.toWire(err, reqID)) }
 
 	if hr.Method != http.MethodPost && hr.Method != http.MethodGet {
-		fail("", awsapi.Errorf(awsapi.CodeInvalidAction, "method %s is not supported", hr.Method))
+		fail(awsapi.Errorf(awsapi.CodeInvalidAction, "method %s is not supported", hr.Method))
+		return
+	}
+	if n := len(hr.Header); n > maxHeaders {
+		fail(awsapi.Errorf(awsapi.CodeValidation, "the request has %d headers; at most %d are accepted", n, maxHeaders))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, hr.Body, s.cfg.MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			fail("", awsapi.Errorf(awsapi.CodeValidation, "request body is larger than %d bytes", s.cfg.MaxBodyBytes))
+			fail(awsapi.Errorf(awsapi.CodeValidation, "request body is larger than %d bytes", s.cfg.MaxBodyBytes))
 			return
 		}
-		fail("", awsapi.Errorf(awsapi.CodeSerialization, "cannot read request body"))
+		fail(awsapi.Errorf(awsapi.CodeSerialization, "cannot read request body"))
 		return
 	}
 
-	var (
-		op     *Operation
-		params *awsapi.Params
-	)
+	var params *awsapi.Params
 	if proto == ProtocolJSON {
 		target := hr.Header.Get("X-Amz-Target")
 		prefix, action, ok := strings.Cut(target, ".")
@@ -191,7 +241,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 			op = s.mux.Lookup(svc, action)
 		}
 		if op == nil || op.Protocol != ProtocolJSON {
-			fail(target, awsapi.Errorf(awsapi.CodeInvalidAction, "Unrecognized operation %q", safeText(target)))
+			op = nil
+			fail(awsapi.Errorf(awsapi.CodeInvalidAction, "Unrecognized operation %q", safeText(target)))
 			return
 		}
 	} else {
@@ -199,14 +250,14 @@ func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 		if hr.Method == http.MethodPost {
 			ct, _, _ := strings.Cut(hr.Header.Get("Content-Type"), ";")
 			if strings.TrimSpace(strings.ToLower(ct)) != "application/x-www-form-urlencoded" {
-				fail("", awsapi.Errorf(awsapi.CodeInvalidAction, "the request has no X-Amz-Target header and is not a form-encoded Query request"))
+				fail(awsapi.Errorf(awsapi.CodeInvalidAction, "the request has no X-Amz-Target header and is not a form-encoded Query request"))
 				return
 			}
 			raw = string(body)
 		}
 		params, err = awsapi.ParseQuery(raw)
 		if err != nil {
-			fail("", err)
+			fail(err)
 			return
 		}
 		action := params.String("Action")
@@ -217,13 +268,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 			op = s.mux.Lookup(svc, action)
 		}
 		if op == nil || op.Protocol != ProtocolQuery {
-			fail(action, awsapi.Errorf(awsapi.CodeInvalidAction, "Could not find operation %s for version %s", safeText(action), safeText(version)))
+			op = nil
+			fail(awsapi.Errorf(awsapi.CodeInvalidAction, "Could not find operation %s for version %s", safeText(action), safeText(version)))
 			return
 		}
 	}
-	opName := op.Service + ":" + op.Action
 
-	req := &Request{
+	req = &Request{
 		ID:        reqID,
 		Time:      now,
 		Service:   op.Service,
@@ -232,51 +283,120 @@ func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 		SourceIP:  sourceIP(hr),
 		UserAgent: hr.UserAgent(),
 		Secure:    hr.TLS != nil,
+		Log:       log,
 	}
 	if proto == ProtocolJSON {
 		req.Body = body
 	}
+
+	// Callers that keep failing to authenticate are throttled before any
+	// work is done for them.
+	akid := accessKeyIDOf(hr)
+	if s.limiter.Blocked(akid, req.SourceIP, now) {
+		if m := s.cfg.Metrics; m != nil {
+			m.throttled.Inc()
+		}
+		s.auditRequest(hr.Context(), req, nil, errThrottled)
+		fail(errThrottled)
+		return
+	}
 	caller, err := s.authenticate(hr.Context(), hr, body, op, now)
 	if err != nil {
-		fail(opName, err)
+		we := s.toWire(err, reqID)
+		if we.Code != awsapi.CodeInternal {
+			s.limiter.Failed(akid, req.SourceIP, now)
+			if m := s.cfg.Metrics; m != nil {
+				m.authFailures.WithLabelValues(we.QueryCode()).Inc()
+			}
+		}
+		s.auditRequest(hr.Context(), req, nil, we)
+		finish(0, we)
 		return
 	}
 	req.Caller = caller
 	if caller != nil {
 		if err := s.sessionRules(req); err != nil {
-			fail(opName, err)
+			s.auditRequest(hr.Context(), req, nil, err)
+			fail(err)
 			return
 		}
 		req.authorizer = s.authorize
 	}
 
+	// A request that changes state is put on record before it executes, so
+	// that a broken audit sink refuses it with nothing changed.
+	if !readOnly(op) {
+		if err := s.auditIntent(hr.Context(), req); err != nil {
+			log.Error("audit intent not written; request refused", "err", err)
+			fail(awsapi.Internal())
+			return
+		}
+	}
+
 	result, err := s.execute(hr.Context(), op, req)
+	var out []byte
+	if err == nil {
+		if proto == ProtocolJSON {
+			out, err = encodeJSONResult(result)
+		} else {
+			out, err = awsapi.EncodeQuery(ns, op.Action, result, reqID)
+		}
+		if err != nil {
+			log.Error("encode response", "err", err)
+			err = awsapi.Internal()
+		}
+	}
+	// The record is durable before the response leaves: a response that
+	// carries a secret is never sent unrecorded (fail closed).
+	if aerr := s.auditRequest(hr.Context(), req, result, err); aerr != nil {
+		log.Error("audit record not written; response withheld", "err", aerr)
+		fail(awsapi.Internal())
+		return
+	}
 	if err != nil {
-		fail(opName, err)
+		fail(err)
 		return
 	}
 	if proto == ProtocolJSON {
-		out, err := encodeJSONResult(result)
-		if err != nil {
-			s.log.Error("encode response", "request_id", reqID, "op", opName, "err", err)
-			fail(opName, awsapi.Internal())
-			return
-		}
 		awsapi.WriteJSON(w, out)
 	} else {
-		out, err := awsapi.EncodeQuery(ns, op.Action, result, reqID)
-		if err != nil {
-			s.log.Error("encode response", "request_id", reqID, "op", opName, "err", err)
-			fail(opName, awsapi.Internal())
-			return
-		}
 		awsapi.WriteQuery(w, out)
 	}
-	principal := ""
-	if caller != nil {
-		principal = caller.ARN
+	finish(http.StatusOK, nil)
+}
+
+// maxHeaders bounds the number of header fields of a request.
+const maxHeaders = 100
+
+var errThrottled = &awsapi.Error{Code: awsapi.CodeThrottling, Message: "Rate exceeded: too many failed authentication attempts from this access key or address"}
+
+// accessKeyIDOf extracts the access key id the request claims, without
+// verifying anything, for throttling.
+func accessKeyIDOf(hr *http.Request) string {
+	cred := hr.URL.Query().Get("X-Amz-Credential")
+	if h := hr.Header.Get("Authorization"); h != "" {
+		if _, rest, ok := strings.Cut(h, "Credential="); ok {
+			cred = rest
+		}
 	}
-	s.log.Info("request", "request_id", reqID, "op", opName, "principal", principal, "status", 200, "duration_ms", time.Since(start).Milliseconds())
+	akid, _, _ := strings.Cut(cred, "/")
+	if len(akid) > 128 {
+		akid = akid[:128]
+	}
+	return akid
+}
+
+// readOnly reports whether an operation changes nothing that matters to
+// the record before it runs. Minting a session registers it, but its
+// credentials never leave unless the record is written.
+func readOnly(op *Operation) bool {
+	a := op.Action
+	for _, p := range []string{"Get", "List", "Describe", "Simulate", "Validate", "BatchGet"} {
+		if strings.HasPrefix(a, p) {
+			return true
+		}
+	}
+	return a == "AssumeRole" || a == "AssumeRoleWithWebIdentity"
 }
 
 // execute runs the handler and turns a panic into an internal error, so no
