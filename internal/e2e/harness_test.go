@@ -65,6 +65,7 @@ type broker struct {
 	logs    *syncBuffer
 	done    chan struct{}
 	waitErr error
+	client  *http.Client // trusts the broker's certificate when it serves TLS
 }
 
 type syncBuffer struct {
@@ -84,16 +85,22 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-var reListening = regexp.MustCompile(`msg=listening url=(http://127\.0\.0\.1:\d+)`)
+var reListening = regexp.MustCompile(`msg=listening url=(https?://127\.0\.0\.1:\d+)`)
 
 // startBroker starts the binary with a data directory (a new temp dir when
 // dir is "") and extra flags, and waits until /healthz answers.
 func startBroker(t *testing.T, dir string, extra ...string) *broker {
 	t.Helper()
+	return startBrokerClient(t, dir, http.DefaultClient, extra...)
+}
+
+// startBrokerClient is startBroker with the HTTP client used to reach it.
+func startBrokerClient(t *testing.T, dir string, client *http.Client, extra ...string) *broker {
+	t.Helper()
 	if dir == "" {
 		dir = filepath.Join(t.TempDir(), "data")
 	}
-	b := &broker{t: t, dir: dir, logs: &syncBuffer{}, done: make(chan struct{})}
+	b := &broker{t: t, dir: dir, logs: &syncBuffer{}, done: make(chan struct{}), client: client}
 	b.args = append([]string{"server", "--listen", "127.0.0.1:0", "--data", dir}, extra...)
 	b.start()
 	t.Cleanup(func() { b.stop() })
@@ -139,7 +146,7 @@ func (b *broker) start() {
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := http.Get(b.url + "/healthz")
+		resp, err := b.client.Get(b.url + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
