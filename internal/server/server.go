@@ -155,6 +155,8 @@ func maxSkew(service string) time.Duration {
 func (s *Server) newRequestID() string {
 	var b [16]byte
 	_, _ = io.ReadFull(s.cfg.Rand, b[:])
+	b[6] = b[6]&0x0f | 0x40 // a version 4 UUID, as AWS request ids are
+	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
