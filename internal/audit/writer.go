@@ -445,6 +445,7 @@ func (w *Writer) commit(batch []*waiter) (durable int) {
 			return 0
 		}
 	}
+	batch = w.reserveForIntents(batch)
 	buf := w.buf[:0]
 	seq, hash := w.seq, w.hash // the chain as it stands after the records in buf
 	first := 0                 // batch[first:i] are in buf
@@ -689,4 +690,43 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	return f.Close()
+}
+
+// IntentReserve is the disk space the writer reserves beyond the end of the log (without
+// changing its size) before it accepts an intent record. A request that changes state
+// writes its intent record first and its complete record after it executes; the reserve
+// is what makes sure that, once the intent is durable, the complete record fits even if
+// the disk fills meanwhile. When the reserve cannot be had the intent is refused, and so
+// is the request, with nothing changed.
+const IntentReserve = 1 << 20
+
+// fallocator is implemented by *os.File on Linux.
+type fallocator interface{ Fd() uintptr }
+
+// reserveForIntents reserves IntentReserve bytes past the end of the log when the batch
+// holds intent records, and refuses those intents (and only those) when the disk cannot
+// give it. File systems that cannot reserve space (no fallocate) get no guarantee.
+func (w *Writer) reserveForIntents(batch []*waiter) []*waiter {
+	need := int64(0)
+	for _, wt := range batch {
+		if wt.rec.Phase == PhaseIntent {
+			need += int64(len(wt.body)) + 256
+		}
+	}
+	if need == 0 {
+		return batch
+	}
+	err := reserve(w.f, w.off, need+IntentReserve)
+	if err == nil {
+		return batch
+	}
+	kept := batch[:0:0]
+	for _, wt := range batch {
+		if wt.rec.Phase == PhaseIntent {
+			wt.err = fmt.Errorf("%w: reserving space for the request's record: %w", ErrSink, err)
+			continue
+		}
+		kept = append(kept, wt)
+	}
+	return kept
 }
