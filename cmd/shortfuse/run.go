@@ -61,5 +61,13 @@ func newRootCommand(getenv func(string) string, stdin io.Reader, stdout, stderr 
 	}
 	root.AddCommand(newServerCommand(getenv, stderr))
 	root.AddCommand(newVersionCommand(stdout))
+	root.AddCommand(newAuditCommand(stdout, stderr))
+	root.AddCommand(newTokenCommand(getenv, stdin, stdout, stderr))
+	root.AddCommand(newExecCommand(getenv, stdin, stdout, stderr))
+	root.AddCommand(newSecretCommand(stdin, stdout, stderr))
+	root.AddCommand(newSessionsCommand(stdout))
+	root.AddCommand(newRevokeCommand(getenv, stdout, stderr))
+	root.AddCommand(newBenchCommand(getenv, stdout, stderr))
+	root.AddCommand(newOIDCProviderCommand(stdin, stdout))
 	return root
 }

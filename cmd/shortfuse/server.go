@@ -17,8 +17,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/shortfuse/shortfuse/internal/audit"
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/seal"
+	"github.com/shortfuse/shortfuse/internal/secrets"
 	"github.com/shortfuse/shortfuse/internal/server"
 	"github.com/shortfuse/shortfuse/internal/sessions"
 	"github.com/shortfuse/shortfuse/internal/store/bolt"
@@ -35,6 +37,8 @@ type serverInput struct {
 	tlsCert       string
 	tlsKey        string
 	insecureHTTP  bool
+	auditLog      string
+	auditMaxBytes int64
 }
 
 func (in *serverInput) validate() error {
@@ -108,6 +112,8 @@ to DIR/admin-credentials (an AWS shared-credentials file). Every flag has a SHOR
 	f.StringVar(&in.tlsCert, "tls-cert", envDefault(getenv, "SHORTFUSE_TLS_CERT", ""), "TLS certificate file (PEM); serve HTTPS")
 	f.StringVar(&in.tlsKey, "tls-key", envDefault(getenv, "SHORTFUSE_TLS_KEY", ""), "TLS private key file (PEM)")
 	f.BoolVar(&in.insecureHTTP, "insecure-http", getenv("SHORTFUSE_INSECURE_HTTP") == "true", "allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy)")
+	f.StringVar(&in.auditLog, "audit-log", envDefault(getenv, "SHORTFUSE_AUDIT_LOG", ""), "audit log file (default DATA/audit.log); rotated files are PATH.<first>-<last>")
+	f.Int64Var(&in.auditMaxBytes, "audit-max-bytes", 64<<20, "rotate the audit log when it reaches this size")
 	f.StringVar(&in.logLevel, "log-level", envDefault(getenv, "SHORTFUSE_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 	return cmd
 }
@@ -147,6 +153,7 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 		return err
 	}
 	iamSvc := iam.New(st, sealer, account, time.Now, rand.Reader)
+	secretsSvc := secrets.New(st, sealer, account, in.region, time.Now, rand.Reader)
 	akid, secret, boot, err := iamSvc.Bootstrap(ctx, "admin")
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
@@ -163,6 +170,19 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	auditKey, err := server.LoadAuditKey(ctx, st, sealer, rand.Reader)
+	if err != nil {
+		return err
+	}
+	auditPath := in.auditLog
+	if auditPath == "" {
+		auditPath = filepath.Join(in.dataDir, "audit.log")
+	}
+	auditLog, err := audit.Open(auditPath, audit.Options{MaxBytes: in.auditMaxBytes})
+	if err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	defer auditLog.Close()
 	metrics := server.NewMetrics()
 	srv := server.New(server.Config{
 		Account:            account,
@@ -170,7 +190,9 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 		MaxSessionDuration: in.maxSession,
 		Logger:             logger,
 		Metrics:            metrics,
-	}, server.Deps{IAM: iamSvc, Keyring: keyring, Sessions: reg})
+		Audit:              auditLog,
+		Redactor:           audit.NewRedactor(auditKey),
+	}, server.Deps{IAM: iamSvc, Keyring: keyring, Sessions: reg, Secrets: secretsSvc})
 
 	ln, err := net.Listen("tcp", in.listen)
 	if err != nil {
@@ -197,9 +219,9 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 	}
 	logger.Info("listening", "url", scheme+"://"+ln.Addr().String(), "account", account, "region", in.region, "data", in.dataDir)
 
-	// Housekeeping: forget sessions long expired.
+	// Housekeeping: forget sessions long expired, purge deleted secrets.
 	go func() {
-		t := time.NewTicker(10 * time.Minute)
+		t := time.NewTicker(time.Minute)
 		defer t.Stop()
 		for {
 			select {
@@ -210,6 +232,13 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 					logger.Warn("purging expired sessions", "err", err)
 				} else if n > 0 {
 					logger.Info("purged expired sessions", "count", n)
+				}
+				// Secrets whose recovery window ended are deleted for good
+				// (they are also refused from the moment the window ends).
+				if n, err := secretsSvc.Purge(ctx, time.Now()); err != nil {
+					logger.Warn("purging deleted secrets", "err", err)
+				} else if n > 0 {
+					logger.Info("purged deleted secrets", "count", n)
 				}
 			}
 		}

@@ -196,3 +196,14 @@ func lowerFirst(s string) string {
 	}
 	return strings.ToLower(s[:1]) + s[1:]
 }
+
+// Map returns the parameters for which keep returns true, for the record.
+func (p *Params) Map(keep func(name string) bool) map[string]any {
+	m := make(map[string]any, len(p.values))
+	for k, v := range p.values {
+		if keep(k) {
+			m[k] = v
+		}
+	}
+	return m
+}

@@ -1,14 +1,167 @@
 package server
 
-import "context"
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
 
-// auditIntent puts a state-changing request on record before it executes.
+	"github.com/shortfuse/shortfuse/internal/audit"
+)
+
+// Auditor receives the broker's audit records. Append returns only when the
+// record is durable.
+type Auditor interface {
+	Append(ctx context.Context, r *audit.Record) error
+}
+
+var eventSources = map[string]string{
+	"sts":            audit.SourceSTS,
+	"iam":            audit.SourceIAM,
+	"secretsmanager": audit.SourceSecretsManager,
+	"shortfuse":      audit.SourceShortfuse,
+}
+
+// auditIntent puts a state-changing request on record before it executes,
+// so that a broken sink refuses it with nothing changed.
 func (s *Server) auditIntent(ctx context.Context, r *Request) error {
+	if s.cfg.Audit == nil {
+		return nil
+	}
+	rec := s.baseRecord(r)
+	rec.Phase = audit.PhaseIntent
+	if err := s.cfg.Audit.Append(ctx, rec); err != nil {
+		if s.cfg.Metrics != nil {
+			s.cfg.Metrics.AuditWriteErrors.Inc()
+		}
+		return err
+	}
 	return nil
 }
 
-// auditRequest writes the request's record; it returns only when the record
-// is durable.
+// auditRequest writes the request's complete record; it returns only when
+// the record is durable.
 func (s *Server) auditRequest(ctx context.Context, r *Request, result any, err error) error {
+	if s.cfg.Audit == nil {
+		return nil
+	}
+	rec := s.baseRecord(r)
+	if err != nil {
+		we := s.toWire(err, r.ID)
+		rec.ErrorCode = we.QueryCode()
+		if r.Service == "secretsmanager" || r.Service == "shortfuse" {
+			rec.ErrorCode = we.JSONCode()
+		}
+		rec.ErrorMessage = we.Message
+	} else if result != nil && s.recordsResponse(r) {
+		rec.ResponseElements = s.responseElements(result)
+	}
+	if aerr := s.cfg.Audit.Append(ctx, rec); aerr != nil {
+		if s.cfg.Metrics != nil {
+			s.cfg.Metrics.AuditWriteErrors.Inc()
+		}
+		return aerr
+	}
 	return nil
+}
+
+// recordsResponse: the response elements of reads are left out (as
+// CloudTrail does), except the sessions STS mints, whose access key id and
+// expiry tie later records to this one.
+func (s *Server) recordsResponse(r *Request) bool {
+	switch r.Action {
+	case "AssumeRole", "GetSessionToken", "AssumeRoleWithWebIdentity":
+		return true
+	}
+	return !readOnly(&Operation{Action: r.Action})
+}
+
+func (s *Server) baseRecord(r *Request) *audit.Record {
+	rec := &audit.Record{
+		EventTime:          r.Time,
+		EventSource:        eventSources[r.Service],
+		EventName:          r.Action,
+		AWSRegion:          s.cfg.Region,
+		SourceIPAddress:    r.SourceIP,
+		UserAgent:          r.UserAgent,
+		RequestID:          r.ID,
+		ReadOnly:           readOnly(&Operation{Action: r.Action}),
+		RecipientAccountID: s.cfg.Account,
+		RequestParameters:  s.requestParameters(r),
+	}
+	if c := r.Caller; c != nil {
+		id := &audit.UserIdentity{
+			Type:        c.Type,
+			PrincipalID: c.UserID,
+			ARN:         c.ARN,
+			AccountID:   c.Account,
+			AccessKeyID: c.AccessKeyID,
+			UserName:    c.UserName,
+		}
+		if sc := c.Session; sc != nil {
+			mfa := "false"
+			if sc.MFA {
+				mfa = "true"
+			}
+			ctx := &audit.SessionContext{
+				Attributes:     audit.SessionAttributes{CreationDate: sc.IssuedAt, MFAAuthenticated: mfa},
+				SourceIdentity: sc.SourceIdentity,
+			}
+			if sc.RoleARN != "" {
+				ctx.SessionIssuer = &audit.SessionIssuer{Type: "Role", PrincipalID: sc.RoleID, ARN: sc.RoleARN, AccountID: sc.Account, UserName: c.RoleName}
+			} else {
+				ctx.SessionIssuer = &audit.SessionIssuer{Type: "IAMUser", PrincipalID: sc.UserID, ARN: sc.PrincipalARN, AccountID: sc.Account, UserName: c.UserName}
+			}
+			id.SessionContext = ctx
+		}
+		rec.UserIdentity = id
+	} else {
+		rec.UserIdentity = &audit.UserIdentity{Type: audit.IdentityUnknown}
+	}
+	for _, d := range r.Decisions {
+		ad := audit.Decision{Action: d.Action, Resource: d.Resource, Decision: d.Result.Decision.String()}
+		if m := d.Result.Deciding; m != nil {
+			ad.PolicyID, ad.StatementIndex, ad.Sid = m.PolicyID, m.Statement, m.Sid
+		}
+		rec.Decisions = append(rec.Decisions, ad)
+	}
+	return rec
+}
+
+// requestParameters is the request as CloudTrail would show it, with every
+// secret field replaced by its HMAC under the audit key.
+func (s *Server) requestParameters(r *Request) map[string]any {
+	var m map[string]any
+	switch {
+	case r.Params != nil:
+		m = r.Params.Map(func(k string) bool {
+			return k != "Action" && k != "Version" && !strings.HasPrefix(k, "X-Amz-")
+		})
+	case len(r.Body) > 0:
+		dec := json.NewDecoder(bytes.NewReader(r.Body))
+		dec.UseNumber()
+		if err := dec.Decode(&m); err != nil {
+			// An undecodable body is recorded by its HMAC only.
+			m = map[string]any{"undecodableBody": s.cfg.Redactor.Hash(r.Body)}
+		}
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	return s.cfg.Redactor.Scrub(m)
+}
+
+// responseElements turns a result into a map, with secrets replaced.
+func (s *Server) responseElements(result any) map[string]any {
+	b, err := json.Marshal(result)
+	if err != nil {
+		return nil
+	}
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		return nil
+	}
+	return s.cfg.Redactor.Scrub(m)
 }

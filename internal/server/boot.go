@@ -171,3 +171,35 @@ func parseKeyID(k, prefix string) (uint32, error) {
 	}
 	return uint32(v), nil
 }
+
+// LoadAuditKey returns the key of the audit trail's HMACs, sealed in the
+// store; on first start it creates one.
+func LoadAuditKey(ctx context.Context, st store.Store, sealer *seal.Sealer, rnd io.Reader) ([]byte, error) {
+	const name = "audit/00000001"
+	aad := seal.AAD("audit-key", name)
+	var key []byte
+	err := st.Update(ctx, func(tx store.Tx) error {
+		ct, err := tx.Get(bucketKeys, name)
+		if err == nil {
+			key, err = sealer.Open(ct, aad)
+			if err != nil {
+				return fmt.Errorf("audit key: %w", err)
+			}
+			return nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		k := make([]byte, 32)
+		if _, err := io.ReadFull(rnd, k); err != nil {
+			return err
+		}
+		ct, err = sealer.Seal(k, aad)
+		if err != nil {
+			return err
+		}
+		key = k
+		return tx.Put(bucketKeys, name, ct)
+	})
+	return key, err
+}

@@ -14,8 +14,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/shortfuse/shortfuse/internal/audit"
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/secrets"
 	"github.com/shortfuse/shortfuse/internal/session"
 	"github.com/shortfuse/shortfuse/internal/sessions"
 	"github.com/shortfuse/shortfuse/internal/sigv4"
@@ -32,6 +34,11 @@ type Config struct {
 	MaxBodyBytes int64
 	// Metrics, if set, receives request metrics.
 	Metrics *Metrics
+	// Audit, if set, receives one record per request (and an intent record
+	// before each state-changing request); Redactor keys the HMACs that
+	// replace secrets in those records. Both or neither.
+	Audit    Auditor
+	Redactor *audit.Redactor
 	// FailedAuthEvery and FailedAuthBurst set the throttling of callers
 	// that fail to authenticate: a burst of failures, then one per period.
 	FailedAuthEvery time.Duration
@@ -46,6 +53,7 @@ type Deps struct {
 	IAM      *iam.Service
 	Keyring  *session.Keyring
 	Sessions *sessions.Service
+	Secrets  *secrets.Service
 }
 
 // Server serves the AWS APIs of the broker.
@@ -55,6 +63,7 @@ type Server struct {
 	iam      *iam.Service
 	keyring  *session.Keyring
 	sessions *sessions.Service
+	secrets  *secrets.Service
 	verifier *sigv4.Verifier
 	log      *slog.Logger
 	policies *policyCache
@@ -95,6 +104,7 @@ func New(cfg Config, deps Deps) *Server {
 		iam:         deps.IAM,
 		keyring:     deps.Keyring,
 		sessions:    deps.Sessions,
+		secrets:     deps.Secrets,
 		verifier:    sigv4.NewVerifier(),
 		log:         cfg.Logger,
 		policies:    newPolicyCache(4096),

@@ -1,10 +1,8 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"regexp"
 	"time"
@@ -15,22 +13,10 @@ import (
 
 // The shortfuse service: session control beyond AWS (docs/shortfuse-api.md).
 
-// decodeBody decodes a JSON 1.1 request body strictly: unknown fields and
-// trailing data are refused.
-func decodeBody(body []byte, v any) error {
-	if len(bytes.TrimSpace(body)) == 0 {
-		body = []byte("{}")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return awsapi.Errorf(awsapi.CodeSerialization, "the request body is not a valid %T document", v)
-	}
-	if dec.More() {
-		return awsapi.Errorf(awsapi.CodeSerialization, "unexpected data after the request document")
-	}
-	return nil
-}
+// decodeBody decodes a JSON 1.1 request body strictly (awsapi.DecodeJSON):
+// unknown or wrong-case members, duplicate keys and trailing data are
+// refused.
+func decodeBody(body []byte, v any) error { return awsapi.DecodeJSON(body, v) }
 
 var reSessionAKID = regexp.MustCompile(`^ASIA[A-Z2-7]{16}$`)
 

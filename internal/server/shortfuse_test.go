@@ -103,8 +103,12 @@ func TestRevokeOwnSession(t *testing.T) {
 	wantShortfuseError(t, b, b.admin, "RevokeSession", `{"AccessKeyId":"ASIAAAAAAAAAAAAAAAAA"}`, "ResourceNotFoundException")
 
 	// Strict decoding.
-	wantShortfuseError(t, b, b.admin, "ListSessions", `{"Bogus":"x"}`, "SerializationException")
-	wantShortfuseError(t, b, b.admin, "ListSessions", `{} {}`, "SerializationException")
+	for _, body := range []string{`{"Bogus":"x"}`, `{"principalArn":"x"}`, `{"MaxResults":1,"MaxResults":2}`, `{} {}`, `{"MaxResults":"1"}`} {
+		status, m := callShortfuse(t, b, b.admin, "ListSessions", body)
+		if status == 200 || (m["__type"] != "SerializationException" && m["__type"] != "ValidationException") {
+			t.Errorf("ListSessions %s: status %d %v, want a decoding error", body, status, m)
+		}
+	}
 }
 
 func TestRevokeSessionsOfPrincipal(t *testing.T) {

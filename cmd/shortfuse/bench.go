@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/spf13/cobra"
+
+	"github.com/shortfuse/shortfuse/internal/bench"
+)
+
+type benchInput struct {
+	endpoint    string
+	op          string
+	concurrency int
+	duration    time.Duration
+	warmup      time.Duration
+	ceiling     bool
+	rounds      int
+	json        bool
+}
+
+func (in *benchInput) validate() error {
+	if _, err := bench.ParseOp(in.op); err != nil {
+		return fmt.Errorf("--op: %w", err)
+	}
+	if in.concurrency < 1 || in.concurrency > 10000 {
+		return fmt.Errorf("--concurrency must be between 1 and 10000, got %d", in.concurrency)
+	}
+	if in.duration <= 0 {
+		return fmt.Errorf("--duration must be positive, got %s", in.duration)
+	}
+	if in.warmup < 0 {
+		return fmt.Errorf("--warmup must not be negative, got %s", in.warmup)
+	}
+	if in.rounds < 1 || in.rounds > 1000 {
+		return fmt.Errorf("--rounds must be between 1 and 1000, got %d", in.rounds)
+	}
+	if in.rounds > 1 && in.duration/time.Duration(in.rounds) < 100*time.Millisecond {
+		return fmt.Errorf("--duration %s in %d rounds leaves slices under 100ms; use fewer rounds", in.duration, in.rounds)
+	}
+	return nil
+}
+
+func newBenchCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+	in := &benchInput{}
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure an AWS-compatible endpoint: requests/s and latency",
+		Long: `Measure an AWS-compatible endpoint (the broker, another implementation, or real AWS) with
+aws-sdk-go-v2 clients: --concurrency workers send --op back to back for --warmup (not recorded),
+then for --duration; the report gives requests/s, errors by code and latency p50/p90/p99/max.
+
+Fixtures are made with the credentials of the standard AWS chain (environment, shared files,
+AWS_PROFILE; region from the chain, default us-east-1) and deleted at the end: a secret
+shortfuse-bench/ID to read; secrets shortfuse-bench/ID/wN to write, a fresh one every 90
+writes (a secret keeps at most 100 versions a day); a role shortfuse-bench-ID trusting the
+caller; an IAM user shortfuse-bench-ID with an access key (get-session-token uses it). Errors
+are counted by code, never retried. mixed repeats 7 get-secret-value, 1 assume-role,
+1 get-session-token and 1 put-secret-value.
+
+--ceiling also measures, with the same client in the same run, an in-process server that
+answers every operation with a canned response and does no work; the ratio endpoint/ceiling
+is the figure to compare on a shared machine. The measured time of each is cut into --rounds
+slices run alternately (endpoint, ceiling, ceiling, endpoint, …), so that a change in the
+machine's load during the run weighs on both alike.`,
+		Example: `  AWS_SHARED_CREDENTIALS_FILE=shortfuse-data/admin-credentials \
+    shortfuse bench --endpoint http://127.0.0.1:7575 --op get-secret-value --concurrency 32 --duration 10s --ceiling`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := in.validate(); err != nil {
+				return err
+			}
+			return runBench(cmd.Context(), in, stdout, stderr)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&in.endpoint, "endpoint", getenv("AWS_ENDPOINT_URL"), "base URL of the endpoint to measure (default $AWS_ENDPOINT_URL, else AWS itself)")
+	f.StringVar(&in.op, "op", string(bench.GetSecretValue), "operation: get-secret-value, assume-role, get-session-token, put-secret-value or mixed")
+	f.IntVar(&in.concurrency, "concurrency", 8, "number of workers, each with one request in flight")
+	f.DurationVar(&in.duration, "duration", 10*time.Second, "measured time")
+	f.DurationVar(&in.warmup, "warmup", 2*time.Second, "time spent sending before measuring")
+	f.BoolVar(&in.ceiling, "ceiling", false, "also measure a do-nothing in-process server with the same client")
+	f.IntVar(&in.rounds, "rounds", 5, "with --ceiling: alternate the endpoint and the ceiling in this many slices each")
+	f.BoolVar(&in.json, "json", false, "print the report as JSON")
+	return cmd
+}
+
+func runBench(ctx context.Context, in *benchInput, stdout, stderr io.Writer) error {
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("AWS configuration: %w", err)
+	}
+	if awsCfg.Region == "" {
+		awsCfg.Region = "us-east-1"
+	}
+	// Resolve the credentials once, up front, with a deadline: a missing
+	// configuration otherwise ends in a slow probe of the instance
+	// metadata service, and a confusing error much later.
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	_, err = awsCfg.Credentials.Retrieve(cctx)
+	cancel()
+	if err != nil {
+		return &hintError{
+			err:  errors.New("no AWS credentials found"),
+			hint: "set AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_SHARED_CREDENTIALS_FILE=DATA/admin-credentials for a local broker",
+		}
+	}
+	awsCfg.Credentials = aws.NewCredentialsCache(awsCfg.Credentials)
+
+	op, _ := bench.ParseOp(in.op)
+	cfg := bench.Config{
+		AWS:         awsCfg,
+		Endpoint:    in.endpoint,
+		Target:      "endpoint",
+		Op:          op,
+		Concurrency: in.concurrency,
+		Duration:    in.duration,
+		Warmup:      in.warmup,
+		Rand:        rand.Reader,
+		Now:         time.Now,
+	}
+	var report *bench.Report
+	if !in.ceiling {
+		if !in.json {
+			fmt.Fprintf(stderr, "shortfuse: measuring %s at %s…\n", op, endpointName(in.endpoint))
+		}
+		res, err := bench.Run(ctx, cfg)
+		if err != nil {
+			return fmt.Errorf("%s: %w", endpointName(in.endpoint), err)
+		}
+		report = bench.NewReport(res, nil)
+	} else {
+		c, err := bench.StartCeiling("127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		ceil := cfg
+		ceil.Endpoint = c.URL
+		ceil.Target = "ceiling"
+		if !in.json {
+			fmt.Fprintf(stderr, "shortfuse: measuring %s at %s and at the ceiling %s, in %d rounds…\n", op, endpointName(in.endpoint), c.URL, in.rounds)
+		}
+		report, err = bench.Compare(ctx, cfg, ceil, in.rounds)
+		if err != nil {
+			return fmt.Errorf("%s: %w", endpointName(in.endpoint), err)
+		}
+	}
+	if in.json {
+		return report.WriteJSON(stdout)
+	}
+	return report.WriteText(stdout)
+}
+
+func endpointName(endpoint string) string {
+	if endpoint == "" {
+		return "AWS"
+	}
+	return endpoint
+}

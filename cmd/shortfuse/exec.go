@@ -1,0 +1,520 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+	"github.com/spf13/cobra"
+
+	"github.com/shortfuse/shortfuse/internal/client/awsconf"
+	"github.com/shortfuse/shortfuse/internal/client/brokerapi"
+	"github.com/shortfuse/shortfuse/internal/client/execjob"
+	"github.com/shortfuse/shortfuse/internal/client/mask"
+	"github.com/shortfuse/shortfuse/internal/client/secretref"
+	"github.com/shortfuse/shortfuse/internal/client/token"
+	"github.com/shortfuse/shortfuse/internal/client/tty"
+)
+
+// Child credential modes (--child-credentials).
+const (
+	childCredsBoth     = "both"
+	childCredsEnv      = "env"
+	childCredsEndpoint = "endpoint"
+	childCredsNone     = "none"
+)
+
+type execInput struct {
+	aws         awsconf.Options
+	secretArgs  []string
+	refs        []secretref.Ref
+	tokenStdin  bool
+	keepSession bool
+	grace       time.Duration
+	graceSet    bool
+	minTTL      time.Duration
+	childCreds  string
+	flushAfter  time.Duration
+	debug       bool
+	args        []string
+
+	environ func() []string
+	now     func() time.Time
+	random  io.Reader
+}
+
+func (in *execInput) validate() error {
+	if len(in.args) == 0 {
+		return errors.New("missing COMMAND: shortfuse exec [flags] -- COMMAND [ARGS...]")
+	}
+	refs, err := secretref.ParseAll(in.secretArgs)
+	if err != nil {
+		return err
+	}
+	in.refs = refs
+	if in.keepSession && !in.graceSet {
+		// A kept session must outlive this process, so it gets no dead-man
+		// switch unless one is asked for.
+		in.grace = 0
+	}
+	if in.grace != 0 && (in.grace < 10*time.Second || in.grace > time.Hour || in.grace%time.Second != 0) {
+		return fmt.Errorf("--grace %s: want whole seconds from 10s to 1h, or 0 for no dead-man switch", in.grace)
+	}
+	if in.minTTL < 0 {
+		return fmt.Errorf("--min-ttl %s: want 0 or more", in.minTTL)
+	}
+	if in.flushAfter <= 0 || in.flushAfter > 10*time.Second {
+		return fmt.Errorf("--flush-after %s: want more than 0 and at most 10s", in.flushAfter)
+	}
+	switch in.childCreds {
+	case childCredsBoth, childCredsEnv, childCredsEndpoint, childCredsNone:
+	default:
+		return fmt.Errorf("--child-credentials %q: want both, env, endpoint or none", in.childCreds)
+	}
+	return nil
+}
+
+func newExecCommand(getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	in := &execInput{environ: os.Environ, now: time.Now, random: rand.Reader}
+	cmd := &cobra.Command{
+		Use:   "exec [flags] -- COMMAND [ARGS...]",
+		Short: "Run a command with secrets in its environment, masked in its output, and revoke the token after",
+		Long: `Run COMMAND with an exploding token and secrets, the safe way for a CI job:
+
+  - the token comes from SHORTFUSE_TOKEN (the output of shortfuse token), from stdin with
+    --token-stdin, or from the standard AWS variables and profile; a token that has expired,
+    or expires within --min-ttl, is refused before COMMAND starts;
+  - each --secret VAR=SECRET_ID[#JSON_KEY] is fetched from Secrets Manager and put in the
+    environment of COMMAND (never in its arguments, never on disk);
+  - COMMAND gets the token as AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN and on a
+    loopback container-credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI), and none of
+    the AWS_* variables or the SHORTFUSE_TOKEN of the caller;
+  - every secret value and every part of the token is replaced by **** in COMMAND's stdout and
+    stderr, also when split across writes, line by line, and in base64, URL, JSON and shell
+    forms (best effort: see docs/client.md);
+  - SIGINT, SIGTERM, SIGHUP and SIGQUIT are passed on; a second one kills COMMAND;
+  - while COMMAND runs, a heartbeat every --grace/3 keeps the session alive on the broker: if
+    this process dies, the broker revokes the session after --grace;
+  - when COMMAND ends, the session is revoked (unless --keep-session), and shortfuse exits
+    with COMMAND's exit code (128+N when signal N ended it).`,
+		Example: `  SHORTFUSE_TOKEN=... shortfuse exec --secret DB_PASSWORD=/prod/db#password -- ./deploy.sh
+  shortfuse token --role arn:aws:iam::111122223333:role/ci | shortfuse exec --token-stdin -- make release`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in.args = args
+			in.graceSet = cmd.Flags().Changed("grace")
+			if err := in.validate(); err != nil {
+				return err
+			}
+			return runExec(cmd.Context(), in, getenv, stdin, stdout, stderr)
+		},
+	}
+	f := cmd.Flags()
+	// Flags end at COMMAND: shortfuse exec -- ls -l, or shortfuse exec ls -l.
+	f.SetInterspersed(false)
+	addAWSFlags(f, &in.aws)
+	f.StringArrayVar(&in.secretArgs, "secret", nil, "put a secret in COMMAND's environment: `VAR=SECRET_ID[#JSON_KEY]` (repeatable)")
+	f.BoolVar(&in.tokenStdin, "token-stdin", false, "read the token from stdin (COMMAND then gets an empty stdin)")
+	f.BoolVar(&in.keepSession, "keep-session", false, "do not revoke the session when COMMAND ends (and send no heartbeats unless --grace is given)")
+	f.DurationVar(&in.grace, "grace", 60*time.Second, "dead-man switch: the broker revokes the session this long after the last heartbeat (0: off)")
+	f.DurationVar(&in.minTTL, "min-ttl", 30*time.Second, "refuse a token with less than this left")
+	f.StringVar(&in.childCreds, "child-credentials", childCredsBoth, "how COMMAND gets the token: both, env, endpoint or none")
+	f.DurationVar(&in.flushAfter, "flush-after", 100*time.Millisecond, "pass on a partial line after this much quiet")
+	f.BoolVar(&in.debug, "debug", false, "log what shortfuse does to stderr (never secrets)")
+	return cmd
+}
+
+// execRun is one run of shortfuse exec, from a loaded token to the
+// revocation.
+type execRun struct {
+	in     *execInput
+	stderr io.Writer
+	log    *slog.Logger
+	creds  token.Credentials
+	cfg    aws.Config
+	broker *brokerapi.Client
+	// dead is set once the session is refused (by the broker, or by us
+	// before use): nothing to revoke.
+	dead atomic.Bool
+}
+
+func runExec(ctx context.Context, in *execInput, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if execjob.Nested(getenv) {
+		return &hintError{
+			err:  errors.New("already running inside shortfuse exec"),
+			hint: "run the command directly: it already has the session and its secrets, and an inner exec would revoke the outer session",
+		}
+	}
+	// SIGINT and SIGTERM already end ctx (main); so do SIGHUP and SIGQUIT
+	// while secrets are fetched, so that the revocation still runs.
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGHUP, syscall.SIGQUIT)
+	defer stop()
+
+	// The child's masked stderr, our notes and the heartbeat reports share
+	// one writer, one write at a time.
+	stderr = &lockedWriter{w: stderr}
+	r := &execRun{in: in, stderr: stderr, log: slog.New(slog.DiscardHandler)}
+	if in.debug {
+		r.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	if err := r.loadToken(ctx, getenv, stdin); err != nil {
+		return err
+	}
+	r.broker = brokerapi.New(r.cfg, awsconf.BrokerEndpoint(ctx, r.cfg))
+	r.log.Debug("token loaded", "credentials", r.creds, "region", r.cfg.Region, "broker", r.broker.Endpoint)
+	defer r.revoke(ctx)
+	return r.run(ctx, stdin, stdout)
+}
+
+// loadToken reads the token and builds the AWS configuration around it.
+func (r *execRun) loadToken(ctx context.Context, getenv func(string) string, stdin io.Reader) error {
+	in := r.in
+	var data []byte
+	source := ""
+	switch {
+	case in.tokenStdin:
+		b, err := io.ReadAll(io.LimitReader(stdin, 64<<10+1))
+		if err != nil {
+			return fmt.Errorf("reading the token from stdin: %w", err)
+		}
+		data, source = b, "stdin"
+	case getenv("SHORTFUSE_TOKEN") != "":
+		data, source = []byte(getenv("SHORTFUSE_TOKEN")), "SHORTFUSE_TOKEN"
+	}
+	if source != "" {
+		c, format, err := token.Parse(data)
+		if err != nil {
+			return &hintError{err: fmt.Errorf("the token in %s is not usable: %v", source, err), hint: "give the output of shortfuse token (jenkins format: SessionToken:AccessKeyId:SecretAccessKey)"}
+		}
+		r.log.Debug("token read", "source", source, "format", format)
+		o := in.aws
+		o.Credentials = credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
+		cfg, err := awsconf.Load(ctx, o)
+		if err != nil {
+			return configError(err)
+		}
+		r.creds, r.cfg = c, cfg
+	} else {
+		cfg, err := awsconf.Load(ctx, in.aws)
+		if err != nil {
+			return configError(err)
+		}
+		v, err := cfg.Credentials.Retrieve(ctx)
+		if err != nil {
+			return &hintError{err: errors.New("no token: SHORTFUSE_TOKEN is not set and the AWS credential chain found nothing"), hint: "set SHORTFUSE_TOKEN to the output of shortfuse token, or pass --token-stdin"}
+		}
+		c := token.Credentials{AccessKeyID: v.AccessKeyID, SecretAccessKey: v.SecretAccessKey, SessionToken: v.SessionToken}
+		if v.CanExpire {
+			c.Expiration = v.Expires
+		}
+		if !c.IsSession() {
+			return &hintError{
+				err:  fmt.Errorf("the AWS credentials (%s) are a long-lived access key, not an exploding token", token.KeyHint(c.AccessKeyID)),
+				hint: "get a session with shortfuse token and pass it in SHORTFUSE_TOKEN",
+			}
+		}
+		r.log.Debug("token read", "source", "AWS credential chain", "provider", v.Source)
+		// Pin the session: the child and the revocation use exactly it.
+		cfg.Credentials = credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
+		r.creds, r.cfg = c, cfg
+	}
+	return r.checkRemaining(in.now())
+}
+
+// checkRemaining refuses a token that has expired or is about to, in one
+// line.
+func (r *execRun) checkRemaining(now time.Time) error {
+	d, ok := r.creds.Remaining(now)
+	if !ok {
+		return nil
+	}
+	at := r.creds.Expiration.UTC().Format("15:04:05 UTC")
+	if d <= 0 {
+		r.dead.Store(true)
+		return fmt.Errorf("the token expired %s ago (at %s); get a new one with shortfuse token", (-d).Round(time.Second), at)
+	}
+	if d < r.in.minTTL {
+		// Refused unused: it expires soon anyway, and the caller may still
+		// want it with a lower --min-ttl.
+		r.dead.Store(true)
+		return fmt.Errorf("the token expires in %s (at %s), less than --min-ttl %s; get a new one with shortfuse token", d.Round(time.Second), at, r.in.minTTL)
+	}
+	return nil
+}
+
+// refused reports a session the broker (or AWS) no longer accepts.
+func (r *execRun) refused(err error) error {
+	r.dead.Store(true)
+	why := "it has expired or was revoked"
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorMessage() != "" {
+		why = ae.ErrorMessage()
+	}
+	return fmt.Errorf("the token was refused (%s); get a new one with shortfuse token", oneLine(why))
+}
+
+func (r *execRun) notef(format string, args ...any) {
+	fmt.Fprintf(r.stderr, "shortfuse: "+format+"\n", args...)
+}
+
+func (r *execRun) run(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
+	in := r.in
+	grace := in.grace
+
+	// The first heartbeat arms the dead-man switch and tells the expiry of
+	// a token that does not carry it; a refusal stops us before COMMAND.
+	validated := false
+	if grace > 0 {
+		hb, err := r.broker.Heartbeat(ctx, grace)
+		switch {
+		case err == nil:
+			validated = true
+			r.log.Debug("heartbeat", "expiration", hb.Expiration, "deadline", hb.Deadline)
+			if r.creds.Expiration.IsZero() && !hb.Expiration.IsZero() {
+				r.creds.Expiration = hb.Expiration
+				if err := r.checkRemaining(in.now()); err != nil {
+					return err
+				}
+			}
+		case errors.Is(err, brokerapi.ErrUnsupported):
+			r.noDeadManSwitch()
+			grace = 0
+		case brokerapi.IsSessionRefused(err):
+			return r.refused(err)
+		default:
+			r.notef("warning: heartbeat failed: %s; continuing", shortError(err))
+		}
+	}
+
+	var values []secretref.Value
+	if len(in.refs) > 0 {
+		sm := secretsmanager.NewFromConfig(r.cfg)
+		vals, err := secretref.Fetch(ctx, sm, in.refs)
+		if err != nil {
+			if brokerapi.IsSessionRefused(err) {
+				return r.refused(err)
+			}
+			var fe *secretref.Error
+			if errors.As(err, &fe) {
+				return &hintError{
+					err:  fmt.Errorf("failed to get secret %q for %s: %s", fe.Ref.SecretID, fe.Ref.Var, shortError(fe.Err)),
+					hint: "looked in " + awsconf.Where(ctx, r.cfg),
+				}
+			}
+			return err
+		}
+		values = vals
+		validated = true
+		for _, v := range values {
+			r.log.Debug("secret fetched", "var", v.Var, "bytes", len(v.Value))
+		}
+	}
+	if !validated {
+		// Nothing has shown yet that the token works; ask who it is.
+		if _, err := sts.NewFromConfig(r.cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+			if brokerapi.IsSessionRefused(err) {
+				return r.refused(err)
+			}
+			return awsError(ctx, r.cfg, err)
+		}
+	}
+
+	// Everything the child may print that must not show.
+	var secrets [][]byte
+	for _, v := range values {
+		if len(v.Value) < mask.MinLen {
+			r.notef("warning: the value of %s is shorter than %d bytes and is not masked", v.Var, mask.MinLen)
+		}
+		secrets = append(secrets, []byte(v.Value))
+	}
+	for _, p := range r.creds.Parts() {
+		secrets = append(secrets, []byte(p))
+	}
+
+	set := make([]string, 0, len(values)+12)
+	for _, v := range values {
+		set = append(set, v.Var+"="+v.Value)
+	}
+	set = append(set, "AWS_REGION="+r.cfg.Region, "AWS_DEFAULT_REGION="+r.cfg.Region)
+	if r.cfg.BaseEndpoint != nil {
+		set = append(set, "AWS_ENDPOINT_URL="+*r.cfg.BaseEndpoint)
+	}
+	for _, kv := range in.environ() {
+		// Where to reach the services, not who to be: kept.
+		if strings.HasPrefix(kv, "AWS_ENDPOINT_URL_") || strings.HasPrefix(kv, "AWS_CA_BUNDLE=") {
+			set = append(set, kv)
+		}
+	}
+	if in.childCreds == childCredsBoth || in.childCreds == childCredsEnv {
+		set = append(set, "AWS_ACCESS_KEY_ID="+r.creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+r.creds.SecretAccessKey, "AWS_SESSION_TOKEN="+r.creds.SessionToken)
+		if !r.creds.Expiration.IsZero() {
+			set = append(set, "AWS_CREDENTIAL_EXPIRATION="+r.creds.Expiration.UTC().Format(time.RFC3339))
+		}
+	}
+	if in.childCreds == childCredsBoth || in.childCreds == childCredsEndpoint {
+		srv, err := execjob.NewCredentialsServer(r.creds, in.random, in.now)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		set = append(set, srv.Env()...)
+		secrets = append(secrets, []byte(srv.AuthToken()))
+		if in.childCreds == childCredsEndpoint {
+			// Let the SDK reach the endpoint rather than a profile of the
+			// machine first.
+			set = append(set, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull, "AWS_CONFIG_FILE="+os.DevNull)
+		}
+	}
+	set = append(set, execjob.NestingGuard+"=1")
+	env := execjob.CleanEnv(in.environ(), set)
+
+	masks := mask.Compile(secrets...)
+	outW := masks.NewWriter(stdout, in.flushAfter)
+	errW := masks.NewWriter(r.stderr, in.flushAfter)
+
+	childIn := stdin
+	if in.tokenStdin {
+		devnull, err := os.Open(os.DevNull)
+		if err != nil {
+			return err
+		}
+		defer devnull.Close()
+		childIn = devnull
+	}
+
+	// Heartbeats while the child runs, on a context that SIGINT (which
+	// ends ctx) does not stop: the child may take a while to finish.
+	hbCtx, stopHB := context.WithCancel(context.WithoutCancel(ctx))
+	hbDone := make(chan struct{})
+	if grace > 0 {
+		go func() {
+			defer close(hbDone)
+			execjob.KeepAlive(hbCtx, r.broker.Heartbeat, grace, grace/3, r.onBeat(grace))
+		}()
+	} else {
+		close(hbDone)
+	}
+
+	res, err := execjob.Run(ctx, execjob.Config{
+		Args:       in.args,
+		Env:        env,
+		Stdin:      childIn,
+		Stdout:     outW,
+		Stderr:     errW,
+		Foreground: !in.tokenStdin && tty.IsTerminal(stdin),
+		WaitDelay:  2 * time.Second,
+		Started:    func(pid int) { r.log.Debug("command started", "pid", pid, "patterns_masked", masks.Len()) },
+	})
+	stopHB()
+	<-hbDone
+	_ = outW.Close()
+	_ = errW.Close()
+	if err != nil {
+		var se *execjob.StartError
+		if errors.As(err, &se) {
+			r.notef("error: %s", se.Error())
+			return &exitError{code: se.Code}
+		}
+		return err
+	}
+	r.log.Debug("command ended", "code", res.Code, "signal", res.Signal)
+	if res.Code != 0 {
+		return &exitError{code: res.Code}
+	}
+	return nil
+}
+
+func (r *execRun) noDeadManSwitch() {
+	if r.broker.Endpoint == "" {
+		r.notef("note: AWS has no dead-man switch; if this job dies, the token lives until it expires")
+		return
+	}
+	r.notef("note: the broker at %s has no dead-man switch (shortfuse.Heartbeat); continuing without it", r.broker.Endpoint)
+}
+
+// onBeat reports heartbeat events while the child runs.
+func (r *execRun) onBeat(grace time.Duration) func(execjob.BeatEvent, error) {
+	return func(e execjob.BeatEvent, err error) {
+		switch e {
+		case execjob.BeatUnsupported:
+			r.noDeadManSwitch()
+		case execjob.BeatRefused:
+			r.dead.Store(true)
+			r.notef("warning: the broker no longer accepts the session: %s", shortError(err))
+		case execjob.BeatFailing:
+			r.notef("warning: heartbeat failed: %s; the broker revokes the session if this lasts %s", shortError(err), grace)
+		case execjob.BeatRecovered:
+			r.notef("heartbeat recovered")
+		}
+	}
+}
+
+// revoke ends the session on the broker, unless it is to be kept or is
+// dead already. It runs on every path once a token is loaded.
+func (r *execRun) revoke(ctx context.Context) {
+	if r.in.keepSession || r.dead.Load() {
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	err := r.broker.RevokeSession(rctx, "")
+	hint := token.KeyHint(r.creds.AccessKeyID)
+	until := "until it expires"
+	if !r.creds.Expiration.IsZero() {
+		until = "until " + r.creds.Expiration.UTC().Format("15:04:05 UTC")
+	}
+	switch {
+	case err == nil:
+		r.notef("revoked session %s", hint)
+	case errors.Is(err, brokerapi.ErrUnsupported):
+		if r.broker.Endpoint == "" {
+			r.notef("note: AWS cannot revoke one session; the token stays valid %s", until)
+		} else {
+			r.notef("note: the broker at %s cannot revoke sessions (shortfuse.RevokeSession); the token stays valid %s", r.broker.Endpoint, until)
+		}
+	case brokerapi.IsSessionRefused(err):
+		r.log.Debug("session already refused by the broker", "err", shortError(err))
+	default:
+		r.notef("warning: could not revoke session %s: %s; it stays valid %s", hint, shortError(err), until)
+	}
+}
+
+// lockedWriter serializes writes from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// shortError is "Code: message" for an API error, else the innermost
+// cause: the SDK's full chain is too long for one line.
+func shortError(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		if ae.ErrorMessage() == "" {
+			return ae.ErrorCode()
+		}
+		return ae.ErrorCode() + ": " + oneLine(ae.ErrorMessage())
+	}
+	return oneLine(innermost(err).Error())
+}

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/spf13/cobra"
+
+	"github.com/shortfuse/shortfuse/internal/client/awsconf"
+	"github.com/shortfuse/shortfuse/internal/oidc"
+)
+
+// shortfuse oidc-provider set-jwks: store an OpenID Connect provider's key
+// set with the provider on the broker, for brokers that cannot reach the
+// issuer. The call is the broker's shortfuse.SetOpenIDConnectProviderJWKS,
+// signed with SigV4 like every other call (docs/OIDC.md).
+
+var reOIDCProviderARN = regexp.MustCompile(`^arn:[\w-]+:iam::\d{12}:oidc-provider/[\x21-\x7e]{1,255}$`)
+
+type oidcSetJWKSInput struct {
+	aws   awsconf.Options
+	arn   string
+	file  string
+	clear bool
+
+	stdin io.Reader
+	now   func() time.Time
+}
+
+func (in *oidcSetJWKSInput) validate() error {
+	if !reOIDCProviderARN.MatchString(in.arn) {
+		return &hintError{err: fmt.Errorf("--arn %q is not an OpenID Connect provider ARN", in.arn), hint: "aws iam list-open-id-connect-providers lists them: arn:aws:iam::ACCOUNT:oidc-provider/HOST[/PATH]"}
+	}
+	if in.clear == (in.file != "") {
+		return errors.New("give --file JWKS.json (or --file - for stdin) to store a key set, or --clear to remove the stored one")
+	}
+	return nil
+}
+
+func newOIDCProviderCommand(stdin io.Reader, stdout io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "oidc-provider",
+		Short: "Manage the broker's OpenID Connect providers beyond what IAM offers",
+		Long: "Manage the broker's OpenID Connect providers beyond what IAM offers.\n" +
+			"Create and inspect providers with the aws CLI (aws iam create-open-id-connect-provider ...).",
+	}
+	in := &oidcSetJWKSInput{stdin: stdin, now: time.Now}
+	set := &cobra.Command{
+		Use:   "set-jwks --arn ARN (--file JWKS.json | --clear)",
+		Short: "Store a provider's key set (JWKS) on the broker, for issuers the broker cannot reach",
+		Long: "Store a provider's key set (a JWKS document) with the provider on the broker. Tokens of the\n" +
+			"provider are then verified with these keys only, and the broker never contacts the issuer:\n" +
+			"for brokers without a route to the CI server. --clear removes the stored set. The caller needs\n" +
+			"iam:UpdateOpenIDConnectProviderThumbprint on the provider. The document is checked here first:\n" +
+			"a key set that holds private key material is refused before it leaves this machine.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := in.validate(); err != nil {
+				return err
+			}
+			return runOIDCSetJWKS(cmd.Context(), in, stdout)
+		},
+	}
+	f := set.Flags()
+	f.StringVar(&in.arn, "arn", "", "ARN of the OpenID Connect provider")
+	f.StringVar(&in.file, "file", "", "JWKS document to store (- for stdin)")
+	f.BoolVar(&in.clear, "clear", false, "remove the stored key set; keys come from the issuer again")
+	addAWSFlags(f, &in.aws)
+	cmd.AddCommand(set)
+	return cmd
+}
+
+// readJWKS reads and checks the key set the user gave.
+func readJWKS(in *oidcSetJWKSInput) ([]byte, []string, error) {
+	var r io.Reader = in.stdin
+	if in.file != "-" {
+		f, err := os.Open(in.file)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--file: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, oidc.MaxKeySetBytes+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("--file %s: %w", in.file, err)
+	}
+	ks, err := oidc.ParseKeySet(bytes.TrimSpace(data))
+	if err != nil {
+		return nil, nil, &hintError{err: fmt.Errorf("--file %s: %v", in.file, err), hint: "the issuer publishes its key set at the jwks_uri of ISSUER/.well-known/openid-configuration (Jenkins: JENKINS_URL/oidc/jwks)"}
+	}
+	return bytes.TrimSpace(data), ks.KeyIDs(), nil
+}
+
+func runOIDCSetJWKS(ctx context.Context, in *oidcSetJWKSInput, stdout io.Writer) error {
+	var jwks []byte
+	if !in.clear {
+		var err error
+		if jwks, _, err = readJWKS(in); err != nil {
+			return err
+		}
+	}
+	cfg, err := awsconf.Load(ctx, in.aws)
+	if err != nil {
+		return configError(err)
+	}
+	endpoint := awsconf.BrokerEndpoint(ctx, cfg)
+	if endpoint == "" {
+		return &hintError{err: errors.New("AWS has no shortfuse service: it fetches providers' keys itself"), hint: "point --endpoint-url or AWS_ENDPOINT_URL at a shortfuse broker"}
+	}
+	body, err := json.Marshal(map[string]string{"OpenIDConnectProviderArn": in.arn, "JWKS": string(jwks)})
+	if err != nil {
+		return err
+	}
+	var out struct {
+		OpenIDConnectProviderArn string   `json:"OpenIDConnectProviderArn"`
+		KeyIds                   []string `json:"KeyIds"`
+	}
+	if err := callShortfuseService(ctx, cfg, endpoint, "SetOpenIDConnectProviderJWKS", body, &out, in.now()); err != nil {
+		return err
+	}
+	if in.clear {
+		fmt.Fprintf(stdout, "%s: stored key set removed; keys come from the issuer\n", in.arn)
+		return nil
+	}
+	fmt.Fprintf(stdout, "%s: stored %d key(s): %s\n", in.arn, len(out.KeyIds), strings.Join(out.KeyIds, ", "))
+	return nil
+}
+
+// callShortfuseService makes one call to the broker's shortfuse service:
+// JSON 1.1, X-Amz-Target "shortfuse.<op>", signed with SigV4 for the
+// service name "shortfuse" (docs/shortfuse-api.md).
+func callShortfuseService(ctx context.Context, cfg aws.Config, endpoint, op string, body []byte, out any, now time.Time) error {
+	if cfg.Credentials == nil {
+		return &hintError{err: errors.New("no AWS credentials found"), hint: "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or --profile"}
+	}
+	creds, err := cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		return fmt.Errorf("AWS credentials: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(endpoint, "/")+"/", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "shortfuse."+op)
+	sum := sha256.Sum256(body)
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "shortfuse", cfg.Region, now); err != nil {
+		return fmt.Errorf("sign request: %w", err)
+	}
+	var client interface {
+		Do(*http.Request) (*http.Response, error)
+	} = &http.Client{Timeout: 30 * time.Second}
+	if cfg.HTTPClient != nil {
+		client = cfg.HTTPClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("shortfuse.%s: %w", op, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("shortfuse.%s: %w", op, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Type    string `json:"__type"`
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(data, &e) != nil || e.Type == "" {
+			return fmt.Errorf("shortfuse.%s: HTTP %d from %s", op, resp.StatusCode, endpoint)
+		}
+		err := fmt.Errorf("%s: %s", e.Type, e.Message)
+		switch e.Type {
+		case "AccessDeniedException":
+			return &hintError{err: err, hint: "the caller needs iam:UpdateOpenIDConnectProviderThumbprint on the provider"}
+		case "UnknownOperationException":
+			return &hintError{err: err, hint: "the endpoint is not a shortfuse broker that knows OpenID Connect providers"}
+		}
+		return err
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("shortfuse.%s: the response is not JSON", op)
+	}
+	return nil
+}

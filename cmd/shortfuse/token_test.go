@@ -1,0 +1,69 @@
+package main
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTokenInputValidate(t *testing.T) {
+	role := "arn:aws:iam::111122223333:role/deploy"
+	tests := []struct {
+		name string
+		in   tokenInput
+		err  string
+	}{
+		{"ok/defaults", tokenInput{duration: 15 * time.Minute}, ""},
+		{"ok/role-everything", tokenInput{duration: time.Hour, role: role, sessionName: "job-1", maxUses: 3, policyFile: "p.json", externalID: "x", mfaSerial: "arn:aws:iam::111122223333:mfa/a", mfaCode: "123456", format: "env"}, ""},
+		{"ok/credential-process", tokenInput{duration: 15 * time.Minute, credentialProcess: true, noCache: true}, ""},
+		{"ok/max-duration-session-token", tokenInput{duration: 36 * time.Hour}, ""},
+		{"fail/too-short", tokenInput{duration: 14 * time.Minute}, "AWS accepts 15m"},
+		{"fail/fraction", tokenInput{duration: 15*time.Minute + time.Millisecond}, "whole seconds"},
+		{"fail/role-too-long", tokenInput{duration: 13 * time.Hour, role: role}, "15m to 12h0m0s"},
+		{"fail/max-uses-without-role", tokenInput{duration: 15 * time.Minute, maxUses: 2}, "--max-uses needs --role"},
+		{"fail/negative-max-uses", tokenInput{duration: 15 * time.Minute, role: role, maxUses: -1}, "positive"},
+		{"fail/policy-without-role", tokenInput{duration: 15 * time.Minute, policyFile: "p.json"}, "--policy needs --role"},
+		{"fail/session-name-without-role", tokenInput{duration: 15 * time.Minute, sessionName: "abc"}, "--session-name needs --role"},
+		{"fail/bad-role", tokenInput{duration: 15 * time.Minute, role: "deploy"}, "want a role ARN"},
+		{"fail/bad-session-name", tokenInput{duration: 15 * time.Minute, role: role, sessionName: "a b"}, "--session-name"},
+		{"fail/code-without-serial", tokenInput{duration: 15 * time.Minute, mfaCode: "123456"}, "needs --mfa-serial"},
+		{"fail/bad-code", tokenInput{duration: 15 * time.Minute, mfaSerial: "arn:aws:iam::111122223333:mfa/a", mfaCode: "12345"}, "6 digits"},
+		{"fail/format", tokenInput{duration: 15 * time.Minute, format: "xml"}, "unknown format"},
+		{"fail/credential-process-format", tokenInput{duration: 15 * time.Minute, credentialProcess: true, format: "aws"}, "drop --format aws"},
+		{"fail/no-cache-alone", tokenInput{duration: 15 * time.Minute, noCache: true}, "--no-cache only applies"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.in.validate()
+			if tc.err == "" {
+				if err != nil {
+					t.Fatalf("validate() = %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Fatalf("validate() = %v, want error containing %q", err, tc.err)
+			}
+		})
+	}
+	var he *hintError
+	in := tokenInput{duration: 15 * time.Minute, maxUses: 1}
+	if err := in.validate(); !errors.As(err, &he) || he.hint == "" {
+		t.Errorf("--max-uses without --role: %v, want a hint", err)
+	}
+}
+
+func TestDefaultSessionName(t *testing.T) {
+	now := time.Unix(1795600000, 0)
+	for _, tc := range []struct{ user, want string }{
+		{"alice", "shortfuse-alice"},
+		{"", "shortfuse-1795600000"},
+		{"bad user", "shortfuse-1795600000"},
+		{strings.Repeat("x", 60), "shortfuse-1795600000"},
+	} {
+		if got := defaultSessionName(tc.user, now); got != tc.want {
+			t.Errorf("defaultSessionName(%q) = %q, want %q", tc.user, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,503 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// quickConfig is a short run against url.
+func quickConfig(url string, op Op) Config {
+	return Config{
+		AWS:            testAWS(),
+		Endpoint:       url,
+		Op:             op,
+		Concurrency:    2,
+		Duration:       300 * time.Millisecond,
+		Warmup:         100 * time.Millisecond,
+		Rand:           rand.Reader,
+		Now:            time.Now,
+		FixtureTimeout: 5 * time.Second,
+	}
+}
+
+// checkSane checks the invariants of any measurement.
+func checkSane(t *testing.T, name string, s Stats) {
+	t.Helper()
+	l := s.Latency
+	if s.Requests == 0 {
+		t.Errorf("%s: no requests measured", name)
+	}
+	if !(0 < l.P50 && l.P50 <= l.P90 && l.P90 <= l.P99 && l.P99 <= l.Max) {
+		t.Errorf("%s: latencies out of order: %+v", name, l)
+	}
+	if s.Errors > s.Requests {
+		t.Errorf("%s: %d errors of %d requests", name, s.Errors, s.Requests)
+	}
+}
+
+func TestRunAgainstCeiling(t *testing.T) {
+	c, err := StartCeiling("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, op := range Ops() {
+		t.Run("ok/"+string(op), func(t *testing.T) {
+			res, err := Run(context.Background(), quickConfig(c.URL, op))
+			if err != nil {
+				t.Fatalf("Run() = %v", err)
+			}
+			checkSane(t, string(op), res.Stats)
+			if res.Errors != 0 || len(res.Warnings) != 0 {
+				t.Errorf("errors %v (%v), warnings %v; want none", res.ErrorsByCode, res.ErrorSamples, res.Warnings)
+			}
+			if runtime.GOOS != "windows" && res.ProcessCPU <= 0 {
+				t.Errorf("ProcessCPU = %v, want > 0", res.ProcessCPU)
+			}
+			if res.RequestsPerSecond <= 0 || res.Elapsed < 0.3 {
+				t.Errorf("req/s %v over %vs, want > 0 over ≥ 0.3s", res.RequestsPerSecond, res.Elapsed)
+			}
+			if res.Target != "endpoint" || res.Op != op || res.Concurrency != 2 || res.Endpoint != c.URL {
+				t.Errorf("result labels %q %q %d %q", res.Target, res.Op, res.Concurrency, res.Endpoint)
+			}
+			if op != Mixed {
+				if len(res.ByOp) != 0 {
+					t.Errorf("ByOp = %v, want none for a single operation", res.ByOp)
+				}
+				return
+			}
+			var ops []Op
+			var sum uint64
+			for _, o := range res.ByOp {
+				ops = append(ops, o.Op)
+				sum += o.Requests
+				checkSane(t, string(o.Op), o.Stats)
+			}
+			slices.Sort(ops)
+			want := []Op{AssumeRole, GetSecretValue, GetSessionToken, PutSecretValue}
+			if !slices.Equal(ops, want) {
+				t.Errorf("ByOp ops = %v, want %v", ops, want)
+			}
+			if sum != res.Requests {
+				t.Errorf("ByOp requests add up to %d, want %d", sum, res.Requests)
+			}
+		})
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	base := quickConfig("http://127.0.0.1:1", GetSecretValue)
+	tests := []struct {
+		name   string
+		modify func(*Config)
+		want   string
+	}{
+		{"fail/op", func(c *Config) { c.Op = "get-everything" }, "unknown operation"},
+		{"fail/concurrency-zero", func(c *Config) { c.Concurrency = 0 }, "concurrency"},
+		{"fail/concurrency-huge", func(c *Config) { c.Concurrency = 10001 }, "concurrency"},
+		{"fail/duration", func(c *Config) { c.Duration = 0 }, "duration"},
+		{"fail/warmup", func(c *Config) { c.Warmup = -time.Second }, "warm-up"},
+		{"fail/no-rand", func(c *Config) { c.Rand = nil }, "randomness"},
+		{"fail/no-clock", func(c *Config) { c.Now = nil }, "clock"},
+		{"fail/no-credentials", func(c *Config) { c.AWS.Credentials = nil }, "credentials"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := base
+			tt.modify(&cfg)
+			_, err := Run(context.Background(), cfg)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Run() = %v, want an error about %s", err, tt.want)
+			}
+		})
+	}
+	t.Run("ok/defaults", func(t *testing.T) {
+		cfg := base
+		cfg.AWS.Region = ""
+		cfg.FixtureTimeout = 0
+		if err := cfg.validate(); err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Target != "endpoint" || cfg.AWS.Region != "us-east-1" || cfg.FixtureTimeout != 60*time.Second {
+			t.Errorf("defaults: target %q region %q fixture timeout %v", cfg.Target, cfg.AWS.Region, cfg.FixtureTimeout)
+		}
+	})
+}
+
+func TestParseOp(t *testing.T) {
+	for _, op := range Ops() {
+		if got, err := ParseOp(string(op)); err != nil || got != op {
+			t.Errorf("ParseOp(%q) = %q, %v", op, got, err)
+		}
+	}
+	if _, err := ParseOp("GetSecretValue"); err == nil {
+		t.Error("ParseOp(GetSecretValue) accepted the API name; want the CLI spelling")
+	}
+}
+
+// faultyServer wraps the ceiling: it records every operation and answers
+// the ones in fail with an error instead.
+type faultyServer struct {
+	mu    sync.Mutex
+	ops   []string
+	calls map[string]int
+	fail  map[string]fault
+	next  http.Handler
+}
+
+// fault fails the calls of an operation after the first after, times of
+// them (0: all the rest).
+type fault struct {
+	code   string
+	status int
+	after  int
+	times  int
+}
+
+func newFaultyServer(t *testing.T, fail map[string]fault) (*faultyServer, string) {
+	fs := &faultyServer{fail: fail, calls: map[string]int{}, next: NewCeilingHandler()}
+	hs := httptest.NewServer(fs)
+	t.Cleanup(hs.Close)
+	return fs, hs.URL
+}
+
+func (fs *faultyServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	op := queryAction(body)
+	isJSON := false
+	if target := r.Header.Get("X-Amz-Target"); target != "" {
+		_, op, _ = strings.Cut(target, ".")
+		isJSON = true
+	}
+	fs.mu.Lock()
+	fs.ops = append(fs.ops, op)
+	fs.calls[op]++
+	n := fs.calls[op]
+	f, failing := fs.fail[op]
+	fs.mu.Unlock()
+	if failing && n > f.after && (f.times == 0 || n <= f.after+f.times) {
+		w.WriteHeader(f.status)
+		if isJSON {
+			fmt.Fprintf(w, `{"__type":%q,"message":"injected"}`, f.code)
+			return
+		}
+		fmt.Fprintf(w, `<ErrorResponse><Error><Type>Sender</Type><Code>%s</Code><Message>injected</Message></Error><RequestId>x</RequestId></ErrorResponse>`, f.code)
+		return
+	}
+	fs.next.ServeHTTP(w, r)
+}
+
+func (fs *faultyServer) seen(op string) bool {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return slices.Contains(fs.ops, op)
+}
+
+func TestRunErrors(t *testing.T) {
+	tests := []struct {
+		name       string
+		op         Op
+		fail       map[string]fault
+		wantErr    string   // "" for a measurement
+		wantCodes  []string // error codes counted during the load
+		wantWarn   string
+		wantSeen   []string
+		wantUnseen []string
+	}{
+		{
+			name:      "ok/load-errors-counted-by-code",
+			op:        GetSecretValue,
+			fail:      map[string]fault{"GetSecretValue": {code: "ThrottlingException", status: 400, after: 1}},
+			wantCodes: []string{"ThrottlingException"},
+			wantSeen:  []string{"CreateSecret", "DeleteSecret"},
+		},
+		{
+			name:      "ok/http-status-without-code",
+			op:        AssumeRole,
+			fail:      map[string]fault{"AssumeRole": {code: "", status: 503, after: 1}},
+			wantCodes: []string{"HTTP503"},
+		},
+		{
+			name:     "ok/not-yet-consistent-key-waited-out",
+			op:       GetSessionToken,
+			fail:     map[string]fault{"GetSessionToken": {code: "InvalidClientTokenId", status: 403, times: 2}},
+			wantSeen: []string{"CreateUser", "CreateAccessKey", "DeleteAccessKey", "DeleteUser"},
+		},
+		{
+			name:     "ok/cleanup-failure-is-a-warning",
+			op:       AssumeRole,
+			fail:     map[string]fault{"DeleteRole": {code: "DeleteConflict", status: 409}},
+			wantWarn: "could not delete fixture role",
+		},
+		{
+			name:     "fail/readiness-non-transient",
+			op:       GetSecretValue,
+			fail:     map[string]fault{"GetSecretValue": {code: "ThrottlingException", status: 400}},
+			wantErr:  "ThrottlingException",
+			wantSeen: []string{"DeleteSecret"},
+		},
+		{
+			name:       "fail/fixture-made-ones-cleaned-up",
+			op:         Mixed,
+			fail:       map[string]fault{"CreateRole": {code: "AccessDenied", status: 403}},
+			wantErr:    "create role",
+			wantSeen:   []string{"CreateSecret", "DeleteSecret"},
+			wantUnseen: []string{"DeleteRole", "CreateUser", "AssumeRole"},
+		},
+		{
+			name:       "fail/secrets-manager-missing",
+			op:         PutSecretValue,
+			fail:       map[string]fault{"CreateSecret": {code: "UnknownOperationException", status: 400}},
+			wantErr:    "UnknownOperationException",
+			wantUnseen: []string{"DeleteSecret", "PutSecretValue"},
+		},
+		{
+			name:     "fail/cleanup-failure-reported-with-error",
+			op:       Mixed,
+			fail:     map[string]fault{"CreateUser": {code: "LimitExceeded", status: 409}, "DeleteRole": {code: "DeleteConflict", status: 409}},
+			wantErr:  "could not delete fixture role",
+			wantSeen: []string{"DeleteSecret"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs, url := newFaultyServer(t, tt.fail)
+			res, err := Run(context.Background(), quickConfig(url, tt.op))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Run() = %v, want an error containing %q", err, tt.wantErr)
+				}
+			} else {
+				if err != nil {
+					t.Fatalf("Run() = %v", err)
+				}
+				checkSane(t, tt.name, res.Stats)
+				var codes []string
+				var sum uint64
+				for code, n := range res.ErrorsByCode {
+					codes = append(codes, code)
+					sum += n
+					if res.ErrorSamples[code] == "" {
+						t.Errorf("no sample message for %s", code)
+					}
+				}
+				slices.Sort(codes)
+				if !slices.Equal(codes, tt.wantCodes) || sum != res.Errors {
+					t.Errorf("errors by code %v (total %d), want codes %v", res.ErrorsByCode, res.Errors, tt.wantCodes)
+				}
+				if len(tt.wantCodes) > 0 && (res.Errors != res.Requests || res.RequestsPerSecond != 0) {
+					t.Errorf("%d errors of %d requests at %v/s; want every one failed and 0/s", res.Errors, res.Requests, res.RequestsPerSecond)
+				}
+				joined := strings.Join(res.Warnings, "\n")
+				if (tt.wantWarn == "") != (joined == "") || !strings.Contains(joined, tt.wantWarn) {
+					t.Errorf("warnings %q, want %q", joined, tt.wantWarn)
+				}
+			}
+			for _, op := range tt.wantSeen {
+				if !fs.seen(op) {
+					t.Errorf("%s was not called", op)
+				}
+			}
+			for _, op := range tt.wantUnseen {
+				if fs.seen(op) {
+					t.Errorf("%s was called", op)
+				}
+			}
+		})
+	}
+}
+
+func TestRunInterrupted(t *testing.T) {
+	fs, url := newFaultyServer(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg := quickConfig(url, AssumeRole)
+	cfg.Duration = time.Minute
+	time.AfterFunc(300*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := Run(ctx, cfg)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run() = %v, want context.Canceled", err)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("Run() took %v after the cancel", d)
+	}
+	if !fs.seen("DeleteRole") {
+		t.Error("the role was not deleted after the interruption")
+	}
+}
+
+func TestTrustPrincipal(t *testing.T) {
+	tests := []struct {
+		name, arn, want string
+	}{
+		{"ok/user", "arn:aws:iam::123456789012:user/ops/alice", "arn:aws:iam::123456789012:user/ops/alice"},
+		{"ok/root", "arn:aws:iam::123456789012:root", "arn:aws:iam::123456789012:root"},
+		{"ok/assumed-role-becomes-account", "arn:aws:sts::123456789012:assumed-role/Admin/bob", "arn:aws:iam::123456789012:root"},
+		{"ok/other-partition", "arn:aws-cn:sts::123456789012:assumed-role/Admin/bob", "arn:aws-cn:iam::123456789012:root"},
+		{"ok/federated-user", "arn:aws:sts::123456789012:federated-user/carol", "arn:aws:iam::123456789012:root"},
+		{"ok/garbage", "not-an-arn", "arn:aws:iam::123456789012:root"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := trustPrincipal(tt.arn, "123456789012"); got != tt.want {
+				t.Errorf("trustPrincipal(%q) = %q, want %q", tt.arn, got, tt.want)
+			}
+		})
+	}
+}
+
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "i/o timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"ok/http-status", &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: 502}}, Err: errors.New("bad gateway")}, "HTTP502"},
+		{"ok/timeout", fmt.Errorf("send: %w", timeoutErr{}), "Timeout"},
+		{"ok/deadline", fmt.Errorf("send: %w", context.DeadlineExceeded), "Timeout"},
+		{"ok/connection", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}, "ConnectionError"},
+		{"ok/other", errors.New("deserialization failed"), "ClientError"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, msg := classify(tt.err); got != tt.want || msg == "" {
+				t.Errorf("classify(%v) = %q, %q; want %q", tt.err, got, msg, tt.want)
+			}
+		})
+	}
+	long := errors.New(strings.Repeat("x", 1000))
+	if _, msg := classify(long); len(msg) > 310 {
+		t.Errorf("classify kept a %d-byte message", len(msg))
+	}
+}
+
+func TestReport(t *testing.T) {
+	c, err := StartCeiling("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cfg := quickConfig(c.URL, Mixed)
+	a, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Target = "ceiling"
+	b, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.ErrorsByCode = map[string]uint64{"ThrottlingException": 3}
+	a.ErrorSamples = map[string]string{"ThrottlingException": "rate\nexceeded"}
+	r := NewReport(a, b)
+	if want := a.RequestsPerSecond / b.RequestsPerSecond; r.Ratio != want {
+		t.Errorf("Ratio = %v, want %v", r.Ratio, want)
+	}
+
+	var js bytes.Buffer
+	if err := r.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	dec := json.NewDecoder(&js)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&back); err != nil {
+		t.Fatalf("the JSON report does not decode into Report: %v", err)
+	}
+	if back.Endpoint.Requests != a.Requests || back.Ceiling.Target != "ceiling" || len(back.Endpoint.ByOp) != 4 || back.Ratio != r.Ratio {
+		t.Errorf("JSON round trip lost data: %+v", back)
+	}
+
+	var txt bytes.Buffer
+	if err := r.WriteText(&txt); err != nil {
+		t.Fatal(err)
+	}
+	out := txt.String()
+	for _, want := range []string{"mixed, concurrency 2", "endpoint", "ceiling", "get-secret-value", "p99 ms", "endpoint/ceiling requests/s:", "endpoint errors ThrottlingException: 3 (first: rate exceeded)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text report lacks %q:\n%s", want, out)
+		}
+	}
+
+	if r := NewReport(a, nil); r.Ratio != 0 || r.Ceiling != nil {
+		t.Errorf("report without ceiling: %+v", r)
+	}
+}
+
+func TestCompare(t *testing.T) {
+	var mu sync.Mutex
+	var timeline []string // which server answered, in order
+	serve := func(name string) string {
+		h := NewCeilingHandler()
+		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			if n := len(timeline); n == 0 || timeline[n-1] != name {
+				timeline = append(timeline, name)
+			}
+			mu.Unlock()
+			h.ServeHTTP(w, r)
+		}))
+		t.Cleanup(hs.Close)
+		return hs.URL
+	}
+	a := quickConfig(serve("a"), GetSessionToken)
+	a.Duration = 600 * time.Millisecond
+	b := a
+	b.Endpoint, b.Target = serve("b"), "ceiling"
+	r, err := Compare(context.Background(), a, b, 3)
+	if err != nil {
+		t.Fatalf("Compare() = %v", err)
+	}
+	for _, res := range []*Result{r.Endpoint, r.Ceiling} {
+		checkSane(t, res.Target, res.Stats)
+		if res.Slices != 3 || res.Elapsed < 0.6 {
+			t.Errorf("%s: %d slices over %vs, want 3 over ≥ 0.6s", res.Target, res.Slices, res.Elapsed)
+		}
+	}
+	if r.Endpoint.Target != "endpoint" || r.Ceiling.Target != "ceiling" || r.Ratio <= 0 {
+		t.Errorf("report %q/%q ratio %v", r.Endpoint.Target, r.Ceiling.Target, r.Ratio)
+	}
+	// Fixtures a, b; slices a b b a a b; cleanup a, b: at least a b a b a b.
+	mu.Lock()
+	defer mu.Unlock()
+	if len(timeline) < 6 {
+		t.Errorf("servers answered in runs %v, want the slices to alternate", timeline)
+	}
+
+	if _, err := Compare(context.Background(), a, b, 0); err == nil {
+		t.Error("Compare() with 0 rounds succeeded")
+	}
+	bad := b
+	bad.Endpoint = "http://127.0.0.1:1"
+	fs, url := newFaultyServer(t, nil)
+	a.Endpoint = url
+	if _, err := Compare(context.Background(), a, bad, 2); err == nil || !strings.Contains(err.Error(), "ceiling") {
+		t.Errorf("Compare() with an unreachable ceiling = %v, want an error naming the ceiling", err)
+	}
+	if !fs.seen("DeleteAccessKey") || !fs.seen("DeleteUser") {
+		t.Error("the endpoint's fixtures were not deleted when the ceiling failed")
+	}
+}

@@ -1,0 +1,92 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+)
+
+// Report is what `shortfuse bench` prints: the endpoint's measurement and,
+// with --ceiling, the ceiling's, measured with the same client in the same
+// run.
+type Report struct {
+	Endpoint *Result `json:"endpoint"`
+	Ceiling  *Result `json:"ceiling,omitempty"`
+	// Ratio is the endpoint's successful requests/s over the ceiling's;
+	// 0 without a ceiling.
+	Ratio float64 `json:"ratio,omitempty"`
+}
+
+// NewReport puts the two measurements side by side; ceiling may be nil.
+func NewReport(endpoint, ceiling *Result) *Report {
+	r := &Report{Endpoint: endpoint, Ceiling: ceiling}
+	if ceiling != nil && ceiling.RequestsPerSecond > 0 {
+		r.Ratio = endpoint.RequestsPerSecond / ceiling.RequestsPerSecond
+	}
+	return r
+}
+
+// WriteJSON writes the report as one indented JSON document.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteText writes the report as a table for people.
+func (r *Report) WriteText(w io.Writer) error {
+	e := r.Endpoint
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s, concurrency %d, %.1fs measured after %.1fs warm-up", e.Op, e.Concurrency, e.Elapsed, e.Warmup)
+	if e.Slices > 1 {
+		fmt.Fprintf(&b, ", in %d slices alternating with the ceiling", e.Slices)
+	}
+	b.WriteString("\n")
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "target\top\trequests\terrors\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\t")
+	row := func(res *Result, op Op, s Stats) {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f\t%.3f\t%.3f\t%.3f\t%.3f\t\n",
+			res.Target, op, s.Requests, s.Errors, s.RequestsPerSecond, s.Latency.P50, s.Latency.P90, s.Latency.P99, s.Latency.Max)
+	}
+	for _, res := range []*Result{r.Endpoint, r.Ceiling} {
+		if res == nil {
+			continue
+		}
+		row(res, res.Op, res.Stats)
+		for _, o := range res.ByOp {
+			row(res, o.Op, o.Stats)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if r.Ceiling != nil {
+		fmt.Fprintf(&b, "endpoint/ceiling requests/s: %.2f\n", r.Ratio)
+	}
+	if e.ProcessCPU > 0 && e.Requests > 0 {
+		fmt.Fprintf(&b, "client CPU: %.0f µs per request (%.2f cores)\n", e.ProcessCPU/float64(e.Requests)*1e6, e.ProcessCPU/e.Elapsed)
+	}
+	for _, res := range []*Result{r.Endpoint, r.Ceiling} {
+		if res == nil {
+			continue
+		}
+		codes := make([]string, 0, len(res.ErrorsByCode))
+		for code := range res.ErrorsByCode {
+			codes = append(codes, code)
+		}
+		slices.Sort(codes)
+		for _, code := range codes {
+			fmt.Fprintf(&b, "%s errors %s: %d (first: %s)\n", res.Target, code, res.ErrorsByCode[code], oneLine(res.ErrorSamples[code]))
+		}
+		for _, warn := range res.Warnings {
+			fmt.Fprintf(&b, "%s warning: %s\n", res.Target, oneLine(warn))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -1,0 +1,156 @@
+package brokerapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"time"
+)
+
+// EpochTime is a time sent as epoch seconds (an integer or a fraction).
+type EpochTime struct{ time.Time }
+
+// UnmarshalJSON reads epoch seconds; null or 0 is the zero time.
+func (t *EpochTime) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		t.Time = time.Time{}
+		return nil
+	}
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return errors.New("want epoch seconds")
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1<<40 {
+		return errors.New("epoch seconds out of range")
+	}
+	if f < 1 {
+		// 0 means "never"; the first second of 1970 means nothing else.
+		t.Time = time.Time{}
+		return nil
+	}
+	sec, frac := math.Modf(f)
+	t.Time = time.Unix(int64(sec), int64(frac*1e9)).UTC()
+	return nil
+}
+
+// MarshalJSON writes epoch seconds.
+func (t EpochTime) MarshalJSON() ([]byte, error) {
+	if t.IsZero() {
+		return []byte("null"), nil
+	}
+	return json.Marshal(t.Unix())
+}
+
+// Session is one session as ListSessions reports it. It never carries the
+// session's secrets.
+type Session struct {
+	AccessKeyID    string    `json:"AccessKeyId"`
+	PrincipalArn   string    `json:"PrincipalArn"`
+	SourceArn      string    `json:"SourceArn,omitempty"`
+	Type           string    `json:"Type,omitempty"`
+	IssuedAt       EpochTime `json:"IssuedAt"`
+	Expiration     EpochTime `json:"Expiration"`
+	State          string    `json:"State"`
+	Uses           int64     `json:"Uses"`
+	MaxUses        int64     `json:"MaxUses,omitempty"`
+	LastHeartbeat  EpochTime `json:"LastHeartbeat"`
+	SourceIdentity string    `json:"SourceIdentity,omitempty"`
+}
+
+// RevokeSession revokes the session of accessKeyID, or the caller's own
+// session when accessKeyID is "" (always allowed).
+func (c *Client) RevokeSession(ctx context.Context, accessKeyID string) error {
+	in := struct {
+		AccessKeyID string `json:"AccessKeyId,omitempty"`
+	}{accessKeyID}
+	return c.call(ctx, "RevokeSession", in, nil)
+}
+
+// RevokeSessions revokes every session of principalArn issued before
+// issuedBefore (zero: now, as the broker sees it) and returns how many.
+func (c *Client) RevokeSessions(ctx context.Context, principalArn string, issuedBefore time.Time) (int, error) {
+	in := struct {
+		PrincipalArn string `json:"PrincipalArn"`
+		IssuedBefore *int64 `json:"IssuedBefore,omitempty"`
+	}{PrincipalArn: principalArn}
+	if !issuedBefore.IsZero() {
+		s := issuedBefore.Unix()
+		in.IssuedBefore = &s
+	}
+	var out struct {
+		Revoked int `json:"Revoked"`
+	}
+	err := c.call(ctx, "RevokeSessions", in, &out)
+	return out.Revoked, err
+}
+
+// HeartbeatResult is the broker's answer to a heartbeat.
+type HeartbeatResult struct {
+	// Expiration is when the session expires.
+	Expiration time.Time
+	// Deadline is when the session is abandoned without a further
+	// heartbeat.
+	Deadline time.Time
+}
+
+// Heartbeat arms (or re-arms) the dead-man switch of the calling session:
+// without another heartbeat within grace, the broker refuses the session.
+// The broker accepts 10 s to 1 h and rounds to whole seconds.
+func (c *Client) Heartbeat(ctx context.Context, grace time.Duration) (HeartbeatResult, error) {
+	in := struct {
+		GraceSeconds int64 `json:"GraceSeconds"`
+	}{int64(grace.Round(time.Second) / time.Second)}
+	var out struct {
+		Expiration EpochTime `json:"Expiration"`
+		Deadline   EpochTime `json:"Deadline"`
+	}
+	if err := c.call(ctx, "Heartbeat", in, &out); err != nil {
+		return HeartbeatResult{}, err
+	}
+	return HeartbeatResult{Expiration: out.Expiration.Time, Deadline: out.Deadline.Time}, nil
+}
+
+// ListSessionsInput selects sessions; the zero value lists the active
+// sessions of every principal.
+type ListSessionsInput struct {
+	PrincipalArn    string `json:"PrincipalArn,omitempty"`
+	IncludeInactive bool   `json:"IncludeInactive,omitempty"`
+	MaxResults      int    `json:"MaxResults,omitempty"`
+	NextToken       string `json:"NextToken,omitempty"`
+}
+
+// ListSessionsOutput is one page of sessions.
+type ListSessionsOutput struct {
+	Sessions  []Session `json:"Sessions"`
+	NextToken string    `json:"NextToken,omitempty"`
+}
+
+// ListSessions returns one page.
+func (c *Client) ListSessions(ctx context.Context, in ListSessionsInput) (*ListSessionsOutput, error) {
+	var out ListSessionsOutput
+	if err := c.call(ctx, "ListSessions", in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// maxPages bounds ListAllSessions against a broker that never stops paging.
+const maxPages = 1000
+
+// ListAllSessions follows NextToken through every page.
+func (c *Client) ListAllSessions(ctx context.Context, in ListSessionsInput) ([]Session, error) {
+	var all []Session
+	for range maxPages {
+		out, err := c.ListSessions(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, out.Sessions...)
+		if out.NextToken == "" || out.NextToken == in.NextToken {
+			return all, nil
+		}
+		in.NextToken = out.NextToken
+	}
+	return all, errors.New("shortfuse.ListSessions: too many pages")
+}

@@ -1,0 +1,166 @@
+package mask
+
+// Redacted replaces every masked occurrence.
+const Redacted = "****"
+
+// Set is a compiled set of patterns: an Aho–Corasick automaton. It is
+// immutable and safe for concurrent use by many [Writer]s.
+type Set struct {
+	// root is the dense transition row of the root state (state 0).
+	root [256]int32
+	// Children of state s are edgeByte/edgeTo[edgeStart[s]:edgeStart[s+1]].
+	edgeStart []int32
+	edgeByte  []byte
+	edgeTo    []int32
+	fail      []int32
+	// depth is the length of the string that leads to the state: the
+	// longest suffix of the input that is a prefix of some pattern.
+	depth []int32
+	// out is the length of the longest pattern that ends in this state
+	// (following dictionary links), or 0.
+	out      []int32
+	patterns int
+}
+
+// Compile builds the automaton for values, each expanded by [Variants].
+// Values shorter than [MinLen] contribute nothing; an empty Set masks
+// nothing.
+func Compile(values ...[]byte) *Set {
+	var pats [][]byte
+	for _, v := range values {
+		pats = append(pats, Variants(v)...)
+	}
+	return compilePatterns(pats)
+}
+
+// CompileExact builds the automaton for exactly these patterns, without
+// expanding encodings. Patterns shorter than [MinLen] are still dropped.
+func CompileExact(patterns ...[]byte) *Set {
+	var pats [][]byte
+	for _, p := range patterns {
+		if len(p) >= MinLen {
+			pats = append(pats, p)
+		}
+	}
+	return compilePatterns(pats)
+}
+
+// Len reports the number of distinct patterns.
+func (s *Set) Len() int { return s.patterns }
+
+type buildNode struct {
+	bytes []byte
+	to    []int32
+	out   int32
+}
+
+func compilePatterns(pats [][]byte) *Set {
+	nodes := []buildNode{{}}
+	child := func(n int32, b byte) int32 {
+		for i, c := range nodes[n].bytes {
+			if c == b {
+				return nodes[n].to[i]
+			}
+		}
+		return -1
+	}
+	s := &Set{}
+	for _, p := range pats {
+		cur := int32(0)
+		for _, b := range p {
+			next := child(cur, b)
+			if next < 0 {
+				next = int32(len(nodes))
+				nodes = append(nodes, buildNode{})
+				nodes[cur].bytes = append(nodes[cur].bytes, b)
+				nodes[cur].to = append(nodes[cur].to, next)
+			}
+			cur = next
+		}
+		if nodes[cur].out == 0 {
+			s.patterns++
+		}
+		nodes[cur].out = int32(len(p))
+	}
+
+	n := len(nodes)
+	s.fail = make([]int32, n)
+	s.depth = make([]int32, n)
+	s.out = make([]int32, n)
+	s.edgeStart = make([]int32, n+1)
+	for i := range nodes {
+		s.out[i] = nodes[i].out
+	}
+	// Breadth-first: a state's failure link and inherited output come from
+	// states closer to the root, which are final by then.
+	queue := make([]int32, 0, n)
+	for i, b := range nodes[0].bytes {
+		t := nodes[0].to[i]
+		s.root[b] = t
+		s.depth[t] = 1
+		queue = append(queue, t)
+	}
+	for len(queue) > 0 {
+		u := queue[0]
+		queue = queue[1:]
+		if s.out[s.fail[u]] > s.out[u] {
+			// Only when u ends no pattern itself; a pattern ending at u is
+			// longer than any ending at its failure state.
+			s.out[u] = s.out[s.fail[u]]
+		}
+		for i, b := range nodes[u].bytes {
+			v := nodes[u].to[i]
+			s.depth[v] = s.depth[u] + 1
+			f := s.fail[u]
+			for {
+				if f == 0 {
+					s.fail[v] = s.root[b]
+					break
+				}
+				if t := child(f, b); t >= 0 {
+					s.fail[v] = t
+					break
+				}
+				f = s.fail[f]
+			}
+			queue = append(queue, v)
+		}
+	}
+	for i := range nodes {
+		s.edgeStart[i+1] = s.edgeStart[i] + int32(len(nodes[i].bytes))
+		s.edgeByte = append(s.edgeByte, nodes[i].bytes...)
+		s.edgeTo = append(s.edgeTo, nodes[i].to...)
+	}
+	return s
+}
+
+// step is the automaton's transition function.
+func (s *Set) step(state int32, b byte) int32 {
+	for state != 0 {
+		lo, hi := s.edgeStart[state], s.edgeStart[state+1]
+		for i := lo; i < hi; i++ {
+			if s.edgeByte[i] == b {
+				return s.edgeTo[i]
+			}
+		}
+		state = s.fail[state]
+	}
+	return s.root[b]
+}
+
+// Mask returns b with every pattern replaced by [Redacted]. It is the
+// one-shot form of a [Writer] for a complete buffer.
+func (s *Set) Mask(b []byte) []byte {
+	var out sliceWriter
+	w := s.NewWriter(&out, 0)
+	_, _ = w.Write(b)
+	_ = w.Close()
+	return out.b
+}
+
+type sliceWriter struct{ b []byte }
+
+func (w *sliceWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
+}

@@ -1,0 +1,79 @@
+package secrets
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kinds of domain error. Each maps to the Secrets Manager error code of the
+// same name (see the server's mapping table).
+var (
+	// ErrNotFound: ResourceNotFoundException.
+	ErrNotFound = errors.New("resource not found")
+	// ErrInvalidRequest: InvalidRequestException, a request that is not
+	// valid for the secret's state (scheduled for deletion, ...).
+	ErrInvalidRequest = errors.New("invalid request")
+	// ErrInvalidParameter: InvalidParameterException.
+	ErrInvalidParameter = errors.New("invalid parameter")
+	// ErrExists: ResourceExistsException.
+	ErrExists = errors.New("resource exists")
+	// ErrLimitExceeded: LimitExceededException.
+	ErrLimitExceeded = errors.New("limit exceeded")
+	// ErrMalformedPolicy: MalformedPolicyDocumentException.
+	ErrMalformedPolicy = errors.New("malformed policy document")
+	// ErrPublicPolicy: PublicPolicyException.
+	ErrPublicPolicy = errors.New("public policy")
+	// ErrDecryption: DecryptionFailure, a stored ciphertext that does not
+	// open for its record (tampered with, or moved from another record).
+	ErrDecryption = errors.New("decryption failure")
+	// ErrValidation: ValidationException, a parameter outside the
+	// constraints of the service model.
+	ErrValidation = errors.New("validation error")
+)
+
+// Error is a domain error. Msg is written in AWS's words and is safe to show
+// to the caller: it never holds a secret value. Kind says which error it is.
+type Error struct {
+	Kind error
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Unwrap returns Kind, so errors.Is(err, ErrNotFound) works.
+func (e *Error) Unwrap() error { return e.Kind }
+
+func newErr(kind error, format string, args ...any) *Error {
+	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
+}
+
+var (
+	errNotFound       = &Error{Kind: ErrNotFound, Msg: "Secrets Manager can't find the specified secret."}
+	errMarkedDeleted  = &Error{Kind: ErrInvalidRequest, Msg: "You can't perform this operation on the secret because it was marked for deletion."}
+	errVersionChanged = &Error{Kind: ErrExists, Msg: "You can't modify an existing version, you can only create a new version."}
+	errDecryption     = &Error{Kind: ErrDecryption, Msg: "Secrets Manager can't decrypt the protected secret text using the provided KMS key."}
+)
+
+// validationf builds the text of a model-constraint failure, as AWS words
+// it: "1 validation error detected: Value at 'name' failed to satisfy
+// constraint: Member must ...". It never quotes the value.
+func validationf(field, constraint string, args ...any) *Error {
+	return newErr(ErrValidation, "1 validation error detected: Value at '%s' failed to satisfy constraint: %s", field, fmt.Sprintf(constraint, args...))
+}
+
+// printable shortens and cleans client text before it is echoed.
+func printable(s string) string {
+	const max = 128
+	out := make([]rune, 0, min(len(s), max+1))
+	for i, r := range s {
+		if i >= max {
+			out = append(out, '…')
+			break
+		}
+		if r < 0x20 || r == 0x7f {
+			r = '?'
+		}
+		out = append(out, r)
+	}
+	return string(out)
+}

@@ -1,0 +1,230 @@
+package server
+
+import (
+	"context"
+	"strings"
+
+	"github.com/shortfuse/shortfuse/internal/awsapi"
+	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/oidc"
+)
+
+// IAM operations on OpenID Connect identity providers. Shapes follow
+// botocore's iam service-2.json (CreateOpenIDConnectProviderResponse,
+// GetOpenIDConnectProviderResponse, ...). The resource of every operation is
+// the provider's ARN, "arn:aws:iam::ACCOUNT:oidc-provider/HOST[/PATH]".
+
+type createOIDCProviderResult struct {
+	OpenIDConnectProviderArn string                     `xml:"OpenIDConnectProviderArn"`
+	Tags                     awsapi.Members[awsapi.Tag] `xml:"Tags,omitempty"`
+}
+
+type getOIDCProviderResult struct {
+	// Url is the issuer without its scheme, as IAM returns it.
+	Url            string                     `xml:"Url"`
+	ClientIDList   awsapi.Members[string]     `xml:"ClientIDList"`
+	ThumbprintList awsapi.Members[string]     `xml:"ThumbprintList"`
+	CreateDate     awsapi.Time                `xml:"CreateDate"`
+	Tags           awsapi.Members[awsapi.Tag] `xml:"Tags,omitempty"`
+}
+
+type oidcProviderListEntry struct {
+	Arn string `xml:"Arn"`
+}
+
+type listOIDCProvidersResult struct {
+	OpenIDConnectProviderList awsapi.Members[oidcProviderListEntry] `xml:"OpenIDConnectProviderList"`
+}
+
+// oidcResourceForURL is the ARN a CreateOpenIDConnectProvider request is
+// authorized on: the provider's ARN, or for a URL that will be refused, the
+// ARN its text would give.
+func oidcResourceForURL(svc *iam.Service, rawURL string) string {
+	if iss, err := oidc.NormalizeIssuer(rawURL); err == nil {
+		return svc.OIDCProviderARN(iss)
+	}
+	_, rest, ok := strings.Cut(rawURL, "://")
+	if !ok {
+		rest = rawURL
+	}
+	return "arn:aws:iam::" + svc.Account() + ":oidc-provider/" + safeText(rest)
+}
+
+func handleCreateOpenIDConnectProvider(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		p := r.Params
+		url, err := p.Required("Url")
+		if err != nil {
+			return nil, err
+		}
+		in := iam.CreateOIDCProviderInput{
+			URL:         url,
+			ClientIDs:   p.Strings("ClientIDList"),
+			Thumbprints: p.Strings("ThumbprintList"),
+			Tags:        tagsParam(p),
+		}
+		if err := r.Authorize(ctx, "iam:CreateOpenIDConnectProvider", oidcResourceForURL(svc, url), tagConditionKeys(in.Tags)); err != nil {
+			return nil, err
+		}
+		prov, err := svc.CreateOpenIDConnectProvider(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		return &createOIDCProviderResult{OpenIDConnectProviderArn: prov.ARN, Tags: tagsXML(prov.Tags)}, nil
+	}
+}
+
+// providerARNParam reads OpenIDConnectProviderArn and authorizes action on
+// it. The ARN is authorized as given, whether or not the provider exists,
+// so a caller learns that it does not only if authorized.
+func providerARNParam(ctx context.Context, r *Request, action string, keys map[string][]string) (string, error) {
+	arn, err := r.Params.Required("OpenIDConnectProviderArn")
+	if err != nil {
+		return "", err
+	}
+	if len(arn) < 20 || len(arn) > 2048 {
+		return "", validationError("1 validation error detected: Value at 'openIDConnectProviderArn' failed to satisfy constraint: Member must have length between 20 and 2048")
+	}
+	if err := r.Authorize(ctx, action, arn, keys); err != nil {
+		return "", err
+	}
+	return arn, nil
+}
+
+func handleGetOpenIDConnectProvider(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		arn, err := providerARNParam(ctx, r, "iam:GetOpenIDConnectProvider", nil)
+		if err != nil {
+			return nil, err
+		}
+		prov, err := svc.GetOpenIDConnectProvider(ctx, arn)
+		if err != nil {
+			return nil, err
+		}
+		return &getOIDCProviderResult{
+			Url:            oidc.ConditionPrefix(prov.URL),
+			ClientIDList:   awsapi.Members[string](prov.ClientIDs),
+			ThumbprintList: awsapi.Members[string](prov.Thumbprints),
+			CreateDate:     awsapi.Time(prov.CreateDate),
+			Tags:           tagsXML(prov.Tags),
+		}, nil
+	}
+}
+
+func handleListOpenIDConnectProviders(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		if err := r.Authorize(ctx, "iam:ListOpenIDConnectProviders", "*", nil); err != nil {
+			return nil, err
+		}
+		provs, err := svc.ListOpenIDConnectProviders(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := &listOIDCProvidersResult{OpenIDConnectProviderList: make(awsapi.Members[oidcProviderListEntry], len(provs))}
+		for i := range provs {
+			out.OpenIDConnectProviderList[i] = oidcProviderListEntry{Arn: provs[i].ARN}
+		}
+		return out, nil
+	}
+}
+
+func handleDeleteOpenIDConnectProvider(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		arn, err := providerARNParam(ctx, r, "iam:DeleteOpenIDConnectProvider", nil)
+		if err != nil {
+			return nil, err
+		}
+		return nil, svc.DeleteOpenIDConnectProvider(ctx, arn)
+	}
+}
+
+func handleAddClientIDToOpenIDConnectProvider(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		id, err := r.Params.Required("ClientID")
+		if err != nil {
+			return nil, err
+		}
+		arn, err := providerARNParam(ctx, r, "iam:AddClientIDToOpenIDConnectProvider", nil)
+		if err != nil {
+			return nil, err
+		}
+		return nil, svc.AddClientIDToOpenIDConnectProvider(ctx, arn, id)
+	}
+}
+
+func handleRemoveClientIDFromOpenIDConnectProvider(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		id, err := r.Params.Required("ClientID")
+		if err != nil {
+			return nil, err
+		}
+		arn, err := providerARNParam(ctx, r, "iam:RemoveClientIDFromOpenIDConnectProvider", nil)
+		if err != nil {
+			return nil, err
+		}
+		return nil, svc.RemoveClientIDFromOpenIDConnectProvider(ctx, arn, id)
+	}
+}
+
+// UpdateOpenIDConnectProviderThumbprint stores the list; the broker checks
+// the issuer's certificate against the system's roots, not thumbprints.
+func handleUpdateOpenIDConnectProviderThumbprint(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		p := r.Params
+		tps := p.Strings("ThumbprintList")
+		// An empty list is sent as "ThumbprintList=" and is allowed; an
+		// absent one is not (the member is required).
+		if tps == nil && !p.Has("ThumbprintList") {
+			return nil, validationError("1 validation error detected: Value null at 'thumbprintList' failed to satisfy constraint: Member must not be null")
+		}
+		arn, err := providerARNParam(ctx, r, "iam:UpdateOpenIDConnectProviderThumbprint", nil)
+		if err != nil {
+			return nil, err
+		}
+		return nil, svc.UpdateOpenIDConnectProviderThumbprint(ctx, arn, tps)
+	}
+}
+
+func handleTagOpenIDConnectProvider(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		tags := tagsParam(r.Params)
+		arn, err := providerARNParam(ctx, r, "iam:TagOpenIDConnectProvider", tagConditionKeys(tags))
+		if err != nil {
+			return nil, err
+		}
+		return nil, svc.TagOpenIDConnectProvider(ctx, arn, tags)
+	}
+}
+
+func handleUntagOpenIDConnectProvider(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		keys := r.Params.Strings("TagKeys")
+		var cond map[string][]string
+		if len(keys) > 0 {
+			cond = map[string][]string{"aws:TagKeys": keys}
+		}
+		arn, err := providerARNParam(ctx, r, "iam:UntagOpenIDConnectProvider", cond)
+		if err != nil {
+			return nil, err
+		}
+		return nil, svc.UntagOpenIDConnectProvider(ctx, arn, keys)
+	}
+}
+
+func handleListOpenIDConnectProviderTags(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		arn, err := providerARNParam(ctx, r, "iam:ListOpenIDConnectProviderTags", nil)
+		if err != nil {
+			return nil, err
+		}
+		prov, err := svc.GetOpenIDConnectProvider(ctx, arn)
+		if err != nil {
+			return nil, err
+		}
+		page, more, next, err := pageOf(r.Params, prov.Tags)
+		if err != nil {
+			return nil, err
+		}
+		return &listTagsResult{Tags: allTagsXML(page), listResult: listResult{more, next}}, nil
+	}
+}

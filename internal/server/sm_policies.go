@@ -1,0 +1,145 @@
+package server
+
+import (
+	"context"
+
+	"github.com/shortfuse/shortfuse/internal/awsapi"
+	"github.com/shortfuse/shortfuse/internal/secrets"
+)
+
+type putResourcePolicyInput struct {
+	SecretId          *string `json:"SecretId"`
+	ResourcePolicy    *string `json:"ResourcePolicy"`
+	BlockPublicPolicy *bool   `json:"BlockPublicPolicy"`
+}
+
+func handlePutResourcePolicy(svc *secrets.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		var in putResourcePolicyInput
+		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+			return nil, err
+		}
+		id, err := secretIDParam(in.SecretId)
+		if err != nil {
+			return nil, err
+		}
+		doc, err := requiredParam(in.ResourcePolicy, "resourcePolicy")
+		if err != nil {
+			return nil, err
+		}
+		block := in.BlockPublicPolicy != nil && *in.BlockPublicPolicy
+		keys := map[string][]string{"secretsmanager:BlockPublicPolicy": boolKey(block)}
+		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:PutResourcePolicy", id, keys)
+		if err != nil {
+			return nil, err
+		}
+		res, err := svc.PutPolicy(ctx, sec.ARN, doc, block)
+		if err != nil {
+			return nil, err
+		}
+		return &arnNameOutput{ARN: res.ARN, Name: res.Name}, nil
+	}
+}
+
+type getResourcePolicyOutput struct {
+	ARN            string `json:"ARN"`
+	Name           string `json:"Name"`
+	ResourcePolicy string `json:"ResourcePolicy,omitempty"`
+}
+
+func handleGetResourcePolicy(svc *secrets.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		var in secretIDInput
+		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+			return nil, err
+		}
+		id, err := secretIDParam(in.SecretId)
+		if err != nil {
+			return nil, err
+		}
+		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:GetResourcePolicy", id, nil)
+		if err != nil {
+			return nil, err
+		}
+		return &getResourcePolicyOutput{ARN: sec.ARN, Name: sec.Name, ResourcePolicy: sec.Policy}, nil
+	}
+}
+
+func handleDeleteResourcePolicy(svc *secrets.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		var in secretIDInput
+		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+			return nil, err
+		}
+		id, err := secretIDParam(in.SecretId)
+		if err != nil {
+			return nil, err
+		}
+		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:DeleteResourcePolicy", id, nil)
+		if err != nil {
+			return nil, err
+		}
+		res, err := svc.DeletePolicy(ctx, sec.ARN)
+		if err != nil {
+			return nil, err
+		}
+		return &arnNameOutput{ARN: res.ARN, Name: res.Name}, nil
+	}
+}
+
+type validateResourcePolicyInput struct {
+	SecretId       *string `json:"SecretId"`
+	ResourcePolicy *string `json:"ResourcePolicy"`
+}
+
+type validationErrorOut struct {
+	CheckName    string `json:"CheckName"`
+	ErrorMessage string `json:"ErrorMessage"`
+}
+
+type validateResourcePolicyOutput struct {
+	PolicyValidationPassed bool                 `json:"PolicyValidationPassed"`
+	ValidationErrors       []validationErrorOut `json:"ValidationErrors"`
+}
+
+// ValidateResourcePolicy needs, as AWS documents,
+// secretsmanager:ValidateResourcePolicy and secretsmanager:PutResourcePolicy:
+// on the secret when SecretId is given, else on "*". A document that does
+// not parse is MalformedPolicyDocumentException; one that parses but allows
+// public access fails the check named secrets.CheckPublicAccess.
+func handleValidateResourcePolicy(svc *secrets.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		var in validateResourcePolicyInput
+		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+			return nil, err
+		}
+		doc, err := requiredParam(in.ResourcePolicy, "resourcePolicy")
+		if err != nil {
+			return nil, err
+		}
+		for _, action := range []string{"secretsmanager:ValidateResourcePolicy", "secretsmanager:PutResourcePolicy"} {
+			if in.SecretId == nil {
+				if err := r.Authorize(ctx, action, "*", nil); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			id, err := secretIDParam(in.SecretId)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := authorizeSecret(ctx, r, svc, action, id, nil); err != nil {
+				return nil, err
+			}
+		}
+		problems, err := svc.ValidatePolicy(doc)
+		if err != nil {
+			return nil, err
+		}
+		out := &validateResourcePolicyOutput{PolicyValidationPassed: len(problems) == 0, ValidationErrors: []validationErrorOut{}}
+		for _, p := range problems {
+			out.ValidationErrors = append(out.ValidationErrors, validationErrorOut{CheckName: p.CheckName, ErrorMessage: p.Message})
+		}
+		return out, nil
+	}
+}

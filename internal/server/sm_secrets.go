@@ -1,0 +1,426 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/shortfuse/shortfuse/internal/awsapi"
+	"github.com/shortfuse/shortfuse/internal/secrets"
+)
+
+// defaultKMSKey is the one KMS key id the broker accepts: the AWS managed
+// key, which stands for "the broker's own keys".
+const defaultKMSKey = "alias/aws/secretsmanager"
+
+// refuseKMSKey refuses a customer KMS key: the broker seals every value with
+// its own keys, and accepting the parameter would let its author believe
+// the secret is protected by a key of theirs.
+func refuseKMSKey(k *string) error {
+	if k != nil && *k != "" && *k != defaultKMSKey {
+		return awsapi.Errorf(awsapi.CodeInvalidParameter, "KmsKeyId is not supported: this broker encrypts every secret with its own keys (omit KmsKeyId or use %s).", defaultKMSKey)
+	}
+	return nil
+}
+
+func refuseType(t *string) error {
+	if t != nil && *t != "" {
+		return awsapi.Errorf(awsapi.CodeInvalidParameter, "Type is not supported: this broker holds no managed external secrets.")
+	}
+	return nil
+}
+
+type replicaRegionIn struct {
+	Region   *string `json:"Region"`
+	KmsKeyId *string `json:"KmsKeyId"`
+}
+
+// --- CreateSecret ------------------------------------------------------------------
+
+type createSecretInput struct {
+	Name                        *string           `json:"Name"`
+	ClientRequestToken          *string           `json:"ClientRequestToken"`
+	Description                 *string           `json:"Description"`
+	KmsKeyId                    *string           `json:"KmsKeyId"`
+	SecretBinary                *secretBinaryIn   `json:"SecretBinary"`
+	SecretString                *secretStringIn   `json:"SecretString"`
+	Tags                        []tagIn           `json:"Tags"`
+	AddReplicaRegions           []replicaRegionIn `json:"AddReplicaRegions"`
+	ForceOverwriteReplicaSecret *bool             `json:"ForceOverwriteReplicaSecret"`
+	Type                        *string           `json:"Type"`
+}
+
+type createSecretOutput struct {
+	ARN       string `json:"ARN"`
+	Name      string `json:"Name"`
+	VersionId string `json:"VersionId,omitempty"`
+}
+
+// CreateSecret needs secretsmanager:CreateSecret on the new secret's ARN
+// (made before the secret, so that the caller is authorized on the ARN the
+// secret gets), and secretsmanager:TagResource as well when it has tags.
+func handleCreateSecret(svc *secrets.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		var in createSecretInput
+		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+			return nil, err
+		}
+		name, err := requiredParam(in.Name, "name")
+		if err != nil {
+			return nil, err
+		}
+		if err := refuseKMSKey(in.KmsKeyId); err != nil {
+			return nil, err
+		}
+		if err := refuseType(in.Type); err != nil {
+			return nil, err
+		}
+		if len(in.AddReplicaRegions) > 0 || (in.ForceOverwriteReplicaSecret != nil && *in.ForceOverwriteReplicaSecret) {
+			return nil, awsapi.Errorf(awsapi.CodeInvalidParameter, "AddReplicaRegions: %s", msgNoReplication)
+		}
+		value, err := secretValueParam(in.SecretString, in.SecretBinary)
+		if err != nil {
+			return nil, err
+		}
+		arn, err := svc.NewARN(name)
+		if err != nil {
+			return nil, err
+		}
+		tags := smTagsParam(in.Tags)
+		keys := smTagConditionKeys(tags)
+		keys["secretsmanager:Name"] = []string{name}
+		if in.Description != nil {
+			keys["secretsmanager:Description"] = []string{*in.Description}
+		}
+		if err := r.Authorize(ctx, "secretsmanager:CreateSecret", arn, keys); err != nil {
+			return nil, secretDenied(r, "secretsmanager:CreateSecret", name, err)
+		}
+		if len(tags) > 0 {
+			if err := r.Authorize(ctx, "secretsmanager:TagResource", arn, keys); err != nil {
+				return nil, secretDenied(r, "secretsmanager:TagResource", name, err)
+			}
+		}
+		res, err := svc.Create(ctx, secrets.CreateInput{
+			ARN: arn, Name: name, Description: strOr(in.Description),
+			Value: value, VersionID: strOr(in.ClientRequestToken), Tags: tags,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &createSecretOutput{ARN: res.ARN, Name: res.Name, VersionId: res.VersionID}, nil
+	}
+}
+
+// --- DescribeSecret ----------------------------------------------------------------
+
+type secretIDInput struct {
+	SecretId *string `json:"SecretId"`
+}
+
+type describeSecretOutput struct {
+	ARN                string              `json:"ARN"`
+	Name               string              `json:"Name"`
+	Description        string              `json:"Description,omitempty"`
+	LastChangedDate    *epochTime          `json:"LastChangedDate,omitempty"`
+	LastAccessedDate   *epochTime          `json:"LastAccessedDate,omitempty"`
+	DeletedDate        *epochTime          `json:"DeletedDate,omitempty"`
+	Tags               []tagOut            `json:"Tags,omitempty"`
+	VersionIdsToStages map[string][]string `json:"VersionIdsToStages,omitempty"`
+	CreatedDate        *epochTime          `json:"CreatedDate,omitempty"`
+}
+
+func describeOut(sec *secrets.Secret) *describeSecretOutput {
+	return &describeSecretOutput{
+		ARN: sec.ARN, Name: sec.Name, Description: sec.Description,
+		LastChangedDate: epoch(sec.LastChanged), LastAccessedDate: epoch(sec.LastAccessed),
+		DeletedDate: epoch(sec.DeletedDate), Tags: smTagsOut(sec.Tags),
+		VersionIdsToStages: sec.VersionsToStages(), CreatedDate: epoch(sec.Created),
+	}
+}
+
+func handleDescribeSecret(svc *secrets.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		var in secretIDInput
+		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+			return nil, err
+		}
+		id, err := secretIDParam(in.SecretId)
+		if err != nil {
+			return nil, err
+		}
+		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:DescribeSecret", id, nil)
+		if err != nil {
+			return nil, err
+		}
+		return describeOut(sec), nil
+	}
+}
+
+// --- ListSecrets -------------------------------------------------------------------
+
+type listSecretsInput struct {
+	IncludePlannedDeletion *bool      `json:"IncludePlannedDeletion"`
+	MaxResults             *int32     `json:"MaxResults"`
+	NextToken              *string    `json:"NextToken"`
+	Filters                []filterIn `json:"Filters"`
+	SortOrder              *string    `json:"SortOrder"`
+	SortBy                 *string    `json:"SortBy"`
+}
+
+type secretListEntry struct {
+	ARN                    string              `json:"ARN"`
+	Name                   string              `json:"Name"`
+	Description            string              `json:"Description,omitempty"`
+	LastChangedDate        *epochTime          `json:"LastChangedDate,omitempty"`
+	LastAccessedDate       *epochTime          `json:"LastAccessedDate,omitempty"`
+	DeletedDate            *epochTime          `json:"DeletedDate,omitempty"`
+	Tags                   []tagOut            `json:"Tags,omitempty"`
+	SecretVersionsToStages map[string][]string `json:"SecretVersionsToStages,omitempty"`
+	CreatedDate            *epochTime          `json:"CreatedDate,omitempty"`
+}
+
+type listSecretsOutput struct {
+	SecretList []secretListEntry `json:"SecretList"`
+	NextToken  *string           `json:"NextToken,omitempty"`
+}
+
+// ListSecrets needs secretsmanager:ListSecrets on "*" (the action has no
+// resource type); as in AWS, it lists every secret's metadata to a caller
+// that has it.
+func handleListSecrets(svc *secrets.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		var in listSecretsInput
+		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+			return nil, err
+		}
+		if err := r.Authorize(ctx, "secretsmanager:ListSecrets", "*", nil); err != nil {
+			return nil, err
+		}
+		list, err := svc.List(ctx, secrets.ListInput{
+			Filters:                filtersParam(in.Filters),
+			IncludePlannedDeletion: in.IncludePlannedDeletion != nil && *in.IncludePlannedDeletion,
+			SortBy:                 strOr(in.SortBy),
+			SortOrder:              strOr(in.SortOrder),
+		})
+		if err != nil {
+			return nil, err
+		}
+		page, next, err := smPage(list, in.NextToken, in.MaxResults, 100, 100)
+		if err != nil {
+			return nil, err
+		}
+		out := &listSecretsOutput{SecretList: []secretListEntry{}, NextToken: next}
+		for _, sec := range page {
+			out.SecretList = append(out.SecretList, secretListEntry{
+				ARN: sec.ARN, Name: sec.Name, Description: sec.Description,
+				LastChangedDate: epoch(sec.LastChanged), LastAccessedDate: epoch(sec.LastAccessed),
+				DeletedDate: epoch(sec.DeletedDate), Tags: smTagsOut(sec.Tags),
+				SecretVersionsToStages: sec.VersionsToStages(), CreatedDate: epoch(sec.Created),
+			})
+		}
+		return out, nil
+	}
+}
+
+// --- UpdateSecret ------------------------------------------------------------------
+
+type updateSecretInput struct {
+	SecretId           *string         `json:"SecretId"`
+	ClientRequestToken *string         `json:"ClientRequestToken"`
+	Description        *string         `json:"Description"`
+	KmsKeyId           *string         `json:"KmsKeyId"`
+	SecretBinary       *secretBinaryIn `json:"SecretBinary"`
+	SecretString       *secretStringIn `json:"SecretString"`
+	Type               *string         `json:"Type"`
+}
+
+type arnNameVersionOutput struct {
+	ARN       string `json:"ARN"`
+	Name      string `json:"Name"`
+	VersionId string `json:"VersionId,omitempty"`
+}
+
+func handleUpdateSecret(svc *secrets.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		var in updateSecretInput
+		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+			return nil, err
+		}
+		id, err := secretIDParam(in.SecretId)
+		if err != nil {
+			return nil, err
+		}
+		if err := refuseKMSKey(in.KmsKeyId); err != nil {
+			return nil, err
+		}
+		if err := refuseType(in.Type); err != nil {
+			return nil, err
+		}
+		value, err := secretValueParam(in.SecretString, in.SecretBinary)
+		if err != nil {
+			return nil, err
+		}
+		var keys map[string][]string
+		if in.Description != nil {
+			keys = map[string][]string{"secretsmanager:Description": {*in.Description}}
+		}
+		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:UpdateSecret", id, keys)
+		if err != nil {
+			return nil, err
+		}
+		res, err := svc.Update(ctx, secrets.UpdateInput{SecretID: sec.ARN, Description: in.Description, Value: value, VersionID: strOr(in.ClientRequestToken)})
+		if err != nil {
+			return nil, err
+		}
+		return &arnNameVersionOutput{ARN: res.ARN, Name: res.Name, VersionId: res.VersionID}, nil
+	}
+}
+
+// --- DeleteSecret / RestoreSecret ----------------------------------------------------
+
+type deleteSecretInput struct {
+	SecretId                   *string `json:"SecretId"`
+	RecoveryWindowInDays       *int64  `json:"RecoveryWindowInDays"`
+	ForceDeleteWithoutRecovery *bool   `json:"ForceDeleteWithoutRecovery"`
+}
+
+type deleteSecretOutput struct {
+	ARN          string     `json:"ARN"`
+	Name         string     `json:"Name"`
+	DeletionDate *epochTime `json:"DeletionDate,omitempty"`
+}
+
+// DeleteSecret: as AWS documents, a forced deletion of a secret that does
+// not exist succeeds (for a caller allowed to delete it).
+func handleDeleteSecret(svc *secrets.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		var in deleteSecretInput
+		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+			return nil, err
+		}
+		id, err := secretIDParam(in.SecretId)
+		if err != nil {
+			return nil, err
+		}
+		force := in.ForceDeleteWithoutRecovery != nil && *in.ForceDeleteWithoutRecovery
+		if force && in.RecoveryWindowInDays != nil {
+			return nil, awsapi.Errorf(awsapi.CodeInvalidParameter, "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.")
+		}
+		days := int64(secrets.DefaultRecoveryWindowDays)
+		if in.RecoveryWindowInDays != nil {
+			days = *in.RecoveryWindowInDays
+			if days < secrets.MinRecoveryWindowDays || days > secrets.MaxRecoveryWindowDays {
+				return nil, awsapi.Errorf(awsapi.CodeInvalidParameter, "The RecoveryWindowInDays value must be between %d and %d days (inclusive).", secrets.MinRecoveryWindowDays, secrets.MaxRecoveryWindowDays)
+			}
+		}
+		keys := map[string][]string{"secretsmanager:ForceDeleteWithoutRecovery": boolKey(force)}
+		if !force {
+			keys["secretsmanager:RecoveryWindowInDays"] = []string{strconv.FormatInt(days, 10)}
+		}
+		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:DeleteSecret", id, keys)
+		if errors.Is(err, secrets.ErrNotFound) && force {
+			arn := id
+			if !strings.HasPrefix(id, "arn:") {
+				arn = svc.ARNPrefix() + id
+			}
+			return &deleteSecretOutput{ARN: arn, Name: svc.NameOf(id), DeletionDate: epoch(r.Time)}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		del, err := svc.Delete(ctx, sec.ARN, int(days), force)
+		if errors.Is(err, secrets.ErrNotFound) && force {
+			// Deleted between the lookup and now: the same answer.
+			return &deleteSecretOutput{ARN: sec.ARN, Name: sec.Name, DeletionDate: epoch(r.Time)}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &deleteSecretOutput{ARN: del.ARN, Name: del.Name, DeletionDate: epoch(del.DeletionDate)}, nil
+	}
+}
+
+type arnNameOutput struct {
+	ARN  string `json:"ARN"`
+	Name string `json:"Name"`
+}
+
+func handleRestoreSecret(svc *secrets.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		var in secretIDInput
+		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+			return nil, err
+		}
+		id, err := secretIDParam(in.SecretId)
+		if err != nil {
+			return nil, err
+		}
+		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:RestoreSecret", id, nil)
+		if err != nil {
+			return nil, err
+		}
+		res, err := svc.Restore(ctx, sec.ARN)
+		if err != nil {
+			return nil, err
+		}
+		return &arnNameOutput{ARN: res.ARN, Name: res.Name}, nil
+	}
+}
+
+// --- TagResource / UntagResource -------------------------------------------------------
+
+type tagResourceInput struct {
+	SecretId *string `json:"SecretId"`
+	Tags     []tagIn `json:"Tags"`
+}
+
+func handleTagResource(svc *secrets.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		var in tagResourceInput
+		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+			return nil, err
+		}
+		id, err := secretIDParam(in.SecretId)
+		if err != nil {
+			return nil, err
+		}
+		if in.Tags == nil {
+			return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null")
+		}
+		tags := smTagsParam(in.Tags)
+		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:TagResource", id, smTagConditionKeys(tags))
+		if err != nil {
+			return nil, err
+		}
+		return nil, svc.Tag(ctx, sec.ARN, tags)
+	}
+}
+
+type untagResourceInput struct {
+	SecretId *string  `json:"SecretId"`
+	TagKeys  []string `json:"TagKeys"`
+}
+
+func handleUntagResource(svc *secrets.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		var in untagResourceInput
+		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+			return nil, err
+		}
+		id, err := secretIDParam(in.SecretId)
+		if err != nil {
+			return nil, err
+		}
+		if in.TagKeys == nil {
+			return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null")
+		}
+		keys := map[string][]string{"aws:TagKeys": slices.Clone(in.TagKeys)}
+		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:UntagResource", id, keys)
+		if err != nil {
+			return nil, err
+		}
+		return nil, svc.Untag(ctx, sec.ARN, in.TagKeys)
+	}
+}

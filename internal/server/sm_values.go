@@ -1,0 +1,367 @@
+package server
+
+import (
+	"context"
+	"errors"
+
+	"github.com/shortfuse/shortfuse/internal/awsapi"
+	"github.com/shortfuse/shortfuse/internal/secrets"
+)
+
+// --- GetSecretValue ----------------------------------------------------------------
+
+type getSecretValueInput struct {
+	SecretId     *string `json:"SecretId"`
+	VersionId    *string `json:"VersionId"`
+	VersionStage *string `json:"VersionStage"`
+}
+
+// secretValueOutput is botocore GetSecretValueResponse and SecretValueEntry.
+// It is the one shape that carries a value out of the broker: the value is
+// revealed here and nowhere else (secretValueOut).
+type secretValueOutput struct {
+	ARN           string     `json:"ARN"`
+	Name          string     `json:"Name"`
+	VersionId     string     `json:"VersionId"`
+	SecretBinary  []byte     `json:"SecretBinary,omitempty"`
+	SecretString  *string    `json:"SecretString,omitempty"`
+	VersionStages []string   `json:"VersionStages,omitempty"`
+	CreatedDate   *epochTime `json:"CreatedDate,omitempty"`
+}
+
+func secretValueOut(v *secrets.SecretValue) secretValueOutput {
+	out := secretValueOutput{ARN: v.ARN, Name: v.Name, VersionId: v.VersionID, VersionStages: v.Stages, CreatedDate: epoch(v.Created)}
+	if v.Value.IsBinary() {
+		out.SecretBinary = v.Value.Reveal()
+	} else {
+		s := string(v.Value.Reveal())
+		out.SecretString = &s
+	}
+	return out
+}
+
+func versionConditionKeys(versionID, stage string) map[string][]string {
+	keys := map[string][]string{}
+	if versionID != "" {
+		keys["secretsmanager:VersionId"] = []string{versionID}
+	}
+	if stage != "" {
+		keys["secretsmanager:VersionStage"] = []string{stage}
+	}
+	return keys
+}
+
+func handleGetSecretValue(svc *secrets.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		var in getSecretValueInput
+		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+			return nil, err
+		}
+		id, err := secretIDParam(in.SecretId)
+		if err != nil {
+			return nil, err
+		}
+		versionID, stage := strOr(in.VersionId), strOr(in.VersionStage)
+		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:GetSecretValue", id, versionConditionKeys(versionID, stage))
+		if err != nil {
+			return nil, err
+		}
+		v, err := svc.GetValue(ctx, sec.ARN, versionID, stage)
+		if err != nil {
+			return nil, err
+		}
+		out := secretValueOut(v)
+		return &out, nil
+	}
+}
+
+// --- BatchGetSecretValue -----------------------------------------------------------
+
+type batchGetSecretValueInput struct {
+	SecretIdList []string   `json:"SecretIdList"`
+	Filters      []filterIn `json:"Filters"`
+	MaxResults   *int32     `json:"MaxResults"`
+	NextToken    *string    `json:"NextToken"`
+}
+
+type apiErrorOut struct {
+	SecretId  string `json:"SecretId"`
+	ErrorCode string `json:"ErrorCode"`
+	Message   string `json:"Message"`
+}
+
+type batchGetSecretValueOutput struct {
+	SecretValues []secretValueOutput `json:"SecretValues"`
+	NextToken    *string             `json:"NextToken,omitempty"`
+	Errors       []apiErrorOut       `json:"Errors"`
+}
+
+// BatchGetSecretValue needs secretsmanager:BatchGetSecretValue on "*",
+// secretsmanager:ListSecrets too when it selects by filters, and
+// secretsmanager:GetSecretValue on each secret: a secret the caller may not
+// read, or that cannot be read, is reported in Errors with its error code,
+// and the others are returned.
+func handleBatchGetSecretValue(svc *secrets.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		var in batchGetSecretValueInput
+		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+			return nil, err
+		}
+		if (in.SecretIdList == nil) == (in.Filters == nil) {
+			return nil, awsapi.Errorf(awsapi.CodeInvalidParameter, "You must specify either SecretIdList or Filters, but not both.")
+		}
+		if in.SecretIdList != nil && (in.MaxResults != nil || in.NextToken != nil) {
+			return nil, awsapi.Errorf(awsapi.CodeInvalidParameter, "MaxResults and NextToken can be used only with Filters.")
+		}
+		if err := r.Authorize(ctx, "secretsmanager:BatchGetSecretValue", "*", nil); err != nil {
+			return nil, err
+		}
+		out := &batchGetSecretValueOutput{SecretValues: []secretValueOutput{}, Errors: []apiErrorOut{}}
+		ids := in.SecretIdList
+		if in.Filters != nil {
+			if err := r.Authorize(ctx, "secretsmanager:ListSecrets", "*", nil); err != nil {
+				return nil, err
+			}
+			list, err := svc.List(ctx, secrets.ListInput{Filters: filtersParam(in.Filters)})
+			if err != nil {
+				return nil, err
+			}
+			page, next, err := smPage(list, in.NextToken, in.MaxResults, 20, 20)
+			if err != nil {
+				return nil, err
+			}
+			out.NextToken = next
+			ids = nil
+			for _, sec := range page {
+				ids = append(ids, sec.ARN)
+			}
+		} else if len(ids) < 1 || len(ids) > 20 {
+			return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value at 'secretIdList' failed to satisfy constraint: Member must have length between 1 and 20")
+		}
+		for _, id := range ids {
+			v, err := batchGetOne(ctx, r, svc, id)
+			if err != nil {
+				we, ok := batchError(err)
+				if !ok {
+					return nil, err
+				}
+				out.Errors = append(out.Errors, apiErrorOut{SecretId: id, ErrorCode: we.JSONCode(), Message: we.Message})
+				continue
+			}
+			out.SecretValues = append(out.SecretValues, secretValueOut(v))
+		}
+		return out, nil
+	}
+}
+
+func batchGetOne(ctx context.Context, r *Request, svc *secrets.Service, id string) (*secrets.SecretValue, error) {
+	if id == "" || len(id) > 2048 {
+		return nil, awsapi.Errorf(awsapi.CodeValidation, "SecretId must have length between 1 and 2048")
+	}
+	sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:GetSecretValue", id, nil)
+	if err != nil {
+		return nil, err
+	}
+	return svc.GetValue(ctx, sec.ARN, "", "")
+}
+
+// batchError is the wire form of an error about one secret of a batch; it
+// reports false for an internal error, which fails the whole request.
+func batchError(err error) (*awsapi.Error, bool) {
+	var we *awsapi.Error
+	if errors.As(err, &we) {
+		return we, true
+	}
+	return secretsErrorToWire(err)
+}
+
+// --- PutSecretValue ----------------------------------------------------------------
+
+type putSecretValueInput struct {
+	SecretId           *string         `json:"SecretId"`
+	ClientRequestToken *string         `json:"ClientRequestToken"`
+	SecretBinary       *secretBinaryIn `json:"SecretBinary"`
+	SecretString       *secretStringIn `json:"SecretString"`
+	VersionStages      []string        `json:"VersionStages"`
+	RotationToken      *string         `json:"RotationToken"`
+}
+
+type putSecretValueOutput struct {
+	ARN           string   `json:"ARN"`
+	Name          string   `json:"Name"`
+	VersionId     string   `json:"VersionId"`
+	VersionStages []string `json:"VersionStages,omitempty"`
+}
+
+func handlePutSecretValue(svc *secrets.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		var in putSecretValueInput
+		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+			return nil, err
+		}
+		id, err := secretIDParam(in.SecretId)
+		if err != nil {
+			return nil, err
+		}
+		if in.RotationToken != nil {
+			return nil, awsapi.Errorf(awsapi.CodeInvalidParameter, "RotationToken: %s", msgNoRotation)
+		}
+		value, err := secretValueParam(in.SecretString, in.SecretBinary)
+		if err != nil {
+			return nil, err
+		}
+		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:PutSecretValue", id, nil)
+		if err != nil {
+			return nil, err
+		}
+		res, err := svc.PutValue(ctx, secrets.PutInput{SecretID: sec.ARN, VersionID: strOr(in.ClientRequestToken), Value: value, Stages: in.VersionStages})
+		if err != nil {
+			return nil, err
+		}
+		return &putSecretValueOutput{ARN: res.ARN, Name: res.Name, VersionId: res.VersionID, VersionStages: res.Stages}, nil
+	}
+}
+
+// --- ListSecretVersionIds ----------------------------------------------------------
+
+type listSecretVersionIdsInput struct {
+	SecretId          *string `json:"SecretId"`
+	MaxResults        *int32  `json:"MaxResults"`
+	NextToken         *string `json:"NextToken"`
+	IncludeDeprecated *bool   `json:"IncludeDeprecated"`
+}
+
+type versionEntry struct {
+	VersionId        string     `json:"VersionId"`
+	VersionStages    []string   `json:"VersionStages,omitempty"`
+	LastAccessedDate *epochTime `json:"LastAccessedDate,omitempty"`
+	CreatedDate      *epochTime `json:"CreatedDate,omitempty"`
+}
+
+type listSecretVersionIdsOutput struct {
+	Versions  []versionEntry `json:"Versions"`
+	NextToken *string        `json:"NextToken,omitempty"`
+	ARN       string         `json:"ARN"`
+	Name      string         `json:"Name"`
+}
+
+func handleListSecretVersionIds(svc *secrets.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		var in listSecretVersionIdsInput
+		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+			return nil, err
+		}
+		id, err := secretIDParam(in.SecretId)
+		if err != nil {
+			return nil, err
+		}
+		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:ListSecretVersionIds", id, nil)
+		if err != nil {
+			return nil, err
+		}
+		deprecated := in.IncludeDeprecated != nil && *in.IncludeDeprecated
+		var versions []secrets.Version
+		for _, v := range sec.Versions {
+			if len(v.Stages) > 0 || deprecated {
+				versions = append(versions, v)
+			}
+		}
+		page, next, err := smPage(versions, in.NextToken, in.MaxResults, 100, 100)
+		if err != nil {
+			return nil, err
+		}
+		out := &listSecretVersionIdsOutput{Versions: []versionEntry{}, NextToken: next, ARN: sec.ARN, Name: sec.Name}
+		for _, v := range page {
+			out.Versions = append(out.Versions, versionEntry{VersionId: v.ID, VersionStages: v.Stages, LastAccessedDate: epoch(v.LastAccessed), CreatedDate: epoch(v.Created)})
+		}
+		return out, nil
+	}
+}
+
+// --- UpdateSecretVersionStage ------------------------------------------------------
+
+type updateSecretVersionStageInput struct {
+	SecretId            *string `json:"SecretId"`
+	VersionStage        *string `json:"VersionStage"`
+	RemoveFromVersionId *string `json:"RemoveFromVersionId"`
+	MoveToVersionId     *string `json:"MoveToVersionId"`
+}
+
+func handleUpdateSecretVersionStage(svc *secrets.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		var in updateSecretVersionStageInput
+		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+			return nil, err
+		}
+		id, err := secretIDParam(in.SecretId)
+		if err != nil {
+			return nil, err
+		}
+		stage, err := requiredParam(in.VersionStage, "versionStage")
+		if err != nil {
+			return nil, err
+		}
+		keys := map[string][]string{"secretsmanager:VersionStage": {stage}}
+		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:UpdateSecretVersionStage", id, keys)
+		if err != nil {
+			return nil, err
+		}
+		res, err := svc.UpdateStage(ctx, sec.ARN, stage, strOr(in.RemoveFromVersionId), strOr(in.MoveToVersionId))
+		if err != nil {
+			return nil, err
+		}
+		return &arnNameOutput{ARN: res.ARN, Name: res.Name}, nil
+	}
+}
+
+// --- GetRandomPassword -------------------------------------------------------------
+
+type getRandomPasswordInput struct {
+	PasswordLength          *int64  `json:"PasswordLength"`
+	ExcludeCharacters       *string `json:"ExcludeCharacters"`
+	ExcludeNumbers          *bool   `json:"ExcludeNumbers"`
+	ExcludePunctuation      *bool   `json:"ExcludePunctuation"`
+	ExcludeUppercase        *bool   `json:"ExcludeUppercase"`
+	ExcludeLowercase        *bool   `json:"ExcludeLowercase"`
+	IncludeSpace            *bool   `json:"IncludeSpace"`
+	RequireEachIncludedType *bool   `json:"RequireEachIncludedType"`
+}
+
+type getRandomPasswordOutput struct {
+	RandomPassword string `json:"RandomPassword"`
+}
+
+// GetRandomPassword needs secretsmanager:GetRandomPassword on "*".
+func handleGetRandomPassword(svc *secrets.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		var in getRandomPasswordInput
+		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+			return nil, err
+		}
+		if err := r.Authorize(ctx, "secretsmanager:GetRandomPassword", "*", nil); err != nil {
+			return nil, err
+		}
+		b := func(p *bool) bool { return p != nil && *p }
+		pin := secrets.PasswordInput{
+			ExcludeCharacters:       strOr(in.ExcludeCharacters),
+			ExcludeNumbers:          b(in.ExcludeNumbers),
+			ExcludePunctuation:      b(in.ExcludePunctuation),
+			ExcludeUppercase:        b(in.ExcludeUppercase),
+			ExcludeLowercase:        b(in.ExcludeLowercase),
+			IncludeSpace:            b(in.IncludeSpace),
+			RequireEachIncludedType: in.RequireEachIncludedType,
+		}
+		if in.PasswordLength != nil {
+			n := *in.PasswordLength
+			if n < 1 || n > secrets.MaxPasswordLength {
+				return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value '%d' at 'passwordLength' failed to satisfy constraint: Member must have value between 1 and %d", n, secrets.MaxPasswordLength)
+			}
+			pin.Length = int(n)
+		}
+		pw, err := svc.RandomPassword(pin)
+		if err != nil {
+			return nil, err
+		}
+		return &getRandomPasswordOutput{RandomPassword: string(pw.Reveal())}, nil
+	}
+}

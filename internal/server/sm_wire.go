@@ -1,0 +1,319 @@
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shortfuse/shortfuse/internal/awsapi"
+	"github.com/shortfuse/shortfuse/internal/secrets"
+)
+
+// Secrets Manager speaks JSON 1.1: request bodies are decoded with
+// awsapi.DecodeJSON into the structs below (one member per member of the
+// botocore input shape, so that a request the SDKs can send is never refused
+// as unknown), and responses are JSON-tagged structs.
+
+// epochTime is a timestamp as JSON 1.1 sends it: seconds since the epoch,
+// a number with a fraction (botocore parses it as such).
+type epochTime time.Time
+
+func (t epochTime) MarshalJSON() ([]byte, error) {
+	ms := time.Time(t).UnixMilli()
+	return []byte(strconv.FormatFloat(float64(ms)/1000, 'f', -1, 64)), nil
+}
+
+// epoch returns t for an optional response member: nil when t is zero.
+func epoch(t time.Time) *epochTime {
+	if t.IsZero() {
+		return nil
+	}
+	e := epochTime(t)
+	return &e
+}
+
+// secretStringIn is a SecretString in a request, decoded straight into a
+// redacting value, so that no request struct holds the value in clear.
+type secretStringIn struct{ v secrets.Value }
+
+func (s *secretStringIn) UnmarshalJSON(b []byte) error {
+	var str string
+	if err := json.Unmarshal(b, &str); err != nil {
+		return err
+	}
+	s.v = secrets.StringValue(str)
+	return nil
+}
+
+// secretBinaryIn is a SecretBinary (a base64 blob) in a request.
+type secretBinaryIn struct{ v secrets.Value }
+
+func (s *secretBinaryIn) UnmarshalJSON(b []byte) error {
+	var raw []byte
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	s.v = secrets.BinaryValue(raw)
+	return nil
+}
+
+// secretValueParam returns the value of a request that may carry
+// SecretString or SecretBinary: the zero Value when it carries neither.
+func secretValueParam(str *secretStringIn, bin *secretBinaryIn) (secrets.Value, error) {
+	switch {
+	case str != nil && bin != nil:
+		return secrets.Value{}, awsapi.Errorf(awsapi.CodeInvalidParameter, "You can't specify both a binary secret value and a string secret value in the same secret.")
+	case str != nil:
+		return str.v, nil
+	case bin != nil:
+		return bin.v, nil
+	}
+	return secrets.Value{}, nil
+}
+
+// tagIn is botocore Tag.
+type tagIn struct {
+	Key   *string `json:"Key"`
+	Value *string `json:"Value"`
+}
+
+type tagOut struct {
+	Key   string `json:"Key"`
+	Value string `json:"Value"`
+}
+
+func smTagsParam(in []tagIn) []secrets.Tag {
+	out := make([]secrets.Tag, 0, len(in))
+	for _, t := range in {
+		var tag secrets.Tag
+		if t.Key != nil {
+			tag.Key = *t.Key
+		}
+		if t.Value != nil {
+			tag.Value = *t.Value
+		}
+		out = append(out, tag)
+	}
+	return out
+}
+
+func smTagsOut(tags []secrets.Tag) []tagOut {
+	if len(tags) == 0 {
+		return nil
+	}
+	out := make([]tagOut, len(tags))
+	for i, t := range tags {
+		out[i] = tagOut{Key: t.Key, Value: t.Value}
+	}
+	return out
+}
+
+// smTagConditionKeys are aws:TagKeys and aws:RequestTag/KEY for a request
+// carrying tags.
+func smTagConditionKeys(tags []secrets.Tag) map[string][]string {
+	m := map[string][]string{}
+	for _, t := range tags {
+		m["aws:TagKeys"] = append(m["aws:TagKeys"], t.Key)
+		m["aws:RequestTag/"+t.Key] = []string{t.Value}
+	}
+	return m
+}
+
+// filterIn is botocore Filter.
+type filterIn struct {
+	Key    *string  `json:"Key"`
+	Values []string `json:"Values"`
+}
+
+func filtersParam(in []filterIn) []secrets.Filter {
+	out := make([]secrets.Filter, 0, len(in))
+	for _, f := range in {
+		var key string
+		if f.Key != nil {
+			key = *f.Key
+		}
+		out = append(out, secrets.Filter{Key: key, Values: f.Values})
+	}
+	return out
+}
+
+// requiredParam returns a required string member, refusing null and empty
+// as the service model's constraints do ("Member must not be null").
+func requiredParam(v *string, field string) (string, error) {
+	if v == nil {
+		return "", awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", field)
+	}
+	if *v == "" {
+		return "", awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value at '%s' failed to satisfy constraint: Member must have length greater than or equal to 1", field)
+	}
+	return *v, nil
+}
+
+// secretIDParam is the SecretId member (botocore SecretIdType: 1 to 2048).
+func secretIDParam(v *string) (string, error) {
+	id, err := requiredParam(v, "secretId")
+	if err != nil {
+		return "", err
+	}
+	if len(id) > 2048 {
+		return "", awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value at 'secretId' failed to satisfy constraint: Member must have length less than or equal to 2048")
+	}
+	return id, nil
+}
+
+func strOr(v *string) string {
+	if v == nil {
+		return ""
+	}
+	return *v
+}
+
+// --- pagination ------------------------------------------------------------------
+
+// smPage cuts one page out of a full list by NextToken and MaxResults. The
+// token is opaque to clients: the position of the next item.
+func smPage[T any](items []T, token *string, maxResults *int32, def, max int32) (page []T, next *string, err error) {
+	n := def
+	if maxResults != nil {
+		n = *maxResults
+		if n < 1 || n > max {
+			return nil, nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value '%d' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and %d", n, max)
+		}
+	}
+	start := 0
+	if token != nil {
+		if start, err = decodeSMToken(*token); err != nil {
+			return nil, nil, err
+		}
+	}
+	if start > len(items) {
+		start = len(items)
+	}
+	end := start + int(n)
+	if end >= len(items) {
+		return items[start:], nil, nil
+	}
+	tok := encodeSMToken(end)
+	return items[start:end], &tok, nil
+}
+
+const smTokenPrefix = "sm1:"
+
+func encodeSMToken(pos int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(smTokenPrefix + strconv.Itoa(pos)))
+}
+
+func decodeSMToken(tok string) (int, error) {
+	bad := awsapi.Errorf(awsapi.CodeInvalidNextToken, "The NextToken value is invalid.")
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return 0, bad
+	}
+	s, ok := strings.CutPrefix(string(b), smTokenPrefix)
+	if !ok {
+		return 0, bad
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, bad
+	}
+	return n, nil
+}
+
+// --- authorization -----------------------------------------------------------------
+
+// secretConditionKeys are the condition keys of a request on an existing
+// secret (Secrets Manager's service authorization reference):
+// secretsmanager:Name, secretsmanager:SecretId (the ARN), and each tag as
+// secretsmanager:ResourceTag/KEY and aws:ResourceTag/KEY.
+func secretConditionKeys(sec *secrets.Secret, extra map[string][]string) map[string][]string {
+	m := map[string][]string{
+		"secretsmanager:Name":     {sec.Name},
+		"secretsmanager:SecretId": {sec.ARN},
+	}
+	for _, t := range sec.Tags {
+		m["secretsmanager:ResourceTag/"+t.Key] = []string{t.Value}
+		m["aws:ResourceTag/"+t.Key] = []string{t.Value}
+	}
+	for k, v := range extra {
+		m[k] = v
+	}
+	return m
+}
+
+// authorizeSecret resolves a SecretId and authorizes action on the secret,
+// with its resource policy. It returns the secret.
+//
+// A caller must not learn whether a secret exists unless it may act on it:
+//
+//   - the AccessDenied message names the resource as the caller gave it
+//     (as AWS does), never the ARN found, and does not say whether a Deny
+//     matched (the resource policy exists only if the secret does);
+//   - for a secret that does not exist, the caller is authorized against
+//     the ARN the secret would have (secrets.Service.WouldBeARN, "??????"
+//     for the suffix) with no resource policy and no tags. Only a caller
+//     that would be allowed on the secret whatever its suffix gets
+//     ResourceNotFoundException; every other caller gets AccessDenied.
+func authorizeSecret(ctx context.Context, r *Request, svc *secrets.Service, action, id string, extra map[string][]string) (*secrets.Secret, error) {
+	sec, err := svc.Describe(ctx, id)
+	switch {
+	case err == nil:
+		pol, err := svc.ResourcePolicy(sec)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.AuthorizeResource(ctx, action, sec.ARN, secretConditionKeys(sec, extra), pol); err != nil {
+			return nil, secretDenied(r, action, id, err)
+		}
+		return sec, nil
+	case errors.Is(err, secrets.ErrNotFound):
+		keys := map[string][]string{
+			"secretsmanager:Name":     {svc.NameOf(id)},
+			"secretsmanager:SecretId": {id},
+		}
+		for k, v := range extra {
+			keys[k] = v
+		}
+		if aerr := r.AuthorizeResource(ctx, action, svc.WouldBeARN(id), keys, nil); aerr != nil {
+			return nil, secretDenied(r, action, id, aerr)
+		}
+		return nil, err
+	default:
+		return nil, err
+	}
+}
+
+// secretDenied rewrites an AccessDenied error to name the resource as the
+// caller gave it; other errors pass unchanged.
+func secretDenied(r *Request, action, id string, err error) error {
+	var we *awsapi.Error
+	if !errors.As(err, &we) || we.Code != awsapi.CodeAccessDenied {
+		return err
+	}
+	who := "anonymous"
+	if r.Caller != nil {
+		who = r.Caller.ARN
+	}
+	return &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "User: " + who + " is not authorized to perform: " + action + " on resource: " + safeText(id)}
+}
+
+const (
+	msgNoRotation    = "Rotation is not supported by this broker: it runs no rotation functions. Rotate a secret by calling PutSecretValue (or UpdateSecret) with the new value."
+	msgNoReplication = "Replication is not supported by this broker: it serves one region."
+)
+
+// handleSMUnsupported refuses an operation of the service model that the
+// broker does not implement, with a message that says so, rather than
+// UnknownOperationException, which the CLI reports as a client bug.
+func handleSMUnsupported(op, msg string) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		return nil, awsapi.Errorf(awsapi.CodeInvalidRequest, "%s: %s", op, msg)
+	}
+}
+
+// boolKey formats a boolean condition key value.
+func boolKey(b bool) []string { return []string{strconv.FormatBool(b)} }

@@ -1,0 +1,326 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shortfuse/shortfuse/internal/awsapi"
+	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/oidc"
+	"github.com/shortfuse/shortfuse/internal/policy"
+	"github.com/shortfuse/shortfuse/internal/session"
+)
+
+// AssumeRoleWithWebIdentity: keyless CI identity. A CI system signs an
+// OpenID Connect token for each build (GitHub Actions, GitLab CI, Jenkins
+// with the oidc-provider plugin); the build trades it for a session of a
+// role whose trust policy names the provider as {"Federated": ARN} and says,
+// with conditions on the token's claims, which repository, branch or job may
+// have it. The call is unsigned, as in AWS: the token is the credential.
+
+// webIdentity is what the operation keeps between requests: the issuers'
+// key sets fetched through discovery, and the parsed JWKS documents stored
+// with providers.
+type webIdentity struct {
+	remote *oidc.Remote
+
+	mu     sync.Mutex
+	static map[[32]byte]*oidc.KeySet
+}
+
+// maxStaticKeySets bounds the cache of parsed stored JWKS documents; when
+// full it starts again empty.
+const maxStaticKeySets = 64
+
+func newWebIdentity(opt oidc.RemoteOptions) *webIdentity {
+	return &webIdentity{remote: oidc.NewRemote(opt), static: make(map[[32]byte]*oidc.KeySet)}
+}
+
+// keys returns the key source of a provider: its stored JWKS if it has
+// one (the issuer is then never contacted), otherwise the issuer's
+// published keys.
+func (w *webIdentity) keys(p *iam.OIDCProvider) (oidc.KeySource, error) {
+	if len(p.JWKS) == 0 {
+		return w.remote.KeySource(p.URL), nil
+	}
+	sum := sha256.Sum256(p.JWKS)
+	w.mu.Lock()
+	ks, ok := w.static[sum]
+	w.mu.Unlock()
+	if !ok {
+		var err error
+		ks, err = oidc.ParseKeySet(p.JWKS)
+		if err != nil {
+			// Stored sets are checked when they are stored.
+			return nil, &oidc.Error{Reason: oidc.ReasonKeys, Detail: "The identity provider's stored key set is not usable", Err: err}
+		}
+		w.mu.Lock()
+		if len(w.static) >= maxStaticKeySets {
+			w.static = make(map[[32]byte]*oidc.KeySet)
+		}
+		w.static[sum] = ks
+		w.mu.Unlock()
+	}
+	return oidc.StaticKeys(ks), nil
+}
+
+// assumeRoleWithWebIdentityResult is botocore's
+// AssumeRoleWithWebIdentityResponse. Provider is the provider's ARN, as
+// AWS answers for OpenID Connect tokens; Audience the client id the token
+// was issued for; SourceIdentity the session's source identity (the token's
+// subject).
+type assumeRoleWithWebIdentityResult struct {
+	Credentials                 stsCredentials  `xml:"Credentials"`
+	SubjectFromWebIdentityToken string          `xml:"SubjectFromWebIdentityToken"`
+	AssumedRoleUser             assumedRoleUser `xml:"AssumedRoleUser"`
+	PackedPolicySize            int             `xml:"PackedPolicySize"`
+	Provider                    string          `xml:"Provider"`
+	Audience                    string          `xml:"Audience"`
+	SourceIdentity              string          `xml:"SourceIdentity,omitempty"`
+}
+
+// msgNotAuthorizedWebIdentity is AWS's message for every refusal after
+// the token is verified: the role does not exist, or its trust policy does
+// not allow the token. One message for all, so that a token holder learns
+// nothing about roles and policies.
+const msgNotAuthorizedWebIdentity = "Not authorized to perform sts:AssumeRoleWithWebIdentity"
+
+func errInvalidIdentityToken(msg string) error {
+	return &awsapi.Error{Code: awsapi.CodeInvalidIdentityToken, Message: msg}
+}
+
+// webIdentityError maps a token refusal to AWS's codes: an expired token is
+// ExpiredTokenException, a token whose claims the broker cannot use is
+// IDPRejectedClaim, anything else InvalidIdentityToken.
+func webIdentityError(r *Request, err error) error {
+	var oe *oidc.Error
+	if !errors.As(err, &oe) {
+		return err
+	}
+	if oe.Err != nil {
+		r.Log.Warn("web identity token refused", "reason", oe.Reason.String(), "err", oe.Err)
+	}
+	switch oe.Reason {
+	case oidc.ReasonExpired:
+		return &awsapi.Error{Code: awsapi.CodeExpiredTokenException, Message: oe.Detail}
+	case oidc.ReasonClaims:
+		return &awsapi.Error{Code: awsapi.CodeIDPRejectedClaim, Message: "The identity token's claims were rejected: " + oe.Detail}
+	}
+	return errInvalidIdentityToken(oe.Detail)
+}
+
+// sessionPolicyParams validates the Policy and PolicyArns parameters
+// shared by the AssumeRole operations and returns them with their packed
+// size.
+func (s *Server) sessionPolicyParams(ctx context.Context, p *awsapi.Params) (docs, arns []string, packed int, err error) {
+	if doc, ok := p.Lookup("Policy"); ok {
+		if len(doc) < 1 || len(doc) > 2048 {
+			return nil, nil, 0, validationError("1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length between 1 and 2048")
+		}
+		if _, err := s.policies.parse(doc, policy.KindIdentity); err != nil {
+			var me *policy.MalformedError
+			if errors.As(err, &me) {
+				return nil, nil, 0, &awsapi.Error{Code: awsapi.CodeMalformedPolicyDocument, Message: me.Msg}
+			}
+			return nil, nil, 0, err
+		}
+		docs = append(docs, doc)
+		packed += len(doc)
+	}
+	members := p.Members("PolicyArns")
+	if len(members) > 10 {
+		return nil, nil, 0, validationError("1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10")
+	}
+	for _, m := range members {
+		a := m.String("arn")
+		if a == "" {
+			continue
+		}
+		if _, err := s.iam.ManagedPolicy(ctx, a); err != nil {
+			if errors.Is(err, iam.ErrNoSuchEntity) {
+				return nil, nil, 0, &awsapi.Error{Code: awsapi.CodeInvalidParameterValue, Message: "Policy " + safeText(a) + " does not exist or is not attachable."}
+			}
+			return nil, nil, 0, err
+		}
+		arns = append(arns, a)
+	}
+	if packed > packedLimit {
+		return nil, nil, 0, &awsapi.Error{Code: awsapi.CodePackedPolicyTooLarge, Message: "Packed size of consumed session policies and session tags exceeds the limit"}
+	}
+	return docs, arns, packed, nil
+}
+
+// webIdentityContext is the condition context of the trust-policy
+// evaluation: the token's claims as "<issuer-host-and-path>:<claim>" keys,
+// then the request's global keys and sts:RoleSessionName, which a claim can
+// never override.
+func (s *Server) webIdentityContext(r *Request, prov *iam.OIDCProvider, claims *oidc.Claims, sessName string) map[string][]string {
+	m := claims.ConditionKeys()
+	for k := range m {
+		// A claim key never takes the place of a service's key.
+		svc, _, _ := strings.Cut(strings.ToLower(k), ":")
+		switch svc {
+		case "aws", "sts", "iam", "secretsmanager", "shortfuse":
+			delete(m, k)
+		}
+	}
+	m["aws:CurrentTime"] = []string{r.Time.UTC().Format(time.RFC3339)}
+	m["aws:EpochTime"] = []string{strconv.FormatInt(r.Time.Unix(), 10)}
+	m["aws:SecureTransport"] = []string{strconv.FormatBool(r.Secure)}
+	m["aws:RequestedRegion"] = []string{s.cfg.Region}
+	m["aws:FederatedProvider"] = []string{prov.ARN}
+	m["aws:ViaAWSService"] = []string{"false"}
+	m["aws:PrincipalIsAWSService"] = []string{"false"}
+	m["sts:RoleSessionName"] = []string{sessName}
+	if r.SourceIP != "" {
+		m["aws:SourceIp"] = []string{r.SourceIP}
+	}
+	return m
+}
+
+func handleAssumeRoleWithWebIdentity(s *Server, w *webIdentity) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		p := r.Params
+		roleARN, err := p.Required("RoleArn")
+		if err != nil {
+			return nil, err
+		}
+		if len(roleARN) < 20 || len(roleARN) > 2048 {
+			return nil, validationError("1 validation error detected: Value at 'roleArn' failed to satisfy constraint: Member must have length between 20 and 2048")
+		}
+		sessName, err := p.Required("RoleSessionName")
+		if err != nil {
+			return nil, err
+		}
+		if !reSessionName.MatchString(sessName) {
+			return nil, validationError("1 validation error detected: Value '%s' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*", safeText(sessName))
+		}
+		raw, err := p.Required("WebIdentityToken")
+		if err != nil {
+			return nil, err
+		}
+		if len(raw) < oidc.MinTokenLen || len(raw) > oidc.MaxTokenLen {
+			return nil, validationError("1 validation error detected: Value at 'webIdentityToken' failed to satisfy constraint: Member must have length between 4 and 20000")
+		}
+		if _, ok := p.Lookup("ProviderId"); ok {
+			// ProviderId names an OAuth 2.0 provider (Amazon, Facebook)
+			// whose access tokens are not JWTs; the broker takes only
+			// OpenID Connect tokens, whose iss names the provider.
+			return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameterValue, Message: "ProviderId is for OAuth 2.0 access tokens, which this broker does not accept; pass an OpenID Connect ID token without ProviderId"}
+		}
+		secs, err := p.Int("DurationSeconds", 3600, 900, 43200)
+		if err != nil {
+			return nil, err
+		}
+		sessionPolicies, policyARNs, packed, err := s.sessionPolicyParams(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+
+		// The token: which provider, then verified with its keys. Nothing
+		// the token says is used before its signature verifies, except iss
+		// to choose the keys.
+		tok, err := oidc.Parse(raw)
+		if err != nil {
+			return nil, webIdentityError(r, err)
+		}
+		prov, err := s.iam.OpenIDConnectProviderForIssuer(ctx, tok.Issuer)
+		if err != nil {
+			if errors.Is(err, iam.ErrNoSuchEntity) {
+				return nil, errInvalidIdentityToken("No OpenIDConnect provider found in your account for " + safeText(tok.Issuer))
+			}
+			return nil, err
+		}
+		keys, err := w.keys(prov)
+		if err != nil {
+			return nil, webIdentityError(r, err)
+		}
+		claims, err := oidc.Verify(ctx, tok, oidc.Config{Issuer: prov.URL, ClientIDs: prov.ClientIDs, Keys: keys}, r.Time)
+		if err != nil {
+			return nil, webIdentityError(r, err)
+		}
+
+		// The role and its trust policy. Every refusal from here on is the
+		// same AccessDenied.
+		denied := func(res *policy.Result) error {
+			r.Log.Info("web identity refused by trust policy", "provider", prov.ARN, "subject", claims.Subject, "role", safeText(roleARN))
+			if res != nil {
+				r.Decisions = append(r.Decisions, Decision{Action: "sts:AssumeRoleWithWebIdentity (trust policy)", Resource: roleARN, Result: *res})
+			}
+			return &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: msgNotAuthorizedWebIdentity}
+		}
+		role, err := s.iam.GetRoleByARN(ctx, roleARN)
+		if err != nil {
+			if errors.Is(err, iam.ErrNoSuchEntity) {
+				return nil, denied(nil)
+			}
+			return nil, err
+		}
+		trust, err := s.policies.parse(role.AssumeRolePolicyDocument, policy.KindTrust)
+		if err != nil {
+			return nil, denied(nil) // a stored trust policy that does not parse trusts no one
+		}
+		res := policy.Evaluate(&policy.Request{
+			Action:    "sts:AssumeRoleWithWebIdentity",
+			Resource:  role.ARN,
+			Principal: &policy.Principal{Federated: prov.ARN},
+			Context:   s.webIdentityContext(r, prov, claims, sessName),
+		}, []policy.Labeled{{ID: "AssumeRolePolicyDocument", Policy: trust}})
+		if res.Decision != policy.Allow {
+			return nil, denied(&res)
+		}
+		r.Decisions = append(r.Decisions, Decision{Action: "sts:AssumeRoleWithWebIdentity (trust policy)", Resource: role.ARN, Result: res})
+
+		maxDur := int64(role.MaxSessionDuration)
+		if maxDur == 0 {
+			maxDur = 3600
+		}
+		if secs > maxDur {
+			return nil, validationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+		}
+
+		now := r.Time.Truncate(time.Second)
+		sessARN := "arn:aws:sts::" + s.cfg.Account + ":assumed-role/" + role.Name + "/" + sessName
+		c := session.Claims{
+			Account:         s.cfg.Account,
+			Type:            session.TypeAssumeRoleWithWebIdentity,
+			PrincipalARN:    sessARN,
+			UserID:          role.ID + ":" + sessName,
+			SourceARN:       prov.ARN,
+			RoleARN:         role.ARN,
+			RoleID:          role.ID,
+			RoleSessionName: sessName,
+			IssuedAt:        now,
+			Expires:         s.sessionExpiry(now, time.Duration(secs)*time.Second, nil),
+			SessionPolicies: sessionPolicies,
+			PolicyARNs:      policyARNs,
+			// The build the session belongs to: every call the session
+			// makes, and every session chained from it, carries it.
+			SourceIdentity: claims.Subject,
+		}
+		creds, err := s.mint(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		// The audit context of the session: which build, from which
+		// provider, got which session.
+		r.Log.Info("web identity session issued",
+			"provider", prov.ARN, "subject", claims.Subject, "audience", claims.ClientID,
+			"role", role.ARN, "session", sessARN, "access_key_id", creds.AccessKeyID,
+			"expires", creds.Expiration.UTC().Format(time.RFC3339), "token_kid", claims.KeyID)
+		return &assumeRoleWithWebIdentityResult{
+			Credentials:                 credentialsShape(creds),
+			SubjectFromWebIdentityToken: claims.Subject,
+			AssumedRoleUser:             assumedRoleUser{AssumedRoleID: c.UserID, Arn: sessARN},
+			PackedPolicySize:            packed * 100 / packedLimit,
+			Provider:                    prov.ARN,
+			Audience:                    claims.ClientID,
+			SourceIdentity:              claims.Subject,
+		}, nil
+	}
+}

@@ -1,0 +1,582 @@
+package server
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	sdkiam "github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/shortfuse/shortfuse/internal/policy"
+)
+
+// oidcKeys are generated once per test process: RSA generation is slow.
+var oidcKeys = sync.OnceValue(func() struct {
+	rsa, rsa2 *rsa.PrivateKey
+	ec        *ecdsa.PrivateKey
+} {
+	var k struct {
+		rsa, rsa2 *rsa.PrivateKey
+		ec        *ecdsa.PrivateKey
+	}
+	var err error
+	if k.rsa, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+		panic(err)
+	}
+	if k.rsa2, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+		panic(err)
+	}
+	if k.ec, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+		panic(err)
+	}
+	return k
+})
+
+// localIssuer is an OpenID provider on loopback: discovery document and
+// JWKS, with RSA key "rsa-1" and EC key "ec-1".
+type localIssuer struct {
+	url     string
+	mu      sync.Mutex
+	jwks    []byte
+	fetches atomic.Int32
+}
+
+func jwksOf(t *testing.T, keys ...jose.JSONWebKey) []byte {
+	t.Helper()
+	b, err := json.Marshal(jose.JSONWebKeySet{Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func newLocalIssuer(t *testing.T) *localIssuer {
+	t.Helper()
+	k := oidcKeys()
+	li := &localIssuer{jwks: jwksOf(t,
+		jose.JSONWebKey{Key: &k.rsa.PublicKey, KeyID: "rsa-1", Algorithm: "RS256", Use: "sig"},
+		jose.JSONWebKey{Key: &k.ec.PublicKey, KeyID: "ec-1", Algorithm: "ES256", Use: "sig"})}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /oidc/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"issuer":"` + li.url + `","jwks_uri":"` + li.url + `/jwks","id_token_signing_alg_values_supported":["RS256","ES256"]}`))
+	})
+	mux.HandleFunc("GET /oidc/jwks", func(w http.ResponseWriter, r *http.Request) {
+		li.fetches.Add(1)
+		li.mu.Lock()
+		defer li.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(li.jwks)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	li.url = srv.URL + "/oidc"
+	return li
+}
+
+func (li *localIssuer) setJWKS(b []byte) {
+	li.mu.Lock()
+	li.jwks = b
+	li.mu.Unlock()
+}
+
+// prefix is the condition-key prefix of the issuer.
+func (li *localIssuer) prefix() string { return strings.TrimPrefix(li.url, "http://") }
+
+func (li *localIssuer) claims(now time.Time, kv ...any) map[string]any {
+	m := map[string]any{
+		"iss":              li.url,
+		"sub":              "repo:octo-org/octo-repo:ref:refs/heads/main",
+		"aud":              "sts.amazonaws.com",
+		"iat":              now.Unix(),
+		"nbf":              now.Unix(),
+		"exp":              now.Add(5 * time.Minute).Unix(),
+		"repository":       "octo-org/octo-repo",
+		"ref":              "refs/heads/main",
+		"environment":      "production",
+		"job_workflow_ref": "octo-org/octo-repo/.github/workflows/deploy.yml@refs/heads/main",
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == nil {
+			delete(m, kv[i].(string))
+			continue
+		}
+		m[kv[i].(string)] = kv[i+1]
+	}
+	return m
+}
+
+func signToken(t *testing.T, key any, alg jose.SignatureAlgorithm, kid string, claims map[string]any) string {
+	t.Helper()
+	opts := (&jose.SignerOptions{}).WithType("JWT")
+	if kid != "" {
+		opts.WithHeader("kid", kid)
+	}
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(claims)
+	obj, err := s.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := obj.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func unsignedToken(header string, claims map[string]any, sigKey []byte) string {
+	enc := base64.RawURLEncoding
+	payload, _ := json.Marshal(claims)
+	signing := enc.EncodeToString([]byte(header)) + "." + enc.EncodeToString(payload)
+	if sigKey == nil {
+		return signing + "."
+	}
+	m := hmac.New(sha256.New, sigKey)
+	m.Write([]byte(signing))
+	return signing + "." + enc.EncodeToString(m.Sum(nil))
+}
+
+func tamperToken(tok string, claims map[string]any) string {
+	parts := strings.Split(tok, ".")
+	payload, _ := json.Marshal(claims)
+	parts[1] = base64.RawURLEncoding.EncodeToString(payload)
+	return strings.Join(parts, ".")
+}
+
+func (b *testBroker) iamClient() *sdkiam.Client {
+	return sdkiam.New(sdkiam.Options{
+		Region:           "us-east-1",
+		BaseEndpoint:     aws.String(b.url),
+		Credentials:      credentials.StaticCredentialsProvider{Value: b.admin},
+		RetryMaxAttempts: 1,
+	})
+}
+
+// anonSTS is an STS client without credentials: AssumeRoleWithWebIdentity
+// is sent unsigned.
+func (b *testBroker) anonSTS() *sts.Client {
+	return sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(b.url), RetryMaxAttempts: 1})
+}
+
+// webIdentityFixture is a broker with a provider for a local issuer and a
+// role "deploy" trusting tokens of octo-org/octo-repo on main.
+type webIdentityFixture struct {
+	b        *testBroker
+	iss      *localIssuer
+	provider string
+	role     string
+}
+
+func trustPolicyFor(provider, prefix string, conds string) string {
+	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + provider + `"},` +
+		`"Action":"sts:AssumeRoleWithWebIdentity","Condition":` + conds + `}]}`
+}
+
+func newWebIdentityFixture(t *testing.T) *webIdentityFixture {
+	t.Helper()
+	b := newTestBroker(t, time.Hour, nil)
+	li := newLocalIssuer(t)
+	ctx := context.Background()
+	ic := b.iamClient()
+	out, err := ic.CreateOpenIDConnectProvider(ctx, &sdkiam.CreateOpenIDConnectProviderInput{
+		Url: aws.String(li.url), ClientIDList: []string{"sts.amazonaws.com"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prov := *out.OpenIDConnectProviderArn
+	p := li.prefix()
+	trust := trustPolicyFor(prov, p, `{"StringEquals":{"`+p+`:aud":"sts.amazonaws.com","`+p+`:ref":"refs/heads/main","`+p+`:environment":"production"},`+
+		`"StringLike":{"`+p+`:sub":"repo:octo-org/octo-repo:*","`+p+`:job_workflow_ref":"octo-org/octo-repo/.github/workflows/*"}}`)
+	role, err := ic.CreateRole(ctx, &sdkiam.CreateRoleInput{RoleName: aws.String("deploy"), AssumeRolePolicyDocument: aws.String(trust)})
+	if err != nil {
+		t.Fatalf("CreateRole: %v", err)
+	}
+	if _, err := ic.PutRolePolicy(ctx, &sdkiam.PutRolePolicyInput{RoleName: aws.String("deploy"), PolicyName: aws.String("all"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	return &webIdentityFixture{b: b, iss: li, provider: prov, role: *role.Role.Arn}
+}
+
+func (f *webIdentityFixture) assume(token string, mod ...func(*sts.AssumeRoleWithWebIdentityInput)) (*sts.AssumeRoleWithWebIdentityOutput, error) {
+	in := &sts.AssumeRoleWithWebIdentityInput{RoleArn: aws.String(f.role), RoleSessionName: aws.String("build-42"), WebIdentityToken: aws.String(token)}
+	for _, m := range mod {
+		m(in)
+	}
+	return f.b.anonSTS().AssumeRoleWithWebIdentity(context.Background(), in)
+}
+
+func TestAssumeRoleWithWebIdentity(t *testing.T) {
+	f := newWebIdentityFixture(t)
+	k := oidcKeys()
+	now := f.b.clock.Now()
+	good := f.iss.claims(now)
+	rsTok := signToken(t, k.rsa, jose.RS256, "rsa-1", good)
+	derRSA, _ := x509.MarshalPKIXPublicKey(&k.rsa.PublicKey)
+
+	ic := f.b.iamClient()
+	other, err := ic.CreateRole(context.Background(), &sdkiam.CreateRoleInput{RoleName: aws.String("other-provider"),
+		AssumeRolePolicyDocument: aws.String(trustPolicyFor("arn:aws:iam::"+f.b.srv.cfg.Account+":oidc-provider/gitlab.com", "", `{}`))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	awsTrust, err := ic.CreateRole(context.Background(), &sdkiam.CreateRoleInput{RoleName: aws.String("account-trust"),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + f.b.srv.cfg.Account + `:root"},"Action":["sts:AssumeRole","sts:AssumeRoleWithWebIdentity"]}]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roleARN := func(a *string) func(*sts.AssumeRoleWithWebIdentityInput) {
+		return func(in *sts.AssumeRoleWithWebIdentityInput) { in.RoleArn = a }
+	}
+
+	tests := []struct {
+		name  string
+		token string
+		mod   []func(*sts.AssumeRoleWithWebIdentityInput)
+		want  string
+	}{
+		{"ok/rs256", rsTok, nil, ""},
+		{"ok/es256", signToken(t, k.ec, jose.ES256, "ec-1", good), nil, ""},
+		{"ok/session-policy", rsTok, []func(*sts.AssumeRoleWithWebIdentityInput){func(in *sts.AssumeRoleWithWebIdentityInput) {
+			in.Policy = aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:GetCallerIdentity","Resource":"*"}]}`)
+			in.DurationSeconds = aws.Int32(900)
+		}}, ""},
+
+		{"fail/wrong-audience", signToken(t, k.rsa, jose.RS256, "rsa-1", f.iss.claims(now, "aud", "someone-else")), nil, "InvalidIdentityToken"},
+		{"fail/wrong-issuer", signToken(t, k.rsa, jose.RS256, "rsa-1", f.iss.claims(now, "iss", "http://127.0.0.1:1/elsewhere")), nil, "InvalidIdentityToken"},
+		{"fail/expired", signToken(t, k.rsa, jose.RS256, "rsa-1", f.iss.claims(now.Add(-time.Hour))), nil, "ExpiredTokenException"},
+		{"fail/not-yet-valid", signToken(t, k.rsa, jose.RS256, "rsa-1", f.iss.claims(now, "nbf", now.Add(10*time.Minute).Unix())), nil, "InvalidIdentityToken"},
+		{"fail/alg-none", unsignedToken(`{"alg":"none","typ":"JWT"}`, good, nil), nil, "InvalidIdentityToken"},
+		{"fail/hs256-public-key", unsignedToken(`{"alg":"HS256","typ":"JWT","kid":"rsa-1"}`, good, derRSA), nil, "InvalidIdentityToken"},
+		{"fail/unknown-kid", signToken(t, k.rsa2, jose.RS256, "rsa-2", good), nil, "InvalidIdentityToken"},
+		{"fail/tampered-payload", tamperToken(rsTok, f.iss.claims(now, "repository", "evil-org/octo-repo")), nil, "InvalidIdentityToken"},
+		{"fail/garbage", "not-a-token", nil, "InvalidIdentityToken"},
+		{"fail/claims-differ-by-case", signToken(t, k.rsa, jose.RS256, "rsa-1", f.iss.claims(now, "Ref", "refs/heads/evil")), nil, "IDPRejectedClaim"},
+		{"fail/trust-rejects-ref", signToken(t, k.rsa, jose.RS256, "rsa-1", f.iss.claims(now, "ref", "refs/heads/feature", "sub", "repo:octo-org/octo-repo:ref:refs/heads/feature")), nil, "AccessDenied"},
+		{"fail/trust-rejects-repository", signToken(t, k.rsa, jose.RS256, "rsa-1", f.iss.claims(now, "sub", "repo:evil-org/octo-repo:ref:refs/heads/main")), nil, "AccessDenied"},
+		{"fail/trust-needs-environment", signToken(t, k.rsa, jose.RS256, "rsa-1", f.iss.claims(now, "environment", nil)), nil, "AccessDenied"},
+		{"fail/role-missing", rsTok, []func(*sts.AssumeRoleWithWebIdentityInput){roleARN(aws.String("arn:aws:iam::" + f.b.srv.cfg.Account + ":role/nope"))}, "AccessDenied"},
+		{"fail/role-trusts-other-provider", rsTok, []func(*sts.AssumeRoleWithWebIdentityInput){roleARN(other.Role.Arn)}, "AccessDenied"},
+		{"fail/role-trusts-account-only", rsTok, []func(*sts.AssumeRoleWithWebIdentityInput){roleARN(awsTrust.Role.Arn)}, "AccessDenied"},
+		{"fail/duration-over-role-max", rsTok, []func(*sts.AssumeRoleWithWebIdentityInput){func(in *sts.AssumeRoleWithWebIdentityInput) { in.DurationSeconds = aws.Int32(7200) }}, "ValidationError"},
+		{"fail/provider-id", rsTok, []func(*sts.AssumeRoleWithWebIdentityInput){func(in *sts.AssumeRoleWithWebIdentityInput) { in.ProviderId = aws.String("graph.facebook.com") }}, "InvalidParameterValue"},
+		{"fail/bad-session-name", rsTok, []func(*sts.AssumeRoleWithWebIdentityInput){func(in *sts.AssumeRoleWithWebIdentityInput) { in.RoleSessionName = aws.String("a b") }}, "ValidationError"},
+		{"fail/malformed-session-policy", rsTok, []func(*sts.AssumeRoleWithWebIdentityInput){func(in *sts.AssumeRoleWithWebIdentityInput) { in.Policy = aws.String(`{"Version":"2012-10-17"}`) }}, "MalformedPolicyDocument"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := f.assume(tc.token, tc.mod...)
+			if got := apiCode(err); got != tc.want {
+				t.Fatalf("AssumeRoleWithWebIdentity() code = %q (%v), want %q", got, err, tc.want)
+			}
+			if err != nil {
+				if strings.Contains(err.Error(), tc.token) {
+					t.Errorf("error echoes the token: %v", err)
+				}
+				return
+			}
+			sub := good["sub"].(string)
+			sessARN := "arn:aws:sts::" + f.b.srv.cfg.Account + ":assumed-role/deploy/build-42"
+			if *out.SubjectFromWebIdentityToken != sub || *out.Audience != "sts.amazonaws.com" || *out.Provider != f.provider ||
+				*out.AssumedRoleUser.Arn != sessARN || aws.ToString(out.SourceIdentity) != sub {
+				t.Errorf("response = sub %q aud %q provider %q arn %q source %q", *out.SubjectFromWebIdentityToken, *out.Audience, *out.Provider, *out.AssumedRoleUser.Arn, aws.ToString(out.SourceIdentity))
+			}
+			// The session works, as the assumed role.
+			c := aws.Credentials{AccessKeyID: *out.Credentials.AccessKeyId, SecretAccessKey: *out.Credentials.SecretAccessKey, SessionToken: *out.Credentials.SessionToken}
+			id, err := f.b.sts(c).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+			if err != nil {
+				t.Fatalf("GetCallerIdentity with the session: %v", err)
+			}
+			if *id.Arn != sessARN || !strings.HasSuffix(*id.UserId, ":build-42") {
+				t.Errorf("GetCallerIdentity = %s %s, want %s", *id.Arn, *id.UserId, sessARN)
+			}
+			// The build is on record with the session.
+			rec, err := f.b.srv.sessions.Get(context.Background(), c.AccessKeyID)
+			if err != nil || rec.SourceIdentity != sub || rec.SourceARN != f.provider || rec.Type != "AssumeRoleWithWebIdentity" {
+				t.Errorf("session record = %+v, %v", rec, err)
+			}
+		})
+	}
+}
+
+// TestWebIdentityKeyRotation: a token with an unknown kid makes the broker
+// fetch the issuer's keys again, at most once a minute.
+func TestWebIdentityKeyRotation(t *testing.T) {
+	f := newWebIdentityFixture(t)
+	k := oidcKeys()
+	tok := func(key any, kid string) string {
+		return signToken(t, key, jose.RS256, kid, f.iss.claims(f.b.clock.Now()))
+	}
+	steps := []struct {
+		name        string
+		clock       time.Duration
+		rotate      bool
+		token       func() string
+		want        string
+		wantFetches int32
+	}{
+		{"ok/first-token-fetches-keys", 0, false, func() string { return tok(k.rsa, "rsa-1") }, "", 1},
+		{"fail/unknown-kid-too-soon-no-fetch", 0, false, func() string { return tok(k.rsa2, "rsa-2") }, "InvalidIdentityToken", 1},
+		{"fail/unknown-kid-after-refresh-still-unknown", 2 * time.Minute, false, func() string { return tok(k.rsa2, "rsa-2") }, "InvalidIdentityToken", 2},
+		{"ok/rotated-key-found", 4 * time.Minute, true, func() string { return tok(k.rsa2, "rsa-2") }, "", 3},
+		{"ok/cached", 4 * time.Minute, false, func() string { return tok(k.rsa, "rsa-1") }, "", 3},
+	}
+	for _, st := range steps {
+		f.b.clock.Set(st.clock)
+		if st.rotate {
+			f.iss.setJWKS(jwksOf(t,
+				jose.JSONWebKey{Key: &k.rsa.PublicKey, KeyID: "rsa-1", Algorithm: "RS256"},
+				jose.JSONWebKey{Key: &k.rsa2.PublicKey, KeyID: "rsa-2", Algorithm: "RS256"}))
+		}
+		_, err := f.assume(st.token())
+		if got := apiCode(err); got != st.want {
+			t.Fatalf("%s: code = %q (%v), want %q", st.name, got, err, st.want)
+		}
+		if got := f.iss.fetches.Load(); got != st.wantFetches {
+			t.Fatalf("%s: JWKS fetches = %d, want %d", st.name, got, st.wantFetches)
+		}
+	}
+}
+
+// TestWebIdentityStoredJWKS: a provider whose issuer the broker cannot
+// reach verifies tokens with the JWKS stored through
+// shortfuse.SetOpenIDConnectProviderJWKS.
+func TestWebIdentityStoredJWKS(t *testing.T) {
+	b := newTestBroker(t, time.Hour, nil)
+	k := oidcKeys()
+	ctx := context.Background()
+	ic := b.iamClient()
+	const iss = "https://jenkins.invalid/oidc"
+	out, err := ic.CreateOpenIDConnectProvider(ctx, &sdkiam.CreateOpenIDConnectProviderInput{Url: aws.String(iss), ClientIDList: []string{"shortfuse"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prov := *out.OpenIDConnectProviderArn
+	trust := trustPolicyFor(prov, "", `{"StringEquals":{"jenkins.invalid/oidc:sub":"https://jenkins.invalid/job/deploy/","jenkins.invalid/oidc:aud":"shortfuse"}}`)
+	role, err := ic.CreateRole(ctx, &sdkiam.CreateRoleInput{RoleName: aws.String("jenkins-deploy"), AssumeRolePolicyDocument: aws.String(trust)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := b.clock.Now()
+	claims := map[string]any{"iss": iss, "sub": "https://jenkins.invalid/job/deploy/", "aud": "shortfuse", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "build_number": 7}
+	token := signToken(t, k.ec, jose.ES256, "jenkins-1", claims)
+	assume := func() error {
+		_, err := b.anonSTS().AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{RoleArn: role.Role.Arn, RoleSessionName: aws.String("deploy-7"), WebIdentityToken: aws.String(token)})
+		return err
+	}
+	// Without a stored set, the issuer is unreachable.
+	if got := apiCode(assume()); got != "InvalidIdentityToken" {
+		t.Fatalf("unreachable issuer: code %q, want InvalidIdentityToken", got)
+	}
+	jwks := string(jwksOf(t, jose.JSONWebKey{Key: &k.ec.PublicKey, KeyID: "jenkins-1", Algorithm: "ES256", Use: "sig"}))
+	body, _ := json.Marshal(map[string]any{"OpenIDConnectProviderArn": prov, "JWKS": jwks})
+
+	user, err := ic.CreateUser(ctx, &sdkiam.CreateUserInput{UserName: aws.String("nobody")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ic.CreateAccessKey(ctx, &sdkiam.CreateAccessKeyInput{UserName: user.User.UserName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nobody := aws.Credentials{AccessKeyID: *key.AccessKey.AccessKeyId, SecretAccessKey: *key.AccessKey.SecretAccessKey}
+	for _, tc := range []struct {
+		name string
+		c    aws.Credentials
+		body string
+		want string
+	}{
+		{"fail/not-authorized", nobody, string(body), "AccessDeniedException"},
+		{"fail/no-provider", b.admin, `{"OpenIDConnectProviderArn":"arn:aws:iam::` + b.srv.cfg.Account + `:oidc-provider/nope.example","JWKS":` + strconvQuote(jwks) + `}`, "NoSuchEntityException"},
+		{"fail/private-key", b.admin, `{"OpenIDConnectProviderArn":"` + prov + `","JWKS":` + strconvQuote(string(jwksOf(t, jose.JSONWebKey{Key: k.ec, KeyID: "x"}))) + `}`, "InvalidInputException"},
+		{"fail/no-jwks-member", b.admin, `{"OpenIDConnectProviderArn":"` + prov + `"}`, "InvalidParameterException"},
+		{"fail/unknown-member", b.admin, `{"OpenIDConnectProviderArn":"` + prov + `","Jwks":""}`, "ValidationException"},
+		{"fail/duplicate-member", b.admin, `{"OpenIDConnectProviderArn":"` + prov + `","JWKS":"","JWKS":""}`, "SerializationException"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { wantShortfuseError(t, b, tc.c, "SetOpenIDConnectProviderJWKS", tc.body, tc.want) })
+	}
+	res := mustShortfuse(t, b, b.admin, "SetOpenIDConnectProviderJWKS", string(body))
+	if ids, _ := res["KeyIds"].([]any); len(ids) != 1 || ids[0] != "jenkins-1" {
+		t.Errorf("SetOpenIDConnectProviderJWKS = %v", res)
+	}
+	if err := assume(); err != nil {
+		t.Fatalf("with stored JWKS: %v", err)
+	}
+	// Removing the stored set sends the broker back to the issuer.
+	mustShortfuse(t, b, b.admin, "SetOpenIDConnectProviderJWKS", `{"OpenIDConnectProviderArn":"`+prov+`","JWKS":""}`)
+	b.clock.Set(2 * time.Minute)
+	if got := apiCode(assume()); got != "InvalidIdentityToken" {
+		t.Fatalf("after removal: code %q, want InvalidIdentityToken", got)
+	}
+}
+
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func TestOpenIDConnectProviderOperations(t *testing.T) {
+	b := newTestBroker(t, time.Hour, nil)
+	ctx := context.Background()
+	ic := b.iamClient()
+	const gh = "https://token.actions.githubusercontent.com"
+	const tp = "6938fd4d98bab03faadb97b34396831e3780aea1"
+	out, err := ic.CreateOpenIDConnectProvider(ctx, &sdkiam.CreateOpenIDConnectProviderInput{
+		Url: aws.String(gh), ClientIDList: []string{"sts.amazonaws.com"}, ThumbprintList: []string{tp},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := *out.OpenIDConnectProviderArn
+	if want := "arn:aws:iam::" + b.srv.cfg.Account + ":oidc-provider/token.actions.githubusercontent.com"; arn != want {
+		t.Fatalf("ARN = %s, want %s", arn, want)
+	}
+	steps := []struct {
+		name string
+		call func() error
+		want string
+	}{
+		{"fail/create-again", func() error {
+			_, err := ic.CreateOpenIDConnectProvider(ctx, &sdkiam.CreateOpenIDConnectProviderInput{Url: aws.String(gh + "/")})
+			return err
+		}, "EntityAlreadyExists"},
+		{"fail/create-http", func() error {
+			_, err := ic.CreateOpenIDConnectProvider(ctx, &sdkiam.CreateOpenIDConnectProviderInput{Url: aws.String("http://gitlab.com")})
+			return err
+		}, "InvalidInput"},
+		{"ok/add-client", func() error {
+			_, err := ic.AddClientIDToOpenIDConnectProvider(ctx, &sdkiam.AddClientIDToOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn, ClientID: aws.String("shortfuse")})
+			return err
+		}, ""},
+		{"ok/remove-client", func() error {
+			_, err := ic.RemoveClientIDFromOpenIDConnectProvider(ctx, &sdkiam.RemoveClientIDFromOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn, ClientID: aws.String("sts.amazonaws.com")})
+			return err
+		}, ""},
+		{"ok/thumbprints-cleared", func() error {
+			_, err := ic.UpdateOpenIDConnectProviderThumbprint(ctx, &sdkiam.UpdateOpenIDConnectProviderThumbprintInput{OpenIDConnectProviderArn: &arn, ThumbprintList: []string{}})
+			return err
+		}, ""},
+		{"ok/tag", func() error {
+			_, err := ic.TagOpenIDConnectProvider(ctx, &sdkiam.TagOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn, Tags: []iamtypes.Tag{{Key: aws.String("team"), Value: aws.String("ci")}, {Key: aws.String("x"), Value: aws.String("y")}}})
+			return err
+		}, ""},
+		{"ok/untag", func() error {
+			_, err := ic.UntagOpenIDConnectProvider(ctx, &sdkiam.UntagOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn, TagKeys: []string{"x"}})
+			return err
+		}, ""},
+		{"fail/get-missing", func() error {
+			_, err := ic.GetOpenIDConnectProvider(ctx, &sdkiam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(arn + ".example")})
+			return err
+		}, "NoSuchEntity"},
+	}
+	for _, st := range steps {
+		if got := apiCode(st.call()); got != st.want {
+			t.Fatalf("%s: code %q, want %q", st.name, got, st.want)
+		}
+	}
+	got, err := ic.GetOpenIDConnectProvider(ctx, &sdkiam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *got.Url != "token.actions.githubusercontent.com" || len(got.ClientIDList) != 1 || got.ClientIDList[0] != "shortfuse" ||
+		len(got.ThumbprintList) != 0 || got.CreateDate == nil || len(got.Tags) != 1 || *got.Tags[0].Key != "team" {
+		t.Errorf("GetOpenIDConnectProvider = url %q clients %v thumbprints %v tags %v", *got.Url, got.ClientIDList, got.ThumbprintList, got.Tags)
+	}
+	tags, err := ic.ListOpenIDConnectProviderTags(ctx, &sdkiam.ListOpenIDConnectProviderTagsInput{OpenIDConnectProviderArn: &arn})
+	if err != nil || len(tags.Tags) != 1 || tags.IsTruncated {
+		t.Errorf("ListOpenIDConnectProviderTags = %+v, %v", tags, err)
+	}
+	list, err := ic.ListOpenIDConnectProviders(ctx, &sdkiam.ListOpenIDConnectProvidersInput{})
+	if err != nil || len(list.OpenIDConnectProviderList) != 1 || *list.OpenIDConnectProviderList[0].Arn != arn {
+		t.Errorf("ListOpenIDConnectProviders = %+v, %v", list, err)
+	}
+
+	// Without permission, each operation is AccessDenied, whether or not the
+	// provider exists.
+	user, err := ic.CreateUser(ctx, &sdkiam.CreateUserInput{UserName: aws.String("nobody")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ic.CreateAccessKey(ctx, &sdkiam.CreateAccessKeyInput{UserName: user.User.UserName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc := sdkiam.New(sdkiam.Options{Region: "us-east-1", BaseEndpoint: aws.String(b.url), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider(*key.AccessKey.AccessKeyId, *key.AccessKey.SecretAccessKey, "")})
+	for name, call := range map[string]func() error{
+		"create": func() error {
+			_, err := nc.CreateOpenIDConnectProvider(ctx, &sdkiam.CreateOpenIDConnectProviderInput{Url: aws.String("https://gitlab.com")})
+			return err
+		},
+		"get": func() error {
+			_, err := nc.GetOpenIDConnectProvider(ctx, &sdkiam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn})
+			return err
+		},
+		"get-missing": func() error {
+			_, err := nc.GetOpenIDConnectProvider(ctx, &sdkiam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(arn + "x")})
+			return err
+		},
+		"list": func() error {
+			_, err := nc.ListOpenIDConnectProviders(ctx, &sdkiam.ListOpenIDConnectProvidersInput{})
+			return err
+		},
+		"delete": func() error {
+			_, err := nc.DeleteOpenIDConnectProvider(ctx, &sdkiam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn})
+			return err
+		},
+	} {
+		if got := apiCode(call()); got != "AccessDenied" {
+			t.Errorf("%s without permission: code %q, want AccessDenied", name, got)
+		}
+	}
+
+	if _, err := ic.DeleteOpenIDConnectProvider(ctx, &sdkiam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ic.DeleteOpenIDConnectProvider(ctx, &sdkiam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn}); apiCode(err) != "NoSuchEntity" {
+		t.Errorf("second delete: %v, want NoSuchEntity", err)
+	}
+}
+
+// TestOIDCDocTrustPolicies: every trust policy in docs/OIDC.md parses.
+func TestOIDCDocTrustPolicies(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/OIDC.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := strings.Split(string(doc), "```json\n")[1:]
+	if len(blocks) < 3 {
+		t.Fatalf("docs/OIDC.md has %d JSON blocks, want the GitHub, GitLab and Jenkins trust policies", len(blocks))
+	}
+	for i, blk := range blocks {
+		text, _, _ := strings.Cut(blk, "```")
+		if _, err := policy.Parse([]byte(text), policy.KindTrust); err != nil {
+			t.Errorf("trust policy %d of docs/OIDC.md: %v\n%s", i+1, err, text)
+		}
+	}
+}
