@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
@@ -222,5 +223,64 @@ func TestConfusingPolicies(t *testing.T) {
 	stored, _ := url.QueryUnescape(aws.ToString(out.PolicyDocument))
 	if stored != good {
 		t.Errorf("stored policy changed to %q", stored)
+	}
+}
+
+// TestSecretIDTricks: path and name tricks in secret ids neither reach
+// another secret nor change anything; each gets an AWS error code.
+func TestSecretIDTricks(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t, "", "--account-id", "111122223333")
+	admin := b.adminCreds()
+	reader := newUser(t, b, admin, "reader", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:us-east-1:111122223333:secret:/prod/*"}]}`)
+	b.mustAWS(admin, "secretsmanager", "create-secret", "--name", "/prod/db", "--secret-string", "prod-value-1")
+	b.mustAWS(admin, "secretsmanager", "create-secret", "--name", "/staging/db", "--secret-string", "staging-value-1")
+	for _, id := range []string{
+		"/prod/../staging/db",
+		"/prod/./db/../../staging/db",
+		"/prod/%2e%2e/staging/db",
+		"/prod/db/",
+		"/PROD/db",
+		"/prod/ｄb",
+		"arn:aws:secretsmanager:us-east-1:111122223333:secret:/staging/db",
+		"arn:aws:secretsmanager:us-east-1:111122223333:secret:/prod/../staging/db",
+		"arn:aws:secretsmanager:us-east-1:999999999999:secret:/prod/db",
+		"*",
+		"/prod/*",
+		strings.Repeat("a", 2049),
+	} {
+		r := b.aws(reader, "secretsmanager", "get-secret-value", "--secret-id", id)
+		if r.Code == 0 {
+			t.Errorf("secret id %q: read succeeded: %s", id, r.Stdout)
+			continue
+		}
+		if strings.Contains(r.Stdout+r.Stderr, "staging-value-1") || strings.Contains(r.Stdout+r.Stderr, "prod-value-1") {
+			t.Errorf("secret id %q: a secret value leaked", id)
+		}
+		ok := false
+		for _, code := range []string{"AccessDeniedException", "ResourceNotFoundException", "ValidationException", "InvalidParameterException", "InvalidRequestException"} {
+			if strings.Contains(r.Stderr, "("+code+")") {
+				ok = true
+			}
+		}
+		if !ok && !strings.Contains(r.Stderr, "Parameter validation failed") {
+			t.Errorf("secret id %q: no AWS error code:\n%s", id, r.Stderr)
+		}
+	}
+	// A NUL cannot travel in argv: send it with the SDK.
+	_, err := secretsmanager.NewFromConfig(b.sdkConfig(reader)).GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String("/prod/db\x00/../../staging/db")})
+	if code := errCodeOf(err); code != "AccessDeniedException" && code != "ValidationException" && code != "ResourceNotFoundException" {
+		t.Errorf("secret id with NUL: %v", err)
+	}
+	// Nothing changed: exactly the two secrets, with their values.
+	list := b.mustAWS(admin, "secretsmanager", "list-secrets")
+	if n := len(list["SecretList"].([]any)); n != 2 {
+		t.Errorf("%d secrets after the tricks, want 2", n)
+	}
+	if v := str(t, b.mustAWS(admin, "secretsmanager", "get-secret-value", "--secret-id", "/staging/db"), "SecretString"); v != "staging-value-1" {
+		t.Errorf("staging value = %q", v)
+	}
+	if v := str(t, b.mustAWS(reader, "secretsmanager", "get-secret-value", "--secret-id", "/prod/db"), "SecretString"); v != "prod-value-1" {
+		t.Errorf("prod value = %q", v)
 	}
 }

@@ -1,8 +1,14 @@
 package server
 
 import (
+	"context"
+	"sync"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/shortfuse/shortfuse/internal/sessions"
 )
 
 // Metrics are the broker's Prometheus metrics. They carry no secret and no
@@ -16,6 +22,45 @@ type Metrics struct {
 	sessionsMinted   *prometheus.CounterVec
 	revocations      *prometheus.CounterVec
 	AuditWriteErrors prometheus.Counter
+}
+
+// activeSessions counts the active sessions for the gauge, at most once per
+// interval (it reads the session registry).
+type activeSessions struct {
+	mu    sync.Mutex
+	at    time.Time
+	value float64
+}
+
+// RegisterActiveSessions adds the shortfuse_active_sessions gauge, read
+// from the server's session registry.
+func (m *Metrics) RegisterActiveSessions(s *Server) {
+	var cache activeSessions
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "shortfuse_active_sessions",
+		Help: "Sessions neither expired, revoked, used up nor abandoned (counted at most every 15 s).",
+	}, func() float64 {
+		cache.mu.Lock()
+		defer cache.mu.Unlock()
+		now := s.cfg.Now()
+		if now.Sub(cache.at) < 15*time.Second && !cache.at.IsZero() {
+			return cache.value
+		}
+		n, after := 0, ""
+		for {
+			recs, next, err := s.sessions.List(context.Background(), sessions.Filter{After: after, Limit: 1000}, now)
+			if err != nil {
+				return cache.value
+			}
+			n += len(recs)
+			if next == "" {
+				break
+			}
+			after = next
+		}
+		cache.at, cache.value = now, float64(n)
+		return cache.value
+	}))
 }
 
 // NewMetrics registers the broker's metrics in a new registry (with the Go

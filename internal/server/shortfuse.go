@@ -69,6 +69,9 @@ func handleRevokeSession(s *Server) Handler {
 		if err := s.sessions.Revoke(ctx, target, r.Caller.ARN, r.Time); err != nil {
 			return nil, err
 		}
+		if m := s.cfg.Metrics; m != nil {
+			m.revocations.WithLabelValues("session").Inc()
+		}
 		s.log.Info("session revoked", "request_id", r.ID, "access_key_id", target, "by", r.Caller.ARN)
 		return nil, nil
 	}
@@ -111,6 +114,9 @@ func handleRevokeSessions(s *Server) Handler {
 		n, err := s.sessions.RevokeBefore(ctx, *in.PrincipalArn, before.Truncate(time.Second).Add(time.Second), r.Time)
 		if err != nil {
 			return nil, err
+		}
+		if m := s.cfg.Metrics; m != nil {
+			m.revocations.WithLabelValues("principal").Inc()
 		}
 		s.log.Info("sessions revoked", "request_id", r.ID, "principal", *in.PrincipalArn, "before", before.UTC().Format(time.RFC3339), "by", r.Caller.ARN, "count", n)
 		return &revokeSessionsOutput{Revoked: n}, nil

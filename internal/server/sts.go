@@ -181,6 +181,9 @@ func (s *Server) mint(ctx context.Context, claims session.Claims) (session.Crede
 	if err := s.sessions.Register(ctx, &minted); err != nil {
 		return session.Credentials{}, err
 	}
+	if m := s.cfg.Metrics; m != nil {
+		m.sessionsMinted.WithLabelValues(minted.Type).Inc()
+	}
 	return creds, nil
 }
 
