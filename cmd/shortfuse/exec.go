@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
@@ -40,18 +41,23 @@ const (
 )
 
 type execInput struct {
-	aws         awsconf.Options
-	secretArgs  []string
-	refs        []secretref.Ref
-	tokenStdin  bool
-	keepSession bool
-	grace       time.Duration
-	graceSet    bool
-	minTTL      time.Duration
-	childCreds  string
-	flushAfter  time.Duration
-	debug       bool
-	args        []string
+	aws        awsconf.Options
+	secretArgs []string
+	refs       []secretref.Ref
+	tokenStdin bool
+	// Keyless CI: trade the CI system's OIDC token for a session.
+	webIdentityFile string
+	role            string
+	roleSession     string
+	duration        time.Duration
+	keepSession     bool
+	grace           time.Duration
+	graceSet        bool
+	minTTL          time.Duration
+	childCreds      string
+	flushAfter      time.Duration
+	debug           bool
+	args            []string
 
 	environ func() []string
 	now     func() time.Time
@@ -80,6 +86,15 @@ func (in *execInput) validate() error {
 	}
 	if in.flushAfter <= 0 || in.flushAfter > 10*time.Second {
 		return fmt.Errorf("--flush-after %s: want more than 0 and at most 10s", in.flushAfter)
+	}
+	if (in.webIdentityFile == "") != (in.role == "") {
+		return errors.New("--web-identity-token-file and --role go together")
+	}
+	if in.webIdentityFile != "" && in.tokenStdin {
+		return errors.New("--web-identity-token-file and --token-stdin are two token sources: give one")
+	}
+	if in.duration != 0 && (in.duration < 15*time.Minute || in.duration > 12*time.Hour) {
+		return fmt.Errorf("--duration %s: want 15m to 12h (the broker may cap it lower)", in.duration)
 	}
 	switch in.childCreds {
 	case childCredsBoth, childCredsEnv, childCredsEndpoint, childCredsNone:
@@ -130,6 +145,10 @@ func newExecCommand(getenv func(string) string, stdin io.Reader, stdout, stderr 
 	addAWSFlags(f, &in.aws)
 	f.StringArrayVar(&in.secretArgs, "secret", nil, "put a secret in COMMAND's environment: `VAR=SECRET_ID[#JSON_KEY]` (repeatable)")
 	f.BoolVar(&in.tokenStdin, "token-stdin", false, "read the token from stdin (COMMAND then gets an empty stdin)")
+	f.StringVar(&in.webIdentityFile, "web-identity-token-file", "", "keyless CI: the CI system's OIDC token `FILE`, traded for a session of --role (AssumeRoleWithWebIdentity); AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN work too")
+	f.StringVar(&in.role, "role", "", "with --web-identity-token-file: the role `ARN` to assume")
+	f.StringVar(&in.roleSession, "role-session-name", "", "with --web-identity-token-file: the session name (default from the CI job id)")
+	f.DurationVar(&in.duration, "duration", 15*time.Minute, "with --web-identity-token-file: the session's lifetime")
 	f.BoolVar(&in.keepSession, "keep-session", false, "do not revoke the session when COMMAND ends (and send no heartbeats unless --grace is given)")
 	f.DurationVar(&in.grace, "grace", 60*time.Second, "dead-man switch: the broker revokes the session this long after the last heartbeat (0: off)")
 	f.DurationVar(&in.minTTL, "min-ttl", 30*time.Second, "refuse a token with less than this left")
@@ -196,6 +215,16 @@ func (r *execRun) loadToken(ctx context.Context, getenv func(string) string, std
 	case getenv("SHORTFUSE_TOKEN") != "":
 		data, source = []byte(getenv("SHORTFUSE_TOKEN")), "SHORTFUSE_TOKEN"
 	}
+	// The standard variables of keyless CI, when no other token is given.
+	if in.webIdentityFile == "" && source == "" && getenv("AWS_WEB_IDENTITY_TOKEN_FILE") != "" && getenv("AWS_ROLE_ARN") != "" {
+		in.webIdentityFile, in.role = getenv("AWS_WEB_IDENTITY_TOKEN_FILE"), getenv("AWS_ROLE_ARN")
+		if in.roleSession == "" {
+			in.roleSession = getenv("AWS_ROLE_SESSION_NAME")
+		}
+	}
+	if in.webIdentityFile != "" {
+		return r.loadWebIdentity(ctx, getenv)
+	}
 	if source != "" {
 		c, format, err := token.Parse(data)
 		if err != nil {
@@ -234,6 +263,64 @@ func (r *execRun) loadToken(ctx context.Context, getenv func(string) string, std
 		r.creds, r.cfg = c, cfg
 	}
 	return r.checkRemaining(in.now())
+}
+
+// loadWebIdentity trades the CI system's OIDC token for a session of the
+// role (AssumeRoleWithWebIdentity, unsigned, at the configured endpoint).
+// The token file is read by the SDK; its content is never printed.
+func (r *execRun) loadWebIdentity(ctx context.Context, getenv func(string) string) error {
+	in := r.in
+	o := in.aws
+	o.Credentials = aws.AnonymousCredentials{}
+	cfg, err := awsconf.Load(ctx, o)
+	if err != nil {
+		return configError(err)
+	}
+	name := in.roleSession
+	if name == "" {
+		name = ciSessionName(getenv)
+	}
+	p := stscreds.NewWebIdentityRoleProvider(sts.NewFromConfig(cfg), in.role, stscreds.IdentityTokenFile(in.webIdentityFile), func(wo *stscreds.WebIdentityRoleOptions) {
+		wo.RoleSessionName = name
+		wo.Duration = in.duration
+	})
+	v, err := p.Retrieve(ctx)
+	if err != nil {
+		return &hintError{
+			err:  fmt.Errorf("AssumeRoleWithWebIdentity for %s: %s", in.role, shortError(err)),
+			hint: "check that the token file holds the CI system's current OIDC token, that an OpenID Connect provider exists for its issuer and audience, and that the role's trust policy names that provider and the token's subject",
+		}
+	}
+	c := token.Credentials{AccessKeyID: v.AccessKeyID, SecretAccessKey: v.SecretAccessKey, SessionToken: v.SessionToken}
+	if v.CanExpire {
+		c.Expiration = v.Expires
+	}
+	cfg.Credentials = credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
+	r.creds, r.cfg = c, cfg
+	r.log.Debug("token read", "source", "web identity", "role", in.role, "session", name)
+	return r.checkRemaining(in.now())
+}
+
+// ciSessionName names a web-identity session after the CI job.
+func ciSessionName(getenv func(string) string) string {
+	for _, k := range []string{"GITHUB_RUN_ID", "CI_JOB_ID", "BUILD_TAG"} {
+		if v := getenv(k); v != "" {
+			var b strings.Builder
+			for _, r := range "ci-" + v {
+				if r < 0x80 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_+=,.@-", r)) {
+					b.WriteRune(r)
+				} else {
+					b.WriteByte('-')
+				}
+			}
+			name := b.String()
+			if len(name) > 64 {
+				name = name[:64]
+			}
+			return name
+		}
+	}
+	return "shortfuse-exec"
 }
 
 // checkRemaining refuses a token that has expired or is about to, in one
