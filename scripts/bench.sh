@@ -28,6 +28,9 @@ SCALE="${SCALE-1000 1000000}"
 mkdir -p "$OUT"
 log() { printf '== %s\n' "$*" >&2; }
 
+# TABLE_ONLY=1 remakes the tables from the files of an earlier run in $OUT.
+if [ "${TABLE_ONLY:-0}" != 1 ]; then
+
 log "build"
 go build -o "$OUT/shortfuse" ./cmd/shortfuse
 go build -o "$OUT/fillsecrets" ./scripts/fillsecrets
@@ -121,10 +124,15 @@ if [ "$MICRO" = 1 ]; then
 		./internal/seal/ ./internal/store/... ./internal/audit/... ./internal/arn/ >"$OUT/micro.txt"
 fi
 
+fi # TABLE_ONLY
+
 log "table"
 {
-	echo "| operation | c | broker req/s | ceiling req/s | broker/ceiling | broker p50 ms | p90 | p99 | max | ceiling p50 ms | p99 | broker CPU µs/req | client CPU µs/req | errors |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	# CPU-bound ratio: the ratio the two would reach on a machine given to them alone, where
+	# requests/s = cores / CPU per request: ceiling run's process CPU (client + ceiling)
+	# over client CPU + broker CPU.
+	echo "| operation | c | broker req/s | ceiling req/s | broker/ceiling | broker p50 ms | p90 | p99 | max | ceiling p50 ms | p99 | broker CPU µs/req | client CPU µs/req | ceiling-run CPU µs/req | CPU-bound ratio | errors |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for op in $OPS; do
 		for c in $CONCURRENCY; do
 			# Broker CPU per request: its CPU time over the requests of warm-up and
@@ -134,7 +142,10 @@ log "table"
 				def f1: (. * 10 | round) / 10;
 				def f2: (. * 100 | round) / 100;
 				.endpoint as $e | .ceiling as $k |
-				"| \($op) | \($c) | \($e.requests_per_second | f1) | \($k.requests_per_second | f1) | \(.ratio | f2) | \($e.latency.p50_ms | f2) | \($e.latency.p90_ms | f2) | \($e.latency.p99_ms | f2) | \($e.latency.max_ms | f2) | \($k.latency.p50_ms | f2) | \($k.latency.p99_ms | f2) | \($bcpu / ($e.requests * ($e.warmup_seconds + $e.elapsed_seconds) / $e.elapsed_seconds) * 1e6 | f0) | \($e.process_cpu_seconds / $e.requests * 1e6 | f0) | \($e.errors)/\($k.errors) |"
+				($bcpu / ($e.requests * ($e.warmup_seconds + $e.elapsed_seconds) / $e.elapsed_seconds) * 1e6) as $b |
+				($e.process_cpu_seconds / $e.requests * 1e6) as $cl |
+				($k.process_cpu_seconds / $k.requests * 1e6) as $kc |
+				"| \($op) | \($c) | \($e.requests_per_second | f1) | \($k.requests_per_second | f1) | \(.ratio | f2) | \($e.latency.p50_ms | f2) | \($e.latency.p90_ms | f2) | \($e.latency.p99_ms | f2) | \($e.latency.max_ms | f2) | \($k.latency.p50_ms | f2) | \($k.latency.p99_ms | f2) | \($b | f0) | \($cl | f0) | \($kc | f0) | \($kc / ($cl + $b) | f2) | \($e.errors)/\($k.errors) |"
 			' "$OUT/$op-c$c.json"
 		done
 	done

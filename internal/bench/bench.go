@@ -104,7 +104,8 @@ type Config struct {
 	// (real AWS is eventually consistent). Default 60 s.
 	FixtureTimeout time.Duration
 	// HTTPClient, if set, replaces the client the SDK would use; by default
-	// a keep-alive client with an idle pool as large as Concurrency.
+	// the SDK's transport with an idle pool of twice Concurrency and a 30 s
+	// timeout per request.
 	HTTPClient aws.HTTPClient
 }
 
