@@ -69,5 +69,13 @@ func newRootCommand(getenv func(string) string, stdin io.Reader, stdout, stderr 
 	root.AddCommand(newRevokeCommand(getenv, stdout, stderr))
 	root.AddCommand(newBenchCommand(getenv, stdout, stderr))
 	root.AddCommand(newOIDCProviderCommand(stdin, stdout))
+	root.AddCommand(newRequestCommand(getenv, stdout, stderr))
+	root.AddCommand(newApproveCommand(stdout, stderr))
+	root.AddCommand(newDenyCommand(stderr))
+	root.AddCommand(newRequestsCommand(stdout))
+	root.AddCommand(newMigrateCommand(getenv, stdout))
+	root.AddCommand(newBackupCommand(getenv, stdout, stderr))
+	root.AddCommand(newRestoreCommand(getenv, stdin, stdout, stderr))
+	root.AddCommand(newKeysCommand(getenv, stdout))
 	return root
 }

@@ -13,17 +13,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/shortfuse/shortfuse/internal/audit"
 	"github.com/shortfuse/shortfuse/internal/iam"
-	"github.com/shortfuse/shortfuse/internal/seal"
 	"github.com/shortfuse/shortfuse/internal/secrets"
 	"github.com/shortfuse/shortfuse/internal/server"
 	"github.com/shortfuse/shortfuse/internal/sessions"
-	"github.com/shortfuse/shortfuse/internal/store/bolt"
 )
 
 type serverInput struct {
@@ -39,6 +38,14 @@ type serverInput struct {
 	insecureHTTP  bool
 	auditLog      string
 	auditMaxBytes int64
+
+	store         string        // "" for the embedded store, or a postgres:// URL
+	rotateSession time.Duration // 0: never
+	rotateData    time.Duration // 0: never
+	syncInterval  time.Duration // fallback poll of the replicas' change feed
+
+	notifyWebhook string // approval notifications (approve.go)
+	publicURL     string // the broker's URL as approvers reach it
 }
 
 func (in *serverInput) validate() error {
@@ -63,12 +70,40 @@ func (in *serverInput) validate() error {
 			hint: "pass --tls-cert and --tls-key, or --insecure-http if a TLS proxy in front of the broker terminates TLS",
 		}
 	}
+	if _, err := storeKind(in.store); err != nil {
+		return err
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--rotate-session-key-every", in.rotateSession}, {"--rotate-data-key-every", in.rotateData}} {
+		if d.v < 0 || (d.v > 0 && d.v < time.Minute) {
+			return fmt.Errorf("%s: want a duration of at least 1m, or 0 for never", d.flag)
+		}
+	}
+	if in.syncInterval < 10*time.Millisecond || in.syncInterval > time.Second {
+		return fmt.Errorf("--sync-interval: want a duration from 10ms to 1s")
+	}
 	switch in.logLevel {
 	case "debug", "info", "warn", "error":
 	default:
 		return fmt.Errorf("--log-level %q: want debug, info, warn or error", in.logLevel)
 	}
 	return nil
+}
+
+// envDuration returns the SHORTFUSE_* environment value as a duration, or
+// def; -1 when the value does not parse, for validate to report.
+func envDuration(getenv func(string) string, name string, def time.Duration) time.Duration {
+	v := getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return -1
+	}
+	return d
 }
 
 // envDefault returns the SHORTFUSE_* environment value, or def.
@@ -88,7 +123,12 @@ func newServerCommand(getenv func(string) string, stderr io.Writer) *cobra.Comma
 
 On first start in an empty data directory it creates the encrypted store, a master key file
 (0600), an account id and the IAM user "admin" with full rights, whose access key it writes once
-to DIR/admin-credentials (an AWS shared-credentials file). Every flag has a SHORTFUSE_* variable.`,
+to DIR/admin-credentials (an AWS shared-credentials file). Every flag has a SHORTFUSE_* variable.
+
+The store is embedded (DIR/shortfuse.db) unless --store names a PostgreSQL database, which
+several replicas may share: each keeps its own data directory (audit log, control socket) and
+all use the same master key file. Revocations and key changes made on one replica are enforced
+by all within a second. See docs/OPERATIONS.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := in.validate(); err != nil {
@@ -114,6 +154,13 @@ to DIR/admin-credentials (an AWS shared-credentials file). Every flag has a SHOR
 	f.BoolVar(&in.insecureHTTP, "insecure-http", getenv("SHORTFUSE_INSECURE_HTTP") == "true", "allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy)")
 	f.StringVar(&in.auditLog, "audit-log", envDefault(getenv, "SHORTFUSE_AUDIT_LOG", ""), "audit log file (default DATA/audit.log); rotated files are PATH.<first>-<last>")
 	f.Int64Var(&in.auditMaxBytes, "audit-max-bytes", 64<<20, "rotate the audit log when it reaches this size")
+	f.StringVar(&in.store, "store", envDefault(getenv, "SHORTFUSE_STORE", ""), "the store: a postgres:// URL for several replicas, or nothing for the embedded store in the data directory (prefer SHORTFUSE_STORE: a password in the URL shows in the process list)")
+	f.DurationVar(&in.rotateSession, "rotate-session-key-every", envDuration(getenv, "SHORTFUSE_ROTATE_SESSION_KEY_EVERY", 24*time.Hour), "add a new session key this often (0: never); replaced keys keep opening their sessions until these expire")
+	f.DurationVar(&in.rotateData, "rotate-data-key-every", envDuration(getenv, "SHORTFUSE_ROTATE_DATA_KEY_EVERY", 30*24*time.Hour), "add a new data key for new records this often (0: never); old keys stay to open old records")
+	f.DurationVar(&in.syncInterval, "sync-interval", envDuration(getenv, "SHORTFUSE_SYNC_INTERVAL", 500*time.Millisecond), "how often a replica checks the store for other replicas' changes when no notification comes")
+	_ = f.MarkHidden("sync-interval")
+	f.StringVar(&in.notifyWebhook, "notify-webhook", envDefault(getenv, "SHORTFUSE_NOTIFY_WEBHOOK", ""), "post approval requests and decisions to this `URL` as Slack-compatible JSON")
+	f.StringVar(&in.publicURL, "public-url", envDefault(getenv, "SHORTFUSE_PUBLIC_URL", ""), "the broker's `URL` as approvers reach it, for links in notifications")
 	f.StringVar(&in.logLevel, "log-level", envDefault(getenv, "SHORTFUSE_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 	return cmd
 }
@@ -126,23 +173,22 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 	if err := os.MkdirAll(in.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	keyFile := in.masterKeyFile
-	if keyFile == "" {
-		keyFile = filepath.Join(in.dataDir, "master.key")
-	}
-	mk, created, err := seal.LoadOrCreateKeyFile(keyFile, rand.Reader)
-	if err != nil {
-		return fmt.Errorf("master key: %w", err)
-	}
-	if created {
-		logger.Info("created master key file", "path", keyFile)
-	}
-
-	st, err := bolt.Open(filepath.Join(in.dataDir, "shortfuse.db"), bolt.Options{})
+	st, err := openStore(ctx, in.store, in.dataDir, logger)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	mk, err := loadMasterKey(ctx, st, masterKeyPath(in.masterKeyFile, in.dataDir), logger)
+	if err != nil {
+		return err
+	}
+	// The feed position comes first: a change another replica makes while
+	// this one loads is then applied after, not missed.
+	fd := newFeed(st, logger, in.syncInterval)
+	feedHead, err := fd.Head(ctx)
+	if err != nil {
+		return err
+	}
 
 	account, err := server.LoadAccount(ctx, st, in.accountID, rand.Reader)
 	if err != nil {
@@ -152,8 +198,20 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	keys, err := server.NewKeys(ctx, st, mk, sealer, keyring, rand.Reader, fd)
+	if err != nil {
+		return err
+	}
+	rotation := server.RotatePolicy{SessionKeyEvery: in.rotateSession, DataKeyEvery: in.rotateData}
+	rot, err := keys.Rotate(ctx, time.Now(), rotation)
+	if err != nil {
+		return fmt.Errorf("key rotation: %w", err)
+	}
+	logRotation(logger, rot)
 	iamSvc := iam.New(st, sealer, account, time.Now, rand.Reader)
 	secretsSvc := secrets.New(st, sealer, account, in.region, time.Now, rand.Reader)
+	// Bootstrap is one transaction: of several replicas starting on a new
+	// store, exactly one creates the admin and writes its credentials.
 	akid, secret, boot, err := iamSvc.Bootstrap(ctx, "admin")
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
@@ -166,7 +224,7 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 		logger.Info("created IAM user admin; its access key is in the credentials file", "path", credPath, "account", account)
 	}
 
-	reg, err := sessions.New(ctx, st)
+	reg, err := sessions.New(ctx, st, sessions.Options{Publisher: fd})
 	if err != nil {
 		return err
 	}
@@ -183,7 +241,42 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 		return fmt.Errorf("audit log: %w", err)
 	}
 	defer auditLog.Close()
+	// Background work ends, and is waited for, before the audit log and the
+	// store close.
+	bg, stopBG := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		stopBG()
+		wg.Wait()
+	}()
+	followFeed(bg, &wg, st, fd, feedHead, reg, keys, logger)
+	if cln, cleanup, err := listenControl(in.dataDir); err != nil {
+		logger.Warn("no control socket: backup and keys commands need the broker stopped", "err", err)
+	} else {
+		cs := &http.Server{
+			Handler:           controlHandler(controlDeps{st: st, keys: keys, policy: rotation, now: time.Now, log: logger}),
+			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = cs.Serve(cln)
+		}()
+		defer func() {
+			cs.Close()
+			cleanup()
+		}()
+	}
+
 	metrics := server.NewMetrics()
+	registerStoreMetrics(metrics.Registry, st, fd)
+	approvalsSvc, stopApprovals, err := startApprovals(bg, st, in.notifyWebhook, in.publicURL, logger)
+	if err != nil {
+		return err
+	}
+	defer stopApprovals()
+	metrics.Registry.MustRegister(approvalsSvc.Collectors()...)
 	srv := server.New(server.Config{
 		Account:            account,
 		Region:             in.region,
@@ -192,7 +285,7 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 		Metrics:            metrics,
 		Audit:              auditLog,
 		Redactor:           audit.NewRedactor(auditKey),
-	}, server.Deps{IAM: iamSvc, Keyring: keyring, Sessions: reg, Secrets: secretsSvc})
+	}, server.Deps{IAM: iamSvc, Keyring: keyring, Sessions: reg, Secrets: secretsSvc, Approvals: approvalsSvc})
 
 	ln, err := net.Listen("tcp", in.listen)
 	if err != nil {
@@ -217,10 +310,14 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 		ln = tls.NewListener(ln, hs.TLSConfig)
 	}
-	logger.Info("listening", "url", scheme+"://"+ln.Addr().String(), "account", account, "region", in.region, "data", in.dataDir)
+	logger.Info("listening", "url", scheme+"://"+ln.Addr().String(), "account", account, "region", in.region, "data", in.dataDir, "store", st.kind)
 
-	// Housekeeping: forget sessions long expired, purge deleted secrets.
+	// Housekeeping: forget sessions long expired, purge deleted secrets,
+	// rotate keys when due, trim the change feed.
+	wg.Add(1)
 	go func() {
+		defer wg.Done()
+		ctx := bg
 		t := time.NewTicker(time.Minute)
 		defer t.Stop()
 		for {
@@ -228,6 +325,14 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				if rot, err := keys.Rotate(ctx, time.Now(), rotation); err != nil {
+					logger.Error("key rotation", "err", err)
+				} else {
+					logRotation(logger, rot)
+				}
+				if _, err := fd.Prune(ctx); err != nil {
+					logger.Warn("trimming the change feed", "err", err)
+				}
 				if n, err := reg.Purge(ctx, time.Now(), 24*time.Hour); err != nil {
 					logger.Warn("purging expired sessions", "err", err)
 				} else if n > 0 {

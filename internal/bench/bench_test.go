@@ -28,7 +28,7 @@ func quickConfig(url string, op Op) Config {
 		Endpoint:       url,
 		Op:             op,
 		Concurrency:    2,
-		Duration:       300 * time.Millisecond,
+		Duration:       time.Second, // long enough for a request to complete on a loaded CI machine
 		Warmup:         100 * time.Millisecond,
 		Rand:           rand.Reader,
 		Now:            time.Now,

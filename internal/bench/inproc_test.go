@@ -29,6 +29,13 @@ import (
 // request path. It returns the URL and the admin's credentials.
 func startInProcessBroker(tb testing.TB) (string, aws.CredentialsProvider) {
 	tb.Helper()
+	return startInProcessBrokerTTL(tb, 0)
+}
+
+// startInProcessBrokerTTL is startInProcessBroker with a principal cache
+// TTL (0: the default; negative: no cache), to measure what the cache buys.
+func startInProcessBrokerTTL(tb testing.TB, principalCacheTTL time.Duration) (string, aws.CredentialsProvider) {
+	tb.Helper()
 	ctx := context.Background()
 	dir := tb.TempDir()
 	st, err := bolt.Open(filepath.Join(dir, "shortfuse.db"), bolt.Options{})
@@ -75,6 +82,7 @@ func startInProcessBroker(tb testing.TB) (string, aws.CredentialsProvider) {
 		Metrics:            server.NewMetrics(),
 		Audit:              auditLog,
 		Redactor:           audit.NewRedactor(auditKey),
+		PrincipalCacheTTL:  principalCacheTTL,
 	}, server.Deps{IAM: iamSvc, Keyring: keyring, Sessions: reg, Secrets: secretsSvc})
 	hs := httptest.NewServer(srv.Handler())
 	tb.Cleanup(func() {
@@ -112,14 +120,17 @@ func TestInProcessBroker(t *testing.T) {
 //	go test -run '^$' -bench 'InProcess/broker/get-session-token' -cpuprofile cpu.out ./internal/bench/
 //	go tool pprof -top -focus 'server\.' cpu.out
 func BenchmarkInProcess(b *testing.B) {
-	for _, target := range []string{"broker", "ceiling"} {
+	for _, target := range []string{"broker", "broker-nocache", "ceiling"} {
 		for _, op := range []Op{GetSecretValue, AssumeRole, GetSessionToken, PutSecretValue} {
 			b.Run(target+"/"+string(op), func(b *testing.B) {
 				var url string
 				var creds aws.CredentialsProvider
-				if target == "broker" {
+				switch target {
+				case "broker":
 					url, creds = startInProcessBroker(b)
-				} else {
+				case "broker-nocache":
+					url, creds = startInProcessBrokerTTL(b, -1)
+				default:
 					hs := httptest.NewServer(NewCeilingHandler())
 					b.Cleanup(hs.Close)
 					url, creds = hs.URL, testAWS().Credentials

@@ -9,6 +9,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/shortfuse/shortfuse/internal/seal"
@@ -49,6 +50,7 @@ type Service struct {
 	now     func() time.Time
 	rand    io.Reader
 	cache   *policyCache
+	gen     atomic.Uint64
 }
 
 // New returns the IAM service of account over st. Secrets at rest are sealed
@@ -219,8 +221,18 @@ func (s *Service) view(ctx context.Context, fn func(*txn) error) error {
 }
 
 func (s *Service) update(ctx context.Context, fn func(*txn) error) error {
-	return s.st.Update(ctx, func(tx store.Tx) error { return fn(&txn{tx}) })
+	err := s.st.Update(ctx, func(tx store.Tx) error { return fn(&txn{tx}) })
+	// Every write (even a failed one, to be safe) moves the generation on,
+	// which invalidates what callers cached of this service's data.
+	s.gen.Add(1)
+	return err
 }
+
+// Generation changes after every write this Service makes. Callers that
+// cache principals or policies compare it to know when to read again
+// (writes by other replicas are not seen here: such caches must also
+// expire on their own).
+func (s *Service) Generation() uint64 { return s.gen.Load() }
 
 // get decodes the record under key into v; found is false if it is absent.
 func (t *txn) get(bucket, key string, v any) (found bool, err error) {

@@ -94,7 +94,7 @@ func (s *Server) authenticate(ctx context.Context, hr *http.Request, body []byte
 		return callerFromSession(claims), nil
 	}
 
-	user, secret, active, err := s.iam.LookupAccessKey(ctx, a.AccessKeyID)
+	user, secret, active, err := s.pcache.accessKey(ctx, a.AccessKeyID)
 	if err != nil {
 		if errors.Is(err, iam.ErrNoSuchEntity) {
 			_ = s.verifier.Verify(hr, a, s.dummySecret, opts)

@@ -44,9 +44,9 @@ func (s *Server) policyInput(ctx context.Context, c *Caller) (policy.Input, erro
 	var err error
 	switch {
 	case c.RoleName != "":
-		in.Identity, err = s.iam.RolePolicies(ctx, c.RoleName)
+		in.Identity, err = s.pcache.rolePolicies(ctx, c.RoleName)
 	case c.UserName != "":
-		in.Identity, err = s.iam.UserPolicies(ctx, c.UserName)
+		in.Identity, err = s.pcache.userPolicies(ctx, c.UserName)
 	}
 	if err != nil {
 		return in, fmt.Errorf("policies of %s: %w", c.ARN, err)
@@ -106,7 +106,7 @@ func (s *Server) requestContext(ctx context.Context, r *Request) (map[string][]s
 	case c.RoleName != "":
 		m["aws:PrincipalArn"] = []string{c.Session.RoleARN}
 		m["aws:PrincipalType"] = []string{"AssumedRole"}
-		role, err := s.iam.GetRole(ctx, c.RoleName)
+		role, err := s.pcache.role(ctx, c.RoleName)
 		if err == nil {
 			tags = role.Tags
 		}
@@ -114,7 +114,7 @@ func (s *Server) requestContext(ctx context.Context, r *Request) (map[string][]s
 		m["aws:PrincipalArn"] = []string{c.ARN}
 		m["aws:PrincipalType"] = []string{"User"}
 		m["aws:username"] = []string{c.UserName}
-		user, err := s.iam.GetUser(ctx, c.UserName)
+		user, err := s.pcache.user(ctx, c.UserName)
 		if err != nil {
 			return nil, fmt.Errorf("principal %s: %w", c.ARN, err)
 		}

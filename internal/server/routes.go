@@ -17,8 +17,24 @@ func addOperations(m *Mux, s *Server) {
 	m.JSON("shortfuse", "ListSessions", handleListSessions(s))
 	m.JSON("shortfuse", "SetOpenIDConnectProviderJWKS", handleSetOpenIDConnectProviderJWKS(s))
 
+	// shortfuse: build-bound approval requests (shortfuse_approvals.go)
+	m.JSON("shortfuse", "CreateRequest", approvalsOp(s, handleCreateRequest(s)))
+	m.JSON("shortfuse", "GetRequest", approvalsOp(s, handleGetRequest(s)))
+	m.JSON("shortfuse", "ListRequests", approvalsOp(s, handleListRequests(s)))
+	m.JSON("shortfuse", "ApproveRequest", approvalsOp(s, handleApproveRequest(s)))
+	m.JSON("shortfuse", "DenyRequest", approvalsOp(s, handleDenyRequest(s)))
+	m.JSON("shortfuse", "RedeemRequest", approvalsOp(s, handleRedeemRequest(s)))
+	m.JSON("shortfuse", "RevokeRequestSession", approvalsOp(s, handleRevokeRequestSession(s)))
+
 	// IAM: iam_routes.go
 	addIAMOperations(m, s.iam)
+
+	// IAM: login profiles, the approval page's passwords (iam_login.go)
+	m.Query("iam", "CreateLoginProfile", handleCreateLoginProfile(s.iam))
+	m.Query("iam", "GetLoginProfile", handleGetLoginProfile(s.iam))
+	m.Query("iam", "UpdateLoginProfile", handleUpdateLoginProfile(s.iam))
+	m.Query("iam", "DeleteLoginProfile", handleDeleteLoginProfile(s.iam))
+	m.Query("iam", "ChangePassword", handleChangePassword(s))
 
 	// IAM: OpenID Connect providers (iam_oidc.go)
 	m.Query("iam", "CreateOpenIDConnectProvider", handleCreateOpenIDConnectProvider(s.iam))

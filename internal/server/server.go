@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/shortfuse/shortfuse/internal/approvals"
 	"github.com/shortfuse/shortfuse/internal/audit"
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
@@ -43,9 +44,14 @@ type Config struct {
 	// that fail to authenticate: a burst of failures, then one per period.
 	FailedAuthEvery time.Duration
 	FailedAuthBurst int
-	Now             func() time.Time
-	Rand            io.Reader
-	Logger          *slog.Logger
+	// PrincipalCacheTTL bounds how long access keys, principals and their
+	// policies are served from memory. Any IAM write on this broker
+	// invalidates the cache at once; the TTL bounds how long a change made
+	// by another replica can go unseen. Default 1 s; negative disables.
+	PrincipalCacheTTL time.Duration
+	Now               func() time.Time
+	Rand              io.Reader
+	Logger            *slog.Logger
 }
 
 // Deps are the domain services the broker serves.
@@ -54,6 +60,9 @@ type Deps struct {
 	Keyring  *session.Keyring
 	Sessions *sessions.Service
 	Secrets  *secrets.Service
+	// Approvals, if set, serves build-bound approval requests
+	// (shortfuse_approvals.go) and the approval page at /ui/.
+	Approvals *approvals.Service
 }
 
 // Server serves the AWS APIs of the broker.
@@ -64,10 +73,12 @@ type Server struct {
 	keyring  *session.Keyring
 	sessions *sessions.Service
 	secrets  *secrets.Service
+	approval *approvals.Service
 	verifier *sigv4.Verifier
 	log      *slog.Logger
 	policies *policyCache
 	limiter  *failureLimiter
+	pcache   *principalCache
 	// dummySecret is used to verify requests from unknown access keys, so
 	// that the time a refusal takes does not tell which keys exist.
 	dummySecret string
@@ -96,6 +107,9 @@ func New(cfg Config, deps Deps) *Server {
 	if cfg.FailedAuthBurst == 0 {
 		cfg.FailedAuthBurst = 20
 	}
+	if cfg.PrincipalCacheTTL == 0 {
+		cfg.PrincipalCacheTTL = time.Second
+	}
 	var dummy [30]byte
 	_, _ = io.ReadFull(cfg.Rand, dummy[:])
 	s := &Server{
@@ -105,13 +119,18 @@ func New(cfg Config, deps Deps) *Server {
 		keyring:     deps.Keyring,
 		sessions:    deps.Sessions,
 		secrets:     deps.Secrets,
+		approval:    deps.Approvals,
 		verifier:    sigv4.NewVerifier(),
 		log:         cfg.Logger,
 		policies:    newPolicyCache(4096),
 		limiter:     newFailureLimiter(cfg.FailedAuthEvery, cfg.FailedAuthBurst, 100000),
+		pcache:      newPrincipalCache(deps.IAM, 100000, cfg.PrincipalCacheTTL),
 		dummySecret: hex.EncodeToString(dummy[:])[:40],
 	}
 	addOperations(s.mux, s)
+	if cfg.Metrics != nil && s.sessions != nil {
+		cfg.Metrics.RegisterActiveSessions(s)
+	}
 	return s
 }
 
@@ -125,6 +144,7 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.Metrics != nil {
 		h.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Metrics.Registry, promhttp.HandlerOpts{}))
 	}
+	h.Handle("/ui/", s.uiHandler())
 	h.Handle("/", http.HandlerFunc(s.serveAPI))
 	return h
 }

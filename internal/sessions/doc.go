@@ -8,4 +8,17 @@
 // session credentials goes through [Service.Admit], which answers from memory
 // for sessions without a use limit; the store is the source of truth and is
 // written before any change is acknowledged.
+//
+// # Several replicas
+//
+// When several brokers share one store, each keeps its own memory. A change
+// that the others must enforce (a revocation, a newly armed dead-man switch)
+// is published through [Options.Publisher] in the transaction that makes it,
+// and every replica applies what was published with [Service.Apply], which
+// re-reads the record from the store (package feed does both), so memory
+// lags the store by the feed's latency at most. A revocation once applied
+// is never forgotten, even when an older change is applied after it; a
+// dead-man deadline that memory believes passed is checked in the store
+// before the session is refused, since heartbeats that only move the
+// deadline are not published.
 package sessions

@@ -87,31 +87,86 @@ func (r *Record) revokedBefore(before map[string]time.Time) bool {
 // memo is the in-memory view of one session: enough to admit a request
 // without reading the store.
 type memo struct {
-	revoked  bool
-	deadline time.Time
-	maxUses  int
+	revoked   bool
+	abandoned bool // the store confirmed that the deadline passed: final
+	deadline  time.Time
+	maxUses   int
+	expires   time.Time
+}
+
+func memoOf(r *Record) *memo {
+	return &memo{revoked: r.Revoked, deadline: r.Deadline, maxUses: r.MaxUses, expires: r.Expires}
+}
+
+// hasState reports whether a session needs a memo at all: most sessions
+// have no use limit, no dead-man switch and are never revoked before they
+// expire.
+func (r *Record) hasState() bool {
+	return r.Revoked || !r.Deadline.IsZero() || r.MaxUses > 0
+}
+
+// Topics of the records the registry publishes (see Publisher).
+const (
+	// TopicSession: the state of one session changed (revoked, dead-man
+	// switch armed); the subject is its access key id.
+	TopicSession = "sessions/session"
+	// TopicRevokeBefore: the sessions of a principal issued before a time
+	// were revoked; the subject is the principal ARN.
+	TopicRevokeBefore = "sessions/revoke-before"
+)
+
+// Publisher tells the other replicas over the same store that shared
+// state changed, so that they update what they keep in memory (package
+// feed). Publish is called inside the store transaction that makes the
+// change, and must write only through that Tx.
+type Publisher interface {
+	Publish(tx store.Tx, topic, subject string) error
+}
+
+// Options tunes New.
+type Options struct {
+	// Publisher, if set, is told of every change that other replicas must
+	// enforce: revocations and newly armed dead-man switches. Each replica
+	// applies what others publish with Service.Apply. Nil for a single
+	// broker.
+	Publisher Publisher
 }
 
 // Service is the session registry.
 type Service struct {
-	st store.Store
+	st  store.Store
+	pub Publisher
 
 	mu       sync.RWMutex
 	sessions map[string]*memo     // akid → memo, for sessions that have state
 	before   map[string]time.Time // principal ARN → revoke sessions issued before
 }
 
-// New loads the registry's state from st.
-func New(ctx context.Context, st store.Store) (*Service, error) {
+// New loads the registry's state from st. At most one Options may be given.
+func New(ctx context.Context, st store.Store, opts ...Options) (*Service, error) {
+	if len(opts) > 1 {
+		return nil, errors.New("sessions: at most one Options")
+	}
 	s := &Service{st: st}
+	if len(opts) == 1 {
+		s.pub = opts[0].Publisher
+	}
 	if err := s.Reload(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
+// publish records a change for the other replicas, inside tx.
+func (s *Service) publish(tx store.Tx, topic, subject string) error {
+	if s.pub == nil {
+		return nil
+	}
+	return s.pub.Publish(tx, topic, subject)
+}
+
 // Reload re-reads the state from the store: at start, and when another
-// replica says the state changed.
+// replica's changes can no longer be applied one by one (Apply).
 func (s *Service) Reload(ctx context.Context) error {
 	sessions := map[string]*memo{}
 	before := map[string]time.Time{}
@@ -121,8 +176,8 @@ func (s *Service) Reload(ctx context.Context) error {
 			if err := json.Unmarshal(v, &r); err != nil {
 				return false, fmt.Errorf("session record %s: %w", k, err)
 			}
-			if r.Revoked || !r.Deadline.IsZero() || r.MaxUses > 0 {
-				sessions[k] = &memo{revoked: r.Revoked, deadline: r.Deadline, maxUses: r.MaxUses}
+			if r.hasState() {
+				sessions[k] = memoOf(&r)
 			}
 			return true, nil
 		}); err != nil {
@@ -144,6 +199,81 @@ func (s *Service) Reload(ctx context.Context) error {
 	s.sessions, s.before = sessions, before
 	s.mu.Unlock()
 	return nil
+}
+
+// Apply brings the memory up to date with a change that a replica (this
+// one or another) published: it re-reads what subject names from the
+// store. It is idempotent, and a revocation once applied stays applied.
+// Records of other topics are ignored.
+func (s *Service) Apply(ctx context.Context, topic, subject string) error {
+	switch topic {
+	case TopicSession:
+		var r *Record
+		err := s.st.View(ctx, func(tx store.Tx) error {
+			var err error
+			r, err = getRecord(tx, subject)
+			return err
+		})
+		if errors.Is(err, ErrNotFound) {
+			// Purged: long expired, nothing to enforce.
+			s.mu.Lock()
+			delete(s.sessions, subject)
+			s.mu.Unlock()
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		s.setMemo(r)
+	case TopicRevokeBefore:
+		var t time.Time
+		found := false
+		err := s.st.View(ctx, func(tx store.Tx) error {
+			v, err := tx.Get(bucketBefore, subject)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			found = true
+			return t.UnmarshalText(v)
+		})
+		if err != nil {
+			return fmt.Errorf("revocation record: %w", err)
+		}
+		if found {
+			s.raiseBefore(subject, t)
+		}
+	}
+	return nil
+}
+
+// setMemo stores what r says of a session. A revocation or a confirmed
+// abandonment already in memory is kept: neither is ever undone, and a
+// reader of an older snapshot must not undo it here.
+func (s *Service) setMemo(r *Record) {
+	if !r.hasState() {
+		return
+	}
+	m := memoOf(r)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old := s.sessions[r.AccessKeyID]; old != nil {
+		m.revoked = m.revoked || old.revoked
+		m.abandoned = old.abandoned
+	}
+	s.sessions[r.AccessKeyID] = m
+}
+
+// raiseBefore moves the revoke-before time of principal forward to t; it
+// never moves it back.
+func (s *Service) raiseBefore(principal string, t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.before[principal]; !ok || old.Before(t) {
+		s.before[principal] = t
+	}
 }
 
 // Register records a newly minted session. It must be durable before the
@@ -171,17 +301,19 @@ func (s *Service) Register(ctx context.Context, c *session.Claims) error {
 	}); err != nil {
 		return fmt.Errorf("register session: %w", err)
 	}
-	if r.MaxUses > 0 {
-		s.mu.Lock()
-		s.sessions[c.AccessKeyID] = &memo{maxUses: r.MaxUses}
-		s.mu.Unlock()
-	}
+	s.setMemo(&r)
 	return nil
 }
 
 // Admit decides whether a request signed with the session's credentials
 // may proceed, and counts it against the session's use limit. count is
 // false for calls that do not count (session control itself).
+//
+// It answers from memory, which other replicas' changes reach through
+// Apply, except for what memory cannot settle alone: a use is counted in
+// the store, and a dead-man deadline that memory says has passed is
+// checked against the store first, since a heartbeat sent to another
+// replica moves it without telling this one.
 func (s *Service) Admit(ctx context.Context, c *session.Claims, now time.Time, count bool) error {
 	s.mu.RLock()
 	m := s.sessions[c.AccessKeyID]
@@ -192,19 +324,23 @@ func (s *Service) Admit(ctx context.Context, c *session.Claims, now time.Time, c
 		}
 	}
 	var (
-		revoked  bool
-		deadline time.Time
-		maxUses  int
+		revoked, abandoned bool
+		deadline           time.Time
+		maxUses            int
 	)
 	if m != nil {
-		revoked, deadline, maxUses = m.revoked, m.deadline, m.maxUses
+		revoked, abandoned, deadline, maxUses = m.revoked, m.abandoned, m.deadline, m.maxUses
 	}
 	s.mu.RUnlock()
 	switch {
 	case revoked || revokedBefore:
 		return ErrRevoked
-	case !deadline.IsZero() && now.After(deadline):
+	case abandoned:
 		return ErrAbandoned
+	case !deadline.IsZero() && now.After(deadline):
+		if err := s.confirmAbandoned(ctx, c.AccessKeyID, now); err != nil {
+			return err
+		}
 	}
 	if maxUses == 0 && c.MaxUses == 0 {
 		return nil
@@ -226,6 +362,30 @@ func (s *Service) Admit(ctx context.Context, c *session.Claims, now time.Time, c
 		r.Uses++
 		return putRecord(tx, r)
 	})
+}
+
+// confirmAbandoned reads the session's record when memory says its
+// dead-man deadline passed. It returns ErrAbandoned (and remembers it for
+// good) if the store agrees, ErrRevoked if the session was revoked, and nil
+// if a heartbeat moved the deadline on.
+func (s *Service) confirmAbandoned(ctx context.Context, akid string, now time.Time) error {
+	r, err := s.Get(ctx, akid)
+	if err != nil {
+		return err
+	}
+	s.setMemo(r)
+	if r.Revoked {
+		return ErrRevoked
+	}
+	if now.After(r.Deadline) {
+		s.mu.Lock()
+		if m := s.sessions[akid]; m != nil {
+			m.abandoned = true
+		}
+		s.mu.Unlock()
+		return ErrAbandoned
+	}
+	return nil
 }
 
 func getRecord(tx store.Tx, akid string) (*Record, error) {
@@ -264,27 +424,27 @@ func (s *Service) Get(ctx context.Context, akid string) (*Record, error) {
 
 // Revoke revokes one session. Revoking a revoked session is not an error.
 func (s *Service) Revoke(ctx context.Context, akid, by string, now time.Time) error {
+	var rec *Record
 	err := s.st.Update(ctx, func(tx store.Tx) error {
 		r, err := getRecord(tx, akid)
 		if err != nil {
 			return err
 		}
 		if r.Revoked {
+			rec = r
 			return nil
 		}
 		r.Revoked, r.RevokedAt, r.RevokedBy = true, now.UTC(), by
-		return putRecord(tx, r)
+		if err := putRecord(tx, r); err != nil {
+			return err
+		}
+		rec = r
+		return s.publish(tx, TopicSession, akid)
 	})
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	if m := s.sessions[akid]; m != nil {
-		m.revoked = true
-	} else {
-		s.sessions[akid] = &memo{revoked: true}
-	}
-	s.mu.Unlock()
+	s.setMemo(rec)
 	return nil
 }
 
@@ -308,6 +468,9 @@ func (s *Service) RevokeBefore(ctx context.Context, principal string, t, now tim
 		if err := tx.Put(bucketBefore, principal, text); err != nil {
 			return err
 		}
+		if err := s.publish(tx, TopicRevokeBefore, principal); err != nil {
+			return err
+		}
 		return tx.Scan(bucketSessions, "", "", func(_ string, v []byte) (bool, error) {
 			var r Record
 			if err := json.Unmarshal(v, &r); err != nil {
@@ -322,19 +485,20 @@ func (s *Service) RevokeBefore(ctx context.Context, principal string, t, now tim
 	if err != nil {
 		return 0, err
 	}
-	s.mu.Lock()
-	if old, ok := s.before[principal]; !ok || old.Before(t) {
-		s.before[principal] = t
-	}
-	s.mu.Unlock()
+	s.raiseBefore(principal, t)
 	return n, nil
 }
 
 // Heartbeat records a heartbeat from the session and arms (or re-arms) its
 // dead-man switch: without another heartbeat within grace, the session is
 // refused. It returns the new deadline.
+//
+// Other replicas learn of the switch when it is first armed; later
+// heartbeats only move the deadline in the store, where Admit looks when
+// memory says the deadline has passed.
 func (s *Service) Heartbeat(ctx context.Context, akid string, grace time.Duration, now time.Time) (time.Time, error) {
 	deadline := now.Add(grace).UTC()
+	var rec *Record
 	err := s.st.Update(ctx, func(tx store.Tx) error {
 		r, err := getRecord(tx, akid)
 		if err != nil {
@@ -346,19 +510,21 @@ func (s *Service) Heartbeat(ctx context.Context, akid string, grace time.Duratio
 		if !r.Deadline.IsZero() && now.After(r.Deadline) {
 			return ErrAbandoned
 		}
+		arming := r.Deadline.IsZero()
 		r.LastHeartbeat, r.Deadline = now.UTC(), deadline
-		return putRecord(tx, r)
+		if err := putRecord(tx, r); err != nil {
+			return err
+		}
+		rec = r
+		if arming {
+			return s.publish(tx, TopicSession, akid)
+		}
+		return nil
 	})
 	if err != nil {
 		return time.Time{}, err
 	}
-	s.mu.Lock()
-	if m := s.sessions[akid]; m != nil {
-		m.deadline = deadline
-	} else {
-		s.sessions[akid] = &memo{deadline: deadline}
-	}
-	s.mu.Unlock()
+	s.setMemo(rec)
 	return deadline, nil
 }
 
@@ -434,8 +600,20 @@ func (s *Service) Purge(ctx context.Context, now time.Time, keep time.Duration) 
 			return true, nil
 		})
 	})
-	if err != nil || len(dead) == 0 {
+	if err != nil {
 		return 0, err
+	}
+	// Another replica may have deleted the records already: forget what
+	// memory holds of sessions expired as long.
+	s.mu.Lock()
+	for k, m := range s.sessions {
+		if now.Sub(m.expires) > keep {
+			delete(s.sessions, k)
+		}
+	}
+	s.mu.Unlock()
+	if len(dead) == 0 {
+		return 0, nil
 	}
 	sort.Strings(dead)
 	for i := 0; i < len(dead); i += 500 {

@@ -38,11 +38,23 @@ class OptionsTest {
             [approver: ' ']                         : 'must not be empty',
             [approvalTimeoutMinutes: 0]             : 'at least 1',
             [secretz: [:]]                          : 'unknown option',
+            [approval: true]                        : 'approval needs role',
+            [approval: true, role: ROLE, mfa: true] : 'mfa does not apply with approval',
+            [approval: true, role: ROLE, maxUses: 2]: 'maxUses does not apply with approval',
+            [reason: 'x']                           : 'reason needs approval',
+            [approval: true, role: ROLE, reason: 'a\nb']: 'one line',
         ]
         cases.each { cfg, want ->
             String msg = Assert.throwsIAE { Options.parse(cfg) }
             assert msg.contains(want)
         }
         assert Assert.throwsIAE { Options.parse([secrets: [A: '/x']], Options.TOKEN_ONLY) }.contains('unknown option')
+    }
+
+    void testRequestCommand() {
+        assert Assert.argv(Options.parse([approval: true, role: ROLE, duration: '10m', reason: "it's release day", endpointUrl: 'https://b:1']).requestCommand()) ==
+            ['request', '--role', ROLE, '--duration', '10m', '--format', 'jenkins', '--reason', "it's release day", '--endpoint-url', 'https://b:1']
+        assert Options.paramsJson([B: 2, A: 'x', C: null]) == '{"A":"x","B":"2","C":""}'
+        assert Options.paramsJson(null) == '{}'
     }
 }

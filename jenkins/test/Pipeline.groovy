@@ -8,6 +8,8 @@
 class Pipeline {
     List<Map> calls = []
     Map<String, String> env = [:]
+    /** params, when set, is the build's parameters (the pipeline's params global). */
+    Map params = null
     List<Object> inputAnswers = []
     Closure<Object> shHandler = { Map args -> args.returnStatus ? 0 : (args.returnStdout ? '' : null) }
     File root
@@ -28,6 +30,9 @@ class Pipeline {
         Binding b = new Binding()
         Script s = new GroovyShell(this.class.classLoader, b).parse(new File(root, "vars/${var}.groovy"))
         b.setVariable('env', env)
+        if (params != null) {
+            b.setVariable('params', params)
+        }
         b.setVariable('sh', { Object a ->
             Map args = a instanceof Map ? a : [script: a as String]
             record('sh', args)

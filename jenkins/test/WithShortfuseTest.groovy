@@ -93,4 +93,75 @@ class WithShortfuseTest {
         p.load('withShortfuse').call([:]) { sh 'true' }
         assert p.callsOf('sh')[0].env.SHORTFUSE_TOKEN == TOKEN
     }
+
+    void testApprovalModeRequestsBoundToTheBuild() {
+        p.params = [ENV: 'prod', DRY_RUN: false, DB_PASSWORD: new Object() {
+            String getPlainText() { 'hunter2' }
+        }]
+        p.shHandler = { Map args ->
+            if (args.script.contains("'request'")) {
+                assert args.returnStdout == true
+                return TOKEN + '\n'
+            }
+            return args.returnStatus ? 0 : null
+        }
+        def result = p.load('withShortfuse').call(approval: true, role: ROLE, reason: 'release 1.4', secrets: [DB: '/prod/db#password']) {
+            sh './deploy.sh'
+            'done'
+        }
+        assert result == 'done'
+        // No input step, nothing pasted.
+        assert p.callsOf('input').isEmpty()
+        assert p.callsOf('timeout')[0].args == [time: 30, unit: 'MINUTES']
+        List<Map> sh = p.callsOf('sh')
+        assert sh.size() == 3
+        assert Assert.argv(sh[0].args.script) == ['request', '--role', ROLE, '--duration', '15m', '--format', 'jenkins', '--reason', 'release 1.4']
+        assert sh[0].args.label == 'shortfuse request: waiting for approval'
+        // The build's parameters go to the hash, a secret one by its type only.
+        // (The stand-in secret is an anonymous class: its type has no name.)
+        assert sh[0].env.SHORTFUSE_BUILD_PARAMS == '{"DB_PASSWORD":"<>","DRY_RUN":"false","ENV":"prod"}'
+        assert !sh[0].env.SHORTFUSE_BUILD_PARAMS.contains('hunter2')
+        assert !sh[0].env.containsKey('SHORTFUSE_TOKEN')
+        // The token the request returned runs the block and is revoked.
+        assert sh[1].args.script.startsWith("'shortfuse' 'exec'")
+        assert sh[1].env.SHORTFUSE_TOKEN == TOKEN
+        assert sh[2].args.script == "'shortfuse' 'revoke' '--self'"
+        assert p.callsOf('echo')[0].args.contains('asking for approval of a session of ' + ROLE)
+        p.calls.findAll { it.step in ['echo', 'error'] }.each { assert !(it.args as String).contains('wJalrXUtnFEMI') }
+        assert !p.env.containsKey('SHORTFUSE_TOKEN')
+    }
+
+    void testApprovalModeFailsWhenDeniedOrEmpty() {
+        p.shHandler = { Map args ->
+            if (args.script.contains("'request'")) {
+                throw new PipelineFailure('script returned exit code 1')
+            }
+            return 0
+        }
+        String msg = Assert.fails {
+            p.load('withShortfuse').call(approval: true, role: ROLE) { sh 'true' }
+        }
+        assert msg == 'script returned exit code 1'
+        assert p.callsOf('sh').size() == 1
+
+        p = new Pipeline(new File('.'))
+        p.shHandler = { Map args -> args.returnStdout ? '' : 0 }
+        msg = Assert.fails {
+            p.load('withShortfuse').call(approval: true, role: ROLE) { sh 'true' }
+        }
+        assert msg.contains('shortfuse request gave no usable token (the token is empty)')
+        assert p.callsOf('sh').size() == 1
+    }
+
+    void testApprovalModeRefusesInputOptions() {
+        String msg = Assert.fails {
+            p.load('withShortfuse').call(approval: true, role: ROLE, approver: 'ops') { sh 'true' }
+        }
+        assert msg.contains('approver does not apply with approval')
+        assert p.callsOf('sh').isEmpty()
+        msg = Assert.fails {
+            p.load('withShortfuse').call(approval: true) { sh 'true' }
+        }
+        assert msg.contains('approval needs role')
+    }
 }

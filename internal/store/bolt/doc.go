@@ -34,5 +34,9 @@
 // # Backup
 //
 // [Store.Backup] streams a consistent copy of the whole file from a read
-// transaction while writers carry on; the copy opens with Open.
+// transaction while writers carry on; the copy opens with Open. [Verify]
+// checks such a copy (format, size, every page) without changing it. An
+// online backup has to come from the Store that holds the file: bbolt's
+// read-only open takes a shared lock, which the holder's exclusive lock
+// refuses.
 package bolt

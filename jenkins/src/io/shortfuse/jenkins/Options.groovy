@@ -13,6 +13,7 @@ class Options implements Serializable {
     static final Set<String> KNOWN = [
         'secrets', 'role', 'duration', 'maxUses', 'approver', 'message', 'binary',
         'region', 'endpointUrl', 'grace', 'shell', 'approvalTimeoutMinutes', 'mfa',
+        'approval', 'reason',
     ] as Set
 
     Map<String, String> secrets = [:]
@@ -28,6 +29,9 @@ class Options implements Serializable {
     String shell = '/bin/sh -xe'
     Integer approvalTimeoutMinutes = 30
     boolean mfa = false
+    /** approval: ask the broker for an approval bound to this build (shortfuse request) instead of an input step. */
+    boolean approval = false
+    String reason
 
     /** The options getTempCreds takes: those about the token. */
     static final Set<String> TOKEN_ONLY = [
@@ -114,6 +118,32 @@ class Options implements Serializable {
         if (c.mfa != null) {
             o.mfa = c.mfa as boolean
         }
+        if (c.approval != null) {
+            o.approval = c.approval as boolean
+        }
+        if (c.reason != null) {
+            o.reason = c.reason as String
+            if (o.reason.trim().isEmpty() || o.reason.length() > 512 || o.reason =~ /[\x00-\x1f\x7f]/) {
+                throw new IllegalArgumentException('reason must be one line of at most 512 characters')
+            }
+            if (!o.approval) {
+                throw new IllegalArgumentException('reason needs approval: true (it is shown to the approvers of the request)')
+            }
+        }
+        if (o.approval) {
+            if (o.role == null) {
+                throw new IllegalArgumentException('approval needs role: the request asks for a session of that role')
+            }
+            if (o.maxUses != null) {
+                throw new IllegalArgumentException('maxUses does not apply with approval: the approver decides the session')
+            }
+            ['approver': "the role's tags say who approves (shortfuse:approvers)", 'mfa': 'approvers always use MFA', 'message': 'pass reason: for the approvers']
+                .each { k, why ->
+                    if (c[k] != null) {
+                        throw new IllegalArgumentException("${k} does not apply with approval: ${why}")
+                    }
+                }
+        }
         if (o.endpointUrl != null && !(o.endpointUrl ==~ /https?:\/\/[^\s'"]+/)) {
             throw new IllegalArgumentException("endpointUrl: '${o.endpointUrl}' is not an http(s) URL")
         }
@@ -166,6 +196,40 @@ class Options implements Serializable {
         w += shell.trim().split(/\s+/) as List<String>
         w += ['-c', script]
         return Shell.join(w)
+    }
+
+    /**
+     * requestCommand asks the broker for a session of the role bound to this
+     * build, prints the approval code and link on stderr (the build log) and
+     * the token on stdout once approved.
+     */
+    @NonCPS
+    String requestCommand() {
+        List<String> w = [binary, 'request', '--role', role, '--duration', duration, '--format', 'jenkins']
+        if (reason) {
+            w += ['--reason', reason]
+        }
+        w += awsFlags()
+        return Shell.join(w)
+    }
+
+    /**
+     * paramsJson is the build's parameters as a JSON object of strings, which
+     * shortfuse request hashes into the request (SHORTFUSE_BUILD_PARAMS).
+     * Values that are not plain text (a password parameter's Secret) are
+     * represented by their type only: a secret never leaves for the hash.
+     */
+    @NonCPS
+    static String paramsJson(Map params) {
+        Map<String, String> m = new TreeMap<String, String>()
+        (params ?: [:]).each { k, v ->
+            if (v == null || v instanceof CharSequence || v instanceof Number || v instanceof Boolean) {
+                m[k as String] = v == null ? '' : v.toString()
+            } else {
+                m[k as String] = '<' + v.getClass().getSimpleName() + '>'
+            }
+        }
+        return groovy.json.JsonOutput.toJson(m)
     }
 
     /** revokeCommand ends the session at the end of the block. */

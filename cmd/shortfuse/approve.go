@@ -1,0 +1,410 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/spf13/cobra"
+
+	"github.com/shortfuse/shortfuse/internal/approvals"
+	"github.com/shortfuse/shortfuse/internal/client/awsconf"
+	"github.com/shortfuse/shortfuse/internal/client/brokerapi"
+	"github.com/shortfuse/shortfuse/internal/client/tty"
+	"github.com/shortfuse/shortfuse/internal/notify"
+	"github.com/shortfuse/shortfuse/internal/store"
+)
+
+// --- approve -------------------------------------------------------------------
+
+type approveInput struct {
+	aws        awsconf.Options
+	code       string
+	duration   time.Duration
+	policyFile string
+	mfaSerial  string
+	mfaCode    string
+	json       bool
+
+	prompter tty.Prompter
+	now      func() time.Time
+}
+
+func (in *approveInput) validate() error {
+	code, err := approvals.ParseCode(in.code)
+	if err != nil {
+		return fmt.Errorf("%q: %v", in.code, err)
+	}
+	in.code = code
+	if in.duration != 0 && (in.duration%time.Second != 0 || in.duration < time.Minute || in.duration > 12*time.Hour) {
+		return fmt.Errorf("--duration %s: want 1m to 12h in whole seconds, at most what the job asked for", in.duration)
+	}
+	if in.mfaSerial != "" && !reMFASerial.MatchString(in.mfaSerial) {
+		return fmt.Errorf("--mfa-serial %q: want the MFA device ARN or serial number", in.mfaSerial)
+	}
+	if in.mfaCode != "" && !reMFACode.MatchString(in.mfaCode) {
+		return errors.New("--mfa-code: want the 6 digits the device shows")
+	}
+	return nil
+}
+
+func newApproveCommand(stdout, stderr io.Writer) *cobra.Command {
+	in := &approveInput{prompter: tty.Terminal{}, now: time.Now}
+	cmd := &cobra.Command{
+		Use:   "approve CODE",
+		Short: "Approve a build's request for a role session (with MFA)",
+		Long: `Approve a request that a build made with shortfuse request: the command shows who asks, for
+which role, how long, why, and which build and commit; typing the MFA code approves it.
+
+You lend your own line of sight: you must be allowed sts:AssumeRole on the role yourself, and the
+role's trust policy must trust you; the role's tags may require several approvers from a group.
+You cannot approve a request you made. --duration shortens the session, --policy attaches a
+session policy that narrows it. The session goes to the waiting build, once, never to you.`,
+		Example: `  shortfuse approve K7QF-2M9X
+  shortfuse approve K7QF-2M9X --duration 5m --policy read-only.json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in.code = args[0]
+			if err := in.validate(); err != nil {
+				return err
+			}
+			return runApprove(cmd.Context(), in, stdout, stderr)
+		},
+	}
+	f := cmd.Flags()
+	addAWSFlags(f, &in.aws)
+	f.DurationVar(&in.duration, "duration", 0, "shorten the session to this (default: what the job asked for)")
+	f.StringVar(&in.policyFile, "policy", "", "session policy `FILE` (JSON) narrowing the role's permissions")
+	f.StringVar(&in.mfaSerial, "mfa-serial", "", "MFA device ARN (default: try each of your devices)")
+	f.StringVar(&in.mfaCode, "mfa-code", "", "MFA code (instead of the terminal prompt)")
+	f.BoolVar(&in.json, "json", false, "print the request as JSON on stdout afterwards")
+	return cmd
+}
+
+func runApprove(ctx context.Context, in *approveInput, stdout, stderr io.Writer) error {
+	c, cfg, err := brokerClient(ctx, in.aws)
+	if err != nil {
+		return err
+	}
+	var policy string
+	if in.policyFile != "" {
+		data, err := readLimited(in.policyFile, 2048)
+		if err != nil {
+			return fmt.Errorf("--policy: %w", err)
+		}
+		if !json.Valid(data) {
+			return fmt.Errorf("--policy %s: not valid JSON", in.policyFile)
+		}
+		policy = string(data)
+	}
+	req, err := c.GetRequest(ctx, in.code, 0)
+	if err != nil {
+		return approveError(ctx, cfg, err)
+	}
+	describeRequest(stderr, req, in.now())
+	if req.Status != brokerapi.RequestPending {
+		return fmt.Errorf("request %s is %s; only pending requests can be approved", req.Code, req.Status)
+	}
+	if in.duration > time.Duration(req.DurationSeconds)*time.Second {
+		return fmt.Errorf("--duration %s is longer than the %s the job asked for", in.duration, time.Duration(req.DurationSeconds)*time.Second)
+	}
+	code := in.mfaCode
+	if code == "" {
+		who := "your MFA device"
+		if in.mfaSerial != "" {
+			who = in.mfaSerial
+		}
+		b, err := in.prompter.ReadSecret(ctx, "MFA code from "+who+" to approve (Ctrl-C to stop): ")
+		if errors.Is(err, tty.ErrNoTerminal) {
+			return &hintError{err: errors.New("approving needs an MFA code and there is no terminal to ask"), hint: "pass --mfa-code"}
+		}
+		if err != nil {
+			return err
+		}
+		code = strings.TrimSpace(string(b))
+		if !reMFACode.MatchString(code) {
+			return errors.New("the MFA code must be the 6 digits the device shows")
+		}
+	}
+	out, err := c.ApproveRequest(ctx, brokerapi.ApproveRequestInput{
+		Code: req.Code, DurationSeconds: int64(in.duration / time.Second), Policy: policy,
+		SerialNumber: in.mfaSerial, TokenCode: code,
+	})
+	if err != nil {
+		return approveError(ctx, cfg, err)
+	}
+	switch out.Status {
+	case brokerapi.RequestApproved:
+		fmt.Fprintf(stderr, "shortfuse: approved %s: the session (%s, expires %s) waits for the build, which takes it once\n",
+			out.Code, out.SessionAccessKeyID, fmtTime(out.SessionExpiration.Time))
+	default:
+		fmt.Fprintf(stderr, "shortfuse: approval recorded for %s: %d of %d approvals\n", out.Code, len(out.Approvals), out.ApprovalsRequired)
+	}
+	if in.json {
+		return writeJSON(stdout, out)
+	}
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// describeRequest shows a request to a human deciding on it.
+func describeRequest(w io.Writer, r *brokerapi.ApprovalRequest, now time.Time) {
+	field := func(label, value string) { fmt.Fprintf(w, "  %-10s %s\n", label, value) }
+	state := r.Status
+	if r.Status == brokerapi.RequestPending {
+		state += ", expires in " + r.ExpiresAt.Sub(now).Round(time.Second).String()
+	}
+	fmt.Fprintf(w, "Request %s (%s)\n", clean(r.Code), clean(state))
+	who := clean(r.Requester)
+	if r.SourceIP != "" {
+		who += " from " + clean(r.SourceIP)
+	}
+	field("requester", who)
+	field("role", clean(r.RoleArn))
+	field("duration", (time.Duration(r.DurationSeconds) * time.Second).String())
+	if r.Reason != "" {
+		field("reason", clean(r.Reason))
+	}
+	b := r.Build
+	if b.URL != "" {
+		field("build", clean(b.URL))
+	}
+	if b.Job != "" || b.Number != "" {
+		job := clean(b.Job)
+		if b.Number != "" {
+			job += " #" + clean(b.Number)
+		}
+		if b.System != "" {
+			job += " (" + clean(b.System) + ")"
+		}
+		field("job", strings.TrimSpace(job))
+	}
+	if b.Commit != "" {
+		field("commit", clean(b.Commit))
+	}
+	if b.ParametersHash != "" {
+		field("parameters", clean(b.ParametersHash))
+	}
+	if b == (brokerapi.Build{}) {
+		field("build", "(none given: the request is not bound to a CI build)")
+	}
+	approvers := make([]string, 0, len(r.Approvals))
+	for _, a := range r.Approvals {
+		approvers = append(approvers, clean(a.UserName))
+	}
+	line := fmt.Sprintf("%d of %d", len(r.Approvals), r.ApprovalsRequired)
+	if r.ApproversGroup != "" {
+		line += " from group " + clean(r.ApproversGroup)
+	}
+	if len(approvers) > 0 {
+		line += " (" + strings.Join(approvers, ", ") + ")"
+	}
+	field("approvals", line)
+	if r.SessionPolicy != "" {
+		field("policy", clean(oneLine(r.SessionPolicy)))
+	}
+	if r.DeniedBy != "" {
+		field("denied by", shortARN(r.DeniedBy)+" "+clean(r.DenyReason))
+	}
+}
+
+// approveError adds hints to approver-side errors.
+func approveError(ctx context.Context, cfg aws.Config, err error) error {
+	var be *brokerapi.Error
+	if errors.As(err, &be) {
+		e := errors.New(shortError(err))
+		switch {
+		case be.Code == "ResourceNotFoundException":
+			return &hintError{err: e, hint: "check the code; you see only requests for roles you may assume yourself"}
+		case be.Code == "AccessDeniedException" && strings.Contains(be.Message, "MultiFactorAuthentication"):
+			return &hintError{err: e, hint: "the code was wrong or already used; wait for the next one"}
+		case be.Code == "AccessDeniedException" && strings.Contains(be.Message, "sts:AssumeRole"):
+			return &hintError{err: e, hint: "approvers lend their own access: you need sts:AssumeRole on the role, and its trust policy must trust you"}
+		}
+	}
+	return requestError(ctx, cfg, err)
+}
+
+// --- deny ------------------------------------------------------------------------
+
+type denyInput struct {
+	aws    awsconf.Options
+	code   string
+	reason string
+}
+
+func (in *denyInput) validate() error {
+	code, err := approvals.ParseCode(in.code)
+	if err != nil {
+		return fmt.Errorf("%q: %v", in.code, err)
+	}
+	in.code = code
+	if err := approvals.CheckReason(in.reason); err != nil {
+		return fmt.Errorf("--reason: %v", err)
+	}
+	return nil
+}
+
+func newDenyCommand(stderr io.Writer) *cobra.Command {
+	in := &denyInput{}
+	cmd := &cobra.Command{
+		Use:   "deny CODE",
+		Short: "Deny a build's request for a role session",
+		Long: `Deny a pending request: the waiting build gets no session and fails. Anyone who could approve
+the request may deny it (no MFA needed to say no); the requester may withdraw its own.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in.code = args[0]
+			if err := in.validate(); err != nil {
+				return err
+			}
+			c, cfg, err := brokerClient(cmd.Context(), in.aws)
+			if err != nil {
+				return err
+			}
+			out, err := c.DenyRequest(cmd.Context(), in.code, in.reason)
+			if err != nil {
+				return approveError(cmd.Context(), cfg, err)
+			}
+			fmt.Fprintf(stderr, "shortfuse: denied %s\n", out.Code)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	addAWSFlags(f, &in.aws)
+	f.StringVar(&in.reason, "reason", "", "why, shown to the build")
+	return cmd
+}
+
+// --- requests --------------------------------------------------------------------
+
+type requestsInput struct {
+	aws    awsconf.Options
+	status string
+	json   bool
+}
+
+func (in *requestsInput) validate() error {
+	switch in.status {
+	case "pending", "approved", "redeemed", "denied", "expired", "all":
+		return nil
+	}
+	return fmt.Errorf("--status %q: want pending, approved, redeemed, denied, expired or all", in.status)
+}
+
+func newRequestsCommand(stdout io.Writer) *cobra.Command {
+	in := &requestsInput{}
+	cmd := &cobra.Command{
+		Use:   "requests",
+		Short: "List the approval requests you may decide on (pending by default)",
+		Long: `List approval requests: those you made, those for roles you may assume yourself (which you
+could approve), and all of them with shortfuse:ListRequests.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := in.validate(); err != nil {
+				return err
+			}
+			c, cfg, err := brokerClient(cmd.Context(), in.aws)
+			if err != nil {
+				return err
+			}
+			list, err := c.ListRequests(cmd.Context(), in.status)
+			if err != nil {
+				return approveError(cmd.Context(), cfg, err)
+			}
+			if in.json {
+				if list == nil {
+					list = []brokerapi.ApprovalRequest{}
+				}
+				return writeJSON(stdout, struct {
+					Requests []brokerapi.ApprovalRequest `json:"Requests"`
+				}{list})
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "CODE\tSTATUS\tROLE\tREQUESTER\tDURATION\tAPPROVALS\tEXPIRES\tBUILD")
+			for _, r := range list {
+				build := r.Build.URL
+				if build == "" {
+					build = r.Build.Job
+				}
+				if build == "" {
+					build = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\n", clean(r.Code), clean(r.Status), shortARN(r.RoleArn), shortARN(r.Requester),
+					time.Duration(r.DurationSeconds)*time.Second, len(r.Approvals), r.ApprovalsRequired, fmtTime(r.ExpiresAt.Time), clean(build))
+			}
+			return tw.Flush()
+		},
+	}
+	f := cmd.Flags()
+	addAWSFlags(f, &in.aws)
+	f.StringVar(&in.status, "status", "pending", "pending, approved, redeemed, denied, expired or all")
+	f.BoolVar(&in.json, "json", false, "print JSON")
+	return cmd
+}
+
+// --- the broker's side -----------------------------------------------------------
+
+// startApprovals builds the broker's approval requests service over st,
+// with the webhook notifier when webhookURL is set, and starts purging
+// requests that ended a week ago. stop closes the notifier (sending what
+// is queued, for a few seconds at most).
+func startApprovals(ctx context.Context, st store.Store, webhookURL, publicURL string, logger *slog.Logger) (svc *approvals.Service, stop func(), err error) {
+	opts := approvals.Options{Now: time.Now, Rand: rand.Reader, Logger: logger}
+	stopNotify := func() {}
+	if publicURL != "" {
+		u, err := url.Parse(publicURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, nil, fmt.Errorf("--public-url %q: want the broker's http(s) URL", publicURL)
+		}
+	}
+	if webhookURL != "" {
+		// The URL of a webhook is often its secret: it is never logged.
+		wh, err := notify.New(webhookURL, notify.Options{PublicURL: publicURL, Logger: logger})
+		if err != nil {
+			return nil, nil, fmt.Errorf("--notify-webhook: %v", err)
+		}
+		opts.Notifier = wh
+		stopNotify = func() {
+			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = wh.Close(cctx)
+		}
+		logger.Info("approval notifications go to a webhook")
+	}
+	svc = approvals.New(st, opts)
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-done:
+				return
+			case <-t.C:
+				if n, err := svc.Purge(ctx, 7*24*time.Hour); err != nil {
+					logger.Warn("purging old approval requests", "err", err)
+				} else if n > 0 {
+					logger.Info("purged old approval requests", "count", n)
+				}
+			}
+		}
+	}()
+	return svc, func() { close(done); stopNotify() }, nil
+}

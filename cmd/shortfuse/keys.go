@@ -1,0 +1,289 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shortfuse/shortfuse/internal/seal"
+	"github.com/shortfuse/shortfuse/internal/server"
+)
+
+// keysInput is what the keys commands share: where the store is.
+type keysInput struct {
+	dataDir       string
+	store         string
+	masterKeyFile string
+}
+
+func (in *keysInput) validate() error {
+	if in.dataDir == "" {
+		return errors.New("--data must not be empty")
+	}
+	_, err := storeKind(in.store)
+	return err
+}
+
+func (in *keysInput) flags(cmd *cobra.Command, getenv func(string) string) {
+	f := cmd.Flags()
+	f.StringVar(&in.dataDir, "data", envDefault(getenv, "SHORTFUSE_DATA", "shortfuse-data"), "data directory of the broker")
+	f.StringVar(&in.store, "store", envDefault(getenv, "SHORTFUSE_STORE", ""), "the store: a postgres:// URL, or nothing for the embedded store in the data directory")
+	f.StringVar(&in.masterKeyFile, "master-key-file", envDefault(getenv, "SHORTFUSE_MASTER_KEY_FILE", ""), "master key file (default DATA/master.key)")
+}
+
+// openKeys opens the store and its keys directly, for a command run with
+// no broker on the data directory. The master key must exist.
+func (in *keysInput) openKeys(ctx context.Context) (*brokerStore, *server.Keys, *seal.MasterKey, error) {
+	logger := slog.New(slog.DiscardHandler)
+	st, err := openStore(ctx, in.store, in.dataDir, logger)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	mk, err := seal.LoadKeyFile(masterKeyPath(in.masterKeyFile, in.dataDir))
+	if err != nil {
+		st.Close()
+		return nil, nil, nil, fmt.Errorf("master key: %w", err)
+	}
+	sealer, kr, err := server.LoadKeys(ctx, st, mk, rand.Reader)
+	if err != nil {
+		st.Close()
+		return nil, nil, nil, err
+	}
+	keys, err := server.NewKeys(ctx, st, mk, sealer, kr, rand.Reader, newFeed(st, logger, 0))
+	if err != nil {
+		st.Close()
+		return nil, nil, nil, err
+	}
+	return st, keys, mk, nil
+}
+
+func newKeysCommand(getenv func(string) string, stdout io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "keys",
+		Short: "List and rotate the broker's keys",
+		Long: `List and rotate the keys of the broker's store. Data keys seal every secret at rest and are
+wrapped by the master key; session keys seal session tokens. A rotation adds a new key that
+takes over at once on every replica, while the old ones keep opening what they sealed: data
+keys stay for good, a replaced session key is deleted once every session it minted has
+expired (36 h after the rotation). Brokers also rotate on their own:
+--rotate-session-key-every and --rotate-data-key-every.
+
+With a broker running on the data directory, the commands go through its control socket;
+otherwise they open the store themselves (for PostgreSQL, with --store, alongside the running
+replicas, which pick the change up at once).`,
+	}
+	cmd.AddCommand(newKeysListCommand(getenv, stdout))
+	cmd.AddCommand(newKeysRotateCommand(getenv, stdout))
+	cmd.AddCommand(newKeysRewrapCommand(getenv, stdout))
+	return cmd
+}
+
+func newKeysListCommand(getenv func(string) string, stdout io.Writer) *cobra.Command {
+	in := &keysInput{}
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the keys (never their material)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := in.validate(); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			var infos []server.KeyInfo
+			if c, err := controlClient(ctx, in.dataDir); err == nil {
+				infos, err = listRemote(ctx, c)
+				if err != nil {
+					return err
+				}
+			} else {
+				st, err := openStore(ctx, in.store, in.dataDir, slog.New(slog.DiscardHandler))
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				if infos, err = server.ListKeys(ctx, st); err != nil {
+					return err
+				}
+			}
+			return printKeys(stdout, infos)
+		},
+	}
+	in.flags(cmd, getenv)
+	return cmd
+}
+
+func listRemote(ctx context.Context, c *http.Client) ([]server.KeyInfo, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, controlURL+"/v1/keys", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("keys of the running broker: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("keys of the running broker: HTTP %d", resp.StatusCode)
+	}
+	var infos []server.KeyInfo
+	if err := json.NewDecoder(resp.Body).Decode(&infos); err != nil {
+		return nil, fmt.Errorf("keys of the running broker: %w", err)
+	}
+	return infos, nil
+}
+
+func printKeys(w io.Writer, infos []server.KeyInfo) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KIND\tID\tCREATED\tSTATE")
+	for _, k := range infos {
+		state := ""
+		switch {
+		case k.Active && k.Kind == server.KindDataKey:
+			state = "active (seals)"
+		case k.Active:
+			state = "active (mints)"
+		case !k.RetireAt.IsZero():
+			state = "opens only; removed at " + k.RetireAt.UTC().Format(time.RFC3339)
+		default:
+			state = "opens only"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", k.Kind, k.ID, orDash(fmtKeyTime(k.Created)), state)
+	}
+	return tw.Flush()
+}
+
+func fmtKeyTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+type keysRotateInput struct {
+	keysInput
+	sessionKey, dataKey, retireOld bool
+}
+
+func newKeysRotateCommand(getenv func(string) string, stdout io.Writer) *cobra.Command {
+	in := &keysRotateInput{}
+	cmd := &cobra.Command{
+		Use:   "rotate",
+		Short: "Add a new session key and data key now",
+		Long: `Add a new session key (--session-key), data key (--data-key), or both (neither flag). The new
+keys take over on every replica within a second; live sessions keep working.
+
+If a session key may have leaked, add --retire-old: every older session key is deleted at once,
+and every session they minted stops working on every replica (their holders get
+InvalidClientTokenId and must ask for new sessions).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := in.validate(); err != nil {
+				return err
+			}
+			if !in.sessionKey && !in.dataKey {
+				in.sessionKey, in.dataKey = true, true
+			}
+			if in.retireOld && !in.sessionKey {
+				return errors.New("--retire-old goes with a new session key (--session-key)")
+			}
+			p := server.RotatePolicy{Session: in.sessionKey, Data: in.dataKey, RetireOld: in.retireOld}
+			ctx := cmd.Context()
+			var rot server.Rotation
+			if c, err := controlClient(ctx, in.dataDir); err == nil {
+				if rot, err = rotateRemote(ctx, c, p); err != nil {
+					return err
+				}
+			} else {
+				st, keys, _, err := in.openKeys(ctx)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				if rot, err = keys.Rotate(ctx, time.Now(), p); err != nil {
+					return err
+				}
+			}
+			if rot.DataKey != 0 {
+				fmt.Fprintf(stdout, "data key %d now seals new records\n", rot.DataKey)
+			}
+			if rot.SessionKey != 0 {
+				fmt.Fprintf(stdout, "session key %d now mints new sessions\n", rot.SessionKey)
+			}
+			for _, id := range rot.Retired {
+				fmt.Fprintf(stdout, "session key %d retired\n", id)
+			}
+			return nil
+		},
+	}
+	in.flags(cmd, getenv)
+	cmd.Flags().BoolVar(&in.sessionKey, "session-key", false, "add a new session key")
+	cmd.Flags().BoolVar(&in.dataKey, "data-key", false, "add a new data key")
+	cmd.Flags().BoolVar(&in.retireOld, "retire-old", false, "delete every older session key now: the sessions they minted stop working")
+	return cmd
+}
+
+type keysRewrapInput struct {
+	keysInput
+	newKeyFile string
+}
+
+func newKeysRewrapCommand(getenv func(string) string, stdout io.Writer) *cobra.Command {
+	in := &keysRewrapInput{}
+	cmd := &cobra.Command{
+		Use:   "rewrap --new-master-key-file FILE",
+		Short: "Wrap the data keys under a new master key",
+		Long: `Re-encrypt every data key under the master key in FILE (created, 0600, if it does not exist),
+so that the master key can be replaced; nothing else in the store changes. Every broker on the
+store must be stopped first, and started again with FILE as its master key (move it to
+DATA/master.key or pass --master-key-file). Keep the old master key until a backup made under
+the new one exists: older backups still need it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := in.validate(); err != nil {
+				return err
+			}
+			if in.newKeyFile == "" {
+				return errors.New("--new-master-key-file is required")
+			}
+			ctx := cmd.Context()
+			if _, err := controlClient(ctx, in.dataDir); err == nil {
+				return &hintError{err: errors.New("a broker is running on the data directory"), hint: "stop every broker that uses the store, then rewrap"}
+			}
+			st, err := openStore(ctx, in.store, in.dataDir, slog.New(slog.DiscardHandler))
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			oldMK, err := seal.LoadKeyFile(masterKeyPath(in.masterKeyFile, in.dataDir))
+			if err != nil {
+				return fmt.Errorf("current master key: %w", err)
+			}
+			newMK, created, err := seal.LoadOrCreateKeyFile(in.newKeyFile, rand.Reader)
+			if err != nil {
+				return fmt.Errorf("new master key: %w", err)
+			}
+			n, err := server.RewrapDataKeys(ctx, st, oldMK, newMK, rand.Reader)
+			if err != nil {
+				if created {
+					_ = os.Remove(in.newKeyFile)
+				}
+				return err
+			}
+			_, err = fmt.Fprintf(stdout, "re-wrapped %d data keys under %s\nstart the brokers with it as their master key file\n", n, in.newKeyFile)
+			return err
+		},
+	}
+	in.flags(cmd, getenv)
+	cmd.Flags().StringVar(&in.newKeyFile, "new-master-key-file", "", "the new master key file")
+	return cmd
+}

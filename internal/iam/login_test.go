@@ -1,0 +1,174 @@
+package iam
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestMain makes the password hash cheap for this package's tests; the
+// parameters are stored with each hash, so the code paths are the same.
+func TestMain(m *testing.M) {
+	defaultArgon = argonParams{Time: 1, Memory: 64, Threads: 1}
+	os.Exit(m.Run())
+}
+
+const goodPassword = "correct horse battery staple"
+
+func TestLoginProfileLifecycle(t *testing.T) {
+	f := newFixture(t)
+	f.user(t, "alice")
+
+	p, err := f.svc.CreateLoginProfile(bg, "alice", goodPassword, true)
+	must(t, err)
+	if p.UserName != "alice" || !p.PasswordResetRequired || p.CreateDate.IsZero() {
+		t.Fatalf("CreateLoginProfile() = %+v", p)
+	}
+	_, err = f.svc.CreateLoginProfile(bg, "alice", goodPassword, false)
+	wantErr(t, err, ErrEntityAlreadyExists, "already exists")
+
+	got, err := f.svc.GetLoginProfile(bg, "ALICE")
+	must(t, err)
+	if *got != *p {
+		t.Errorf("GetLoginProfile() = %+v, want %+v", got, p)
+	}
+	if _, err := f.svc.CheckPassword(bg, "alice", goodPassword); err != nil {
+		t.Fatalf("CheckPassword(good) = %v", err)
+	}
+
+	// The stored record holds a salted hash, never the password.
+	must(t, f.svc.view(bg, func(tx *txn) error {
+		u, err := tx.user("alice")
+		if err != nil {
+			return err
+		}
+		v, err := tx.Get(bucketLogin, u.ID)
+		if err != nil {
+			return err
+		}
+		if strings.Contains(string(v), "horse") {
+			t.Error("the login record contains the password")
+		}
+		var rec loginRec
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return err
+		}
+		if len(rec.Salt) != 16 || len(rec.Hash) != 32 {
+			t.Errorf("record salt %d bytes, hash %d bytes", len(rec.Salt), len(rec.Hash))
+		}
+		return nil
+	}))
+
+	// ChangePassword needs the old password and clears the reset flag.
+	wantErr(t, f.svc.ChangePassword(bg, "alice", "wrong password wrong", "another long passphrase"), ErrInvalidInput, "old password")
+	wantErr(t, f.svc.ChangePassword(bg, "alice", goodPassword, goodPassword), ErrInvalidInput, "differ")
+	must(t, f.svc.ChangePassword(bg, "alice", goodPassword, "another long passphrase"))
+	got, err = f.svc.GetLoginProfile(bg, "alice")
+	must(t, err)
+	if got.PasswordResetRequired {
+		t.Error("ChangePassword() left the reset flag set")
+	}
+	if _, err := f.svc.CheckPassword(bg, "alice", goodPassword); !errors.Is(err, ErrWrongPassword) {
+		t.Errorf("CheckPassword(old) = %v, want ErrWrongPassword", err)
+	}
+
+	// UpdateLoginProfile: the administrator sets a password and the flag.
+	pw, yes := "administrator chosen pw", true
+	must(t, f.svc.UpdateLoginProfile(bg, "alice", &pw, &yes))
+	got, err = f.svc.GetLoginProfile(bg, "alice")
+	must(t, err)
+	if !got.PasswordResetRequired {
+		t.Error("UpdateLoginProfile() did not set the reset flag")
+	}
+	if _, err := f.svc.CheckPassword(bg, "alice", pw); err != nil {
+		t.Errorf("CheckPassword(updated) = %v", err)
+	}
+
+	must(t, f.svc.DeleteLoginProfile(bg, "alice"))
+	_, err = f.svc.GetLoginProfile(bg, "alice")
+	wantErr(t, err, ErrNoSuchEntity, "cannot be found")
+	wantErr(t, f.svc.DeleteLoginProfile(bg, "alice"), ErrNoSuchEntity, "")
+	if _, err := f.svc.CheckPassword(bg, "alice", pw); !errors.Is(err, ErrWrongPassword) {
+		t.Errorf("CheckPassword(deleted) = %v, want ErrWrongPassword", err)
+	}
+}
+
+func TestLoginProfileDoesNotSurviveRecreation(t *testing.T) {
+	f := newFixture(t)
+	f.user(t, "bob")
+	_, err := f.svc.CreateLoginProfile(bg, "bob", goodPassword, false)
+	must(t, err)
+	must(t, f.svc.DeleteUser(bg, "bob"))
+	f.user(t, "bob")
+	if _, err := f.svc.CheckPassword(bg, "bob", goodPassword); !errors.Is(err, ErrWrongPassword) {
+		t.Fatalf("CheckPassword() for a new user of the same name = %v, want ErrWrongPassword", err)
+	}
+	_, err = f.svc.GetLoginProfile(bg, "bob")
+	wantErr(t, err, ErrNoSuchEntity, "")
+	// A rename keeps the password.
+	_, err = f.svc.CreateLoginProfile(bg, "bob", goodPassword, false)
+	must(t, err)
+	must(t, f.svc.UpdateUser(bg, "bob", "robert", ""))
+	if _, err := f.svc.CheckPassword(bg, "robert", goodPassword); err != nil {
+		t.Errorf("CheckPassword() after rename = %v", err)
+	}
+}
+
+func TestCheckPasswordRefusals(t *testing.T) {
+	f := newFixture(t)
+	f.user(t, "carol")
+	_, err := f.svc.CreateLoginProfile(bg, "carol", goodPassword, false)
+	must(t, err)
+	f.user(t, "dave")
+	tests := []struct {
+		name, user, password string
+	}{
+		{"fail/wrong-password", "carol", "correct horse battery stapler"},
+		{"fail/empty-password", "carol", ""},
+		{"fail/unknown-user", "mallory", goodPassword},
+		{"fail/no-profile", "dave", goodPassword},
+		{"fail/bad-user-name", "carol/../x", goodPassword},
+		{"fail/huge-password", "carol", strings.Repeat("x", 10000)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := f.svc.CheckPassword(bg, tc.user, tc.password); !errors.Is(err, ErrWrongPassword) {
+				t.Errorf("CheckPassword() = %v, want ErrWrongPassword", err)
+			}
+		})
+	}
+}
+
+func TestPasswordPolicy(t *testing.T) {
+	tests := []struct {
+		name, user, password string
+		ok                   bool
+	}{
+		{"ok/fourteen", "u", "abcdefghijklmn", true},
+		{"ok/latin1", "u", "ÄÖÜäöüßéèêàçñø", true},
+		{"fail/thirteen", "u", "abcdefghijklm", false},
+		{"fail/too-long", "u", strings.Repeat("a", MaxPasswordLength+1), false},
+		{"fail/beyond-latin1", "u", "abcdefghijklmn€", false},
+		{"fail/control", "u", "abcdefghijklmn\x00", false},
+		{"fail/user-name", "abcdefghijklmnop", "ABCDEFGHIJKLMNOP", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckPasswordPolicy(tc.user, tc.password)
+			if (err == nil) != tc.ok {
+				t.Fatalf("CheckPasswordPolicy() = %v, want ok=%v", err, tc.ok)
+			}
+			if err != nil && strings.Contains(err.Error(), tc.password) {
+				t.Error("the error quotes the password")
+			}
+		})
+	}
+	f := newFixture(t)
+	f.user(t, "erin")
+	_, err := f.svc.CreateLoginProfile(bg, "erin", "short", false)
+	wantErr(t, err, ErrInvalidInput, "at least 14")
+	_, err = f.svc.CreateLoginProfile(bg, "nobody", goodPassword, false)
+	wantErr(t, err, ErrNoSuchEntity, "")
+}

@@ -1,0 +1,162 @@
+package server
+
+import (
+	"context"
+
+	"github.com/shortfuse/shortfuse/internal/awsapi"
+	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/policy"
+)
+
+// IAM login profiles: the passwords of the approval page. Shapes from
+// botocore's iam service-2.json (LoginProfile, CreateLoginProfileRequest,
+// UpdateLoginProfileRequest, ChangePasswordRequest). Password policy
+// violations answer InvalidInput (the broker's wire table has no
+// PasswordPolicyViolation code).
+
+type xmlLoginProfile struct {
+	UserName              string      `xml:"UserName"`
+	CreateDate            awsapi.Time `xml:"CreateDate"`
+	PasswordResetRequired bool        `xml:"PasswordResetRequired"`
+}
+
+type loginProfileResult struct {
+	LoginProfile xmlLoginProfile `xml:"LoginProfile"`
+}
+
+func loginProfileXML(p *iam.LoginProfile) *loginProfileResult {
+	return &loginProfileResult{LoginProfile: xmlLoginProfile{UserName: p.UserName, CreateDate: awsapi.Time(p.CreateDate), PasswordResetRequired: p.PasswordResetRequired}}
+}
+
+// passwordParam reads a password member, which may be up to 128
+// characters of the passwordType set (checked by the password policy).
+func passwordParam(p *awsapi.Params, name string) (string, error) {
+	v, err := p.Required(name)
+	if err != nil {
+		return "", err
+	}
+	if len(v) > 4*iam.MaxPasswordLength {
+		return "", validationError("1 validation error detected: Value at '%s' failed to satisfy constraint: Member must have length less than or equal to %d", lowerFirstRune(name), iam.MaxPasswordLength)
+	}
+	return v, nil
+}
+
+func lowerFirstRune(s string) string {
+	if s == "" {
+		return s
+	}
+	return string(s[0]|0x20) + s[1:]
+}
+
+func handleCreateLoginProfile(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		name, err := userNameOrCaller(r)
+		if err != nil {
+			return nil, err
+		}
+		pw, err := passwordParam(r.Params, "Password")
+		if err != nil {
+			return nil, err
+		}
+		reset, err := r.Params.Bool("PasswordResetRequired", false)
+		if err != nil {
+			return nil, err
+		}
+		if err := authorizeUser(ctx, r, svc, "iam:CreateLoginProfile", name, nil); err != nil {
+			return nil, err
+		}
+		p, err := svc.CreateLoginProfile(ctx, name, pw, reset)
+		if err != nil {
+			return nil, err
+		}
+		return loginProfileXML(p), nil
+	}
+}
+
+func handleGetLoginProfile(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		name, err := userNameOrCaller(r)
+		if err != nil {
+			return nil, err
+		}
+		if err := authorizeUser(ctx, r, svc, "iam:GetLoginProfile", name, nil); err != nil {
+			return nil, err
+		}
+		p, err := svc.GetLoginProfile(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		return loginProfileXML(p), nil
+	}
+}
+
+func handleUpdateLoginProfile(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		name, err := r.Params.Required("UserName")
+		if err != nil {
+			return nil, err
+		}
+		var pw *string
+		if r.Params.Has("Password") {
+			v, err := passwordParam(r.Params, "Password")
+			if err != nil {
+				return nil, err
+			}
+			pw = &v
+		}
+		var reset *bool
+		if r.Params.Has("PasswordResetRequired") {
+			v, err := r.Params.Bool("PasswordResetRequired", false)
+			if err != nil {
+				return nil, err
+			}
+			reset = &v
+		}
+		if err := authorizeUser(ctx, r, svc, "iam:UpdateLoginProfile", name, nil); err != nil {
+			return nil, err
+		}
+		return nil, svc.UpdateLoginProfile(ctx, name, pw, reset)
+	}
+}
+
+func handleDeleteLoginProfile(svc *iam.Service) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		name, err := userNameOrCaller(r)
+		if err != nil {
+			return nil, err
+		}
+		if err := authorizeUser(ctx, r, svc, "iam:DeleteLoginProfile", name, nil); err != nil {
+			return nil, err
+		}
+		return nil, svc.DeleteLoginProfile(ctx, name)
+	}
+}
+
+// ChangePassword: an IAM user changes their own password. As when an AWS
+// account's password policy lets users change their own passwords, no
+// permission is needed; an explicit Deny of iam:ChangePassword still
+// refuses.
+func handleChangePassword(s *Server) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		oldPw, err := passwordParam(r.Params, "OldPassword")
+		if err != nil {
+			return nil, err
+		}
+		newPw, err := passwordParam(r.Params, "NewPassword")
+		if err != nil {
+			return nil, err
+		}
+		if r.Caller.UserName == "" {
+			return nil, &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "Only IAM users can change their password (InvalidUserType)"}
+		}
+		res, err := s.authorize(ctx, r, "iam:ChangePassword", r.Caller.ARN, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		r.Decisions = append(r.Decisions, Decision{Action: "iam:ChangePassword", Resource: r.Caller.ARN, Result: res})
+		if res.Decision == policy.ExplicitDeny {
+			return nil, errAccessDenied(r, "iam:ChangePassword", r.Caller.ARN, true)
+		}
+		return nil, s.iam.ChangePassword(ctx, r.Caller.UserName, oldPw, newPw)
+	}
+}
