@@ -100,6 +100,9 @@ func TestLoginProfileDoesNotSurviveRecreation(t *testing.T) {
 	f.user(t, "bob")
 	_, err := f.svc.CreateLoginProfile(bg, "bob", goodPassword, false)
 	must(t, err)
+	// As in AWS, a user with a login profile cannot be deleted.
+	wantErr(t, f.svc.DeleteUser(bg, "bob"), ErrDeleteConflict, "login profile")
+	must(t, f.svc.DeleteLoginProfile(bg, "bob"))
 	must(t, f.svc.DeleteUser(bg, "bob"))
 	f.user(t, "bob")
 	if _, err := f.svc.CheckPassword(bg, "bob", goodPassword); !errors.Is(err, ErrWrongPassword) {

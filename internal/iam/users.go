@@ -2,7 +2,10 @@ package iam
 
 import (
 	"context"
+	"errors"
 	"strings"
+
+	"github.com/shortfuse/shortfuse/internal/store"
 )
 
 // CreateUserInput is the input of CreateUser.
@@ -207,6 +210,11 @@ func (s *Service) DeleteUser(ctx context.Context, name string) error {
 			return newErr(ErrDeleteConflict, "Cannot delete entity, must remove users from group first.")
 		case len(rec.MFA) > 0:
 			return newErr(ErrDeleteConflict, "Cannot delete entity, must delete MFA device first.")
+		}
+		if _, err := t.Get(bucketLogin, rec.ID); err == nil {
+			return newErr(ErrDeleteConflict, "Cannot delete entity, must delete login profile first.")
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
 		}
 		return t.del(bucketUsers, nameKey(rec.Name))
 	})
