@@ -208,6 +208,20 @@ func TestApprovalsBrowser(t *testing.T) {
 	if after := location(); !strings.Contains(after, "/ui/login") {
 		t.Errorf("after signing out /ui/ shows %s", after)
 	}
+	// Every step on the page is on record, as the same operations as the
+	// API, and the password is not.
+	audit, err := os.ReadFile(filepath.Join(w.b.dir, "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"eventName":"ConsoleSignIn"`, `"eventName":"ApproveRequest"`, `"eventName":"RevokeRequestSession"`, `"userAgent":"shortfuse-ui `} {
+		if !strings.Contains(string(audit), want) {
+			t.Errorf("the audit log has no %s", want)
+		}
+	}
+	if strings.Contains(string(audit), password) {
+		t.Error("the audit log contains the password")
+	}
 	entries, _ := os.ReadDir(shots)
 	if len(entries) < 6 {
 		t.Errorf("%d screenshots in %s", len(entries), shots)
