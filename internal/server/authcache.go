@@ -56,69 +56,43 @@ func (pc *principalCache) put(key string, gen uint64, v any) {
 	pc.c.Add(key, cacheEntry{gen: gen, at: time.Now(), v: v})
 }
 
-// accessKey is iam.LookupAccessKey, cached.
-func (pc *principalCache) accessKey(ctx context.Context, akid string) (*iam.User, string, bool, error) {
-	if v, ok := pc.get("k\x00" + akid); ok {
-		e := v.(keyEntry)
-		return e.user, e.secret, e.active, nil
+// cached returns the value under key, or loads it and keeps it. The
+// generation is read before loading, so a write that lands during the load
+// leaves an entry that is already stale. Errors are not kept.
+func cached[T any](pc *principalCache, key string, load func() (T, error)) (T, error) {
+	if v, ok := pc.get(key); ok {
+		return v.(T), nil
 	}
 	gen := pc.iam.Generation()
-	user, secret, active, err := pc.iam.LookupAccessKey(ctx, akid)
+	v, err := load()
 	if err != nil {
-		return nil, "", false, err
+		return v, err
 	}
-	pc.put("k\x00"+akid, gen, keyEntry{user: user, secret: secret, active: active})
-	return user, secret, active, nil
+	pc.put(key, gen, v)
+	return v, nil
+}
+
+// accessKey is iam.LookupAccessKey, cached.
+func (pc *principalCache) accessKey(ctx context.Context, akid string) (*iam.User, string, bool, error) {
+	e, err := cached(pc, "k\x00"+akid, func() (keyEntry, error) {
+		user, secret, active, err := pc.iam.LookupAccessKey(ctx, akid)
+		return keyEntry{user: user, secret: secret, active: active}, err
+	})
+	return e.user, e.secret, e.active, err
 }
 
 func (pc *principalCache) user(ctx context.Context, name string) (*iam.User, error) {
-	if v, ok := pc.get("u\x00" + name); ok {
-		return v.(*iam.User), nil
-	}
-	gen := pc.iam.Generation()
-	u, err := pc.iam.GetUser(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	pc.put("u\x00"+name, gen, u)
-	return u, nil
+	return cached(pc, "u\x00"+name, func() (*iam.User, error) { return pc.iam.GetUser(ctx, name) })
 }
 
 func (pc *principalCache) role(ctx context.Context, name string) (*iam.Role, error) {
-	if v, ok := pc.get("r\x00" + name); ok {
-		return v.(*iam.Role), nil
-	}
-	gen := pc.iam.Generation()
-	r, err := pc.iam.GetRole(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	pc.put("r\x00"+name, gen, r)
-	return r, nil
+	return cached(pc, "r\x00"+name, func() (*iam.Role, error) { return pc.iam.GetRole(ctx, name) })
 }
 
 func (pc *principalCache) userPolicies(ctx context.Context, name string) ([]policy.Labeled, error) {
-	if v, ok := pc.get("up\x00" + name); ok {
-		return v.([]policy.Labeled), nil
-	}
-	gen := pc.iam.Generation()
-	p, err := pc.iam.UserPolicies(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	pc.put("up\x00"+name, gen, p)
-	return p, nil
+	return cached(pc, "up\x00"+name, func() ([]policy.Labeled, error) { return pc.iam.UserPolicies(ctx, name) })
 }
 
 func (pc *principalCache) rolePolicies(ctx context.Context, name string) ([]policy.Labeled, error) {
-	if v, ok := pc.get("rp\x00" + name); ok {
-		return v.([]policy.Labeled), nil
-	}
-	gen := pc.iam.Generation()
-	p, err := pc.iam.RolePolicies(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	pc.put("rp\x00"+name, gen, p)
-	return p, nil
+	return cached(pc, "rp\x00"+name, func() ([]policy.Labeled, error) { return pc.iam.RolePolicies(ctx, name) })
 }

@@ -61,6 +61,22 @@ func (s *Server) toWire(err error, reqID string) *awsapi.Error {
 	return awsapi.Internal()
 }
 
+// kindCode maps one domain error kind (a sentinel) to its wire code.
+type kindCode struct {
+	kind error
+	code awsapi.Code
+}
+
+// codeOfKind looks kind up in a domain's table.
+func codeOfKind(kind error, table []kindCode) (awsapi.Code, bool) {
+	for _, c := range table {
+		if errors.Is(kind, c.kind) {
+			return c.code, true
+		}
+	}
+	return 0, false
+}
+
 // encodeJSONResult encodes a JSON 1.1 result; nil becomes {}.
 func encodeJSONResult(v any) ([]byte, error) {
 	if v == nil {

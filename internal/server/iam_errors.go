@@ -8,10 +8,7 @@ import (
 )
 
 // iamCodes maps the kinds of iam.Error to IAM's wire codes.
-var iamCodes = []struct {
-	kind error
-	code awsapi.Code
-}{
+var iamCodes = []kindCode{
 	{iam.ErrNoSuchEntity, awsapi.CodeNoSuchEntity},
 	{iam.ErrEntityAlreadyExists, awsapi.CodeEntityAlreadyExists},
 	{iam.ErrLimitExceeded, awsapi.CodeLimitExceeded},
@@ -30,10 +27,9 @@ func iamErrorToWire(err error) (*awsapi.Error, bool) {
 	if !errors.As(err, &e) {
 		return nil, false
 	}
-	for _, c := range iamCodes {
-		if errors.Is(e.Kind, c.kind) {
-			return &awsapi.Error{Code: c.code, Message: e.Msg}, true
-		}
+	code, ok := codeOfKind(e.Kind, iamCodes)
+	if !ok {
+		return nil, false
 	}
-	return nil, false
+	return &awsapi.Error{Code: code, Message: e.Msg}, true
 }

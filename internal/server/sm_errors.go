@@ -9,10 +9,7 @@ import (
 
 // secretsCodes maps the kinds of secrets.Error to Secrets Manager's wire
 // codes (botocore secretsmanager service-2.json).
-var secretsCodes = []struct {
-	kind error
-	code awsapi.Code
-}{
+var secretsCodes = []kindCode{
 	{secrets.ErrNotFound, awsapi.CodeResourceNotFound},
 	{secrets.ErrInvalidRequest, awsapi.CodeInvalidRequest},
 	{secrets.ErrInvalidParameter, awsapi.CodeInvalidParameter},
@@ -33,10 +30,9 @@ func secretsErrorToWire(err error) (*awsapi.Error, bool) {
 	if !errors.As(err, &e) {
 		return nil, false
 	}
-	for _, c := range secretsCodes {
-		if errors.Is(e.Kind, c.kind) {
-			return &awsapi.Error{Code: c.code, Message: e.Msg}, true
-		}
+	code, ok := codeOfKind(e.Kind, secretsCodes)
+	if !ok {
+		return nil, false
 	}
-	return nil, false
+	return &awsapi.Error{Code: code, Message: e.Msg}, true
 }
