@@ -3,7 +3,6 @@ package policy
 import (
 	"bytes"
 	"encoding/base64"
-	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -204,35 +203,34 @@ func (ev *evaluator) condition(c *condition) bool {
 func (ev *evaluator) matchValues(c *condition, r string) bool {
 	switch c.fam {
 	case famNumeric:
-		f, err := strconv.ParseFloat(r, 64)
-		if err != nil || f != f {
+		p := ev.parse(famNumeric, r)
+		if !p.ok {
 			return false
 		}
 		for i := range c.vals {
-			if compare(c.cmp, cmpFloat(f, c.vals[i].num)) {
+			if compare(c.cmp, cmpFloat(p.f, c.vals[i].num)) {
 				return true
 			}
 		}
 		return false
 	case famDate:
-		t, ok := dateOf(r)
-		if !ok {
+		p := ev.parse(famDate, r)
+		if !p.ok {
 			return false
 		}
 		for i := range c.vals {
-			if compare(c.cmp, t.Compare(c.vals[i].t)) {
+			if compare(c.cmp, p.t.Compare(c.vals[i].t)) {
 				return true
 			}
 		}
 		return false
 	case famIP:
-		a, err := netip.ParseAddr(r)
-		if err != nil {
+		p := ev.parse(famIP, r)
+		if !p.ok {
 			return false
 		}
-		a = a.Unmap().WithZone("")
 		for i := range c.vals {
-			if c.vals[i].prefix.Contains(a) {
+			if c.vals[i].prefix.Contains(p.a) {
 				return true
 			}
 		}

@@ -1,9 +1,11 @@
 package policy
 
 import (
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Principal describes the caller, for Principal and NotPrincipal elements of resource and
@@ -34,6 +36,9 @@ type Request struct {
 	// case-insensitively; lower-case keys are found fastest. A key holding an empty list
 	// is present with no values.
 	Context map[string][]string
+	// Missing asks for Result.MissingKeys (the policy simulator reports them); without it
+	// the evaluation skips looking up the keys of conditions it need not evaluate.
+	Missing bool
 }
 
 // Decision is the outcome of an evaluation.
@@ -82,12 +87,16 @@ type Result struct {
 	// Deciding is the statement that decided: the first Deny that matched, or the Allow
 	// that granted. It points into Matched; nil for an implicit deny.
 	Deciding *Match
-	// MissingKeys lists, sorted and once each, the condition keys (as written in the
-	// policies) that the request context lacks and that a statement matching the action
-	// and principal needed: in a policy variable of its Resource, or, when its resource
-	// matched, in its conditions (Null aside). The IAM policy simulator reports these as
-	// MissingContextValues.
+	// MissingKeys, filled when Request.Missing is set, lists, sorted and once each, the
+	// condition keys (as written in the policies) that the request context lacks and that
+	// a statement matching the action and principal needed: in a policy variable of its
+	// Resource, or, when its resource matched, in its conditions (Null aside). The IAM
+	// policy simulator reports these as MissingContextValues.
 	MissingKeys []string
+
+	// actIn and actLower remember the last request action and its lower-case form, so
+	// that a reused Result lower-cases a repeated action once.
+	actIn, actLower string
 }
 
 func (r *Result) reset() {
@@ -95,6 +104,15 @@ func (r *Result) reset() {
 	r.Matched = r.Matched[:0]
 	r.Deciding = nil
 	r.MissingKeys = r.MissingKeys[:0]
+}
+
+// lowerAction returns the request action in lower case: action patterns are compiled to
+// lower case, and comparing lower case with lower case is a plain byte comparison.
+func (r *Result) lowerAction(a string) string {
+	if a != r.actIn {
+		r.actIn, r.actLower = a, lowerASCIIString(a)
+	}
+	return r.actLower
 }
 
 // Evaluate decides req against one set of policies: any matching Deny statement gives
@@ -114,7 +132,7 @@ func EvaluateInto(r *Result, req *Request, policies []Labeled) {
 	if req == nil {
 		return
 	}
-	ev := evaluator{req: req, res: r}
+	ev := evaluator{req: req, res: r, act: r.lowerAction(req.Action)}
 	s := ev.set(policies)
 	switch {
 	case s.deny >= 0:
@@ -158,7 +176,7 @@ func AuthorizeInto(r *Result, req *Request, in Input) {
 	if req == nil {
 		return
 	}
-	ev := evaluator{req: req, res: r}
+	ev := evaluator{req: req, res: r, act: r.lowerAction(req.Action)}
 	id := ev.set(in.Identity)
 	se := ev.set(in.Session)
 	rs := ev.set(in.Resource)
@@ -193,12 +211,58 @@ type setOutcome struct {
 type evaluator struct {
 	req *Request
 	res *Result
+	act string // req.Action in lower case
 	// ctxLower records whether every key of req.Context is lower case (1) or not (2),
 	// once a lookup has needed to know (0 until then).
 	ctxLower uint8
 	// relevant is set while a statement that matches the action, resource and principal is
 	// evaluated; only then are absent keys recorded in MissingKeys.
 	relevant bool
+	// parsed caches request values parsed as numbers, dates or addresses: the same key
+	// (aws:SourceIp, aws:CurrentTime) is usually tested by several statements.
+	parsed  [4]parsedValue
+	nparsed int
+}
+
+// parsedValue is one request value parsed for one condition family.
+type parsedValue struct {
+	s   string
+	fam family
+	ok  bool
+	f   float64
+	t   time.Time
+	a   netip.Addr
+}
+
+// parse returns request value r parsed for fam (famNumeric, famDate or famIP), from the
+// cache when this evaluation parsed it before.
+func (ev *evaluator) parse(fam family, r string) parsedValue {
+	for i := 0; i < ev.nparsed; i++ {
+		if p := &ev.parsed[i]; p.fam == fam && p.s == r {
+			return *p
+		}
+	}
+	p := parseValue(fam, r)
+	if ev.nparsed < len(ev.parsed) {
+		ev.parsed[ev.nparsed] = p
+		ev.nparsed++
+	}
+	return p
+}
+
+func parseValue(fam family, r string) parsedValue {
+	p := parsedValue{s: r, fam: fam}
+	switch fam {
+	case famNumeric:
+		f, err := strconv.ParseFloat(r, 64)
+		p.f, p.ok = f, err == nil && f == f
+	case famDate:
+		p.t, p.ok = dateOf(r)
+	case famIP:
+		a, err := netip.ParseAddr(r)
+		p.a, p.ok = a.Unmap().WithZone(""), err == nil
+	}
+	return p
 }
 
 func (ev *evaluator) set(policies []Labeled) setOutcome {
@@ -261,7 +325,7 @@ func (ev *evaluator) statement(c *compiled) (match, namesSession bool) {
 		if !ev.condition(&c.conds[i]) {
 			// The statement does not apply, but the keys of the remaining conditions are
 			// still missing if absent: note them for MissingKeys.
-			for j := i + 1; j < len(c.conds); j++ {
+			for j := i + 1; ev.req.Missing && j < len(c.conds); j++ {
 				ev.noteAbsent(&c.conds[j])
 			}
 			return false, false
@@ -271,7 +335,7 @@ func (ev *evaluator) statement(c *compiled) (match, namesSession bool) {
 }
 
 func (ev *evaluator) action(c *compiled) bool {
-	a := ev.req.Action
+	a := ev.act
 	for i := range c.actions {
 		p := &c.actions[i]
 		var m bool
@@ -279,9 +343,9 @@ func (ev *evaluator) action(c *compiled) bool {
 		case patAny:
 			m = true
 		case patExact:
-			m = equalFoldASCII(a, p.text)
+			m = a == p.text
 		default:
-			m = p.glob.match(a)
+			m = p.glob.matchLower(a)
 		}
 		if m {
 			return !c.notAction
@@ -406,13 +470,16 @@ func hasUpper(s string) bool {
 }
 
 func (ev *evaluator) noteMissing(k *keyRef) {
-	if ev.relevant {
+	if ev.relevant && ev.req.Missing {
 		ev.res.MissingKeys = append(ev.res.MissingKeys, k.name)
 	}
 }
 
 // noteAbsent records the absent keys of a condition that was not evaluated.
 func (ev *evaluator) noteAbsent(c *condition) {
+	if !ev.req.Missing {
+		return
+	}
 	if c.fam != famNull {
 		if _, ok := ev.lookup(&c.key); !ok {
 			ev.noteMissing(&c.key)

@@ -267,7 +267,7 @@ func TestResultDetails(t *testing.T) {
 		{"Sid":"E","Effect":"Allow","Action":"*","Resource":"*","Condition":{"Null":{"k:null":"true"},"StringEqualsIfExists":{"Aws:SourceVpc":"${aws:SourceVpce}"}}}`))
 	p2 := mustParse(t, KindIdentity, doc(`{"Sid":"X","Effect":"Deny","Action":"secretsmanager:GetSecretValue","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}},
 		{"Sid":"Y","Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"*","Condition":{"StringEquals":{"aws:principaltag/TEAM":"blue"}}}`))
-	req := &Request{Action: "secretsmanager:GetSecretValue", Resource: secretARN, Context: ctx{"aws:SecureTransport": {"false"}}}
+	req := &Request{Action: "secretsmanager:GetSecretValue", Resource: secretARN, Context: ctx{"aws:SecureTransport": {"false"}}, Missing: true}
 	r := Evaluate(req, []Labeled{{ID: "p1", Policy: p1}, {ID: "p2", Policy: p2}})
 	if r.Decision != ExplicitDeny {
 		t.Fatalf("Decision = %v, want explicitDeny", r.Decision)
@@ -322,7 +322,7 @@ func TestEvaluateIntoReuses(t *testing.T) {
 	if r.Decision != Allow || len(r.Matched) != 1 {
 		t.Fatalf("first = %+v", r)
 	}
-	EvaluateInto(&r, &Request{Action: "s3:GetObject", Resource: "*"}, []Labeled{{ID: "p", Policy: allow}})
+	EvaluateInto(&r, &Request{Action: "s3:GetObject", Resource: "*", Missing: true}, []Labeled{{ID: "p", Policy: allow}})
 	if r.Decision != ImplicitDeny || len(r.Matched) != 0 || r.Deciding != nil || !slices.Equal(r.MissingKeys, []string{"aws:username"}) {
 		t.Fatalf("second = %+v", r)
 	}

@@ -53,6 +53,7 @@ func ExampleEvaluate() {
 
 	req.Resource = "arn:aws:secretsmanager:us-east-1:111122223333:secret:/dev/x"
 	delete(req.Context, "aws:securetransport")
+	req.Missing = true
 	r = policy.Evaluate(req, policies)
 	fmt.Println(r.Decision, r.Deciding == nil, r.MissingKeys)
 	// Output:

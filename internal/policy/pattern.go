@@ -104,17 +104,23 @@ func compileGlob(p string, fold bool) glob {
 	return g
 }
 
-func (g *glob) match(s string) bool {
+func (g *glob) match(s string) bool { return g.matchFold(s, g.fold) }
+
+// matchLower matches s, already in lower case, against a pattern compiled to fold case:
+// the fast path compares bytes as they are.
+func (g *glob) matchLower(s string) bool { return g.matchFold(s, false) }
+
+func (g *glob) matchFold(s string, fold bool) bool {
 	if g.slow {
 		return arn.Match(g.raw, s, g.fold)
 	}
 	np, ns := len(g.prefix), len(g.suffix)
-	if len(s) < np+ns || !eqFold(s[:np], g.prefix, g.fold) || !eqFold(s[len(s)-ns:], g.suffix, g.fold) {
+	if len(s) < np+ns || !eqFold(s[:np], g.prefix, fold) || !eqFold(s[len(s)-ns:], g.suffix, fold) {
 		return false
 	}
 	s = s[np : len(s)-ns]
 	for _, m := range g.middle {
-		i := indexFold(s, m, g.fold)
+		i := indexFold(s, m, fold)
 		if i < 0 {
 			return false
 		}

@@ -156,7 +156,7 @@ func (sim *simulation) run(account string) []xmlEvaluationResult {
 	var out []xmlEvaluationResult
 	for _, action := range sim.actions {
 		for _, resource := range sim.resources {
-			req := &policy.Request{Action: action, Resource: resource, Principal: principal, Context: sim.context}
+			req := &policy.Request{Action: action, Resource: resource, Principal: principal, Context: sim.context, Missing: true}
 			res := policy.Authorize(req, in)
 			decision := res.Decision
 			var detail *xmlBoundaryDetail
