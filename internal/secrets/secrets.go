@@ -67,6 +67,7 @@ type Service struct {
 	now      func() time.Time
 	rand     io.Reader
 	policies *policyCache
+	recs     *recCache
 }
 
 // New returns the Secrets Manager service of account and region over st.
@@ -74,7 +75,7 @@ type Service struct {
 // production) are the clock and randomness of every date, ARN suffix,
 // version id and generated password.
 func New(st store.Store, sealer *seal.Sealer, account, region string, now func() time.Time, rand io.Reader) *Service {
-	return &Service{st: st, sealer: sealer, account: account, region: region, now: now, rand: rand, policies: newPolicyCache(1024)}
+	return &Service{st: st, sealer: sealer, account: account, region: region, now: now, rand: rand, policies: newPolicyCache(1024), recs: newRecCache(4096)}
 }
 
 // Account returns the account id the service serves.
@@ -249,7 +250,7 @@ func (s *Service) load(tx store.Tx, name string) (*secretRec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decodeRec(b)
+	return s.recs.decode(name, b)
 }
 
 func decodeRec(b []byte) (*secretRec, error) {
@@ -261,11 +262,16 @@ func decodeRec(b []byte) (*secretRec, error) {
 }
 
 func (s *Service) save(tx store.Tx, r *secretRec) error {
+	r.normalize()
 	b, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	return tx.Put(bucketSecrets, r.Name, b)
+	if err := tx.Put(bucketSecrets, r.Name, b); err != nil {
+		return err
+	}
+	s.recs.put(r.Name, b, r.clone())
+	return nil
 }
 
 // purge removes a secret and all its values.
@@ -283,6 +289,7 @@ func (s *Service) purge(tx store.Tx, r *secretRec) error {
 			return err
 		}
 	}
+	s.recs.forget(r.Name)
 	err = tx.Delete(bucketSecrets, r.Name)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
