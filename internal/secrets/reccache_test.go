@@ -68,7 +68,7 @@ func TestRecCacheMatchesDecoding(t *testing.T) {
 func TestRecCacheBounded(t *testing.T) {
 	c := newRecCache(4)
 	for i := range 100 {
-		r := &secretRec{ARN: "arn", Name: string(rune('a' + i%26)) + string(rune('a'+i/26))}
+		r := &secretRec{ARN: "arn", Name: string(rune('a'+i%26)) + string(rune('a'+i/26))}
 		b, _ := json.Marshal(r)
 		c.put(r.Name, b, r)
 	}
