@@ -19,9 +19,8 @@ import (
 
 // Defaults for the zero fields of Options.
 const (
-	DefaultLockTimeout   = time.Second
-	DefaultMaxBatchDelay = 2 * time.Millisecond
-	DefaultMaxBatchSize  = 1000
+	DefaultLockTimeout  = time.Second
+	DefaultMaxBatchSize = 1000
 	// DefaultInitialMmapSize is far above the size of a broker's store, so
 	// that in practice readers never hold up writers.
 	DefaultInitialMmapSize = 256 << 20
@@ -37,14 +36,16 @@ type Options struct {
 	// waiting forever.
 	LockTimeout time.Duration
 
-	// MaxBatchDelay is how long a batch of Updates waits for more callers
-	// before it commits. Zero means DefaultMaxBatchDelay. A negative value
-	// disables batching: each Update commits (and fsyncs) alone, with no
-	// added latency but one fsync per call.
+	// MaxBatchDelay chooses how concurrent Updates share commits. Zero (the
+	// default) is group commit: Updates that arrive while a commit is in
+	// progress join the next one, and a lone Update commits at once. A
+	// positive value is bbolt's DB.Batch instead: a batch waits up to that
+	// long for more callers. A negative value disables batching: each Update
+	// commits (and fsyncs) alone.
 	MaxBatchDelay time.Duration
 
-	// MaxBatchSize commits a batch as soon as that many callers have joined
-	// it. Zero means DefaultMaxBatchSize.
+	// MaxBatchSize bounds the Updates that share one commit. Zero means
+	// DefaultMaxBatchSize.
 	MaxBatchSize int
 
 	// InitialMmapSize is the initial size in bytes of bbolt's read-only
@@ -63,7 +64,8 @@ type Options struct {
 // Store is a store.Store kept in one bbolt file.
 type Store struct {
 	db    *bbolt.DB
-	batch bool
+	batch bool         // bbolt's DB.Batch (MaxBatchDelay > 0)
+	group *groupCommit // group commit (MaxBatchDelay == 0)
 
 	// mu guards closed and failed. Transactions register in inflight
 	// under mu so that Close, having set closed, can wait for all of them.
@@ -93,9 +95,6 @@ var (
 func Open(path string, opts Options) (*Store, error) {
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = DefaultLockTimeout
-	}
-	if opts.MaxBatchDelay == 0 {
-		opts.MaxBatchDelay = DefaultMaxBatchDelay
 	}
 	if opts.MaxBatchSize <= 0 {
 		opts.MaxBatchSize = DefaultMaxBatchSize
@@ -132,7 +131,11 @@ func Open(path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
-	return &Store{db: db, batch: opts.MaxBatchDelay > 0}, nil
+	st := &Store{db: db, batch: opts.MaxBatchDelay > 0}
+	if opts.MaxBatchDelay == 0 {
+		st.group = &groupCommit{db: db, max: opts.MaxBatchSize}
+	}
+	return st, nil
 }
 
 func syncDir(dir string) error {
@@ -226,19 +229,22 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 		return err
 	}
 	defer s.inflight.Done()
-	// With Batch, fn may run several times (in the batch goroutine, then
-	// alone in this one); fnErr holds the result of the last run, which is
-	// the one bbolt reports. The channel hand-off inside Batch orders the
-	// batch goroutine's write before this goroutine's read.
+	// Batched, fn may run several times (in a shared transaction, then
+	// alone in this goroutine); fnErr holds the result of the last run,
+	// which is the one reported. The channel hand-off of the batch orders
+	// the committing goroutine's write before this goroutine's read.
 	var fnErr error
 	wrapped := func(btx *bbolt.Tx) error {
 		fnErr = run(btx, true, fn)
 		return fnErr
 	}
 	var err error
-	if s.batch {
+	switch {
+	case s.group != nil:
+		err = s.group.update(wrapped)
+	case s.batch:
 		err = s.db.Batch(wrapped)
-	} else {
+	default:
 		err = s.db.Update(wrapped)
 	}
 	if fnErr != nil {

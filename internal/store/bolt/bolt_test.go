@@ -41,7 +41,8 @@ func TestConformance(t *testing.T) {
 		name string
 		opts bolt.Options
 	}{
-		{"ok/batched", bolt.Options{}},
+		{"ok/group-commit", bolt.Options{}},
+		{"ok/bbolt-batch", bolt.Options{MaxBatchDelay: 2 * time.Millisecond}},
 		{"ok/unbatched", bolt.Options{MaxBatchDelay: -1}},
 	}
 	for _, tt := range tests {
@@ -443,7 +444,8 @@ func BenchmarkPut(b *testing.B) {
 		name string
 		opts bolt.Options
 	}{
-		{"batched", bolt.Options{}},
+		{"group-commit", bolt.Options{}},
+		{"bbolt-batch-2ms", bolt.Options{MaxBatchDelay: 2 * time.Millisecond}},
 		{"unbatched", bolt.Options{MaxBatchDelay: -1}},
 	} {
 		put := func(s store.Store, i int64) error {

@@ -14,11 +14,14 @@
 // # Throughput
 //
 // bbolt allows one writer at a time and fsyncs each commit, so Update
-// coalesces concurrent callers into one transaction and one fsync with
-// bbolt's DB.Batch: a batch starts when the first caller arrives and commits
-// after [Options.MaxBatchDelay] or when [Options.MaxBatchSize] callers have
-// joined. A lone caller therefore waits up to MaxBatchDelay longer; a negative
-// MaxBatchDelay turns batching off. When one function in a batch fails, the
+// coalesces concurrent callers into one transaction and one fsync by group
+// commit: a caller that finds no commit in progress commits at once; callers
+// that arrive during a commit queue, and the first of them then commits for
+// all of them (up to [Options.MaxBatchSize]). A lone caller waits for
+// nothing but its own commit, and under load a batch holds whoever arrived
+// during the previous commit. [Options.MaxBatchDelay] selects bbolt's
+// timer-based DB.Batch instead (positive) or no batching (negative). When
+// one function in a batch fails, the
 // batch is rolled back, the failing function is re-run alone (its error is
 // the one its caller sees) and the others are re-run together: this is why
 // [store.Store.Update] requires idempotent functions.
