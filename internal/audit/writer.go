@@ -79,8 +79,12 @@ type Writer struct {
 	stats    Stats
 
 	// Owned by the leader; nobody else touches these while leading is true.
-	f        File
-	off      int64  // end of the last durable record in f
+	f   File
+	off int64 // end of the last durable record in f
+	// resvFile and resvTo record the space reserved for intents: the bytes of resvFile
+	// before resvTo are allocated. A truncation or another file voids it.
+	resvFile File
+	resvTo   int64
 	firstSeq uint64 // seq of the first record in f, 0 while f is empty
 	seq      uint64 // seq of the last durable record
 	hash     string // hash of the last durable record
@@ -573,6 +577,7 @@ func (w *Writer) write(buf, last []byte, first uint64) error {
 // whatever the failed write left, on the open file when it can, else on a new one. It
 // returns an error wrapping ErrSink when the sink is still failing.
 func (w *Writer) repair() error {
+	w.resvFile = nil
 	if w.f != nil {
 		// The directory too: the failure may have come from a rotation whose new file
 		// is not yet durable in it.
@@ -716,8 +721,14 @@ func (w *Writer) reserveForIntents(batch []*waiter) []*waiter {
 	if need == 0 {
 		return batch
 	}
-	err := reserve(w.f, w.off, need+IntentReserve)
+	have := int64(0)
+	if w.resvFile == w.f {
+		have = w.resvTo
+	}
+	w.resvFile = nil
+	end, err := reserve(w.f, w.off, need+IntentReserve, have)
 	if err == nil {
+		w.resvFile, w.resvTo = w.f, end
 		return batch
 	}
 	kept := batch[:0:0]
