@@ -89,6 +89,12 @@ func (pc *principalCache) role(ctx context.Context, name string) (*iam.Role, err
 	return cached(pc, "r\x00"+name, func() (*iam.Role, error) { return pc.iam.GetRole(ctx, name) })
 }
 
+// roleByARN is iam.GetRoleByARN, cached: the role an AssumeRole names, with its trust
+// policy.
+func (pc *principalCache) roleByARN(ctx context.Context, roleARN string) (*iam.Role, error) {
+	return cached(pc, "ra\x00"+roleARN, func() (*iam.Role, error) { return pc.iam.GetRoleByARN(ctx, roleARN) })
+}
+
 func (pc *principalCache) userPolicies(ctx context.Context, name string) ([]policy.Labeled, error) {
 	return cached(pc, "up\x00"+name, func() ([]policy.Labeled, error) { return pc.iam.UserPolicies(ctx, name) })
 }

@@ -334,7 +334,7 @@ func handleAssumeRole(s *Server) Handler {
 			keys["aws:MultiFactorAuthAge"] = []string{"0"}
 		}
 
-		role, err := s.iam.GetRoleByARN(ctx, roleARN)
+		role, err := s.pcache.roleByARN(ctx, roleARN)
 		if err != nil && !errors.Is(err, iam.ErrNoSuchEntity) {
 			return nil, err
 		}
