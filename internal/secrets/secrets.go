@@ -263,10 +263,7 @@ func decodeRec(b []byte) (*secretRec, error) {
 
 func (s *Service) save(tx store.Tx, r *secretRec) error {
 	r.normalize()
-	b, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
+	b := r.appendJSON(make([]byte, 0, 512))
 	if err := tx.Put(bucketSecrets, r.Name, b); err != nil {
 		return err
 	}
