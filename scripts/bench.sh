@@ -4,14 +4,19 @@
 #      bolt store, audit log, request logs at info level to a file);
 #   2. for each operation and concurrency, `shortfuse bench --ceiling --json`: the broker,
 #      then the in-process ceiling, with the same client;
-#   3. the scaling runs: for each count in SCALE, a fresh broker whose store holds that many
+#   3. policies per principal: for each count in POLICIES, get-secret-value at concurrency 32
+#      against the same broker and the ceiling, sent as a user with that many managed
+#      policies of 10 statements (`--principal-policies`);
+#   4. the scaling runs: for each count in SCALE, a fresh broker whose store holds that many
 #      secrets (added by scripts/fillsecrets while it is stopped): start-up time, RSS, and
 #      get-secret-value at concurrency 32 against the ceiling;
-#   4. the Go microbenchmarks (-benchmem);
-#   5. Markdown tables of it all in $OUT/table.md.
+#   5. the Go microbenchmarks (-benchmem);
+#   6. Markdown tables of it all in $OUT/table.md.
 # Environment: OUT (default $TMPDIR/shortfuse-bench), DURATION (10s), WARMUP (2s),
 # CONCURRENCY ("1 8 32"), OPS ("get-secret-value assume-role get-session-token put-secret-value mixed"),
+# POLICIES ("1 10 110": policies per principal, at most 110; "" to skip),
 # SCALE ("1000 1000000"; "" to skip), ROUNDS (5: slices per target, alternating), MICRO (1 to run the microbenchmarks, the default; 0 to skip).
+# TABLE_ONLY (1: remake the tables from the files of an earlier run in $OUT, with the same knobs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
@@ -24,6 +29,7 @@ OPS="${OPS:-get-secret-value assume-role get-session-token put-secret-value mixe
 MICRO="${MICRO:-1}"
 ROUNDS="${ROUNDS:-5}"
 SCALE="${SCALE-1000 1000000}"
+POLICIES="${POLICIES-1 10 110}"
 
 mkdir -p "$OUT"
 log() { printf '== %s\n' "$*" >&2; }
@@ -100,6 +106,14 @@ for op in $OPS; do
 		echo "$(broker_cpu) $before" | awk '{ printf "%.2f\n", $1 - $2 }' >"$OUT/$op-c$c.broker-cpu"
 	done
 done
+
+for p in $POLICIES; do
+	log "policies per principal: $p"
+	before="$(broker_cpu)"
+	"$OUT/shortfuse" bench --endpoint "$url" --op get-secret-value --principal-policies "$p" --policy-statements 10 \
+		--concurrency 32 --duration "$DURATION" --warmup "$WARMUP" --ceiling --rounds "$ROUNDS" --json >"$OUT/policies-$p.json"
+	echo "$(broker_cpu) $before" | awk '{ printf "%.2f\n", $1 - $2 }' >"$OUT/policies-$p.broker-cpu"
+done
 echo "broker RSS after the runs: $(rss_kib) KiB" >>"$OUT/env.txt"
 stop_broker
 
@@ -149,6 +163,21 @@ log "table"
 			' "$OUT/$op-c$c.json"
 		done
 	done
+	if [ -n "$POLICIES" ]; then
+		echo
+		echo "| policies per principal | statements evaluated | GetSecretValue req/s | ceiling req/s | broker/ceiling | p50 ms | p99 ms | broker CPU µs/req | errors |"
+		echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+		for p in $POLICIES; do
+			jq -r --arg p "$p" --argjson bcpu "$(cat "$OUT/policies-$p.broker-cpu")" '
+				def f0: round;
+				def f1: (. * 10 | round) / 10;
+				def f2: (. * 100 | round) / 100;
+				.endpoint as $e | .ceiling as $k |
+				($bcpu / ($e.requests * ($e.warmup_seconds + $e.elapsed_seconds) / $e.elapsed_seconds) * 1e6) as $b |
+				"| \($p) | \($e.principal_policies * $e.policy_statements) | \($e.requests_per_second | f1) | \($k.requests_per_second | f1) | \(.ratio | f2) | \($e.latency.p50_ms | f2) | \($e.latency.p99_ms | f2) | \($b | f0) | \($e.errors)/\($k.errors) |"
+			' "$OUT/policies-$p.json"
+		done
+	fi
 	if [ -n "$SCALE" ]; then
 		echo
 		echo "| secrets stored | start-up ms | RSS after start MiB | RSS after load MiB | store MiB | GetSecretValue req/s | ceiling req/s | broker/ceiling | p50 ms | p99 ms |"

@@ -24,10 +24,15 @@ type benchInput struct {
 	ceiling     bool
 	rounds      int
 	json        bool
+
+	principalPolicies   int
+	policyStatements    int
+	policyStatementsSet bool // --policy-statements was given
 }
 
 func (in *benchInput) validate() error {
-	if _, err := bench.ParseOp(in.op); err != nil {
+	op, err := bench.ParseOp(in.op)
+	if err != nil {
 		return fmt.Errorf("--op: %w", err)
 	}
 	if in.concurrency < 1 || in.concurrency > 10000 {
@@ -44,6 +49,21 @@ func (in *benchInput) validate() error {
 	}
 	if in.rounds > 1 && in.duration/time.Duration(in.rounds) < 100*time.Millisecond {
 		return fmt.Errorf("--duration %s in %d rounds leaves slices under 100ms; use fewer rounds", in.duration, in.rounds)
+	}
+	if in.principalPolicies < 0 {
+		return fmt.Errorf("--principal-policies must not be negative, got %d", in.principalPolicies)
+	}
+	if in.principalPolicies > bench.MaxPrincipalPolicies {
+		return fmt.Errorf("--principal-policies must be at most %d (%s), got %d", bench.MaxPrincipalPolicies, bench.PrincipalPoliciesQuota, in.principalPolicies)
+	}
+	if in.principalPolicies > 0 && !op.PrincipalPoliciesApply() {
+		return fmt.Errorf("--principal-policies applies to get-secret-value, put-secret-value and mixed, not %s", op)
+	}
+	if in.policyStatementsSet && in.principalPolicies == 0 {
+		return errors.New("--policy-statements needs --principal-policies")
+	}
+	if in.principalPolicies > 0 && (in.policyStatements < 1 || in.policyStatements > bench.MaxPolicyStatements()) {
+		return fmt.Errorf("--policy-statements must be between 1 and %d (a managed policy holds at most 6144 characters), got %d", bench.MaxPolicyStatements(), in.policyStatements)
 	}
 	return nil
 }
@@ -69,11 +89,21 @@ are counted by code, never retried. mixed repeats 7 get-secret-value, 1 assume-r
 answers every operation with a canned response and does no work; the ratio endpoint/ceiling
 is the figure to compare on a shared machine. The measured time of each is cut into --rounds
 slices run alternately (endpoint, ceiling, ceiling, endpoint, …), so that a change in the
-machine's load during the run weighs on both alike.`,
+machine's load during the run weighs on both alike.
+
+--principal-policies N (get-secret-value, put-secret-value, mixed) measures how the cost of a
+Secrets Manager request grows with the caller's policies: the load's secrets requests are sent
+as a fixture user shortfuse-bench-ID-pp with N customer managed policies of --policy-statements
+statements each, 10 attached to the user and 10 to each of its groups shortfuse-bench-ID-pp-gK
+(IAM quotas: at most 110). Every statement but the last of the last policy is a decoy that
+names other secrets, with a condition; that last one allows the request, so each decision
+evaluates N × statements statements.`,
 		Example: `  AWS_SHARED_CREDENTIALS_FILE=shortfuse-data/admin-credentials \
-    shortfuse bench --endpoint http://127.0.0.1:7575 --op get-secret-value --concurrency 32 --duration 10s --ceiling`,
+    shortfuse bench --endpoint http://127.0.0.1:7575 --op get-secret-value --concurrency 32 --duration 10s --ceiling
+  shortfuse bench --op get-secret-value --principal-policies 110 --policy-statements 10 --ceiling`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			in.policyStatementsSet = cmd.Flags().Changed("policy-statements")
 			if err := in.validate(); err != nil {
 				return err
 			}
@@ -89,6 +119,8 @@ machine's load during the run weighs on both alike.`,
 	f.BoolVar(&in.ceiling, "ceiling", false, "also measure a do-nothing in-process server with the same client")
 	f.IntVar(&in.rounds, "rounds", 5, "with --ceiling: alternate the endpoint and the ceiling in this many slices each")
 	f.BoolVar(&in.json, "json", false, "print the report as JSON")
+	f.IntVar(&in.principalPolicies, "principal-policies", 0, fmt.Sprintf("send the secrets requests as a user with this many managed policies, 0 to %d (0: as the caller)", bench.MaxPrincipalPolicies))
+	f.IntVar(&in.policyStatements, "policy-statements", bench.DefaultPolicyStatements, fmt.Sprintf("with --principal-policies: statements per policy, 1 to %d", bench.MaxPolicyStatements()))
 	return cmd
 }
 
@@ -125,6 +157,9 @@ func runBench(ctx context.Context, in *benchInput, stdout, stderr io.Writer) err
 		Warmup:      in.warmup,
 		Rand:        rand.Reader,
 		Now:         time.Now,
+	}
+	if in.principalPolicies > 0 {
+		cfg.PrincipalPolicies, cfg.PolicyStatements = in.principalPolicies, in.policyStatements
 	}
 	var report *bench.Report
 	if !in.ceiling {

@@ -107,6 +107,16 @@ type Config struct {
 	// the SDK's transport with an idle pool of twice Concurrency and a 30 s
 	// timeout per request.
 	HTTPClient aws.HTTPClient
+	// PrincipalPolicies, if not 0, sends the load's Secrets Manager
+	// requests as a fixture IAM user with that many customer managed
+	// policies (at most MaxPrincipalPolicies), of PolicyStatements
+	// statements each, of which only the last statement of the last policy
+	// allows the requests. For GetSecretValue, PutSecretValue and Mixed.
+	PrincipalPolicies int
+	// PolicyStatements is the number of statements of each policy, 1 to
+	// MaxPolicyStatements(); 0 means DefaultPolicyStatements. Unused
+	// without PrincipalPolicies.
+	PolicyStatements int
 }
 
 // validate checks the Config and fills in defaults.
@@ -134,6 +144,23 @@ func (c *Config) validate() error {
 	}
 	if c.AWS.Credentials == nil {
 		return errors.New("no AWS credentials")
+	}
+	if c.PrincipalPolicies < 0 {
+		return fmt.Errorf("principal policies must not be negative, got %d", c.PrincipalPolicies)
+	}
+	if c.PrincipalPolicies > MaxPrincipalPolicies {
+		return fmt.Errorf("principal policies must be at most %d (%s), got %d", MaxPrincipalPolicies, PrincipalPoliciesQuota, c.PrincipalPolicies)
+	}
+	if c.PrincipalPolicies > 0 {
+		if !c.Op.PrincipalPoliciesApply() {
+			return fmt.Errorf("principal policies apply to %s, %s and %s, not %s", GetSecretValue, PutSecretValue, Mixed, c.Op)
+		}
+		if c.PolicyStatements == 0 {
+			c.PolicyStatements = DefaultPolicyStatements
+		}
+		if c.PolicyStatements < 1 || c.PolicyStatements > MaxPolicyStatements() {
+			return fmt.Errorf("policy statements must be between 1 and %d (a managed policy holds at most %d characters), got %d", MaxPolicyStatements(), policySizeQuota, c.PolicyStatements)
+		}
 	}
 	if c.Target == "" {
 		c.Target = "endpoint"
@@ -225,6 +252,11 @@ type Result struct {
 	// time: the client's cost (with the ceiling in process, the client's
 	// and the ceiling's). 0 where it is not measured.
 	ProcessCPU float64 `json:"process_cpu_seconds"`
+	// PrincipalPolicies and PolicyStatements are the Config's: the caller
+	// of the Secrets Manager requests had that many managed policies of
+	// that many statements. Both 0 when the load ran as the caller.
+	PrincipalPolicies int `json:"principal_policies,omitempty"`
+	PolicyStatements  int `json:"policy_statements,omitempty"`
 	Stats
 	// ByOp breaks a Mixed run down by operation.
 	ByOp []OpStats `json:"by_op,omitempty"`
@@ -479,6 +511,9 @@ func (t *target) result() *Result {
 		Slices:       t.slices,
 		ProcessCPU:   t.cpu.Seconds(),
 		ErrorSamples: map[string]string{},
+	}
+	if cfg.PrincipalPolicies > 0 {
+		res.PrincipalPolicies, res.PolicyStatements = cfg.PrincipalPolicies, cfg.PolicyStatements
 	}
 	var all Histogram
 	allErrs := map[string]uint64{}

@@ -116,6 +116,12 @@ func TestConfigValidate(t *testing.T) {
 		{"fail/no-rand", func(c *Config) { c.Rand = nil }, "randomness"},
 		{"fail/no-clock", func(c *Config) { c.Now = nil }, "clock"},
 		{"fail/no-credentials", func(c *Config) { c.AWS.Credentials = nil }, "credentials"},
+		{"fail/principal-policies-negative", func(c *Config) { c.PrincipalPolicies = -1 }, "must not be negative"},
+		{"fail/principal-policies-over-quota", func(c *Config) { c.PrincipalPolicies = 111 }, "at most 110 (IAM quotas"},
+		{"fail/principal-policies-other-op", func(c *Config) { c.Op, c.PrincipalPolicies = AssumeRole, 1 }, "apply to get-secret-value, put-secret-value and mixed, not assume-role"},
+		{"fail/principal-policies-session-token", func(c *Config) { c.Op, c.PrincipalPolicies = GetSessionToken, 3 }, "not get-session-token"},
+		{"fail/policy-statements-negative", func(c *Config) { c.PrincipalPolicies, c.PolicyStatements = 1, -1 }, "policy statements must be between 1 and"},
+		{"fail/policy-statements-too-many", func(c *Config) { c.PrincipalPolicies, c.PolicyStatements = 1, MaxPolicyStatements()+1 }, "6144 characters"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,6 +142,32 @@ func TestConfigValidate(t *testing.T) {
 		}
 		if cfg.Target != "endpoint" || cfg.AWS.Region != "us-east-1" || cfg.FixtureTimeout != 60*time.Second {
 			t.Errorf("defaults: target %q region %q fixture timeout %v", cfg.Target, cfg.AWS.Region, cfg.FixtureTimeout)
+		}
+		if cfg.PrincipalPolicies != 0 || cfg.PolicyStatements != 0 {
+			t.Errorf("defaults: principal policies %d, policy statements %d; want 0, 0", cfg.PrincipalPolicies, cfg.PolicyStatements)
+		}
+	})
+	for _, op := range []Op{GetSecretValue, PutSecretValue, Mixed} {
+		t.Run("ok/principal-policies-"+string(op), func(t *testing.T) {
+			cfg := base
+			cfg.Op, cfg.PrincipalPolicies = op, MaxPrincipalPolicies
+			if err := cfg.validate(); err != nil {
+				t.Fatal(err)
+			}
+			if cfg.PolicyStatements != DefaultPolicyStatements {
+				t.Errorf("policy statements %d, want the default %d", cfg.PolicyStatements, DefaultPolicyStatements)
+			}
+			cfg.PolicyStatements = MaxPolicyStatements()
+			if err := cfg.validate(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	t.Run("ok/policy-statements-ignored-without-policies", func(t *testing.T) {
+		cfg := base
+		cfg.Op, cfg.PolicyStatements = AssumeRole, 1000
+		if err := cfg.validate(); err != nil {
+			t.Fatal(err)
 		}
 	})
 }
@@ -214,6 +246,7 @@ func TestRunErrors(t *testing.T) {
 	tests := []struct {
 		name       string
 		op         Op
+		pp         int // Config.PrincipalPolicies
 		fail       map[string]fault
 		wantErr    string   // "" for a measurement
 		wantCodes  []string // error codes counted during the load
@@ -269,6 +302,39 @@ func TestRunErrors(t *testing.T) {
 			wantUnseen: []string{"DeleteSecret", "PutSecretValue"},
 		},
 		{
+			name:     "ok/principal-policies-already-gone-not-warned",
+			op:       GetSecretValue,
+			pp:       12,
+			fail:     map[string]fault{"DetachGroupPolicy": {code: "NoSuchEntity", status: 404}, "DeletePolicy": {code: "NoSuchEntity", status: 404, times: 1}},
+			wantSeen: []string{"RemoveUserFromGroup", "DeleteGroup", "DetachUserPolicy", "DeleteAccessKey", "DeleteUser"},
+		},
+		{
+			name:     "ok/principal-policies-cleanup-failure-is-a-warning",
+			op:       PutSecretValue,
+			pp:       11,
+			fail:     map[string]fault{"DeleteGroup": {code: "DeleteConflict", status: 409}},
+			wantWarn: "could not delete fixture group shortfuse-bench-",
+			wantSeen: []string{"DeletePolicy", "DeleteUser"},
+		},
+		{
+			name:       "fail/principal-policies-made-ones-cleaned-up",
+			op:         GetSecretValue,
+			pp:         12,
+			fail:       map[string]fault{"AttachGroupPolicy": {code: "LimitExceeded", status: 409}},
+			wantErr:    "attach policy shortfuse-bench-",
+			wantSeen:   []string{"DetachUserPolicy", "DeletePolicy", "RemoveUserFromGroup", "DeleteGroup", "DeleteAccessKey", "DeleteUser", "DeleteSecret"},
+			wantUnseen: []string{"DetachGroupPolicy"},
+		},
+		{
+			name:       "fail/principal-policies-no-caller-identity",
+			op:         Mixed,
+			pp:         1,
+			fail:       map[string]fault{"GetCallerIdentity": {code: "AccessDenied", status: 403, after: 1}},
+			wantErr:    "GetCallerIdentity",
+			wantSeen:   []string{"DeleteRole", "DeleteUser", "DeleteSecret"},
+			wantUnseen: []string{"CreatePolicy"},
+		},
+		{
 			name:     "fail/cleanup-failure-reported-with-error",
 			op:       Mixed,
 			fail:     map[string]fault{"CreateUser": {code: "LimitExceeded", status: 409}, "DeleteRole": {code: "DeleteConflict", status: 409}},
@@ -279,7 +345,9 @@ func TestRunErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fs, url := newFaultyServer(t, tt.fail)
-			res, err := Run(context.Background(), quickConfig(url, tt.op))
+			cfg := quickConfig(url, tt.op)
+			cfg.PrincipalPolicies = tt.pp
+			res, err := Run(context.Background(), cfg)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Run() = %v, want an error containing %q", err, tt.wantErr)
@@ -499,5 +567,154 @@ func TestCompare(t *testing.T) {
 	}
 	if !fs.seen("DeleteAccessKey") || !fs.seen("DeleteUser") {
 		t.Error("the endpoint's fixtures were not deleted when the ceiling failed")
+	}
+}
+
+// TestPrincipalPoliciesAgainstCeiling runs the secrets operations as a
+// user with 12 policies (10 on the user, 2 on a group) and checks the
+// fixture operations sent, made and undone.
+func TestPrincipalPoliciesAgainstCeiling(t *testing.T) {
+	for _, op := range []Op{GetSecretValue, PutSecretValue, Mixed} {
+		t.Run("ok/"+string(op), func(t *testing.T) {
+			fs, url := newFaultyServer(t, nil)
+			cfg := quickConfig(url, op)
+			cfg.PrincipalPolicies = 12
+			res, err := Run(context.Background(), cfg)
+			if err != nil {
+				t.Fatalf("Run() = %v", err)
+			}
+			checkSane(t, string(op), res.Stats)
+			if res.Errors != 0 || len(res.Warnings) != 0 {
+				t.Errorf("errors %v (%v), warnings %v; want none", res.ErrorsByCode, res.ErrorSamples, res.Warnings)
+			}
+			if res.PrincipalPolicies != 12 || res.PolicyStatements != DefaultPolicyStatements {
+				t.Errorf("result records %d policies of %d statements, want 12 of %d", res.PrincipalPolicies, res.PolicyStatements, DefaultPolicyStatements)
+			}
+			want := map[string]int{
+				"CreatePolicy": 12, "DeletePolicy": 12,
+				"AttachUserPolicy": 10, "DetachUserPolicy": 10,
+				"AttachGroupPolicy": 2, "DetachGroupPolicy": 2,
+				"CreateGroup": 1, "DeleteGroup": 1,
+				"AddUserToGroup": 1, "RemoveUserFromGroup": 1,
+			}
+			fs.mu.Lock()
+			defer fs.mu.Unlock()
+			for action, n := range want {
+				if fs.calls[action] != n {
+					t.Errorf("%s called %d times, want %d", action, fs.calls[action], n)
+				}
+			}
+			// Newest first: each policy is detached, then deleted, from
+			// the last to the first; the user leaves the group, then the
+			// group goes, between the group's policies and the user's.
+			var got []string
+			for _, op := range fs.ops {
+				switch op {
+				case "DetachUserPolicy", "DetachGroupPolicy", "DeletePolicy", "RemoveUserFromGroup", "DeleteGroup":
+					got = append(got, op)
+				}
+			}
+			wantOrder := []string{"DetachGroupPolicy", "DeletePolicy", "DetachGroupPolicy", "DeletePolicy", "RemoveUserFromGroup", "DeleteGroup"}
+			for range 10 {
+				wantOrder = append(wantOrder, "DetachUserPolicy", "DeletePolicy")
+			}
+			if !slices.Equal(got, wantOrder) {
+				t.Errorf("cleanup order %v, want %v", got, wantOrder)
+			}
+		})
+	}
+}
+
+func TestPrincipalPoliciesReport(t *testing.T) {
+	res := &Result{Target: "endpoint", Op: GetSecretValue, Concurrency: 32, PrincipalPolicies: 110, PolicyStatements: 10}
+	var txt, js bytes.Buffer
+	r := NewReport(res, nil)
+	if err := r.WriteText(&txt); err != nil {
+		t.Fatal(err)
+	}
+	if want := "caller with 110 managed policies of 10 statements (1100 statements evaluated per request)"; !strings.Contains(txt.String(), want) {
+		t.Errorf("text report lacks %q:\n%s", want, txt.String())
+	}
+	if err := r.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"principal_policies": 110`, `"policy_statements": 10`} {
+		if !strings.Contains(js.String(), want) {
+			t.Errorf("JSON report lacks %s:\n%s", want, js.String())
+		}
+	}
+	res.PrincipalPolicies, res.PolicyStatements = 0, 0
+	txt.Reset()
+	js.Reset()
+	if err := r.WriteText(&txt); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(txt.String(), "policies") || strings.Contains(js.String(), "polic") {
+		t.Errorf("a run as the caller mentions policies:\n%s\n%s", txt.String(), js.String())
+	}
+}
+
+// TestPolicyDocuments checks the fixture policies: within IAM's size
+// quota up to MaxPolicyStatements, and only the last statement of the last
+// policy names the run's secrets.
+func TestPolicyDocuments(t *testing.T) {
+	worst := policyScope{partition: "aws-us-gov", region: "us-isob-east-1", account: "123456789012", id: "ffffffffffff"}
+	s := MaxPolicyStatements()
+	if s < DefaultPolicyStatements || s > 100 {
+		t.Fatalf("MaxPolicyStatements() = %d", s)
+	}
+	for _, op := range []Op{GetSecretValue, PutSecretValue, Mixed} {
+		for i := range MaxPrincipalPolicies {
+			if n := len(worst.document(op, i, MaxPrincipalPolicies, s)); n > policySizeQuota {
+				t.Errorf("%s: policy %d of %d statements is %d characters", op, i, s, n)
+			}
+		}
+	}
+	if n := len(worst.document(Mixed, MaxPrincipalPolicies-1, MaxPrincipalPolicies, s+1)); n <= policySizeQuota {
+		t.Errorf("%d statements make %d characters: MaxPolicyStatements() could be larger", s+1, n)
+	}
+
+	sc := policyScope{partition: "aws", region: "us-east-1", account: "123456789012", id: "0123456789ab"}
+	own := `"Resource":"arn:aws:secretsmanager:us-east-1:123456789012:secret:shortfuse-bench/0123456789ab*"`
+	const n, stmts = 4, 7
+	kinds := map[string]int{}
+	for i := range n {
+		doc := sc.document(GetSecretValue, i, n, stmts)
+		var parsed struct {
+			Version   string
+			Statement []statement
+		}
+		if err := json.Unmarshal([]byte(doc), &parsed); err != nil {
+			t.Fatalf("policy %d does not parse: %v", i, err)
+		}
+		if parsed.Version != "2012-10-17" || len(parsed.Statement) != stmts {
+			t.Errorf("policy %d: version %q, %d statements", i, parsed.Version, len(parsed.Statement))
+		}
+		grants := strings.Count(doc, own)
+		if (i == n-1) != (grants == 1) || grants > 1 {
+			t.Errorf("policy %d names the run's secrets %d times", i, grants)
+		}
+		for j, st := range parsed.Statement {
+			if i == n-1 && j == stmts-1 {
+				if st.Effect != "Allow" || st.Condition != nil || !slices.Equal(st.Action, []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}) {
+					t.Errorf("allowing statement %+v", st)
+				}
+				continue
+			}
+			if !strings.Contains(st.Resource, ":secret:shortfuse-bench-decoy/0123456789ab/") || len(st.Condition) != 1 {
+				t.Errorf("policy %d statement %d is not a decoy: %+v", i, j, st)
+			}
+			for k := range st.Condition {
+				kinds[st.Effect+" "+k]++
+			}
+		}
+	}
+	for _, k := range []string{"Allow StringEquals", "Deny Bool", "Allow IpAddress"} {
+		if kinds[k] == 0 {
+			t.Errorf("no decoy %s among %v", k, kinds)
+		}
 	}
 }

@@ -182,10 +182,12 @@ func cannedJSON() map[string]cannedResponse {
 // and iam service-2.json, in the Query protocol's XML wrapping).
 func cannedQuery() map[string]cannedResponse {
 	const (
-		userARN = "arn:aws:iam::" + ceilingAccount + ":user/shortfuse-bench-ceiling"
-		roleARN = "arn:aws:iam::" + ceilingAccount + ":role/shortfuse-bench-ceiling"
-		created = "2026-01-01T00:00:00Z"
-		expires = "2036-01-01T00:00:00Z"
+		userARN   = "arn:aws:iam::" + ceilingAccount + ":user/shortfuse-bench-ceiling"
+		roleARN   = "arn:aws:iam::" + ceilingAccount + ":role/shortfuse-bench-ceiling"
+		groupARN  = "arn:aws:iam::" + ceilingAccount + ":group/shortfuse-bench-ceiling"
+		policyARN = "arn:aws:iam::" + ceilingAccount + ":policy/shortfuse-bench-ceiling"
+		created   = "2026-01-01T00:00:00Z"
+		expires   = "2036-01-01T00:00:00Z"
 		// Sizes like the broker's: a 20-character key id, a 40-character
 		// secret and a session token of a few hundred characters.
 		sessionKeyID = "ASIAEXAMPLEEXAMPLE01"
@@ -196,6 +198,10 @@ func cannedQuery() map[string]cannedResponse {
 	creds := `<Credentials><AccessKeyId>` + sessionKeyID + `</AccessKeyId><SecretAccessKey>` + secretKey +
 		`</SecretAccessKey><SessionToken>` + token + `</SessionToken><Expiration>` + expires + `</Expiration></Credentials>`
 	user := `<User><Path>/</Path><UserName>shortfuse-bench-ceiling</UserName><UserId>AIDAEXAMPLEEXAMPLE01</UserId><Arn>` + userARN + `</Arn><CreateDate>` + created + `</CreateDate></User>`
+	group := `<Group><Path>/</Path><GroupName>shortfuse-bench-ceiling</GroupName><GroupId>AGPAEXAMPLEEXAMPLE01</GroupId><Arn>` + groupARN + `</Arn><CreateDate>` + created + `</CreateDate></Group>`
+	policy := `<Policy><PolicyName>shortfuse-bench-ceiling</PolicyName><PolicyId>ANPAEXAMPLEEXAMPLE01</PolicyId><Arn>` + policyARN +
+		`</Arn><Path>/</Path><DefaultVersionId>v1</DefaultVersionId><AttachmentCount>0</AttachmentCount><PermissionsBoundaryUsageCount>0</PermissionsBoundaryUsageCount>` +
+		`<IsAttachable>true</IsAttachable><CreateDate>` + created + `</CreateDate><UpdateDate>` + created + `</UpdateDate></Policy>`
 	role := `<Role><Path>/</Path><RoleName>shortfuse-bench-ceiling</RoleName><RoleId>AROAEXAMPLEEXAMPLE01</RoleId><Arn>` + roleARN + `</Arn><CreateDate>` + created + `</CreateDate></Role>`
 	sts := map[string]string{
 		"GetCallerIdentity": `<Arn>` + userARN + `</Arn><UserId>AIDAEXAMPLEEXAMPLE01</UserId><Account>` + ceilingAccount + `</Account>`,
@@ -215,6 +221,17 @@ func cannedQuery() map[string]cannedResponse {
 		"DeleteUser":       "",
 		"DeleteRolePolicy": "",
 		"DeleteRole":       "",
+		// The policies-per-principal fixtures.
+		"CreateGroup":         group,
+		"CreatePolicy":        policy,
+		"AddUserToGroup":      "",
+		"AttachUserPolicy":    "",
+		"AttachGroupPolicy":   "",
+		"DetachUserPolicy":    "",
+		"DetachGroupPolicy":   "",
+		"RemoveUserFromGroup": "",
+		"DeleteGroup":         "",
+		"DeletePolicy":        "",
 	}
 	m := make(map[string]cannedResponse, len(sts)+len(iam))
 	wrap := func(ns, action, result string) cannedResponse {

@@ -24,6 +24,8 @@ func testAWS() aws.Config {
 	}
 }
 
+const ceilingPolicyARN = "arn:aws:iam::123456789012:policy/p"
+
 // testClients are SDK clients pointed at url.
 func testClients(t *testing.T, url string) *clients {
 	t.Helper()
@@ -150,6 +152,52 @@ func TestCeilingAnswersEveryOperation(t *testing.T) {
 		}},
 		{"ok/iam-DeleteRole", func() error {
 			_, err := cl.iam.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("r")})
+			return err
+		}},
+		{"ok/iam-CreatePolicy", func() error {
+			out, err := cl.iam.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("p"), PolicyDocument: aws.String("{}")})
+			if err != nil {
+				return err
+			}
+			return errors.Join(nonEmpty(out.Policy.Arn), nonEmpty(out.Policy.DefaultVersionId))
+		}},
+		{"ok/iam-CreateGroup", func() error {
+			out, err := cl.iam.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("g")})
+			if err != nil {
+				return err
+			}
+			return errors.Join(nonEmpty(out.Group.Arn), nonEmpty(out.Group.GroupName))
+		}},
+		{"ok/iam-AddUserToGroup", func() error {
+			_, err := cl.iam.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: aws.String("g"), UserName: aws.String("u")})
+			return err
+		}},
+		{"ok/iam-AttachUserPolicy", func() error {
+			_, err := cl.iam.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("u"), PolicyArn: aws.String(ceilingPolicyARN)})
+			return err
+		}},
+		{"ok/iam-AttachGroupPolicy", func() error {
+			_, err := cl.iam.AttachGroupPolicy(ctx, &iam.AttachGroupPolicyInput{GroupName: aws.String("g"), PolicyArn: aws.String(ceilingPolicyARN)})
+			return err
+		}},
+		{"ok/iam-DetachUserPolicy", func() error {
+			_, err := cl.iam.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: aws.String("u"), PolicyArn: aws.String(ceilingPolicyARN)})
+			return err
+		}},
+		{"ok/iam-DetachGroupPolicy", func() error {
+			_, err := cl.iam.DetachGroupPolicy(ctx, &iam.DetachGroupPolicyInput{GroupName: aws.String("g"), PolicyArn: aws.String(ceilingPolicyARN)})
+			return err
+		}},
+		{"ok/iam-RemoveUserFromGroup", func() error {
+			_, err := cl.iam.RemoveUserFromGroup(ctx, &iam.RemoveUserFromGroupInput{GroupName: aws.String("g"), UserName: aws.String("u")})
+			return err
+		}},
+		{"ok/iam-DeleteGroup", func() error {
+			_, err := cl.iam.DeleteGroup(ctx, &iam.DeleteGroupInput{GroupName: aws.String("g")})
+			return err
+		}},
+		{"ok/iam-DeletePolicy", func() error {
+			_, err := cl.iam.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(ceilingPolicyARN)})
 			return err
 		}},
 	}

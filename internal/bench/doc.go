@@ -30,6 +30,12 @@
 // [Compare] measures an endpoint and the ceiling in alternating slices of
 // the same run, and [Report] puts them side by side.
 //
+// With [Config].PrincipalPolicies, the Secrets Manager requests are sent as
+// a fixture IAM user with that many customer managed policies (up to
+// [MaxPrincipalPolicies], through groups beyond 10), whose statements all
+// have to be evaluated before the last one allows the request: how a
+// request's cost grows with the caller's policies.
+//
 // # What it does not do
 //
 // It does not pace requests (open-loop load), so latencies under overload

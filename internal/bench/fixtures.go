@@ -35,7 +35,11 @@ const sessionSeconds = 900
 //   - a role whose trust policy names the caller, for assume-role;
 //   - an IAM user with an access key, for get-session-token, which AWS
 //     refuses to session credentials; it also lets the benchmark run with
-//     any kind of caller credentials.
+//     any kind of caller credentials;
+//   - with Config.PrincipalPolicies, an IAM user shortfuse-bench-ID-pp
+//     with an access key, its managed policies and groups (see
+//     makePrincipalPolicies); the load's Secrets Manager requests are sent
+//     as that user.
 type fixtures struct {
 	cl       *clients
 	id       string
@@ -52,6 +56,12 @@ type fixtures struct {
 	userName    string
 	userKeyID   string
 	userClients *clients
+
+	ppUser     string
+	ppGroups   []string
+	ppPolicies []string // ARNs, in the order attached
+	ppClients  *clients
+	undo       []undoStep // how to delete the ppUser fixtures, oldest first
 
 	puts atomic.Uint64
 }
@@ -88,6 +98,11 @@ func prepare(ctx context.Context, cfg Config, cl *clients) (*fixtures, error) {
 	}
 	if needUser {
 		if err := fx.makeUser(ctx, cfg); err != nil {
+			return fx, err
+		}
+	}
+	if cfg.PrincipalPolicies > 0 {
+		if err := fx.makePrincipalPolicies(ctx, cfg); err != nil {
 			return fx, err
 		}
 	}
@@ -224,14 +239,20 @@ func (fx *fixtures) stopBackground() {
 
 // workerCalls returns the request of each Op, bound to the fixtures, for
 // one worker (put-secret-value keeps which secret the worker writes).
+// Secrets Manager requests go as the policies-per-principal user when
+// there is one.
 func (fx *fixtures) workerCalls(cl *clients) map[Op]call {
 	var (
 		putSecret string
 		putsLeft  int
 	)
+	sm := cl.sm
+	if fx.ppClients != nil {
+		sm = fx.ppClients.sm
+	}
 	return map[Op]call{
 		GetSecretValue: func(ctx context.Context) error {
-			_, err := cl.sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(fx.secretName)})
+			_, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(fx.secretName)})
 			return err
 		},
 		PutSecretValue: func(ctx context.Context) error {
@@ -246,7 +267,7 @@ func (fx *fixtures) workerCalls(cl *clients) map[Op]call {
 			// Each value is new; the SDK supplies a fresh
 			// ClientRequestToken, so every call makes a version.
 			n := fx.puts.Add(1)
-			_, err := cl.sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
+			_, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
 				SecretId:     aws.String(putSecret),
 				SecretString: aws.String(fmt.Sprintf("%0*d", fixtureValueSize, n)),
 			})
@@ -281,6 +302,7 @@ func (fx *fixtures) cleanup(ctx context.Context) []string {
 			warnings = append(warnings, fmt.Sprintf("could not delete fixture %s: %v", what, err))
 		}
 	}
+	fx.undoPrincipalPolicies(ctx, warn)
 	if fx.userKeyID != "" {
 		_, err := fx.cl.iam.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String(fx.userName), AccessKeyId: aws.String(fx.userKeyID)})
 		warn("access key of user "+fx.userName, err)

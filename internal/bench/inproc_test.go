@@ -1,17 +1,27 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	iamsdk "github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/shortfuse/shortfuse/internal/audit"
 	"github.com/shortfuse/shortfuse/internal/iam"
@@ -172,5 +182,270 @@ func BenchmarkInProcess(b *testing.B) {
 				fx.stopBackground()
 			})
 		}
+	}
+}
+
+// requestLog is an HTTP client that records, for each operation sent, the
+// access key ids that signed it.
+type requestLog struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	keys map[string]map[string]int // operation → access key id → requests
+}
+
+func newRequestLog(concurrency int) (*requestLog, *http.Client) {
+	hc := newHTTPClient(concurrency)
+	rl := &requestLog{next: hc.Transport, keys: map[string]map[string]int{}}
+	hc.Transport = rl
+	return rl, hc
+}
+
+func (rl *requestLog) RoundTrip(r *http.Request) (*http.Response, error) {
+	op := ""
+	if target := r.Header.Get("X-Amz-Target"); target != "" {
+		_, op, _ = strings.Cut(target, ".")
+	} else if r.Body != nil {
+		body, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		op = queryAction(body)
+	}
+	_, cred, _ := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+	key, _, _ := strings.Cut(cred, "/")
+	rl.mu.Lock()
+	if rl.keys[op] == nil {
+		rl.keys[op] = map[string]int{}
+	}
+	rl.keys[op][key]++
+	rl.mu.Unlock()
+	return rl.next.RoundTrip(r)
+}
+
+func (rl *requestLog) count(op string) int {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	n := 0
+	for _, c := range rl.keys[op] {
+		n += c
+	}
+	return n
+}
+
+// signers returns how many requests of op each access key id signed.
+func (rl *requestLog) signers(op string) map[string]int {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	return maps.Clone(rl.keys[op])
+}
+
+// leftovers lists the users, groups and customer managed policies whose
+// names start with shortfuse-bench-.
+func leftovers(t *testing.T, cl *iamsdk.Client) []string {
+	t.Helper()
+	ctx := context.Background()
+	var left []string
+	users := iamsdk.NewListUsersPaginator(cl, &iamsdk.ListUsersInput{})
+	for users.HasMorePages() {
+		page, err := users.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range page.Users {
+			if strings.HasPrefix(aws.ToString(u.UserName), "shortfuse-bench-") {
+				left = append(left, "user "+aws.ToString(u.UserName))
+			}
+		}
+	}
+	groups := iamsdk.NewListGroupsPaginator(cl, &iamsdk.ListGroupsInput{})
+	for groups.HasMorePages() {
+		page, err := groups.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range page.Groups {
+			if strings.HasPrefix(aws.ToString(g.GroupName), "shortfuse-bench-") {
+				left = append(left, "group "+aws.ToString(g.GroupName))
+			}
+		}
+	}
+	policies := iamsdk.NewListPoliciesPaginator(cl, &iamsdk.ListPoliciesInput{Scope: iamtypes.PolicyScopeTypeLocal})
+	for policies.HasMorePages() {
+		page, err := policies.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range page.Policies {
+			if strings.HasPrefix(aws.ToString(p.PolicyName), "shortfuse-bench-") {
+				left = append(left, "policy "+aws.ToString(p.PolicyName))
+			}
+		}
+	}
+	return left
+}
+
+// TestInProcessPrincipalPolicies runs the secrets operations against the
+// broker as a user with 1, 10 and 25 managed policies (25: 10 on the user,
+// 10 and 5 on two groups), checks that the load ran as that user without
+// an error, and that nothing of it is left.
+func TestInProcessPrincipalPolicies(t *testing.T) {
+	url, creds := startInProcessBroker(t)
+	admin := newClients(Config{AWS: testAWS(), Endpoint: url, Concurrency: 1}, creds).iam
+	adminKey, err := creds.Retrieve(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{1, 10, 25} {
+		for _, op := range []Op{GetSecretValue, PutSecretValue} {
+			t.Run(fmt.Sprintf("ok/%s-%d", op, n), func(t *testing.T) {
+				cfg := quickConfig(url, op)
+				cfg.AWS.Credentials = creds
+				cfg.PrincipalPolicies = n
+				rl, hc := newRequestLog(cfg.Concurrency)
+				cfg.HTTPClient = hc
+				res, err := Run(context.Background(), cfg)
+				if err != nil {
+					t.Fatalf("Run() = %v", err)
+				}
+				checkSane(t, string(op), res.Stats)
+				if res.Errors != 0 || len(res.Warnings) != 0 {
+					t.Errorf("errors %v (%v), warnings %v; want none", res.ErrorsByCode, res.ErrorSamples, res.Warnings)
+				}
+				onUser := min(n, policiesPerEntity)
+				groups := (n - onUser + policiesPerEntity - 1) / policiesPerEntity
+				for action, want := range map[string]int{
+					"CreatePolicy": n, "DeletePolicy": n,
+					"AttachUserPolicy": onUser, "DetachUserPolicy": onUser,
+					"AttachGroupPolicy": n - onUser, "DetachGroupPolicy": n - onUser,
+					"CreateGroup": groups, "AddUserToGroup": groups, "RemoveUserFromGroup": groups, "DeleteGroup": groups,
+				} {
+					if got := rl.count(action); got != want {
+						t.Errorf("%s sent %d times, want %d", action, got, want)
+					}
+				}
+				// The load ran as the fixture user; the admin sent only the
+				// read that waits for the fixture secret.
+				apiName := map[Op]string{GetSecretValue: "GetSecretValue", PutSecretValue: "PutSecretValue"}[op]
+				signers := rl.signers(apiName)
+				byAdmin := signers[adminKey.AccessKeyID]
+				delete(signers, adminKey.AccessKeyID)
+				if byAdmin > 1 || len(signers) != 1 {
+					t.Errorf("%s signed by %v and %d times by the admin, want one other key", apiName, signers, byAdmin)
+				}
+				for key, n := range signers {
+					if key == "" || uint64(n) < res.Requests {
+						t.Errorf("%s: %d requests signed by %q, want the %d measured", apiName, n, key, res.Requests)
+					}
+				}
+				if left := leftovers(t, admin); len(left) > 0 {
+					t.Errorf("left behind: %v", left)
+				}
+			})
+		}
+	}
+}
+
+// TestInProcessPrincipalPoliciesNeedTheLastPolicy checks that the fixture
+// user's requests are allowed by its last policy alone: taking away a
+// decoy changes nothing, taking away the last policy (detached from the
+// user, or the user removed from the group that has it) denies them,
+// although other decoys remain. The
+// cleanup then finds some fixtures already gone, which is no warning, and
+// leaves nothing.
+func TestInProcessPrincipalPoliciesNeedTheLastPolicy(t *testing.T) {
+	url, creds := startInProcessBroker(t)
+	admin := newClients(Config{AWS: testAWS(), Endpoint: url, Concurrency: 1}, creds).iam
+	tests := []struct {
+		name string
+		op   Op
+		n    int
+		// decoy takes a decoy policy away; revoke takes the last one away.
+		decoy, revoke func(ctx context.Context, fx *fixtures) error
+	}{
+		{
+			name: "ok/get-secret-value-3-on-user",
+			op:   GetSecretValue,
+			n:    3,
+			decoy: func(ctx context.Context, fx *fixtures) error {
+				_, err := admin.DetachUserPolicy(ctx, &iamsdk.DetachUserPolicyInput{UserName: aws.String(fx.ppUser), PolicyArn: aws.String(fx.ppPolicies[0])})
+				return err
+			},
+			revoke: func(ctx context.Context, fx *fixtures) error {
+				arn := aws.String(fx.ppPolicies[2])
+				if _, err := admin.DetachUserPolicy(ctx, &iamsdk.DetachUserPolicyInput{UserName: aws.String(fx.ppUser), PolicyArn: arn}); err != nil {
+					return err
+				}
+				_, err := admin.DeletePolicy(ctx, &iamsdk.DeletePolicyInput{PolicyArn: arn})
+				return err
+			},
+		},
+		{
+			name: "ok/put-secret-value-12-last-on-group",
+			op:   PutSecretValue,
+			n:    12,
+			decoy: func(ctx context.Context, fx *fixtures) error {
+				_, err := admin.DetachGroupPolicy(ctx, &iamsdk.DetachGroupPolicyInput{GroupName: aws.String(fx.ppGroups[0]), PolicyArn: aws.String(fx.ppPolicies[10])})
+				return err
+			},
+			revoke: func(ctx context.Context, fx *fixtures) error {
+				_, err := admin.RemoveUserFromGroup(ctx, &iamsdk.RemoveUserFromGroupInput{GroupName: aws.String(fx.ppGroups[0]), UserName: aws.String(fx.ppUser)})
+				return err
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			cfg := quickConfig(url, tt.op)
+			cfg.AWS.Credentials = creds
+			cfg.PrincipalPolicies = tt.n
+			if err := cfg.validate(); err != nil {
+				t.Fatal(err)
+			}
+			hc := newHTTPClient(cfg.Concurrency)
+			defer hc.CloseIdleConnections()
+			cfg.HTTPClient = hc
+			cl := newClients(cfg, creds)
+			fx, err := prepare(ctx, cfg, cl)
+			cleaned := false
+			defer func() {
+				if !cleaned {
+					fx.cleanup(ctx)
+				}
+			}()
+			if err != nil {
+				t.Fatalf("prepare() = %v", err)
+			}
+			if len(fx.ppPolicies) != tt.n {
+				t.Fatalf("%d policies made, want %d", len(fx.ppPolicies), tt.n)
+			}
+			call := fx.workerCalls(cl)[tt.op]
+			if err := call(ctx); err != nil {
+				t.Fatalf("with every policy: %v", err)
+			}
+			if err := tt.decoy(ctx, fx); err != nil {
+				t.Fatal(err)
+			}
+			if err := call(ctx); err != nil {
+				t.Fatalf("without a decoy policy: %v, want success", err)
+			}
+			if err := tt.revoke(ctx, fx); err != nil {
+				t.Fatal(err)
+			}
+			err = call(ctx)
+			var ae smithy.APIError
+			if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDeniedException" {
+				t.Fatalf("without the last policy: %v, want AccessDeniedException", err)
+			}
+			cleaned = true
+			if w := fx.cleanup(ctx); len(w) > 0 {
+				t.Errorf("cleanup warnings %v, want none", w)
+			}
+			if left := leftovers(t, admin); len(left) > 0 {
+				t.Errorf("left behind: %v", left)
+			}
+		})
 	}
 }

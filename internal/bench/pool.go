@@ -65,6 +65,16 @@ func (p *secretPool) create(ctx context.Context) (string, error) {
 	return name, nil
 }
 
+// first returns the ARN (or name) of the first secret the pool made, or "".
+func (p *secretPool) first() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.made) == 0 {
+		return ""
+	}
+	return p.made[0]
+}
+
 // fill creates secrets until the pool is full, a few at a time.
 func (p *secretPool) fill(ctx context.Context) error {
 	n := cap(p.ready) - len(p.ready)

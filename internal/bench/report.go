@@ -44,6 +44,10 @@ func (r *Report) WriteText(w io.Writer) error {
 	if e.Slices > 1 {
 		fmt.Fprintf(&b, ", in %d slices alternating with the ceiling", e.Slices)
 	}
+	if e.PrincipalPolicies > 0 {
+		fmt.Fprintf(&b, "; caller with %d managed policies of %d statements (%d statements evaluated per request)",
+			e.PrincipalPolicies, e.PolicyStatements, e.PrincipalPolicies*e.PolicyStatements)
+	}
 	b.WriteString("\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "target\top\trequests\terrors\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\t")
