@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -120,23 +122,35 @@ func TestRunEnvAndIO(t *testing.T) {
 	}
 }
 
-// startedSignal runs a child that reports each signal it gets, sends it
-// signals through Config.Signals once it is ready, and returns the result.
+// startedSignal runs a shell script that reports each signal it gets (it
+// creates the file named by $1 when ready), sends it signals through
+// Config.Signals once it is ready, and returns the result.
 func startedSignal(t *testing.T, script string, foreground bool, sigs ...os.Signal) (Result, string) {
+	t.Helper()
+	return startedSignalCmd(t, func(ready string) ([]string, []string) {
+		return []string{"sh", "-c", script, "sh", ready}, nil
+	}, foreground, sigs...)
+}
+
+// startedSignalCmd is startedSignal for the command and extra environment
+// that cmd returns for the ready file's path.
+func startedSignalCmd(t *testing.T, cmd func(ready string) (args, env []string), foreground bool, sigs ...os.Signal) (Result, string) {
 	t.Helper()
 	sigc := make(chan os.Signal, len(sigs))
 	ready := filepath.Join(t.TempDir(), "ready")
+	args, env := cmd(ready)
 	var out syncBuf
 	var wg sync.WaitGroup
+	ended := make(chan struct{})
 	c := Config{
-		Args:       []string{"sh", "-c", script, "sh", ready},
-		Env:        []string{"PATH=" + os.Getenv("PATH")},
+		Args:       args,
+		Env:        append([]string{"PATH=" + os.Getenv("PATH")}, env...),
 		Stdout:     &out,
 		Stderr:     &out,
 		Foreground: foreground,
 		Signals:    sigc,
 		WaitDelay:  time.Second,
-		Started: func(int) {
+		Started: func(pid int) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -149,10 +163,20 @@ func startedSignal(t *testing.T, script string, foreground bool, sigs ...os.Sign
 					sigc <- s
 					time.Sleep(50 * time.Millisecond)
 				}
+				// A child that outlives its signals by far fails the test
+				// instead of hanging it.
+				select {
+				case <-ended:
+				case <-time.After(30 * time.Second):
+					t.Errorf("the child was still running 30s after its signals; killing it")
+					_ = syscall.Kill(-pid, syscall.SIGKILL)
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+				}
 			}()
 		},
 	}
 	res, err := Run(context.Background(), c)
+	close(ended)
 	wg.Wait()
 	if err != nil {
 		t.Fatal(err)
@@ -177,9 +201,45 @@ func (s *syncBuf) String() string {
 	return s.b.String()
 }
 
+// trapChildEnv makes the test binary, run as a child, trap the forwarded
+// signals (see TestMain): it creates the file named by
+// EXECJOB_TEST_READY once it listens, and on a signal says so and exits with
+// a code naming it. A Go child has no window in which a signal can be lost,
+// which a shell loop running external commands has.
+const trapChildEnv = "EXECJOB_TEST_TRAP_CHILD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(trapChildEnv) == "1" {
+		trapChild()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func trapChild() {
+	codes := map[os.Signal]struct {
+		name string
+		code int
+	}{syscall.SIGINT: {"INT", 10}, syscall.SIGTERM: {"TERM", 11}, syscall.SIGHUP: {"HUP", 12}, syscall.SIGQUIT: {"QUIT", 13}}
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, ForwardedSignals...)
+	if err := os.WriteFile(os.Getenv("EXECJOB_TEST_READY"), nil, 0o600); err != nil {
+		os.Exit(99)
+	}
+	s := <-ch
+	fmt.Println("got-" + codes[s].name)
+	os.Exit(codes[s].code)
+}
+
 func TestRunForwardsSignals(t *testing.T) {
 	// The child traps each signal, says so and exits with a code naming it.
-	trap := `trap 'echo got-INT; exit 10' INT; trap 'echo got-TERM; exit 11' TERM; trap 'echo got-HUP; exit 12' HUP; trap 'echo got-QUIT; exit 13' QUIT; touch "$1"; while :; do sleep 0.05; done`
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := func(ready string) ([]string, []string) {
+		return []string{self}, []string{trapChildEnv + "=1", "EXECJOB_TEST_READY=" + ready}
+	}
 	tests := []struct {
 		name string
 		sig  os.Signal
@@ -193,7 +253,7 @@ func TestRunForwardsSignals(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res, out := startedSignal(t, trap, false, tc.sig)
+			res, out := startedSignalCmd(t, child, false, tc.sig)
 			if res.Code != tc.code || !strings.Contains(out, tc.want) {
 				t.Errorf("Run() = %+v, output %q; want code %d and %q", res, out, tc.code, tc.want)
 			}

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Compares two shortfuse binaries side by side in one run: both brokers are started on fresh
+# data directories, and the same `shortfuse bench` client (from NEW) measures each in turn,
+# ROUNDS times per operation and concurrency, so that the machine's load weighs on both.
+#
+#   scripts/compare.sh OLD_BINARY NEW_BINARY
+#
+# Environment: OUT (default $TMPDIR/shortfuse-compare), DURATION (5s), WARMUP (1s), ROUNDS (3),
+# CONCURRENCY ("1 32"), OPS ("get-secret-value assume-role get-session-token put-secret-value").
+# Prints one line per measurement and, at the end, the means per version.
+set -euo pipefail
+[ $# -eq 2 ] || { echo "usage: $0 OLD_BINARY NEW_BINARY" >&2; exit 2; }
+old="$1" new="$2"
+OUT="${OUT:-${TMPDIR:-/tmp}/shortfuse-compare}"
+DURATION="${DURATION:-5s}"
+WARMUP="${WARMUP:-1s}"
+ROUNDS="${ROUNDS:-3}"
+CONCURRENCY="${CONCURRENCY:-1 32}"
+OPS="${OPS:-get-secret-value assume-role get-session-token put-secret-value}"
+rm -rf "$OUT" && mkdir -p "$OUT"
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+declare -A url pid
+for which in old new; do
+	bin="$old"
+	[ "$which" = new ] && bin="$new"
+	"$bin" server --listen 127.0.0.1:0 --data "$OUT/$which" 2>"$OUT/$which.log" &
+	pid[$which]=$!
+	pids+=("$!")
+	for _ in $(seq 1 400); do
+		u="$(grep -o 'msg=listening url=http://[0-9.:]*' "$OUT/$which.log" | head -1 | cut -d= -f3 || true)"
+		[ -n "$u" ] && curl -sf "$u/healthz" >/dev/null 2>&1 && break
+		sleep 0.025
+	done
+	[ -n "$u" ] || { echo "the $which broker did not start:" >&2; cat "$OUT/$which.log" >&2; exit 1; }
+	url[$which]="$u"
+done
+
+ticks="$(getconf CLK_TCK)"
+cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+for op in $OPS; do
+	for c in $CONCURRENCY; do
+		for r in $(seq 1 "$ROUNDS"); do
+			for which in old new; do
+				f="$OUT/$op-c$c-$which-$r.json"
+				c0="$(cpu "${pid[$which]}")"
+				AWS_SHARED_CREDENTIALS_FILE="$OUT/$which/admin-credentials" AWS_CONFIG_FILE=/nonexistent \
+					"$new" bench --endpoint "${url[$which]}" --op "$op" --concurrency "$c" \
+					--duration "$DURATION" --warmup "$WARMUP" --json >"$f"
+				c1="$(cpu "${pid[$which]}")"
+				echo "$((c1 - c0))" >"${f%.json}.cpu"
+				jq -r --arg w "$which" --arg op "$op" --arg c "$c" --arg r "$r" \
+					--argjson cpu "$(((c1 - c0)))" --argjson t "$ticks" '
+					.endpoint as $e |
+					"\($op) c=\($c) \($w) round \($r): \($e.requests_per_second | floor) req/s, p50 \($e.latency.p50_ms) ms, p99 \($e.latency.p99_ms) ms, errors \($e.errors), broker CPU \($cpu / $t / ($e.requests * ($e.warmup_seconds + $e.elapsed_seconds) / $e.elapsed_seconds) * 1e6 | floor) µs/req"' "$f"
+			done
+		done
+	done
+done
+
+echo
+echo "| operation | c | old req/s | new req/s | old p50 / p99 ms | new p50 / p99 ms | old / new broker CPU µs/req |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+for op in $OPS; do
+	for c in $CONCURRENCY; do
+		line="| $op | $c"
+		for field in rps lat cpu; do
+			for which in old new; do
+				files=("$OUT/$op-c$c-$which-"*.json)
+				case $field in
+				rps) v="$(jq -s '[.[].endpoint.requests_per_second] | add / length | floor' "${files[@]}")" ;;
+				lat) v="$(jq -rs '"\([.[].endpoint.latency.p50_ms] | add / length * 100 | round / 100) / \([.[].endpoint.latency.p99_ms] | add / length * 100 | round / 100)"' "${files[@]}")" ;;
+				cpu)
+					tot=0
+					for f in "${files[@]}"; do tot=$((tot + $(cat "${f%.json}.cpu"))); done
+					v="$(jq -s --argjson cpu "$tot" --argjson t "$ticks" '$cpu / $t / ([.[] | .endpoint.requests * (.endpoint.warmup_seconds + .endpoint.elapsed_seconds) / .endpoint.elapsed_seconds] | add) * 1e6 | floor' "${files[@]}")"
+					;;
+				esac
+				[ "$field" = cpu ] && [ "$which" = new ] && line="$line / $v" || line="$line | $v"
+			done
+		done
+		echo "$line |"
+	done
+done
