@@ -2,10 +2,8 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,11 +12,6 @@ import (
 	sdkiam "github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	sdksts "github.com/aws/aws-sdk-go-v2/service/sts"
-
-	"github.com/shortfuse/shortfuse/internal/iam"
-	"github.com/shortfuse/shortfuse/internal/seal"
-	"github.com/shortfuse/shortfuse/internal/sessions"
-	"github.com/shortfuse/shortfuse/internal/store/bolt"
 )
 
 // TestPrincipalCacheSeesIAMWrites checks that an IAM write takes effect on the very next
@@ -27,30 +20,8 @@ import (
 // unchanged.
 func TestPrincipalCacheSeesIAMWrites(t *testing.T) {
 	ctx := context.Background()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "store.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	mk, err := seal.GenerateMasterKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, keyring, err := LoadKeys(ctx, st, mk, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := iam.New(st, sealer, iamTestAccount, time.Now, rand.Reader)
-	akid, secret, _, err := svc.Bootstrap(ctx, "admin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := sessions.New(ctx, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := New(Config{Account: iamTestAccount, Region: "us-east-1", PrincipalCacheTTL: time.Hour},
-		Deps{IAM: svc, Keyring: keyring, Sessions: reg})
+	core := newTestCore(t, iamTestAccount, nil)
+	srv := New(Config{Account: iamTestAccount, Region: "us-east-1", PrincipalCacheTTL: time.Hour}, core.deps())
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	creds := func(akid, secret string) aws.CredentialsProvider {
@@ -62,7 +33,7 @@ func TestPrincipalCacheSeesIAMWrites(t *testing.T) {
 	stsOf := func(c aws.CredentialsProvider) *sdksts.Client {
 		return sdksts.New(sdksts.Options{Region: "us-east-1", BaseEndpoint: aws.String(ts.URL), Credentials: c, RetryMaxAttempts: 1, HTTPClient: ts.Client()})
 	}
-	admin := iamOf(creds(akid, secret))
+	admin := iamOf(credentials.StaticCredentialsProvider{Value: core.admin})
 	must := func(_ any, err error) {
 		t.Helper()
 		if err != nil {

@@ -2,11 +2,9 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,11 +16,6 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
-
-	"github.com/shortfuse/shortfuse/internal/iam"
-	"github.com/shortfuse/shortfuse/internal/seal"
-	"github.com/shortfuse/shortfuse/internal/sessions"
-	"github.com/shortfuse/shortfuse/internal/store/bolt"
 )
 
 // iamSDKBroker starts the broker in-process on a test HTTP server and
@@ -30,30 +23,8 @@ import (
 // key, and a function making clients for other keys.
 func iamSDKBroker(t *testing.T) (*sdkiam.Client, func(akid, secret string) *sdkiam.Client) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "store.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	mk, err := seal.GenerateMasterKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, keyring, err := LoadKeys(ctx, st, mk, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := iam.New(st, sealer, iamTestAccount, time.Now, rand.Reader)
-	akid, secret, _, err := svc.Bootstrap(ctx, "admin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := sessions.New(ctx, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := New(Config{Account: iamTestAccount, Region: "us-east-1"}, Deps{IAM: svc, Keyring: keyring, Sessions: reg})
+	core := newTestCore(t, iamTestAccount, nil)
+	srv := New(Config{Account: iamTestAccount, Region: "us-east-1"}, core.deps())
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	client := func(akid, secret string) *sdkiam.Client {
@@ -65,7 +36,7 @@ func iamSDKBroker(t *testing.T) (*sdkiam.Client, func(akid, secret string) *sdki
 			HTTPClient:       ts.Client(),
 		})
 	}
-	return client(akid, secret), client
+	return client(core.admin.AccessKeyID, core.admin.SecretAccessKey), client
 }
 
 func apiCode(err error) string {

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -23,11 +21,6 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
-
-	"github.com/shortfuse/shortfuse/internal/iam"
-	"github.com/shortfuse/shortfuse/internal/seal"
-	"github.com/shortfuse/shortfuse/internal/sessions"
-	"github.com/shortfuse/shortfuse/internal/store/bolt"
 )
 
 // clock is a settable clock for the server under test: real time plus an
@@ -59,41 +52,15 @@ type testBroker struct {
 
 func newTestBroker(t *testing.T, maxSession time.Duration, extra func(*Mux)) *testBroker {
 	t.Helper()
-	ctx := context.Background()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	mk, err := seal.GenerateMasterKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	account, err := LoadAccount(ctx, st, "123456789012", rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, kr, err := LoadKeys(ctx, st, mk, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
 	clk := &clock{}
-	svc := iam.New(st, sealer, account, clk.Now, rand.Reader)
-	akid, secret, created, err := svc.Bootstrap(ctx, "admin")
-	if err != nil || !created {
-		t.Fatalf("Bootstrap() = %v, %v", created, err)
-	}
-	reg, err := sessions.New(ctx, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := New(Config{Account: account, Region: "us-east-1", MaxSessionDuration: maxSession, Now: clk.Now}, Deps{IAM: svc, Keyring: kr, Sessions: reg})
+	core := newTestCore(t, "123456789012", clk.Now)
+	srv := New(Config{Account: "123456789012", Region: "us-east-1", MaxSessionDuration: maxSession, Now: clk.Now}, core.deps())
 	if extra != nil {
 		extra(srv.mux)
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &testBroker{srv: srv, url: hs.URL, clock: clk, admin: aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret}}
+	return &testBroker{srv: srv, url: hs.URL, clock: clk, admin: core.admin}
 }
 
 func (b *testBroker) sts(c aws.Credentials) *sts.Client {

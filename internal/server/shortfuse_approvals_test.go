@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,9 +18,6 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/approvals"
 	"github.com/shortfuse/shortfuse/internal/iam"
-	"github.com/shortfuse/shortfuse/internal/seal"
-	"github.com/shortfuse/shortfuse/internal/sessions"
-	"github.com/shortfuse/shortfuse/internal/store/bolt"
 )
 
 const apAccount = "123456789012"
@@ -51,39 +47,15 @@ func allow(action, resource string) string {
 func newApprovalBroker(t *testing.T, roleTags map[string][]iam.Tag) *approvalBroker {
 	t.Helper()
 	ctx := context.Background()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	mk, err := seal.GenerateMasterKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	account, err := LoadAccount(ctx, st, apAccount, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, kr, err := LoadKeys(ctx, st, mk, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
 	clk := &clock{}
-	svc := iam.New(st, sealer, account, clk.Now, rand.Reader)
-	akid, secret, _, err := svc.Bootstrap(ctx, "admin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := sessions.New(ctx, st)
-	if err != nil {
-		t.Fatal(err)
-	}
+	core := newTestCore(t, apAccount, clk.Now)
+	st, svc, account := core.st, core.iam, apAccount
 	ap := approvals.New(st, approvals.Options{Now: clk.Now, Rand: rand.Reader})
-	srv := New(Config{Account: account, Region: "us-east-1", MaxSessionDuration: time.Hour, Now: clk.Now}, Deps{IAM: svc, Keyring: kr, Sessions: reg, Approvals: ap})
+	srv := New(Config{Account: account, Region: "us-east-1", MaxSessionDuration: time.Hour, Now: clk.Now}, Deps{IAM: svc, Keyring: core.keyring, Sessions: core.reg, Approvals: ap})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	b := &approvalBroker{
-		testBroker: &testBroker{srv: srv, url: hs.URL, clock: clk, admin: aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret}},
+		testBroker: &testBroker{srv: srv, url: hs.URL, clock: clk, admin: core.admin},
 		iam:        svc, approvals: ap, users: map[string]aws.Credentials{}, seeds: map[string]string{}, steps: map[string]int64{},
 	}
 	must := func(err error) {
@@ -107,7 +79,7 @@ func newApprovalBroker(t *testing.T, roleTags map[string][]iam.Tag) *approvalBro
 		b.enableMFA(t, name)
 	}
 	b.enableMFA(t, "dave")
-	_, err = svc.CreateGroup(ctx, "release-managers", "")
+	_, err := svc.CreateGroup(ctx, "release-managers", "")
 	must(err)
 	must(svc.AddUserToGroup(ctx, "release-managers", "alice"))
 	must(svc.AddUserToGroup(ctx, "release-managers", "bob"))

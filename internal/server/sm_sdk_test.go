@@ -7,7 +7,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -22,11 +21,7 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/shortfuse/shortfuse/internal/iam"
-	"github.com/shortfuse/shortfuse/internal/seal"
 	"github.com/shortfuse/shortfuse/internal/secrets"
-	"github.com/shortfuse/shortfuse/internal/sessions"
-	"github.com/shortfuse/shortfuse/internal/store/bolt"
 )
 
 const smAccount = "123456789012"
@@ -63,36 +58,16 @@ type smBroker struct {
 
 func newSMBroker(t testing.TB) *smBroker {
 	t.Helper()
-	ctx := context.Background()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "store.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	mk, err := seal.GenerateMasterKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, keyring, err := LoadKeys(ctx, st, mk, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	iamSvc := iam.New(st, sealer, smAccount, time.Now, rand.Reader)
-	akid, secret, _, err := iamSvc.Bootstrap(ctx, "admin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := sessions.New(ctx, st)
-	if err != nil {
-		t.Fatal(err)
-	}
+	core := newTestCore(t, smAccount, nil)
 	smClock := &clock{}
-	svc := secrets.New(st, sealer, smAccount, "us-east-1", smClock.Now, rand.Reader)
+	svc := secrets.New(core.st, core.sealer, smAccount, "us-east-1", smClock.Now, rand.Reader)
 	logs := &lockedBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv := New(Config{Account: smAccount, Region: "us-east-1", Logger: logger}, Deps{IAM: iamSvc, Keyring: keyring, Sessions: reg, Secrets: svc})
+	deps := core.deps()
+	deps.Secrets = svc
+	srv := New(Config{Account: smAccount, Region: "us-east-1", Logger: logger}, deps)
 	ts := newTestServer(t, srv)
-	return &smBroker{url: ts, admin: aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret}, logs: logs, smClock: smClock, svc: svc}
+	return &smBroker{url: ts, admin: core.admin, logs: logs, smClock: smClock, svc: svc}
 }
 
 func (b *smBroker) sm(c aws.Credentials) *sdksm.Client {

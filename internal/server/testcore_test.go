@@ -1,0 +1,69 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/seal"
+	"github.com/shortfuse/shortfuse/internal/session"
+	"github.com/shortfuse/shortfuse/internal/sessions"
+	"github.com/shortfuse/shortfuse/internal/store/bolt"
+)
+
+// testCore is what a test broker is made of, wired as `shortfuse server` wires it: a bolt
+// store in a temp dir, its keys, IAM with a bootstrapped admin, and the session registry.
+type testCore struct {
+	st      *bolt.Store
+	sealer  *seal.Sealer
+	keyring *session.Keyring
+	iam     *iam.Service
+	reg     *sessions.Service
+	admin   aws.Credentials
+}
+
+// newTestCore makes a core for account. IAM's clock is now (nil: time.Now).
+func newTestCore(t testing.TB, account string, now func() time.Time) *testCore {
+	t.Helper()
+	if now == nil {
+		now = time.Now
+	}
+	ctx := context.Background()
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "store.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	mk, err := seal.GenerateMasterKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadAccount(ctx, st, account, rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	sealer, keyring, err := LoadKeys(ctx, st, mk, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := iam.New(st, sealer, account, now, rand.Reader)
+	akid, secret, created, err := svc.Bootstrap(ctx, "admin")
+	if err != nil || !created {
+		t.Fatalf("Bootstrap() = %v, %v", created, err)
+	}
+	reg, err := sessions.New(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testCore{st: st, sealer: sealer, keyring: keyring, iam: svc, reg: reg,
+		admin: aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret}}
+}
+
+// deps returns the broker's dependencies over the core (without Secrets Manager).
+func (c *testCore) deps() Deps {
+	return Deps{IAM: c.iam, Keyring: c.keyring, Sessions: c.reg}
+}
