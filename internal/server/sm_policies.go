@@ -53,11 +53,7 @@ func handleGetResourcePolicy(svc *secrets.Service) Handler {
 		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
-		id, err := secretIDParam(in.SecretId)
-		if err != nil {
-			return nil, err
-		}
-		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:GetResourcePolicy", id, nil)
+		sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:GetResourcePolicy", in.SecretId, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -71,11 +67,7 @@ func handleDeleteResourcePolicy(svc *secrets.Service) Handler {
 		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
-		id, err := secretIDParam(in.SecretId)
-		if err != nil {
-			return nil, err
-		}
-		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:DeleteResourcePolicy", id, nil)
+		sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:DeleteResourcePolicy", in.SecretId, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -124,11 +116,7 @@ func handleValidateResourcePolicy(svc *secrets.Service) Handler {
 				}
 				continue
 			}
-			id, err := secretIDParam(in.SecretId)
-			if err != nil {
-				return nil, err
-			}
-			if _, err := authorizeSecret(ctx, r, svc, action, id, nil); err != nil {
+			if _, err := authorizeSecretParam(ctx, r, svc, action, in.SecretId, nil); err != nil {
 				return nil, err
 			}
 		}

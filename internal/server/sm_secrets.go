@@ -146,11 +146,7 @@ func handleDescribeSecret(svc *secrets.Service) Handler {
 		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
-		id, err := secretIDParam(in.SecretId)
-		if err != nil {
-			return nil, err
-		}
-		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:DescribeSecret", id, nil)
+		sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:DescribeSecret", in.SecretId, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -353,11 +349,7 @@ func handleRestoreSecret(svc *secrets.Service) Handler {
 		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
-		id, err := secretIDParam(in.SecretId)
-		if err != nil {
-			return nil, err
-		}
-		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:RestoreSecret", id, nil)
+		sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:RestoreSecret", in.SecretId, nil)
 		if err != nil {
 			return nil, err
 		}

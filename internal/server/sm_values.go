@@ -57,12 +57,8 @@ func handleGetSecretValue(svc *secrets.Service) Handler {
 		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
-		id, err := secretIDParam(in.SecretId)
-		if err != nil {
-			return nil, err
-		}
 		versionID, stage := strOr(in.VersionId), strOr(in.VersionStage)
-		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:GetSecretValue", id, versionConditionKeys(versionID, stage))
+		sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:GetSecretValue", in.SecretId, versionConditionKeys(versionID, stage))
 		if err != nil {
 			return nil, err
 		}
@@ -251,11 +247,7 @@ func handleListSecretVersionIds(svc *secrets.Service) Handler {
 		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
-		id, err := secretIDParam(in.SecretId)
-		if err != nil {
-			return nil, err
-		}
-		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:ListSecretVersionIds", id, nil)
+		sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:ListSecretVersionIds", in.SecretId, nil)
 		if err != nil {
 			return nil, err
 		}

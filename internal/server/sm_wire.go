@@ -287,6 +287,16 @@ func authorizeSecret(ctx context.Context, r *Request, svc *secrets.Service, acti
 	}
 }
 
+// authorizeSecretParam is authorizeSecret for the secret a request's SecretId parameter
+// names, the parameter validated first.
+func authorizeSecretParam(ctx context.Context, r *Request, svc *secrets.Service, action string, v *string, extra map[string][]string) (*secrets.Secret, error) {
+	id, err := secretIDParam(v)
+	if err != nil {
+		return nil, err
+	}
+	return authorizeSecret(ctx, r, svc, action, id, extra)
+}
+
 // secretDenied rewrites an AccessDenied error to name the resource as the
 // caller gave it; other errors pass unchanged.
 func secretDenied(r *Request, action, id string, err error) error {
