@@ -434,14 +434,7 @@ func (s *Service) PutValue(ctx context.Context, in PutInput) (*Result, error) {
 	}
 	now := s.now()
 	var res *Result
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		r, err := s.find(tx, in.SecretID, now, true)
-		if err != nil {
-			return err
-		}
-		if r.scheduled() {
-			return errMarkedDeleted
-		}
+	err := s.updateLive(ctx, in.SecretID, now, func(tx store.Tx, r *secretRec) error {
 		i, err := s.addVersion(tx, r, in.VersionID, in.Value, in.Stages, now)
 		if err != nil {
 			return err
@@ -502,14 +495,7 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (*Result, error) {
 	}
 	now := s.now()
 	var res *Result
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		r, err := s.find(tx, in.SecretID, now, true)
-		if err != nil {
-			return err
-		}
-		if r.scheduled() {
-			return errMarkedDeleted
-		}
+	err := s.updateLive(ctx, in.SecretID, now, func(tx store.Tx, r *secretRec) error {
 		res = &Result{ARN: r.ARN, Name: r.Name}
 		if in.Description != nil {
 			r.Description = *in.Description
@@ -550,14 +536,7 @@ func (s *Service) UpdateStage(ctx context.Context, id, stage, removeFrom, moveTo
 	}
 	now := s.now()
 	var res *Result
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		r, err := s.find(tx, id, now, true)
-		if err != nil {
-			return err
-		}
-		if r.scheduled() {
-			return errMarkedDeleted
-		}
+	err := s.updateLive(ctx, id, now, func(tx store.Tx, r *secretRec) error {
 		res = &Result{ARN: r.ARN, Name: r.Name}
 		holder := r.holder(stage)
 		from := -1
@@ -659,12 +638,10 @@ func (s *Service) Restore(ctx context.Context, id string) (*Result, error) {
 	return res, nil
 }
 
-// modify runs fn on a live secret that is not scheduled for deletion and
-// saves it.
-func (s *Service) modify(ctx context.Context, id string, fn func(r *secretRec) error) (*Result, error) {
-	now := s.now()
-	var res *Result
-	err := s.st.Update(ctx, func(tx store.Tx) error {
+// updateLive runs fn in a write transaction on the live secret id, which must not be
+// scheduled for deletion (errMarkedDeleted). fn saves what it changes.
+func (s *Service) updateLive(ctx context.Context, id string, now time.Time, fn func(tx store.Tx, r *secretRec) error) error {
+	return s.st.Update(ctx, func(tx store.Tx) error {
 		r, err := s.find(tx, id, now, true)
 		if err != nil {
 			return err
@@ -672,6 +649,16 @@ func (s *Service) modify(ctx context.Context, id string, fn func(r *secretRec) e
 		if r.scheduled() {
 			return errMarkedDeleted
 		}
+		return fn(tx, r)
+	})
+}
+
+// modify runs fn on a live secret that is not scheduled for deletion and
+// saves it.
+func (s *Service) modify(ctx context.Context, id string, fn func(r *secretRec) error) (*Result, error) {
+	now := s.now()
+	var res *Result
+	err := s.updateLive(ctx, id, now, func(tx store.Tx, r *secretRec) error {
 		if err := fn(r); err != nil {
 			return err
 		}
