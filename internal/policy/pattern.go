@@ -156,12 +156,6 @@ func indexFold(s, m string, fold bool) int {
 	return -1
 }
 
-// equalFoldASCII reports whether s equals lower (a lower-case string) with ASCII letters
-// compared regardless of case.
-func equalFoldASCII(s, lower string) bool {
-	return len(s) == len(lower) && eqFold(s, lower, true)
-}
-
 // compilePattern compiles s, reading policy variables when vars is set
 // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html):
 //
