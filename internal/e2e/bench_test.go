@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/shortfuse/shortfuse/internal/bench"
@@ -119,6 +120,25 @@ func TestBench(t *testing.T) {
 		}
 	})
 
+	// The load as a user whose permissions come from 12 managed policies: 10 on the
+	// user, 2 through a group, every statement evaluated.
+	t.Run("ok/principal-policies", func(t *testing.T) {
+		stdout, stderr, code := b.runBench(env, "--endpoint", b.url, "--op", "get-secret-value",
+			"--principal-policies", "12", "--policy-statements", "10",
+			"--concurrency", "4", "--duration", "2s", "--warmup", "500ms", "--json")
+		if code != 0 {
+			t.Fatalf("shortfuse bench: exit %d\nstderr: %s", code, stderr)
+		}
+		var r bench.Report
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil || r.Endpoint == nil {
+			t.Fatalf("--json output does not parse: %v\n%s", err, stdout)
+		}
+		if e := r.Endpoint; e.PrincipalPolicies != 12 || e.PolicyStatements != 10 {
+			t.Errorf("report: %d policies of %d statements, want 12 of 10", e.PrincipalPolicies, e.PolicyStatements)
+		}
+		checkSaneStats(t, "principal-policies", r.Endpoint.Stats)
+	})
+
 	t.Run("ok/no-fixture-left-behind", func(t *testing.T) {
 		ctx := context.Background()
 		cl := b.iamClient(b.adminCreds())
@@ -138,6 +158,24 @@ func TestBench(t *testing.T) {
 		for _, u := range users.Users {
 			if strings.HasPrefix(*u.UserName, "shortfuse-bench-") {
 				t.Errorf("user %s left behind", *u.UserName)
+			}
+		}
+		groups, err := cl.ListGroups(ctx, &iam.ListGroupsInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range groups.Groups {
+			if strings.HasPrefix(*g.GroupName, "shortfuse-bench-") {
+				t.Errorf("group %s left behind", *g.GroupName)
+			}
+		}
+		policies, err := cl.ListPolicies(ctx, &iam.ListPoliciesInput{Scope: iamtypes.PolicyScopeTypeLocal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range policies.Policies {
+			if strings.HasPrefix(*p.PolicyName, "shortfuse-bench-") {
+				t.Errorf("policy %s left behind", *p.PolicyName)
 			}
 		}
 		sm := secretsmanager.NewFromConfig(b.sdkConfig(b.adminCreds()))
@@ -163,6 +201,7 @@ func TestBench(t *testing.T) {
 	}{
 		{"fail/unknown-op", env, []string{"--op", "get-everything"}, []string{"shortfuse: error: --op: unknown operation"}},
 		{"fail/zero-concurrency", env, []string{"--concurrency", "0"}, []string{"--concurrency must be between 1 and 10000"}},
+		{"fail/too-many-policies", env, []string{"--op", "get-secret-value", "--principal-policies", "111"}, []string{"shortfuse: error: --principal-policies must be at most 110"}},
 		{"fail/slices-too-short", env, []string{"--ceiling", "--duration", "1s", "--rounds", "20"}, []string{"leaves slices under 100ms"}},
 		{"fail/no-credentials", []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent", "AWS_EC2_METADATA_DISABLED=true"},
 			nil, []string{"shortfuse: error: no AWS credentials found", "shortfuse: hint: "}},
