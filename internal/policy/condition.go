@@ -11,41 +11,58 @@ import (
 	"github.com/shortfuse/shortfuse/internal/arn"
 )
 
-// match reports whether a Principal element matches the caller p, and whether it named
-// the caller's session ARN itself.
-func (m *principalMatcher) match(p *Principal) (matched, namesSession bool) {
+// grant says how a statement's Principal element matched the caller,
+// which decides what a resource policy's Allow is worth (Authorize).
+type grant uint8
+
+const (
+	grantNone    grant = iota // the element does not match the caller
+	grantAccount              // only through the caller's account: delegates to IAM
+	grantDirect               // names the caller's user or role, or everyone ("*"), or its provider or service
+	grantSession              // names the caller's role session itself
+)
+
+// match reports how a Principal element matches the caller p. A name is
+// looked for before the account, so that a statement naming both the
+// account and the caller grants directly.
+func (m *principalMatcher) match(p *Principal) grant {
 	if p == nil {
-		return m.any, false
+		if m.any {
+			return grantDirect
+		}
+		return grantNone
 	}
-	namesSession = p.SessionARN != "" && slices.Contains(m.arns, p.SessionARN)
-	if m.any || namesSession {
-		return true, namesSession
+	if p.SessionARN != "" && slices.Contains(m.arns, p.SessionARN) {
+		return grantSession
 	}
-	if len(m.accounts) > 0 {
-		if p.Account != "" && slices.Contains(m.accounts, p.Account) {
-			return true, false
-		}
-		for _, a := range p.AWS {
-			if acct := principalAccount(a); acct != "" && slices.Contains(m.accounts, acct) {
-				return true, false
-			}
-		}
-		if acct := principalAccount(p.SessionARN); acct != "" && slices.Contains(m.accounts, acct) {
-			return true, false
-		}
+	if m.any {
+		return grantDirect
 	}
 	for _, a := range p.AWS {
 		if slices.Contains(m.arns, a) {
-			return true, false
+			return grantDirect
 		}
 	}
 	if p.Federated != "" && (m.anyFed || slices.Contains(m.federated, p.Federated)) {
-		return true, false
+		return grantDirect
 	}
 	if p.Service != "" && (m.anySvc || slices.Contains(m.services, p.Service)) {
-		return true, false
+		return grantDirect
 	}
-	return false, false
+	if len(m.accounts) > 0 {
+		if p.Account != "" && slices.Contains(m.accounts, p.Account) {
+			return grantAccount
+		}
+		for _, a := range p.AWS {
+			if acct := principalAccount(a); acct != "" && slices.Contains(m.accounts, acct) {
+				return grantAccount
+			}
+		}
+		if acct := principalAccount(p.SessionARN); acct != "" && slices.Contains(m.accounts, acct) {
+			return grantAccount
+		}
+	}
+	return grantNone
 }
 
 // appliesNot reports whether a statement with this NotPrincipal element applies to p.

@@ -149,21 +149,28 @@ type Input struct {
 	Session    []Labeled // session policies: the inline Policy and PolicyArns given to STS
 	HasSession bool      // session policies were given: permissions are identity ∩ session
 	Resource   []Labeled // resource policies (a secret's policy) or a role's trust policy
+	// ResourceRequired: the resource policies must allow (a role's trust policy, which
+	// every AssumeRole needs); otherwise they are one more way to be allowed (a secret's).
+	ResourceRequired bool
 }
 
 // Authorize decides req with IAM's logic for a caller and a resource in the same account
 // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html):
 //
 //   - a matching Deny in any set gives ExplicitDeny;
+//   - with ResourceRequired, no resource statement allowing gives ImplicitDeny;
 //   - else Allow when the identity policies allow and, if HasSession, the session policies
 //     allow too;
-//   - else Allow when a resource policy allows and, if HasSession, the session policies
-//     allow or the allowing resource statement names the session (req.Principal.SessionARN)
-//     itself as its principal;
+//   - else Allow when a resource statement allows that names the caller directly (its user
+//     or role ARN, "*", its identity provider) and, if HasSession, the session policies
+//     allow or the statement names the session (req.Principal.SessionARN) itself;
 //   - else ImplicitDeny.
 //
-// With HasSession and no session policy, only a resource statement naming the session can
-// allow: an empty session policy grants nothing.
+// A resource statement whose principal matched only through the caller's account
+// ("111122223333" or "arn:aws:iam::111122223333:root") delegates to IAM: it grants nothing
+// by itself, and the identity policies must allow, as in AWS. With HasSession and no
+// session policy, only a resource statement naming the session can allow: an empty
+// session policy grants nothing.
 func Authorize(req *Request, in Input) Result {
 	var r Result
 	AuthorizeInto(&r, req, in)
@@ -192,10 +199,11 @@ func AuthorizeInto(r *Result, req *Request, in Input) {
 	switch {
 	case deny >= 0:
 		r.Decision, r.Deciding = ExplicitDeny, &r.Matched[deny]
+	case in.ResourceRequired && rs.allow < 0:
 	case id.allow >= 0 && sessionAllows:
 		r.Decision, r.Deciding = Allow, &r.Matched[id.allow]
-	case rs.allow >= 0 && sessionAllows:
-		r.Decision, r.Deciding = Allow, &r.Matched[rs.allow]
+	case rs.allowDirect >= 0 && sessionAllows:
+		r.Decision, r.Deciding = Allow, &r.Matched[rs.allowDirect]
 	case rs.allowNamingSession >= 0:
 		r.Decision, r.Deciding = Allow, &r.Matched[rs.allowNamingSession]
 	}
@@ -204,7 +212,11 @@ func AuthorizeInto(r *Result, req *Request, in Input) {
 
 // setOutcome gives indices into Result.Matched, -1 for none.
 type setOutcome struct {
-	deny, allow, allowNamingSession int
+	deny, allow int
+	// allowDirect is the first Allow whose principal named the caller (not
+	// only its account); allowNamingSession the first that named the
+	// caller's role session.
+	allowDirect, allowNamingSession int
 }
 
 // evaluator holds the state of one evaluation.
@@ -266,15 +278,15 @@ func parseValue(fam family, r string) parsedValue {
 }
 
 func (ev *evaluator) set(policies []Labeled) setOutcome {
-	out := setOutcome{-1, -1, -1}
+	out := setOutcome{-1, -1, -1, -1}
 	for _, l := range policies {
 		if l.Policy == nil {
 			continue
 		}
 		for i := range l.Policy.Statements {
 			s := &l.Policy.Statements[i]
-			ok, namesSession := ev.statement(&s.c)
-			if !ok {
+			g := ev.statement(&s.c)
+			if g == grantNone {
 				continue
 			}
 			idx := len(ev.res.Matched)
@@ -288,7 +300,10 @@ func (ev *evaluator) set(policies []Labeled) setOutcome {
 				if out.allow < 0 {
 					out.allow = idx
 				}
-				if namesSession && out.allowNamingSession < 0 {
+				if g >= grantDirect && out.allowDirect < 0 {
+					out.allowDirect = idx
+				}
+				if g == grantSession && out.allowNamingSession < 0 {
 					out.allowNamingSession = idx
 				}
 			}
@@ -297,29 +312,28 @@ func (ev *evaluator) set(policies []Labeled) setOutcome {
 	return out
 }
 
-// statement reports whether the statement matches the request, and whether its Principal
-// element named the caller's session ARN.
-func (ev *evaluator) statement(c *compiled) (match, namesSession bool) {
+// statement reports whether the statement matches the request (grantNone if not), and
+// how its Principal element matched the caller (grantDirect for statements without one).
+func (ev *evaluator) statement(c *compiled) grant {
 	ev.relevant = false
 	if !ev.action(c) {
-		return false, false
+		return grantNone
 	}
+	g := grantDirect
 	switch {
 	case c.principal == nil:
 	case c.notPrincipal:
 		if !c.principal.appliesNot(ev.req.Principal) {
-			return false, false
+			return grantNone
 		}
 	default:
-		m, named := c.principal.match(ev.req.Principal)
-		if !m {
-			return false, false
+		if g = c.principal.match(ev.req.Principal); g == grantNone {
+			return grantNone
 		}
-		namesSession = named
 	}
 	ev.relevant = true
 	if !c.anyResource && !ev.resource(c) {
-		return false, false
+		return grantNone
 	}
 	for i := range c.conds {
 		if !ev.condition(&c.conds[i]) {
@@ -328,10 +342,10 @@ func (ev *evaluator) statement(c *compiled) (match, namesSession bool) {
 			for j := i + 1; ev.req.Missing && j < len(c.conds); j++ {
 				ev.noteAbsent(&c.conds[j])
 			}
-			return false, false
+			return grantNone
 		}
 	}
-	return true, namesSession
+	return g
 }
 
 func (ev *evaluator) action(c *compiled) bool {

@@ -184,8 +184,8 @@ func TestEvaluatePrincipal(t *testing.T) {
 			}
 			p := mustParse(t, KindResource, doc(stmts))
 			req := &Request{Action: "secretsmanager:GetSecretValue", Resource: secretARN, Principal: tt.caller}
-			if got := Authorize(req, Input{Resource: []Labeled{{ID: "rp", Policy: p}}}).Decision; got != tt.want {
-				t.Errorf("Authorize() = %v, want %v", got, tt.want)
+			if got := Evaluate(req, []Labeled{{ID: "rp", Policy: p}}).Decision; got != tt.want {
+				t.Errorf("Evaluate() = %v, want %v", got, tt.want)
 			}
 		})
 	}
@@ -200,6 +200,10 @@ func TestAuthorize(t *testing.T) {
 	rpRole := mustParse(t, KindResource, doc(`{"Sid":"Role","Effect":"Allow","Principal":{"AWS":"`+roleARN+`"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}`))
 	rpSession := mustParse(t, KindResource, doc(`{"Sid":"Sess","Effect":"Allow","Principal":{"AWS":"`+sessARN+`"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}`))
 	rpUser := mustParse(t, KindResource, doc(`{"Sid":"User","Effect":"Allow","Principal":{"AWS":"`+aliceARN+`"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}`))
+	rpAccountRoot := mustParse(t, KindResource, doc(`{"Sid":"Root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}`))
+	rpAccountAndUser := mustParse(t, KindResource, doc(`{"Sid":"Both","Effect":"Allow","Principal":{"AWS":["111122223333","`+aliceARN+`"]},"Action":"secretsmanager:GetSecretValue","Resource":"*"}`))
+	rpStar := mustParse(t, KindResource, doc(`{"Sid":"Star","Effect":"Allow","Principal":"*","Action":"secretsmanager:GetSecretValue","Resource":"*"}`))
+	rpAccountDeny := mustParse(t, KindResource, doc(`{"Sid":"AcctDeny","Effect":"Deny","Principal":{"AWS":"111122223333"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}`))
 	rpDeny := mustParse(t, KindResource, doc(`{"Sid":"RDeny","Effect":"Deny","Principal":"*","Action":"secretsmanager:GetSecretValue","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}`))
 	l := func(id string, p *Policy) []Labeled { return []Labeled{{ID: id, Policy: p}} }
 
@@ -215,7 +219,17 @@ func TestAuthorize(t *testing.T) {
 		{name: "allow/identity", caller: alice, in: Input{Identity: l("id", allowSecrets)}, want: Allow, deciding: "id/Read"},
 		{name: "allow/identity-and-session", caller: session, in: Input{Identity: l("id", allowAll), Session: l("sp", allowSecrets), HasSession: true}, want: Allow, deciding: "id/All"},
 		{name: "allow/resource-policy-alone", caller: alice, in: Input{Resource: l("rp", rpUser)}, want: Allow, deciding: "rp/User"},
-		{name: "allow/resource-policy-account", caller: alice, in: Input{Resource: l("rp", rpAccount)}, want: Allow, deciding: "rp/Acct"},
+		{name: "deny/resource-policy-account-delegates-to-iam", caller: alice, in: Input{Resource: l("rp", rpAccount)}, want: ImplicitDeny},
+		{name: "deny/resource-policy-account-root-delegates-to-iam", caller: session, in: Input{Resource: l("rp", rpAccountRoot)}, want: ImplicitDeny},
+		{name: "allow/resource-policy-account-and-identity", caller: alice, in: Input{Identity: l("id", allowSecrets), Resource: l("rp", rpAccount)}, want: Allow, deciding: "id/Read"},
+		{name: "allow/resource-policy-account-and-user", caller: alice, in: Input{Resource: l("rp", rpAccountAndUser)}, want: Allow, deciding: "rp/Both"},
+		{name: "allow/resource-policy-star", caller: alice, in: Input{Resource: l("rp", rpStar)}, want: Allow, deciding: "rp/Star"},
+		{name: "deny/resource-policy-account-deny-applies", caller: alice, in: Input{Identity: l("id", allowSecrets), Resource: l("rp", rpAccountDeny)}, want: ExplicitDeny, deciding: "rp/AcctDeny"},
+		{name: "allow/trust-names-user", caller: alice, in: Input{Resource: l("trust", rpUser), ResourceRequired: true}, want: Allow, deciding: "trust/User"},
+		{name: "allow/trust-account-and-identity", caller: alice, in: Input{Identity: l("id", allowSecrets), Resource: l("trust", rpAccount), ResourceRequired: true}, want: Allow, deciding: "id/Read"},
+		{name: "deny/trust-account-without-identity", caller: alice, in: Input{Resource: l("trust", rpAccount), ResourceRequired: true}, want: ImplicitDeny},
+		{name: "deny/trust-required-identity-alone", caller: alice, in: Input{Identity: l("id", allowSecrets), ResourceRequired: true}, want: ImplicitDeny},
+		{name: "deny/trust-other-principal-identity-allows", caller: alice, in: Input{Identity: l("id", allowSecrets), Resource: l("trust", rpSession), ResourceRequired: true}, want: ImplicitDeny},
 		{name: "allow/resource-policy-role-with-session-policy", caller: session, in: Input{Session: l("sp", allowSecrets), HasSession: true, Resource: l("rp", rpRole)}, want: Allow, deciding: "rp/Role"},
 		{name: "allow/resource-policy-names-session", caller: session, in: Input{Session: l("sp", allowIAM), HasSession: true, Resource: l("rp", rpSession)}, want: Allow, deciding: "rp/Sess"},
 		{name: "allow/resource-names-session-no-session-policies", caller: session, in: Input{HasSession: true, Resource: l("rp", rpSession)}, want: Allow, deciding: "rp/Sess"},

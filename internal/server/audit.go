@@ -53,7 +53,7 @@ func (s *Server) auditRequest(ctx context.Context, r *Request, result any, err e
 			rec.ErrorCode = we.JSONCode()
 		}
 		rec.ErrorMessage = we.Message
-	} else if result != nil && s.recordsResponse(r) {
+	} else if result != nil && recordsResponse(r) {
 		rec.ResponseElements = s.responseElements(result)
 	}
 	if aerr := s.cfg.Audit.Append(ctx, rec); aerr != nil {
@@ -66,14 +66,17 @@ func (s *Server) auditRequest(ctx context.Context, r *Request, result any, err e
 }
 
 // recordsResponse: the response elements of reads are left out (as
-// CloudTrail does), except the sessions STS mints, whose access key id and
-// expiry tie later records to this one.
-func (s *Server) recordsResponse(r *Request) bool {
-	switch r.Action {
-	case "AssumeRole", "GetSessionToken", "AssumeRoleWithWebIdentity":
-		return true
-	}
-	return !readOnly(&Operation{Action: r.Action})
+// CloudTrail does); those of writes are kept, and those of the calls that
+// mint sessions, whose access key id and expiry tie later records to this
+// one.
+func recordsResponse(r *Request) bool {
+	return r.op != nil && !r.op.Rules.Has(Read)
+}
+
+// readOnlyRecord is CloudTrail's readOnly flag: reads, and the STS calls
+// that mint sessions.
+func readOnlyRecord(r *Request) bool {
+	return r.op != nil && (r.op.Rules.Has(Read) || r.op.Rules.Has(Mint))
 }
 
 func (s *Server) baseRecord(r *Request) *audit.Record {
@@ -85,7 +88,7 @@ func (s *Server) baseRecord(r *Request) *audit.Record {
 		SourceIPAddress:    r.SourceIP,
 		UserAgent:          r.UserAgent,
 		RequestID:          r.ID,
-		ReadOnly:           readOnly(&Operation{Action: r.Action}),
+		ReadOnly:           readOnlyRecord(r),
 		RecipientAccountID: s.cfg.Account,
 		RequestParameters:  s.requestParameters(r),
 	}

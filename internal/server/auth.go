@@ -10,7 +10,6 @@ import (
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/session"
-	"github.com/shortfuse/shortfuse/internal/sessions"
 	"github.com/shortfuse/shortfuse/internal/sigv4"
 )
 
@@ -77,20 +76,9 @@ func (s *Server) authenticate(ctx context.Context, hr *http.Request, body []byte
 		if claims.Expired(now) {
 			return nil, errExpiredToken
 		}
-		// Beyond AWS: revocation, use limits and the dead-man switch. The
-		// session-control calls themselves do not count as uses, so that a
-		// used-up session can still be revoked and listed by its holder.
-		if err := s.sessions.Admit(ctx, claims, now, op.Service != "shortfuse"); err != nil {
-			if sessions.IsRefusal(err) {
-				return nil, &awsapi.Error{Code: awsapi.CodeExpiredToken, Message: "The security token included in the request is expired: " + err.Error()}
-			}
-			if errors.Is(err, sessions.ErrNotFound) {
-				// A valid token whose session the broker does not know
-				// (its record was purged or lost) is refused.
-				return nil, errInvalidClientToken
-			}
-			return nil, err
-		}
+		// Revocation, use limits, the dead-man switch and the rest of the
+		// session rules are applied by the pipeline (admit), for every
+		// caller of every operation.
 		return callerFromSession(claims), nil
 	}
 
@@ -152,35 +140,4 @@ func userNameFromARN(arn string) string {
 		return ""
 	}
 	return res[strings.LastIndex(res, "/")+1:]
-}
-
-// sessionRules applies AWS's fixed limits on temporary credentials, before
-// any policy is consulted:
-//
-//   - credentials from GetSessionToken cannot call IAM unless the session
-//     was created with MFA, and can call no STS operation but AssumeRole and
-//     GetCallerIdentity;
-//   - no session credentials can call GetSessionToken.
-func (s *Server) sessionRules(r *Request) error {
-	c := r.Caller.Session
-	if c == nil {
-		return nil
-	}
-	if r.Service == "sts" && r.Action == "GetSessionToken" {
-		return &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "Cannot call GetSessionToken with session credentials"}
-	}
-	if c.Type != "GetSessionToken" {
-		return nil
-	}
-	switch r.Service {
-	case "iam":
-		if !c.MFA {
-			return &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "User: " + c.PrincipalARN + " is not authorized to perform: iam:" + r.Action + ": IAM operations need MFA when called with credentials from GetSessionToken"}
-		}
-	case "sts":
-		if r.Action != "AssumeRole" && r.Action != "GetCallerIdentity" {
-			return &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "Credentials from GetSessionToken can call only AssumeRole and GetCallerIdentity in STS"}
-		}
-	}
-	return nil
 }

@@ -11,29 +11,42 @@ import (
 	"github.com/shortfuse/shortfuse/internal/policy"
 )
 
-// authorize evaluates the caller's identity policies (intersected with any
-// session policies) for one action on one resource. It is pure apart from
-// reading the caller's policies from IAM.
-func (s *Server) authorize(ctx context.Context, r *Request, action, resource string, keys map[string][]string, resourcePolicy *policy.Policy) (policy.Result, error) {
-	in, err := s.policyInput(ctx, r.Caller)
-	if err != nil {
-		return policy.Result{}, err
+// authorize answers one authorization question (authz) with IAM's logic:
+// the caller's identity policies intersected with its session policies,
+// a secret's resource policy or a role's trust policy, the request's
+// condition keys. It is pure apart from reading the caller's policies from
+// IAM. Request.Check is the entry point handlers use; it records the
+// decision.
+func (s *Server) authorize(ctx context.Context, r *Request, a *authz) (policy.Result, error) {
+	var in policy.Input
+	req := &policy.Request{Action: a.Action, Resource: a.Resource}
+	switch {
+	case a.Federated != "":
+		// A web identity: no identity policies, only its provider, and the
+		// condition keys of its token (a.Context).
+		req.Principal = &policy.Principal{Federated: a.Federated}
+		req.Context = a.Context
+	case r.Caller == nil:
+		return policy.Result{Decision: policy.ImplicitDeny}, nil
+	default:
+		var err error
+		if in, err = s.policyInput(ctx, r.Caller); err != nil {
+			return policy.Result{}, err
+		}
+		if req.Context, err = s.requestContext(ctx, r); err != nil {
+			return policy.Result{}, err
+		}
+		req.Principal = principalOf(r.Caller)
 	}
-	if resourcePolicy != nil {
-		in.Resource = []policy.Labeled{{ID: "ResourcePolicy", Policy: resourcePolicy}}
+	for k, v := range a.Keys {
+		req.Context[k] = v
 	}
-	cctx, err := s.requestContext(ctx, r)
-	if err != nil {
-		return policy.Result{}, err
-	}
-	for k, v := range keys {
-		cctx[k] = v
-	}
-	req := &policy.Request{
-		Action:    action,
-		Resource:  resource,
-		Principal: principalOf(r.Caller),
-		Context:   cctx,
+	switch {
+	case a.Trust != nil:
+		in.Resource = []policy.Labeled{{ID: "AssumeRolePolicyDocument", Policy: a.Trust}}
+		in.ResourceRequired = true
+	case a.ResourcePolicy != nil:
+		in.Resource = []policy.Labeled{{ID: "ResourcePolicy", Policy: a.ResourcePolicy}}
 	}
 	return policy.Authorize(req, in), nil
 }

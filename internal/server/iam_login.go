@@ -5,7 +5,6 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
-	"github.com/shortfuse/shortfuse/internal/policy"
 )
 
 // IAM login profiles: the passwords of the approval page. Shapes from
@@ -149,13 +148,8 @@ func handleChangePassword(s *Server) Handler {
 		if r.Caller.UserName == "" {
 			return nil, &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "Only IAM users can change their password (InvalidUserType)"}
 		}
-		res, err := s.authorize(ctx, r, "iam:ChangePassword", r.Caller.ARN, nil, nil)
-		if err != nil {
+		if err := r.RefuseExplicitDeny(ctx, "iam:ChangePassword", r.Caller.ARN); err != nil {
 			return nil, err
-		}
-		r.Decisions = append(r.Decisions, Decision{Action: "iam:ChangePassword", Resource: r.Caller.ARN, Result: res})
-		if res.Decision == policy.ExplicitDeny {
-			return nil, errAccessDenied(r, "iam:ChangePassword", r.Caller.ARN, true)
 		}
 		return nil, s.iam.ChangePassword(ctx, r.Caller.UserName, oldPw, newPw)
 	}

@@ -79,7 +79,7 @@ func (h *iamHarness) call(t *testing.T, caller *Caller, action string, kv ...str
 		t.Fatal(err)
 	}
 	r := &Request{ID: "req-1", Time: time.Now(), Service: "iam", Action: action, Params: params, Caller: caller}
-	r.authorizer = func(_ context.Context, _ *Request, _, _ string, _ map[string][]string, _ *policy.Policy) (policy.Result, error) {
+	r.authorizer = func(context.Context, *Request, *authz) (policy.Result, error) {
 		if h.deny {
 			return policy.Result{Decision: policy.ImplicitDeny}, nil
 		}

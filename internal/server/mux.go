@@ -20,19 +20,19 @@ func (m *Mux) add(op *Operation) {
 }
 
 // Query registers a Query-protocol (form in, XML out) operation.
-func (m *Mux) Query(service, action string, h Handler) {
-	m.add(&Operation{Service: service, Action: action, Protocol: ProtocolQuery, Handler: h})
+func (m *Mux) Query(service, action string, rules Rules, h Handler) {
+	m.add(&Operation{Service: service, Action: action, Protocol: ProtocolQuery, Rules: rules, Handler: h})
 }
 
 // QueryUnsigned registers a Query-protocol operation that AWS allows without
 // a signature.
-func (m *Mux) QueryUnsigned(service, action string, h Handler) {
-	m.add(&Operation{Service: service, Action: action, Protocol: ProtocolQuery, Handler: h, Unsigned: true})
+func (m *Mux) QueryUnsigned(service, action string, rules Rules, h Handler) {
+	m.add(&Operation{Service: service, Action: action, Protocol: ProtocolQuery, Rules: rules, Handler: h, Unsigned: true})
 }
 
 // JSON registers a JSON 1.1 operation.
-func (m *Mux) JSON(service, action string, h Handler) {
-	m.add(&Operation{Service: service, Action: action, Protocol: ProtocolJSON, Handler: h})
+func (m *Mux) JSON(service, action string, rules Rules, h Handler) {
+	m.add(&Operation{Service: service, Action: action, Protocol: ProtocolJSON, Rules: rules, Handler: h})
 }
 
 // Lookup returns the operation, or nil.

@@ -8,68 +8,48 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// failureLimiter throttles callers that keep failing to authenticate: per
-// access key id (guessing a secret) and per source address (guessing keys).
-// Each key gets a token bucket that only failures drain; once it is empty,
-// requests from that key or address are refused with Throttling before any
-// verification, until the bucket refills. Successful requests are never
-// limited. The tables are bounded LRUs, so a flood of made-up key ids
-// cannot exhaust memory.
+// failureLimiter throttles authentication failures per (claimed access key
+// id, source address) pair. It is consulted only after a request has
+// failed verification: a correctly signed request is always served,
+// whoever else is failing with the same key id or from the same address,
+// so neither forged requests naming a victim's key id (key ids are not
+// secret) nor a neighbour behind the same proxy can lock anyone out.
+//
+// Each pair gets a token bucket that only failures drain; once it is
+// empty, its further failures are answered Throttling instead of the
+// authentication error, which tells a guesser nothing more and slows
+// nothing a valid signer does. The table is a bounded LRU, so a flood of
+// made-up pairs cannot exhaust memory (it evicts the oldest pairs, which
+// at worst lets an evicted guesser fail unthrottled: a signature is an
+// HMAC-SHA256 under a 160-bit secret, which throttling does not need to
+// protect).
 type failureLimiter struct {
 	every time.Duration
 	burst int
 
 	mu    sync.Mutex
-	keys  *lru.Cache[string, *rate.Limiter]
-	addrs *lru.Cache[string, *rate.Limiter]
+	pairs *lru.Cache[string, *rate.Limiter]
 }
 
 func newFailureLimiter(every time.Duration, burst, size int) *failureLimiter {
-	keys, _ := lru.New[string, *rate.Limiter](size)
-	addrs, _ := lru.New[string, *rate.Limiter](size)
-	return &failureLimiter{every: every, burst: burst, keys: keys, addrs: addrs}
+	pairs, _ := lru.New[string, *rate.Limiter](size)
+	return &failureLimiter{every: every, burst: burst, pairs: pairs}
 }
 
-func (f *failureLimiter) get(c *lru.Cache[string, *rate.Limiter], k string) *rate.Limiter {
-	l, ok := c.Get(k)
-	if !ok {
-		l = rate.NewLimiter(rate.Every(f.every), f.burst)
-		c.Add(k, l)
-	}
-	return l
-}
-
-// Blocked reports whether requests from this key or address are refused now.
-func (f *failureLimiter) Blocked(akid, addr string, now time.Time) bool {
+// Failed records one authentication failure of the pair and reports
+// whether the pair has failed more than its budget allows (the failure is
+// to be answered Throttling).
+func (f *failureLimiter) Failed(akid, addr string, now time.Time) (throttled bool) {
 	if f == nil {
 		return false
 	}
+	k := akid + "\x00" + addr
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if akid != "" {
-		if l, ok := f.keys.Get(akid); ok && l.TokensAt(now) < 1 {
-			return true
-		}
+	l, ok := f.pairs.Get(k)
+	if !ok {
+		l = rate.NewLimiter(rate.Every(f.every), f.burst)
+		f.pairs.Add(k, l)
 	}
-	if addr != "" {
-		if l, ok := f.addrs.Get(addr); ok && l.TokensAt(now) < 1 {
-			return true
-		}
-	}
-	return false
-}
-
-// Failed records one authentication failure.
-func (f *failureLimiter) Failed(akid, addr string, now time.Time) {
-	if f == nil {
-		return
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if akid != "" {
-		f.get(f.keys, akid).AllowN(now, 1)
-	}
-	if addr != "" {
-		f.get(f.addrs, addr).AllowN(now, 1)
-	}
+	return !l.AllowN(now, 1)
 }

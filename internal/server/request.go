@@ -28,11 +28,44 @@ const (
 // r.Authorize for every action/resource pair the operation needs.
 type Handler func(ctx context.Context, r *Request) (any, error)
 
+// Rules declare, per operation in the operations table, how the pipeline
+// (pipeline.go) treats a call: what goes on the audit record, and which
+// sessions may make it. The zero value is Write.
+type Rules uint8
+
+const (
+	// Write: the call may change state. It is put on record before it
+	// runs (an intent record), and its response elements are recorded.
+	Write Rules = 0
+	// Read: the call changes nothing. No intent record; its response
+	// elements are left out of the record (as CloudTrail does).
+	Read Rules = 1 << iota
+	// Mint: the call issues session credentials. It registers the session
+	// but the credentials leave only once the outcome record is written,
+	// so no intent record; the response (access key id, expiry) is
+	// recorded, the secret parts redacted.
+	Mint
+	// IAM: the call is authorized by an iam: action or changes identity
+	// configuration. Sessions from GetSessionToken without MFA are refused
+	// it, as AWS refuses them every IAM call.
+	IAM
+	// SelfRevoke: a session whose use limit is exhausted may still make
+	// the call (it revokes itself). Revoked, expired and abandoned
+	// sessions may not.
+	SelfRevoke
+	// Uncounted: the call is session control and does not spend a use.
+	Uncounted
+)
+
+// Has reports whether every rule of q is in r.
+func (r Rules) Has(q Rules) bool { return r&q == q }
+
 // Operation is one entry of the operations table.
 type Operation struct {
 	Service  string // "sts", "iam", "secretsmanager"
 	Action   string // "AssumeRole"
 	Protocol Protocol
+	Rules    Rules
 	Handler  Handler
 	// Unsigned operations may be called without a signature (as AWS allows
 	// for AssumeRoleWithWebIdentity). Every other operation is refused
@@ -71,8 +104,10 @@ type Request struct {
 	Secure    bool         // arrived over TLS
 	Log       *slog.Logger // carries the request id
 
-	// authorizer is set by the server; handlers go through Authorize.
-	authorizer func(ctx context.Context, r *Request, action, resource string, keys map[string][]string, resourcePolicy *policy.Policy) (policy.Result, error)
+	// op is the operation being served, set by dispatch.
+	op *Operation
+	// authorizer is set by the pipeline; handlers go through Check.
+	authorizer func(ctx context.Context, r *Request, a *authz) (policy.Result, error)
 	// Decisions records every authorization made for the request, for the
 	// audit trail.
 	Decisions []Decision
@@ -85,29 +120,88 @@ type Decision struct {
 	Result   policy.Result
 }
 
-// Authorize evaluates the caller's policies for action on resource, with
-// extra condition keys (operation-specific, e.g. "sts:RoleSessionName").
-// It returns an AccessDenied error unless the decision is Allow.
-func (r *Request) Authorize(ctx context.Context, action, resource string, keys map[string][]string) error {
-	return r.AuthorizeResource(ctx, action, resource, keys, nil)
+// authz is one authorization question. Every decision the broker makes
+// about a caller (identity policies, a secret's resource policy, a role's
+// trust policy, a web identity against a trust policy) is asked through
+// Request.Check with one of these.
+type authz struct {
+	Action, Resource string
+	// Keys are operation-specific condition keys ("sts:RoleSessionName"),
+	// added to the request's global keys.
+	Keys map[string][]string
+	// ResourcePolicy is a secret's resource policy: one more way to be
+	// allowed, as IAM decides for a resource in the caller's account (an
+	// account principal delegates to the identity policies; a principal
+	// naming the caller grants directly).
+	ResourcePolicy *policy.Policy
+	// Trust is a role's trust policy, which must allow too (AssumeRole,
+	// approvals); a trust statement naming the caller directly needs no
+	// identity policy, one naming its account does.
+	Trust *policy.Policy
+	// Federated names the identity provider of an unsigned web-identity
+	// call: the caller is that provider's token, with the condition keys
+	// in Context instead of the request's.
+	Federated string
+	Context   map[string][]string
+	// NotDenied: the action needs no permission (GetSessionToken), only an
+	// explicit Deny refuses it.
+	NotDenied bool
+	// Quiet: the question only filters what is shown (who may see an
+	// approval request); its answer is not recorded.
+	Quiet bool
 }
 
-// AuthorizeResource is Authorize with a resource-based policy (a secret's
-// resource policy): the request is allowed if the identity policies or the
-// resource policy allow it and no policy denies it (same-account logic).
-func (r *Request) AuthorizeResource(ctx context.Context, action, resource string, keys map[string][]string, resourcePolicy *policy.Policy) error {
-	if r.authorizer == nil || r.Caller == nil {
-		return errAccessDenied(r, action, resource, false)
-	}
-	res, err := r.authorizer(ctx, r, action, resource, keys, resourcePolicy)
+// Check is the one authorization entry point. It decides a, records the
+// decision for the audit trail (unless Quiet) and returns AccessDenied
+// unless the decision allows (or, with NotDenied, does not explicitly
+// deny).
+func (r *Request) Check(ctx context.Context, a authz) error {
+	res, err := r.decide(ctx, &a)
 	if err != nil {
 		return err
 	}
-	r.Decisions = append(r.Decisions, Decision{Action: action, Resource: resource, Result: res})
-	if res.Decision != policy.Allow {
-		return errAccessDenied(r, action, resource, res.Decision == policy.ExplicitDeny)
+	if res.Decision == policy.Allow || (a.NotDenied && res.Decision != policy.ExplicitDeny) {
+		return nil
 	}
-	return nil
+	return errAccessDenied(r, a.Action, a.Resource, res.Decision == policy.ExplicitDeny)
+}
+
+// Allowed reports, without recording it, whether the caller is allowed
+// action on resource: for filters, never for granting.
+func (r *Request) Allowed(ctx context.Context, action, resource string) bool {
+	res, err := r.decide(ctx, &authz{Action: action, Resource: resource, Quiet: true})
+	return err == nil && res.Decision == policy.Allow
+}
+
+func (r *Request) decide(ctx context.Context, a *authz) (policy.Result, error) {
+	if r.authorizer == nil {
+		return policy.Result{Decision: policy.ImplicitDeny}, nil
+	}
+	res, err := r.authorizer(ctx, r, a)
+	if err != nil {
+		return res, err
+	}
+	if !a.Quiet {
+		r.Decisions = append(r.Decisions, Decision{Action: a.Action, Resource: a.Resource, Result: res})
+	}
+	return res, nil
+}
+
+// Authorize is Check of the caller's policies for action on resource, with
+// extra condition keys (operation-specific, e.g. "sts:RoleSessionName").
+func (r *Request) Authorize(ctx context.Context, action, resource string, keys map[string][]string) error {
+	return r.Check(ctx, authz{Action: action, Resource: resource, Keys: keys})
+}
+
+// AuthorizeResource is Check with a secret's resource policy.
+func (r *Request) AuthorizeResource(ctx context.Context, action, resource string, keys map[string][]string, resourcePolicy *policy.Policy) error {
+	return r.Check(ctx, authz{Action: action, Resource: resource, Keys: keys, ResourcePolicy: resourcePolicy})
+}
+
+// RefuseExplicitDeny is Check of an action that needs no permission but
+// that an explicit Deny refuses (as AWS does for GetSessionToken).
+func (r *Request) RefuseExplicitDeny(ctx context.Context, action, resource string) error {
+	return r.Check(ctx, authz{Action: action, Resource: resource, NotDenied: true})
 }
 
 // errAccessDenied builds AWS's message: "User: ARN is not authorized to

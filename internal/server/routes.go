@@ -2,51 +2,53 @@ package server
 
 import "github.com/shortfuse/shortfuse/internal/oidc"
 
-// addOperations is the whole API of the broker, one line per operation.
+// addOperations is the whole API of the broker, one line per operation,
+// with the rules (request.go) by which the pipeline treats its calls.
 func addOperations(m *Mux, s *Server) {
 	// STS
-	m.Query("sts", "GetCallerIdentity", handleGetCallerIdentity())
-	m.Query("sts", "GetSessionToken", handleGetSessionToken(s))
-	m.Query("sts", "AssumeRole", handleAssumeRole(s))
-	m.QueryUnsigned("sts", "AssumeRoleWithWebIdentity", handleAssumeRoleWithWebIdentity(s, newWebIdentity(oidc.RemoteOptions{})))
+	m.Query("sts", "GetCallerIdentity", Read, handleGetCallerIdentity())
+	m.Query("sts", "GetSessionToken", Mint, handleGetSessionToken(s))
+	m.Query("sts", "AssumeRole", Mint, handleAssumeRole(s))
+	m.QueryUnsigned("sts", "AssumeRoleWithWebIdentity", Mint, handleAssumeRoleWithWebIdentity(s, newWebIdentity(oidc.RemoteOptions{})))
 
 	// shortfuse: session control beyond AWS (docs/shortfuse-api.md)
-	m.JSON("shortfuse", "RevokeSession", handleRevokeSession(s))
-	m.JSON("shortfuse", "RevokeSessions", handleRevokeSessions(s))
-	m.JSON("shortfuse", "Heartbeat", handleHeartbeat(s))
-	m.JSON("shortfuse", "ListSessions", handleListSessions(s))
-	m.JSON("shortfuse", "SetOpenIDConnectProviderJWKS", handleSetOpenIDConnectProviderJWKS(s))
+	m.JSON("shortfuse", "RevokeSession", Write|SelfRevoke|Uncounted, handleRevokeSession(s))
+	m.JSON("shortfuse", "RevokeSessions", Write, handleRevokeSessions(s))
+	m.JSON("shortfuse", "Heartbeat", Write|Uncounted, handleHeartbeat(s))
+	m.JSON("shortfuse", "NarrowSession", Write|Uncounted, handleNarrowSession(s))
+	m.JSON("shortfuse", "ListSessions", Read, handleListSessions(s))
+	m.JSON("shortfuse", "SetOpenIDConnectProviderJWKS", Write|IAM, handleSetOpenIDConnectProviderJWKS(s))
 
 	// shortfuse: build-bound approval requests (shortfuse_approvals.go)
-	m.JSON("shortfuse", "CreateRequest", approvalsOp(s, handleCreateRequest(s)))
-	m.JSON("shortfuse", "GetRequest", approvalsOp(s, handleGetRequest(s)))
-	m.JSON("shortfuse", "ListRequests", approvalsOp(s, handleListRequests(s)))
-	m.JSON("shortfuse", "ApproveRequest", approvalsOp(s, handleApproveRequest(s)))
-	m.JSON("shortfuse", "DenyRequest", approvalsOp(s, handleDenyRequest(s)))
-	m.JSON("shortfuse", "RedeemRequest", approvalsOp(s, handleRedeemRequest(s)))
-	m.JSON("shortfuse", "RevokeRequestSession", approvalsOp(s, handleRevokeRequestSession(s)))
+	m.JSON("shortfuse", "CreateRequest", Write, approvalsOp(s, handleCreateRequest(s)))
+	m.JSON("shortfuse", "GetRequest", Read, approvalsOp(s, handleGetRequest(s)))
+	m.JSON("shortfuse", "ListRequests", Read, approvalsOp(s, handleListRequests(s)))
+	m.JSON("shortfuse", "ApproveRequest", Write, approvalsOp(s, handleApproveRequest(s)))
+	m.JSON("shortfuse", "DenyRequest", Write, approvalsOp(s, handleDenyRequest(s)))
+	m.JSON("shortfuse", "RedeemRequest", Write, approvalsOp(s, handleRedeemRequest(s)))
+	m.JSON("shortfuse", "RevokeRequestSession", Write, approvalsOp(s, handleRevokeRequestSession(s)))
 
 	// IAM: iam_routes.go
 	addIAMOperations(m, s.iam)
 
 	// IAM: login profiles, the approval page's passwords (iam_login.go)
-	m.Query("iam", "CreateLoginProfile", handleCreateLoginProfile(s.iam))
-	m.Query("iam", "GetLoginProfile", handleGetLoginProfile(s.iam))
-	m.Query("iam", "UpdateLoginProfile", handleUpdateLoginProfile(s.iam))
-	m.Query("iam", "DeleteLoginProfile", handleDeleteLoginProfile(s.iam))
-	m.Query("iam", "ChangePassword", handleChangePassword(s))
+	m.Query("iam", "CreateLoginProfile", IAM, handleCreateLoginProfile(s.iam))
+	m.Query("iam", "GetLoginProfile", IAM|Read, handleGetLoginProfile(s.iam))
+	m.Query("iam", "UpdateLoginProfile", IAM, handleUpdateLoginProfile(s.iam))
+	m.Query("iam", "DeleteLoginProfile", IAM, handleDeleteLoginProfile(s.iam))
+	m.Query("iam", "ChangePassword", IAM, handleChangePassword(s))
 
 	// IAM: OpenID Connect providers (iam_oidc.go)
-	m.Query("iam", "CreateOpenIDConnectProvider", handleCreateOpenIDConnectProvider(s.iam))
-	m.Query("iam", "GetOpenIDConnectProvider", handleGetOpenIDConnectProvider(s.iam))
-	m.Query("iam", "ListOpenIDConnectProviders", handleListOpenIDConnectProviders(s.iam))
-	m.Query("iam", "DeleteOpenIDConnectProvider", handleDeleteOpenIDConnectProvider(s.iam))
-	m.Query("iam", "AddClientIDToOpenIDConnectProvider", handleAddClientIDToOpenIDConnectProvider(s.iam))
-	m.Query("iam", "RemoveClientIDFromOpenIDConnectProvider", handleRemoveClientIDFromOpenIDConnectProvider(s.iam))
-	m.Query("iam", "UpdateOpenIDConnectProviderThumbprint", handleUpdateOpenIDConnectProviderThumbprint(s.iam))
-	m.Query("iam", "TagOpenIDConnectProvider", handleTagOpenIDConnectProvider(s.iam))
-	m.Query("iam", "UntagOpenIDConnectProvider", handleUntagOpenIDConnectProvider(s.iam))
-	m.Query("iam", "ListOpenIDConnectProviderTags", handleListOpenIDConnectProviderTags(s.iam))
+	m.Query("iam", "CreateOpenIDConnectProvider", IAM, handleCreateOpenIDConnectProvider(s.iam))
+	m.Query("iam", "GetOpenIDConnectProvider", IAM|Read, handleGetOpenIDConnectProvider(s.iam))
+	m.Query("iam", "ListOpenIDConnectProviders", IAM|Read, handleListOpenIDConnectProviders(s.iam))
+	m.Query("iam", "DeleteOpenIDConnectProvider", IAM, handleDeleteOpenIDConnectProvider(s.iam))
+	m.Query("iam", "AddClientIDToOpenIDConnectProvider", IAM, handleAddClientIDToOpenIDConnectProvider(s.iam))
+	m.Query("iam", "RemoveClientIDFromOpenIDConnectProvider", IAM, handleRemoveClientIDFromOpenIDConnectProvider(s.iam))
+	m.Query("iam", "UpdateOpenIDConnectProviderThumbprint", IAM, handleUpdateOpenIDConnectProviderThumbprint(s.iam))
+	m.Query("iam", "TagOpenIDConnectProvider", IAM, handleTagOpenIDConnectProvider(s.iam))
+	m.Query("iam", "UntagOpenIDConnectProvider", IAM, handleUntagOpenIDConnectProvider(s.iam))
+	m.Query("iam", "ListOpenIDConnectProviderTags", IAM|Read, handleListOpenIDConnectProviderTags(s.iam))
 
 	// Secrets Manager: sm_routes.go
 	addSecretsOperations(m, s.secrets)

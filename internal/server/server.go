@@ -191,219 +191,202 @@ func (s *Server) newRequestID() string {
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
-// serveAPI is the one dispatcher: decode → authenticate → (audit intent) →
-// execute → audit → encode. Every branch either verifies a signature or
-// refuses; an operation that is not in the table is refused before
-// authentication.
+// apiCall is one API request on its way through serveAPI: what the answer
+// needs (protocol, namespace, request id) and what the log line and the
+// metrics say.
+type apiCall struct {
+	s     *Server
+	w     http.ResponseWriter
+	start time.Time
+	id    string
+	log   *slog.Logger
+	proto Protocol
+	ns    string
+	op    *Operation
+	req   *Request
+}
+
+// finish writes the error (if any), the log line and the metrics.
+func (c *apiCall) finish(we *awsapi.Error) {
+	service, action := "unknown", "unknown"
+	if c.op != nil {
+		service, action = c.op.Service, c.op.Action
+	}
+	status, outcome := http.StatusOK, "OK"
+	if we != nil {
+		if c.proto == ProtocolJSON {
+			awsapi.WriteJSONError(c.w, we)
+			status, outcome = we.JSONStatus(), we.JSONCode()
+		} else {
+			awsapi.WriteQueryError(c.w, c.ns, we, c.id)
+			status, outcome = we.Status(), we.QueryCode()
+		}
+	}
+	d := time.Since(c.start)
+	if m := c.s.cfg.Metrics; m != nil {
+		m.requests.WithLabelValues(service, action, outcome).Inc()
+		m.latency.WithLabelValues(service, action).Observe(d.Seconds())
+	}
+	attrs := []any{"op", service + ":" + action, "status", status, "duration_ms", float64(d.Microseconds()) / 1000}
+	if c.req != nil && c.req.Caller != nil {
+		attrs = append(attrs, "principal", c.req.Caller.ARN, "access_key_id", c.req.Caller.AccessKeyID)
+	}
+	if we != nil {
+		attrs = append(attrs, "error", outcome)
+	}
+	c.log.Info("request", attrs...)
+}
+
+func (c *apiCall) fail(err error) { c.finish(c.s.toWire(err, c.id)) }
+
+// encode turns a result into the response body of the call's protocol.
+func (c *apiCall) encode(result any) ([]byte, error) {
+	if c.proto == ProtocolJSON {
+		return encodeJSONResult(result)
+	}
+	return awsapi.EncodeQuery(c.ns, c.op.Action, result, c.id)
+}
+
+// serveAPI is the API's front door: read and decode the request, find its
+// operation (one not in the table is refused before authentication),
+// authenticate the caller, and hand the call to the pipeline (dispatch),
+// which applies the session rules, audits, executes and encodes.
 func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
-	start := time.Now()
-	now := s.cfg.Now().UTC()
-	reqID := s.newRequestID()
-	log := s.log.With("request_id", reqID)
-	w.Header().Set("X-Amzn-Requestid", reqID)
-
-	proto := ProtocolQuery
+	c := &apiCall{s: s, w: w, start: time.Now(), id: s.newRequestID(), proto: ProtocolQuery, ns: awsapi.NamespaceSTS}
+	c.log = s.log.With("request_id", c.id)
+	w.Header().Set("X-Amzn-Requestid", c.id)
 	if hr.Header.Get("X-Amz-Target") != "" {
-		proto = ProtocolJSON
+		c.proto = ProtocolJSON
 	}
-	ns := awsapi.NamespaceSTS
-	var (
-		op  *Operation
-		req *Request
-	)
-	// finish writes the error (if any), the log line and the metrics.
-	finish := func(status int, we *awsapi.Error) {
-		service, action := "unknown", "unknown"
-		if op != nil {
-			service, action = op.Service, op.Action
-		}
-		outcome := "OK"
-		if we != nil {
-			if proto == ProtocolJSON {
-				awsapi.WriteJSONError(w, we)
-				status = we.JSONStatus()
-				outcome = we.JSONCode()
-			} else {
-				awsapi.WriteQueryError(w, ns, we, reqID)
-				status = we.Status()
-				outcome = we.QueryCode()
-			}
-		}
-		d := time.Since(start)
-		if m := s.cfg.Metrics; m != nil {
-			m.requests.WithLabelValues(service, action, outcome).Inc()
-			m.latency.WithLabelValues(service, action).Observe(d.Seconds())
-		}
-		attrs := []any{"op", service + ":" + action, "status", status, "duration_ms", float64(d.Microseconds()) / 1000}
-		if req != nil && req.Caller != nil {
-			attrs = append(attrs, "principal", req.Caller.ARN, "access_key_id", req.Caller.AccessKeyID)
-		}
-		if we != nil {
-			attrs = append(attrs, "error", outcome)
-		}
-		log.Info("request", attrs...)
-	}
-	fail := func(err error) { finish(0, s.toWire(err, reqID)) }
-
-	if hr.Method != http.MethodPost && hr.Method != http.MethodGet {
-		fail(awsapi.Errorf(awsapi.CodeInvalidAction, "method %s is not supported", hr.Method))
+	body, params, err := s.decodeOperation(w, hr, c)
+	if err != nil {
+		c.fail(err)
 		return
+	}
+	r := &Request{
+		ID:        c.id,
+		Time:      s.cfg.Now().UTC(),
+		Service:   c.op.Service,
+		Action:    c.op.Action,
+		Params:    params,
+		SourceIP:  sourceIP(hr),
+		UserAgent: hr.UserAgent(),
+		Secure:    hr.TLS != nil,
+		Log:       c.log,
+	}
+	if c.proto == ProtocolJSON {
+		r.Body = body
+	}
+	c.req = r
+	caller, err := s.authenticate(hr.Context(), hr, body, c.op, r.Time)
+	if err != nil {
+		c.finish(s.authFailed(hr, r, err))
+		return
+	}
+	r.Caller = caller
+	var out []byte
+	_, err = s.dispatch(hr.Context(), c.op, r, func(result any) (err error) {
+		out, err = c.encode(result)
+		return err
+	})
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	if c.proto == ProtocolJSON {
+		awsapi.WriteJSON(w, out)
+	} else {
+		awsapi.WriteQuery(w, out)
+	}
+	c.finish(nil)
+}
+
+// decodeOperation reads the body and finds the request's operation in
+// the table (c.op): by X-Amz-Target for JSON 1.1, by Action and Version for
+// the Query protocol, whose parameters it returns.
+func (s *Server) decodeOperation(w http.ResponseWriter, hr *http.Request, c *apiCall) ([]byte, *awsapi.Params, error) {
+	if hr.Method != http.MethodPost && hr.Method != http.MethodGet {
+		return nil, nil, awsapi.Errorf(awsapi.CodeInvalidAction, "method %s is not supported", hr.Method)
 	}
 	if n := len(hr.Header); n > maxHeaders {
-		fail(awsapi.Errorf(awsapi.CodeValidation, "the request has %d headers; at most %d are accepted", n, maxHeaders))
-		return
+		return nil, nil, awsapi.Errorf(awsapi.CodeValidation, "the request has %d headers; at most %d are accepted", n, maxHeaders)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, hr.Body, s.cfg.MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			fail(awsapi.Errorf(awsapi.CodeValidation, "request body is larger than %d bytes", s.cfg.MaxBodyBytes))
-			return
+			return nil, nil, awsapi.Errorf(awsapi.CodeValidation, "request body is larger than %d bytes", s.cfg.MaxBodyBytes)
 		}
-		fail(awsapi.Errorf(awsapi.CodeSerialization, "cannot read request body"))
-		return
+		return nil, nil, awsapi.Errorf(awsapi.CodeSerialization, "cannot read request body")
 	}
-
-	var params *awsapi.Params
-	if proto == ProtocolJSON {
+	if c.proto == ProtocolJSON {
 		target := hr.Header.Get("X-Amz-Target")
 		prefix, action, ok := strings.Cut(target, ".")
-		svc := serviceByTargetPrefix[prefix]
-		if ok && svc != "" {
-			op = s.mux.Lookup(svc, action)
+		if svc := serviceByTargetPrefix[prefix]; ok && svc != "" {
+			c.op = s.mux.Lookup(svc, action)
 		}
-		if op == nil || op.Protocol != ProtocolJSON {
-			op = nil
-			fail(awsapi.Errorf(awsapi.CodeInvalidAction, "Unrecognized operation %q", safeText(target)))
-			return
+		if c.op == nil || c.op.Protocol != ProtocolJSON {
+			c.op = nil
+			return nil, nil, awsapi.Errorf(awsapi.CodeInvalidAction, "Unrecognized operation %q", safeText(target))
 		}
-	} else {
-		raw := hr.URL.RawQuery
-		if hr.Method == http.MethodPost {
-			ct, _, _ := strings.Cut(hr.Header.Get("Content-Type"), ";")
-			if strings.TrimSpace(strings.ToLower(ct)) != "application/x-www-form-urlencoded" {
-				fail(awsapi.Errorf(awsapi.CodeInvalidAction, "the request has no X-Amz-Target header and is not a form-encoded Query request"))
-				return
-			}
-			raw = string(body)
-		}
-		params, err = awsapi.ParseQuery(raw)
-		if err != nil {
-			fail(err)
-			return
-		}
-		action := params.String("Action")
-		version := params.String("Version")
-		svc := serviceByVersion[version]
-		if svc != "" {
-			ns = namespace(svc)
-			op = s.mux.Lookup(svc, action)
-		}
-		if op == nil || op.Protocol != ProtocolQuery {
-			op = nil
-			fail(awsapi.Errorf(awsapi.CodeInvalidAction, "Could not find operation %s for version %s", safeText(action), safeText(version)))
-			return
-		}
+		return body, nil, nil
 	}
+	raw := hr.URL.RawQuery
+	if hr.Method == http.MethodPost {
+		ct, _, _ := strings.Cut(hr.Header.Get("Content-Type"), ";")
+		if strings.TrimSpace(strings.ToLower(ct)) != "application/x-www-form-urlencoded" {
+			return nil, nil, awsapi.Errorf(awsapi.CodeInvalidAction, "the request has no X-Amz-Target header and is not a form-encoded Query request")
+		}
+		raw = string(body)
+	}
+	params, err := awsapi.ParseQuery(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	action, version := params.String("Action"), params.String("Version")
+	if svc := serviceByVersion[version]; svc != "" {
+		c.ns = namespace(svc)
+		c.op = s.mux.Lookup(svc, action)
+	}
+	if c.op == nil || c.op.Protocol != ProtocolQuery {
+		c.op = nil
+		return nil, nil, awsapi.Errorf(awsapi.CodeInvalidAction, "Could not find operation %s for version %s", safeText(action), safeText(version))
+	}
+	return body, params, nil
+}
 
-	req = &Request{
-		ID:        reqID,
-		Time:      now,
-		Service:   op.Service,
-		Action:    op.Action,
-		Params:    params,
-		SourceIP:  sourceIP(hr),
-		UserAgent: hr.UserAgent(),
-		Secure:    hr.TLS != nil,
-		Log:       log,
-	}
-	if proto == ProtocolJSON {
-		req.Body = body
-	}
-
-	// Callers that keep failing to authenticate are throttled before any
-	// work is done for them.
-	akid := accessKeyIDOf(hr)
-	if s.limiter.Blocked(akid, req.SourceIP, now) {
+// authFailed answers a request that failed to authenticate: the failure
+// is recorded and counted, and a (claimed access key id, source address)
+// pair that keeps failing is answered Throttling instead. Throttling
+// applies only to failures: verification comes first, and a correctly
+// signed request is never refused because of anyone's failures.
+func (s *Server) authFailed(hr *http.Request, r *Request, err error) *awsapi.Error {
+	we := s.toWire(err, r.ID)
+	if we.Code != awsapi.CodeInternal {
 		if m := s.cfg.Metrics; m != nil {
-			m.throttled.Inc()
+			m.authFailures.WithLabelValues(we.QueryCode()).Inc()
 		}
-		s.auditRequest(hr.Context(), req, nil, errThrottled)
-		fail(errThrottled)
-		return
-	}
-	caller, err := s.authenticate(hr.Context(), hr, body, op, now)
-	if err != nil {
-		we := s.toWire(err, reqID)
-		if we.Code != awsapi.CodeInternal {
-			s.limiter.Failed(akid, req.SourceIP, now)
+		if s.limiter.Failed(accessKeyIDOf(hr), r.SourceIP, r.Time) {
 			if m := s.cfg.Metrics; m != nil {
-				m.authFailures.WithLabelValues(we.QueryCode()).Inc()
+				m.throttled.Inc()
 			}
-		}
-		s.auditRequest(hr.Context(), req, nil, we)
-		finish(0, we)
-		return
-	}
-	req.Caller = caller
-	if caller != nil {
-		if err := s.sessionRules(req); err != nil {
-			s.auditRequest(hr.Context(), req, nil, err)
-			fail(err)
-			return
-		}
-		req.authorizer = s.authorize
-	}
-
-	// A request that changes state is put on record before it executes, so
-	// that a broken audit sink refuses it with nothing changed.
-	if !readOnly(op) {
-		if err := s.auditIntent(hr.Context(), req); err != nil {
-			log.Error("audit intent not written; request refused", "err", err)
-			fail(awsapi.Internal())
-			return
+			we = errThrottled
 		}
 	}
-
-	result, err := s.execute(hr.Context(), op, req)
-	var out []byte
-	if err == nil {
-		if proto == ProtocolJSON {
-			out, err = encodeJSONResult(result)
-		} else {
-			out, err = awsapi.EncodeQuery(ns, op.Action, result, reqID)
-		}
-		if err != nil {
-			log.Error("encode response", "err", err)
-			err = awsapi.Internal()
-		}
+	if aerr := s.auditRequest(hr.Context(), r, nil, we); aerr != nil {
+		r.Log.Error("audit record not written", "err", aerr)
+		return awsapi.Internal()
 	}
-	// The record is durable before the response leaves: a response that
-	// carries a secret is never sent unrecorded (fail closed).
-	if aerr := s.auditRequest(hr.Context(), req, result, err); aerr != nil {
-		log.Error("audit record not written; response withheld", "err", aerr)
-		fail(awsapi.Internal())
-		return
-	}
-	if err != nil {
-		fail(err)
-		return
-	}
-	if proto == ProtocolJSON {
-		awsapi.WriteJSON(w, out)
-	} else {
-		awsapi.WriteQuery(w, out)
-	}
-	finish(http.StatusOK, nil)
+	return we
 }
 
 // maxHeaders bounds the number of header fields of a request.
 const maxHeaders = 100
 
-var errThrottled = &awsapi.Error{Code: awsapi.CodeThrottling, Message: "Rate exceeded: too many failed authentication attempts from this access key or address"}
+var errThrottled = &awsapi.Error{Code: awsapi.CodeThrottling, Message: "Rate exceeded: too many failed authentication attempts with this access key id from this address"}
 
 // accessKeyIDOf extracts the access key id the request claims, without
-// verifying anything, for throttling.
+// verifying anything, to key the throttling of failures.
 func accessKeyIDOf(hr *http.Request) string {
 	cred := hr.URL.Query().Get("X-Amz-Credential")
 	if h := hr.Header.Get("Authorization"); h != "" {
@@ -416,19 +399,6 @@ func accessKeyIDOf(hr *http.Request) string {
 		akid = akid[:128]
 	}
 	return akid
-}
-
-// readOnly reports whether an operation changes nothing that matters to
-// the record before it runs. Minting a session registers it, but its
-// credentials never leave unless the record is written.
-func readOnly(op *Operation) bool {
-	a := op.Action
-	for _, p := range []string{"Get", "List", "Describe", "Simulate", "Validate", "BatchGet"} {
-		if strings.HasPrefix(a, p) {
-			return true
-		}
-	}
-	return a == "AssumeRole" || a == "AssumeRoleWithWebIdentity"
 }
 
 // execute runs the handler and turns a panic into an internal error, so no

@@ -163,7 +163,7 @@ func sha256Hex(s string) string {
 
 func TestDispatchAndAuthErrors(t *testing.T) {
 	b := newTestBroker(t, time.Hour, func(m *Mux) {
-		m.Query("sts", "TestPanic", func(ctx context.Context, r *Request) (any, error) { panic("boom: secret-value-xyz") })
+		m.Query("sts", "TestPanic", Read, func(ctx context.Context, r *Request) (any, error) { panic("boom: secret-value-xyz") })
 	})
 	gci := "Action=GetCallerIdentity&Version=2011-06-15"
 	now := time.Now()

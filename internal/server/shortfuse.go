@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
+	"github.com/shortfuse/shortfuse/internal/session"
 	"github.com/shortfuse/shortfuse/internal/sessions"
 )
 
@@ -17,8 +18,6 @@ import (
 // unknown or wrong-case members, duplicate keys and trailing data are
 // refused.
 func decodeBody(body []byte, v any) error { return awsapi.DecodeJSON(body, v) }
-
-var reSessionAKID = regexp.MustCompile(`^ASIA[A-Z2-7]{16}$`)
 
 func errNotSession() error {
 	return &awsapi.Error{Code: awsapi.CodeInvalidRequest, Message: "This operation needs session credentials (from GetSessionToken or AssumeRole); long-term access keys have no session."}
@@ -39,7 +38,7 @@ func handleRevokeSession(s *Server) Handler {
 		target := ""
 		if in.AccessKeyID != nil {
 			target = *in.AccessKeyID
-			if !reSessionAKID.MatchString(target) {
+			if !session.ValidAccessKeyID(target) {
 				return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameter, Message: "AccessKeyId must be a session access key id (ASIA followed by 16 characters)"}
 			}
 		}
@@ -51,19 +50,22 @@ func handleRevokeSession(s *Server) Handler {
 			target = r.Caller.AccessKeyID
 		} else {
 			rec, err := s.sessions.Get(ctx, target)
-			if errors.Is(err, sessions.ErrNotFound) {
-				// Only a caller who may revoke any session learns that
-				// this one does not exist.
-				if err := r.Authorize(ctx, "shortfuse:RevokeSession", "*", nil); err != nil {
-					return nil, err
-				}
+			if err != nil && !errors.Is(err, sessions.ErrNotFound) {
+				return nil, err
+			}
+			// One answer to a caller who may not revoke, whether or not
+			// the key id names a session: neither its existence nor its
+			// principal leaks. Only a caller allowed to revoke any session
+			// learns that one does not exist.
+			resource := "*"
+			if rec != nil {
+				resource = rec.PrincipalARN
+			}
+			if err := r.Check(ctx, authz{Action: "shortfuse:RevokeSession", Resource: resource}); err != nil {
+				return nil, &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "User: " + r.Caller.ARN + " is not authorized to perform: shortfuse:RevokeSession on the session it named"}
+			}
+			if rec == nil {
 				return nil, &awsapi.Error{Code: awsapi.CodeResourceNotFound, Message: "No session has access key id " + target}
-			}
-			if err != nil {
-				return nil, err
-			}
-			if err := r.Authorize(ctx, "shortfuse:RevokeSession", rec.PrincipalARN, nil); err != nil {
-				return nil, err
 			}
 		}
 		if err := s.sessions.Revoke(ctx, target, r.Caller.ARN, r.Time); err != nil {
@@ -160,6 +162,75 @@ func handleHeartbeat(s *Server) Handler {
 	}
 }
 
+type narrowSessionInput struct {
+	MaxUses         *int   `json:"MaxUses"`
+	DurationSeconds *int64 `json:"DurationSeconds"`
+	GraceSeconds    *int64 `json:"GraceSeconds"`
+}
+
+type narrowSessionOutput struct {
+	AccessKeyID string   `json:"AccessKeyId"`
+	Expiration  float64  `json:"Expiration"`
+	MaxUses     int      `json:"MaxUses,omitempty"`
+	Uses        int      `json:"Uses"`
+	Deadline    *float64 `json:"Deadline,omitempty"`
+}
+
+// NarrowSession: a session takes power away from itself, never adds it:
+// a use limit (or a lower one), an earlier expiry (DurationSeconds from
+// now), a dead-man switch (or a closer deadline). It needs no permission,
+// spends no use, and binds the session's whole family, as every limit of
+// a session does. This is how a session from GetSessionToken, which can
+// carry no session tags, gets a use limit.
+func handleNarrowSession(s *Server) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		var in narrowSessionInput
+		if err := decodeBody(r.Body, &in); err != nil {
+			return nil, err
+		}
+		if r.Caller.Session == nil {
+			return nil, errNotSession()
+		}
+		var n sessions.Narrowing
+		if in.MaxUses != nil {
+			if *in.MaxUses < 1 || *in.MaxUses > 1000000 {
+				return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameter, Message: "MaxUses must be between 1 and 1000000"}
+			}
+			n.MaxUses = *in.MaxUses
+		}
+		if in.DurationSeconds != nil {
+			if *in.DurationSeconds < 1 || *in.DurationSeconds > 129600 {
+				return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameter, Message: "DurationSeconds must be between 1 and 129600"}
+			}
+			n.Expires = r.Time.Add(time.Duration(*in.DurationSeconds) * time.Second)
+		}
+		if in.GraceSeconds != nil {
+			if *in.GraceSeconds < 10 || *in.GraceSeconds > 3600 {
+				return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameter, Message: "GraceSeconds must be between 10 and 3600"}
+			}
+			n.Grace = time.Duration(*in.GraceSeconds) * time.Second
+		}
+		if n == (sessions.Narrowing{}) {
+			return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameter, Message: "Give at least one of MaxUses, DurationSeconds and GraceSeconds"}
+		}
+		rec, err := s.sessions.Narrow(ctx, r.Caller.AccessKeyID, n, r.Time)
+		if err != nil {
+			return nil, sessionRefusal(err)
+		}
+		end := rec.Expires
+		if e := s.sessionEnd(r.Caller.Session); e.Before(end) {
+			end = e
+		}
+		out := &narrowSessionOutput{AccessKeyID: rec.AccessKeyID, Expiration: float64(end.Unix()), MaxUses: rec.MaxUses, Uses: rec.Uses}
+		if !rec.Deadline.IsZero() {
+			d := float64(rec.Deadline.Unix())
+			out.Deadline = &d
+		}
+		r.Log.Info("session narrowed", "access_key_id", rec.AccessKeyID, "max_uses", rec.MaxUses, "expires", end.UTC().Format(time.RFC3339))
+		return out, nil
+	}
+}
+
 type listSessionsInput struct {
 	PrincipalArn    *string `json:"PrincipalArn"`
 	IncludeInactive *bool   `json:"IncludeInactive"`
@@ -179,6 +250,8 @@ type sessionShape struct {
 	MaxUses        int      `json:"MaxUses,omitempty"`
 	LastHeartbeat  *float64 `json:"LastHeartbeat,omitempty"`
 	SourceIdentity string   `json:"SourceIdentity,omitempty"`
+	// Chain lists the sessions this one descends from, root first.
+	Chain []string `json:"Chain,omitempty"`
 }
 
 type listSessionsOutput struct {
@@ -210,7 +283,7 @@ func handleListSessions(s *Server) Handler {
 		}
 		if in.NextToken != nil {
 			after, err := base64.RawURLEncoding.DecodeString(*in.NextToken)
-			if err != nil || !reSessionAKID.Match(after) {
+			if err != nil || !session.ValidAccessKeyID(string(after)) {
 				return nil, &awsapi.Error{Code: awsapi.CodeInvalidNextToken, Message: "The NextToken is not valid"}
 			}
 			f.After = string(after)
@@ -234,6 +307,7 @@ func handleListSessions(s *Server) Handler {
 				Uses:           rec.Uses,
 				MaxUses:        rec.MaxUses,
 				SourceIdentity: rec.SourceIdentity,
+				Chain:          rec.Chain,
 			}
 			if !rec.LastHeartbeat.IsZero() {
 				hb := float64(rec.LastHeartbeat.Unix())

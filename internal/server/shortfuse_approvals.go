@@ -244,13 +244,7 @@ func (s *Server) visible(ctx context.Context, r *Request, q *approvals.Request) 
 	if isRequester(r.Caller, q) || q.HasApproved(r.Caller.ARN) {
 		return true
 	}
-	for _, action := range []string{"shortfuse:ListRequests", "sts:AssumeRole"} {
-		res, err := s.authorize(ctx, r, action, q.RoleARN, nil, nil)
-		if err == nil && res.Decision == policy.Allow {
-			return true
-		}
-	}
-	return false
+	return r.Allowed(ctx, "shortfuse:ListRequests", q.RoleARN) || r.Allowed(ctx, "sts:AssumeRole", q.RoleARN)
 }
 
 func (s *Server) getVisible(ctx context.Context, r *Request, code string) (*approvals.Request, error) {
@@ -336,41 +330,7 @@ func (s *Server) mayActAsApprover(ctx context.Context, r *Request, q *approvals.
 			return &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "User: " + r.Caller.ARN + " is not a member of " + rules.Group + ", the approvers group of " + role.ARN}
 		}
 	}
-	if err := r.Authorize(ctx, "sts:AssumeRole", role.ARN, keys); err != nil {
-		return err
-	}
-	trust, err := s.policies.parse(role.AssumeRolePolicyDocument, policy.KindTrust)
-	if err != nil {
-		return errAccessDenied(r, "sts:AssumeRole", role.ARN, false)
-	}
-	cctx, err := s.requestContext(ctx, r)
-	if err != nil {
-		return err
-	}
-	for k, v := range keys {
-		cctx[k] = v
-	}
-	tres := policy.Evaluate(&policy.Request{Action: "sts:AssumeRole", Resource: role.ARN, Principal: principalOf(r.Caller), Context: cctx},
-		[]policy.Labeled{{ID: "AssumeRolePolicyDocument", Policy: trust}})
-	r.Decisions = append(r.Decisions, Decision{Action: "sts:AssumeRole (trust policy)", Resource: role.ARN, Result: tres})
-	if tres.Decision != policy.Allow {
-		return errAccessDenied(r, "sts:AssumeRole", role.ARN, tres.Decision == policy.ExplicitDeny)
-	}
-	return nil
-}
-
-// refuseExplicitDeny evaluates an action that needs no permission but that
-// an explicit Deny refuses (as AWS does for GetSessionToken).
-func (s *Server) refuseExplicitDeny(ctx context.Context, r *Request, action, resource string) error {
-	res, err := s.authorize(ctx, r, action, resource, nil, nil)
-	if err != nil {
-		return err
-	}
-	r.Decisions = append(r.Decisions, Decision{Action: action, Resource: resource, Result: res})
-	if res.Decision == policy.ExplicitDeny {
-		return errAccessDenied(r, action, resource, true)
-	}
-	return nil
+	return s.checkAssumeRole(ctx, r, "sts:AssumeRole", role, role.ARN, keys)
 }
 
 // --- CreateRequest ----------------------------------------------------------
@@ -634,7 +594,7 @@ func handleApproveRequest(s *Server) Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := s.refuseExplicitDeny(ctx, r, "shortfuse:ApproveRequest", role.ARN); err != nil {
+		if err := r.RefuseExplicitDeny(ctx, "shortfuse:ApproveRequest", role.ARN); err != nil {
 			return nil, err
 		}
 		sessName := "approval-" + q.Code
@@ -704,11 +664,6 @@ type wrappedCredentials struct {
 // revoking the approver's sessions revokes it), tagged with the request
 // and the build, and seals it to the request's wrap key.
 func (s *Server) mintApproved(ctx context.Context, r *Request, q *approvals.Request, role *iam.Role, rules approvals.Rules, a approvals.Approval, sessName string, mfaTime time.Time) (*approvals.Minted, error) {
-	now := r.Time.Truncate(time.Second)
-	d := q.SessionDuration(a, rules)
-	if roleMax := time.Duration(role.MaxSessionDuration) * time.Second; roleMax > 0 && d > roleMax {
-		d = roleMax
-	}
 	approvers := append(q.Approvers(), a.UserName)
 	tags := map[string]string{
 		tagRequest:    q.Code,
@@ -724,34 +679,26 @@ func (s *Server) mintApproved(ctx context.Context, r *Request, q *approvals.Requ
 	if q.Build.Commit != "" {
 		tags[tagCommit] = tagValue(q.Build.Commit)
 	}
-	sessARN := "arn:aws:sts::" + s.cfg.Account + ":assumed-role/" + role.Name + "/" + sessName
-	claims := session.Claims{
-		Account:         s.cfg.Account,
-		Type:            session.TypeAssumeRole,
-		PrincipalARN:    sessARN,
-		UserID:          role.ID + ":" + sessName,
-		SourceARN:       r.Caller.ARN,
-		RoleARN:         role.ARN,
-		RoleID:          role.ID,
-		RoleSessionName: sessName,
-		IssuedAt:        now,
-		Expires:         s.sessionExpiry(now, d, nil),
-		Tags:            tags,
-		MFA:             true,
-		MFAAuthTime:     mfaTime.UTC().Truncate(time.Second),
+	sp := sessionSpec{
+		Type: session.TypeAssumeRole, Role: role, Name: sessName, Duration: q.SessionDuration(a, rules),
+		Tags: tags, MFA: true, MFAAuthTime: mfaTime,
 	}
 	if reSourceID.MatchString(a.UserName) {
-		claims.SourceIdentity = a.UserName
+		sp.SourceIdentity = a.UserName
 	}
 	if p := q.Policy(); p != "" {
-		claims.SessionPolicies = []string{p}
+		sp.Policies = []string{p}
 	} else if a.Policy != "" {
-		claims.SessionPolicies = []string{a.Policy}
+		sp.Policies = []string{a.Policy}
 	}
-	creds, err := s.mint(ctx, claims)
+	// The session is lent, not chained: it is a root whose source is the
+	// approver, so that revoking the approver's sessions revokes it but
+	// signing out of the approval page does not.
+	creds, claims, err := s.mintSession(ctx, r, sp)
 	if err != nil {
 		return nil, err
 	}
+	sessARN := claims.PrincipalARN
 	plain, err := json.Marshal(wrappedCredentials{
 		AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken,
 		Expiration: creds.Expiration.UTC().Format(time.RFC3339), AssumedRoleArn: sessARN,
@@ -814,7 +761,7 @@ func handleDenyRequest(s *Server) Handler {
 			if err != nil {
 				return nil, err
 			}
-			if err := s.refuseExplicitDeny(ctx, r, "shortfuse:DenyRequest", role.ARN); err != nil {
+			if err := r.RefuseExplicitDeny(ctx, "shortfuse:DenyRequest", role.ARN); err != nil {
 				return nil, err
 			}
 			if err := s.mayActAsApprover(ctx, r, q, role, rules, map[string][]string{"sts:RoleSessionName": {"approval-" + q.Code}}); err != nil {

@@ -151,13 +151,17 @@ func TestMaxUses(t *testing.T) {
 			t.Fatalf("use %d: %v", i+1, err)
 		}
 	}
-	// Session control does not count: the holder can still revoke.
-	mustShortfuse(t, b, c, "Heartbeat", `{"GraceSeconds":60}`)
+	// A used-up session is refused everything, session control too,
+	// except revoking itself.
 	wantCallerCode(t, b, c, "ExpiredToken")
+	for op, body := range map[string]string{"Heartbeat": `{"GraceSeconds":60}`, "ListSessions": `{}`, "NarrowSession": `{"MaxUses":1}`, "RevokeSessions": `{"PrincipalArn":"arn:aws:iam::123456789012:user/admin"}`} {
+		wantShortfuseError(t, b, c, op, body, "ExpiredTokenException")
+	}
+	mustShortfuse(t, b, c, "RevokeSession", `{}`)
 	list := mustShortfuse(t, b, b.admin, "ListSessions", `{"IncludeInactive":true}`)
 	raw, _ := json.Marshal(list)
-	if !strings.Contains(string(raw), `"State":"used-up"`) {
-		t.Errorf("ListSessions does not show the used-up session: %s", raw)
+	if !strings.Contains(string(raw), `"State":"revoked"`) || !strings.Contains(string(raw), `"Uses":3`) {
+		t.Errorf("ListSessions does not show the used-up session revoked: %s", raw)
 	}
 
 	for _, bad := range []string{"0", "-1", "x", "1.5"} {

@@ -19,34 +19,34 @@ func addSecretsOperations(m *Mux, svc *secrets.Service) {
 		return
 	}
 	// Secrets
-	m.JSON("secretsmanager", "CreateSecret", handleCreateSecret(svc))
-	m.JSON("secretsmanager", "DescribeSecret", handleDescribeSecret(svc))
-	m.JSON("secretsmanager", "ListSecrets", handleListSecrets(svc))
-	m.JSON("secretsmanager", "UpdateSecret", handleUpdateSecret(svc))
-	m.JSON("secretsmanager", "DeleteSecret", handleDeleteSecret(svc))
-	m.JSON("secretsmanager", "RestoreSecret", handleRestoreSecret(svc))
-	m.JSON("secretsmanager", "TagResource", handleTagResource(svc))
-	m.JSON("secretsmanager", "UntagResource", handleUntagResource(svc))
+	m.JSON("secretsmanager", "CreateSecret", Write, handleCreateSecret(svc))
+	m.JSON("secretsmanager", "DescribeSecret", Read, handleDescribeSecret(svc))
+	m.JSON("secretsmanager", "ListSecrets", Read, handleListSecrets(svc))
+	m.JSON("secretsmanager", "UpdateSecret", Write, handleUpdateSecret(svc))
+	m.JSON("secretsmanager", "DeleteSecret", Write, handleDeleteSecret(svc))
+	m.JSON("secretsmanager", "RestoreSecret", Write, handleRestoreSecret(svc))
+	m.JSON("secretsmanager", "TagResource", Write, handleTagResource(svc))
+	m.JSON("secretsmanager", "UntagResource", Write, handleUntagResource(svc))
 
 	// Values and versions
-	m.JSON("secretsmanager", "GetSecretValue", handleGetSecretValue(svc))
-	m.JSON("secretsmanager", "BatchGetSecretValue", handleBatchGetSecretValue(svc))
-	m.JSON("secretsmanager", "PutSecretValue", handlePutSecretValue(svc))
-	m.JSON("secretsmanager", "ListSecretVersionIds", handleListSecretVersionIds(svc))
-	m.JSON("secretsmanager", "UpdateSecretVersionStage", handleUpdateSecretVersionStage(svc))
-	m.JSON("secretsmanager", "GetRandomPassword", handleGetRandomPassword(svc))
+	m.JSON("secretsmanager", "GetSecretValue", Read, handleGetSecretValue(svc))
+	m.JSON("secretsmanager", "BatchGetSecretValue", Read, handleBatchGetSecretValue(svc))
+	m.JSON("secretsmanager", "PutSecretValue", Write, handlePutSecretValue(svc))
+	m.JSON("secretsmanager", "ListSecretVersionIds", Read, handleListSecretVersionIds(svc))
+	m.JSON("secretsmanager", "UpdateSecretVersionStage", Write, handleUpdateSecretVersionStage(svc))
+	m.JSON("secretsmanager", "GetRandomPassword", Read, handleGetRandomPassword(svc))
 
 	// Resource policies
-	m.JSON("secretsmanager", "PutResourcePolicy", handlePutResourcePolicy(svc))
-	m.JSON("secretsmanager", "GetResourcePolicy", handleGetResourcePolicy(svc))
-	m.JSON("secretsmanager", "DeleteResourcePolicy", handleDeleteResourcePolicy(svc))
-	m.JSON("secretsmanager", "ValidateResourcePolicy", handleValidateResourcePolicy(svc))
+	m.JSON("secretsmanager", "PutResourcePolicy", Write, handlePutResourcePolicy(svc))
+	m.JSON("secretsmanager", "GetResourcePolicy", Read, handleGetResourcePolicy(svc))
+	m.JSON("secretsmanager", "DeleteResourcePolicy", Write, handleDeleteResourcePolicy(svc))
+	m.JSON("secretsmanager", "ValidateResourcePolicy", Read, handleValidateResourcePolicy(svc))
 
 	// Refused with InvalidRequestException: the broker has no rotation
 	// functions and no other regions.
-	m.JSON("secretsmanager", "RotateSecret", handleSMUnsupported("RotateSecret", msgNoRotation))
-	m.JSON("secretsmanager", "CancelRotateSecret", handleSMUnsupported("CancelRotateSecret", msgNoRotation))
-	m.JSON("secretsmanager", "ReplicateSecretToRegions", handleSMUnsupported("ReplicateSecretToRegions", msgNoReplication))
-	m.JSON("secretsmanager", "RemoveRegionsFromReplication", handleSMUnsupported("RemoveRegionsFromReplication", msgNoReplication))
-	m.JSON("secretsmanager", "StopReplicationToReplica", handleSMUnsupported("StopReplicationToReplica", msgNoReplication))
+	m.JSON("secretsmanager", "RotateSecret", Write, handleSMUnsupported("RotateSecret", msgNoRotation))
+	m.JSON("secretsmanager", "CancelRotateSecret", Write, handleSMUnsupported("CancelRotateSecret", msgNoRotation))
+	m.JSON("secretsmanager", "ReplicateSecretToRegions", Write, handleSMUnsupported("ReplicateSecretToRegions", msgNoReplication))
+	m.JSON("secretsmanager", "RemoveRegionsFromReplication", Write, handleSMUnsupported("RemoveRegionsFromReplication", msgNoReplication))
+	m.JSON("secretsmanager", "StopReplicationToReplica", Write, handleSMUnsupported("StopReplicationToReplica", msgNoReplication))
 }

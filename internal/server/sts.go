@@ -11,7 +11,6 @@ import (
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/policy"
 	"github.com/shortfuse/shortfuse/internal/session"
-	"github.com/shortfuse/shortfuse/internal/sessions"
 )
 
 // Shapes from botocore's sts service-2.json.
@@ -75,19 +74,6 @@ func validationError(format string, args ...any) error {
 	return awsapi.Errorf(awsapi.CodeValidation, format, args...)
 }
 
-// sessionExpiry applies the broker's cap after AWS's limits, and never lets a
-// session outlive the session that minted it.
-func (s *Server) sessionExpiry(now time.Time, d time.Duration, parent *session.Claims) time.Time {
-	if s.cfg.MaxSessionDuration > 0 && d > s.cfg.MaxSessionDuration {
-		d = s.cfg.MaxSessionDuration
-	}
-	exp := now.Add(d).Truncate(time.Second)
-	if parent != nil && parent.Expires.Before(exp) {
-		exp = parent.Expires
-	}
-	return exp
-}
-
 // mfa checks SerialNumber/TokenCode if given. It returns whether MFA was
 // presented and verified.
 func (s *Server) mfa(ctx context.Context, r *Request) (bool, error) {
@@ -129,33 +115,21 @@ func handleGetSessionToken(s *Server) Handler {
 		if r.Caller.UserName == "" || r.Caller.Session != nil {
 			return nil, &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "Cannot call GetSessionToken with session credentials"}
 		}
-		res, err := s.authorize(ctx, r, "sts:GetSessionToken", "*", nil, nil)
-		if err != nil {
+		if err := r.RefuseExplicitDeny(ctx, "sts:GetSessionToken", "*"); err != nil {
 			return nil, err
-		}
-		r.Decisions = append(r.Decisions, Decision{Action: "sts:GetSessionToken", Resource: "*", Result: res})
-		if res.Decision == policy.ExplicitDeny {
-			return nil, errAccessDenied(r, "sts:GetSessionToken", "*", true)
 		}
 		mfa, err := s.mfa(ctx, r)
 		if err != nil {
 			return nil, err
 		}
-		now := r.Time.Truncate(time.Second)
-		claims := session.Claims{
-			Account:      s.cfg.Account,
-			Type:         "GetSessionToken",
-			PrincipalARN: r.Caller.ARN,
-			UserID:       r.Caller.UserID,
-			SourceARN:    r.Caller.ARN,
-			IssuedAt:     now,
-			Expires:      s.sessionExpiry(now, time.Duration(secs)*time.Second, nil),
-			MFA:          mfa,
+		user, err := s.pcache.user(ctx, r.Caller.UserName)
+		if err != nil {
+			return nil, err
 		}
-		if mfa {
-			claims.MFAAuthTime = now
-		}
-		creds, err := s.mint(ctx, claims)
+		creds, _, err := s.mintSession(ctx, r, sessionSpec{
+			Type: session.TypeGetSessionToken, User: user, Duration: time.Duration(secs) * time.Second,
+			MFA: mfa, MFAAuthTime: r.Time,
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -163,168 +137,224 @@ func handleGetSessionToken(s *Server) Handler {
 	}
 }
 
-// maxUsesTag is the session tag that limits how many calls a session may
-// make.
-const maxUsesTag = "shortfuse:max-uses"
-
-// mint seals a new session and registers it before the credentials leave:
-// a session the registry does not know is refused, so registration is what
-// makes revocation by principal and use limits binding.
-func (s *Server) mint(ctx context.Context, claims session.Claims) (session.Credentials, error) {
-	creds, minted, err := s.keyring.Mint(claims, s.cfg.Rand)
-	if err != nil {
-		if errors.Is(err, session.ErrTooLarge) {
-			return session.Credentials{}, &awsapi.Error{Code: awsapi.CodePackedPolicyTooLarge, Message: "Packed size of consumed session policies and session tags exceeds the limit"}
-		}
-		return session.Credentials{}, err
-	}
-	if err := s.sessions.Register(ctx, &minted); err != nil {
-		return session.Credentials{}, err
-	}
-	if m := s.cfg.Metrics; m != nil {
-		m.sessionsMinted.WithLabelValues(minted.Type).Inc()
-	}
-	return creds, nil
-}
-
 // packedLimit is the size budget of session policies and tags, against which
 // PackedPolicySize is reported as a percentage.
 const packedLimit = 2048
 
-// AssumeRole: the caller needs sts:AssumeRole on the role from its own
-// policies, and the role's trust policy must allow the caller. Session
-// policies (Policy, PolicyArns) narrow the session to their intersection
-// with the role's policies.
+// roleSessionInput holds the parameters that AssumeRole and
+// AssumeRoleWithWebIdentity share, validated.
+type roleSessionInput struct {
+	RoleARN, Name string
+	Duration      time.Duration
+	Policies      []string // the Policy parameter, if given
+	PolicyARNs    []string
+	Packed        int // bytes of session policies and tags, for PackedPolicySize
+}
+
+// roleSessionParams reads and validates RoleArn, RoleSessionName,
+// DurationSeconds (900–43200, default 3600), Policy and PolicyArns.
+func (s *Server) roleSessionParams(ctx context.Context, p *awsapi.Params) (*roleSessionInput, error) {
+	in := &roleSessionInput{}
+	var err error
+	if in.RoleARN, err = p.Required("RoleArn"); err != nil {
+		return nil, err
+	}
+	if len(in.RoleARN) < 20 || len(in.RoleARN) > 2048 {
+		return nil, validationError("1 validation error detected: Value at 'roleArn' failed to satisfy constraint: Member must have length between 20 and 2048")
+	}
+	if in.Name, err = p.Required("RoleSessionName"); err != nil {
+		return nil, err
+	}
+	if !reSessionName.MatchString(in.Name) {
+		return nil, validationError("1 validation error detected: Value '%s' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*", safeText(in.Name))
+	}
+	secs, err := p.Int("DurationSeconds", 3600, 900, 43200)
+	if err != nil {
+		return nil, err
+	}
+	in.Duration = time.Duration(secs) * time.Second
+	if doc, ok := p.Lookup("Policy"); ok {
+		if len(doc) < 1 || len(doc) > 2048 {
+			return nil, validationError("1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length between 1 and 2048")
+		}
+		if _, err := s.policies.parse(doc, policy.KindIdentity); err != nil {
+			var me *policy.MalformedError
+			if errors.As(err, &me) {
+				return nil, &awsapi.Error{Code: awsapi.CodeMalformedPolicyDocument, Message: me.Msg}
+			}
+			return nil, err
+		}
+		in.Policies = []string{doc}
+		in.Packed += len(doc)
+	}
+	members := p.Members("PolicyArns")
+	if len(members) > 10 {
+		return nil, validationError("1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10")
+	}
+	for _, m := range members {
+		a := m.String("arn")
+		if a == "" {
+			continue
+		}
+		if _, err := s.iam.ManagedPolicy(ctx, a); err != nil {
+			if errors.Is(err, iam.ErrNoSuchEntity) {
+				return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameterValue, Message: "Policy " + safeText(a) + " does not exist or is not attachable."}
+			}
+			return nil, err
+		}
+		in.PolicyARNs = append(in.PolicyARNs, a)
+	}
+	return in, nil
+}
+
+// checkPacked refuses session policies and tags over the packed budget.
+func checkPacked(packed int) error {
+	if packed > packedLimit {
+		return &awsapi.Error{Code: awsapi.CodePackedPolicyTooLarge, Message: "Packed size of consumed session policies and session tags exceeds the limit"}
+	}
+	return nil
+}
+
+// checkMaxDuration refuses a duration over the role's maximum, or over an
+// hour for a session chained from a role session, with AWS's messages.
+func checkMaxDuration(role *iam.Role, parent *session.Claims, d time.Duration) error {
+	if parent != nil && parent.RoleARN != "" {
+		if d > time.Hour {
+			return validationError("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
+		}
+		return nil
+	}
+	roleMax := time.Duration(role.MaxSessionDuration) * time.Second
+	if roleMax == 0 {
+		roleMax = time.Hour
+	}
+	if d > roleMax {
+		return validationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+	}
+	return nil
+}
+
+// checkAssumeRole decides whether the caller may have action
+// (sts:AssumeRole, sts:TagSession) on a role: its trust policy must allow
+// the caller, and so must its identity policies unless the trust policy
+// names the caller itself (IAM's logic in one account). A role that does
+// not exist (nil) is refused with the same answer, naming the ARN asked
+// for, so that a denied caller learns nothing about roles.
+func (s *Server) checkAssumeRole(ctx context.Context, r *Request, action string, role *iam.Role, roleARN string, keys map[string][]string) error {
+	if role == nil {
+		if err := r.Authorize(ctx, action, roleARN, keys); err != nil {
+			return err
+		}
+		return errAccessDenied(r, action, roleARN, false)
+	}
+	trust, err := s.policies.parse(role.AssumeRolePolicyDocument, policy.KindTrust)
+	if err != nil {
+		// A stored trust policy that does not parse trusts no one.
+		return errAccessDenied(r, action, role.ARN, false)
+	}
+	return r.Check(ctx, authz{Action: action, Resource: role.ARN, Keys: keys, Trust: trust})
+}
+
+// sessionTags reads Tags and TransitiveTagKeys of a role session request:
+// the parent's transitive tags carry over and cannot be overridden. It
+// adds aws:RequestTag/* and aws:TagKeys to keys and returns the tags, the
+// transitive keys, whether the request tags the session, and their packed
+// size.
+func sessionTags(p *awsapi.Params, parent *session.Claims, keys map[string][]string) (map[string]string, []string, bool, int, error) {
+	tags := map[string]string{}
+	lowerSeen := map[string]bool{}
+	reqTags := p.Tags("Tags")
+	if len(reqTags) > 50 {
+		return nil, nil, false, 0, validationError("1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50")
+	}
+	var transitive, tagKeys []string
+	if parent != nil {
+		for _, k := range parent.TransitiveTagKeys {
+			if v, ok := parent.Tags[k]; ok {
+				tags[k] = v
+				lowerSeen[strings.ToLower(k)] = true
+				transitive = append(transitive, k)
+			}
+		}
+	}
+	packed := 0
+	for _, t := range reqTags {
+		if !reTagKey.MatchString(t.Key) || !reTagValue.MatchString(t.Value) {
+			return nil, nil, false, 0, validationError("1 validation error detected: Value at 'tags' failed to satisfy constraint: tag keys are 1-128 and values 0-256 characters of letters, digits, spaces and _.:/=+-@")
+		}
+		if strings.HasPrefix(strings.ToLower(t.Key), "aws:") {
+			return nil, nil, false, 0, &awsapi.Error{Code: awsapi.CodeInvalidParameterValue, Message: "Tag keys starting with 'aws:' are reserved"}
+		}
+		if lowerSeen[strings.ToLower(t.Key)] {
+			return nil, nil, false, 0, &awsapi.Error{Code: awsapi.CodeInvalidParameterValue, Message: "Duplicate tag keys found. Please note that Tag keys are case insensitive."}
+		}
+		lowerSeen[strings.ToLower(t.Key)] = true
+		tags[t.Key] = t.Value
+		tagKeys = append(tagKeys, t.Key)
+		keys["aws:RequestTag/"+t.Key] = []string{t.Value}
+		packed += len(t.Key) + len(t.Value)
+	}
+	if len(tagKeys) > 0 {
+		keys["aws:TagKeys"] = tagKeys
+	}
+	for _, k := range p.Strings("TransitiveTagKeys") {
+		if _, ok := tags[k]; !ok {
+			return nil, nil, false, 0, &awsapi.Error{Code: awsapi.CodeInvalidParameterValue, Message: "TransitiveTagKeys must name session tags of this request"}
+		}
+		transitive = append(transitive, k)
+	}
+	return tags, transitive, len(reqTags) > 0 || len(transitive) > 0, packed, nil
+}
+
+// sourceIdentity reads SourceIdentity: a chained session keeps its
+// parent's, which cannot be changed.
+func sourceIdentity(p *awsapi.Params, parent *session.Claims) (string, error) {
+	id, given := p.Lookup("SourceIdentity")
+	if given && (!reSourceID.MatchString(id) || strings.HasPrefix(strings.ToLower(id), "aws:")) {
+		return "", validationError("1 validation error detected: Value at 'sourceIdentity' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*")
+	}
+	if parent != nil && parent.SourceIdentity != "" {
+		if given && id != parent.SourceIdentity {
+			return "", &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "The source identity of a chained session cannot be changed"}
+		}
+		id = parent.SourceIdentity
+	}
+	return id, nil
+}
+
+// AssumeRole: the role's trust policy must allow the caller (and its
+// identity policies, unless the trust policy names it), and sts:TagSession
+// too when the request carries session tags. Session policies (Policy,
+// PolicyArns) narrow the session to their intersection with the role's
+// policies. A session assuming a role mints a child of its own session.
 func handleAssumeRole(s *Server) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
-		p := r.Params
-		roleARN, err := p.Required("RoleArn")
+		p, parent := r.Params, r.Caller.Session
+		in, err := s.roleSessionParams(ctx, p)
 		if err != nil {
 			return nil, err
 		}
-		if len(roleARN) < 20 || len(roleARN) > 2048 {
-			return nil, validationError("1 validation error detected: Value at 'roleArn' failed to satisfy constraint: Member must have length between 20 and 2048")
-		}
-		sessName, err := p.Required("RoleSessionName")
-		if err != nil {
-			return nil, err
-		}
-		if !reSessionName.MatchString(sessName) {
-			return nil, validationError("1 validation error detected: Value '%s' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*", safeText(sessName))
-		}
-		secs, err := p.Int("DurationSeconds", 3600, 900, 43200)
-		if err != nil {
-			return nil, err
-		}
-		keys := map[string][]string{"sts:RoleSessionName": {sessName}}
-		extID, hasExt := p.Lookup("ExternalId")
-		if hasExt {
+		keys := map[string][]string{"sts:RoleSessionName": {in.Name}}
+		if extID, ok := p.Lookup("ExternalId"); ok {
 			if len(extID) < 2 || len(extID) > 1224 || !reExternalID.MatchString(extID) {
 				return nil, validationError("1 validation error detected: Value at 'externalId' failed to satisfy constraint: Member must have length between 2 and 1224 and satisfy regular expression pattern: [\\w+=,.@:\\/-]*")
 			}
 			keys["sts:ExternalId"] = []string{extID}
 		}
-		sourceID, hasSource := p.Lookup("SourceIdentity")
-		if hasSource {
-			if !reSourceID.MatchString(sourceID) || strings.HasPrefix(strings.ToLower(sourceID), "aws:") {
-				return nil, validationError("1 validation error detected: Value at 'sourceIdentity' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*")
-			}
-		}
-		parent := r.Caller.Session
-		if parent != nil && parent.SourceIdentity != "" {
-			if hasSource && sourceID != parent.SourceIdentity {
-				return nil, &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "The source identity of a chained session cannot be changed"}
-			}
-			sourceID = parent.SourceIdentity
+		sourceID, err := sourceIdentity(p, parent)
+		if err != nil {
+			return nil, err
 		}
 		if sourceID != "" {
 			keys["sts:SourceIdentity"] = []string{sourceID}
 		}
-
-		// Session tags.
-		tags := map[string]string{}
-		lowerSeen := map[string]bool{}
-		reqTags := p.Tags("Tags")
-		if len(reqTags) > 50 {
-			return nil, validationError("1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50")
+		tags, transitive, tagging, packed, err := sessionTags(p, parent, keys)
+		if err != nil {
+			return nil, err
 		}
-		packed := 0
-		var tagKeys []string
-		// Transitive tags of a chained session carry over and cannot be
-		// overridden.
-		var transitive []string
-		if parent != nil {
-			for _, k := range parent.TransitiveTagKeys {
-				if v, ok := parent.Tags[k]; ok {
-					tags[k] = v
-					lowerSeen[strings.ToLower(k)] = true
-					transitive = append(transitive, k)
-				}
-			}
+		if err := checkPacked(in.Packed + packed); err != nil {
+			return nil, err
 		}
-		for _, t := range reqTags {
-			if !reTagKey.MatchString(t.Key) || !reTagValue.MatchString(t.Value) {
-				return nil, validationError("1 validation error detected: Value at 'tags' failed to satisfy constraint: tag keys are 1-128 and values 0-256 characters of letters, digits, spaces and _.:/=+-@")
-			}
-			if strings.HasPrefix(strings.ToLower(t.Key), "aws:") {
-				return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameterValue, Message: "Tag keys starting with 'aws:' are reserved"}
-			}
-			if lowerSeen[strings.ToLower(t.Key)] {
-				return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameterValue, Message: "Duplicate tag keys found. Please note that Tag keys are case insensitive."}
-			}
-			lowerSeen[strings.ToLower(t.Key)] = true
-			tags[t.Key] = t.Value
-			tagKeys = append(tagKeys, t.Key)
-			keys["aws:RequestTag/"+t.Key] = []string{t.Value}
-			packed += len(t.Key) + len(t.Value)
-		}
-		if len(tagKeys) > 0 {
-			keys["aws:TagKeys"] = tagKeys
-		}
-		for _, k := range p.Strings("TransitiveTagKeys") {
-			if _, ok := tags[k]; !ok {
-				return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameterValue, Message: "TransitiveTagKeys must name session tags of this request"}
-			}
-			transitive = append(transitive, k)
-		}
-
-		// Session policies.
-		var sessionPolicies []string
-		if doc, ok := p.Lookup("Policy"); ok {
-			if len(doc) < 1 || len(doc) > 2048 {
-				return nil, validationError("1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length between 1 and 2048")
-			}
-			if _, err := s.policies.parse(doc, policy.KindIdentity); err != nil {
-				var me *policy.MalformedError
-				if errors.As(err, &me) {
-					return nil, &awsapi.Error{Code: awsapi.CodeMalformedPolicyDocument, Message: me.Msg}
-				}
-				return nil, err
-			}
-			sessionPolicies = append(sessionPolicies, doc)
-			packed += len(doc)
-		}
-		var policyARNs []string
-		for _, m := range p.Members("PolicyArns") {
-			a := m.String("arn")
-			if a == "" {
-				continue
-			}
-			if _, err := s.iam.ManagedPolicy(ctx, a); err != nil {
-				if errors.Is(err, iam.ErrNoSuchEntity) {
-					return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameterValue, Message: "Policy " + safeText(a) + " does not exist or is not attachable."}
-				}
-				return nil, err
-			}
-			policyARNs = append(policyARNs, a)
-		}
-		if len(policyARNs) > 10 {
-			return nil, validationError("1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10")
-		}
-		if packed > packedLimit {
-			return nil, &awsapi.Error{Code: awsapi.CodePackedPolicyTooLarge, Message: "Packed size of consumed session policies and session tags exceeds the limit"}
-		}
-
 		mfa, err := s.mfa(ctx, r)
 		if err != nil {
 			return nil, err
@@ -333,106 +363,33 @@ func handleAssumeRole(s *Server) Handler {
 			keys["aws:MultiFactorAuthPresent"] = []string{"true"}
 			keys["aws:MultiFactorAuthAge"] = []string{"0"}
 		}
-
-		role, err := s.pcache.roleByARN(ctx, roleARN)
+		role, err := s.pcache.roleByARN(ctx, in.RoleARN)
 		if err != nil && !errors.Is(err, iam.ErrNoSuchEntity) {
 			return nil, err
 		}
-		// The identity check comes first and names the role ARN whether or
-		// not it exists, so that a denied caller learns nothing about roles.
-		if err := r.Authorize(ctx, "sts:AssumeRole", roleARN, keys); err != nil {
+		if err := s.checkAssumeRole(ctx, r, "sts:AssumeRole", role, in.RoleARN, keys); err != nil {
 			return nil, err
 		}
-		if role == nil {
-			return nil, errAccessDenied(r, "sts:AssumeRole", roleARN, false)
-		}
-		trust, err := s.policies.parse(role.AssumeRolePolicyDocument, policy.KindTrust)
-		if err != nil {
-			// A stored trust policy that does not parse trusts no one.
-			return nil, errAccessDenied(r, "sts:AssumeRole", roleARN, false)
-		}
-		cctx, err := s.requestContext(ctx, r)
-		if err != nil {
-			return nil, err
-		}
-		for k, v := range keys {
-			cctx[k] = v
-		}
-		// The trust policy must allow sts:AssumeRole, and sts:TagSession
-		// too when the request carries session tags (as AWS requires).
-		trustActions := []string{"sts:AssumeRole"}
-		if len(reqTags) > 0 || len(transitive) > 0 {
-			trustActions = append(trustActions, "sts:TagSession")
-			if err := r.Authorize(ctx, "sts:TagSession", roleARN, keys); err != nil {
+		if tagging {
+			if err := s.checkAssumeRole(ctx, r, "sts:TagSession", role, in.RoleARN, keys); err != nil {
 				return nil, err
 			}
 		}
-		for _, action := range trustActions {
-			tres := policy.Evaluate(&policy.Request{
-				Action:    action,
-				Resource:  role.ARN,
-				Principal: principalOf(r.Caller),
-				Context:   cctx,
-			}, []policy.Labeled{{ID: "AssumeRolePolicyDocument", Policy: trust}})
-			r.Decisions = append(r.Decisions, Decision{Action: action + " (trust policy)", Resource: role.ARN, Result: tres})
-			if tres.Decision != policy.Allow {
-				return nil, errAccessDenied(r, action, role.ARN, tres.Decision == policy.ExplicitDeny)
-			}
+		if err := checkMaxDuration(role, parent, in.Duration); err != nil {
+			return nil, err
 		}
-
-		maxDur := int64(role.MaxSessionDuration)
-		if maxDur == 0 {
-			maxDur = 3600
-		}
-		if parent != nil && parent.RoleARN != "" {
-			if secs > 3600 {
-				return nil, validationError("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
-			}
-		} else if secs > maxDur {
-			return nil, validationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
-		}
-
-		now := r.Time.Truncate(time.Second)
-		sessARN := "arn:aws:sts::" + s.cfg.Account + ":assumed-role/" + role.Name + "/" + sessName
-		claims := session.Claims{
-			Account:           s.cfg.Account,
-			Type:              "AssumeRole",
-			PrincipalARN:      sessARN,
-			UserID:            role.ID + ":" + sessName,
-			SourceARN:         r.Caller.ARN,
-			RoleARN:           role.ARN,
-			RoleID:            role.ID,
-			RoleSessionName:   sessName,
-			IssuedAt:          now,
-			Expires:           s.sessionExpiry(now, time.Duration(secs)*time.Second, parent),
-			SessionPolicies:   sessionPolicies,
-			PolicyARNs:        policyARNs,
-			TransitiveTagKeys: transitive,
-			SourceIdentity:    sourceID,
-		}
-		if len(tags) > 0 {
-			claims.Tags = tags
-		}
-		if v, ok := tags[maxUsesTag]; ok {
-			n, err := sessions.ParseMaxUses(v)
-			if err != nil {
-				return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameterValue, Message: err.Error()}
-			}
-			claims.MaxUses = n
-		}
-		if mfa {
-			claims.MFA, claims.MFAAuthTime = true, now
-		} else if parent != nil && parent.MFA {
-			claims.MFA, claims.MFAAuthTime = true, parent.MFAAuthTime
-		}
-		creds, err := s.mint(ctx, claims)
+		creds, c, err := s.mintSession(ctx, r, sessionSpec{
+			Type: session.TypeAssumeRole, Role: role, Name: in.Name, Parent: parent, Duration: in.Duration,
+			MFA: mfa, MFAAuthTime: r.Time, Policies: in.Policies, PolicyARNs: in.PolicyARNs,
+			Tags: tags, Transitive: transitive, SourceIdentity: sourceID,
+		})
 		if err != nil {
 			return nil, err
 		}
 		return &assumeRoleResult{
 			Credentials:      credentialsShape(creds),
-			AssumedRoleUser:  assumedRoleUser{AssumedRoleID: claims.UserID, Arn: sessARN},
-			PackedPolicySize: packed * 100 / packedLimit,
+			AssumedRoleUser:  assumedRoleUser{AssumedRoleID: c.UserID, Arn: c.PrincipalARN},
+			PackedPolicySize: (in.Packed + packed) * 100 / packedLimit,
 			SourceIdentity:   sourceID,
 		}, nil
 	}

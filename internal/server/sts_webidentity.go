@@ -114,47 +114,6 @@ func webIdentityError(r *Request, err error) error {
 	return errInvalidIdentityToken(oe.Detail)
 }
 
-// sessionPolicyParams validates the Policy and PolicyArns parameters
-// shared by the AssumeRole operations and returns them with their packed
-// size.
-func (s *Server) sessionPolicyParams(ctx context.Context, p *awsapi.Params) (docs, arns []string, packed int, err error) {
-	if doc, ok := p.Lookup("Policy"); ok {
-		if len(doc) < 1 || len(doc) > 2048 {
-			return nil, nil, 0, validationError("1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length between 1 and 2048")
-		}
-		if _, err := s.policies.parse(doc, policy.KindIdentity); err != nil {
-			var me *policy.MalformedError
-			if errors.As(err, &me) {
-				return nil, nil, 0, &awsapi.Error{Code: awsapi.CodeMalformedPolicyDocument, Message: me.Msg}
-			}
-			return nil, nil, 0, err
-		}
-		docs = append(docs, doc)
-		packed += len(doc)
-	}
-	members := p.Members("PolicyArns")
-	if len(members) > 10 {
-		return nil, nil, 0, validationError("1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10")
-	}
-	for _, m := range members {
-		a := m.String("arn")
-		if a == "" {
-			continue
-		}
-		if _, err := s.iam.ManagedPolicy(ctx, a); err != nil {
-			if errors.Is(err, iam.ErrNoSuchEntity) {
-				return nil, nil, 0, &awsapi.Error{Code: awsapi.CodeInvalidParameterValue, Message: "Policy " + safeText(a) + " does not exist or is not attachable."}
-			}
-			return nil, nil, 0, err
-		}
-		arns = append(arns, a)
-	}
-	if packed > packedLimit {
-		return nil, nil, 0, &awsapi.Error{Code: awsapi.CodePackedPolicyTooLarge, Message: "Packed size of consumed session policies and session tags exceeds the limit"}
-	}
-	return docs, arns, packed, nil
-}
-
 // webIdentityContext is the condition context of the trust-policy
 // evaluation: the token's claims as "<issuer-host-and-path>:<claim>" keys,
 // then the request's global keys and sts:RoleSessionName, which a claim can
@@ -186,19 +145,9 @@ func (s *Server) webIdentityContext(r *Request, prov *iam.OIDCProvider, claims *
 func handleAssumeRoleWithWebIdentity(s *Server, w *webIdentity) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		p := r.Params
-		roleARN, err := p.Required("RoleArn")
+		in, err := s.roleSessionParams(ctx, p)
 		if err != nil {
 			return nil, err
-		}
-		if len(roleARN) < 20 || len(roleARN) > 2048 {
-			return nil, validationError("1 validation error detected: Value at 'roleArn' failed to satisfy constraint: Member must have length between 20 and 2048")
-		}
-		sessName, err := p.Required("RoleSessionName")
-		if err != nil {
-			return nil, err
-		}
-		if !reSessionName.MatchString(sessName) {
-			return nil, validationError("1 validation error detected: Value '%s' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*", safeText(sessName))
 		}
 		raw, err := p.Required("WebIdentityToken")
 		if err != nil {
@@ -213,12 +162,7 @@ func handleAssumeRoleWithWebIdentity(s *Server, w *webIdentity) Handler {
 			// OpenID Connect tokens, whose iss names the provider.
 			return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameterValue, Message: "ProviderId is for OAuth 2.0 access tokens, which this broker does not accept; pass an OpenID Connect ID token without ProviderId"}
 		}
-		secs, err := p.Int("DurationSeconds", 3600, 900, 43200)
-		if err != nil {
-			return nil, err
-		}
-		sessionPolicies, policyARNs, packed, err := s.sessionPolicyParams(ctx, p)
-		if err != nil {
+		if err := checkPacked(in.Packed); err != nil {
 			return nil, err
 		}
 
@@ -246,64 +190,37 @@ func handleAssumeRoleWithWebIdentity(s *Server, w *webIdentity) Handler {
 		}
 
 		// The role and its trust policy. Every refusal from here on is the
-		// same AccessDenied.
-		denied := func(res *policy.Result) error {
-			r.Log.Info("web identity refused by trust policy", "provider", prov.ARN, "subject", claims.Subject, "role", safeText(roleARN))
-			if res != nil {
-				r.Decisions = append(r.Decisions, Decision{Action: "sts:AssumeRoleWithWebIdentity (trust policy)", Resource: roleARN, Result: *res})
-			}
-			return &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: msgNotAuthorizedWebIdentity}
+		// same AccessDenied, so that a token holder learns nothing about
+		// roles and policies.
+		denied := &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: msgNotAuthorizedWebIdentity}
+		role, err := s.iam.GetRoleByARN(ctx, in.RoleARN)
+		if errors.Is(err, iam.ErrNoSuchEntity) {
+			return nil, denied
 		}
-		role, err := s.iam.GetRoleByARN(ctx, roleARN)
 		if err != nil {
-			if errors.Is(err, iam.ErrNoSuchEntity) {
-				return nil, denied(nil)
-			}
 			return nil, err
 		}
 		trust, err := s.policies.parse(role.AssumeRolePolicyDocument, policy.KindTrust)
 		if err != nil {
-			return nil, denied(nil) // a stored trust policy that does not parse trusts no one
+			return nil, denied // a stored trust policy that does not parse trusts no one
 		}
-		res := policy.Evaluate(&policy.Request{
-			Action:    "sts:AssumeRoleWithWebIdentity",
-			Resource:  role.ARN,
-			Principal: &policy.Principal{Federated: prov.ARN},
-			Context:   s.webIdentityContext(r, prov, claims, sessName),
-		}, []policy.Labeled{{ID: "AssumeRolePolicyDocument", Policy: trust}})
-		if res.Decision != policy.Allow {
-			return nil, denied(&res)
+		if err := r.Check(ctx, authz{
+			Action: "sts:AssumeRoleWithWebIdentity", Resource: role.ARN, Trust: trust,
+			Federated: prov.ARN, Context: s.webIdentityContext(r, prov, claims, in.Name),
+		}); err != nil {
+			r.Log.Info("web identity refused by trust policy", "provider", prov.ARN, "subject", claims.Subject, "role", role.ARN)
+			return nil, denied
 		}
-		r.Decisions = append(r.Decisions, Decision{Action: "sts:AssumeRoleWithWebIdentity (trust policy)", Resource: role.ARN, Result: res})
-
-		maxDur := int64(role.MaxSessionDuration)
-		if maxDur == 0 {
-			maxDur = 3600
+		if err := checkMaxDuration(role, nil, in.Duration); err != nil {
+			return nil, err
 		}
-		if secs > maxDur {
-			return nil, validationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
-		}
-
-		now := r.Time.Truncate(time.Second)
-		sessARN := "arn:aws:sts::" + s.cfg.Account + ":assumed-role/" + role.Name + "/" + sessName
-		c := session.Claims{
-			Account:         s.cfg.Account,
-			Type:            session.TypeAssumeRoleWithWebIdentity,
-			PrincipalARN:    sessARN,
-			UserID:          role.ID + ":" + sessName,
-			SourceARN:       prov.ARN,
-			RoleARN:         role.ARN,
-			RoleID:          role.ID,
-			RoleSessionName: sessName,
-			IssuedAt:        now,
-			Expires:         s.sessionExpiry(now, time.Duration(secs)*time.Second, nil),
-			SessionPolicies: sessionPolicies,
-			PolicyARNs:      policyARNs,
+		creds, c, err := s.mintSession(ctx, r, sessionSpec{
+			Type: session.TypeAssumeRoleWithWebIdentity, Role: role, Name: in.Name, Source: prov.ARN,
+			Duration: in.Duration, Policies: in.Policies, PolicyARNs: in.PolicyARNs,
 			// The build the session belongs to: every call the session
 			// makes, and every session chained from it, carries it.
 			SourceIdentity: claims.Subject,
-		}
-		creds, err := s.mint(ctx, c)
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -311,13 +228,13 @@ func handleAssumeRoleWithWebIdentity(s *Server, w *webIdentity) Handler {
 		// provider, got which session.
 		r.Log.Info("web identity session issued",
 			"provider", prov.ARN, "subject", claims.Subject, "audience", claims.ClientID,
-			"role", role.ARN, "session", sessARN, "access_key_id", creds.AccessKeyID,
+			"role", role.ARN, "session", c.PrincipalARN, "access_key_id", creds.AccessKeyID,
 			"expires", creds.Expiration.UTC().Format(time.RFC3339), "token_kid", claims.KeyID)
 		return &assumeRoleWithWebIdentityResult{
 			Credentials:                 credentialsShape(creds),
 			SubjectFromWebIdentityToken: claims.Subject,
-			AssumedRoleUser:             assumedRoleUser{AssumedRoleID: c.UserID, Arn: sessARN},
-			PackedPolicySize:            packed * 100 / packedLimit,
+			AssumedRoleUser:             assumedRoleUser{AssumedRoleID: c.UserID, Arn: c.PrincipalARN},
+			PackedPolicySize:            in.Packed * 100 / packedLimit,
 			Provider:                    prov.ARN,
 			Audience:                    claims.ClientID,
 			SourceIdentity:              claims.Subject,

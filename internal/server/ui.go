@@ -71,27 +71,28 @@ func (b *uiBackend) newRequest(action string, m webui.Meta) *Request {
 var errUIFailed = &webui.Error{Msg: "Sign-in failed."}
 
 // SignIn checks the password, then the TOTP code, then mints the page's
-// session. It is audited as shortfuse:ConsoleSignIn (the password and code
-// are not in the record); a user can be kept off the page with an explicit
-// Deny of shortfuse:ConsoleSignIn.
+// session, as the operation shortfuse:ConsoleSignIn through the pipeline
+// (the password and code are not in the record); a user can be kept off
+// the page with an explicit Deny of shortfuse:ConsoleSignIn.
 func (b *uiBackend) SignIn(ctx context.Context, userName, password, code string, m webui.Meta) (*webui.Principal, error) {
 	s := b.s
 	r := b.newRequest("ConsoleSignIn", m)
 	body, _ := json.Marshal(map[string]string{"UserName": safeText(userName)})
 	r.Body = body
-	if err := s.auditIntent(ctx, r); err != nil {
-		return nil, err
-	}
-	var result any
-	p, err := b.signIn(ctx, r, userName, password, code, &result)
-	if aerr := s.auditRequest(ctx, r, result, err); aerr != nil {
-		s.log.Error("audit record not written; sign-in refused", "err", aerr)
+	var p *webui.Principal
+	op := &Operation{Service: "shortfuse", Action: "ConsoleSignIn", Protocol: ProtocolJSON, Rules: Mint,
+		Handler: func(ctx context.Context, r *Request) (any, error) {
+			var result any
+			var err error
+			p, result, err = b.signIn(ctx, r, userName, password, code)
+			return result, err
+		}}
+	_, err := s.dispatch(ctx, op, r, nil)
+	if err != nil {
 		if p != nil {
+			// Minted, but its record was not written: it never reaches anyone.
 			_ = s.sessions.Revoke(ctx, claimsOf(p).AccessKeyID, "shortfuse:audit-failure", r.Time)
 		}
-		return nil, errUIFailed
-	}
-	if err != nil {
 		s.log.Info("approval page sign-in refused", "request_id", r.ID, "user", safeText(userName), "source_ip", m.SourceIP)
 		return nil, errUIFailed
 	}
@@ -99,22 +100,22 @@ func (b *uiBackend) SignIn(ctx context.Context, userName, password, code string,
 	return p, nil
 }
 
-func (b *uiBackend) signIn(ctx context.Context, r *Request, userName, password, code string, result *any) (*webui.Principal, error) {
+func (b *uiBackend) signIn(ctx context.Context, r *Request, userName, password, code string) (*webui.Principal, any, error) {
 	s := b.s
 	refused := &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "Sign-in failed: wrong user name, password or MFA code."}
 	profile, err := s.iam.CheckPassword(ctx, userName, password)
 	if errors.Is(err, iam.ErrWrongPassword) {
-		return nil, refused
+		return nil, nil, refused
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !reTokenCode.MatchString(code) {
-		return nil, refused
+		return nil, nil, refused
 	}
 	devs, err := s.iam.ListMFADevices(ctx, profile.UserName)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ok := false
 	for _, d := range devs {
@@ -124,57 +125,45 @@ func (b *uiBackend) signIn(ctx context.Context, r *Request, userName, password, 
 			break
 		}
 		if !errors.Is(err, iam.ErrInvalidAuthenticationCode) && !errors.Is(err, iam.ErrNoSuchEntity) {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if !ok {
-		return nil, refused
+		return nil, nil, refused
 	}
 	user, err := s.iam.GetUser(ctx, profile.UserName)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r.Caller = &Caller{Account: s.cfg.Account, ARN: user.ARN, UserID: user.ID, UserName: user.Name, Type: "IAMUser"}
 	r.authorizer = s.authorize
-	if err := s.refuseExplicitDeny(ctx, r, "shortfuse:ConsoleSignIn", user.ARN); err != nil {
-		return nil, err
+	if err := r.RefuseExplicitDeny(ctx, "shortfuse:ConsoleSignIn", user.ARN); err != nil {
+		return nil, nil, err
 	}
-	now := r.Time.Truncate(time.Second)
-	claims := session.Claims{
-		Account:      s.cfg.Account,
-		Type:         session.TypeGetSessionToken,
-		PrincipalARN: user.ARN,
-		UserID:       user.ID,
-		SourceARN:    user.ARN,
-		IssuedAt:     now,
-		Expires:      s.sessionExpiry(now, uiSessionDuration, nil),
-		MFA:          true,
-		MFAAuthTime:  now,
-	}
-	creds, minted, err := s.keyring.Mint(claims, s.cfg.Rand)
+	creds, minted, err := s.mintSession(ctx, r, sessionSpec{
+		Type: session.TypeGetSessionToken, User: user, Duration: uiSessionDuration, MFA: true, MFAAuthTime: r.Time,
+	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := s.sessions.Register(ctx, &minted); err != nil {
-		return nil, err
-	}
-	if m := s.cfg.Metrics; m != nil {
-		m.sessionsMinted.WithLabelValues(minted.Type).Inc()
-	}
-	*result = map[string]any{"UserName": user.Name, "AccessKeyId": creds.AccessKeyID, "Expiration": minted.Expires.UTC().Format(time.RFC3339)}
-	return &webui.Principal{UserName: user.Name, ARN: user.ARN, Expires: minted.Expires, MustChangePassword: profile.PasswordResetRequired, Handle: &minted}, nil
+	result := map[string]any{"UserName": user.Name, "AccessKeyId": creds.AccessKeyID, "Expiration": minted.Expires.UTC().Format(time.RFC3339)}
+	return &webui.Principal{UserName: user.Name, ARN: user.ARN, Expires: minted.Expires, MustChangePassword: profile.PasswordResetRequired, Handle: minted}, result, nil
 }
 
-// Check refuses a page whose session was revoked or has expired.
+// opConsolePage is what showing a page to a signed-in user is, for the
+// session rules: it changes nothing and spends no use.
+var opConsolePage = &Operation{Service: "shortfuse", Action: "ConsolePage", Protocol: ProtocolJSON, Rules: Read | Uncounted}
+
+// Check refuses a page whose session may no longer act: the session rules
+// of every call (admit), without a record.
 func (b *uiBackend) Check(ctx context.Context, p *webui.Principal, m webui.Meta) error {
 	c := claimsOf(p)
 	if c == nil {
 		return errors.New("no session")
 	}
-	if c.Expired(b.s.cfg.Now()) {
-		return errExpiredToken
-	}
-	return b.s.sessions.Admit(ctx, c, b.s.cfg.Now(), false)
+	r := b.newRequest(opConsolePage.Action, m)
+	r.Caller = callerFromSession(c)
+	return b.s.admit(ctx, opConsolePage, r)
 }
 
 // SignOut revokes the page's session.
@@ -184,53 +173,32 @@ func (b *uiBackend) SignOut(ctx context.Context, p *webui.Principal, m webui.Met
 		return
 	}
 	body, _ := json.Marshal(map[string]string{"AccessKeyId": c.AccessKeyID})
-	if _, err := b.invoke(ctx, p, m, "RevokeSession", body); err != nil {
+	if _, err := b.invoke(ctx, p, m, "shortfuse", "RevokeSession", nil, body); err != nil {
 		b.s.log.Warn("approval page sign-out: session not revoked", "err", err)
 	}
 }
 
-// invoke runs a shortfuse operation as the page's user, as serveAPI
-// would after authentication: session rules, intent record, handler,
-// outcome record.
-func (b *uiBackend) invoke(ctx context.Context, p *webui.Principal, m webui.Meta, action string, body []byte) (any, error) {
+// invoke runs an operation of the table as the page's user, through the
+// pipeline, as an API call signed with the page's session would run.
+func (b *uiBackend) invoke(ctx context.Context, p *webui.Principal, m webui.Meta, service, action string, params *awsapi.Params, body []byte) (any, error) {
 	s := b.s
 	c := claimsOf(p)
 	if c == nil {
 		return nil, errors.New("no session")
 	}
-	op := s.mux.Lookup("shortfuse", action)
+	op := s.mux.Lookup(service, action)
 	if op == nil {
-		return nil, errors.New("unknown operation " + action)
+		return nil, errors.New("unknown operation " + service + ":" + action)
 	}
 	r := b.newRequest(action, m)
-	r.Body = body
+	r.Service, r.Params, r.Body = service, params, body
 	r.Caller = callerFromSession(c)
-	r.authorizer = s.authorize
-	return b.run(ctx, r, op)
-}
-
-func (b *uiBackend) run(ctx context.Context, r *Request, op *Operation) (any, error) {
-	s := b.s
-	if err := s.sessions.Admit(ctx, r.Caller.Session, r.Time, false); err != nil {
-		_ = s.auditRequest(ctx, r, nil, errExpiredToken)
-		return nil, &webui.Error{Msg: "Your session has ended."}
-	}
-	if err := s.sessionRules(r); err != nil {
-		_ = s.auditRequest(ctx, r, nil, err)
-		return nil, uiError(err)
-	}
-	if !readOnly(op) {
-		if err := s.auditIntent(ctx, r); err != nil {
-			s.log.Error("audit intent not written; request refused", "request_id", r.ID, "err", err)
-			return nil, errors.New("audit intent not written")
-		}
-	}
-	result, err := s.execute(ctx, op, r)
-	if aerr := s.auditRequest(ctx, r, result, err); aerr != nil {
-		s.log.Error("audit record not written; result withheld", "request_id", r.ID, "err", aerr)
-		return nil, errors.New("audit record not written")
-	}
+	result, err := s.dispatch(ctx, op, r, nil)
 	if err != nil {
+		var we *awsapi.Error
+		if errors.As(err, &we) && (we.Code == awsapi.CodeExpiredToken || we.Code == awsapi.CodeInvalidClientTokenID) {
+			return nil, &webui.Error{Msg: "Your session has ended."}
+		}
 		return nil, uiError(err)
 	}
 	return result, nil
@@ -275,7 +243,7 @@ func requestView(q *requestShape) *webui.Request {
 }
 
 func (b *uiBackend) ListRequests(ctx context.Context, p *webui.Principal, m webui.Meta) ([]webui.Request, error) {
-	res, err := b.invoke(ctx, p, m, "ListRequests", []byte(`{"Status":"pending"}`))
+	res, err := b.invoke(ctx, p, m, "shortfuse", "ListRequests", nil, []byte(`{"Status":"pending"}`))
 	if err != nil {
 		return nil, err
 	}
@@ -292,7 +260,7 @@ func (b *uiBackend) requestCall(ctx context.Context, p *webui.Principal, m webui
 	if err != nil {
 		return nil, err
 	}
-	res, err := b.invoke(ctx, p, m, action, body)
+	res, err := b.invoke(ctx, p, m, "shortfuse", action, nil, body)
 	if err != nil {
 		return nil, err
 	}
@@ -354,36 +322,23 @@ func (b *uiBackend) RevokeSession(ctx context.Context, p *webui.Principal, m web
 	if b.s.approval != nil {
 		if q, err := b.s.approval.BySession(ctx, akid); err == nil {
 			body, _ := json.Marshal(map[string]string{"Code": q.Code})
-			_, err := b.invoke(ctx, p, m, "RevokeRequestSession", body)
+			_, err := b.invoke(ctx, p, m, "shortfuse", "RevokeRequestSession", nil, body)
 			return err
 		} else if !errors.Is(err, approvals.ErrNotFound) {
 			return err
 		}
 	}
 	body, _ := json.Marshal(map[string]string{"AccessKeyId": akid})
-	_, err := b.invoke(ctx, p, m, "RevokeSession", body)
+	_, err := b.invoke(ctx, p, m, "shortfuse", "RevokeSession", nil, body)
 	return err
 }
 
 // ChangePassword runs iam:ChangePassword as the page's user.
 func (b *uiBackend) ChangePassword(ctx context.Context, p *webui.Principal, m webui.Meta, oldPassword, newPassword string) error {
-	s := b.s
-	c := claimsOf(p)
-	if c == nil {
-		return errors.New("no session")
-	}
-	op := s.mux.Lookup("iam", "ChangePassword")
-	if op == nil {
-		return errors.New("ChangePassword is not served")
-	}
 	params, err := awsapi.ParseQuery(url.Values{"OldPassword": {oldPassword}, "NewPassword": {newPassword}}.Encode())
 	if err != nil {
 		return &webui.Error{Msg: "The password has characters that cannot be sent."}
 	}
-	r := b.newRequest("ChangePassword", m)
-	r.Service, r.Params = "iam", params
-	r.Caller = callerFromSession(c)
-	r.authorizer = s.authorize
-	_, err = b.run(ctx, r, op)
+	_, err = b.invoke(ctx, p, m, "iam", "ChangePassword", params, nil)
 	return err
 }

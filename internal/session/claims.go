@@ -44,6 +44,24 @@ type Claims struct {
 	TransitiveTagKeys []string
 	SourceIdentity    string
 	MaxUses           int // 0 means unlimited
+
+	// Chain lists the access key ids of the sessions this one descends
+	// from, the root (a session minted without session credentials) first
+	// and its parent last; empty for a root. The broker admits a request
+	// only while every session of the chain is live.
+	Chain []string
+}
+
+// MaxChainDepth bounds how many ancestors a session may have.
+const MaxChainDepth = 16
+
+// Root returns the access key id of the session's family root: the first
+// of its chain, or its own.
+func (c *Claims) Root() string {
+	if len(c.Chain) > 0 {
+		return c.Chain[0]
+	}
+	return c.AccessKeyID
 }
 
 // Expired reports whether the session has expired at now: true when now is
@@ -69,6 +87,14 @@ func (c *Claims) validate() error {
 	}
 	if c.MaxUses < 0 {
 		return errors.New("session: mint: MaxUses is negative")
+	}
+	if len(c.Chain) > MaxChainDepth {
+		return errors.New("session: mint: Chain is too long")
+	}
+	for _, a := range c.Chain {
+		if !ValidAccessKeyID(a) {
+			return errors.New("session: mint: Chain holds a malformed access key id")
+		}
 	}
 	return nil
 }
@@ -96,6 +122,7 @@ type wireClaims struct {
 	TransitiveTagKeys []string          `json:"ttk,omitempty"`
 	SourceIdentity    string            `json:"sidn,omitempty"`
 	MaxUses           int               `json:"max,omitempty"`
+	Chain             []string          `json:"chn,omitempty"`
 }
 
 func unixOrZero(t time.Time) int64 {
@@ -133,6 +160,7 @@ func encodeClaims(c *Claims) ([]byte, error) {
 		TransitiveTagKeys: c.TransitiveTagKeys,
 		SourceIdentity:    c.SourceIdentity,
 		MaxUses:           c.MaxUses,
+		Chain:             c.Chain,
 	}
 	// No HTML escaping: policies are full of characters it would inflate.
 	var b bytes.Buffer
@@ -177,6 +205,7 @@ func decodeClaims(b []byte) (*Claims, error) {
 		TransitiveTagKeys: w.TransitiveTagKeys,
 		SourceIdentity:    w.SourceIdentity,
 		MaxUses:           w.MaxUses,
+		Chain:             w.Chain,
 	}
 	if !validSessionID(c.SessionID) {
 		return nil, errors.New("bad session id")

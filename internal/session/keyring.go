@@ -402,3 +402,17 @@ func isBase64URL(s string) bool {
 	}
 	return true
 }
+
+// ValidAccessKeyID reports whether s has the shape of a session access key
+// id: "ASIA" and 16 characters of the base32 alphabet.
+func ValidAccessKeyID(s string) bool {
+	if len(s) != len(akidPrefix)+16 || s[:len(akidPrefix)] != akidPrefix {
+		return false
+	}
+	for i := len(akidPrefix); i < len(s); i++ {
+		if c := s[i]; !('A' <= c && c <= 'Z' || '2' <= c && c <= '7') {
+			return false
+		}
+	}
+	return true
+}

@@ -168,7 +168,7 @@ func TestReplicas(t *testing.T) {
 				t.Run(tt.name, func(t *testing.T) {
 					a, b := pair(t)
 					c := register(t, a, alice, 0)
-					if err := b.reg.Admit(t.Context(), c, t0.Add(time.Second), true); err != nil {
+					if err := b.reg.Admit(t.Context(), c, t0.Add(time.Second), sessions.Use{Count: true}); err != nil {
 						t.Fatalf("Admit() before the change = %v", err)
 					}
 					tt.change(t, a, c)
@@ -176,7 +176,7 @@ func TestReplicas(t *testing.T) {
 					if tt.later != nil {
 						tt.later(t, a, c)
 					}
-					err := b.reg.Admit(t.Context(), c, tt.when, true)
+					err := b.reg.Admit(t.Context(), c, tt.when, sessions.Use{Count: true})
 					if !errors.Is(err, tt.wantErr) {
 						t.Errorf("Admit() on the other replica = %v, want %v", err, tt.wantErr)
 					}
@@ -208,11 +208,11 @@ func TestUseLimitAcrossReplicas(t *testing.T) {
 			a, b := pair(t)
 			c := register(t, a, alice, 3)
 			for i, r := range []*replica{a, b, a} {
-				if err := r.reg.Admit(t.Context(), c, t0.Add(time.Second), true); err != nil {
+				if err := r.reg.Admit(t.Context(), c, t0.Add(time.Second), sessions.Use{Count: true}); err != nil {
 					t.Fatalf("use %d: Admit() = %v", i+1, err)
 				}
 			}
-			if err := b.reg.Admit(t.Context(), c, t0.Add(time.Second), true); !errors.Is(err, sessions.ErrUsedUp) {
+			if err := b.reg.Admit(t.Context(), c, t0.Add(time.Second), sessions.Use{Count: true}); !errors.Is(err, sessions.ErrUsedUp) {
 				t.Errorf("use 4: Admit() = %v, want ErrUsedUp", err)
 			}
 		})
@@ -233,13 +233,13 @@ func TestRevocationSticks(t *testing.T) {
 			if err := b.reg.Apply(t.Context(), sessions.TopicSession, c.AccessKeyID); err != nil {
 				t.Fatal(err)
 			}
-			if err := b.reg.Admit(t.Context(), c, t0.Add(2*time.Second), false); !errors.Is(err, sessions.ErrRevoked) {
+			if err := b.reg.Admit(t.Context(), c, t0.Add(2*time.Second), sessions.Use{}); !errors.Is(err, sessions.ErrRevoked) {
 				t.Errorf("Admit() = %v, want ErrRevoked", err)
 			}
 			if err := b.reg.Reload(t.Context()); err != nil {
 				t.Fatal(err)
 			}
-			if err := b.reg.Admit(t.Context(), c, t0.Add(2*time.Second), false); !errors.Is(err, sessions.ErrRevoked) {
+			if err := b.reg.Admit(t.Context(), c, t0.Add(2*time.Second), sessions.Use{}); !errors.Is(err, sessions.ErrRevoked) {
 				t.Errorf("Admit() after Reload = %v, want ErrRevoked", err)
 			}
 		})

@@ -25,6 +25,7 @@ var (
 	ErrRevoked   = errors.New("the session was revoked")
 	ErrUsedUp    = errors.New("the session has used all the calls it was allowed")
 	ErrAbandoned = errors.New("the session's heartbeat stopped and it was revoked")
+	ErrExpired   = errors.New("the session has expired")
 	ErrNotFound  = errors.New("no such session")
 )
 
@@ -55,6 +56,14 @@ type Record struct {
 	RevokedBy      string    `json:"revokedBy,omitempty"`
 	LastHeartbeat  time.Time `json:"heartbeat,omitzero"`
 	Deadline       time.Time `json:"deadline,omitzero"`
+	// Chain lists the sessions this one descends from, root first
+	// (session.Claims.Chain).
+	Chain []string `json:"chain,omitempty"`
+	// Parent is set once a session has minted another: its memory is then
+	// kept on every replica, since its descendants' admission reads it.
+	Parent bool `json:"parent,omitempty"`
+	// Narrowed is set once the session narrowed itself (Narrow).
+	Narrowed bool `json:"narrowed,omitempty"`
 }
 
 // State is the session's state at now.
@@ -73,11 +82,20 @@ func (r *Record) State(now time.Time, before map[string]time.Time) string {
 }
 
 func (r *Record) revokedBefore(before map[string]time.Time) bool {
-	for _, p := range []string{r.PrincipalARN, r.SourceARN, r.RoleARN} {
+	return revokedBefore(before, r.IssuedAt, r.PrincipalARN, r.SourceARN, r.RoleARN)
+}
+
+// revokedBefore reports whether a session issued at issued, acting for
+// the given principals, falls under a revoke-before time.
+func revokedBefore(before map[string]time.Time, issued time.Time, principals ...string) bool {
+	if len(before) == 0 {
+		return false
+	}
+	for _, p := range principals {
 		if p == "" {
 			continue
 		}
-		if t, ok := before[p]; ok && r.IssuedAt.Before(t) {
+		if t, ok := before[p]; ok && issued.Before(t) {
 			return true
 		}
 	}
@@ -92,17 +110,23 @@ type memo struct {
 	deadline  time.Time
 	maxUses   int
 	expires   time.Time
+	// What the revoke-before check of a descendant needs of an ancestor.
+	issued                    time.Time
+	principal, source, roleTo string
 }
 
 func memoOf(r *Record) *memo {
-	return &memo{revoked: r.Revoked, deadline: r.Deadline, maxUses: r.MaxUses, expires: r.Expires}
+	return &memo{
+		revoked: r.Revoked, deadline: r.Deadline, maxUses: r.MaxUses, expires: r.Expires,
+		issued: r.IssuedAt, principal: r.PrincipalARN, source: r.SourceARN, roleTo: r.RoleARN,
+	}
 }
 
 // hasState reports whether a session needs a memo at all: most sessions
-// have no use limit, no dead-man switch and are never revoked before they
-// expire.
+// have no use limit, no dead-man switch, no descendants, and are never
+// revoked or narrowed before they expire.
 func (r *Record) hasState() bool {
-	return r.Revoked || !r.Deadline.IsZero() || r.MaxUses > 0
+	return r.Revoked || !r.Deadline.IsZero() || r.MaxUses > 0 || r.Parent || r.Narrowed
 }
 
 // Topics of the records the registry publishes (see Publisher).
@@ -256,12 +280,25 @@ func (s *Service) setMemo(r *Record) {
 	if !r.hasState() {
 		return
 	}
+	s.keepMemo(r)
+}
+
+// keepMemo is setMemo for a session whose memory is needed whatever its
+// state: an ancestor read for a descendant's admission.
+func (s *Service) keepMemo(r *Record) {
 	m := memoOf(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old := s.sessions[r.AccessKeyID]; old != nil {
+		// Nothing a session loses is given back by an older snapshot.
 		m.revoked = m.revoked || old.revoked
 		m.abandoned = old.abandoned
+		if old.expires.Before(m.expires) {
+			m.expires = old.expires
+		}
+		if old.maxUses > 0 && (m.maxUses == 0 || old.maxUses < m.maxUses) {
+			m.maxUses = old.maxUses
+		}
 	}
 	s.sessions[r.AccessKeyID] = m
 }
@@ -279,6 +316,11 @@ func (s *Service) raiseBefore(principal string, t time.Time) {
 // Register records a newly minted session. It must be durable before the
 // credentials are handed out, so that a revocation by principal or a use
 // limit applies to it.
+//
+// A chained session (one with a Chain) is registered only while its
+// parent's record says the parent is not revoked, and the parent is marked
+// as a parent in the same transaction: every replica then keeps the
+// parent's state in memory, where its descendants' admission reads it.
 func (s *Service) Register(ctx context.Context, c *session.Claims) error {
 	r := Record{
 		AccessKeyID:    c.AccessKeyID,
@@ -291,77 +333,220 @@ func (s *Service) Register(ctx context.Context, c *session.Claims) error {
 		IssuedAt:       c.IssuedAt,
 		Expires:        c.Expires,
 		MaxUses:        c.MaxUses,
+		Chain:          c.Chain,
 	}
 	v, err := json.Marshal(&r)
 	if err != nil {
 		return err
 	}
+	var parent *Record
 	if err := s.st.Update(ctx, func(tx store.Tx) error {
+		parent = nil
+		if n := len(c.Chain); n > 0 {
+			p, err := getRecord(tx, c.Chain[n-1])
+			if err != nil {
+				return fmt.Errorf("parent session: %w", err)
+			}
+			if p.Revoked {
+				return ErrRevoked
+			}
+			if !p.Parent {
+				p.Parent = true
+				if err := putRecord(tx, p); err != nil {
+					return err
+				}
+				if err := s.publish(tx, TopicSession, p.AccessKeyID); err != nil {
+					return err
+				}
+			}
+			parent = p
+		}
 		return tx.Insert(bucketSessions, c.AccessKeyID, v)
 	}); err != nil {
+		if IsRefusal(err) {
+			return err
+		}
 		return fmt.Errorf("register session: %w", err)
+	}
+	if parent != nil {
+		s.setMemo(parent)
 	}
 	s.setMemo(&r)
 	return nil
 }
 
+// Use says how a call of a session is admitted.
+type Use struct {
+	// Count: the call counts against the use limits of the session and of
+	// its ancestors. Session control (heartbeats, revoking, narrowing)
+	// does not.
+	Count bool
+	// UsedUpOK: the call is allowed to a session whose use limit is
+	// exhausted (revoking itself).
+	UsedUpOK bool
+}
+
+// limited is one session of a chain that has a use limit.
+type limited struct {
+	akid string
+	max  int
+}
+
+// verdict is what memory says of a chain.
+type verdict struct {
+	err     error      // a final refusal
+	missing string     // an ancestor memory knows nothing of
+	confirm []string   // sessions whose dead-man deadline memory says passed
+	limited []limited  // sessions whose use limits apply
+	buf     [2]limited // backing for limited in the common case
+}
+
 // Admit decides whether a request signed with the session's credentials
-// may proceed, and counts it against the session's use limit. count is
-// false for calls that do not count (session control itself).
+// may proceed, and counts it against the use limits of the session and its
+// ancestors. A session is admitted only if it and every session of its
+// chain are live: not revoked (one by one, or by a revoke-before time of
+// any principal they act for), not abandoned, not past an expiry they
+// narrowed themselves to, and not used up.
 //
 // It answers from memory, which other replicas' changes reach through
-// Apply, except for what memory cannot settle alone: a use is counted in
-// the store, and a dead-man deadline that memory says has passed is
-// checked against the store first, since a heartbeat sent to another
-// replica moves it without telling this one.
-func (s *Service) Admit(ctx context.Context, c *session.Claims, now time.Time, count bool) error {
-	s.mu.RLock()
-	m := s.sessions[c.AccessKeyID]
-	var revokedBefore bool
-	for _, p := range []string{c.PrincipalARN, c.SourceARN, c.RoleARN} {
-		if t, ok := s.before[p]; ok && p != "" && c.IssuedAt.Before(t) {
-			revokedBefore = true
+// Apply, except for what memory cannot settle alone: uses are counted in
+// the store; a dead-man deadline that memory says has passed is checked
+// against the store first, since a heartbeat sent to another replica moves
+// it without telling this one; and an ancestor that memory does not know
+// yet (its replica's change not applied here yet) is read from the store.
+func (s *Service) Admit(ctx context.Context, c *session.Claims, now time.Time, u Use) error {
+	var v verdict
+	s.judge(c, now, &v)
+	for range c.Chain {
+		if v.missing == "" {
+			break
 		}
-	}
-	var (
-		revoked, abandoned bool
-		deadline           time.Time
-		maxUses            int
-	)
-	if m != nil {
-		revoked, abandoned, deadline, maxUses = m.revoked, m.abandoned, m.deadline, m.maxUses
-	}
-	s.mu.RUnlock()
-	switch {
-	case revoked || revokedBefore:
-		return ErrRevoked
-	case abandoned:
-		return ErrAbandoned
-	case !deadline.IsZero() && now.After(deadline):
-		if err := s.confirmAbandoned(ctx, c.AccessKeyID, now); err != nil {
-			return err
-		}
-	}
-	if maxUses == 0 && c.MaxUses == 0 {
-		return nil
-	}
-	if !count {
-		return nil
-	}
-	// Count the use durably: a use limit must hold across restarts and
-	// replicas, so the counter lives in the store.
-	return s.st.Update(ctx, func(tx store.Tx) error {
-		r, err := getRecord(tx, c.AccessKeyID)
+		r, err := s.Get(ctx, v.missing)
 		if err != nil {
 			return err
 		}
-		limit := max(r.MaxUses, c.MaxUses)
-		if r.Uses >= limit {
-			return ErrUsedUp
+		s.keepMemo(r)
+		v = verdict{}
+		s.judge(c, now, &v)
+	}
+	if v.missing != "" {
+		return ErrNotFound
+	}
+	if v.err != nil {
+		return v.err
+	}
+	for _, akid := range v.confirm {
+		if err := s.confirmAbandoned(ctx, akid, now); err != nil {
+			return err
 		}
-		r.Uses++
-		return putRecord(tx, r)
+	}
+	if len(v.limited) == 0 {
+		return nil
+	}
+	if !u.Count {
+		if u.UsedUpOK {
+			return nil
+		}
+		return s.st.View(ctx, func(tx store.Tx) error {
+			for _, l := range v.limited {
+				r, err := getRecord(tx, l.akid)
+				if err != nil {
+					return err
+				}
+				if r.Uses >= limitOf(r, l.max) {
+					return ErrUsedUp
+				}
+			}
+			return nil
+		})
+	}
+	// Count the use durably, against every limited session of the chain at
+	// once: a use limit must hold across restarts and replicas, and a
+	// child's calls spend its ancestors' budgets.
+	return s.st.Update(ctx, func(tx store.Tx) error {
+		recs := make([]*Record, 0, len(v.limited))
+		for _, l := range v.limited {
+			r, err := getRecord(tx, l.akid)
+			if err != nil {
+				return err
+			}
+			if r.Uses >= limitOf(r, l.max) {
+				return ErrUsedUp
+			}
+			recs = append(recs, r)
+		}
+		for _, r := range recs {
+			r.Uses++
+			if err := putRecord(tx, r); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
+}
+
+// limitOf is a session's use limit: its record's (which narrowing may have
+// lowered), or the token's for a record written without one.
+func limitOf(r *Record, claimed int) int {
+	if r.MaxUses > 0 {
+		return r.MaxUses
+	}
+	return claimed
+}
+
+// judge reads what memory says of the session and its chain into v.
+func (s *Service) judge(c *session.Claims, now time.Time, v *verdict) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	v.limited = v.buf[:0]
+	if revokedBefore(s.before, c.IssuedAt, c.PrincipalARN, c.SourceARN, c.RoleARN) {
+		v.err = ErrRevoked
+		return
+	}
+	if c.MaxUses > 0 {
+		v.limited = append(v.limited, limited{akid: c.AccessKeyID, max: c.MaxUses})
+	}
+	if m := s.sessions[c.AccessKeyID]; m != nil {
+		if v.err = s.judgeMemo(c.AccessKeyID, m, now, v); v.err != nil {
+			return
+		}
+		if m.maxUses > 0 && c.MaxUses == 0 {
+			v.limited = append(v.limited, limited{akid: c.AccessKeyID})
+		}
+	}
+	for _, akid := range c.Chain {
+		m := s.sessions[akid]
+		if m == nil {
+			v.missing = akid
+			return
+		}
+		if revokedBefore(s.before, m.issued, m.principal, m.source, m.roleTo) {
+			v.err = ErrRevoked
+			return
+		}
+		if v.err = s.judgeMemo(akid, m, now, v); v.err != nil {
+			return
+		}
+		if m.maxUses > 0 {
+			v.limited = append(v.limited, limited{akid: akid})
+		}
+	}
+}
+
+// judgeMemo checks one session's memory; a passed deadline is noted for
+// confirmation.
+func (s *Service) judgeMemo(akid string, m *memo, now time.Time, v *verdict) error {
+	switch {
+	case m.revoked:
+		return ErrRevoked
+	case m.abandoned:
+		return ErrAbandoned
+	case !now.Before(m.expires):
+		return ErrExpired
+	case !m.deadline.IsZero() && now.After(m.deadline):
+		v.confirm = append(v.confirm, akid)
+	}
+	return nil
 }
 
 // confirmAbandoned reads the session's record when memory says its
@@ -528,6 +713,63 @@ func (s *Service) Heartbeat(ctx context.Context, akid string, grace time.Duratio
 	return deadline, nil
 }
 
+// Narrowing is what a session may do to itself: each field, when set,
+// only ever takes something away.
+type Narrowing struct {
+	MaxUses int           // a use limit below the current one (or a first one)
+	Expires time.Time     // an expiry before the current one
+	Grace   time.Duration // arm a dead-man switch, or bring its deadline closer
+}
+
+// Narrow applies n to a live session and returns its record. A field that
+// would widen the session (more uses, a later expiry, a later deadline)
+// is left as it was; the record says what holds.
+func (s *Service) Narrow(ctx context.Context, akid string, n Narrowing, now time.Time) (*Record, error) {
+	var rec *Record
+	before := s.Before()
+	err := s.st.Update(ctx, func(tx store.Tx) error {
+		r, err := getRecord(tx, akid)
+		if err != nil {
+			return err
+		}
+		switch r.State(now, before) {
+		case StateRevoked:
+			return ErrRevoked
+		case StateUsedUp:
+			return ErrUsedUp
+		case StateAbandoned:
+			return ErrAbandoned
+		case StateExpired:
+			return ErrExpired
+		}
+		if n.MaxUses > 0 && (r.MaxUses == 0 || n.MaxUses < r.MaxUses) {
+			r.MaxUses = n.MaxUses
+		}
+		if !n.Expires.IsZero() && n.Expires.Before(r.Expires) {
+			r.Expires = n.Expires.UTC().Truncate(time.Second)
+		}
+		if n.Grace > 0 {
+			if d := now.Add(n.Grace).UTC(); r.Deadline.IsZero() || d.Before(r.Deadline) {
+				r.Deadline = d
+				if r.LastHeartbeat.IsZero() {
+					r.LastHeartbeat = now.UTC()
+				}
+			}
+		}
+		r.Narrowed = true
+		if err := putRecord(tx, r); err != nil {
+			return err
+		}
+		rec = r
+		return s.publish(tx, TopicSession, akid)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.setMemo(rec)
+	return rec, nil
+}
+
 // Filter selects sessions for List.
 type Filter struct {
 	Principal       string // matches the principal, role or source ARN; "" for all
@@ -640,7 +882,7 @@ func (s *Service) Purge(ctx context.Context, now time.Time, keep time.Duration) 
 // IsRefusal reports whether err is one of the reasons a valid session is
 // refused.
 func IsRefusal(err error) bool {
-	return errors.Is(err, ErrRevoked) || errors.Is(err, ErrUsedUp) || errors.Is(err, ErrAbandoned)
+	return errors.Is(err, ErrRevoked) || errors.Is(err, ErrUsedUp) || errors.Is(err, ErrAbandoned) || errors.Is(err, ErrExpired)
 }
 
 // ParseMaxUses reads the shortfuse:max-uses session tag value.
