@@ -263,6 +263,14 @@ func (f *fakeAWS) handle(r *http.Request, body []byte, service, op string, form 
 		g, _ := in["GraceSeconds"].(float64)
 		sess.grace = int(g)
 		return map[string]any{"Expiration": sess.exp.Unix(), "Deadline": time.Now().Add(time.Duration(g) * time.Second).Unix()}, nil
+	case "shortfuse:NarrowSession":
+		if sess == nil {
+			return nil, &fakeErr{"InvalidRequestException", "needs a session", 400}
+		}
+		if n, ok := in["MaxUses"].(float64); ok && (sess.maxUses == 0 || int(n) < sess.maxUses) {
+			sess.maxUses = int(n)
+		}
+		return map[string]any{"AccessKeyId": sess.akid, "Expiration": sess.exp.Unix(), "MaxUses": sess.maxUses, "Uses": sess.uses}, nil
 	case "shortfuse:RevokeSession":
 		target := sess
 		if k := str("AccessKeyId"); k != "" {

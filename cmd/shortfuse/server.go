@@ -18,6 +18,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/shortfuse/shortfuse/internal/audit"
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/secrets"
@@ -38,6 +40,7 @@ type serverInput struct {
 	insecureHTTP  bool
 	auditLog      string
 	auditMaxBytes int64
+	auditBreakOK  bool
 
 	store         string        // "" for the embedded store, or a postgres:// URL
 	rotateSession time.Duration // 0: never
@@ -154,6 +157,7 @@ by all within a second. See docs/OPERATIONS.md.`,
 	f.BoolVar(&in.insecureHTTP, "insecure-http", getenv("SHORTFUSE_INSECURE_HTTP") == "true", "allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy)")
 	f.StringVar(&in.auditLog, "audit-log", envDefault(getenv, "SHORTFUSE_AUDIT_LOG", ""), "audit log file (default DATA/audit.log); rotated files are PATH.<first>-<last>")
 	f.Int64Var(&in.auditMaxBytes, "audit-max-bytes", 64<<20, "rotate the audit log when it reaches this size")
+	f.BoolVar(&in.auditBreakOK, "audit-accept-break", false, "start although the audit log does not continue from the chain head recorded in the store (the break is recorded in the log, and `audit verify` reports it)")
 	f.StringVar(&in.store, "store", envDefault(getenv, "SHORTFUSE_STORE", ""), "the store: a postgres:// URL for several replicas, or nothing for the embedded store in the data directory (prefer SHORTFUSE_STORE: a password in the URL shows in the process list)")
 	f.DurationVar(&in.rotateSession, "rotate-session-key-every", envDuration(getenv, "SHORTFUSE_ROTATE_SESSION_KEY_EVERY", 24*time.Hour), "add a new session key this often (0: never); replaced keys keep opening their sessions until these expire")
 	f.DurationVar(&in.rotateData, "rotate-data-key-every", envDuration(getenv, "SHORTFUSE_ROTATE_DATA_KEY_EVERY", 30*24*time.Hour), "add a new data key for new records this often (0: never); old keys stay to open old records")
@@ -241,6 +245,11 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 		return fmt.Errorf("audit log: %w", err)
 	}
 	defer auditLog.Close()
+	auditBreaks := prometheus.NewCounter(prometheus.CounterOpts{Name: "shortfuse_audit_chain_breaks_total", Help: "Starts at which the audit log did not continue from the chain head recorded in the store."})
+	auditHead := auditHeadKey(auditPath)
+	if err := checkAuditChain(ctx, st, auditLog, auditPath, auditHead, in.auditBreakOK, auditBreaks, logger); err != nil {
+		return err
+	}
 	// Background work ends, and is waited for, before the audit log and the
 	// store close.
 	bg, stopBG := context.WithCancel(ctx)
@@ -250,6 +259,7 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 		wg.Wait()
 	}()
 	followFeed(bg, &wg, st, fd, feedHead, reg, keys, logger)
+	followAuditHead(bg, &wg, st, auditLog, auditHead, logger)
 	if cln, cleanup, err := listenControl(in.dataDir); err != nil {
 		logger.Warn("no control socket: backup and keys commands need the broker stopped", "err", err)
 	} else {
@@ -271,6 +281,15 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 
 	metrics := server.NewMetrics()
 	registerStoreMetrics(metrics.Registry, st, fd)
+	metrics.Registry.MustRegister(auditBreaks, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "shortfuse_audit_log_replaced",
+		Help: "1 once the audit log file was found removed or replaced while in use: every request is refused until a restart.",
+	}, func() float64 {
+		if auditLog.Stats().Replaced {
+			return 1
+		}
+		return 0
+	}))
 	approvalsSvc, stopApprovals, err := startApprovals(bg, st, in.notifyWebhook, in.publicURL, logger)
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
@@ -97,12 +98,6 @@ func (in *tokenInput) validate() error {
 				return fmt.Errorf("%s needs --role (GetSessionToken takes no %s)", f.name, strings.TrimPrefix(f.name, "--"))
 			}
 		}
-		if in.maxUses != 0 {
-			return &hintError{
-				err:  errors.New("--max-uses needs --role: GetSessionToken sessions cannot carry session tags"),
-				hint: "pass --role with a role you may assume; the use limit travels as the session tag shortfuse:max-uses",
-			}
-		}
 	}
 	if in.maxUses < 0 {
 		return fmt.Errorf("--max-uses %d: want a positive number of calls", in.maxUses)
@@ -160,7 +155,7 @@ session in a 0600 file under the user's cache directory until shortly before it 
 	f.StringVar(&in.externalID, "external-id", "", "external id the role's trust policy asks for")
 	f.DurationVar(&in.duration, "duration", 15*time.Minute, "lifetime of the token")
 	f.StringVar(&in.policyFile, "policy", "", "session policy `FILE` (JSON) narrowing the role's permissions")
-	f.IntVar(&in.maxUses, "max-uses", 0, "refuse the token after `N` signed calls (needs --role; broker only)")
+	f.IntVar(&in.maxUses, "max-uses", 0, "refuse the token after `N` signed calls (broker only)")
 	f.StringVar(&in.mfaSerial, "mfa-serial", "", "MFA device ARN; the code is asked on the terminal")
 	f.StringVar(&in.mfaCode, "mfa-code", "", "MFA code (instead of the terminal prompt)")
 	f.StringVar(&in.format, "format", "", "output format: jenkins, env, json, aws (default jenkins)")
@@ -251,11 +246,26 @@ func runToken(ctx context.Context, in *tokenInput, getenv func(string) string, s
 		if in.mfaSerial != "" {
 			input.SerialNumber, input.TokenCode = aws.String(in.mfaSerial), aws.String(code)
 		}
+		ep := awsconf.BrokerEndpoint(ctx, cfg)
+		if in.maxUses > 0 && ep == "" {
+			return &hintError{
+				err:  errors.New("--max-uses without --role needs a shortfuse broker: AWS's GetSessionToken sessions cannot be use-limited"),
+				hint: "set AWS_ENDPOINT_URL to the broker, or pass --role with a role whose trust policy allows sts:TagSession",
+			}
+		}
 		out, err := client.GetSessionToken(ctx, input)
 		if err != nil {
 			return awsError(ctx, cfg, err)
 		}
 		creds = out.Credentials
+		if in.maxUses > 0 && creds != nil {
+			// A GetSessionToken session carries no session tags: it limits
+			// itself, before anyone else has it, through the one call that
+			// can only narrow a session.
+			if err := narrowNewSession(ctx, cfg, ep, creds, in.maxUses); err != nil {
+				return err
+			}
+		}
 	} else {
 		input := &sts.AssumeRoleInput{RoleArn: aws.String(in.role), RoleSessionName: aws.String(sessionName), DurationSeconds: secs}
 		if policy != "" {
@@ -311,6 +321,22 @@ func runToken(ctx context.Context, in *tokenInput, getenv func(string) string, s
 		msg += fmt.Sprintf(", good for %d calls,", in.maxUses)
 	}
 	fmt.Fprintf(stderr, "shortfuse: %s expires at %s (in %s)\n", msg, c.Expiration.UTC().Format("2006-01-02 15:04:05 UTC"), c.Expiration.Sub(in.now()).Round(time.Second))
+	return nil
+}
+
+// narrowNewSession limits a session just minted to maxUses calls, signed
+// with its own credentials. If that fails, the session is revoked and never
+// handed out.
+func narrowNewSession(ctx context.Context, cfg aws.Config, endpoint string, creds *ststypes.Credentials, maxUses int) error {
+	scfg := cfg.Copy()
+	scfg.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(creds.AccessKeyId), aws.ToString(creds.SecretAccessKey), aws.ToString(creds.SessionToken))
+	bc := brokerapi.New(scfg, endpoint)
+	if _, err := bc.NarrowSession(ctx, brokerapi.NarrowSessionInput{MaxUses: maxUses}); err != nil {
+		if rerr := bc.RevokeSession(ctx, ""); rerr != nil {
+			return fmt.Errorf("--max-uses: the new session could not be limited (%v), nor revoked (%v): revoke %s", shortError(err), shortError(rerr), token.KeyHint(aws.ToString(creds.AccessKeyId)))
+		}
+		return fmt.Errorf("--max-uses: the new session could not be limited, and was revoked: %v", shortError(err))
+	}
 	return nil
 }
 

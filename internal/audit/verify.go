@@ -187,6 +187,10 @@ func (v *verifier) line(name string, n int, line []byte) bool {
 		v.broken(name, n, fmt.Sprintf("hash of seq %d does not match the record (edited)", rec.Seq))
 		return false
 	}
+	if rec.EventName == EventChainBreak {
+		v.broken(name, n, fmt.Sprintf("seq %d records that the broker found the log did not continue from the head it had recorded (%v): records before it were lost, or the log was removed or replaced", rec.Seq, rec.RequestParameters["expected"]))
+		return false
+	}
 	prev := v.res.LastSeq
 	switch {
 	case rec.Seq == prev+1:

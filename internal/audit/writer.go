@@ -28,6 +28,11 @@ var (
 	ErrSink = errors.New("audit log not writable")
 	// ErrClosed is returned by Append after Close.
 	ErrClosed = errors.New("audit log closed")
+	// ErrReplaced is returned by every Append once the writer has found that the file it
+	// writes is no longer the file at its path (removed, renamed away or replaced): records
+	// written on would go to a file nobody reads. It does not go away; restart the broker,
+	// which then reports the chain break (see EventChainBreak).
+	ErrReplaced = errors.New("audit log file was removed or replaced while in use; records can no longer be written: restart the broker")
 )
 
 // Options configure a Writer. The zero value is usable.
@@ -59,6 +64,8 @@ type Stats struct {
 	Syncs     uint64 // fsyncs of the log file that succeeded
 	Failures  uint64 // Appends refused because the sink failed
 	Rotations uint64 // files rotated
+	// Replaced is set once the file was found removed or replaced (ErrReplaced).
+	Replaced bool
 }
 
 // Writer appends records to a hash-chained log file. It is safe for concurrent use.
@@ -95,6 +102,7 @@ type Writer struct {
 	hash     string // hash of the last durable record
 	lastLine []byte // the last durable line of f (newline included), nil when f is empty
 	broken   error  // the sink failed; repair before writing again
+	gone     error  // the file was removed or replaced: final
 	buf      []byte
 	h        hash.Hash
 }
@@ -459,6 +467,18 @@ func (w *Writer) lead() {
 // every waiter whose record did not. Records are written in queue order, rotating between
 // two records when the next would take the file beyond MaxBytes.
 func (w *Writer) commit(batch []*waiter) (durable int) {
+	if w.gone == nil && w.f != nil {
+		w.gone = w.checkSameFile()
+	}
+	if w.gone != nil {
+		w.mu.Lock()
+		w.stats.Replaced = true
+		w.mu.Unlock()
+		for _, wt := range batch {
+			wt.err = w.gone
+		}
+		return 0
+	}
 	if w.broken != nil || w.f == nil {
 		if err := w.repair(); err != nil {
 			for _, wt := range batch {
@@ -519,6 +539,27 @@ func (w *Writer) commit(batch []*waiter) (durable int) {
 		w.buf = buf[:0]
 	}
 	return durable
+}
+
+// checkSameFile makes sure the open file is still the one at the log's path: an audit
+// log removed (rm), renamed away or replaced while the broker runs would otherwise take
+// records that nobody reads, and a restart would start a new chain that verifies. It costs
+// two stat calls per group commit.
+func (w *Writer) checkSameFile() error {
+	open, err := w.f.Stat()
+	if err != nil {
+		return nil // the sink's own failure, handled by write and repair
+	}
+	at, err := w.fs.Stat(w.path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("%w (%s no longer exists)", ErrReplaced, w.path)
+	case err != nil:
+		return nil
+	case !os.SameFile(open, at):
+		return fmt.Errorf("%w (%s is another file)", ErrReplaced, w.path)
+	}
+	return nil
 }
 
 // fill sets the defaults of a record and normalizes it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -202,17 +203,31 @@ type requestOutput struct {
 // --- who is who ------------------------------------------------------------
 
 // requesterIdentities are the ARNs that count as the requester: the
-// caller, and for a session the principal that asked for it and its role.
-func requesterIdentities(c *Caller) []string {
+// caller, and for a session every principal along its chain: its own, its
+// role, whoever asked for it, and the same of every session it descends
+// from, back to the root's source (the human or key that started the
+// chain). So a request made through any number of hops is still the
+// request of whoever is at the start, who cannot approve it.
+func (s *Server) requesterIdentities(ctx context.Context, c *Caller) ([]string, error) {
 	ids := []string{c.ARN}
-	if c.Session != nil {
-		for _, a := range []string{c.Session.SourceARN, c.Session.RoleARN, c.Session.PrincipalARN} {
+	add := func(arns ...string) {
+		for _, a := range arns {
 			if a != "" && !containsFold(ids, a) {
 				ids = append(ids, a)
 			}
 		}
 	}
-	return ids
+	if sc := c.Session; sc != nil {
+		add(sc.SourceARN, sc.RoleARN, sc.PrincipalARN)
+		for _, akid := range sc.Chain {
+			rec, err := s.sessions.Get(ctx, akid)
+			if err != nil {
+				return nil, fmt.Errorf("requester's chain: %w", err)
+			}
+			add(rec.SourceARN, rec.RoleARN, rec.PrincipalARN)
+		}
+	}
+	return ids, nil
 }
 
 func containsFold(list []string, v string) bool {
@@ -224,15 +239,26 @@ func containsFold(list []string, v string) bool {
 	return false
 }
 
-// isRequester reports whether the caller is (one of the identities of) the
-// requester of q.
-func isRequester(c *Caller, q *approvals.Request) bool {
-	for _, id := range requesterIdentities(c) {
+// requesterID returns the identity of the caller under which q was
+// requested, or "" if the caller is not its requester.
+func (s *Server) requesterID(ctx context.Context, c *Caller, q *approvals.Request) (string, error) {
+	ids, err := s.requesterIdentities(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	for _, id := range ids {
 		if q.IsRequester(id) {
-			return true
+			return id, nil
 		}
 	}
-	return false
+	return "", nil
+}
+
+// isRequester reports whether the caller is (one of the identities of) the
+// requester of q.
+func (s *Server) isRequester(ctx context.Context, c *Caller, q *approvals.Request) (bool, error) {
+	id, err := s.requesterID(ctx, c, q)
+	return id != "", err
 }
 
 // visible decides whether the caller may see q: its requester, an approver
@@ -241,7 +267,9 @@ func isRequester(c *Caller, q *approvals.Request) bool {
 // shortfuse:ListRequests on the role. The checks are not recorded as
 // decisions: they only filter what is shown.
 func (s *Server) visible(ctx context.Context, r *Request, q *approvals.Request) bool {
-	if isRequester(r.Caller, q) || q.HasApproved(r.Caller.ARN) {
+	if mine, err := s.isRequester(ctx, r.Caller, q); mine || err != nil || q.HasApproved(r.Caller.ARN) {
+		// A chain that cannot be read shows the request (the safe side
+		// for the self-approval rule, which refuses on the same error).
 		return true
 	}
 	return r.Allowed(ctx, "shortfuse:ListRequests", q.RoleARN) || r.Allowed(ctx, "sts:AssumeRole", q.RoleARN)
@@ -400,8 +428,12 @@ func handleCreateRequest(s *Server) Handler {
 		if dur > rules.MaxDuration {
 			return nil, invalidParam("DurationSeconds: the role's approval rules allow at most %s", rules.MaxDuration)
 		}
+		ids, err := s.requesterIdentities(ctx, r.Caller)
+		if err != nil {
+			return nil, err
+		}
 		q, err := s.approval.Create(ctx, approvals.CreateInput{
-			RoleARN: roleARN, Requester: r.Caller.ARN, Identities: requesterIdentities(r.Caller), SourceIP: r.SourceIP,
+			RoleARN: roleARN, Requester: r.Caller.ARN, Identities: ids, SourceIP: r.SourceIP,
 			Reason: reason, Duration: dur, Build: build, Rules: rules, VerifyKey: in.VerifyKey, WrapKey: in.WrapKey,
 		})
 		if err != nil {
@@ -580,7 +612,9 @@ func handleApproveRequest(s *Server) Handler {
 		if err != nil {
 			return nil, err
 		}
-		if isRequester(r.Caller, q) {
+		if mine, err := s.isRequester(ctx, r.Caller, q); err != nil {
+			return nil, err
+		} else if mine {
 			return nil, approvals.ErrSelfApproval
 		}
 		if narrowed > q.Duration {
@@ -756,7 +790,11 @@ func handleDenyRequest(s *Server) Handler {
 		if err != nil {
 			return nil, err
 		}
-		if !isRequester(r.Caller, q) {
+		mine, err := s.isRequester(ctx, r.Caller, q)
+		if err != nil {
+			return nil, err
+		}
+		if !mine {
 			role, rules, err := s.roleRules(ctx, q.RoleARN)
 			if err != nil {
 				return nil, err
@@ -816,12 +854,9 @@ func handleRedeemRequest(s *Server) Handler {
 		}
 		// Only the requester's identities may try; for anyone else the
 		// request does not exist.
-		caller := ""
-		for _, id := range requesterIdentities(r.Caller) {
-			if q.IsRequester(id) {
-				caller = id
-				break
-			}
+		caller, err := s.requesterID(ctx, r.Caller, q)
+		if err != nil {
+			return nil, err
 		}
 		if caller == "" {
 			return nil, approvals.ErrNotFound
@@ -875,7 +910,11 @@ func handleRevokeRequestSession(s *Server) Handler {
 		if q.Session == nil {
 			return nil, approvals.ErrNotApproved
 		}
-		if !isRequester(r.Caller, q) && !q.HasApproved(r.Caller.ARN) {
+		mine, err := s.isRequester(ctx, r.Caller, q)
+		if err != nil {
+			return nil, err
+		}
+		if !mine && !q.HasApproved(r.Caller.ARN) {
 			rec, err := s.sessions.Get(ctx, q.Session.AccessKeyID)
 			if errors.Is(err, sessions.ErrNotFound) {
 				return nil, &awsapi.Error{Code: awsapi.CodeInvalidRequest, Message: "The session of this request has expired and is forgotten."}

@@ -116,9 +116,9 @@ type Options struct {
 	Logger  *slog.Logger
 	// IdleTimeout ends a session not used for this long (default 10m).
 	IdleTimeout time.Duration
-	// MaxFailures sign-in failures per user name or address are allowed
-	// in FailureWindow (defaults 5 and 15m); then sign-in is refused until
-	// the window has passed.
+	// MaxFailures sign-in failures per (user name, address) are allowed
+	// in FailureWindow (defaults 5 and 15m); then sign-in from that
+	// address as that user is refused until the window has passed.
 	MaxFailures   int
 	FailureWindow time.Duration
 }
@@ -581,7 +581,10 @@ func (u *UI) postLogin(w http.ResponseWriter, r *http.Request) {
 	code := strings.TrimSpace(r.PostFormValue("code"))
 	meta := metaOf(r)
 	now := u.o.Now()
-	keys := []string{"user:" + strings.ToLower(user), "ip:" + meta.SourceIP}
+	// Failures are counted per (user, address): one user's failures from
+	// one address never lock that user out of signing in from another, nor
+	// another user out from the same address (behind a proxy, everyone).
+	keys := []string{"user+ip:" + strings.ToLower(user) + "\x00" + meta.SourceIP}
 	if u.throttled(keys, now) {
 		u.o.Logger.Warn("webui: sign-in throttled", "user", safe(user), "source_ip", meta.SourceIP)
 		u.getLogin(w, r, "Too many failed sign-ins. Wait a few minutes.", user)

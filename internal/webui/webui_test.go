@@ -146,6 +146,15 @@ func newClient(t *testing.T, h http.Handler) *client {
 	return &client{t: t, base: srv.URL, cookies: map[string]string{}, hc: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
+// from returns a client of the same page whose connections come from
+// another loopback address (another source IP).
+func (c *client) from(ip string) *client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	tr := &http.Transport{DialContext: d.DialContext}
+	c.t.Cleanup(tr.CloseIdleConnections)
+	return &client{t: c.t, base: c.base, cookies: map[string]string{}, hc: &http.Client{Transport: tr, CheckRedirect: c.hc.CheckRedirect}}
+}
+
 func (c *client) do(method, path string, form url.Values, hdr map[string]string) (*http.Response, string) {
 	c.t.Helper()
 	var body io.Reader
@@ -376,6 +385,11 @@ func TestSignInRefusals(t *testing.T) {
 	before := f.signIns
 	if resp := cl.signIn("correct horse battery"); resp.StatusCode != http.StatusUnauthorized || f.signIns != before {
 		t.Fatalf("throttled sign-in: %d, backend asked %d times", resp.StatusCode, f.signIns-before)
+	}
+	// The failures were alice's from this address: alice signing in from
+	// another address is not locked out.
+	if resp := cl.from("127.0.0.2").signIn("correct horse battery"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in from another address while this one is throttled: %d", resp.StatusCode)
 	}
 	c.Add(16 * time.Minute)
 	if resp := cl.signIn("correct horse battery"); resp.StatusCode != http.StatusSeeOther {

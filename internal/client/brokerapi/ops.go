@@ -154,3 +154,55 @@ func (c *Client) ListAllSessions(ctx context.Context, in ListSessionsInput) ([]S
 	}
 	return all, errors.New("shortfuse.ListSessions: too many pages")
 }
+
+// NarrowSessionInput is what the calling session takes away from itself;
+// zero fields are left as they are.
+type NarrowSessionInput struct {
+	MaxUses  int           // a use limit (or a lower one)
+	Lifetime time.Duration // end the session this long from now, if sooner
+	Grace    time.Duration // arm a dead-man switch with this grace, or bring it closer
+}
+
+// NarrowSessionResult is what holds of the session after narrowing.
+type NarrowSessionResult struct {
+	Expiration time.Time
+	MaxUses    int
+	Uses       int
+	Deadline   time.Time
+}
+
+// NarrowSession narrows the calling session (and so its whole family):
+// the broker only ever takes power away through it. It needs no
+// permission and spends no use.
+func (c *Client) NarrowSession(ctx context.Context, n NarrowSessionInput) (NarrowSessionResult, error) {
+	var in struct {
+		MaxUses         *int   `json:"MaxUses,omitempty"`
+		DurationSeconds *int64 `json:"DurationSeconds,omitempty"`
+		GraceSeconds    *int64 `json:"GraceSeconds,omitempty"`
+	}
+	if n.MaxUses > 0 {
+		in.MaxUses = &n.MaxUses
+	}
+	if n.Lifetime > 0 {
+		s := int64(n.Lifetime.Round(time.Second) / time.Second)
+		in.DurationSeconds = &s
+	}
+	if n.Grace > 0 {
+		s := int64(n.Grace.Round(time.Second) / time.Second)
+		in.GraceSeconds = &s
+	}
+	var out struct {
+		Expiration EpochTime  `json:"Expiration"`
+		MaxUses    int        `json:"MaxUses"`
+		Uses       int        `json:"Uses"`
+		Deadline   *EpochTime `json:"Deadline"`
+	}
+	if err := c.call(ctx, "NarrowSession", in, &out); err != nil {
+		return NarrowSessionResult{}, err
+	}
+	res := NarrowSessionResult{Expiration: out.Expiration.Time, MaxUses: out.MaxUses, Uses: out.Uses}
+	if out.Deadline != nil {
+		res.Deadline = out.Deadline.Time
+	}
+	return res, nil
+}
