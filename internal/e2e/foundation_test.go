@@ -138,9 +138,9 @@ func TestSessionToken(t *testing.T) {
 	if !strings.HasSuffix(str(t, id, "Arn"), ":user/alice") {
 		t.Errorf("session identity %v", id)
 	}
-	// AWS's fixed limits on GetSessionToken sessions: no IAM without MFA, no
-	// second GetSessionToken.
-	b.wantAWSError(sess, "AccessDenied", "iam", "list-users")
+	// AWS's fixed limits on GetSessionToken sessions: no IAM without MFA
+	// (AWS answers InvalidClientTokenId), no second GetSessionToken.
+	b.wantAWSError(sess, "InvalidClientTokenId", "iam", "list-users")
 	b.wantAWSError(sess, "AccessDenied", "sts", "get-session-token")
 	// Long-term key: allowed.
 	b.mustAWS(alice, "iam", "list-users")
@@ -287,7 +287,7 @@ func TestMFA(t *testing.T) {
 	sess := credsFrom(t, b.mustAWS(alice, "sts", "get-session-token", "--serial-number", serial, "--token-code", code))
 	b.mustAWS(sess, "iam", "list-users")
 	plain := credsFrom(t, b.mustAWS(alice, "sts", "get-session-token"))
-	b.wantAWSError(plain, "AccessDenied", "iam", "list-users")
+	b.wantAWSError(plain, "InvalidClientTokenId", "iam", "list-users")
 	// The long-term key has no MFA: the MFA-conditioned allow does not apply.
 	b.wantAWSError(alice, "AccessDenied", "iam", "list-users")
 }

@@ -206,3 +206,20 @@ func (c *Client) NarrowSession(ctx context.Context, n NarrowSessionInput) (Narro
 	}
 	return res, nil
 }
+
+// SetOpenIDConnectProviderJWKS stores an OpenID Connect provider's key set
+// with the provider ("" removes it) and returns the key ids the broker
+// read from it.
+func (c *Client) SetOpenIDConnectProviderJWKS(ctx context.Context, providerArn, jwks string) ([]string, error) {
+	in := struct {
+		OpenIDConnectProviderArn string `json:"OpenIDConnectProviderArn"`
+		JWKS                     string `json:"JWKS"`
+	}{providerArn, jwks}
+	var out struct {
+		KeyIds []string `json:"KeyIds"`
+	}
+	if err := c.call(ctx, "SetOpenIDConnectProviderJWKS", in, &out); err != nil {
+		return nil, err
+	}
+	return out.KeyIds, nil
+}
