@@ -187,7 +187,7 @@ func TestLineageChainedSessionsExplode(t *testing.T) {
 	t.Run("max-uses-is-a-family-budget", func(t *testing.T) {
 		time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)) + 50*time.Millisecond)
 		root := w.assume(t, w.ci, "job", "budget", ststypes.Tag{Key: aws.String("shortfuse:max-uses"), Value: aws.String("6")})
-		child := w.assume(t, root, "job2", "budget-c")   // use 1 of root
+		child := w.assume(t, root, "job2", "budget-c")  // use 1 of root
 		grand := w.assume(t, child, "job3", "budget-g") // use 2
 		n := 0
 		for range 10 {
