@@ -447,42 +447,38 @@ func (s *Service) Admit(ctx context.Context, c *session.Claims, now time.Time, u
 		if u.UsedUpOK {
 			return nil
 		}
-		return s.st.View(ctx, func(tx store.Tx) error {
-			for _, l := range v.limited {
-				r, err := getRecord(tx, l.akid)
-				if err != nil {
-					return err
-				}
-				if r.Uses >= limitOf(r, l.max) {
-					return ErrUsedUp
-				}
-			}
-			return nil
-		})
+		return s.st.View(ctx, func(tx store.Tx) error { return useUp(tx, v.limited, false) })
 	}
 	// Count the use durably, against every limited session of the chain at
 	// once: a use limit must hold across restarts and replicas, and a
 	// child's calls spend its ancestors' budgets.
-	return s.st.Update(ctx, func(tx store.Tx) error {
-		recs := make([]*Record, 0, len(v.limited))
-		for _, l := range v.limited {
-			r, err := getRecord(tx, l.akid)
-			if err != nil {
-				return err
-			}
-			if r.Uses >= limitOf(r, l.max) {
-				return ErrUsedUp
-			}
-			recs = append(recs, r)
+	return s.st.Update(ctx, func(tx store.Tx) error { return useUp(tx, v.limited, true) })
+}
+
+// useUp refuses with ErrUsedUp if any of the limited sessions has no use
+// left, and otherwise, if spend, spends one use of each.
+func useUp(tx store.Tx, ls []limited, spend bool) error {
+	recs := make([]*Record, 0, len(ls))
+	for _, l := range ls {
+		r, err := getRecord(tx, l.akid)
+		if err != nil {
+			return err
 		}
-		for _, r := range recs {
-			r.Uses++
-			if err := putRecord(tx, r); err != nil {
-				return err
-			}
+		if r.Uses >= limitOf(r, l.max) {
+			return ErrUsedUp
 		}
+		recs = append(recs, r)
+	}
+	if !spend {
 		return nil
-	})
+	}
+	for _, r := range recs {
+		r.Uses++
+		if err := putRecord(tx, r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // limitOf is a session's use limit: its record's (which narrowing may have
