@@ -134,7 +134,7 @@ echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/env.txt"
 
 if [ "$MICRO" = 1 ]; then
 	log "microbenchmarks"
-	go test -run '^$' -bench . -benchmem ./internal/sigv4/ ./internal/policy/ ./internal/session/ \
+	go test -run '^$' -bench . -benchmem ./internal/sigv4/ ./internal/policy/ ./internal/sessiontoken/ \
 		./internal/seal/ ./internal/store/... ./internal/audit/... ./internal/arn/ ./internal/secrets/ >"$OUT/micro.txt"
 fi
 

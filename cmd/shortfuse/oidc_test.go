@@ -17,9 +17,9 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/registry"
 	"github.com/shortfuse/shortfuse/internal/seal"
 	"github.com/shortfuse/shortfuse/internal/server"
-	"github.com/shortfuse/shortfuse/internal/sessions"
 	"github.com/shortfuse/shortfuse/internal/store/bolt"
 )
 
@@ -46,7 +46,7 @@ func oidcBroker(t *testing.T) (string, *iam.Service, string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := sessions.New(ctx, st)
+	reg, err := registry.New(ctx, st)
 	if err != nil {
 		t.Fatal(err)
 	}

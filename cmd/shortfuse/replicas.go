@@ -10,8 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/shortfuse/shortfuse/internal/feed"
+	"github.com/shortfuse/shortfuse/internal/registry"
 	"github.com/shortfuse/shortfuse/internal/server"
-	"github.com/shortfuse/shortfuse/internal/sessions"
 	"github.com/shortfuse/shortfuse/internal/store"
 	"github.com/shortfuse/shortfuse/internal/store/postgres"
 )
@@ -41,12 +41,12 @@ func newFeed(st *brokerStore, logger *slog.Logger, poll time.Duration) *feed.Fee
 // publishes: session revocations and key changes. from is the feed head
 // read before that memory was loaded. It returns when ctx is done; wg
 // tracks its goroutines.
-func followFeed(ctx context.Context, wg *sync.WaitGroup, st *brokerStore, fd *feed.Feed, from uint64, reg *sessions.Service, keys *server.Keys, logger *slog.Logger) {
+func followFeed(ctx context.Context, wg *sync.WaitGroup, st *brokerStore, fd *feed.Feed, from uint64, reg *registry.Service, keys *server.Keys, logger *slog.Logger) {
 	applySessions := func(ctx context.Context, e feed.Entry) error { return reg.Apply(ctx, e.Topic, e.Subject) }
 	h := feed.Handlers{
 		Topics: map[string]feed.Handler{
-			sessions.TopicSession:      applySessions,
-			sessions.TopicRevokeBefore: applySessions,
+			registry.TopicSession:      applySessions,
+			registry.TopicRevokeBefore: applySessions,
 			server.TopicKeys:           func(ctx context.Context, _ feed.Entry) error { return keys.Reload(ctx) },
 		},
 		Resync: func(ctx context.Context) error {

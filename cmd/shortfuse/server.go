@@ -22,9 +22,9 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/audit"
 	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/registry"
 	"github.com/shortfuse/shortfuse/internal/secrets"
 	"github.com/shortfuse/shortfuse/internal/server"
-	"github.com/shortfuse/shortfuse/internal/sessions"
 )
 
 type serverInput struct {
@@ -228,7 +228,7 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 		logger.Info("created IAM user admin; its access key is in the credentials file", "path", credPath, "account", account)
 	}
 
-	reg, err := sessions.New(ctx, st, sessions.Options{Publisher: fd})
+	reg, err := registry.New(ctx, st, registry.Options{Publisher: fd})
 	if err != nil {
 		return err
 	}

@@ -25,10 +25,10 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/audit"
 	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/registry"
 	"github.com/shortfuse/shortfuse/internal/seal"
 	"github.com/shortfuse/shortfuse/internal/secrets"
 	"github.com/shortfuse/shortfuse/internal/server"
-	"github.com/shortfuse/shortfuse/internal/sessions"
 	"github.com/shortfuse/shortfuse/internal/store/bolt"
 )
 
@@ -71,7 +71,7 @@ func startInProcessBrokerTTL(tb testing.TB, principalCacheTTL time.Duration) (st
 	if err != nil {
 		tb.Fatal(err)
 	}
-	reg, err := sessions.New(ctx, st)
+	reg, err := registry.New(ctx, st)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
-	"github.com/shortfuse/shortfuse/internal/session"
+	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 	"github.com/shortfuse/shortfuse/internal/sigv4"
 )
 
@@ -107,7 +107,7 @@ func (s *Server) authenticate(ctx context.Context, hr *http.Request, body []byte
 	}, nil
 }
 
-func callerFromSession(c *session.Claims) *Caller {
+func callerFromSession(c *sessiontoken.Claims) *Caller {
 	caller := &Caller{
 		Account:     c.Account,
 		ARN:         c.PrincipalARN,

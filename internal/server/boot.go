@@ -11,7 +11,7 @@ import (
 	"strconv"
 
 	"github.com/shortfuse/shortfuse/internal/seal"
-	"github.com/shortfuse/shortfuse/internal/session"
+	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 	"github.com/shortfuse/shortfuse/internal/store"
 )
 
@@ -64,7 +64,7 @@ func keyName(kind string, id uint32) string { return fmt.Sprintf("%s/%08x", kind
 // LoadKeys loads the data keys (wrapped under the master key) that seal
 // records at rest, and the server keys (sealed under a data key) that seal
 // session tokens. On first start it creates one of each.
-func LoadKeys(ctx context.Context, st store.Store, mk *seal.MasterKey, rnd io.Reader) (*seal.Sealer, *session.Keyring, error) {
+func LoadKeys(ctx context.Context, st store.Store, mk *seal.MasterKey, rnd io.Reader) (*seal.Sealer, *sessiontoken.Keyring, error) {
 	// Create the first keys if there are none. The fn may run more than once
 	// (batched transactions), so it generates inside and keeps no state.
 	err := st.Update(ctx, func(tx store.Tx) error {
@@ -90,7 +90,7 @@ func LoadKeys(ctx context.Context, st store.Store, mk *seal.MasterKey, rnd io.Re
 		if err != nil {
 			return err
 		}
-		sk, err := session.NewServerKey(rnd, 1)
+		sk, err := sessiontoken.NewServerKey(rnd, 1)
 		if err != nil {
 			return err
 		}
@@ -142,13 +142,13 @@ func LoadKeys(ctx context.Context, st store.Store, mk *seal.MasterKey, rnd io.Re
 	if err != nil {
 		return nil, nil, err
 	}
-	var serverKeys []*session.ServerKey
+	var serverKeys []*sessiontoken.ServerKey
 	for id, ct := range sealedKeys {
 		b, err := sealer.Open(ct, seal.AAD("server-key", keyName("session", id)))
 		if err != nil {
 			return nil, nil, fmt.Errorf("server key %d: %w", id, err)
 		}
-		sk, err := session.ServerKeyFromBytes(id, b)
+		sk, err := sessiontoken.ServerKeyFromBytes(id, b)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -157,7 +157,7 @@ func LoadKeys(ctx context.Context, st store.Store, mk *seal.MasterKey, rnd io.Re
 	if len(serverKeys) == 0 {
 		return nil, nil, errors.New("no session keys in the store")
 	}
-	kr, err := session.NewKeyring(serverKeys...)
+	kr, err := sessiontoken.NewKeyring(serverKeys...)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/shortfuse/shortfuse/internal/seal"
-	"github.com/shortfuse/shortfuse/internal/session"
+	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 	"github.com/shortfuse/shortfuse/internal/store"
 )
 
@@ -68,7 +68,7 @@ type Keys struct {
 	st     store.Store
 	mk     *seal.MasterKey
 	sealer *seal.Sealer
-	kr     *session.Keyring
+	kr     *sessiontoken.Keyring
 	rnd    io.Reader
 	pub    Publisher
 
@@ -80,7 +80,7 @@ type Keys struct {
 // NewKeys returns the key manager of a broker whose sealer and keyring
 // came from LoadKeys, and loads any key they lack. pub may be nil (a single
 // broker).
-func NewKeys(ctx context.Context, st store.Store, mk *seal.MasterKey, sealer *seal.Sealer, kr *session.Keyring, rnd io.Reader, pub Publisher) (*Keys, error) {
+func NewKeys(ctx context.Context, st store.Store, mk *seal.MasterKey, sealer *seal.Sealer, kr *sessiontoken.Keyring, rnd io.Reader, pub Publisher) (*Keys, error) {
 	k := &Keys{st: st, mk: mk, sealer: sealer, kr: kr, rnd: rnd, pub: pub, sessions: map[uint32]bool{}, data: map[uint32]bool{}}
 	if err := k.Reload(ctx); err != nil {
 		return nil, err
@@ -131,7 +131,7 @@ func (k *Keys) Reload(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("session key %d: %w", id, err)
 		}
-		sk, err := session.ServerKeyFromBytes(id, b)
+		sk, err := sessiontoken.ServerKeyFromBytes(id, b)
 		clear(b)
 		if err != nil {
 			return fmt.Errorf("session key %d: %w", id, err)
@@ -288,7 +288,7 @@ func (k *Keys) rotateKind(tx store.Tx, kind string, now time.Time, force bool, e
 			return 0, false, err
 		}
 	case KindSessionKey:
-		sk, err := session.NewServerKey(k.rnd, id)
+		sk, err := sessiontoken.NewServerKey(k.rnd, id)
 		if err != nil {
 			return 0, false, err
 		}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/shortfuse/shortfuse/internal/seal"
-	"github.com/shortfuse/shortfuse/internal/session"
+	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 	"github.com/shortfuse/shortfuse/internal/store"
 	"github.com/shortfuse/shortfuse/internal/store/bolt"
 )
@@ -20,7 +20,7 @@ import (
 // keyReplica is what one broker holds of the keys.
 type keyReplica struct {
 	sealer *seal.Sealer
-	kr     *session.Keyring
+	kr     *sessiontoken.Keyring
 	keys   *Keys
 }
 
@@ -67,11 +67,11 @@ func openKeyStore(t *testing.T) (store.Store, *seal.MasterKey) {
 var keysT0 = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 
 // mint issues a session on r and returns its credentials.
-func (r *keyReplica) mint(t *testing.T) session.Credentials {
+func (r *keyReplica) mint(t *testing.T) sessiontoken.Credentials {
 	t.Helper()
-	creds, _, err := r.kr.Mint(session.Claims{
+	creds, _, err := r.kr.Mint(sessiontoken.Claims{
 		Account:      "123456789012",
-		Type:         session.TypeGetSessionToken,
+		Type:         sessiontoken.TypeGetSessionToken,
 		PrincipalARN: "arn:aws:iam::123456789012:user/alice",
 		IssuedAt:     keysT0,
 		Expires:      keysT0.Add(time.Hour),
@@ -83,7 +83,7 @@ func (r *keyReplica) mint(t *testing.T) session.Credentials {
 }
 
 // opens reports whether r accepts the session credentials c.
-func (r *keyReplica) opens(c session.Credentials) bool {
+func (r *keyReplica) opens(c sessiontoken.Credentials) bool {
 	claims, err := r.kr.Open(c.SessionToken, c.AccessKeyID)
 	if err != nil {
 		return false

@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/shortfuse/shortfuse/internal/sessions"
+	"github.com/shortfuse/shortfuse/internal/registry"
 )
 
 // Metrics are the broker's Prometheus metrics. They carry no secret and no
@@ -48,7 +48,7 @@ func (m *Metrics) RegisterActiveSessions(s *Server) {
 		}
 		n, after := 0, ""
 		for {
-			recs, next, err := s.sessions.List(context.Background(), sessions.Filter{After: after, Limit: 1000}, now)
+			recs, next, err := s.sessions.List(context.Background(), registry.Filter{After: after, Limit: 1000}, now)
 			if err != nil {
 				return cache.value
 			}

@@ -7,8 +7,8 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
-	"github.com/shortfuse/shortfuse/internal/session"
-	"github.com/shortfuse/shortfuse/internal/sessions"
+	"github.com/shortfuse/shortfuse/internal/registry"
+	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 )
 
 // sessionSpec is what a session is minted for. Every kind of session
@@ -18,7 +18,7 @@ import (
 // mintSession alone builds the claims, applies the caps and the lineage,
 // and registers the session.
 type sessionSpec struct {
-	Type string // session.TypeGetSessionToken, TypeAssumeRole, TypeAssumeRoleWithWebIdentity
+	Type string // sessiontoken.TypeGetSessionToken, TypeAssumeRole, TypeAssumeRoleWithWebIdentity
 	// User is the principal of a GetSessionToken-type session; Role and
 	// Name those of a role session.
 	User *iam.User
@@ -30,7 +30,7 @@ type sessionSpec struct {
 	// Parent is the session that mints this one (a chained AssumeRole).
 	// The new session joins its family: it never outlives it, and it is
 	// refused as soon as any session of its chain is (lineage).
-	Parent *session.Claims
+	Parent *sessiontoken.Claims
 	// Duration is the lifetime asked for. It is capped by the role's
 	// maximum (1 hour when chained from a role session), the broker's
 	// --max-session-duration, and the parent's end.
@@ -52,9 +52,9 @@ const maxUsesTag = "shortfuse:max-uses"
 // durable in the registry before its credentials exist outside this
 // function: a session the registry does not know is refused, so
 // registration is what makes revocation, use limits and lineage binding.
-func (s *Server) mintSession(ctx context.Context, r *Request, sp sessionSpec) (session.Credentials, *session.Claims, error) {
+func (s *Server) mintSession(ctx context.Context, r *Request, sp sessionSpec) (sessiontoken.Credentials, *sessiontoken.Claims, error) {
 	now := r.Time.UTC().Truncate(time.Second)
-	c := session.Claims{
+	c := sessiontoken.Claims{
 		Account:           s.cfg.Account,
 		Type:              sp.Type,
 		SourceARN:         sp.Source,
@@ -88,7 +88,7 @@ func (s *Server) mintSession(ctx context.Context, r *Request, sp sessionSpec) (s
 	case sp.User != nil:
 		c.PrincipalARN, c.UserID = sp.User.ARN, sp.User.ID
 	default:
-		return session.Credentials{}, nil, errors.New("mint: a session needs a user or a role")
+		return sessiontoken.Credentials{}, nil, errors.New("mint: a session needs a user or a role")
 	}
 	if max := s.cfg.MaxSessionDuration; max > 0 {
 		d = min(d, max)
@@ -104,28 +104,28 @@ func (s *Server) mintSession(ctx context.Context, r *Request, sp sessionSpec) (s
 		if !c.MFA && p.MFA {
 			c.MFA, c.MFAAuthTime = true, p.MFAAuthTime
 		}
-		if len(p.Chain) >= session.MaxChainDepth {
-			return session.Credentials{}, nil, &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "The session is too far down a chain of sessions to mint another"}
+		if len(p.Chain) >= sessiontoken.MaxChainDepth {
+			return sessiontoken.Credentials{}, nil, &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "The session is too far down a chain of sessions to mint another"}
 		}
 		c.Chain = append(append(make([]string, 0, len(p.Chain)+1), p.Chain...), p.AccessKeyID)
 	}
 	if v, ok := sp.Tags[maxUsesTag]; ok {
-		n, err := sessions.ParseMaxUses(v)
+		n, err := registry.ParseMaxUses(v)
 		if err != nil {
-			return session.Credentials{}, nil, &awsapi.Error{Code: awsapi.CodeInvalidParameterValue, Message: err.Error()}
+			return sessiontoken.Credentials{}, nil, &awsapi.Error{Code: awsapi.CodeInvalidParameterValue, Message: err.Error()}
 		}
 		c.MaxUses = n
 	}
 	creds, minted, err := s.keyring.Mint(c, s.cfg.Rand)
 	if err != nil {
-		if errors.Is(err, session.ErrTooLarge) {
-			return session.Credentials{}, nil, &awsapi.Error{Code: awsapi.CodePackedPolicyTooLarge, Message: "Packed size of consumed session policies and session tags exceeds the limit"}
+		if errors.Is(err, sessiontoken.ErrTooLarge) {
+			return sessiontoken.Credentials{}, nil, &awsapi.Error{Code: awsapi.CodePackedPolicyTooLarge, Message: "Packed size of consumed session policies and session tags exceeds the limit"}
 		}
-		return session.Credentials{}, nil, err
+		return sessiontoken.Credentials{}, nil, err
 	}
 	if err := s.sessions.Register(ctx, &minted); err != nil {
 		// A parent revoked since this call was admitted.
-		return session.Credentials{}, nil, sessionRefusal(err)
+		return sessiontoken.Credentials{}, nil, sessionRefusal(err)
 	}
 	if m := s.cfg.Metrics; m != nil {
 		m.sessionsMinted.WithLabelValues(minted.Type).Inc()

@@ -7,8 +7,8 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
-	"github.com/shortfuse/shortfuse/internal/session"
-	"github.com/shortfuse/shortfuse/internal/sessions"
+	"github.com/shortfuse/shortfuse/internal/registry"
+	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 )
 
 // dispatch is the one pipeline every call goes through once its caller is
@@ -85,7 +85,7 @@ func (s *Server) admit(ctx context.Context, op *Operation, r *Request) error {
 	if op.Service == "sts" && op.Action == "GetSessionToken" {
 		return &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "Cannot call GetSessionToken with session credentials"}
 	}
-	if c.Type == session.TypeGetSessionToken {
+	if c.Type == sessiontoken.TypeGetSessionToken {
 		if op.Rules.Has(IAM) && !c.MFA {
 			return errInvalidClientToken
 		}
@@ -96,7 +96,7 @@ func (s *Server) admit(ctx context.Context, op *Operation, r *Request) error {
 	if err := s.principalLive(ctx, c); err != nil {
 		return err
 	}
-	use := sessions.Use{Count: !op.Rules.Has(Uncounted), UsedUpOK: op.Rules.Has(SelfRevoke)}
+	use := registry.Use{Count: !op.Rules.Has(Uncounted), UsedUpOK: op.Rules.Has(SelfRevoke)}
 	if err := s.sessions.Admit(ctx, c, r.Time, use); err != nil {
 		return sessionRefusal(err)
 	}
@@ -106,9 +106,9 @@ func (s *Server) admit(ctx context.Context, op *Operation, r *Request) error {
 // sessionRefusal maps the registry's refusal of a session to the wire.
 func sessionRefusal(err error) error {
 	switch {
-	case sessions.IsRefusal(err):
+	case registry.IsRefusal(err):
 		return &awsapi.Error{Code: awsapi.CodeExpiredToken, Message: "The security token included in the request is expired: " + err.Error()}
-	case errors.Is(err, sessions.ErrNotFound):
+	case errors.Is(err, registry.ErrNotFound):
 		// A valid token whose session the broker does not know (its
 		// record was purged or lost) is refused.
 		return errInvalidClientToken
@@ -118,7 +118,7 @@ func sessionRefusal(err error) error {
 
 // sessionEnd is when a session ends under the broker's cap as it is now:
 // its sealed expiry, or earlier if the cap was lowered since it was minted.
-func (s *Server) sessionEnd(c *session.Claims) time.Time {
+func (s *Server) sessionEnd(c *sessiontoken.Claims) time.Time {
 	end := c.Expires
 	if max := s.cfg.MaxSessionDuration; max > 0 {
 		if capped := c.IssuedAt.Add(max); capped.Before(end) {
@@ -132,7 +132,7 @@ func (s *Server) sessionEnd(c *session.Claims) time.Time {
 // principal it was minted for: the role (for role sessions) or the user,
 // by unique id, as AWS binds a session to the principal's unique id and
 // not to its name.
-func (s *Server) principalLive(ctx context.Context, c *session.Claims) error {
+func (s *Server) principalLive(ctx context.Context, c *sessiontoken.Claims) error {
 	var id, want string
 	var err error
 	if c.RoleARN != "" {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/policy"
-	"github.com/shortfuse/shortfuse/internal/session"
+	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 )
 
 // Protocol is the wire protocol of an operation.
@@ -82,7 +82,7 @@ type Caller struct {
 	Type        string // "IAMUser" or "AssumedRole"
 	AccessKeyID string
 	// Session is set for requests signed with STS session credentials.
-	Session *session.Claims
+	Session *sessiontoken.Claims
 	// RoleName is set for role sessions.
 	RoleName string
 }

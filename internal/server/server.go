@@ -18,9 +18,9 @@ import (
 	"github.com/shortfuse/shortfuse/internal/audit"
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/registry"
 	"github.com/shortfuse/shortfuse/internal/secrets"
-	"github.com/shortfuse/shortfuse/internal/session"
-	"github.com/shortfuse/shortfuse/internal/sessions"
+	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 	"github.com/shortfuse/shortfuse/internal/sigv4"
 )
 
@@ -57,8 +57,8 @@ type Config struct {
 // Deps are the domain services the broker serves.
 type Deps struct {
 	IAM      *iam.Service
-	Keyring  *session.Keyring
-	Sessions *sessions.Service
+	Keyring  *sessiontoken.Keyring
+	Sessions *registry.Service
 	Secrets  *secrets.Service
 	// Approvals, if set, serves build-bound approval requests
 	// (shortfuse_approvals.go) and the approval page at /ui/.
@@ -70,8 +70,8 @@ type Server struct {
 	cfg      Config
 	mux      *Mux
 	iam      *iam.Service
-	keyring  *session.Keyring
-	sessions *sessions.Service
+	keyring  *sessiontoken.Keyring
+	sessions *registry.Service
 	secrets  *secrets.Service
 	approval *approvals.Service
 	verifier *sigv4.Verifier

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
-	"github.com/shortfuse/shortfuse/internal/session"
-	"github.com/shortfuse/shortfuse/internal/sessions"
+	"github.com/shortfuse/shortfuse/internal/registry"
+	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 )
 
 // The shortfuse service: session control beyond AWS (docs/shortfuse-api.md).
@@ -38,7 +38,7 @@ func handleRevokeSession(s *Server) Handler {
 		target := ""
 		if in.AccessKeyID != nil {
 			target = *in.AccessKeyID
-			if !session.ValidAccessKeyID(target) {
+			if !sessiontoken.ValidAccessKeyID(target) {
 				return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameter, Message: "AccessKeyId must be a session access key id (ASIA followed by 16 characters)"}
 			}
 		}
@@ -50,7 +50,7 @@ func handleRevokeSession(s *Server) Handler {
 			target = r.Caller.AccessKeyID
 		} else {
 			rec, err := s.sessions.Get(ctx, target)
-			if err != nil && !errors.Is(err, sessions.ErrNotFound) {
+			if err != nil && !errors.Is(err, registry.ErrNotFound) {
 				return nil, err
 			}
 			// One answer to a caller who may not revoke, whether or not
@@ -153,7 +153,7 @@ func handleHeartbeat(s *Server) Handler {
 		}
 		deadline, err := s.sessions.Heartbeat(ctx, r.Caller.AccessKeyID, time.Duration(grace)*time.Second, r.Time)
 		if err != nil {
-			if sessions.IsRefusal(err) {
+			if registry.IsRefusal(err) {
 				return nil, &awsapi.Error{Code: awsapi.CodeExpiredToken, Message: "The security token included in the request is expired: " + err.Error()}
 			}
 			return nil, err
@@ -191,7 +191,7 @@ func handleNarrowSession(s *Server) Handler {
 		if r.Caller.Session == nil {
 			return nil, errNotSession()
 		}
-		var n sessions.Narrowing
+		var n registry.Narrowing
 		if in.MaxUses != nil {
 			if *in.MaxUses < 1 || *in.MaxUses > 1000000 {
 				return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameter, Message: "MaxUses must be between 1 and 1000000"}
@@ -210,7 +210,7 @@ func handleNarrowSession(s *Server) Handler {
 			}
 			n.Grace = time.Duration(*in.GraceSeconds) * time.Second
 		}
-		if n == (sessions.Narrowing{}) {
+		if n == (registry.Narrowing{}) {
 			return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameter, Message: "Give at least one of MaxUses, DurationSeconds and GraceSeconds"}
 		}
 		rec, err := s.sessions.Narrow(ctx, r.Caller.AccessKeyID, n, r.Time)
@@ -268,7 +268,7 @@ func handleListSessions(s *Server) Handler {
 		if err := r.Authorize(ctx, "shortfuse:ListSessions", "*", nil); err != nil {
 			return nil, err
 		}
-		f := sessions.Filter{Limit: 100}
+		f := registry.Filter{Limit: 100}
 		if in.PrincipalArn != nil {
 			f.Principal = *in.PrincipalArn
 		}
@@ -283,7 +283,7 @@ func handleListSessions(s *Server) Handler {
 		}
 		if in.NextToken != nil {
 			after, err := base64.RawURLEncoding.DecodeString(*in.NextToken)
-			if err != nil || !session.ValidAccessKeyID(string(after)) {
+			if err != nil || !sessiontoken.ValidAccessKeyID(string(after)) {
 				return nil, &awsapi.Error{Code: awsapi.CodeInvalidNextToken, Message: "The NextToken is not valid"}
 			}
 			f.After = string(after)

@@ -14,8 +14,8 @@ import (
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/policy"
-	"github.com/shortfuse/shortfuse/internal/session"
-	"github.com/shortfuse/shortfuse/internal/sessions"
+	"github.com/shortfuse/shortfuse/internal/registry"
+	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 )
 
 // Build-bound approval requests (docs/APPROVALS.md), in the shortfuse
@@ -572,7 +572,7 @@ func (s *Server) approverMFA(ctx context.Context, r *Request, serial, code *stri
 		}
 		return r.Time, verify, nil
 	}
-	if c.Session != nil && c.Session.MFA && c.Session.Type == session.TypeGetSessionToken {
+	if c.Session != nil && c.Session.MFA && c.Session.Type == sessiontoken.TypeGetSessionToken {
 		return c.Session.MFAAuthTime, func() error { return nil }, nil
 	}
 	return time.Time{}, nil, &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "Approving a request needs MFA: pass TokenCode (and SerialNumber), or sign the request with a session created with MFA."}
@@ -714,7 +714,7 @@ func (s *Server) mintApproved(ctx context.Context, r *Request, q *approvals.Requ
 		tags[tagCommit] = tagValue(q.Build.Commit)
 	}
 	sp := sessionSpec{
-		Type: session.TypeAssumeRole, Role: role, Name: sessName, Duration: q.SessionDuration(a, rules),
+		Type: sessiontoken.TypeAssumeRole, Role: role, Name: sessName, Duration: q.SessionDuration(a, rules),
 		Tags: tags, MFA: true, MFAAuthTime: mfaTime,
 	}
 	if reSourceID.MatchString(a.UserName) {
@@ -916,7 +916,7 @@ func handleRevokeRequestSession(s *Server) Handler {
 		}
 		if !mine && !q.HasApproved(r.Caller.ARN) {
 			rec, err := s.sessions.Get(ctx, q.Session.AccessKeyID)
-			if errors.Is(err, sessions.ErrNotFound) {
+			if errors.Is(err, registry.ErrNotFound) {
 				return nil, &awsapi.Error{Code: awsapi.CodeInvalidRequest, Message: "The session of this request has expired and is forgotten."}
 			}
 			if err != nil {

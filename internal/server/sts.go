@@ -10,7 +10,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/policy"
-	"github.com/shortfuse/shortfuse/internal/session"
+	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 )
 
 // Shapes from botocore's sts service-2.json.
@@ -44,7 +44,7 @@ type assumeRoleResult struct {
 	SourceIdentity   string          `xml:"SourceIdentity,omitempty"`
 }
 
-func credentialsShape(c session.Credentials) stsCredentials {
+func credentialsShape(c sessiontoken.Credentials) stsCredentials {
 	return stsCredentials{
 		AccessKeyID:     c.AccessKeyID,
 		SecretAccessKey: c.SecretAccessKey,
@@ -127,7 +127,7 @@ func handleGetSessionToken(s *Server) Handler {
 			return nil, err
 		}
 		creds, _, err := s.mintSession(ctx, r, sessionSpec{
-			Type: session.TypeGetSessionToken, User: user, Duration: time.Duration(secs) * time.Second,
+			Type: sessiontoken.TypeGetSessionToken, User: user, Duration: time.Duration(secs) * time.Second,
 			MFA: mfa, MFAAuthTime: r.Time,
 		})
 		if err != nil {
@@ -217,7 +217,7 @@ func checkPacked(packed int) error {
 
 // checkMaxDuration refuses a duration over the role's maximum, or over an
 // hour for a session chained from a role session, with AWS's messages.
-func checkMaxDuration(role *iam.Role, parent *session.Claims, d time.Duration) error {
+func checkMaxDuration(role *iam.Role, parent *sessiontoken.Claims, d time.Duration) error {
 	if parent != nil && parent.RoleARN != "" {
 		if d > time.Hour {
 			return validationError("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
@@ -260,7 +260,7 @@ func (s *Server) checkAssumeRole(ctx context.Context, r *Request, action string,
 // adds aws:RequestTag/* and aws:TagKeys to keys and returns the tags, the
 // transitive keys, whether the request tags the session, and their packed
 // size.
-func sessionTags(p *awsapi.Params, parent *session.Claims, keys map[string][]string) (map[string]string, []string, bool, int, error) {
+func sessionTags(p *awsapi.Params, parent *sessiontoken.Claims, keys map[string][]string) (map[string]string, []string, bool, int, error) {
 	tags := map[string]string{}
 	lowerSeen := map[string]bool{}
 	reqTags := p.Tags("Tags")
@@ -308,7 +308,7 @@ func sessionTags(p *awsapi.Params, parent *session.Claims, keys map[string][]str
 
 // sourceIdentity reads SourceIdentity: a chained session keeps its
 // parent's, which cannot be changed.
-func sourceIdentity(p *awsapi.Params, parent *session.Claims) (string, error) {
+func sourceIdentity(p *awsapi.Params, parent *sessiontoken.Claims) (string, error) {
 	id, given := p.Lookup("SourceIdentity")
 	if given && (!reSourceID.MatchString(id) || strings.HasPrefix(strings.ToLower(id), "aws:")) {
 		return "", validationError("1 validation error detected: Value at 'sourceIdentity' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*")
@@ -379,7 +379,7 @@ func handleAssumeRole(s *Server) Handler {
 			return nil, err
 		}
 		creds, c, err := s.mintSession(ctx, r, sessionSpec{
-			Type: session.TypeAssumeRole, Role: role, Name: in.Name, Parent: parent, Duration: in.Duration,
+			Type: sessiontoken.TypeAssumeRole, Role: role, Name: in.Name, Parent: parent, Duration: in.Duration,
 			MFA: mfa, MFAAuthTime: r.Time, Policies: in.Policies, PolicyARNs: in.PolicyARNs,
 			Tags: tags, Transitive: transitive, SourceIdentity: sourceID,
 		})

@@ -13,7 +13,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/oidc"
 	"github.com/shortfuse/shortfuse/internal/policy"
-	"github.com/shortfuse/shortfuse/internal/session"
+	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 )
 
 // AssumeRoleWithWebIdentity: keyless CI identity. A CI system signs an
@@ -215,7 +215,7 @@ func handleAssumeRoleWithWebIdentity(s *Server, w *webIdentity) Handler {
 			return nil, err
 		}
 		creds, c, err := s.mintSession(ctx, r, sessionSpec{
-			Type: session.TypeAssumeRoleWithWebIdentity, Role: role, Name: in.Name, Source: prov.ARN,
+			Type: sessiontoken.TypeAssumeRoleWithWebIdentity, Role: role, Name: in.Name, Source: prov.ARN,
 			Duration: in.Duration, Policies: in.Policies, PolicyARNs: in.PolicyARNs,
 			// The build the session belongs to: every call the session
 			// makes, and every session chained from it, carries it.

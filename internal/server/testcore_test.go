@@ -10,9 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/registry"
 	"github.com/shortfuse/shortfuse/internal/seal"
-	"github.com/shortfuse/shortfuse/internal/session"
-	"github.com/shortfuse/shortfuse/internal/sessions"
+	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 	"github.com/shortfuse/shortfuse/internal/store/bolt"
 )
 
@@ -21,9 +21,9 @@ import (
 type testCore struct {
 	st      *bolt.Store
 	sealer  *seal.Sealer
-	keyring *session.Keyring
+	keyring *sessiontoken.Keyring
 	iam     *iam.Service
-	reg     *sessions.Service
+	reg     *registry.Service
 	admin   aws.Credentials
 }
 
@@ -55,7 +55,7 @@ func newTestCore(t testing.TB, account string, now func() time.Time) *testCore {
 	if err != nil || !created {
 		t.Fatalf("Bootstrap() = %v, %v", created, err)
 	}
-	reg, err := sessions.New(ctx, st)
+	reg, err := registry.New(ctx, st)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,8 +11,8 @@ import (
 	"github.com/shortfuse/shortfuse/internal/approvals"
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
-	"github.com/shortfuse/shortfuse/internal/session"
-	"github.com/shortfuse/shortfuse/internal/sessions"
+	"github.com/shortfuse/shortfuse/internal/registry"
+	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 	"github.com/shortfuse/shortfuse/internal/webui"
 )
 
@@ -47,8 +47,8 @@ type uiBackend struct{ s *Server }
 
 var _ webui.Backend = (*uiBackend)(nil)
 
-func claimsOf(p *webui.Principal) *session.Claims {
-	c, _ := p.Handle.(*session.Claims)
+func claimsOf(p *webui.Principal) *sessiontoken.Claims {
+	c, _ := p.Handle.(*sessiontoken.Claims)
 	return c
 }
 
@@ -141,7 +141,7 @@ func (b *uiBackend) signIn(ctx context.Context, r *Request, userName, password, 
 		return nil, nil, err
 	}
 	creds, minted, err := s.mintSession(ctx, r, sessionSpec{
-		Type: session.TypeGetSessionToken, User: user, Duration: uiSessionDuration, MFA: true, MFAAuthTime: r.Time,
+		Type: sessiontoken.TypeGetSessionToken, User: user, Duration: uiSessionDuration, MFA: true, MFAAuthTime: r.Time,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -299,7 +299,7 @@ func (b *uiBackend) ListSessions(ctx context.Context, p *webui.Principal, m webu
 		return nil, errors.New("no session")
 	}
 	now := b.s.cfg.Now()
-	recs, _, err := b.s.sessions.List(ctx, sessions.Filter{Principal: p.ARN, Limit: 200}, now)
+	recs, _, err := b.s.sessions.List(ctx, registry.Filter{Principal: p.ARN, Limit: 200}, now)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-// Package session mints and opens the sealed, self-validating session tokens
+// Package sessiontoken mints and opens the sealed, self-validating session tokens
 // behind STS credentials (ASIA… access keys).
 //
 // # Tokens
@@ -39,4 +39,4 @@
 // reported as invalid, never as expired, and gives an attacker no oracle.
 // Secret material never prints: [Credentials] and [ServerKey] redact
 // themselves in fmt and log/slog output.
-package session
+package sessiontoken

@@ -1,4 +1,4 @@
-package sessions_test
+package registry_test
 
 import (
 	"context"
@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/shortfuse/shortfuse/internal/feed"
-	"github.com/shortfuse/shortfuse/internal/session"
-	"github.com/shortfuse/shortfuse/internal/sessions"
+	"github.com/shortfuse/shortfuse/internal/registry"
+	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 	"github.com/shortfuse/shortfuse/internal/store"
 	"github.com/shortfuse/shortfuse/internal/store/bolt"
 	"github.com/shortfuse/shortfuse/internal/store/pgtest"
@@ -23,14 +23,14 @@ var t0 = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 
 // replica is one broker's registry and its follower of the feed.
 type replica struct {
-	reg  *sessions.Service
+	reg  *registry.Service
 	feed *feed.Feed
 }
 
 func (r *replica) handlers() feed.Handlers {
 	apply := func(ctx context.Context, e feed.Entry) error { return r.reg.Apply(ctx, e.Topic, e.Subject) }
 	return feed.Handlers{
-		Topics: map[string]feed.Handler{sessions.TopicSession: apply, sessions.TopicRevokeBefore: apply},
+		Topics: map[string]feed.Handler{registry.TopicSession: apply, registry.TopicRevokeBefore: apply},
 		Resync: r.reg.Reload,
 	}
 }
@@ -46,7 +46,7 @@ func (r *replica) catchUp(t *testing.T) {
 func newReplica(t *testing.T, st store.Store) *replica {
 	t.Helper()
 	f := feed.New(st, feed.Options{})
-	reg, err := sessions.New(t.Context(), st, sessions.Options{Publisher: f})
+	reg, err := registry.New(t.Context(), st, registry.Options{Publisher: f})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,13 +84,13 @@ func pairs(t *testing.T) map[string]func(t *testing.T) (*replica, *replica) {
 var nextSession = 0
 
 // register records a new session of principal issued at t0.
-func register(t *testing.T, r *replica, principal string, maxUses int) *session.Claims {
+func register(t *testing.T, r *replica, principal string, maxUses int) *sessiontoken.Claims {
 	t.Helper()
 	nextSession++
-	c := &session.Claims{
+	c := &sessiontoken.Claims{
 		AccessKeyID:  fmt.Sprintf("ASIAAAAAAAAAAAAA%04d", nextSession),
 		SessionID:    fmt.Sprintf("%040d", nextSession),
-		Type:         session.TypeGetSessionToken,
+		Type:         sessiontoken.TypeGetSessionToken,
 		PrincipalARN: principal,
 		IssuedAt:     t0,
 		Expires:      t0.Add(time.Hour),
@@ -111,39 +111,39 @@ func TestReplicas(t *testing.T) {
 	tests := []struct {
 		name string
 		// change acts on a, then b (having caught up) admits at when.
-		change func(t *testing.T, a *replica, c *session.Claims)
+		change func(t *testing.T, a *replica, c *sessiontoken.Claims)
 		// later acts on a after b caught up, unknown to b.
-		later   func(t *testing.T, a *replica, c *session.Claims)
+		later   func(t *testing.T, a *replica, c *sessiontoken.Claims)
 		when    time.Time
 		wantErr error
 	}{
 		{
 			name:    "fail/revoked-on-the-other",
-			change:  func(t *testing.T, a *replica, c *session.Claims) { mustRevoke(t, a, c) },
+			change:  func(t *testing.T, a *replica, c *sessiontoken.Claims) { mustRevoke(t, a, c) },
 			when:    t0.Add(time.Minute),
-			wantErr: sessions.ErrRevoked,
+			wantErr: registry.ErrRevoked,
 		},
 		{
 			name: "fail/principal-revoked-on-the-other",
-			change: func(t *testing.T, a *replica, c *session.Claims) {
+			change: func(t *testing.T, a *replica, c *sessiontoken.Claims) {
 				if _, err := a.reg.RevokeBefore(t.Context(), alice, t0.Add(time.Second), t0.Add(time.Second)); err != nil {
 					t.Fatal(err)
 				}
 			},
 			when:    t0.Add(time.Minute),
-			wantErr: sessions.ErrRevoked,
+			wantErr: registry.ErrRevoked,
 		},
 		{
 			name: "fail/armed-on-the-other-and-abandoned",
-			change: func(t *testing.T, a *replica, c *session.Claims) {
+			change: func(t *testing.T, a *replica, c *sessiontoken.Claims) {
 				mustHeartbeat(t, a, c, t0.Add(time.Minute))
 			},
 			when:    t0.Add(3 * time.Minute),
-			wantErr: sessions.ErrAbandoned,
+			wantErr: registry.ErrAbandoned,
 		},
 		{
 			name: "ok/armed-on-the-other-and-alive",
-			change: func(t *testing.T, a *replica, c *session.Claims) {
+			change: func(t *testing.T, a *replica, c *sessiontoken.Claims) {
 				mustHeartbeat(t, a, c, t0.Add(time.Minute))
 			},
 			when: t0.Add(time.Minute + 30*time.Second),
@@ -152,10 +152,10 @@ func TestReplicas(t *testing.T) {
 			// Re-arming is not published: b holds the first deadline and
 			// finds the later one in the store when the first passes.
 			name: "ok/heartbeats-on-the-other-move-the-deadline",
-			change: func(t *testing.T, a *replica, c *session.Claims) {
+			change: func(t *testing.T, a *replica, c *sessiontoken.Claims) {
 				mustHeartbeat(t, a, c, t0.Add(time.Minute))
 			},
-			later: func(t *testing.T, a *replica, c *session.Claims) {
+			later: func(t *testing.T, a *replica, c *sessiontoken.Claims) {
 				mustHeartbeat(t, a, c, t0.Add(2*time.Minute))
 				mustHeartbeat(t, a, c, t0.Add(3*time.Minute))
 			},
@@ -168,7 +168,7 @@ func TestReplicas(t *testing.T) {
 				t.Run(tt.name, func(t *testing.T) {
 					a, b := pair(t)
 					c := register(t, a, alice, 0)
-					if err := b.reg.Admit(t.Context(), c, t0.Add(time.Second), sessions.Use{Count: true}); err != nil {
+					if err := b.reg.Admit(t.Context(), c, t0.Add(time.Second), registry.Use{Count: true}); err != nil {
 						t.Fatalf("Admit() before the change = %v", err)
 					}
 					tt.change(t, a, c)
@@ -176,7 +176,7 @@ func TestReplicas(t *testing.T) {
 					if tt.later != nil {
 						tt.later(t, a, c)
 					}
-					err := b.reg.Admit(t.Context(), c, tt.when, sessions.Use{Count: true})
+					err := b.reg.Admit(t.Context(), c, tt.when, registry.Use{Count: true})
 					if !errors.Is(err, tt.wantErr) {
 						t.Errorf("Admit() on the other replica = %v, want %v", err, tt.wantErr)
 					}
@@ -186,14 +186,14 @@ func TestReplicas(t *testing.T) {
 	}
 }
 
-func mustRevoke(t *testing.T, r *replica, c *session.Claims) {
+func mustRevoke(t *testing.T, r *replica, c *sessiontoken.Claims) {
 	t.Helper()
 	if err := r.reg.Revoke(t.Context(), c.AccessKeyID, alice, t0.Add(time.Second)); err != nil {
 		t.Fatalf("Revoke() = %v", err)
 	}
 }
 
-func mustHeartbeat(t *testing.T, r *replica, c *session.Claims, now time.Time) {
+func mustHeartbeat(t *testing.T, r *replica, c *sessiontoken.Claims, now time.Time) {
 	t.Helper()
 	if _, err := r.reg.Heartbeat(t.Context(), c.AccessKeyID, time.Minute, now); err != nil {
 		t.Fatalf("Heartbeat() = %v", err)
@@ -208,11 +208,11 @@ func TestUseLimitAcrossReplicas(t *testing.T) {
 			a, b := pair(t)
 			c := register(t, a, alice, 3)
 			for i, r := range []*replica{a, b, a} {
-				if err := r.reg.Admit(t.Context(), c, t0.Add(time.Second), sessions.Use{Count: true}); err != nil {
+				if err := r.reg.Admit(t.Context(), c, t0.Add(time.Second), registry.Use{Count: true}); err != nil {
 					t.Fatalf("use %d: Admit() = %v", i+1, err)
 				}
 			}
-			if err := b.reg.Admit(t.Context(), c, t0.Add(time.Second), sessions.Use{Count: true}); !errors.Is(err, sessions.ErrUsedUp) {
+			if err := b.reg.Admit(t.Context(), c, t0.Add(time.Second), registry.Use{Count: true}); !errors.Is(err, registry.ErrUsedUp) {
 				t.Errorf("use 4: Admit() = %v, want ErrUsedUp", err)
 			}
 		})
@@ -230,16 +230,16 @@ func TestRevocationSticks(t *testing.T) {
 			mustRevoke(t, a, c)
 			b.catchUp(t)
 			// Apply again, out of order: the revocation stays.
-			if err := b.reg.Apply(t.Context(), sessions.TopicSession, c.AccessKeyID); err != nil {
+			if err := b.reg.Apply(t.Context(), registry.TopicSession, c.AccessKeyID); err != nil {
 				t.Fatal(err)
 			}
-			if err := b.reg.Admit(t.Context(), c, t0.Add(2*time.Second), sessions.Use{}); !errors.Is(err, sessions.ErrRevoked) {
+			if err := b.reg.Admit(t.Context(), c, t0.Add(2*time.Second), registry.Use{}); !errors.Is(err, registry.ErrRevoked) {
 				t.Errorf("Admit() = %v, want ErrRevoked", err)
 			}
 			if err := b.reg.Reload(t.Context()); err != nil {
 				t.Fatal(err)
 			}
-			if err := b.reg.Admit(t.Context(), c, t0.Add(2*time.Second), sessions.Use{}); !errors.Is(err, sessions.ErrRevoked) {
+			if err := b.reg.Admit(t.Context(), c, t0.Add(2*time.Second), registry.Use{}); !errors.Is(err, registry.ErrRevoked) {
 				t.Errorf("Admit() after Reload = %v, want ErrRevoked", err)
 			}
 		})
@@ -262,7 +262,7 @@ func TestPurgeForgetsWhatOthersDeleted(t *testing.T) {
 			if n, err := b.reg.Purge(t.Context(), later, 24*time.Hour); err != nil || n != 0 {
 				t.Fatalf("Purge() on b = %d, %v; want 0, nil", n, err)
 			}
-			if err := b.reg.Apply(t.Context(), sessions.TopicSession, c.AccessKeyID); err != nil {
+			if err := b.reg.Apply(t.Context(), registry.TopicSession, c.AccessKeyID); err != nil {
 				t.Errorf("Apply() of a purged session = %v", err)
 			}
 		})

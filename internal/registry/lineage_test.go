@@ -1,4 +1,4 @@
-package sessions_test
+package registry_test
 
 import (
 	"errors"
@@ -8,14 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shortfuse/shortfuse/internal/session"
-	"github.com/shortfuse/shortfuse/internal/sessions"
+	"github.com/shortfuse/shortfuse/internal/registry"
+	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 	"github.com/shortfuse/shortfuse/internal/store/bolt"
 )
 
 // lineageModel is what the registry must decide, kept the simplest way.
 type lineageModel struct {
-	claims    []*session.Claims
+	claims    []*sessiontoken.Claims
 	parent    []int // -1 for a root
 	principal []string
 	revoked   []bool
@@ -101,10 +101,10 @@ func TestLineageProperty(t *testing.T) {
 					parent = rng.IntN(i)
 				}
 				p := principals[rng.IntN(len(principals))]
-				c := &session.Claims{
+				c := &sessiontoken.Claims{
 					AccessKeyID:  fmt.Sprintf("ASIAQQQQQQQQQQQQ%04d", seed*1000+i),
 					SessionID:    fmt.Sprintf("%040d", seed*1000+i),
-					Type:         session.TypeAssumeRole,
+					Type:         sessiontoken.TypeAssumeRole,
 					PrincipalARN: p + "-session",
 					RoleARN:      p,
 					IssuedAt:     now.Add(-time.Duration(rng.IntN(30)) * time.Second),
@@ -117,13 +117,13 @@ func TestLineageProperty(t *testing.T) {
 					pc := m.claims[parent]
 					c.SourceARN = pc.PrincipalARN
 					c.Chain = append(append([]string(nil), pc.Chain...), pc.AccessKeyID)
-					if len(c.Chain) > session.MaxChainDepth {
+					if len(c.Chain) > sessiontoken.MaxChainDepth {
 						return
 					}
 				}
 				err := rep.reg.Register(t.Context(), c)
 				if parent >= 0 && m.revoked[parent] {
-					if !errors.Is(err, sessions.ErrRevoked) {
+					if !errors.Is(err, registry.ErrRevoked) {
 						t.Fatalf("Register under a revoked parent = %v, want ErrRevoked", err)
 					}
 					return
@@ -166,7 +166,7 @@ func TestLineageProperty(t *testing.T) {
 					}
 				case op == 5:
 					// Narrowing: a use limit, an earlier expiry or a dead-man switch.
-					var nw sessions.Narrowing
+					var nw registry.Narrowing
 					switch rng.IntN(3) {
 					case 0:
 						nw.MaxUses = 1 + rng.IntN(3)
@@ -177,7 +177,7 @@ func TestLineageProperty(t *testing.T) {
 					}
 					_, err := rep.reg.Narrow(t.Context(), m.claims[i].AccessKeyID, nw, now)
 					if !m.live(i, now) {
-						if !sessions.IsRefusal(err) {
+						if !registry.IsRefusal(err) {
 							t.Fatalf("step %d: Narrow() of a dead session = %v, want a refusal", step, err)
 						}
 						break
@@ -201,8 +201,8 @@ func TestLineageProperty(t *testing.T) {
 				default:
 					// A counted call.
 					want := m.admitted(i, now)
-					err := rep.reg.Admit(t.Context(), m.claims[i], now, sessions.Use{Count: true})
-					if want != (err == nil) || (err != nil && !sessions.IsRefusal(err)) {
+					err := rep.reg.Admit(t.Context(), m.claims[i], now, registry.Use{Count: true})
+					if want != (err == nil) || (err != nil && !registry.IsRefusal(err)) {
 						t.Fatalf("step %d: counted Admit(session %d %s chain %v) = %v, want admitted=%v", step, i, m.claims[i].AccessKeyID, m.claims[i].Chain, err, want)
 					}
 					if want {
@@ -215,8 +215,8 @@ func TestLineageProperty(t *testing.T) {
 				for j := range m.claims {
 					want := m.admitted(j, now)
 					for k, r := range reps {
-						err := r.reg.Admit(t.Context(), m.claims[j], now, sessions.Use{})
-						if want != (err == nil) || (err != nil && !sessions.IsRefusal(err)) {
+						err := r.reg.Admit(t.Context(), m.claims[j], now, registry.Use{})
+						if want != (err == nil) || (err != nil && !registry.IsRefusal(err)) {
 							t.Fatalf("step %d: replica %d: Admit(session %d, chain %d) = %v, want admitted=%v",
 								step, k, j, len(m.claims[j].Chain), err, want)
 						}

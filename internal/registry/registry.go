@@ -1,4 +1,4 @@
-package sessions
+package registry
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/shortfuse/shortfuse/internal/session"
+	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 	"github.com/shortfuse/shortfuse/internal/store"
 )
 
@@ -57,7 +57,7 @@ type Record struct {
 	LastHeartbeat  time.Time `json:"heartbeat,omitzero"`
 	Deadline       time.Time `json:"deadline,omitzero"`
 	// Chain lists the sessions this one descends from, root first
-	// (session.Claims.Chain).
+	// (sessiontoken.Claims.Chain).
 	Chain []string `json:"chain,omitempty"`
 	// Parent is set once a session has minted another: its memory is then
 	// kept on every replica, since its descendants' admission reads it.
@@ -321,7 +321,7 @@ func (s *Service) raiseBefore(principal string, t time.Time) {
 // parent's record says the parent is not revoked, and the parent is marked
 // as a parent in the same transaction: every replica then keeps the
 // parent's state in memory, where its descendants' admission reads it.
-func (s *Service) Register(ctx context.Context, c *session.Claims) error {
+func (s *Service) Register(ctx context.Context, c *sessiontoken.Claims) error {
 	r := Record{
 		AccessKeyID:    c.AccessKeyID,
 		SessionID:      c.SessionID,
@@ -414,7 +414,7 @@ type verdict struct {
 // against the store first, since a heartbeat sent to another replica moves
 // it without telling this one; and an ancestor that memory does not know
 // yet (its replica's change not applied here yet) is read from the store.
-func (s *Service) Admit(ctx context.Context, c *session.Claims, now time.Time, u Use) error {
+func (s *Service) Admit(ctx context.Context, c *sessiontoken.Claims, now time.Time, u Use) error {
 	var v verdict
 	s.judge(c, now, &v)
 	for range c.Chain {
@@ -491,7 +491,7 @@ func limitOf(r *Record, claimed int) int {
 }
 
 // judge reads what memory says of the session and its chain into v.
-func (s *Service) judge(c *session.Claims, now time.Time, v *verdict) {
+func (s *Service) judge(c *sessiontoken.Claims, now time.Time, v *verdict) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	v.limited = v.buf[:0]

@@ -1,9 +1,11 @@
-// Package sessions keeps the broker-side state of STS sessions that makes
-// them explode: revocation of one session or of every session of a
-// principal issued before a time, use limits (the `shortfuse:max-uses`
-// session tag), and the dead-man switch armed by heartbeats.
+// Package registry is the session registry: the broker-side state of STS
+// sessions that makes them explode: revocation of one session or of every
+// session of a principal issued before a time, use limits (the
+// `shortfuse:max-uses` session tag, or a narrowing), the dead-man switch
+// armed by heartbeats, and lineage: a session minted by a session is
+// admitted only while every session of its chain is live.
 //
-// Session tokens are self-validating (package session); this package holds
+// Session tokens are self-validating (package sessiontoken); this package holds
 // only what a token cannot carry. Every authenticated request made with
 // session credentials goes through [Service.Admit], which answers from memory
 // for sessions without a use limit; the store is the source of truth and is
@@ -21,4 +23,4 @@
 // dead-man deadline that memory believes passed is checked in the store
 // before the session is refused, since heartbeats that only move the
 // deadline are not published.
-package sessions
+package registry
