@@ -672,12 +672,12 @@ func (s *Service) RevokeBefore(ctx context.Context, principal string, t, now tim
 
 // Heartbeat records a heartbeat from the session and arms (or re-arms) its
 // dead-man switch: without another heartbeat within grace, the session is
-// refused. It returns the new deadline.
+// refused. It returns the record, with the new deadline.
 //
 // Other replicas learn of the switch when it is first armed; later
 // heartbeats only move the deadline in the store, where Admit looks when
 // memory says the deadline has passed.
-func (s *Service) Heartbeat(ctx context.Context, akid string, grace time.Duration, now time.Time) (time.Time, error) {
+func (s *Service) Heartbeat(ctx context.Context, akid string, grace time.Duration, now time.Time) (*Record, error) {
 	deadline := now.Add(grace).UTC()
 	var rec *Record
 	err := s.st.Update(ctx, func(tx store.Tx) error {
@@ -703,10 +703,10 @@ func (s *Service) Heartbeat(ctx context.Context, akid string, grace time.Duratio
 		return nil
 	})
 	if err != nil {
-		return time.Time{}, err
+		return nil, err
 	}
 	s.setMemo(rec)
-	return deadline, nil
+	return rec, nil
 }
 
 // Narrowing is what a session may do to itself: each field, when set,

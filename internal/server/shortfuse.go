@@ -151,14 +151,18 @@ func handleHeartbeat(s *Server) Handler {
 		if grace < 10 || grace > 3600 {
 			return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameter, Message: "GraceSeconds must be between 10 and 3600"}
 		}
-		deadline, err := s.sessions.Heartbeat(ctx, r.Caller.AccessKeyID, time.Duration(grace)*time.Second, r.Time)
+		rec, err := s.sessions.Heartbeat(ctx, r.Caller.AccessKeyID, time.Duration(grace)*time.Second, r.Time)
 		if err != nil {
 			if registry.IsRefusal(err) {
 				return nil, &awsapi.Error{Code: awsapi.CodeExpiredToken, Message: "The security token included in the request is expired: " + err.Error()}
 			}
 			return nil, err
 		}
-		return &heartbeatOutput{Expiration: float64(r.Caller.Session.Expires.Unix()), Deadline: float64(deadline.Unix())}, nil
+		end := s.sessionEnd(r.Caller.Session)
+		if rec.Expires.Before(end) {
+			end = rec.Expires // narrowed
+		}
+		return &heartbeatOutput{Expiration: float64(end.Unix()), Deadline: float64(rec.Deadline.Unix())}, nil
 	}
 }
 
