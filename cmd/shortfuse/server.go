@@ -46,6 +46,8 @@ type serverInput struct {
 	rotateSession time.Duration // 0: never
 	rotateData    time.Duration // 0: never
 	syncInterval  time.Duration // fallback poll of the replicas' change feed
+	maxStaleness  time.Duration // how stale the view of revocations may be before a session is checked in the store
+	storeTimeout  time.Duration // deadline of the store accesses of a session's admission
 
 	notifyWebhook string // approval notifications (approve.go)
 	publicURL     string // the broker's URL as approvers reach it
@@ -86,6 +88,12 @@ func (in *serverInput) validate() error {
 	}
 	if in.syncInterval < 10*time.Millisecond || in.syncInterval > time.Second {
 		return fmt.Errorf("--sync-interval: want a duration from 10ms to 1s")
+	}
+	if in.maxStaleness < 2*in.syncInterval || in.maxStaleness > time.Minute {
+		return fmt.Errorf("--max-staleness: want a duration from twice --sync-interval to 1m")
+	}
+	if in.storeTimeout < 100*time.Millisecond || in.storeTimeout > 30*time.Second {
+		return fmt.Errorf("--store-timeout: want a duration from 100ms to 30s")
 	}
 	switch in.logLevel {
 	case "debug", "info", "warn", "error":
@@ -163,6 +171,8 @@ by all within a second. See docs/OPERATIONS.md.`,
 	f.DurationVar(&in.rotateData, "rotate-data-key-every", envDuration(getenv, "SHORTFUSE_ROTATE_DATA_KEY_EVERY", 30*24*time.Hour), "add a new data key for new records this often (0: never); old keys stay to open old records")
 	f.DurationVar(&in.syncInterval, "sync-interval", envDuration(getenv, "SHORTFUSE_SYNC_INTERVAL", 500*time.Millisecond), "how often a replica checks the store for other replicas' changes when no notification comes")
 	_ = f.MarkHidden("sync-interval")
+	f.DurationVar(&in.maxStaleness, "max-staleness", envDuration(getenv, "SHORTFUSE_MAX_STALENESS", time.Second), "how stale this replica's view of revocations may be; past it, a session is checked in the store, and refused (ServiceUnavailable, retryable) if the store does not answer")
+	f.DurationVar(&in.storeTimeout, "store-timeout", envDuration(getenv, "SHORTFUSE_STORE_TIMEOUT", 3*time.Second), "deadline of the store accesses made to admit a session")
 	f.StringVar(&in.notifyWebhook, "notify-webhook", envDefault(getenv, "SHORTFUSE_NOTIFY_WEBHOOK", ""), "post approval requests and decisions to this `URL` as Slack-compatible JSON")
 	f.StringVar(&in.publicURL, "public-url", envDefault(getenv, "SHORTFUSE_PUBLIC_URL", ""), "the broker's `URL` as approvers reach it, for links in notifications")
 	f.StringVar(&in.logLevel, "log-level", envDefault(getenv, "SHORTFUSE_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
@@ -228,7 +238,7 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 		logger.Info("created IAM user admin; its access key is in the credentials file", "path", credPath, "account", account)
 	}
 
-	reg, err := registry.New(ctx, st, registry.Options{Publisher: fd})
+	reg, err := registry.New(ctx, st, registry.Options{Publisher: fd, Current: fd.Current, MaxStaleness: in.maxStaleness, StoreTimeout: in.storeTimeout})
 	if err != nil {
 		return err
 	}

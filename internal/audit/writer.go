@@ -340,6 +340,17 @@ func (w *Writer) Head() (seq uint64, hash string) {
 	return w.headSeq, w.headHash
 }
 
+// Healthy returns ErrReplaced once the writer has found its file removed or
+// replaced (every Append then fails), nil otherwise.
+func (w *Writer) Healthy() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stats.Replaced {
+		return ErrReplaced
+	}
+	return nil
+}
+
 // Stats returns counters since Open.
 func (w *Writer) Stats() Stats {
 	w.mu.Lock()

@@ -24,6 +24,7 @@ const (
 	CodeThrottling                             // Throttling / ThrottlingException
 	CodeInvalidParameterValue                  // InvalidParameterValue
 	CodeNotImplemented                         // NotImplemented
+	CodeServiceUnavailable                     // ServiceUnavailable / ServiceUnavailableException (retryable)
 
 	// IAM (Query): codes from botocore's iam service-2.json.
 	CodeNoSuchEntity
@@ -87,6 +88,7 @@ var wire = map[Code]wireCode{
 	CodeThrottling:                 {"Throttling", "ThrottlingException", 400, true, 0},
 	CodeInvalidParameterValue:      {"InvalidParameterValue", "InvalidParameterException", 400, true, 0},
 	CodeNotImplemented:             {"NotImplemented", "NotImplementedException", 501, false, 0},
+	CodeServiceUnavailable:         {"ServiceUnavailable", "ServiceUnavailableException", 503, false, 0},
 
 	CodeNoSuchEntity:                  {"NoSuchEntity", "NoSuchEntityException", 404, true, 0},
 	CodeEntityAlreadyExists:           {"EntityAlreadyExists", "EntityAlreadyExistsException", 409, true, 0},

@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"crypto/rand"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +19,18 @@ import (
 	"github.com/shortfuse/shortfuse/internal/approvals"
 	"github.com/shortfuse/shortfuse/internal/client/brokerapi"
 )
+
+// getURL GETs url and returns the status and body.
+func getURL(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
 
 // TestAccountPrincipalDelegates: a secret's resource policy that allows
 // the account ("arn:aws:iam::ACCT:root") grants nothing by itself to a
@@ -228,6 +242,9 @@ func TestAuditLogCannotVanish(t *testing.T) {
 				}
 			}
 			b.wantAWSError(admin, "InternalFailure", "sts", "get-caller-identity")
+			if code, body := getURL(t, b.url+"/readyz"); code != 503 || !strings.Contains(body, `"audit":"not writable"`) {
+				t.Errorf("/readyz with the audit log gone: %d %s", code, body)
+			}
 			if !strings.Contains(b.logs.String(), "removed or replaced") {
 				t.Errorf("no log line says the audit log was removed or replaced")
 			}
@@ -239,6 +256,9 @@ func TestAuditLogCannotVanish(t *testing.T) {
 			b.args = append(b.args, "--audit-accept-break")
 			b.start()
 			b.mustAWS(admin, "sts", "get-caller-identity")
+			if code, body := getURL(t, b.url+"/readyz"); code != 200 || !strings.Contains(body, `"ready":true`) {
+				t.Errorf("/readyz after the restart: %d %s", code, body)
+			}
 			r := b.sf(nil, "", "audit", "verify", log)
 			if r.Code == 0 || !strings.Contains(r.Stdout+r.Stderr, "did not continue from the head") {
 				t.Errorf("audit verify after the break: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)

@@ -80,6 +80,9 @@ type Feed struct {
 	opts Options
 	wake chan struct{}
 	pos  atomic.Uint64
+	// current is when the last CatchUp that reached the head began (Unix
+	// nanoseconds): every change committed before then has been applied.
+	current atomic.Int64
 }
 
 // New returns the feed kept in st.
@@ -212,9 +215,36 @@ func (f *Feed) Follow(ctx context.Context, from uint64, h Handlers) error {
 	}
 }
 
+// Current returns the time as of which this replica has applied every
+// change: the start of the last catch-up that reached the head. The zero
+// time until one has. How old it is, is how stale the replica's view of
+// the others' changes may be.
+func (f *Feed) Current() time.Time {
+	n := f.current.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
 // CatchUp applies the records after Position once, up to the head it
 // finds. Follow calls it; tests may call it directly instead of Follow.
 func (f *Feed) CatchUp(ctx context.Context, h Handlers) error {
+	start := time.Now()
+	if err := f.catchUp(ctx, h); err != nil {
+		return err
+	}
+	// Only move forward: a slow catch-up that began before a faster one
+	// confirms less.
+	for {
+		old := f.current.Load()
+		if start.UnixNano() <= old || f.current.CompareAndSwap(old, start.UnixNano()) {
+			return nil
+		}
+	}
+}
+
+func (f *Feed) catchUp(ctx context.Context, h Handlers) error {
 	for {
 		last := f.pos.Load()
 		var (

@@ -154,12 +154,29 @@ type Options struct {
 	// applies what others publish with Service.Apply. Nil for a single
 	// broker.
 	Publisher Publisher
+	// Current, if set, tells as of when this replica has applied every
+	// change the others published (feed.Feed.Current). When that is
+	// older than MaxStaleness, Admit does not trust memory: it checks the
+	// session and its chain in the store, within StoreTimeout, and refuses
+	// with ErrUnconfirmed if it cannot. Nil for a single broker.
+	Current      func() time.Time
+	MaxStaleness time.Duration // default 1 s
+	StoreTimeout time.Duration // default 3 s
 }
+
+// ErrUnconfirmed: this replica's view of revocations is stale and the store
+// could not be asked in time, so it cannot tell whether the session is
+// still live. The request may be retried (here, or on another replica).
+var ErrUnconfirmed = errors.New("this replica cannot confirm that the session is still live (its view of revocations is stale and the store did not answer in time)")
 
 // Service is the session registry.
 type Service struct {
 	st  store.Store
 	pub Publisher
+
+	current      func() time.Time
+	maxStaleness time.Duration
+	storeTimeout time.Duration
 
 	mu       sync.RWMutex
 	sessions map[string]*memo     // akid → memo, for sessions that have state
@@ -171,9 +188,16 @@ func New(ctx context.Context, st store.Store, opts ...Options) (*Service, error)
 	if len(opts) > 1 {
 		return nil, errors.New("sessions: at most one Options")
 	}
-	s := &Service{st: st}
+	s := &Service{st: st, maxStaleness: time.Second, storeTimeout: 3 * time.Second}
 	if len(opts) == 1 {
-		s.pub = opts[0].Publisher
+		o := opts[0]
+		s.pub, s.current = o.Publisher, o.Current
+		if o.MaxStaleness > 0 {
+			s.maxStaleness = o.MaxStaleness
+		}
+		if o.StoreTimeout > 0 {
+			s.storeTimeout = o.StoreTimeout
+		}
 	}
 	if err := s.Reload(ctx); err != nil {
 		return nil, err
@@ -417,6 +441,26 @@ type verdict struct {
 func (s *Service) Admit(ctx context.Context, c *sessiontoken.Claims, now time.Time, u Use) error {
 	var v verdict
 	s.judge(c, now, &v)
+	if v.err != nil {
+		return v.err
+	}
+	_, stale := s.Stale(time.Now())
+	if v.missing == "" && !stale && len(v.confirm) == 0 && len(v.limited) == 0 {
+		return nil // memory settles it: no store access
+	}
+	// Every store access of an admission has a deadline: a hung store
+	// refuses (ErrUnconfirmed), it never holds the request.
+	tctx, cancel := context.WithTimeout(ctx, s.storeTimeout)
+	defer cancel()
+	err := s.admitFromStore(tctx, c, now, u, &v, stale)
+	if err != nil && tctx.Err() != nil && ctx.Err() == nil && !errors.Is(err, ErrUnconfirmed) {
+		return fmt.Errorf("%w: %v", ErrUnconfirmed, err)
+	}
+	return err
+}
+
+// admitFromStore is the part of Admit that memory cannot settle alone.
+func (s *Service) admitFromStore(ctx context.Context, c *sessiontoken.Claims, now time.Time, u Use, v *verdict, stale bool) error {
 	for range c.Chain {
 		if v.missing == "" {
 			break
@@ -426,14 +470,19 @@ func (s *Service) Admit(ctx context.Context, c *sessiontoken.Claims, now time.Ti
 			return err
 		}
 		s.keepMemo(r)
-		v = verdict{}
-		s.judge(c, now, &v)
+		*v = verdict{}
+		s.judge(c, now, v)
 	}
 	if v.missing != "" {
 		return ErrNotFound
 	}
 	if v.err != nil {
 		return v.err
+	}
+	if stale {
+		if err := s.confirmFresh(ctx, c, now); err != nil {
+			return err
+		}
 	}
 	for _, akid := range v.confirm {
 		if err := s.confirmAbandoned(ctx, akid, now); err != nil {
@@ -477,6 +526,91 @@ func useUp(tx store.Tx, ls []limited, spend bool) error {
 		if err := putRecord(tx, r); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// Stale reports how old this replica's view of the others' changes is,
+// and whether that is past the bound (always fresh for a single broker).
+func (s *Service) Stale(now time.Time) (age time.Duration, stale bool) {
+	if s.current == nil {
+		return 0, false
+	}
+	cur := s.current()
+	if cur.IsZero() {
+		return 0, true
+	}
+	age = now.Sub(cur)
+	return age, age > s.maxStaleness
+}
+
+// Ping checks, within the store timeout, that the store answers.
+func (s *Service) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.storeTimeout)
+	defer cancel()
+	return s.st.View(ctx, func(store.Tx) error { return nil })
+}
+
+// confirmFresh checks the session and its chain in the store when memory
+// is too stale to be trusted: what memory holds may miss a revocation
+// another replica made. A store that does not answer refuses the session
+// with ErrUnconfirmed: fail closed.
+func (s *Service) confirmFresh(ctx context.Context, c *sessiontoken.Claims, now time.Time) error {
+	var refusal error
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		refusal = nil
+		for _, akid := range append(append(make([]string, 0, len(c.Chain)+1), c.Chain...), c.AccessKeyID) {
+			r, err := getRecord(tx, akid)
+			if err != nil {
+				return err
+			}
+			if refusal = refusalOf(r, now); refusal != nil {
+				return nil
+			}
+			for _, p := range []string{r.PrincipalARN, r.SourceARN, r.RoleARN} {
+				if p == "" {
+					continue
+				}
+				v, err := tx.Get(bucketBefore, p)
+				if errors.Is(err, store.ErrNotFound) {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				var t time.Time
+				if err := t.UnmarshalText(v); err != nil {
+					return err
+				}
+				if r.IssuedAt.Before(t) {
+					s.raiseBefore(p, t)
+					refusal = ErrRevoked
+					return nil
+				}
+			}
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return ErrNotFound
+	case err != nil:
+		return fmt.Errorf("%w: %v", ErrUnconfirmed, err)
+	}
+	return refusal
+}
+
+// refusalOf is what a session's record says of it at now.
+func refusalOf(r *Record, now time.Time) error {
+	switch {
+	case r.Revoked:
+		return ErrRevoked
+	case !now.Before(r.Expires):
+		return ErrExpired
+	case r.MaxUses > 0 && r.Uses >= r.MaxUses:
+		return ErrUsedUp
+	case !r.Deadline.IsZero() && now.After(r.Deadline):
+		return ErrAbandoned
 	}
 	return nil
 }

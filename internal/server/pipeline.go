@@ -98,6 +98,9 @@ func (s *Server) admit(ctx context.Context, op *Operation, r *Request) error {
 	}
 	use := registry.Use{Count: !op.Rules.Has(Uncounted), UsedUpOK: op.Rules.Has(SelfRevoke)}
 	if err := s.sessions.Admit(ctx, c, r.Time, use); err != nil {
+		if errors.Is(err, registry.ErrUnconfirmed) {
+			r.Log.Warn("session refused: not confirmed live", "access_key_id", c.AccessKeyID, "err", err)
+		}
 		return sessionRefusal(err)
 	}
 	return nil
@@ -108,6 +111,9 @@ func sessionRefusal(err error) error {
 	switch {
 	case registry.IsRefusal(err):
 		return &awsapi.Error{Code: awsapi.CodeExpiredToken, Message: "The security token included in the request is expired: " + err.Error()}
+	case errors.Is(err, registry.ErrUnconfirmed):
+		// Fail closed, and say so in a way clients retry.
+		return &awsapi.Error{Code: awsapi.CodeServiceUnavailable, Message: "The broker cannot confirm the session right now; retry"}
 	case errors.Is(err, registry.ErrNotFound):
 		// A valid token whose session the broker does not know (its
 		// record was purged or lost) is refused.
