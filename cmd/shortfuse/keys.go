@@ -45,7 +45,7 @@ func (in *keysInput) flags(cmd *cobra.Command, getenv func(string) string) {
 // no broker on the data directory. The master key must exist.
 func (in *keysInput) openKeys(ctx context.Context) (*brokerStore, *server.Keys, *seal.MasterKey, error) {
 	logger := slog.New(slog.DiscardHandler)
-	st, err := openStore(ctx, in.store, in.dataDir, logger)
+	st, err := openStore(ctx, in.store, in.dataDir, logger, 0)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -106,7 +106,7 @@ func newKeysListCommand(getenv func(string) string, stdout io.Writer) *cobra.Com
 					return err
 				}
 			} else {
-				st, err := openStore(ctx, in.store, in.dataDir, slog.New(slog.DiscardHandler))
+				st, err := openStore(ctx, in.store, in.dataDir, slog.New(slog.DiscardHandler), 0)
 				if err != nil {
 					return err
 				}
@@ -259,7 +259,7 @@ the new one exists: older backups still need it.`,
 			if _, err := controlClient(ctx, in.dataDir); err == nil {
 				return &hintError{err: errors.New("a broker is running on the data directory"), hint: "stop every broker that uses the store, then rewrap"}
 			}
-			st, err := openStore(ctx, in.store, in.dataDir, slog.New(slog.DiscardHandler))
+			st, err := openStore(ctx, in.store, in.dataDir, slog.New(slog.DiscardHandler), 0)
 			if err != nil {
 				return err
 			}

@@ -48,6 +48,7 @@ type serverInput struct {
 	syncInterval  time.Duration // fallback poll of the replicas' change feed
 	maxStaleness  time.Duration // how stale the view of revocations may be before a session is checked in the store
 	storeTimeout  time.Duration // deadline of the store accesses of a session's admission
+	txTimeout     time.Duration // deadline of every PostgreSQL transaction that has none
 
 	notifyWebhook string // approval notifications (approve.go)
 	publicURL     string // the broker's URL as approvers reach it
@@ -94,6 +95,9 @@ func (in *serverInput) validate() error {
 	}
 	if in.storeTimeout < 100*time.Millisecond || in.storeTimeout > 30*time.Second {
 		return fmt.Errorf("--store-timeout: want a duration from 100ms to 30s")
+	}
+	if in.txTimeout < in.storeTimeout || in.txTimeout > 5*time.Minute {
+		return fmt.Errorf("--db-timeout: want a duration from --store-timeout to 5m")
 	}
 	switch in.logLevel {
 	case "debug", "info", "warn", "error":
@@ -172,6 +176,7 @@ by all within a second. See docs/OPERATIONS.md.`,
 	f.DurationVar(&in.syncInterval, "sync-interval", envDuration(getenv, "SHORTFUSE_SYNC_INTERVAL", 500*time.Millisecond), "how often a replica checks the store for other replicas' changes when no notification comes")
 	_ = f.MarkHidden("sync-interval")
 	f.DurationVar(&in.maxStaleness, "max-staleness", envDuration(getenv, "SHORTFUSE_MAX_STALENESS", time.Second), "how stale this replica's view of revocations may be; past it, a session is checked in the store, and refused (ServiceUnavailable, retryable) if the store does not answer")
+	f.DurationVar(&in.txTimeout, "db-timeout", envDuration(getenv, "SHORTFUSE_DB_TIMEOUT", 10*time.Second), "deadline of every PostgreSQL transaction (a request's store work gives up after it instead of hanging on a database that stopped answering)")
 	f.DurationVar(&in.storeTimeout, "store-timeout", envDuration(getenv, "SHORTFUSE_STORE_TIMEOUT", 3*time.Second), "deadline of the store accesses made to admit a session")
 	f.StringVar(&in.notifyWebhook, "notify-webhook", envDefault(getenv, "SHORTFUSE_NOTIFY_WEBHOOK", ""), "post approval requests and decisions to this `URL` as Slack-compatible JSON")
 	f.StringVar(&in.publicURL, "public-url", envDefault(getenv, "SHORTFUSE_PUBLIC_URL", ""), "the broker's `URL` as approvers reach it, for links in notifications")
@@ -187,7 +192,7 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 	if err := os.MkdirAll(in.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	st, err := openStore(ctx, in.store, in.dataDir, logger)
+	st, err := openStore(ctx, in.store, in.dataDir, logger, in.txTimeout)
 	if err != nil {
 		return err
 	}

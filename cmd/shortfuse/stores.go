@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/shortfuse/shortfuse/internal/seal"
 	"github.com/shortfuse/shortfuse/internal/server"
@@ -51,15 +52,16 @@ type brokerStore struct {
 }
 
 // openStore opens the store that --store names, with --data as the
-// embedded store's directory (it must exist).
-func openStore(ctx context.Context, spec, dataDir string, logger *slog.Logger) (*brokerStore, error) {
+// embedded store's directory (it must exist). txTimeout bounds each
+// PostgreSQL transaction whose context has no deadline (0: none).
+func openStore(ctx context.Context, spec, dataDir string, logger *slog.Logger, txTimeout time.Duration) (*brokerStore, error) {
 	kind, err := storeKind(spec)
 	if err != nil {
 		return nil, err
 	}
 	switch kind {
 	case storePostgres:
-		st, err := postgres.Open(ctx, spec, postgres.Options{Logger: logger})
+		st, err := postgres.Open(ctx, spec, postgres.Options{Logger: logger, TxTimeout: txTimeout})
 		if err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}

@@ -40,7 +40,7 @@ func TestServerInputValidateReplicaFlags(t *testing.T) {
 	base := func() serverInput {
 		return serverInput{listen: "127.0.0.1:0", dataDir: "d", maxSession: time.Hour, region: "us-east-1", logLevel: "info",
 			rotateSession: 24 * time.Hour, rotateData: 720 * time.Hour, syncInterval: 500 * time.Millisecond,
-			maxStaleness: time.Second, storeTimeout: 3 * time.Second}
+			maxStaleness: time.Second, storeTimeout: 3 * time.Second, txTimeout: 10 * time.Second}
 	}
 	tests := []struct {
 		name   string

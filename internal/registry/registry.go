@@ -216,6 +216,9 @@ func (s *Service) publish(tx store.Tx, topic, subject string) error {
 // Reload re-reads the state from the store: at start, and when another
 // replica's changes can no longer be applied one by one (Apply).
 func (s *Service) Reload(ctx context.Context) error {
+	// A scan of every session: longer than a request's store deadline.
+	ctx, cancel := longDeadline(ctx)
+	defer cancel()
 	sessions := map[string]*memo{}
 	before := map[string]time.Time{}
 	err := s.st.View(ctx, func(tx store.Tx) error {
@@ -542,6 +545,15 @@ func (s *Service) Stale(now time.Time) (age time.Duration, stale bool) {
 	}
 	age = now.Sub(cur)
 	return age, age > s.maxStaleness
+}
+
+// longDeadline gives a scan of every session a deadline of its own, longer
+// than the store's default for a request, unless ctx has one.
+func longDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, 5*time.Minute)
 }
 
 // Ping checks, within the store timeout, that the store answers.
@@ -959,6 +971,8 @@ func (s *Service) Before() map[string]time.Time {
 // Purge deletes the records of sessions that expired more than keep ago;
 // their tokens can no longer be used, so nothing needs to be remembered.
 func (s *Service) Purge(ctx context.Context, now time.Time, keep time.Duration) (int, error) {
+	ctx, cancel := longDeadline(ctx)
+	defer cancel()
 	var dead []string
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		return tx.Scan(bucketSessions, "", "", func(k string, v []byte) (bool, error) {

@@ -66,6 +66,13 @@ type Options struct {
 	// Open applies. Nil discards them. Nothing logged carries a key, a
 	// value or the password of the DSN.
 	Logger *slog.Logger
+
+	// TxTimeout, when positive, is the deadline of every View and Update
+	// whose context has none: a database that stops answering (a network
+	// that drops packets without a reset) gives the caller an error after
+	// TxTimeout instead of holding it. Callers that need longer (a scan of
+	// every session at start) give their context a deadline of their own.
+	TxTimeout time.Duration
 }
 
 // Store is a store.Store kept in one PostgreSQL table. Several Stores, in one
@@ -76,6 +83,7 @@ type Store struct {
 	log         *slog.Logger
 	maxAttempts int
 	scanBatch   int
+	txTimeout   time.Duration
 
 	// mu guards closed. Transactions register in inflight and listeners in
 	// listeners under mu, so that Close, having set closed, can wait for
@@ -119,6 +127,14 @@ func parseDSN(dsn string) (*pgxpool.Config, error) {
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "shortfuse"
 	}
+	// Connections that died quietly are found between requests, not by
+	// the next request to take one; a new connection gives up quickly.
+	if !strings.Contains(dsn, "pool_health_check_period") {
+		cfg.HealthCheckPeriod = 5 * time.Second
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	}
 	return cfg, nil
 }
 
@@ -152,6 +168,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		log:         opts.Logger,
 		maxAttempts: opts.MaxAttempts,
 		scanBatch:   opts.ScanBatchSize,
+		txTimeout:   opts.TxTimeout,
 		done:        make(chan struct{}),
 	}
 	if err := s.setUp(ctx); err != nil {
@@ -206,6 +223,14 @@ func checkSettings(ctx context.Context, conn *pgx.Conn) error {
 }
 
 // enter registers a transaction, or reports why none may start.
+// deadline gives ctx the store's TxTimeout unless it has a deadline.
+func (s *Store) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok || s.txTimeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, s.txTimeout)
+}
+
 func (s *Store) enter(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -222,6 +247,8 @@ func (s *Store) enter(ctx context.Context) error {
 // View implements store.Store with a REPEATABLE READ, READ ONLY transaction:
 // every statement of fn sees the snapshot taken by its first one.
 func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	if err := s.enter(ctx); err != nil {
 		return err
 	}
@@ -247,6 +274,8 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 // If the connection fails during COMMIT the outcome is unknown: Update
 // returns the error and does not retry, as the commit may have happened.
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	if err := s.enter(ctx); err != nil {
 		return err
 	}
