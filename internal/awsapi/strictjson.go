@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -28,9 +29,15 @@ const MaxJSONDepth = 32
 //   - a key given twice in one object, at any depth (encoding/json keeps the
 //     last): SerializationException;
 //   - a value of the wrong JSON type for its member: SerializationException;
-//   - a member the input struct does not have, including one whose name
-//     differs from the struct's json tag only by case (encoding/json
-//     matches names case-insensitively): ValidationException.
+//   - a member whose name differs from one of the input struct's json tags
+//     only by letter case (encoding/json would take it for that member,
+//     AWS would not): ValidationException.
+//
+// A member the input struct does not have at all is ignored, as AWS
+// services ignore members they do not know (an SDK newer than the service
+// model sends them); its value is still checked for syntax and duplicate
+// keys. The paths of the ignored members (Filters[0].Extra) go to the hook
+// set with SetUnknownMembersHook.
 //
 // An empty body decodes as {}, as AWS services accept it. JSON null leaves a
 // member at its zero value. Members of a type that decodes itself
@@ -65,19 +72,44 @@ func DecodeJSON(body []byte, v any) error {
 		return Errorf(CodeSerialization, "unexpected data after the JSON object at offset %d", d.pos)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			field := te.Field
-			if field == "" {
-				field = "the request"
-			}
-			return Errorf(CodeSerialization, "cannot decode %s: the value is not a valid %s", safeName(field), jsonTypeName(te.Type))
+		return unmarshalError(err)
+	}
+	if len(d.unknown) > 0 {
+		if h := unknownMembersHook.Load(); h != nil {
+			(*h)(d.unknown)
 		}
-		// A type's own UnmarshalJSON (base64 of a blob, a number out of
-		// range) failed. Its text may quote the value: it is not sent.
-		return Errorf(CodeSerialization, "a member of the request has a value that cannot be decoded")
 	}
 	return nil
+}
+
+// unknownMembersHook receives the member paths DecodeJSON ignored.
+var unknownMembersHook atomic.Pointer[func(paths []string)]
+
+// SetUnknownMembersHook sets the function DecodeJSON calls, after a
+// successful decode, with the paths of the members it ignored (names made
+// printable and cut to 64 bytes; never a value). The broker counts them in
+// a metric and logs them at debug level. nil removes the hook.
+func SetUnknownMembersHook(f func(paths []string)) {
+	if f == nil {
+		unknownMembersHook.Store(nil)
+		return
+	}
+	unknownMembersHook.Store(&f)
+}
+
+// unmarshalError is the client-safe form of an encoding/json error.
+func unmarshalError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		field := te.Field
+		if field == "" {
+			field = "the request"
+		}
+		return Errorf(CodeSerialization, "cannot decode %s: the value is not a valid %s", safeName(field), jsonTypeName(te.Type))
+	}
+	// A type's own UnmarshalJSON (base64 of a blob, a number out of
+	// range) failed. Its text may quote the value: it is not sent.
+	return Errorf(CodeSerialization, "a member of the request has a value that cannot be decoded")
 }
 
 var (
@@ -175,6 +207,8 @@ func structFields(t reflect.Type) map[string]reflect.Type {
 type jsonChecker struct {
 	data []byte
 	pos  int
+	// unknown are the paths of the struct members ignored.
+	unknown []string
 }
 
 func (d *jsonChecker) skipSpace() {
@@ -244,7 +278,7 @@ func (d *jsonChecker) value(t reflect.Type, path string, depth int) error {
 		default:
 			return Errorf(CodeSerialization, "cannot decode %s: a structure was given where a %s is expected", pathString(path), jsonTypeName(t))
 		}
-		return d.object(t, fields, elem, path, depth+1)
+		return d.object(fields, elem, path, depth+1)
 	case '[':
 		if depth >= MaxJSONDepth {
 			return Errorf(CodeSerialization, "the request nests deeper than %d levels", MaxJSONDepth)
@@ -298,7 +332,7 @@ func (d *jsonChecker) literal(word string) error {
 
 // object checks an object; fields is set for a struct, elem for a map, and
 // neither for a free-form value.
-func (d *jsonChecker) object(t reflect.Type, fields map[string]reflect.Type, elem reflect.Type, path string, depth int) error {
+func (d *jsonChecker) object(fields map[string]reflect.Type, elem reflect.Type, path string, depth int) error {
 	d.pos++ // '{'
 	seen := make(map[string]struct{})
 	d.skipSpace()
@@ -329,9 +363,12 @@ func (d *jsonChecker) object(t reflect.Type, fields map[string]reflect.Type, ele
 		case fields != nil:
 			ft, ok := fields[key]
 			if !ok {
-				return unknownMember(t, fields, key, path)
+				if err := caseVariant(fields, key, path); err != nil {
+					return err
+				}
+				d.unknown = append(d.unknown, safeName(joinPath(path, key)))
 			}
-			vt = ft
+			vt = ft // nil for an unknown member: any value
 		case elem != nil:
 			vt = elem
 		}
@@ -354,20 +391,17 @@ func (d *jsonChecker) object(t reflect.Type, fields map[string]reflect.Type, ele
 	}
 }
 
-// unknownMember is the error for a key the struct does not have. A key that
-// differs from a member only by case is named as such: encoding/json would
-// have taken it for the member.
-func unknownMember(t reflect.Type, fields map[string]reflect.Type, key, path string) error {
+// caseVariant refuses a key the struct does not have that differs from one
+// of its members only by case: encoding/json would take it for the member,
+// so ignoring it is not possible, and honouring it would read a request
+// differently from AWS.
+func caseVariant(fields map[string]reflect.Type, key, path string) error {
 	for name := range fields {
 		if strings.EqualFold(name, key) {
 			return Errorf(CodeValidation, "1 validation error detected: member %q of %s is not spelled as the API spells it (%q); member names are case-sensitive", safeName(key), pathString(path), name)
 		}
 	}
-	where := pathString(path)
-	if t != nil && path == "" {
-		where = "the input"
-	}
-	return Errorf(CodeValidation, "1 validation error detected: %s has no member %q", where, safeName(key))
+	return nil
 }
 
 func (d *jsonChecker) array(elem reflect.Type, path string, depth int) error {

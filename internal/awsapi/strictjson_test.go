@@ -68,10 +68,23 @@ func TestDecodeJSON(t *testing.T) {
 		{name: "fail/duplicate-in-map", in: `{"Stages":{"a":"1","a":"2"}}`, wantCode: CodeSerialization},
 		{name: "fail/duplicate-in-free-form", in: `{"Free":{"x":{"y":1,"y":2}}}`, wantCode: CodeSerialization},
 		{name: "fail/duplicate-in-raw", in: `{"Raw":{"y":1,"y":2}}`, wantCode: CodeSerialization},
-		{name: "fail/unknown-member", in: `{"SecretID2":"a"}`, wantCode: CodeValidation},
+		{name: "ok/unknown-member-ignored", in: `{"SecretId":"a","CrossAccountPrimaryARN":"arn:x"}`, check: func(t *testing.T, v *testInput) {
+			if *v.SecretId != "a" {
+				t.Errorf("SecretId = %q", *v.SecretId)
+			}
+		}},
+		{name: "ok/unknown-nested-member-ignored", in: `{"Filters":[{"Key":"name","Future":{"a":[1,true,null]}}]}`},
+		{name: "ok/dash-member-ignored", in: `{"Ignored":"x"}`, check: func(t *testing.T, v *testInput) {
+			if v.Ignored != "" {
+				t.Errorf("a json:\"-\" field was set: %q", v.Ignored)
+			}
+		}},
 		{name: "fail/wrong-case", in: `{"secretid":"a"}`, wantCode: CodeValidation},
 		{name: "fail/wrong-case-nested", in: `{"Filters":[{"key":"name"}]}`, wantCode: CodeValidation},
-		{name: "fail/dash-member", in: `{"Ignored":"x"}`, wantCode: CodeValidation},
+		{name: "fail/unknown-member-duplicate", in: `{"Future":1,"Future":2}`, wantCode: CodeSerialization},
+		{name: "fail/unknown-member-duplicate-inside", in: `{"Future":{"a":1,"a":2}}`, wantCode: CodeSerialization},
+		{name: "fail/unknown-member-bad-json", in: `{"Future":tru}`, wantCode: CodeSerialization},
+		{name: "fail/unknown-member-bad-utf16", in: `{"Future":"\ud800"}`, wantCode: CodeSerialization},
 		{name: "fail/trailing-data", in: `{}{}`, wantCode: CodeSerialization},
 		{name: "fail/trailing-garbage", in: `{"SecretId":"a"} x`, wantCode: CodeSerialization},
 		{name: "fail/invalid-utf8-raw", in: "{\"SecretId\":\"\xff\"}", wantCode: CodeSerialization},
@@ -234,4 +247,27 @@ func normalize(v testInput) testInput {
 		v.Stages = nil
 	}
 	return v
+}
+
+// TestDecodeJSONUnknownMembersHook: the hook gets the path of every member
+// ignored, and nothing for a request without one or one that is refused.
+func TestDecodeJSONUnknownMembersHook(t *testing.T) {
+	var got [][]string
+	SetUnknownMembersHook(func(paths []string) { got = append(got, paths) })
+	t.Cleanup(func() { SetUnknownMembersHook(nil) })
+
+	var v testInput
+	if err := DecodeJSON([]byte(`{"SecretId":"a","PolicyName":"p","Filters":[{"Key":"k"},{"Key":"k","New\u0001":1}]}`), &v); err != nil {
+		t.Fatal(err)
+	}
+	if err := DecodeJSON([]byte(`{"SecretId":"a"}`), &v); err != nil {
+		t.Fatal(err)
+	}
+	if err := DecodeJSON([]byte(`{"Extra":1,"secretid":"a"}`), &v); err == nil {
+		t.Fatal("a case variant of a member was accepted")
+	}
+	want := [][]string{{"PolicyName", "Filters[1].New?"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("hook calls = %q, want %q", got, want)
+	}
 }

@@ -207,6 +207,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 		proto = ProtocolJSON
 	}
 	ns := awsapi.NamespaceSTS
+	qf := awsapi.QueryFormatOf(hr.Header) // XML, or JSON when asked (Accept)
 	var (
 		op  *Operation
 		req *Request
@@ -220,11 +221,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 		outcome := "OK"
 		if we != nil {
 			if proto == ProtocolJSON {
-				awsapi.WriteJSONError(w, we)
+				awsapi.WriteJSONError(w, we, jsonMessageKey(hr))
 				status = we.JSONStatus()
 				outcome = we.JSONCode()
 			} else {
-				awsapi.WriteQueryError(w, ns, we, reqID)
+				qf.WriteError(w, ns, we, reqID)
 				status = we.Status()
 				outcome = we.QueryCode()
 			}
@@ -371,7 +372,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 		if proto == ProtocolJSON {
 			out, err = encodeJSONResult(result)
 		} else {
-			out, err = awsapi.EncodeQuery(ns, op.Action, result, reqID)
+			out, err = qf.Encode(ns, op.Action, result, reqID)
 		}
 		if err != nil {
 			log.Error("encode response", "err", err)
@@ -392,7 +393,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 	if proto == ProtocolJSON {
 		awsapi.WriteJSON(w, out)
 	} else {
-		awsapi.WriteQuery(w, out)
+		qf.Write(w, out)
 	}
 	finish(http.StatusOK, nil)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -239,10 +240,13 @@ func TestPresignedGetCallerIdentity(t *testing.T) {
 	if u.Query().Get("X-Amz-Expires") != "60" {
 		t.Fatalf("presigned URL has no X-Amz-Expires=60: %s", pr.URL)
 	}
-	do := func() (int, string) {
+	do := func(accept ...string) (int, string) {
 		req, _ := http.NewRequest(pr.Method, pr.URL, nil)
 		for k, v := range pr.SignedHeader {
 			req.Header[k] = v
+		}
+		for _, a := range accept {
+			req.Header.Set("Accept", a)
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -255,8 +259,26 @@ func TestPresignedGetCallerIdentity(t *testing.T) {
 	if status, body := do(); status != 200 || !strings.Contains(body, ":user/admin") {
 		t.Fatalf("presigned call: %d %s", status, body)
 	}
+	// Identity verifiers (aws-iam-authenticator, Vault's aws auth) ask for
+	// JSON and read AWS's envelope.
+	status, body := do("application/json")
+	var doc struct {
+		GetCallerIdentityResponse struct {
+			GetCallerIdentityResult struct{ Account, Arn, UserId string }
+			ResponseMetadata        struct{ RequestId string }
+		}
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil || status != 200 {
+		t.Fatalf("presigned call, JSON: %d %v %s", status, err, body)
+	}
+	if r := doc.GetCallerIdentityResponse; r.GetCallerIdentityResult.Account != "123456789012" || !strings.HasSuffix(r.GetCallerIdentityResult.Arn, ":user/admin") || r.ResponseMetadata.RequestId == "" {
+		t.Errorf("JSON envelope %s", body)
+	}
 	b.clock.Set(61 * time.Second)
 	if status, body := do(); status == 200 || !strings.Contains(body, "<Code>RequestExpired</Code>") {
 		t.Fatalf("expired presigned call: %d %s", status, body)
+	}
+	if status, body := do("application/json"); status == 200 || !strings.Contains(body, `"Code":"RequestExpired"`) {
+		t.Fatalf("expired presigned call, JSON: %d %s", status, body)
 	}
 }
