@@ -168,8 +168,17 @@ func (s *Service) addVersion(tx store.Tx, r *secretRec, id string, v Value, stag
 	}
 	r.Versions = append(r.Versions, versionRec{ID: id, Created: now, Binary: v.IsBinary()})
 	i := len(r.Versions) - 1
+	was := r.holder(StageCurrent)
 	for _, st := range stages {
 		r.attach(st, i)
+	}
+	// A version that was AWSCURRENT and AWSPENDING at once (a rotation
+	// finished without removing AWSPENDING) keeps AWSPREVIOUS only when a
+	// new version becomes current, as in AWS: its value is not pending any
+	// more, and a rotation that asks "is a version pending?" must not find
+	// it.
+	if was >= 0 && slices.Contains(stages, StageCurrent) {
+		r.detach(StagePending, was)
 	}
 	r.Changed = now
 	return i, nil
@@ -382,7 +391,7 @@ func pickVersion(r *secretRec, versionID, stage string) (int, error) {
 			return 0, newErr(ErrNotFound, "Secrets Manager can't find the specified secret value for VersionId: %s", printable(versionID))
 		}
 		if stage != "" && !slices.Contains(r.Versions[i].Stages, stage) {
-			return 0, newErr(ErrNotFound, "Secrets Manager can't find the specified secret value for VersionId: %s and staging label: %s", printable(versionID), printable(stage))
+			return 0, errStageMismatch
 		}
 		return i, nil
 	default:

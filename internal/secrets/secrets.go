@@ -362,7 +362,7 @@ func checkName(name string) error {
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		if !isAlnum(c) && !strings.ContainsRune("/_+=.@-", rune(c)) {
-			return newErr(ErrInvalidParameter, "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: /_+=.@-")
+			return errInvalidName
 		}
 	}
 	return nil

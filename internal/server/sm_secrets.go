@@ -84,6 +84,10 @@ func handleCreateSecret(svc *secrets.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
+		token, err := clientRequestTokenParam(in.ClientRequestToken, value)
+		if err != nil {
+			return nil, err
+		}
 		arn, err := svc.NewARN(name)
 		if err != nil {
 			return nil, err
@@ -104,7 +108,7 @@ func handleCreateSecret(svc *secrets.Service) Handler {
 		}
 		res, err := svc.Create(ctx, secrets.CreateInput{
 			ARN: arn, Name: name, Description: strOr(in.Description),
-			Value: value, VersionID: strOr(in.ClientRequestToken), Tags: tags,
+			Value: value, VersionID: token, Tags: tags,
 		})
 		if err != nil {
 			return nil, err
@@ -258,6 +262,10 @@ func handleUpdateSecret(svc *secrets.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
+		token, err := clientRequestTokenParam(in.ClientRequestToken, value)
+		if err != nil {
+			return nil, err
+		}
 		var keys map[string][]string
 		if in.Description != nil {
 			keys = map[string][]string{"secretsmanager:Description": {*in.Description}}
@@ -266,7 +274,7 @@ func handleUpdateSecret(svc *secrets.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		res, err := svc.Update(ctx, secrets.UpdateInput{SecretID: sec.ARN, Description: in.Description, Value: value, VersionID: strOr(in.ClientRequestToken)})
+		res, err := svc.Update(ctx, secrets.UpdateInput{SecretID: sec.ARN, Description: in.Description, Value: value, VersionID: token})
 		if err != nil {
 			return nil, err
 		}

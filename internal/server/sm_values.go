@@ -151,10 +151,7 @@ func handleBatchGetSecretValue(svc *secrets.Service) Handler {
 }
 
 func batchGetOne(ctx context.Context, r *Request, svc *secrets.Service, id string) (*secrets.SecretValue, error) {
-	if id == "" || len(id) > 2048 {
-		return nil, awsapi.Errorf(awsapi.CodeValidation, "SecretId must have length between 1 and 2048")
-	}
-	sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:GetSecretValue", id, nil)
+	sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:GetSecretValue", &id, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -206,11 +203,15 @@ func handlePutSecretValue(svc *secrets.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
+		token, err := clientRequestTokenParam(in.ClientRequestToken, value)
+		if err != nil {
+			return nil, err
+		}
 		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:PutSecretValue", id, nil)
 		if err != nil {
 			return nil, err
 		}
-		res, err := svc.PutValue(ctx, secrets.PutInput{SecretID: sec.ARN, VersionID: strOr(in.ClientRequestToken), Value: value, Stages: in.VersionStages})
+		res, err := svc.PutValue(ctx, secrets.PutInput{SecretID: sec.ARN, VersionID: token, Value: value, Stages: in.VersionStages})
 		if err != nil {
 			return nil, err
 		}

@@ -45,7 +45,7 @@ func smRaw(t *testing.T, b *smBroker, op, body string) (int, string, string) {
 // document, and epoch-second timestamps.
 func TestSecretsWire(t *testing.T) {
 	b := newSMBroker(t)
-	status, _, body := smRaw(t, b, "CreateSecret", `{"Name":"/prod/db","SecretString":"hunter2-wire"}`)
+	status, _, body := smRaw(t, b, "CreateSecret", `{"Name":"/prod/db","SecretString":"hunter2-wire","ClientRequestToken":"`+strings.Repeat("a", 36)+`"}`)
 	if status != 200 {
 		t.Fatalf("CreateSecret: %d %s", status, body)
 	}
@@ -160,7 +160,7 @@ func TestSecretsOperationsTable(t *testing.T) {
 // quote the body's values.
 func FuzzSecretsHandlers(f *testing.F) {
 	seeds := []string{
-		`{}`, `{"Name":"/a","SecretString":"v"}`, `{"SecretId":"/a"}`, `{"SecretId":"/a","SecretBinary":"AAE="}`,
+		`{}`, `{"Name":"/a","SecretString":"v","ClientRequestToken":"00000000-0000-4000-8000-000000000000"}`, `{"SecretId":"/a"}`, `{"SecretId":"/a","SecretBinary":"AAE="}`,
 		`{"SecretId":"/a","VersionStage":"AWSCURRENT","MoveToVersionId":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}`,
 		`{"Filters":[{"Key":"name","Values":["/"]}],"MaxResults":1}`, `{"SecretIdList":["/a","/b"]}`,
 		`{"SecretId":"/a","ResourcePolicy":"{}"}`, `{"PasswordLength":8,"ExcludeCharacters":"abc"}`,
