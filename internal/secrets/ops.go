@@ -312,7 +312,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Result, error) {
 		}
 		r := &secretRec{
 			ARN: in.ARN, Name: in.Name, Description: in.Description,
-			Created: now, Changed: now, Tags: slices.Clone(in.Tags),
+			Created: now, Changed: now, Tags: slices.Clone(in.Tags), Tagged: len(in.Tags) > 0,
 		}
 		res = &Result{ARN: r.ARN, Name: r.Name}
 		if !in.Value.IsZero() {
@@ -692,6 +692,7 @@ func (s *Service) Tag(ctx context.Context, id string, tags []Tag) error {
 			return newErr(ErrLimitExceeded, "A secret can have at most %d tags.", MaxTags)
 		}
 		r.Tags = merged
+		r.Tagged = r.Tagged || len(merged) > 0
 		return nil
 	})
 	return err
@@ -706,6 +707,7 @@ func (s *Service) Untag(ctx context.Context, id string, keys []string) error {
 		}
 	}
 	_, err := s.modify(ctx, id, func(r *secretRec) error {
+		r.Tagged = r.Tagged || len(r.Tags) > 0
 		r.Tags = slices.DeleteFunc(r.Tags, func(t Tag) bool { return slices.Contains(keys, t.Key) })
 		return nil
 	})

@@ -77,3 +77,49 @@ func TestSecretsErrorMessages(t *testing.T) {
 		})
 	}
 }
+
+// TestSecretsShapes checks output members whose presence AWS decides
+// beyond the service model: Tags absent for a secret never tagged and []
+// once its last tag is removed; KmsKeyIds of each version.
+func TestSecretsShapes(t *testing.T) {
+	b := newSMBroker(t)
+	tok := `"ClientRequestToken":"` + strings.Repeat("a", 36) + `"`
+	mustRaw := func(op, body string) map[string]any {
+		t.Helper()
+		status, _, out := smRaw(t, b, op, body)
+		if status != 200 {
+			t.Fatalf("%s: %d %s", op, status, out)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatal(err)
+		}
+		return doc
+	}
+	mustRaw("CreateSecret", `{"Name":"/plain","SecretString":"v",`+tok+`}`)
+	mustRaw("CreateSecret", `{"Name":"/tagged","Tags":[{"Key":"team","Value":"red"}]}`)
+
+	if d := mustRaw("DescribeSecret", `{"SecretId":"/plain"}`); d["Tags"] != nil {
+		t.Errorf("never tagged: Tags = %v, want absent", d["Tags"])
+	}
+	if d := mustRaw("DescribeSecret", `{"SecretId":"/tagged"}`); len(d["Tags"].([]any)) != 1 {
+		t.Errorf("tagged: Tags = %v", d["Tags"])
+	}
+	mustRaw("UntagResource", `{"SecretId":"/tagged","TagKeys":["team"]}`)
+	d := mustRaw("DescribeSecret", `{"SecretId":"/tagged"}`)
+	if tags, ok := d["Tags"].([]any); !ok || len(tags) != 0 {
+		t.Errorf("last tag removed: Tags = %#v, want []", d["Tags"])
+	}
+	for _, e := range mustRaw("ListSecrets", `{}`)["SecretList"].([]any) {
+		entry := e.(map[string]any)
+		_, has := entry["Tags"]
+		if want := entry["Name"] == "/tagged"; has != want {
+			t.Errorf("ListSecrets %v: has Tags %v, want %v", entry["Name"], has, want)
+		}
+	}
+
+	v := mustRaw("ListSecretVersionIds", `{"SecretId":"/plain"}`)["Versions"].([]any)[0].(map[string]any)
+	if ids, _ := v["KmsKeyIds"].([]any); len(ids) != 1 || ids[0] != "DefaultEncryptionKey" {
+		t.Errorf("KmsKeyIds = %v, want [DefaultEncryptionKey]", v["KmsKeyIds"])
+	}
+}

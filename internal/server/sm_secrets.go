@@ -130,7 +130,7 @@ type describeSecretOutput struct {
 	LastChangedDate    *epochTime          `json:"LastChangedDate,omitempty"`
 	LastAccessedDate   *epochTime          `json:"LastAccessedDate,omitempty"`
 	DeletedDate        *epochTime          `json:"DeletedDate,omitempty"`
-	Tags               []tagOut            `json:"Tags,omitempty"`
+	Tags               []tagOut            `json:"Tags,omitzero"`
 	VersionIdsToStages map[string][]string `json:"VersionIdsToStages,omitempty"`
 	CreatedDate        *epochTime          `json:"CreatedDate,omitempty"`
 }
@@ -139,7 +139,7 @@ func describeOut(sec *secrets.Secret) *describeSecretOutput {
 	return &describeSecretOutput{
 		ARN: sec.ARN, Name: sec.Name, Description: sec.Description,
 		LastChangedDate: epoch(sec.LastChanged), LastAccessedDate: epoch(sec.LastAccessed),
-		DeletedDate: epoch(sec.DeletedDate), Tags: smTagsOut(sec.Tags),
+		DeletedDate: epoch(sec.DeletedDate), Tags: smTagsOut(sec),
 		VersionIdsToStages: sec.VersionsToStages(), CreatedDate: epoch(sec.Created),
 	}
 }
@@ -176,7 +176,7 @@ type secretListEntry struct {
 	LastChangedDate        *epochTime          `json:"LastChangedDate,omitempty"`
 	LastAccessedDate       *epochTime          `json:"LastAccessedDate,omitempty"`
 	DeletedDate            *epochTime          `json:"DeletedDate,omitempty"`
-	Tags                   []tagOut            `json:"Tags,omitempty"`
+	Tags                   []tagOut            `json:"Tags,omitzero"`
 	SecretVersionsToStages map[string][]string `json:"SecretVersionsToStages,omitempty"`
 	CreatedDate            *epochTime          `json:"CreatedDate,omitempty"`
 }
@@ -216,7 +216,7 @@ func handleListSecrets(svc *secrets.Service) Handler {
 			out.SecretList = append(out.SecretList, secretListEntry{
 				ARN: sec.ARN, Name: sec.Name, Description: sec.Description,
 				LastChangedDate: epoch(sec.LastChanged), LastAccessedDate: epoch(sec.LastAccessed),
-				DeletedDate: epoch(sec.DeletedDate), Tags: smTagsOut(sec.Tags),
+				DeletedDate: epoch(sec.DeletedDate), Tags: smTagsOut(sec),
 				SecretVersionsToStages: sec.VersionsToStages(), CreatedDate: epoch(sec.Created),
 			})
 		}

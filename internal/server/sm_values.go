@@ -228,12 +228,19 @@ type listSecretVersionIdsInput struct {
 	IncludeDeprecated *bool   `json:"IncludeDeprecated"`
 }
 
+// versionEntry is botocore SecretVersionsListEntry. KmsKeyIds is what AWS
+// lists for a version under the default key, the only key the broker has.
 type versionEntry struct {
 	VersionId        string     `json:"VersionId"`
 	VersionStages    []string   `json:"VersionStages,omitempty"`
 	LastAccessedDate *epochTime `json:"LastAccessedDate,omitempty"`
 	CreatedDate      *epochTime `json:"CreatedDate,omitempty"`
+	KmsKeyIds        []string   `json:"KmsKeyIds"`
 }
+
+// defaultKMSKeyIDs is the KmsKeyIds of every version: AWS's name for the
+// AWS managed key aws/secretsmanager.
+var defaultKMSKeyIDs = []string{"DefaultEncryptionKey"}
 
 type listSecretVersionIdsOutput struct {
 	Versions  []versionEntry `json:"Versions"`
@@ -265,7 +272,7 @@ func handleListSecretVersionIds(svc *secrets.Service) Handler {
 		}
 		out := &listSecretVersionIdsOutput{Versions: []versionEntry{}, NextToken: next, ARN: sec.ARN, Name: sec.Name}
 		for _, v := range page {
-			out.Versions = append(out.Versions, versionEntry{VersionId: v.ID, VersionStages: v.Stages, LastAccessedDate: epoch(v.LastAccessed), CreatedDate: epoch(v.Created)})
+			out.Versions = append(out.Versions, versionEntry{VersionId: v.ID, VersionStages: v.Stages, LastAccessedDate: epoch(v.LastAccessed), CreatedDate: epoch(v.Created), KmsKeyIds: defaultKMSKeyIDs})
 		}
 		return out, nil
 	}

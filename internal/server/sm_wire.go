@@ -101,12 +101,14 @@ func smTagsParam(in []tagIn) []secrets.Tag {
 	return out
 }
 
-func smTagsOut(tags []secrets.Tag) []tagOut {
-	if len(tags) == 0 {
+// smTagsOut is a secret's Tags member: absent for a secret never tagged,
+// [] for one whose last tag was removed (as AWS answers).
+func smTagsOut(sec *secrets.Secret) []tagOut {
+	if !sec.Tagged {
 		return nil
 	}
-	out := make([]tagOut, len(tags))
-	for i, t := range tags {
+	out := make([]tagOut, len(sec.Tags))
+	for i, t := range sec.Tags {
 		out[i] = tagOut{Key: t.Key, Value: t.Value}
 	}
 	return out
