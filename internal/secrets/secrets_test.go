@@ -822,7 +822,7 @@ func TestList(t *testing.T) {
 		{"ok/name-is-case-sensitive", ListInput{Filters: []Filter{{FilterName, []string{"/PROD/"}}}}, "", nil},
 		{"ok/name-negated", ListInput{Filters: []Filter{{FilterName, []string{"!/prod/"}}}}, "/staging/db,other", nil},
 		{"ok/name-or", ListInput{Filters: []Filter{{FilterName, []string{"/staging", "oth"}}}}, "/staging/db,other", nil},
-		{"ok/description-ignores-case", ListInput{Filters: []Filter{{FilterDescription, []string{"database"}}}}, "/prod/db", nil},
+		{"ok/description-word-prefix-ignores-case", ListInput{Filters: []Filter{{FilterDescription, []string{"database"}}}}, "/prod/db,/staging/db", nil},
 		{"ok/tag-key", ListInput{Filters: []Filter{{FilterTagKey, []string{"ti"}}}}, "/prod/api", nil},
 		{"ok/tag-value-and-name", ListInput{Filters: []Filter{{FilterTagValue, []string{"data"}}, {FilterName, []string{"/prod"}}}}, "/prod/db", nil},
 		{"ok/all-words", ListInput{Filters: []Filter{{FilterAll, []string{"DATA db"}}}}, "/prod/db,/staging/db", nil},
