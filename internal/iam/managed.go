@@ -57,26 +57,13 @@ type ListPoliciesInput struct {
 	PathPrefix   string
 }
 
-// The AWS managed policies the broker knows. They are written to the store
-// by Bootstrap and cannot be changed.
+// awsAccount is the account of AWS managed policies in their ARNs
+// (arn:aws:iam::aws:policy/...).
 const awsAccount = "aws"
 
 // AdministratorAccessARN is the ARN of the AWS managed policy that allows
 // everything.
 const AdministratorAccessARN = "arn:aws:iam::aws:policy/AdministratorAccess"
-
-var awsManaged = []policyRec{{
-	Name:        "AdministratorAccess",
-	ID:          "ANPAIWMBCKSKIEE64ZLYK",
-	Path:        "/",
-	ARN:         AdministratorAccessARN,
-	Created:     time.Date(2015, 2, 6, 18, 39, 46, 0, time.UTC),
-	Updated:     time.Date(2015, 2, 6, 18, 39, 46, 0, time.UTC),
-	Default:     "v1",
-	Versions:    []versionRec{{ID: "v1", Created: time.Date(2015, 2, 6, 18, 39, 46, 0, time.UTC), Document: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`}},
-	NextVersion: 2,
-	Description: "Provides full access to AWS services and resources.",
-}}
 
 func policyKey(account, name string) string {
 	if account == awsAccount {

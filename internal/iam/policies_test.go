@@ -224,9 +224,10 @@ func TestAttachments(t *testing.T) {
 		want string
 		kind error
 	}{
-		{"ok/all", ListPoliciesInput{}, "AdministratorAccess,p", nil},
+		{"ok/all", ListPoliciesInput{}, shippedAWSPolicies + ",p", nil},
 		{"ok/local", ListPoliciesInput{Scope: "Local"}, "p", nil},
-		{"ok/aws", ListPoliciesInput{Scope: "AWS"}, "AdministratorAccess", nil},
+		{"ok/aws", ListPoliciesInput{Scope: "AWS"}, shippedAWSPolicies, nil},
+		{"ok/aws-path", ListPoliciesInput{Scope: "AWS", PathPrefix: "/job-function/"}, "ViewOnlyAccess", nil},
 		{"ok/path", ListPoliciesInput{PathPrefix: "/x/"}, "", nil},
 		{"fail/scope", ListPoliciesInput{Scope: "Mine"}, "", ErrValidation},
 	} {
@@ -364,3 +365,8 @@ func TestPolicyCache(t *testing.T) {
 	_, err = f.svc.parse("{", 1)
 	wantErr(t, err, ErrMalformedPolicyDocument, "")
 }
+
+// shippedAWSPolicies are the AWS managed policies Bootstrap writes, in the
+// order ListPolicies lists them.
+const shippedAWSPolicies = "AdministratorAccess,AWSSecretsManagerClientReadOnlyAccess,IAMAccessAdvisorReadOnly,IAMFullAccess,IAMReadOnlyAccess," +
+	"IAMSelfManageServiceSpecificCredentials,IAMUserChangePassword,IAMUserSSHKeys,PowerUserAccess,ReadOnlyAccess,SecretsManagerReadWrite,SecurityAudit,ViewOnlyAccess"
