@@ -2,6 +2,7 @@ package iam
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -439,8 +440,14 @@ func (s *Service) AttachPolicy(ctx context.Context, kind EntityKind, entity, pol
 	if err := checkEntityName(kind, entity); err != nil {
 		return err
 	}
-	if _, err := s.parsePolicyARN(policyARN); err != nil {
+	if err := checkARN(policyARN, "policyArn"); err != nil {
 		return err
+	}
+	if _, err := arn.Parse(policyARN); err != nil {
+		return errARNUnparsable
+	}
+	if _, err := s.parsePolicyARN(policyARN); err != nil {
+		return attachError(err, policyARN)
 	}
 	return s.update(ctx, func(t *txn) error {
 		p, err := t.principal(kind, entity)
@@ -449,7 +456,7 @@ func (s *Service) AttachPolicy(ctx context.Context, kind EntityKind, entity, pol
 		}
 		rec, key, err := t.policy(s, policyARN)
 		if err != nil {
-			return err
+			return attachError(err, policyARN)
 		}
 		if contains(p.h.Attached, rec.ARN) {
 			return nil
@@ -467,6 +474,15 @@ func (s *Service) AttachPolicy(ctx context.Context, kind EntityKind, entity, pol
 }
 
 // DetachPolicy detaches a managed policy from a user, group or role.
+// attachError words a missing policy as Attach{User,Group,Role}Policy
+// does.
+func attachError(err error, policyARN string) error {
+	if errors.Is(err, ErrNoSuchEntity) {
+		return notAttachable(policyARN)
+	}
+	return err
+}
+
 func (s *Service) DetachPolicy(ctx context.Context, kind EntityKind, entity, policyARN string) error {
 	if err := checkEntityName(kind, entity); err != nil {
 		return err
