@@ -120,7 +120,9 @@ func TestManagedPolicies(t *testing.T) {
 		{"fail/attach-not-an-arn", func() error { return f.svc.AttachPolicy(bg, KindUser, "u", "not-an-arn-but-long-enough") }, ErrValidation, "Invalid ARN:  Could not be parsed!"},
 		{"fail/attach-short-not-an-arn", func() error { return f.svc.AttachPolicy(bg, KindRole, "u", "ReadOnlyAccess") }, ErrValidation, "Member must have length greater than or equal to 20"},
 		{"fail/attach-missing", func() error { return f.svc.AttachPolicy(bg, KindUser, "u", "arn:aws:iam::123456789012:policy/Nope") }, ErrNoSuchEntity, "Policy arn:aws:iam::123456789012:policy/Nope does not exist or is not attachable."},
-		{"fail/attach-missing-aws", func() error { return f.svc.AttachPolicy(bg, KindUser, "u", "arn:aws:iam::aws:policy/AmazonEC2FullAccess") }, ErrNoSuchEntity, "Policy arn:aws:iam::aws:policy/AmazonEC2FullAccess does not exist or is not attachable."},
+		{"fail/attach-missing-aws", func() error {
+			return f.svc.AttachPolicy(bg, KindUser, "u", "arn:aws:iam::aws:policy/AmazonEC2FullAccess")
+		}, ErrNoSuchEntity, "Policy arn:aws:iam::aws:policy/AmazonEC2FullAccess does not exist or is not attachable."},
 		{"fail/attach-other-account", func() error { return f.svc.AttachPolicy(bg, KindUser, "u", "arn:aws:iam::111111111111:policy/Read") }, ErrNoSuchEntity, "does not exist or is not attachable."},
 		{"fail/detach-missing", func() error { return f.svc.DetachPolicy(bg, KindUser, "u", "arn:aws:iam::123456789012:policy/Nope") }, ErrNoSuchEntity, "Policy arn:aws:iam::123456789012:policy/Nope was not found."},
 		{"fail/get-wrong-path", func() error { _, err := f.svc.GetPolicy(bg, "arn:aws:iam::123456789012:policy/x/Read"); return err }, ErrNoSuchEntity, ""},
