@@ -219,6 +219,9 @@ func writeQueryJSONFields(b *bytes.Buffer, v reflect.Value, first *bool) error {
 		if opts == "omitempty" && isEmptyXML(fv) {
 			continue
 		}
+		if (fv.Kind() == reflect.Pointer || fv.Kind() == reflect.Interface) && fv.IsNil() {
+			continue // encoding/xml writes no element for nil
+		}
 		if !*first {
 			b.WriteByte(',')
 		}
