@@ -29,15 +29,12 @@ const MaxJSONDepth = 32
 //   - a key given twice in one object, at any depth (encoding/json keeps the
 //     last): SerializationException;
 //   - a value of the wrong JSON type for its member: SerializationException;
-//   - a member whose name differs from one of the input struct's json tags
-//     only by letter case (encoding/json would take it for that member,
-//     AWS would not): ValidationException.
+//   - a member the input struct does not have, including one whose name
+//     differs from the struct's json tag only by case (encoding/json
+//     matches names case-insensitively): ValidationException.
 //
-// A member the input struct does not have at all is ignored, as AWS
-// services ignore members they do not know (an SDK newer than the service
-// model sends them); its value is still checked for syntax and duplicate
-// keys. The paths of the ignored members (Filters[0].Extra) go to the hook
-// set with SetUnknownMembersHook.
+// It is the decoder of the broker's own API (shortfuse), whose clients
+// ship with the broker. AWS APIs use DecodeAWSJSON.
 //
 // An empty body decodes as {}, as AWS services accept it. JSON null leaves a
 // member at its zero value. Members of a type that decodes itself
@@ -47,11 +44,27 @@ const MaxJSONDepth = 32
 // Errors are *Error. Their messages name the member's path (Filters[0].Key)
 // and never quote a value from the body, which may be secret.
 func DecodeJSON(body []byte, v any) error {
+	return decodeJSON(body, v, false)
+}
+
+// DecodeAWSJSON is DecodeJSON for the AWS APIs (Secrets Manager), with one
+// difference: a member the input struct does not have at all is ignored,
+// as AWS services ignore members they do not know (an SDK newer than the
+// broker's service model sends them). Its value is still checked for
+// syntax and duplicate keys, and a member whose name differs from a known
+// one only by letter case is still refused (encoding/json would take it
+// for that member; AWS would not). The paths of the ignored members
+// (Filters[0].Extra) go to the hook set with SetUnknownMembersHook.
+func DecodeAWSJSON(body []byte, v any) error {
+	return decodeJSON(body, v, true)
+}
+
+func decodeJSON(body []byte, v any, ignoreUnknown bool) error {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return errors.New("awsapi: DecodeJSON needs a non-nil pointer")
 	}
-	d := &jsonChecker{data: body}
+	d := &jsonChecker{data: body, ignoreUnknown: ignoreUnknown}
 	d.skipSpace()
 	if d.pos == len(d.data) {
 		body = []byte("{}")
@@ -82,10 +95,10 @@ func DecodeJSON(body []byte, v any) error {
 	return nil
 }
 
-// unknownMembersHook receives the member paths DecodeJSON ignored.
+// unknownMembersHook receives the member paths DecodeAWSJSON ignored.
 var unknownMembersHook atomic.Pointer[func(paths []string)]
 
-// SetUnknownMembersHook sets the function DecodeJSON calls, after a
+// SetUnknownMembersHook sets the function DecodeAWSJSON calls, after a
 // successful decode, with the paths of the members it ignored (names made
 // printable and cut to 64 bytes; never a value). The broker counts them in
 // a metric and logs them at debug level. nil removes the hook.
@@ -207,8 +220,10 @@ func structFields(t reflect.Type) map[string]reflect.Type {
 type jsonChecker struct {
 	data []byte
 	pos  int
-	// unknown are the paths of the struct members ignored.
-	unknown []string
+	// ignoreUnknown: skip members the struct does not have (DecodeAWSJSON),
+	// recording their paths in unknown.
+	ignoreUnknown bool
+	unknown       []string
 }
 
 func (d *jsonChecker) skipSpace() {
@@ -278,7 +293,7 @@ func (d *jsonChecker) value(t reflect.Type, path string, depth int) error {
 		default:
 			return Errorf(CodeSerialization, "cannot decode %s: a structure was given where a %s is expected", pathString(path), jsonTypeName(t))
 		}
-		return d.object(fields, elem, path, depth+1)
+		return d.object(t, fields, elem, path, depth+1)
 	case '[':
 		if depth >= MaxJSONDepth {
 			return Errorf(CodeSerialization, "the request nests deeper than %d levels", MaxJSONDepth)
@@ -332,7 +347,7 @@ func (d *jsonChecker) literal(word string) error {
 
 // object checks an object; fields is set for a struct, elem for a map, and
 // neither for a free-form value.
-func (d *jsonChecker) object(fields map[string]reflect.Type, elem reflect.Type, path string, depth int) error {
+func (d *jsonChecker) object(t reflect.Type, fields map[string]reflect.Type, elem reflect.Type, path string, depth int) error {
 	d.pos++ // '{'
 	seen := make(map[string]struct{})
 	d.skipSpace()
@@ -366,9 +381,12 @@ func (d *jsonChecker) object(fields map[string]reflect.Type, elem reflect.Type, 
 				if err := caseVariant(fields, key, path); err != nil {
 					return err
 				}
+				if !d.ignoreUnknown {
+					return unknownMember(t, key, path)
+				}
 				d.unknown = append(d.unknown, safeName(joinPath(path, key)))
 			}
-			vt = ft // nil for an unknown member: any value
+			vt = ft // nil for an ignored member: any value
 		case elem != nil:
 			vt = elem
 		}
@@ -389,6 +407,15 @@ func (d *jsonChecker) object(fields map[string]reflect.Type, elem reflect.Type, 
 			return d.syntax("',' or '}' is expected in an object")
 		}
 	}
+}
+
+// unknownMember is DecodeJSON's error for a key the struct does not have.
+func unknownMember(t reflect.Type, key, path string) error {
+	where := pathString(path)
+	if t != nil && path == "" {
+		where = "the input"
+	}
+	return Errorf(CodeValidation, "1 validation error detected: %s has no member %q", where, safeName(key))
 }
 
 // caseVariant refuses a key the struct does not have that differs from one

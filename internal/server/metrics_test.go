@@ -21,10 +21,10 @@ func TestUnknownMembersMetric(t *testing.T) {
 	var in struct {
 		SecretId *string `json:"SecretId"`
 	}
-	if err := awsapi.DecodeJSON([]byte(`{"SecretId":"a","PolicyName":"value-xyz","Future":{"x":1}}`), &in); err != nil {
+	if err := awsapi.DecodeAWSJSON([]byte(`{"SecretId":"a","PolicyName":"value-xyz","Future":{"x":1}}`), &in); err != nil {
 		t.Fatal(err)
 	}
-	if err := awsapi.DecodeJSON([]byte(`{"SecretId":"a"}`), &in); err != nil {
+	if err := awsapi.DecodeAWSJSON([]byte(`{"SecretId":"a"}`), &in); err != nil {
 		t.Fatal(err)
 	}
 	var c dto.Metric

@@ -1,40 +1,25 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
 // queryCall posts a signed Query request with an Accept header and returns
 // the status, the Content-Type and the body.
 func queryCall(t *testing.T, b *testBroker, c aws.Credentials, body, service, accept string) (int, string, string) {
 	t.Helper()
-	req, err := http.NewRequest("POST", b.url+"/", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	hdr := http.Header{"Content-Type": {"application/x-www-form-urlencoded; charset=utf-8"}}
 	if accept != "" {
-		req.Header.Set("Accept", accept)
+		hdr.Set("Accept", accept)
 	}
-	if err := v4.NewSigner().SignHTTP(context.Background(), c, req, sha256Hex(body), service, "us-east-1", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header.Get("Content-Type"), string(data)
+	resp := signedPost(t, b.url, c, body, service, "us-east-1", time.Now(), hdr)
+	return resp.status, resp.header.Get("Content-Type"), resp.body
 }
 
 // TestQueryAcceptJSON: a Query request that asks for JSON gets AWS's JSON

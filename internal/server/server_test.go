@@ -137,14 +137,30 @@ func TestSessionExpiryBoundary(t *testing.T) {
 // the given scope, and returns the status and body.
 func rawCall(t *testing.T, b *testBroker, c aws.Credentials, body, service, region string, signTime time.Time) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest("POST", b.url+"/", strings.NewReader(body))
+	resp := signedPost(t, b.url, c, body, service, region, signTime, http.Header{"Content-Type": {"application/x-www-form-urlencoded; charset=utf-8"}})
+	return resp.status, resp.body
+}
+
+// signedResponse is what signedPost returns.
+type signedResponse struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// signedPost posts body to url with the headers hdr, signed by the SDK's
+// signer with c for the given scope (unsigned if c has no key).
+func signedPost(t *testing.T, url string, c aws.Credentials, body, service, region string, signTime time.Time, hdr http.Header) signedResponse {
+	t.Helper()
+	req, err := http.NewRequest("POST", url+"/", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
 	if c.AccessKeyID != "" {
-		hash := sha256Hex(body)
-		if err := v4.NewSigner().SignHTTP(context.Background(), c, req, hash, service, region, signTime); err != nil {
+		if err := v4.NewSigner().SignHTTP(context.Background(), c, req, sha256Hex(body), service, region, signTime); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -154,7 +170,7 @@ func rawCall(t *testing.T, b *testBroker, c aws.Credentials, body, service, regi
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(data)
+	return signedResponse{status: resp.StatusCode, header: resp.Header, body: string(data)}
 }
 
 func sha256Hex(s string) string {

@@ -64,7 +64,7 @@ type createSecretOutput struct {
 func handleCreateSecret(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in createSecretInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		name, err := requiredParam(in.Name, "name")
@@ -147,7 +147,7 @@ func describeOut(sec *secrets.Secret) *describeSecretOutput {
 func handleDescribeSecret(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in secretIDInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:DescribeSecret", in.SecretId, nil)
@@ -192,7 +192,7 @@ type listSecretsOutput struct {
 func handleListSecrets(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in listSecretsInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		if err := r.Authorize(ctx, "secretsmanager:ListSecrets", "*", nil); err != nil {
@@ -245,7 +245,7 @@ type arnNameVersionOutput struct {
 func handleUpdateSecret(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in updateSecretInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		id, err := secretIDParam(in.SecretId)
@@ -301,7 +301,7 @@ type deleteSecretOutput struct {
 func handleDeleteSecret(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in deleteSecretInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		id, err := secretIDParam(in.SecretId)
@@ -354,7 +354,7 @@ type arnNameOutput struct {
 func handleRestoreSecret(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in secretIDInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:RestoreSecret", in.SecretId, nil)
@@ -379,7 +379,7 @@ type tagResourceInput struct {
 func handleTagResource(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in tagResourceInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		id, err := secretIDParam(in.SecretId)
@@ -406,7 +406,7 @@ type untagResourceInput struct {
 func handleUntagResource(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in untagResourceInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		id, err := secretIDParam(in.SecretId)

@@ -54,7 +54,7 @@ func versionConditionKeys(versionID, stage string) map[string][]string {
 func handleGetSecretValue(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in getSecretValueInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		versionID, stage := strOr(in.VersionId), strOr(in.VersionStage)
@@ -100,7 +100,7 @@ type batchGetSecretValueOutput struct {
 func handleBatchGetSecretValue(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in batchGetSecretValueInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		if (in.SecretIdList == nil) == (in.Filters == nil) {
@@ -189,7 +189,7 @@ type putSecretValueOutput struct {
 func handlePutSecretValue(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in putSecretValueInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		id, err := secretIDParam(in.SecretId)
@@ -252,7 +252,7 @@ type listSecretVersionIdsOutput struct {
 func handleListSecretVersionIds(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in listSecretVersionIdsInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:ListSecretVersionIds", in.SecretId, nil)
@@ -290,7 +290,7 @@ type updateSecretVersionStageInput struct {
 func handleUpdateSecretVersionStage(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in updateSecretVersionStageInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		id, err := secretIDParam(in.SecretId)
@@ -335,7 +335,7 @@ type getRandomPasswordOutput struct {
 func handleGetRandomPassword(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in getRandomPasswordInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		if err := r.Authorize(ctx, "secretsmanager:GetRandomPassword", "*", nil); err != nil {

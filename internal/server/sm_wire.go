@@ -14,9 +14,9 @@ import (
 )
 
 // Secrets Manager speaks JSON 1.1: request bodies are decoded with
-// awsapi.DecodeJSON into the structs below (one member per member of the
-// botocore input shape, so that a request the SDKs can send is never refused
-// as unknown), and responses are JSON-tagged structs.
+// awsapi.DecodeAWSJSON into the structs below (one member per member of the
+// botocore input shape; a member the model does not have is ignored, as AWS
+// ignores it), and responses are JSON-tagged structs.
 
 // epochTime is a timestamp as JSON 1.1 sends it: seconds since the epoch,
 // a number with a fraction (botocore parses it as such).

@@ -4,14 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/policy"
@@ -22,22 +19,9 @@ import (
 // signer, and returns the status, the error type header and the body.
 func smRaw(t *testing.T, b *smBroker, op, body string) (int, string, string) {
 	t.Helper()
-	req, err := http.NewRequest("POST", b.url+"/", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "secretsmanager."+op)
-	if err := v4.NewSigner().SignHTTP(context.Background(), b.admin, req, sha256Hex(body), "secretsmanager", "us-east-1", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header.Get("X-Amzn-Errortype"), string(data)
+	resp := signedPost(t, b.url, b.admin, body, "secretsmanager", "us-east-1", time.Now(),
+		http.Header{"Content-Type": {"application/x-amz-json-1.1"}, "X-Amz-Target": {"secretsmanager." + op}})
+	return resp.status, resp.header.Get("X-Amzn-Errortype"), resp.body
 }
 
 // TestSecretsWire checks the wire itself: strict decoding of request bodies
