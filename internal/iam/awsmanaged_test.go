@@ -126,3 +126,31 @@ func TestAWSManagedPolicies(t *testing.T) {
 		t.Error("an AWS managed policy was deleted")
 	}
 }
+
+// BenchmarkEvaluateReadOnlyAccess is the cost of deciding a request against
+// the largest shipped document (some 3,000 action patterns), the worst case
+// a principal with an AWS managed policy attached adds to a request.
+func BenchmarkEvaluateReadOnlyAccess(b *testing.B) {
+	recs, err := loadAWSManaged()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var p *policy.Policy
+	for _, r := range recs {
+		if r.Name == "ReadOnlyAccess" {
+			if p, err = policy.Parse([]byte(r.defaultDocument()), policy.KindIdentity); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	set := []policy.Labeled{{ID: "ReadOnlyAccess", Policy: p}}
+	req := &policy.Request{Action: "secretsmanager:PutSecretValue", Resource: "arn:aws:secretsmanager:us-east-1:123456789012:secret:/prod/db-AbCdEf"}
+	var res policy.Result
+	b.ReportAllocs()
+	for b.Loop() {
+		policy.EvaluateInto(&res, req, set)
+	}
+	if res.Decision != policy.ImplicitDeny {
+		b.Fatalf("decision %v", res.Decision)
+	}
+}
