@@ -573,7 +573,9 @@ func (s *Service) UpdateStage(ctx context.Context, id, stage, removeFrom, moveTo
 			return nil // already there
 		}
 		if holder >= 0 && from != holder {
-			return newErr(ErrInvalidParameter, "The staging label %s is currently attached to version %s. To move it, specify that version in RemoveFromVersionId.", printable(stage), r.Versions[holder].ID)
+			// AWS's words (removeFrom is empty here: a removeFrom that is
+			// not the holder was refused above).
+			return newErr(ErrInvalidParameter, "The parameter RemoveFromVersionId can't be empty. Staging label %s is currently attached to version %s, so you must explicitly reference that version in RemoveFromVersionId.", printable(stage), r.Versions[holder].ID)
 		}
 		if len(r.Versions[to].Stages) >= MaxStagesPerVersion {
 			return newErr(ErrLimitExceeded, "A version can have at most %d staging labels.", MaxStagesPerVersion)

@@ -40,6 +40,8 @@ func TestSecretsErrorMessages(t *testing.T) {
 		{"fail/update-value-without-token", "UpdateSecret", `{"SecretId":"/prod/db","SecretString":"x"}`, 400, "InvalidRequestException", noToken},
 		{"ok/update-description-without-token", "UpdateSecret", `{"SecretId":"/prod/db","Description":"d"}`, 200, "", ""},
 		{"ok/put-with-token", "PutSecretValue", `{"SecretId":"/prod/db","SecretString":"pw-2",` + tok("c") + `}`, 200, "", ""},
+		{"fail/move-current-without-remove-from", "UpdateSecretVersionStage", `{"SecretId":"/prod/db","VersionStage":"AWSCURRENT","MoveToVersionId":"` + strings.Repeat("a", 36) + `"}`, 400, "InvalidParameterException",
+			"The parameter RemoveFromVersionId can't be empty. Staging label AWSCURRENT is currently attached to version " + strings.Repeat("c", 36) + ", so you must explicitly reference that version in RemoveFromVersionId."},
 
 		{"fail/describe-invalid-id", "DescribeSecret", `{` + badID + `}`, 400, validation, invalidID},
 		{"fail/get-invalid-id", "GetSecretValue", `{` + badID + `}`, 400, validation, invalidID},
