@@ -79,7 +79,9 @@ func TestIdentityProofJSON(t *testing.T) {
 	// A tampered URL is refused, in the verifier's format.
 	url = strings.Replace(url, "X-Amz-Expires=60", "X-Amz-Expires=61", 1)
 	status, ct, body = get("application/json")
-	var e struct{ Error struct{ Code, Message, Type string } }
+	var e struct {
+		Error struct{ Code, Message, Type string }
+	}
 	if err := json.Unmarshal([]byte(body), &e); status != 403 || ct != "application/json" || err != nil || e.Error.Code != "SignatureDoesNotMatch" || e.Error.Type != "Sender" {
 		t.Errorf("tampered URL: %d %q %v\n%s", status, ct, err, body)
 	}

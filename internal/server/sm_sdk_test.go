@@ -209,7 +209,11 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 	}
 	_, err = c.GetSecretValue(ctx, &sdksm.GetSecretValueInput{SecretId: aws.String("/prod/empty")})
 	wantCode(t, "GetSecretValue(no version)", err, "ResourceNotFoundException")
-	_, err = c.GetSecretValue(ctx, &sdksm.GetSecretValueInput{SecretId: aws.String(arn[:len(arn)-1] + "Q")})
+	wrong := "Q" // a suffix letter the ARN does not have
+	if strings.HasSuffix(arn, wrong) {
+		wrong = "R"
+	}
+	_, err = c.GetSecretValue(ctx, &sdksm.GetSecretValueInput{SecretId: aws.String(arn[:len(arn)-1] + wrong)})
 	wantCode(t, "GetSecretValue(wrong suffix)", err, "ResourceNotFoundException")
 
 	// PutSecretValue: binary, labels, idempotency.
