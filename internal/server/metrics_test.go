@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/rand"
 	"log/slog"
 	"strings"
 	"testing"
@@ -8,24 +9,29 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
+	"github.com/shortfuse/shortfuse/internal/secrets"
 )
 
-// TestUnknownMembersMetric: members the JSON decoder ignores are counted
-// and named at debug level in the server's log, never with their values.
+// TestUnknownMembersMetric: members of a Secrets Manager request that the
+// broker does not know are ignored, counted in the metric and named at
+// debug level in the server's log, never with their values.
 func TestUnknownMembersMetric(t *testing.T) {
+	core := newTestCore(t, smAccount, nil)
+	deps := core.deps()
+	deps.Secrets = secrets.New(core.st, core.sealer, smAccount, "us-east-1", (&clock{}).Now, rand.Reader)
+	logs := &lockedBuffer{}
 	m := NewMetrics()
 	t.Cleanup(func() { awsapi.SetUnknownMembersHook(nil) })
-	logs := &lockedBuffer{}
-	m.log.Store(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	srv := New(Config{Account: smAccount, Region: "us-east-1", Metrics: m,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}, deps)
+	b := &smBroker{url: newTestServer(t, srv), admin: core.admin}
 
-	var in struct {
-		SecretId *string `json:"SecretId"`
+	body := `{"Name":"/m","SecretString":"value-xyz","ClientRequestToken":"` + strings.Repeat("a", 36) + `","CrossAccountPrimaryARN":"arn-xyz","Future":{"x":1}}`
+	if status, _, out := smRaw(t, b, "CreateSecret", body); status != 200 {
+		t.Fatalf("CreateSecret: %d %s", status, out)
 	}
-	if err := awsapi.DecodeAWSJSON([]byte(`{"SecretId":"a","PolicyName":"value-xyz","Future":{"x":1}}`), &in); err != nil {
-		t.Fatal(err)
-	}
-	if err := awsapi.DecodeAWSJSON([]byte(`{"SecretId":"a"}`), &in); err != nil {
-		t.Fatal(err)
+	if status, _, out := smRaw(t, b, "DescribeSecret", `{"SecretId":"/m"}`); status != 200 {
+		t.Fatalf("DescribeSecret: %d %s", status, out)
 	}
 	var c dto.Metric
 	if err := m.unknownMembers.Write(&c); err != nil {
@@ -35,10 +41,10 @@ func TestUnknownMembersMetric(t *testing.T) {
 		t.Errorf("shortfuse_request_unknown_members_total = %v, want 2", got)
 	}
 	l := logs.String()
-	if !strings.Contains(l, "level=DEBUG") || !strings.Contains(l, "PolicyName") || !strings.Contains(l, "Future") {
+	if !strings.Contains(l, "level=DEBUG") || !strings.Contains(l, "CrossAccountPrimaryARN") || !strings.Contains(l, "Future") {
 		t.Errorf("debug log does not name the members:\n%s", l)
 	}
-	if strings.Contains(l, "value-xyz") {
-		t.Errorf("debug log quotes a value:\n%s", l)
+	if strings.Contains(l, "value-xyz") || strings.Contains(l, "arn-xyz") {
+		t.Errorf("the log quotes a value:\n%s", l)
 	}
 }
