@@ -4,13 +4,17 @@
 // # Protocols
 //
 // STS and IAM use the AWS Query protocol: a form-encoded request carrying
-// Action and Version, answered with XML (<ActionResponse><ActionResult>…).
-// Secrets Manager uses JSON 1.1: the operation is named by the X-Amz-Target
-// header and both bodies are JSON.
+// Action and Version, answered with XML (<ActionResponse><ActionResult>…),
+// or with the same document in JSON to a client that asks for it with
+// Accept: application/json ([QueryFormat]). Secrets Manager uses JSON 1.1:
+// the operation is named by the X-Amz-Target header and both bodies are
+// JSON.
 //
 // Decoders are strict (security rule 3): a repeated form key, a duplicate JSON
-// object key, unknown JSON fields, trailing data and invalid UTF-8 are refused
-// rather than resolved silently.
+// object key, a JSON member differing from a known one only by case,
+// trailing data and invalid UTF-8 are refused rather than resolved silently.
+// Unknown JSON members are refused by [DecodeJSON] (the broker's own API) and
+// ignored, as AWS ignores them, by [DecodeAWSJSON] (the AWS APIs).
 //
 // # Errors
 //

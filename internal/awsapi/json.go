@@ -17,12 +17,25 @@ func WriteJSON(w http.ResponseWriter, body []byte) {
 	_, _ = w.Write(body)
 }
 
-// WriteJSONError sends e as a JSON 1.1 error: {"__type": code, "message": …}.
-func WriteJSONError(w http.ResponseWriter, e *Error) {
-	body, _ := json.Marshal(struct {
-		Type    string `json:"__type"`
-		Message string `json:"message"`
-	}{e.JSONCode(), e.Message})
+// The member that carries the message of a JSON 1.1 error. Services differ:
+// Secrets Manager sends "Message"; others, and the broker's own shortfuse
+// API, send "message". The SDKs read either (botocore: message, then
+// Message; aws-sdk-go-v2: either, case-insensitively; JS SDK v3: message,
+// then Message).
+const (
+	MessageKeyLower = "message"
+	MessageKeyUpper = "Message"
+)
+
+// WriteJSONError sends e as a JSON 1.1 error: {"__type": code, key: message},
+// key being MessageKeyLower or MessageKeyUpper.
+func WriteJSONError(w http.ResponseWriter, e *Error, key string) {
+	if key != MessageKeyUpper {
+		key = MessageKeyLower
+	}
+	typ, _ := json.Marshal(e.JSONCode())
+	msg, _ := json.Marshal(e.Message)
+	body := []byte(`{"__type":` + string(typ) + `,"` + key + `":` + string(msg) + `}`)
 	w.Header().Set("Content-Type", ContentTypeJSON11)
 	w.Header().Set("X-Amzn-Errortype", e.JSONCode())
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))

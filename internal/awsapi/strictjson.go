@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -32,6 +33,9 @@ const MaxJSONDepth = 32
 //     differs from the struct's json tag only by case (encoding/json
 //     matches names case-insensitively): ValidationException.
 //
+// It is the decoder of the broker's own API (shortfuse), whose clients
+// ship with the broker. AWS APIs use DecodeAWSJSON.
+//
 // An empty body decodes as {}, as AWS services accept it. JSON null leaves a
 // member at its zero value. Members of a type that decodes itself
 // (json.Unmarshaler, encoding.TextUnmarshaler), interface and map members
@@ -40,11 +44,27 @@ const MaxJSONDepth = 32
 // Errors are *Error. Their messages name the member's path (Filters[0].Key)
 // and never quote a value from the body, which may be secret.
 func DecodeJSON(body []byte, v any) error {
+	return decodeJSON(body, v, false)
+}
+
+// DecodeAWSJSON is DecodeJSON for the AWS APIs (Secrets Manager), with one
+// difference: a member the input struct does not have at all is ignored,
+// as AWS services ignore members they do not know (an SDK newer than the
+// broker's service model sends them). Its value is still checked for
+// syntax and duplicate keys, and a member whose name differs from a known
+// one only by letter case is still refused (encoding/json would take it
+// for that member; AWS would not). The paths of the ignored members
+// (Filters[0].Extra) go to the hook set with SetUnknownMembersHook.
+func DecodeAWSJSON(body []byte, v any) error {
+	return decodeJSON(body, v, true)
+}
+
+func decodeJSON(body []byte, v any, ignoreUnknown bool) error {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return errors.New("awsapi: DecodeJSON needs a non-nil pointer")
 	}
-	d := &jsonChecker{data: body}
+	d := &jsonChecker{data: body, ignoreUnknown: ignoreUnknown}
 	d.skipSpace()
 	if d.pos == len(d.data) {
 		body = []byte("{}")
@@ -65,19 +85,44 @@ func DecodeJSON(body []byte, v any) error {
 		return Errorf(CodeSerialization, "unexpected data after the JSON object at offset %d", d.pos)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			field := te.Field
-			if field == "" {
-				field = "the request"
-			}
-			return Errorf(CodeSerialization, "cannot decode %s: the value is not a valid %s", safeName(field), jsonTypeName(te.Type))
+		return unmarshalError(err)
+	}
+	if len(d.unknown) > 0 {
+		if h := unknownMembersHook.Load(); h != nil {
+			(*h)(d.unknown)
 		}
-		// A type's own UnmarshalJSON (base64 of a blob, a number out of
-		// range) failed. Its text may quote the value: it is not sent.
-		return Errorf(CodeSerialization, "a member of the request has a value that cannot be decoded")
 	}
 	return nil
+}
+
+// unknownMembersHook receives the member paths DecodeAWSJSON ignored.
+var unknownMembersHook atomic.Pointer[func(paths []string)]
+
+// SetUnknownMembersHook sets the function DecodeAWSJSON calls, after a
+// successful decode, with the paths of the members it ignored (names made
+// printable and cut to 64 bytes; never a value). The broker counts them in
+// a metric and logs them at debug level. nil removes the hook.
+func SetUnknownMembersHook(f func(paths []string)) {
+	if f == nil {
+		unknownMembersHook.Store(nil)
+		return
+	}
+	unknownMembersHook.Store(&f)
+}
+
+// unmarshalError is the client-safe form of an encoding/json error.
+func unmarshalError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		field := te.Field
+		if field == "" {
+			field = "the request"
+		}
+		return Errorf(CodeSerialization, "cannot decode %s: the value is not a valid %s", safeName(field), jsonTypeName(te.Type))
+	}
+	// A type's own UnmarshalJSON (base64 of a blob, a number out of
+	// range) failed. Its text may quote the value: it is not sent.
+	return Errorf(CodeSerialization, "a member of the request has a value that cannot be decoded")
 }
 
 var (
@@ -175,6 +220,10 @@ func structFields(t reflect.Type) map[string]reflect.Type {
 type jsonChecker struct {
 	data []byte
 	pos  int
+	// ignoreUnknown: skip members the struct does not have (DecodeAWSJSON),
+	// recording their paths in unknown.
+	ignoreUnknown bool
+	unknown       []string
 }
 
 func (d *jsonChecker) skipSpace() {
@@ -329,9 +378,15 @@ func (d *jsonChecker) object(t reflect.Type, fields map[string]reflect.Type, ele
 		case fields != nil:
 			ft, ok := fields[key]
 			if !ok {
-				return unknownMember(t, fields, key, path)
+				if err := caseVariant(fields, key, path); err != nil {
+					return err
+				}
+				if !d.ignoreUnknown {
+					return unknownMember(t, key, path)
+				}
+				d.unknown = append(d.unknown, safeName(joinPath(path, key)))
 			}
-			vt = ft
+			vt = ft // nil for an ignored member: any value
 		case elem != nil:
 			vt = elem
 		}
@@ -354,20 +409,26 @@ func (d *jsonChecker) object(t reflect.Type, fields map[string]reflect.Type, ele
 	}
 }
 
-// unknownMember is the error for a key the struct does not have. A key that
-// differs from a member only by case is named as such: encoding/json would
-// have taken it for the member.
-func unknownMember(t reflect.Type, fields map[string]reflect.Type, key, path string) error {
-	for name := range fields {
-		if strings.EqualFold(name, key) {
-			return Errorf(CodeValidation, "1 validation error detected: member %q of %s is not spelled as the API spells it (%q); member names are case-sensitive", safeName(key), pathString(path), name)
-		}
-	}
+// unknownMember is DecodeJSON's error for a key the struct does not have.
+func unknownMember(t reflect.Type, key, path string) error {
 	where := pathString(path)
 	if t != nil && path == "" {
 		where = "the input"
 	}
 	return Errorf(CodeValidation, "1 validation error detected: %s has no member %q", where, safeName(key))
+}
+
+// caseVariant refuses a key the struct does not have that differs from one
+// of its members only by case: encoding/json would take it for the member,
+// so ignoring it is not possible, and honouring it would read a request
+// differently from AWS.
+func caseVariant(fields map[string]reflect.Type, key, path string) error {
+	for name := range fields {
+		if strings.EqualFold(name, key) {
+			return Errorf(CodeValidation, "1 validation error detected: member %q of %s is not spelled as the API spells it (%q); member names are case-sensitive", safeName(key), pathString(path), name)
+		}
+	}
+	return nil
 }
 
 func (d *jsonChecker) array(elem reflect.Type, path string, depth int) error {

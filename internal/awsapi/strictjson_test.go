@@ -35,6 +35,7 @@ func TestDecodeJSON(t *testing.T) {
 	tests := []struct {
 		name     string
 		in       string
+		aws      bool // decode with DecodeAWSJSON
 		wantCode Code // 0 with wantErr false: success
 		wantErr  bool
 		check    func(t *testing.T, v *testInput)
@@ -72,6 +73,28 @@ func TestDecodeJSON(t *testing.T) {
 		{name: "fail/wrong-case", in: `{"secretid":"a"}`, wantCode: CodeValidation},
 		{name: "fail/wrong-case-nested", in: `{"Filters":[{"key":"name"}]}`, wantCode: CodeValidation},
 		{name: "fail/dash-member", in: `{"Ignored":"x"}`, wantCode: CodeValidation},
+
+		// DecodeAWSJSON: members the struct does not have are ignored, but
+		// only those.
+		{name: "ok/aws-unknown-member-ignored", aws: true, in: `{"SecretId":"a","CrossAccountPrimaryARN":"arn:x"}`, check: func(t *testing.T, v *testInput) {
+			if *v.SecretId != "a" {
+				t.Errorf("SecretId = %q", *v.SecretId)
+			}
+		}},
+		{name: "ok/aws-unknown-nested-member-ignored", aws: true, in: `{"Filters":[{"Key":"name","Future":{"a":[1,true,null]}}]}`},
+		{name: "ok/aws-dash-member-ignored", aws: true, in: `{"Ignored":"x"}`, check: func(t *testing.T, v *testInput) {
+			if v.Ignored != "" {
+				t.Errorf("a json:\"-\" field was set: %q", v.Ignored)
+			}
+		}},
+		{name: "fail/aws-wrong-case", aws: true, in: `{"secretid":"a"}`, wantCode: CodeValidation},
+		{name: "fail/aws-wrong-case-nested", aws: true, in: `{"Filters":[{"key":"name"}]}`, wantCode: CodeValidation},
+		{name: "fail/aws-unknown-member-duplicate", aws: true, in: `{"Future":1,"Future":2}`, wantCode: CodeSerialization},
+		{name: "fail/aws-unknown-member-duplicate-inside", aws: true, in: `{"Future":{"a":1,"a":2}}`, wantCode: CodeSerialization},
+		{name: "fail/aws-unknown-member-bad-json", aws: true, in: `{"Future":tru}`, wantCode: CodeSerialization},
+		{name: "fail/aws-unknown-member-bad-utf16", aws: true, in: `{"Future":"\ud800"}`, wantCode: CodeSerialization},
+		{name: "fail/aws-trailing-data", aws: true, in: `{"Future":1}{}`, wantCode: CodeSerialization},
+		{name: "fail/aws-wrong-type", aws: true, in: `{"MaxResults":"10","Future":1}`, wantCode: CodeSerialization},
 		{name: "fail/trailing-data", in: `{}{}`, wantCode: CodeSerialization},
 		{name: "fail/trailing-garbage", in: `{"SecretId":"a"} x`, wantCode: CodeSerialization},
 		{name: "fail/invalid-utf8-raw", in: "{\"SecretId\":\"\xff\"}", wantCode: CodeSerialization},
@@ -102,7 +125,11 @@ func TestDecodeJSON(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var v testInput
-			err := DecodeJSON([]byte(tt.in), &v)
+			decode := DecodeJSON
+			if tt.aws {
+				decode = DecodeAWSJSON
+			}
+			err := decode([]byte(tt.in), &v)
 			wantErr := strings.HasPrefix(tt.name, "fail/")
 			if !wantErr {
 				if err != nil {
@@ -161,9 +188,10 @@ func TestDecodeJSONNeedsPointer(t *testing.T) {
 	}
 }
 
-// FuzzDecodeJSON: DecodeJSON never panics; what it accepts, encoding/json
-// accepts too and decodes the same way; and a decoded value re-encoded
-// decodes again to the same value.
+// FuzzDecodeJSON: DecodeJSON and DecodeAWSJSON never panic; what either
+// accepts, encoding/json accepts too and decodes the same way; DecodeAWSJSON
+// accepts all DecodeJSON does; and a decoded value re-encoded decodes again
+// to the same value.
 func FuzzDecodeJSON(f *testing.F) {
 	seeds := []string{
 		"", "{}", `{"SecretId":"a"}`, `{"SecretId":"a","SecretId":"b"}`, `{"secretid":"a"}`,
@@ -171,44 +199,55 @@ func FuzzDecodeJSON(f *testing.F) {
 		`{"SecretBinary":"AAE="}`, `{"Free":{"a":[1,2,{"b":null}]}}`, `{"SecretId":"\ud83d\ude00"}`,
 		`{"SecretId":"\ud800"}`, "{\"SecretId\":\"\xff\"}", `{} {}`, `{"Stages":{"x":"y"}}`,
 		`{"RecoveryWindowInDays":7,"ForceDeleteWithoutRecovery":false}`, `{"MaxResults":1e2}`,
+		`{"SecretId":"a","Future":{"x":[1,{"y":2}]}}`, `{"Filters":[{"Key":"name","Later":true}]}`,
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var v testInput
-		err := DecodeJSON(data, &v)
-		if err != nil {
-			var we *Error
-			if !errors.As(err, &we) {
-				t.Fatalf("DecodeJSON error is not *Error: %v", err)
+		var strict testInput
+		strictErr := DecodeJSON(data, &strict)
+		for _, mode := range []struct {
+			name   string
+			decode func([]byte, any) error
+		}{{"DecodeJSON", DecodeJSON}, {"DecodeAWSJSON", DecodeAWSJSON}} {
+			var v testInput
+			err := mode.decode(data, &v)
+			if err != nil {
+				var we *Error
+				if !errors.As(err, &we) {
+					t.Fatalf("%s error is not *Error: %v", mode.name, err)
+				}
+				if strictErr == nil {
+					t.Fatalf("%s refuses what DecodeJSON accepts: %v", mode.name, err)
+				}
+				continue
 			}
-			return
-		}
-		body := data
-		if strings.TrimSpace(string(data)) == "" {
-			body = []byte("{}")
-		}
-		if !json.Valid(body) {
-			t.Fatalf("DecodeJSON accepted what encoding/json finds invalid: %q", data)
-		}
-		var std testInput
-		if err := json.Unmarshal(body, &std); err != nil {
-			t.Fatalf("encoding/json refuses what DecodeJSON accepted: %v", err)
-		}
-		if !reflect.DeepEqual(v, std) {
-			t.Fatalf("DecodeJSON and encoding/json disagree:\n%+v\n%+v", v, std)
-		}
-		again, err := json.Marshal(&v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var v2 testInput
-		if err := DecodeJSON(again, &v2); err != nil {
-			t.Fatalf("re-encoded value does not decode: %v\n%s", err, again)
-		}
-		if !reflect.DeepEqual(normalize(v), normalize(v2)) {
-			t.Fatalf("round trip changed the value:\n%+v\n%+v", v, v2)
+			body := data
+			if strings.TrimSpace(string(data)) == "" {
+				body = []byte("{}")
+			}
+			if !json.Valid(body) {
+				t.Fatalf("%s accepted what encoding/json finds invalid: %q", mode.name, data)
+			}
+			var std testInput
+			if err := json.Unmarshal(body, &std); err != nil {
+				t.Fatalf("encoding/json refuses what %s accepted: %v", mode.name, err)
+			}
+			if !reflect.DeepEqual(v, std) {
+				t.Fatalf("%s and encoding/json disagree:\n%+v\n%+v", mode.name, v, std)
+			}
+			again, err := json.Marshal(&v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var v2 testInput
+			if err := DecodeJSON(again, &v2); err != nil {
+				t.Fatalf("re-encoded value does not decode: %v\n%s", err, again)
+			}
+			if !reflect.DeepEqual(normalize(v), normalize(v2)) {
+				t.Fatalf("round trip changed the value:\n%+v\n%+v", v, v2)
+			}
 		}
 	})
 }
@@ -234,4 +273,30 @@ func normalize(v testInput) testInput {
 		v.Stages = nil
 	}
 	return v
+}
+
+// TestDecodeJSONUnknownMembersHook: the hook gets the path of every member
+// ignored, and nothing for a request without one or one that is refused.
+func TestDecodeJSONUnknownMembersHook(t *testing.T) {
+	var got [][]string
+	SetUnknownMembersHook(func(paths []string) { got = append(got, paths) })
+	t.Cleanup(func() { SetUnknownMembersHook(nil) })
+
+	var v testInput
+	if err := DecodeAWSJSON([]byte(`{"SecretId":"a","PolicyName":"p","Filters":[{"Key":"k"},{"Key":"k","New\u0001":1}]}`), &v); err != nil {
+		t.Fatal(err)
+	}
+	if err := DecodeAWSJSON([]byte(`{"SecretId":"a"}`), &v); err != nil {
+		t.Fatal(err)
+	}
+	if err := DecodeAWSJSON([]byte(`{"Extra":1,"secretid":"a"}`), &v); err == nil {
+		t.Fatal("a case variant of a member was accepted")
+	}
+	if err := DecodeJSON([]byte(`{"Extra":1}`), &v); err == nil {
+		t.Fatal("DecodeJSON accepted an unknown member")
+	}
+	want := [][]string{{"PolicyName", "Filters[1].New?"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("hook calls = %q, want %q", got, want)
+	}
 }

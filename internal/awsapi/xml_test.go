@@ -62,8 +62,13 @@ func TestWireTableComplete(t *testing.T) {
 
 func TestWriteJSONError(t *testing.T) {
 	rec := httptest.NewRecorder()
-	WriteJSONError(rec, Errorf(CodeSignatureDoesNotMatch, "nope"))
-	if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"__type":"InvalidSignatureException"`) {
+	WriteJSONError(rec, Errorf(CodeSignatureDoesNotMatch, "nope"), MessageKeyLower)
+	if rec.Code != 400 || rec.Body.String() != `{"__type":"InvalidSignatureException","message":"nope"}` {
+		t.Errorf("got %d %s", rec.Code, rec.Body.String())
+	}
+	rec = httptest.NewRecorder()
+	WriteJSONError(rec, Errorf(CodeResourceNotFound, `a "quoted" name`), MessageKeyUpper)
+	if rec.Code != 400 || rec.Body.String() != `{"__type":"ResourceNotFoundException","Message":"a \"quoted\" name"}` {
 		t.Errorf("got %d %s", rec.Code, rec.Body.String())
 	}
 }

@@ -45,9 +45,20 @@ func noSuchRole(name string) *Error {
 	return newErr(ErrNoSuchEntity, "The role with name %s cannot be found.", name)
 }
 
+// noSuchPolicy is IAM's answer for a managed policy that does not exist
+// (GetPolicy, DeletePolicy, DetachUserPolicy, the version operations).
 func noSuchPolicy(arn string) *Error {
+	return newErr(ErrNoSuchEntity, "Policy %s was not found.", arn)
+}
+
+// notAttachable is Attach{User,Group,Role}Policy's answer for the same.
+func notAttachable(arn string) *Error {
 	return newErr(ErrNoSuchEntity, "Policy %s does not exist or is not attachable.", arn)
 }
+
+// errARNUnparsable is Attach{User,Group,Role}Policy's answer, word for word
+// (two spaces included), for a PolicyArn that is not an ARN at all.
+var errARNUnparsable = &Error{Kind: ErrValidation, Msg: "Invalid ARN:  Could not be parsed!"}
 
 func noSuchAccessKey(akid string) *Error {
 	return newErr(ErrNoSuchEntity, "The Access Key with id %s cannot be found.", akid)

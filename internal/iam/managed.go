@@ -2,6 +2,7 @@ package iam
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -57,26 +58,13 @@ type ListPoliciesInput struct {
 	PathPrefix   string
 }
 
-// The AWS managed policies the broker knows. They are written to the store
-// by Bootstrap and cannot be changed.
+// awsAccount is the account of AWS managed policies in their ARNs
+// (arn:aws:iam::aws:policy/...).
 const awsAccount = "aws"
 
 // AdministratorAccessARN is the ARN of the AWS managed policy that allows
 // everything.
 const AdministratorAccessARN = "arn:aws:iam::aws:policy/AdministratorAccess"
-
-var awsManaged = []policyRec{{
-	Name:        "AdministratorAccess",
-	ID:          "ANPAIWMBCKSKIEE64ZLYK",
-	Path:        "/",
-	ARN:         AdministratorAccessARN,
-	Created:     time.Date(2015, 2, 6, 18, 39, 46, 0, time.UTC),
-	Updated:     time.Date(2015, 2, 6, 18, 39, 46, 0, time.UTC),
-	Default:     "v1",
-	Versions:    []versionRec{{ID: "v1", Created: time.Date(2015, 2, 6, 18, 39, 46, 0, time.UTC), Document: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`}},
-	NextVersion: 2,
-	Description: "Provides full access to AWS services and resources.",
-}}
 
 func policyKey(account, name string) string {
 	if account == awsAccount {
@@ -452,8 +440,14 @@ func (s *Service) AttachPolicy(ctx context.Context, kind EntityKind, entity, pol
 	if err := checkEntityName(kind, entity); err != nil {
 		return err
 	}
-	if _, err := s.parsePolicyARN(policyARN); err != nil {
+	if err := checkARN(policyARN, "policyArn"); err != nil {
 		return err
+	}
+	if _, err := arn.Parse(policyARN); err != nil {
+		return errARNUnparsable
+	}
+	if _, err := s.parsePolicyARN(policyARN); err != nil {
+		return attachError(err, policyARN)
 	}
 	return s.update(ctx, func(t *txn) error {
 		p, err := t.principal(kind, entity)
@@ -462,7 +456,7 @@ func (s *Service) AttachPolicy(ctx context.Context, kind EntityKind, entity, pol
 		}
 		rec, key, err := t.policy(s, policyARN)
 		if err != nil {
-			return err
+			return attachError(err, policyARN)
 		}
 		if contains(p.h.Attached, rec.ARN) {
 			return nil
@@ -480,6 +474,15 @@ func (s *Service) AttachPolicy(ctx context.Context, kind EntityKind, entity, pol
 }
 
 // DetachPolicy detaches a managed policy from a user, group or role.
+// attachError words a missing policy as Attach{User,Group,Role}Policy
+// does.
+func attachError(err error, policyARN string) error {
+	if errors.Is(err, ErrNoSuchEntity) {
+		return notAttachable(policyARN)
+	}
+	return err
+}
+
 func (s *Service) DetachPolicy(ctx context.Context, kind EntityKind, entity, policyARN string) error {
 	if err := checkEntityName(kind, entity); err != nil {
 		return err

@@ -79,6 +79,7 @@ func TestInlineQuotaIgnoresWhitespace(t *testing.T) {
 func TestManagedPolicies(t *testing.T) {
 	f := newFixture(t)
 	p := f.policy(t, "Read", allowRead)
+	f.user(t, "u")
 	if p.ARN != "arn:aws:iam::123456789012:policy/Read" || !strings.HasPrefix(p.ID, "ANPA") || p.DefaultVersionID != "v1" || p.AttachmentCount != 0 {
 		t.Fatalf("CreatePolicy = %+v", p)
 	}
@@ -110,7 +111,20 @@ func TestManagedPolicies(t *testing.T) {
 		}, ErrMalformedPolicyDocument, ""},
 		{"fail/get-bad-arn", func() error { _, err := f.svc.GetPolicy(bg, "not-an-arn-but-long-enough"); return err }, ErrInvalidInput, "is not valid"},
 		{"fail/get-short-arn", func() error { _, err := f.svc.GetPolicy(bg, "arn:x"); return err }, ErrValidation, "policyArn"},
-		{"fail/get-missing", func() error { _, err := f.svc.GetPolicy(bg, "arn:aws:iam::123456789012:policy/Nope"); return err }, ErrNoSuchEntity, "Policy arn:aws:iam::123456789012:policy/Nope does not exist or is not attachable."},
+		{"fail/get-missing", func() error { _, err := f.svc.GetPolicy(bg, "arn:aws:iam::123456789012:policy/Nope"); return err }, ErrNoSuchEntity, "Policy arn:aws:iam::123456789012:policy/Nope was not found."},
+		{"fail/delete-missing", func() error { return f.svc.DeletePolicy(bg, "arn:aws:iam::123456789012:policy/Nope") }, ErrNoSuchEntity, "Policy arn:aws:iam::123456789012:policy/Nope was not found."},
+		{"fail/create-not-json", func() error {
+			_, err := f.svc.CreatePolicy(bg, CreatePolicyInput{Name: "x", Document: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",}]}`})
+			return err
+		}, ErrMalformedPolicyDocument, "This policy contains invalid Json"},
+		{"fail/attach-not-an-arn", func() error { return f.svc.AttachPolicy(bg, KindUser, "u", "not-an-arn-but-long-enough") }, ErrValidation, "Invalid ARN:  Could not be parsed!"},
+		{"fail/attach-short-not-an-arn", func() error { return f.svc.AttachPolicy(bg, KindRole, "u", "ReadOnlyAccess") }, ErrValidation, "Member must have length greater than or equal to 20"},
+		{"fail/attach-missing", func() error { return f.svc.AttachPolicy(bg, KindUser, "u", "arn:aws:iam::123456789012:policy/Nope") }, ErrNoSuchEntity, "Policy arn:aws:iam::123456789012:policy/Nope does not exist or is not attachable."},
+		{"fail/attach-missing-aws", func() error {
+			return f.svc.AttachPolicy(bg, KindUser, "u", "arn:aws:iam::aws:policy/AmazonEC2FullAccess")
+		}, ErrNoSuchEntity, "Policy arn:aws:iam::aws:policy/AmazonEC2FullAccess does not exist or is not attachable."},
+		{"fail/attach-other-account", func() error { return f.svc.AttachPolicy(bg, KindUser, "u", "arn:aws:iam::111111111111:policy/Read") }, ErrNoSuchEntity, "does not exist or is not attachable."},
+		{"fail/detach-missing", func() error { return f.svc.DetachPolicy(bg, KindUser, "u", "arn:aws:iam::123456789012:policy/Nope") }, ErrNoSuchEntity, "Policy arn:aws:iam::123456789012:policy/Nope was not found."},
 		{"fail/get-wrong-path", func() error { _, err := f.svc.GetPolicy(bg, "arn:aws:iam::123456789012:policy/x/Read"); return err }, ErrNoSuchEntity, ""},
 		{"fail/get-other-account", func() error { _, err := f.svc.GetPolicy(bg, "arn:aws:iam::111111111111:policy/Read"); return err }, ErrNoSuchEntity, ""},
 		{"ok/v2", func() error { _, err := f.svc.CreatePolicyVersion(bg, p.ARN, allowAll, false); return err }, nil, ""},
@@ -224,9 +238,10 @@ func TestAttachments(t *testing.T) {
 		want string
 		kind error
 	}{
-		{"ok/all", ListPoliciesInput{}, "AdministratorAccess,p", nil},
+		{"ok/all", ListPoliciesInput{}, shippedAWSPolicies + ",p", nil},
 		{"ok/local", ListPoliciesInput{Scope: "Local"}, "p", nil},
-		{"ok/aws", ListPoliciesInput{Scope: "AWS"}, "AdministratorAccess", nil},
+		{"ok/aws", ListPoliciesInput{Scope: "AWS"}, shippedAWSPolicies, nil},
+		{"ok/aws-path", ListPoliciesInput{Scope: "AWS", PathPrefix: "/job-function/"}, "ViewOnlyAccess", nil},
 		{"ok/path", ListPoliciesInput{PathPrefix: "/x/"}, "", nil},
 		{"fail/scope", ListPoliciesInput{Scope: "Mine"}, "", ErrValidation},
 	} {
@@ -364,3 +379,8 @@ func TestPolicyCache(t *testing.T) {
 	_, err = f.svc.parse("{", 1)
 	wantErr(t, err, ErrMalformedPolicyDocument, "")
 }
+
+// shippedAWSPolicies are the AWS managed policies Bootstrap writes, in the
+// order ListPolicies lists them.
+const shippedAWSPolicies = "AdministratorAccess,AWSSecretsManagerClientReadOnlyAccess,IAMAccessAdvisorReadOnly,IAMFullAccess,IAMReadOnlyAccess," +
+	"IAMSelfManageServiceSpecificCredentials,IAMUserChangePassword,IAMUserSSHKeys,PowerUserAccess,ReadOnlyAccess,SecretsManagerReadWrite,SecurityAudit,ViewOnlyAccess"

@@ -503,9 +503,11 @@ func compileCondition(c *condition, sc *Condition, path string, vars bool) error
 	return nil
 }
 
-// checkKey accepts condition keys of the form "prefix:name" or "prefix:name/tag".
-// The prefix is a service prefix or, for web identity keys, a provider host name
-// ("token.actions.githubusercontent.com:sub", "oidc.eks.us-east-1.amazonaws.com/id/X:sub").
+// checkKey accepts condition keys of the form "prefix:name", "prefix:name/tag" or
+// "prefix:name:key" (a key within the name, as in kms:EncryptionContext:SecretARN, which
+// AWS managed policies use). The prefix is a service prefix or, for web identity keys, a
+// provider host name ("token.actions.githubusercontent.com:sub",
+// "oidc.eks.us-east-1.amazonaws.com/id/X:sub").
 func checkKey(k string) error {
 	if len(k) > 256 {
 		return fmt.Errorf("condition key longer than 256 characters")
@@ -520,8 +522,15 @@ func checkKey(k string) error {
 		}
 	}
 	name, tag, hasTag := strings.Cut(rest, "/")
+	name, sub, hasSub := strings.Cut(name, ":")
 	if name == "" {
 		return fmt.Errorf("condition key has an empty name, got %s", quote(k))
+	}
+	if hasSub {
+		if hasTag || sub == "" || len(sub) > 128 {
+			return fmt.Errorf("condition key has a malformed key after its name, got %s", quote(k))
+		}
+		tag, hasTag = sub, true // the same characters as a tag key
 	}
 	for i := 0; i < len(name); i++ {
 		if c := name[i]; !(isAlnumByte(c) || c == '-' || c == '.' || c == '_') {

@@ -29,6 +29,11 @@ func Parse(doc []byte, kind Kind) (*Policy, error) {
 	if !utf8.Valid(doc) {
 		return nil, malformed("policy document is not valid UTF-8")
 	}
+	if !json.Valid(doc) {
+		// IAM's words for a document that is not one JSON value (a syntax
+		// error, truncation, trailing data).
+		return nil, malformed(MsgInvalidJSON)
+	}
 	d := &decoder{dec: json.NewDecoder(bytes.NewReader(doc))}
 	d.dec.UseNumber()
 	p, err := d.policy()
@@ -40,6 +45,10 @@ func Parse(doc []byte, kind Kind) (*Policy, error) {
 	}
 	return p, nil
 }
+
+// MsgInvalidJSON is the message of the MalformedPolicyDocument error for a
+// document that is not JSON, as IAM words it.
+const MsgInvalidJSON = "This policy contains invalid Json"
 
 func malformed(format string, args ...any) *MalformedError {
 	return &MalformedError{Msg: fmt.Sprintf(format, args...)}

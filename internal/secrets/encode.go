@@ -41,6 +41,9 @@ func (r *secretRec) appendJSON(b []byte) []byte {
 		}
 		b = append(b, ']')
 	}
+	if r.Tagged {
+		b = append(b, `,"tagged":true`...)
+	}
 	if r.Policy != "" {
 		b = appendJSONString(append(b, `,"policy":`...), r.Policy)
 	}

@@ -41,6 +41,7 @@ func TestAppendJSON(t *testing.T) {
 			ARN: "arn:x", Name: "/prod/db", Description: "quote \" backslash \\ newline \n tab \t nul \x00 bell \x07 del \x7f <html> & é 中 \u2028",
 			Created: now, Changed: now.Add(time.Second), Accessed: now.Truncate(24 * time.Hour), Deleted: now, DeleteAt: now.Add(7 * 24 * time.Hour),
 			Tags:   []Tag{{"team", "red"}, {"k\"", "v\\"}, {"", ""}},
+			Tagged: true,
 			Policy: `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}]}`,
 			Versions: []versionRec{
 				{ID: "0c1f9f0e-0000-4000-8000-000000000001", Created: now},
@@ -50,6 +51,7 @@ func TestAppendJSON(t *testing.T) {
 		},
 		"invalid-utf8": {ARN: "arn:y", Name: "b", Description: "bad \xff\xfe end \xe2\x82"},
 		"zero-times":   {ARN: "arn:z", Name: "c", Versions: []versionRec{{ID: "v"}}},
+		"untagged":     {ARN: "arn:t", Name: "d", Tagged: true},
 	}
 	for name, r := range cases {
 		t.Run(name, func(t *testing.T) { sameAsEncodingJSON(t, r) })
@@ -65,7 +67,7 @@ func FuzzAppendJSON(f *testing.F) {
 			t.Skip()
 		}
 		r := &secretRec{ARN: "arn:" + tk, Name: tv, Description: desc, Created: ts, Changed: ts, Accessed: ts,
-			Tags: []Tag{{tk, tv}}, Policy: pol,
+			Tags: []Tag{{tk, tv}}, Tagged: bin, Policy: pol,
 			Versions: []versionRec{{ID: stage, Stages: []string{stage, desc}, Created: ts, Accessed: ts, Binary: bin}}}
 		sameAsEncodingJSON(t, r)
 	})

@@ -52,7 +52,18 @@ var (
 	errMarkedDeleted  = &Error{Kind: ErrInvalidRequest, Msg: "You can't perform this operation on the secret because it was marked for deletion."}
 	errVersionChanged = &Error{Kind: ErrExists, Msg: "You can't modify an existing version, you can only create a new version."}
 	errDecryption     = &Error{Kind: ErrDecryption, Msg: "Secrets Manager can't decrypt the protected secret text using the provided KMS key."}
+	// errInvalidName is AWS's answer, word for word, to a name or SecretId
+	// with a character outside the allowed set (the "!" it lists appears
+	// only in the names of secrets that AWS services manage).
+	errInvalidName = &Error{Kind: ErrValidation, Msg: MsgInvalidName}
+	// errStageMismatch: GetSecretValue given a VersionId and a VersionStage
+	// that version does not carry.
+	errStageMismatch = &Error{Kind: ErrInvalidRequest, Msg: "You provided a VersionStage that is not associated to the provided VersionId."}
 )
+
+// MsgInvalidName is the message of the ValidationException for a secret
+// name or SecretId with a character Secrets Manager does not allow.
+const MsgInvalidName = "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!"
 
 // validationf builds the text of a model-constraint failure, as AWS words
 // it: "1 validation error detected: Value at 'name' failed to satisfy

@@ -35,12 +35,23 @@ const (
 // starts with "!" matches once the "!" is removed. Filters combine with
 // AND.
 //
-// Matching is by prefix, as AWS documents: case-sensitive for name,
-// tag-key, tag-value and primary-region, case-insensitive for description.
-// "all" splits the value into words; every word must be a case-insensitive
-// prefix of the name, description, a tag key or value, or of one of their
-// words (split at anything but letters and digits). No secret has an
-// owning service: a positive owning-service value matches nothing.
+// Matching follows the API reference (Filter) and the user guide ("Find
+// secrets in AWS Secrets Manager"):
+//
+//   - name, tag-key, tag-value, primary-region, owning-service: the value
+//     is a prefix of the attribute, case-sensitive;
+//   - description: word prefixes, not case-sensitive: every word of the
+//     value (split at white space) begins a word of the description, in
+//     any order ("a secret" matches "An secret", "my desc" matches
+//     "Description of my secret");
+//   - all: the value is broken into words at every change from lower to
+//     upper case, between letters and digits, and at anything but letters
+//     and digits ("credsDatabase#892" is creds, Database, 892); a secret
+//     matches if one of them begins a word of its name, description, a
+//     tag key or a tag value, broken the same way; not case-sensitive.
+//
+// No secret has an owning service: a positive owning-service value
+// matches nothing.
 type Filter struct {
 	Key    string
 	Values []string
@@ -175,7 +186,13 @@ func (s *Service) matchValue(sec *Secret, key, v string) bool {
 	case FilterName:
 		return strings.HasPrefix(sec.Name, v)
 	case FilterDescription:
-		return hasPrefixFold(sec.Description, v)
+		words := strings.Fields(sec.Description)
+		for _, w := range strings.Fields(v) {
+			if !slices.ContainsFunc(words, func(d string) bool { return hasPrefixFold(d, w) }) {
+				return false
+			}
+		}
+		return true
 	case FilterTagKey:
 		return slices.ContainsFunc(sec.Tags, func(t Tag) bool { return strings.HasPrefix(t.Key, v) })
 	case FilterTagValue:
@@ -185,32 +202,63 @@ func (s *Service) matchValue(sec *Secret, key, v string) bool {
 	case FilterOwningService:
 		return false
 	case FilterAll:
-		attrs := []string{sec.Name, sec.Description}
-		for _, t := range sec.Tags {
-			attrs = append(attrs, t.Key, t.Value)
+		var words []string
+		for _, a := range append([]string{sec.Name, sec.Description}, tagStrings(sec.Tags)...) {
+			words = append(words, searchWords(a)...)
 		}
-		for _, w := range strings.Fields(v) {
-			if !slices.ContainsFunc(attrs, func(a string) bool { return wordPrefix(a, w) }) {
-				return false
+		for _, w := range searchWords(v) {
+			if slices.ContainsFunc(words, func(a string) bool { return hasPrefixFold(a, w) }) {
+				return true
 			}
 		}
-		return true
+		return false
 	}
 	return false
 }
 
-// wordPrefix reports whether w is a case-insensitive prefix of a or of one
-// of its words.
-func wordPrefix(a, w string) bool {
-	if hasPrefixFold(a, w) {
-		return true
+func tagStrings(tags []Tag) []string {
+	out := make([]string, 0, 2*len(tags))
+	for _, t := range tags {
+		out = append(out, t.Key, t.Value)
 	}
-	for _, part := range strings.FieldsFunc(a, func(r rune) bool { return r >= 0x80 || !isAlnum(byte(r)) }) {
-		if hasPrefixFold(part, w) {
-			return true
+	return out
+}
+
+// searchWords breaks s into the words of Secrets Manager's search: runs of
+// ASCII letters and digits, split again where a lower-case letter is
+// followed by an upper-case one and between letters and digits.
+func searchWords(s string) []string {
+	var words []string
+	start := -1
+	class := func(c byte) int {
+		switch {
+		case 'a' <= c && c <= 'z':
+			return 1
+		case 'A' <= c && c <= 'Z':
+			return 2
+		case '0' <= c && c <= '9':
+			return 3
+		}
+		return 0
+	}
+	for i := 0; i <= len(s); i++ {
+		c := 0
+		if i < len(s) {
+			c = class(s[i])
+		}
+		if start >= 0 {
+			p := class(s[i-1])
+			boundary := c == 0 || (p == 1 && c == 2) || (p == 3) != (c == 3)
+			if boundary {
+				words = append(words, s[start:i])
+				start = -1
+			}
+		}
+		if start < 0 && c != 0 {
+			start = i
 		}
 	}
-	return false
+	return words
 }
 
 func hasPrefixFold(s, prefix string) bool {

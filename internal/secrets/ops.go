@@ -168,8 +168,17 @@ func (s *Service) addVersion(tx store.Tx, r *secretRec, id string, v Value, stag
 	}
 	r.Versions = append(r.Versions, versionRec{ID: id, Created: now, Binary: v.IsBinary()})
 	i := len(r.Versions) - 1
+	was := r.holder(StageCurrent)
 	for _, st := range stages {
 		r.attach(st, i)
+	}
+	// A version that was AWSCURRENT and AWSPENDING at once (a rotation
+	// finished without removing AWSPENDING) keeps AWSPREVIOUS only when a
+	// new version becomes current, as in AWS: its value is not pending any
+	// more, and a rotation that asks "is a version pending?" must not find
+	// it.
+	if was >= 0 && slices.Contains(stages, StageCurrent) {
+		r.detach(StagePending, was)
 	}
 	r.Changed = now
 	return i, nil
@@ -303,7 +312,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Result, error) {
 		}
 		r := &secretRec{
 			ARN: in.ARN, Name: in.Name, Description: in.Description,
-			Created: now, Changed: now, Tags: slices.Clone(in.Tags),
+			Created: now, Changed: now, Tags: slices.Clone(in.Tags), Tagged: len(in.Tags) > 0,
 		}
 		res = &Result{ARN: r.ARN, Name: r.Name}
 		if !in.Value.IsZero() {
@@ -382,7 +391,7 @@ func pickVersion(r *secretRec, versionID, stage string) (int, error) {
 			return 0, newErr(ErrNotFound, "Secrets Manager can't find the specified secret value for VersionId: %s", printable(versionID))
 		}
 		if stage != "" && !slices.Contains(r.Versions[i].Stages, stage) {
-			return 0, newErr(ErrNotFound, "Secrets Manager can't find the specified secret value for VersionId: %s and staging label: %s", printable(versionID), printable(stage))
+			return 0, errStageMismatch
 		}
 		return i, nil
 	default:
@@ -564,7 +573,9 @@ func (s *Service) UpdateStage(ctx context.Context, id, stage, removeFrom, moveTo
 			return nil // already there
 		}
 		if holder >= 0 && from != holder {
-			return newErr(ErrInvalidParameter, "The staging label %s is currently attached to version %s. To move it, specify that version in RemoveFromVersionId.", printable(stage), r.Versions[holder].ID)
+			// AWS's words (removeFrom is empty here: a removeFrom that is
+			// not the holder was refused above).
+			return newErr(ErrInvalidParameter, "The parameter RemoveFromVersionId can't be empty. Staging label %s is currently attached to version %s, so you must explicitly reference that version in RemoveFromVersionId.", printable(stage), r.Versions[holder].ID)
 		}
 		if len(r.Versions[to].Stages) >= MaxStagesPerVersion {
 			return newErr(ErrLimitExceeded, "A version can have at most %d staging labels.", MaxStagesPerVersion)
@@ -683,6 +694,7 @@ func (s *Service) Tag(ctx context.Context, id string, tags []Tag) error {
 			return newErr(ErrLimitExceeded, "A secret can have at most %d tags.", MaxTags)
 		}
 		r.Tags = merged
+		r.Tagged = r.Tagged || len(merged) > 0
 		return nil
 	})
 	return err
@@ -697,6 +709,7 @@ func (s *Service) Untag(ctx context.Context, id string, keys []string) error {
 		}
 	}
 	_, err := s.modify(ctx, id, func(r *secretRec) error {
+		r.Tagged = r.Tagged || len(r.Tags) > 0
 		r.Tags = slices.DeleteFunc(r.Tags, func(t Tag) bool { return slices.Contains(keys, t.Key) })
 		return nil
 	})

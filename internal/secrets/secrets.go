@@ -105,6 +105,9 @@ type Secret struct {
 	// purged; both are zero unless the secret is scheduled for deletion.
 	DeletedDate, DeletionDate time.Time
 	Tags                      []Tag
+	// Tagged reports whether the secret has ever had tags (then its
+	// Tags are listed even when empty, as AWS lists them).
+	Tagged bool
 	// Policy is the resource policy as it was given, "" when none.
 	Policy string
 	// Versions, oldest first.
@@ -147,17 +150,20 @@ type SecretValue struct {
 // --- records -----------------------------------------------------------------
 
 type secretRec struct {
-	ARN         string       `json:"arn"`
-	Name        string       `json:"name"`
-	Description string       `json:"desc,omitempty"`
-	Created     time.Time    `json:"created"`
-	Changed     time.Time    `json:"changed"`
-	Accessed    time.Time    `json:"accessed,omitzero"`
-	Deleted     time.Time    `json:"deleted,omitzero"`
-	DeleteAt    time.Time    `json:"deleteAt,omitzero"`
-	Tags        []Tag        `json:"tags,omitempty"`
-	Policy      string       `json:"policy,omitempty"`
-	Versions    []versionRec `json:"versions,omitempty"`
+	ARN         string    `json:"arn"`
+	Name        string    `json:"name"`
+	Description string    `json:"desc,omitempty"`
+	Created     time.Time `json:"created"`
+	Changed     time.Time `json:"changed"`
+	Accessed    time.Time `json:"accessed,omitzero"`
+	Deleted     time.Time `json:"deleted,omitzero"`
+	DeleteAt    time.Time `json:"deleteAt,omitzero"`
+	Tags        []Tag     `json:"tags,omitempty"`
+	// Tagged: the secret has had tags. AWS lists a secret that has lost
+	// its last tag with "Tags": [], and one never tagged without Tags.
+	Tagged   bool         `json:"tagged,omitempty"`
+	Policy   string       `json:"policy,omitempty"`
+	Versions []versionRec `json:"versions,omitempty"`
 }
 
 type versionRec struct {
@@ -173,7 +179,7 @@ func (r *secretRec) secret() *Secret {
 		ARN: r.ARN, Name: r.Name, Description: r.Description,
 		Created: r.Created, LastChanged: r.Changed, LastAccessed: r.Accessed,
 		DeletedDate: r.Deleted, DeletionDate: r.DeleteAt,
-		Tags: slices.Clone(r.Tags), Policy: r.Policy,
+		Tags: slices.Clone(r.Tags), Tagged: r.Tagged || len(r.Tags) > 0, Policy: r.Policy,
 	}
 	for _, v := range r.Versions {
 		s.Versions = append(s.Versions, Version{ID: v.ID, Stages: slices.Clone(v.Stages), Created: v.Created, LastAccessed: v.Accessed})
@@ -362,7 +368,7 @@ func checkName(name string) error {
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		if !isAlnum(c) && !strings.ContainsRune("/_+=.@-", rune(c)) {
-			return newErr(ErrInvalidParameter, "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: /_+=.@-")
+			return errInvalidName
 		}
 	}
 	return nil

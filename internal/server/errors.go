@@ -3,6 +3,8 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"net/http"
+	"strings"
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/policy"
@@ -83,4 +85,15 @@ func encodeJSONResult(v any) ([]byte, error) {
 		return []byte("{}"), nil
 	}
 	return json.Marshal(v)
+}
+
+// jsonMessageKey is the member a JSON 1.1 error carries its message in,
+// by the service the request's X-Amz-Target names: "Message" for Secrets
+// Manager, as AWS sends it, "message" for the shortfuse API
+// (docs/shortfuse-api.md).
+func jsonMessageKey(hr *http.Request) string {
+	if prefix, _, _ := strings.Cut(hr.Header.Get("X-Amz-Target"), "."); prefix == "secretsmanager" {
+		return awsapi.MessageKeyUpper
+	}
+	return awsapi.MessageKeyLower
 }

@@ -40,7 +40,11 @@ func handleCreateRole(svc *iam.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		return &roleResult{Role: roleXML(role, true)}, nil
+		x := roleXML(role, true)
+		if !p.Has("MaxSessionDuration") {
+			x.MaxSessionDuration = 0 // IAM's CreateRole echoes it only when given
+		}
+		return &roleResult{Role: x}, nil
 	}
 }
 
@@ -57,7 +61,9 @@ func handleGetRole(svc *iam.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		return &roleResult{Role: roleXML(role, true)}, nil
+		x := roleXML(role, true)
+		x.RoleLastUsed = &xmlRoleLastUsed{}
+		return &roleResult{Role: x}, nil
 	}
 }
 

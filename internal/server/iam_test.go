@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/xml"
 	"errors"
+	"log/slog"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -266,30 +267,51 @@ func TestIAMHandlerErrors(t *testing.T) {
 		action string
 		kv     []string
 		code   string
+		// status and msg, when set, are the HTTP status and the exact message.
+		status int
+		msg    string
 	}{
-		{"fail/missing-required", iamAdminCaller, "CreateUser", nil, "ValidationError"},
-		{"fail/exists", iamAdminCaller, "CreateUser", []string{"UserName", "BOB"}, "EntityAlreadyExists"},
-		{"fail/boundary-refused", iamAdminCaller, "CreateUser", []string{"UserName", "x", "PermissionsBoundary", iam.AdministratorAccessARN}, "InvalidInput"},
-		{"fail/no-such-user", iamAdminCaller, "GetUser", []string{"UserName", "nobody"}, "NoSuchEntity"},
-		{"fail/role-caller-needs-user-name", roleCaller, "GetUser", nil, "ValidationError"},
-		{"fail/role-caller-access-keys", roleCaller, "CreateAccessKey", nil, "ValidationError"},
-		{"fail/bad-max-items", iamAdminCaller, "ListUsers", []string{"MaxItems", "0"}, "ValidationError"},
-		{"fail/bad-marker", iamAdminCaller, "ListUsers", []string{"Marker", "garbage"}, "ValidationError"},
-		{"fail/malformed-policy", iamAdminCaller, "PutUserPolicy", []string{"UserName", "bob", "PolicyName", "p", "PolicyDocument", `{"Statement":[{"Effect":"Allow"}]}`}, "MalformedPolicyDocument"},
-		{"fail/role-session-duration", iamAdminCaller, "CreateRole", []string{"RoleName", "r", "AssumeRolePolicyDocument", iamTestTrust, "MaxSessionDuration", "60"}, "ValidationError"},
-		{"fail/delete-conflict", iamAdminCaller, "DeleteUser", []string{"UserName", "admin"}, "DeleteConflict"},
-		{"fail/policy-arn-invalid", iamAdminCaller, "GetPolicy", []string{"PolicyArn", "arn:aws:s3:::not/a/policy"}, "InvalidInput"},
-		{"fail/simulate-no-actions", iamAdminCaller, "SimulateCustomPolicy", []string{"PolicyInputList.member.1", iamTestAllowRead}, "ValidationError"},
-		{"fail/simulate-no-policies", iamAdminCaller, "SimulateCustomPolicy", []string{"ActionNames.member.1", "s3:GetObject"}, "ValidationError"},
-		{"fail/simulate-malformed", iamAdminCaller, "SimulateCustomPolicy", []string{"PolicyInputList.member.1", "{", "ActionNames.member.1", "s3:GetObject"}, "MalformedPolicyDocument"},
-		{"fail/entity-filter", iamAdminCaller, "ListEntitiesForPolicy", []string{"PolicyArn", iam.AdministratorAccessARN, "EntityFilter", "Bucket"}, "ValidationError"},
-		{"fail/mfa-bad-code", iamAdminCaller, "EnableMFADevice", []string{"UserName", "bob", "SerialNumber", "arn:aws:iam::123456789012:mfa/x", "AuthenticationCode1", "12", "AuthenticationCode2", "123456"}, "ValidationError"},
+		{"fail/missing-required", iamAdminCaller, "CreateUser", nil, "ValidationError", 0, ""},
+		{"fail/exists", iamAdminCaller, "CreateUser", []string{"UserName", "BOB"}, "EntityAlreadyExists", 0, ""},
+		{"fail/boundary-refused", iamAdminCaller, "CreateUser", []string{"UserName", "x", "PermissionsBoundary", iam.AdministratorAccessARN}, "InvalidInput", 0, ""},
+		{"fail/no-such-user", iamAdminCaller, "GetUser", []string{"UserName", "nobody"}, "NoSuchEntity", 0, ""},
+		{"fail/role-caller-needs-user-name", roleCaller, "GetUser", nil, "ValidationError", 0, ""},
+		{"fail/role-caller-access-keys", roleCaller, "CreateAccessKey", nil, "ValidationError", 0, ""},
+		{"fail/bad-max-items", iamAdminCaller, "ListUsers", []string{"MaxItems", "0"}, "ValidationError", 0, ""},
+		{"fail/bad-marker", iamAdminCaller, "ListUsers", []string{"Marker", "garbage"}, "ValidationError", 0, ""},
+		{"fail/malformed-policy", iamAdminCaller, "PutUserPolicy", []string{"UserName", "bob", "PolicyName", "p", "PolicyDocument", `{"Statement":[{"Effect":"Allow"}]}`}, "MalformedPolicyDocument", 0, ""},
+		{"fail/role-session-duration", iamAdminCaller, "CreateRole", []string{"RoleName", "r", "AssumeRolePolicyDocument", iamTestTrust, "MaxSessionDuration", "60"}, "ValidationError", 0, ""},
+		{"fail/delete-conflict", iamAdminCaller, "DeleteUser", []string{"UserName", "admin"}, "DeleteConflict", 0, ""},
+		{"fail/policy-arn-invalid", iamAdminCaller, "GetPolicy", []string{"PolicyArn", "arn:aws:s3:::not/a/policy"}, "InvalidInput", 0, ""},
+		{"fail/simulate-no-actions", iamAdminCaller, "SimulateCustomPolicy", []string{"PolicyInputList.member.1", iamTestAllowRead}, "ValidationError", 0, ""},
+		{"fail/simulate-no-policies", iamAdminCaller, "SimulateCustomPolicy", []string{"ActionNames.member.1", "s3:GetObject"}, "ValidationError", 0, ""},
+		{"fail/simulate-malformed", iamAdminCaller, "SimulateCustomPolicy", []string{"PolicyInputList.member.1", "{", "ActionNames.member.1", "s3:GetObject"}, "MalformedPolicyDocument", 0, ""},
+		{"fail/entity-filter", iamAdminCaller, "ListEntitiesForPolicy", []string{"PolicyArn", iam.AdministratorAccessARN, "EntityFilter", "Bucket"}, "ValidationError", 0, ""},
+		{"fail/mfa-bad-code", iamAdminCaller, "EnableMFADevice", []string{"UserName", "bob", "SerialNumber", "arn:aws:iam::123456789012:mfa/x", "AuthenticationCode1", "12", "AuthenticationCode2", "123456"}, "ValidationError", 0, ""},
+
+		// AWS's words, exactly.
+		{"fail/attach-user-policy-not-an-arn", iamAdminCaller, "AttachUserPolicy", []string{"UserName", "bob", "PolicyArn", "ReadOnlyAccess-not-an-arn"}, "ValidationError", 400, "Invalid ARN:  Could not be parsed!"},
+		{"fail/attach-role-policy-not-an-arn", iamAdminCaller, "AttachRolePolicy", []string{"RoleName", "r", "PolicyArn", "ReadOnlyAccess-not-an-arn"}, "ValidationError", 400, "Invalid ARN:  Could not be parsed!"},
+		{"fail/attach-group-policy-not-an-arn", iamAdminCaller, "AttachGroupPolicy", []string{"GroupName", "g", "PolicyArn", "ReadOnlyAccess-not-an-arn"}, "ValidationError", 400, "Invalid ARN:  Could not be parsed!"},
+		{"fail/attach-unknown-aws-policy", iamAdminCaller, "AttachUserPolicy", []string{"UserName", "bob", "PolicyArn", "arn:aws:iam::aws:policy/AmazonEC2FullAccess"}, "NoSuchEntity", 404, "Policy arn:aws:iam::aws:policy/AmazonEC2FullAccess does not exist or is not attachable."},
+		{"fail/delete-missing-policy", iamAdminCaller, "DeletePolicy", []string{"PolicyArn", "arn:aws:iam::123456789012:policy/nope"}, "NoSuchEntity", 404, "Policy arn:aws:iam::123456789012:policy/nope was not found."},
+		{"fail/get-missing-policy", iamAdminCaller, "GetPolicy", []string{"PolicyArn", "arn:aws:iam::aws:policy/NoSuchPolicy"}, "NoSuchEntity", 404, "Policy arn:aws:iam::aws:policy/NoSuchPolicy was not found."},
+		{"fail/policy-not-json", iamAdminCaller, "PutUserPolicy", []string{"UserName", "bob", "PolicyName", "p", "PolicyDocument", `{"Version":"2012-10-17","Statement":[`}, "MalformedPolicyDocument", 400, "This policy contains invalid Json"},
+		{"fail/create-policy-not-json", iamAdminCaller, "CreatePolicy", []string{"PolicyName", "p", "PolicyDocument", `{"Version":"2012-10-17"}}`}, "MalformedPolicyDocument", 400, "This policy contains invalid Json"},
+		{"fail/trust-policy-not-json", iamAdminCaller, "CreateRole", []string{"RoleName", "r2", "AssumeRolePolicyDocument", `not json at all`}, "MalformedPolicyDocument", 400, "This policy contains invalid Json"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := h.call(t, tc.caller, tc.action, tc.kv...)
 			if got := wireCode(err); got != tc.code {
 				t.Errorf("%s: error %v (%s), want %s", tc.action, err, got, tc.code)
+			}
+			if tc.msg == "" {
+				return
+			}
+			we := (&Server{log: slog.New(slog.DiscardHandler)}).toWire(err, "req-1")
+			if we.Status() != tc.status || we.Message != tc.msg {
+				t.Errorf("%s: %d %q, want %d %q", tc.action, we.Status(), we.Message, tc.status, tc.msg)
 			}
 		})
 	}
@@ -351,7 +373,12 @@ func TestIAMResponseShapes(t *testing.T) {
 			[]string{`<UserName>bob</UserName><PolicyName>read</PolicyName><PolicyDocument>%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Sid%22%3A%22Read%22`}, []string{"GroupName", "RoleName"}},
 		{"ok/list-user-policies", "ListUserPolicies", []string{"UserName", "bob"}, []string{`<PolicyNames><member>read</member></PolicyNames>`}, nil},
 		{"ok/create-role", "CreateRole", []string{"RoleName", "r", "AssumeRolePolicyDocument", iamTestTrust, "Description", "d"},
-			[]string{`<RoleName>r</RoleName><RoleId>AROA`, `<AssumeRolePolicyDocument>%7B%22Version`, `<Description>d</Description><MaxSessionDuration>3600</MaxSessionDuration>`}, nil},
+			[]string{`<RoleName>r</RoleName><RoleId>AROA`, `<AssumeRolePolicyDocument>%7B%22Version`, `<Description>d</Description></Role>`}, []string{"MaxSessionDuration", "RoleLastUsed"}},
+		{"ok/create-role-with-max-session", "CreateRole", []string{"RoleName", "r7200", "AssumeRolePolicyDocument", iamTestTrust, "MaxSessionDuration", "7200"},
+			[]string{`<MaxSessionDuration>7200</MaxSessionDuration>`}, []string{"RoleLastUsed"}},
+		{"ok/get-role", "GetRole", []string{"RoleName", "r"},
+			[]string{`<Description>d</Description><MaxSessionDuration>3600</MaxSessionDuration><RoleLastUsed></RoleLastUsed></Role>`}, nil},
+		{"ok/list-roles", "ListRoles", nil, []string{`<MaxSessionDuration>3600</MaxSessionDuration>`}, []string{"RoleLastUsed"}},
 		{"ok/update-role-empty-result", "UpdateRole", []string{"RoleName", "r", "Description", ""}, []string{`<UpdateRoleResult></UpdateRoleResult>`}, nil},
 		{"ok/list-role-tags-empty", "ListRoleTags", []string{"RoleName", "r"}, []string{`<Tags></Tags><IsTruncated>false</IsTruncated>`}, nil},
 		{"ok/get-policy", "GetPolicy", []string{"PolicyArn", iam.AdministratorAccessARN},

@@ -2,12 +2,15 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/registry"
 )
 
@@ -22,6 +25,10 @@ type Metrics struct {
 	sessionsMinted   *prometheus.CounterVec
 	revocations      *prometheus.CounterVec
 	AuditWriteErrors prometheus.Counter
+	unknownMembers   prometheus.Counter
+	// log is the server's logger, for the debug line that names ignored
+	// request members; set when a server registers with these metrics.
+	log atomic.Pointer[slog.Logger]
 }
 
 // activeSessions counts the active sessions for the gauge, at most once per
@@ -34,7 +41,10 @@ type activeSessions struct {
 
 // RegisterActiveSessions adds the shortfuse_active_sessions gauge, read
 // from the server's session registry.
+// It also routes the debug line that names ignored request members to the
+// server's logger.
 func (m *Metrics) RegisterActiveSessions(s *Server) {
+	m.log.Store(s.log)
 	var cache activeSessions
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "shortfuse_active_sessions",
@@ -98,8 +108,30 @@ func NewMetrics() *Metrics {
 			Name: "shortfuse_audit_write_failures_total",
 			Help: "Audit records that could not be written (each refused its request).",
 		}),
+		unknownMembers: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shortfuse_request_unknown_members_total",
+			Help: "Members of JSON request bodies that the operation's input shape does not have, ignored as AWS ignores them.",
+		}),
 	}
 	reg.MustRegister(m.requests, m.latency, m.authFailures, m.throttled, m.sessionsMinted, m.revocations, m.AuditWriteErrors,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m.unknownMembers, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// The decoder is shared by every handler; the hook is package-wide, so
+	// the metrics created last count (one broker per process).
+	awsapi.SetUnknownMembersHook(m.observeUnknownMembers)
 	return m
+}
+
+// observeUnknownMembers counts the request members the JSON decoder
+// ignored and names them at debug level (names only: the decoder never
+// passes a value).
+func (m *Metrics) observeUnknownMembers(paths []string) {
+	m.unknownMembers.Add(float64(len(paths)))
+	if l := m.log.Load(); l != nil {
+		const maxNamed = 20
+		named := paths
+		if len(named) > maxNamed {
+			named = named[:maxNamed]
+		}
+		l.Debug("request members ignored: the input shape does not have them", "members", named, "count", len(paths))
+	}
 }

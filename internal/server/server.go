@@ -198,6 +198,8 @@ func (s *Server) newRequestID() string {
 type apiCall struct {
 	s     *Server
 	w     http.ResponseWriter
+	hr    *http.Request
+	qf    awsapi.QueryFormat // XML, or JSON when the client asks (Accept)
 	start time.Time
 	id    string
 	log   *slog.Logger
@@ -216,10 +218,10 @@ func (c *apiCall) finish(we *awsapi.Error) {
 	status, outcome := http.StatusOK, "OK"
 	if we != nil {
 		if c.proto == ProtocolJSON {
-			awsapi.WriteJSONError(c.w, we)
+			awsapi.WriteJSONError(c.w, we, jsonMessageKey(c.hr))
 			status, outcome = we.JSONStatus(), we.JSONCode()
 		} else {
-			awsapi.WriteQueryError(c.w, c.ns, we, c.id)
+			c.qf.WriteError(c.w, c.ns, we, c.id)
 			status, outcome = we.Status(), we.QueryCode()
 		}
 	}
@@ -245,7 +247,7 @@ func (c *apiCall) encode(result any) ([]byte, error) {
 	if c.proto == ProtocolJSON {
 		return encodeJSONResult(result)
 	}
-	return awsapi.EncodeQuery(c.ns, c.op.Action, result, c.id)
+	return c.qf.Encode(c.ns, c.op.Action, result, c.id)
 }
 
 // serveAPI is the API's front door: read and decode the request, find its
@@ -253,7 +255,7 @@ func (c *apiCall) encode(result any) ([]byte, error) {
 // authenticate the caller, and hand the call to the pipeline (dispatch),
 // which applies the session rules, audits, executes and encodes.
 func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
-	c := &apiCall{s: s, w: w, start: time.Now(), id: s.newRequestID(), proto: ProtocolQuery, ns: awsapi.NamespaceSTS}
+	c := &apiCall{s: s, w: w, hr: hr, qf: awsapi.QueryFormatOf(hr.Header), start: time.Now(), id: s.newRequestID(), proto: ProtocolQuery, ns: awsapi.NamespaceSTS}
 	c.log = s.log.With("request_id", c.id)
 	w.Header().Set("X-Amzn-Requestid", c.id)
 	if hr.Header.Get("X-Amz-Target") != "" {
@@ -297,7 +299,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 	if c.proto == ProtocolJSON {
 		awsapi.WriteJSON(w, out)
 	} else {
-		awsapi.WriteQuery(w, out)
+		c.qf.Write(w, out)
 	}
 	c.finish(nil)
 }

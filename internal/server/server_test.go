@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -136,14 +137,30 @@ func TestSessionExpiryBoundary(t *testing.T) {
 // the given scope, and returns the status and body.
 func rawCall(t *testing.T, b *testBroker, c aws.Credentials, body, service, region string, signTime time.Time) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest("POST", b.url+"/", strings.NewReader(body))
+	resp := signedPost(t, b.url, c, body, service, region, signTime, http.Header{"Content-Type": {"application/x-www-form-urlencoded; charset=utf-8"}})
+	return resp.status, resp.body
+}
+
+// signedResponse is what signedPost returns.
+type signedResponse struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// signedPost posts body to url with the headers hdr, signed by the SDK's
+// signer with c for the given scope (unsigned if c has no key).
+func signedPost(t *testing.T, url string, c aws.Credentials, body, service, region string, signTime time.Time, hdr http.Header) signedResponse {
+	t.Helper()
+	req, err := http.NewRequest("POST", url+"/", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
 	if c.AccessKeyID != "" {
-		hash := sha256Hex(body)
-		if err := v4.NewSigner().SignHTTP(context.Background(), c, req, hash, service, region, signTime); err != nil {
+		if err := v4.NewSigner().SignHTTP(context.Background(), c, req, sha256Hex(body), service, region, signTime); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -153,7 +170,7 @@ func rawCall(t *testing.T, b *testBroker, c aws.Credentials, body, service, regi
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(data)
+	return signedResponse{status: resp.StatusCode, header: resp.Header, body: string(data)}
 }
 
 func sha256Hex(s string) string {
@@ -239,10 +256,13 @@ func TestPresignedGetCallerIdentity(t *testing.T) {
 	if u.Query().Get("X-Amz-Expires") != "60" {
 		t.Fatalf("presigned URL has no X-Amz-Expires=60: %s", pr.URL)
 	}
-	do := func() (int, string) {
+	do := func(accept ...string) (int, string) {
 		req, _ := http.NewRequest(pr.Method, pr.URL, nil)
 		for k, v := range pr.SignedHeader {
 			req.Header[k] = v
+		}
+		for _, a := range accept {
+			req.Header.Set("Accept", a)
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -255,8 +275,26 @@ func TestPresignedGetCallerIdentity(t *testing.T) {
 	if status, body := do(); status != 200 || !strings.Contains(body, ":user/admin") {
 		t.Fatalf("presigned call: %d %s", status, body)
 	}
+	// Identity verifiers (aws-iam-authenticator, Vault's aws auth) ask for
+	// JSON and read AWS's envelope.
+	status, body := do("application/json")
+	var doc struct {
+		GetCallerIdentityResponse struct {
+			GetCallerIdentityResult struct{ Account, Arn, UserId string }
+			ResponseMetadata        struct{ RequestId string }
+		}
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil || status != 200 {
+		t.Fatalf("presigned call, JSON: %d %v %s", status, err, body)
+	}
+	if r := doc.GetCallerIdentityResponse; r.GetCallerIdentityResult.Account != "123456789012" || !strings.HasSuffix(r.GetCallerIdentityResult.Arn, ":user/admin") || r.ResponseMetadata.RequestId == "" {
+		t.Errorf("JSON envelope %s", body)
+	}
 	b.clock.Set(61 * time.Second)
 	if status, body := do(); status == 200 || !strings.Contains(body, "<Code>RequestExpired</Code>") {
 		t.Fatalf("expired presigned call: %d %s", status, body)
+	}
+	if status, body := do("application/json"); status == 200 || !strings.Contains(body, `"Code":"RequestExpired"`) {
+		t.Fatalf("expired presigned call, JSON: %d %s", status, body)
 	}
 }

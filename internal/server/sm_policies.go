@@ -16,7 +16,7 @@ type putResourcePolicyInput struct {
 func handlePutResourcePolicy(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in putResourcePolicyInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		id, err := secretIDParam(in.SecretId)
@@ -50,7 +50,7 @@ type getResourcePolicyOutput struct {
 func handleGetResourcePolicy(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in secretIDInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:GetResourcePolicy", in.SecretId, nil)
@@ -64,7 +64,7 @@ func handleGetResourcePolicy(svc *secrets.Service) Handler {
 func handleDeleteResourcePolicy(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in secretIDInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:DeleteResourcePolicy", in.SecretId, nil)
@@ -102,7 +102,7 @@ type validateResourcePolicyOutput struct {
 func handleValidateResourcePolicy(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in validateResourcePolicyInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		doc, err := requiredParam(in.ResourcePolicy, "resourcePolicy")

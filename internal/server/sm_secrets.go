@@ -64,7 +64,7 @@ type createSecretOutput struct {
 func handleCreateSecret(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in createSecretInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		name, err := requiredParam(in.Name, "name")
@@ -81,6 +81,10 @@ func handleCreateSecret(svc *secrets.Service) Handler {
 			return nil, awsapi.Errorf(awsapi.CodeInvalidParameter, "AddReplicaRegions: %s", msgNoReplication)
 		}
 		value, err := secretValueParam(in.SecretString, in.SecretBinary)
+		if err != nil {
+			return nil, err
+		}
+		token, err := clientRequestTokenParam(in.ClientRequestToken, value)
 		if err != nil {
 			return nil, err
 		}
@@ -104,7 +108,7 @@ func handleCreateSecret(svc *secrets.Service) Handler {
 		}
 		res, err := svc.Create(ctx, secrets.CreateInput{
 			ARN: arn, Name: name, Description: strOr(in.Description),
-			Value: value, VersionID: strOr(in.ClientRequestToken), Tags: tags,
+			Value: value, VersionID: token, Tags: tags,
 		})
 		if err != nil {
 			return nil, err
@@ -126,7 +130,7 @@ type describeSecretOutput struct {
 	LastChangedDate    *epochTime          `json:"LastChangedDate,omitempty"`
 	LastAccessedDate   *epochTime          `json:"LastAccessedDate,omitempty"`
 	DeletedDate        *epochTime          `json:"DeletedDate,omitempty"`
-	Tags               []tagOut            `json:"Tags,omitempty"`
+	Tags               []tagOut            `json:"Tags,omitzero"`
 	VersionIdsToStages map[string][]string `json:"VersionIdsToStages,omitempty"`
 	CreatedDate        *epochTime          `json:"CreatedDate,omitempty"`
 }
@@ -135,7 +139,7 @@ func describeOut(sec *secrets.Secret) *describeSecretOutput {
 	return &describeSecretOutput{
 		ARN: sec.ARN, Name: sec.Name, Description: sec.Description,
 		LastChangedDate: epoch(sec.LastChanged), LastAccessedDate: epoch(sec.LastAccessed),
-		DeletedDate: epoch(sec.DeletedDate), Tags: smTagsOut(sec.Tags),
+		DeletedDate: epoch(sec.DeletedDate), Tags: smTagsOut(sec),
 		VersionIdsToStages: sec.VersionsToStages(), CreatedDate: epoch(sec.Created),
 	}
 }
@@ -143,7 +147,7 @@ func describeOut(sec *secrets.Secret) *describeSecretOutput {
 func handleDescribeSecret(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in secretIDInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:DescribeSecret", in.SecretId, nil)
@@ -172,7 +176,7 @@ type secretListEntry struct {
 	LastChangedDate        *epochTime          `json:"LastChangedDate,omitempty"`
 	LastAccessedDate       *epochTime          `json:"LastAccessedDate,omitempty"`
 	DeletedDate            *epochTime          `json:"DeletedDate,omitempty"`
-	Tags                   []tagOut            `json:"Tags,omitempty"`
+	Tags                   []tagOut            `json:"Tags,omitzero"`
 	SecretVersionsToStages map[string][]string `json:"SecretVersionsToStages,omitempty"`
 	CreatedDate            *epochTime          `json:"CreatedDate,omitempty"`
 }
@@ -188,7 +192,7 @@ type listSecretsOutput struct {
 func handleListSecrets(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in listSecretsInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		if err := r.Authorize(ctx, "secretsmanager:ListSecrets", "*", nil); err != nil {
@@ -212,7 +216,7 @@ func handleListSecrets(svc *secrets.Service) Handler {
 			out.SecretList = append(out.SecretList, secretListEntry{
 				ARN: sec.ARN, Name: sec.Name, Description: sec.Description,
 				LastChangedDate: epoch(sec.LastChanged), LastAccessedDate: epoch(sec.LastAccessed),
-				DeletedDate: epoch(sec.DeletedDate), Tags: smTagsOut(sec.Tags),
+				DeletedDate: epoch(sec.DeletedDate), Tags: smTagsOut(sec),
 				SecretVersionsToStages: sec.VersionsToStages(), CreatedDate: epoch(sec.Created),
 			})
 		}
@@ -241,7 +245,7 @@ type arnNameVersionOutput struct {
 func handleUpdateSecret(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in updateSecretInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		id, err := secretIDParam(in.SecretId)
@@ -258,6 +262,10 @@ func handleUpdateSecret(svc *secrets.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
+		token, err := clientRequestTokenParam(in.ClientRequestToken, value)
+		if err != nil {
+			return nil, err
+		}
 		var keys map[string][]string
 		if in.Description != nil {
 			keys = map[string][]string{"secretsmanager:Description": {*in.Description}}
@@ -266,7 +274,7 @@ func handleUpdateSecret(svc *secrets.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		res, err := svc.Update(ctx, secrets.UpdateInput{SecretID: sec.ARN, Description: in.Description, Value: value, VersionID: strOr(in.ClientRequestToken)})
+		res, err := svc.Update(ctx, secrets.UpdateInput{SecretID: sec.ARN, Description: in.Description, Value: value, VersionID: token})
 		if err != nil {
 			return nil, err
 		}
@@ -293,7 +301,7 @@ type deleteSecretOutput struct {
 func handleDeleteSecret(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in deleteSecretInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		id, err := secretIDParam(in.SecretId)
@@ -346,7 +354,7 @@ type arnNameOutput struct {
 func handleRestoreSecret(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in secretIDInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:RestoreSecret", in.SecretId, nil)
@@ -371,7 +379,7 @@ type tagResourceInput struct {
 func handleTagResource(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in tagResourceInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		id, err := secretIDParam(in.SecretId)
@@ -398,7 +406,7 @@ type untagResourceInput struct {
 func handleUntagResource(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in untagResourceInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		id, err := secretIDParam(in.SecretId)

@@ -54,7 +54,7 @@ func versionConditionKeys(versionID, stage string) map[string][]string {
 func handleGetSecretValue(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in getSecretValueInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		versionID, stage := strOr(in.VersionId), strOr(in.VersionStage)
@@ -100,7 +100,7 @@ type batchGetSecretValueOutput struct {
 func handleBatchGetSecretValue(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in batchGetSecretValueInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		if (in.SecretIdList == nil) == (in.Filters == nil) {
@@ -151,10 +151,7 @@ func handleBatchGetSecretValue(svc *secrets.Service) Handler {
 }
 
 func batchGetOne(ctx context.Context, r *Request, svc *secrets.Service, id string) (*secrets.SecretValue, error) {
-	if id == "" || len(id) > 2048 {
-		return nil, awsapi.Errorf(awsapi.CodeValidation, "SecretId must have length between 1 and 2048")
-	}
-	sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:GetSecretValue", id, nil)
+	sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:GetSecretValue", &id, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +189,7 @@ type putSecretValueOutput struct {
 func handlePutSecretValue(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in putSecretValueInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		id, err := secretIDParam(in.SecretId)
@@ -206,11 +203,15 @@ func handlePutSecretValue(svc *secrets.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
+		token, err := clientRequestTokenParam(in.ClientRequestToken, value)
+		if err != nil {
+			return nil, err
+		}
 		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:PutSecretValue", id, nil)
 		if err != nil {
 			return nil, err
 		}
-		res, err := svc.PutValue(ctx, secrets.PutInput{SecretID: sec.ARN, VersionID: strOr(in.ClientRequestToken), Value: value, Stages: in.VersionStages})
+		res, err := svc.PutValue(ctx, secrets.PutInput{SecretID: sec.ARN, VersionID: token, Value: value, Stages: in.VersionStages})
 		if err != nil {
 			return nil, err
 		}
@@ -227,12 +228,19 @@ type listSecretVersionIdsInput struct {
 	IncludeDeprecated *bool   `json:"IncludeDeprecated"`
 }
 
+// versionEntry is botocore SecretVersionsListEntry. KmsKeyIds is what AWS
+// lists for a version under the default key, the only key the broker has.
 type versionEntry struct {
 	VersionId        string     `json:"VersionId"`
 	VersionStages    []string   `json:"VersionStages,omitempty"`
 	LastAccessedDate *epochTime `json:"LastAccessedDate,omitempty"`
 	CreatedDate      *epochTime `json:"CreatedDate,omitempty"`
+	KmsKeyIds        []string   `json:"KmsKeyIds"`
 }
+
+// defaultKMSKeyIDs is the KmsKeyIds of every version: AWS's name for the
+// AWS managed key aws/secretsmanager.
+var defaultKMSKeyIDs = []string{"DefaultEncryptionKey"}
 
 type listSecretVersionIdsOutput struct {
 	Versions  []versionEntry `json:"Versions"`
@@ -244,7 +252,7 @@ type listSecretVersionIdsOutput struct {
 func handleListSecretVersionIds(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in listSecretVersionIdsInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:ListSecretVersionIds", in.SecretId, nil)
@@ -264,7 +272,7 @@ func handleListSecretVersionIds(svc *secrets.Service) Handler {
 		}
 		out := &listSecretVersionIdsOutput{Versions: []versionEntry{}, NextToken: next, ARN: sec.ARN, Name: sec.Name}
 		for _, v := range page {
-			out.Versions = append(out.Versions, versionEntry{VersionId: v.ID, VersionStages: v.Stages, LastAccessedDate: epoch(v.LastAccessed), CreatedDate: epoch(v.Created)})
+			out.Versions = append(out.Versions, versionEntry{VersionId: v.ID, VersionStages: v.Stages, LastAccessedDate: epoch(v.LastAccessed), CreatedDate: epoch(v.Created), KmsKeyIds: defaultKMSKeyIDs})
 		}
 		return out, nil
 	}
@@ -282,7 +290,7 @@ type updateSecretVersionStageInput struct {
 func handleUpdateSecretVersionStage(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in updateSecretVersionStageInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		id, err := secretIDParam(in.SecretId)
@@ -327,7 +335,7 @@ type getRandomPasswordOutput struct {
 func handleGetRandomPassword(svc *secrets.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in getRandomPasswordInput
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
 		if err := r.Authorize(ctx, "secretsmanager:GetRandomPassword", "*", nil); err != nil {

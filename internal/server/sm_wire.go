@@ -14,9 +14,9 @@ import (
 )
 
 // Secrets Manager speaks JSON 1.1: request bodies are decoded with
-// awsapi.DecodeJSON into the structs below (one member per member of the
-// botocore input shape, so that a request the SDKs can send is never refused
-// as unknown), and responses are JSON-tagged structs.
+// awsapi.DecodeAWSJSON into the structs below (one member per member of the
+// botocore input shape; a member the model does not have is ignored, as AWS
+// ignores it), and responses are JSON-tagged structs.
 
 // epochTime is a timestamp as JSON 1.1 sends it: seconds since the epoch,
 // a number with a fraction (botocore parses it as such).
@@ -101,12 +101,14 @@ func smTagsParam(in []tagIn) []secrets.Tag {
 	return out
 }
 
-func smTagsOut(tags []secrets.Tag) []tagOut {
-	if len(tags) == 0 {
+// smTagsOut is a secret's Tags member: absent for a secret never tagged,
+// [] for one whose last tag was removed (as AWS answers).
+func smTagsOut(sec *secrets.Secret) []tagOut {
+	if !sec.Tagged {
 		return nil
 	}
-	out := make([]tagOut, len(tags))
-	for i, t := range tags {
+	out := make([]tagOut, len(sec.Tags))
+	for i, t := range sec.Tags {
 		out[i] = tagOut{Key: t.Key, Value: t.Value}
 	}
 	return out
@@ -154,6 +156,10 @@ func requiredParam(v *string, field string) (string, error) {
 }
 
 // secretIDParam is the SecretId member (botocore SecretIdType: 1 to 2048).
+// A name with a character no secret name can have is refused as AWS
+// refuses it, with ValidationException, before anything is looked up (so a
+// forced DeleteSecret of such a name fails rather than "succeeds"); an ARN
+// is checked by lookup only.
 func secretIDParam(v *string) (string, error) {
 	id, err := requiredParam(v, "secretId")
 	if err != nil {
@@ -162,7 +168,28 @@ func secretIDParam(v *string) (string, error) {
 	if len(id) > 2048 {
 		return "", awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value at 'secretId' failed to satisfy constraint: Member must have length less than or equal to 2048")
 	}
+	if !strings.HasPrefix(id, "arn:") && strings.IndexFunc(id, func(r rune) bool { return !secretIDRune(r) }) >= 0 {
+		return "", awsapi.Errorf(awsapi.CodeValidation, "%s", secrets.MsgInvalidName)
+	}
 	return id, nil
+}
+
+// secretIDRune reports whether r may appear in a SecretId that is a name:
+// ASCII letters and digits and -/_+=.@! (AWS's message lists "!", which
+// the names of secrets managed by AWS services carry).
+func secretIDRune(r rune) bool {
+	return r < 0x80 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-/_+=.@!", r))
+}
+
+// clientRequestTokenParam is the ClientRequestToken of a request that
+// makes a version (CreateSecret, UpdateSecret and PutSecretValue with a
+// value). The SDKs and the CLI always fill it in (the model marks it an
+// idempotency token); AWS refuses a raw request without one.
+func clientRequestTokenParam(tok *string, value secrets.Value) (string, error) {
+	if tok == nil && !value.IsZero() {
+		return "", awsapi.Errorf(awsapi.CodeInvalidRequest, "You must provide a ClientRequestToken value. We recommend a UUID-type value.")
+	}
+	return strOr(tok), nil
 }
 
 func strOr(v *string) string {
