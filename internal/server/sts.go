@@ -40,7 +40,7 @@ type assumedRoleUser struct {
 type assumeRoleResult struct {
 	Credentials      stsCredentials  `xml:"Credentials"`
 	AssumedRoleUser  assumedRoleUser `xml:"AssumedRoleUser"`
-	PackedPolicySize int             `xml:"PackedPolicySize"`
+	PackedPolicySize *int            `xml:"PackedPolicySize,omitempty"`
 	SourceIdentity   string          `xml:"SourceIdentity,omitempty"`
 }
 
@@ -64,6 +64,10 @@ var (
 	reSerialNumber = regexp.MustCompile(`^[\w+=/:,.@-]{9,256}$`)
 	reTokenCode    = regexp.MustCompile(`^[\d]{6}$`)
 	reSessionName  = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+	// reAnyRoleARN is what STS takes as a role ARN (any partition and
+	// account: one that names no role here is then refused as any role the
+	// caller may not assume).
+	reAnyRoleARN = regexp.MustCompile(`^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+$`)
 	reSourceID     = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 	reExternalID   = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
 	reTagKey       = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
@@ -159,11 +163,19 @@ func (s *Server) roleSessionParams(ctx context.Context, p *awsapi.Params) (*role
 	if in.RoleARN, err = p.Required("RoleArn"); err != nil {
 		return nil, err
 	}
-	if len(in.RoleARN) < 20 || len(in.RoleARN) > 2048 {
-		return nil, validationError("1 validation error detected: Value at 'roleArn' failed to satisfy constraint: Member must have length between 20 and 2048")
+	switch {
+	case len(in.RoleARN) < 20:
+		return nil, validationError("1 validation error detected: Value '%s' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20", safeText(in.RoleARN))
+	case len(in.RoleARN) > 2048:
+		return nil, validationError("1 validation error detected: Value at 'roleArn' failed to satisfy constraint: Member must have length less than or equal to 2048")
+	case !reAnyRoleARN.MatchString(in.RoleARN):
+		return nil, validationError("%s is invalid", safeText(in.RoleARN))
 	}
 	if in.Name, err = p.Required("RoleSessionName"); err != nil {
 		return nil, err
+	}
+	if len(in.Name) < 2 {
+		return nil, validationError("1 validation error detected: Value '%s' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2", safeText(in.Name))
 	}
 	if !reSessionName.MatchString(in.Name) {
 		return nil, validationError("1 validation error detected: Value '%s' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*", safeText(in.Name))
@@ -205,6 +217,16 @@ func (s *Server) roleSessionParams(ctx context.Context, p *awsapi.Params) (*role
 		in.PolicyARNs = append(in.PolicyARNs, a)
 	}
 	return in, nil
+}
+
+// packedPolicySize is the percentage of the packed budget that session
+// policies and tags use; AWS leaves it out when the request has neither.
+func packedPolicySize(in *roleSessionInput, tagging bool) *int {
+	if len(in.Policies) == 0 && len(in.PolicyARNs) == 0 && !tagging {
+		return nil
+	}
+	n := in.Packed * 100 / packedLimit
+	return &n
 }
 
 // checkPacked refuses session policies and tags over the packed budget.
@@ -298,10 +320,18 @@ func sessionTags(p *awsapi.Params, parent *sessiontoken.Claims, keys map[string]
 		keys["aws:TagKeys"] = tagKeys
 	}
 	for _, k := range p.Strings("TransitiveTagKeys") {
-		if _, ok := tags[k]; !ok {
-			return nil, nil, false, 0, &awsapi.Error{Code: awsapi.CodeInvalidParameterValue, Message: "TransitiveTagKeys must name session tags of this request"}
+		// Tag keys are case-insensitive: a transitive key names the tag
+		// whatever its case, and carries the tag's own spelling.
+		found := ""
+		for _, t := range tagKeys {
+			if strings.EqualFold(t, k) {
+				found = t
+			}
 		}
-		transitive = append(transitive, k)
+		if found == "" {
+			return nil, nil, false, 0, &awsapi.Error{Code: awsapi.CodeInvalidParameterValue, Message: "The specified transitive tag key must be included in the requested tags."}
+		}
+		transitive = append(transitive, found)
 	}
 	return tags, transitive, len(reqTags) > 0 || len(transitive) > 0, packed, nil
 }
@@ -352,7 +382,8 @@ func handleAssumeRole(s *Server) Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := checkPacked(in.Packed + packed); err != nil {
+		in.Packed += packed
+		if err := checkPacked(in.Packed); err != nil {
 			return nil, err
 		}
 		mfa, err := s.mfa(ctx, r)
@@ -389,7 +420,7 @@ func handleAssumeRole(s *Server) Handler {
 		return &assumeRoleResult{
 			Credentials:      credentialsShape(creds),
 			AssumedRoleUser:  assumedRoleUser{AssumedRoleID: c.UserID, Arn: c.PrincipalARN},
-			PackedPolicySize: (in.Packed + packed) * 100 / packedLimit,
+			PackedPolicySize: packedPolicySize(in, tagging),
 			SourceIdentity:   sourceID,
 		}, nil
 	}

@@ -78,7 +78,7 @@ type assumeRoleWithWebIdentityResult struct {
 	Credentials                 stsCredentials  `xml:"Credentials"`
 	SubjectFromWebIdentityToken string          `xml:"SubjectFromWebIdentityToken"`
 	AssumedRoleUser             assumedRoleUser `xml:"AssumedRoleUser"`
-	PackedPolicySize            int             `xml:"PackedPolicySize"`
+	PackedPolicySize            *int            `xml:"PackedPolicySize,omitempty"`
 	Provider                    string          `xml:"Provider"`
 	Audience                    string          `xml:"Audience"`
 	SourceIdentity              string          `xml:"SourceIdentity,omitempty"`
@@ -234,7 +234,7 @@ func handleAssumeRoleWithWebIdentity(s *Server, w *webIdentity) Handler {
 			Credentials:                 credentialsShape(creds),
 			SubjectFromWebIdentityToken: claims.Subject,
 			AssumedRoleUser:             assumedRoleUser{AssumedRoleID: c.UserID, Arn: c.PrincipalARN},
-			PackedPolicySize:            in.Packed * 100 / packedLimit,
+			PackedPolicySize:            packedPolicySize(in, false),
 			Provider:                    prov.ARN,
 			Audience:                    claims.ClientID,
 			SourceIdentity:              claims.Subject,
