@@ -68,10 +68,10 @@ var (
 	// account: one that names no role here is then refused as any role the
 	// caller may not assume).
 	reAnyRoleARN = regexp.MustCompile(`^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+$`)
-	reSourceID     = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
-	reExternalID   = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
-	reTagKey       = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
-	reTagValue     = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$`)
+	reSourceID   = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+	reExternalID = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
+	reTagKey     = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
+	reTagValue   = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$`)
 )
 
 func validationError(format string, args ...any) error {
