@@ -267,9 +267,13 @@ func (s *Server) isRequester(ctx context.Context, c *Caller, q *approvals.Reques
 // shortfuse:ListRequests on the role. The checks are not recorded as
 // decisions: they only filter what is shown.
 func (s *Server) visible(ctx context.Context, r *Request, q *approvals.Request) bool {
-	if mine, err := s.isRequester(ctx, r.Caller, q); mine || err != nil || q.HasApproved(r.Caller.ARN) {
-		// A chain that cannot be read shows the request (the safe side
-		// for the self-approval rule, which refuses on the same error).
+	mine, err := s.isRequester(ctx, r.Caller, q)
+	if err != nil {
+		// A chain that cannot be read hides the request: nothing is shown
+		// and nothing can be approved on a guess.
+		return false
+	}
+	if mine || q.HasApproved(r.Caller.ARN) {
 		return true
 	}
 	return r.Allowed(ctx, "shortfuse:ListRequests", q.RoleARN) || r.Allowed(ctx, "sts:AssumeRole", q.RoleARN)
