@@ -26,7 +26,8 @@ When the log rotates, its older files are named audit.log.<first-seq>-<last-seq>
 }
 
 func newAuditVerifyCommand(stdout io.Writer) *cobra.Command {
-	return &cobra.Command{
+	var pruned bool
+	cmd := &cobra.Command{
 		Use:   "verify FILE...",
 		Short: "Check that the audit log's hash chain is whole",
 		Long: `Check the hash chain of an audit log: every record's hash, its link to the record before,
@@ -35,10 +36,16 @@ rotated ones included, in any order (shortfuse audit verify DIR/audit.log*).
 
 Exits 0 and prints the number of records and the head of the chain (compare it with a head
 published earlier to see whether whole records were cut from the end); exits 1 and says
-where the chain breaks, and why, when it does not hold.`,
+where the chain breaks, and why, when it does not hold. With --pruned, the chain may start
+after seq 1 (the oldest rotated files were pruned by --audit-keep, and shipped): its first
+record's link to the pruned ones is taken on trust, and verify says where it starts.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			res, err := audit.Verify(args...)
+			verify := audit.Verify
+			if pruned {
+				verify = audit.VerifyPruned
+			}
+			res, err := verify(args...)
 			if err != nil {
 				return err
 			}
@@ -50,10 +57,16 @@ where the chain breaks, and why, when it does not hold.`,
 				}
 				return &hintError{err: e, hint: hint}
 			}
+			if res.StartSeq > 1 {
+				_, err = fmt.Fprintf(stdout, "ok: %d records, chain whole from seq %d (the records before were pruned)\nhead: seq %d hash %s\n", res.Records, res.StartSeq, res.LastSeq, orDash(res.LastHash))
+				return err
+			}
 			_, err = fmt.Fprintf(stdout, "ok: %d records, chain whole\nhead: seq %d hash %s\n", res.Records, res.LastSeq, orDash(res.LastHash))
 			return err
 		},
 	}
+	cmd.Flags().BoolVar(&pruned, "pruned", false, "the oldest rotated files were pruned: check the chain from the first record present")
+	return cmd
 }
 
 // logGlob returns the shell pattern naming every file of the log that file belongs to.

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -41,6 +42,8 @@ type serverInput struct {
 	auditLog      string
 	auditMaxBytes int64
 	auditBreakOK  bool
+	auditKeep     int    // rotated audit files kept (0: all)
+	auditShipDir  string // where rotated audit files are delivered before they are pruned
 
 	store         string        // "" for the embedded store, or a postgres:// URL
 	rotateSession time.Duration // 0: never
@@ -96,6 +99,12 @@ func (in *serverInput) validate() error {
 	if in.storeTimeout < 100*time.Millisecond || in.storeTimeout > 30*time.Second {
 		return fmt.Errorf("--store-timeout: want a duration from 100ms to 30s")
 	}
+	if in.auditKeep < 0 {
+		return fmt.Errorf("--audit-keep %d: want a number of rotated files, or 0 to keep all", in.auditKeep)
+	}
+	if in.auditShipDir != "" && in.auditKeep == 0 {
+		return errors.New("--audit-ship-dir needs --audit-keep: files are shipped when they are pruned")
+	}
 	if in.txTimeout < in.storeTimeout || in.txTimeout > 5*time.Minute {
 		return fmt.Errorf("--db-timeout: want a duration from --store-timeout to 5m")
 	}
@@ -119,6 +128,20 @@ func envDuration(getenv func(string) string, name string, def time.Duration) tim
 		return -1
 	}
 	return d
+}
+
+// envInt returns the SHORTFUSE_* environment value as a number, or def; -1
+// when the value does not parse, for validate to report.
+func envInt(getenv func(string) string, name string, def int) int {
+	v := getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 // envDefault returns the SHORTFUSE_* environment value, or def.
@@ -169,6 +192,8 @@ by all within a second. See docs/OPERATIONS.md.`,
 	f.BoolVar(&in.insecureHTTP, "insecure-http", getenv("SHORTFUSE_INSECURE_HTTP") == "true", "allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy)")
 	f.StringVar(&in.auditLog, "audit-log", envDefault(getenv, "SHORTFUSE_AUDIT_LOG", ""), "audit log file (default DATA/audit.log); rotated files are PATH.<first>-<last>")
 	f.Int64Var(&in.auditMaxBytes, "audit-max-bytes", 64<<20, "rotate the audit log when it reaches this size")
+	f.IntVar(&in.auditKeep, "audit-keep", envInt(getenv, "SHORTFUSE_AUDIT_KEEP", 0), "keep this many rotated audit files and prune older ones, each only once it verifies (and was delivered to --audit-ship-dir); 0 keeps all")
+	f.StringVar(&in.auditShipDir, "audit-ship-dir", envDefault(getenv, "SHORTFUSE_AUDIT_SHIP_DIR", ""), "a directory an external shipper watches: rotated audit files are copied there before --audit-keep prunes them")
 	f.BoolVar(&in.auditBreakOK, "audit-accept-break", false, "start although the audit log does not continue from the chain head recorded in the store (the break is recorded in the log, and `audit verify` reports it)")
 	f.StringVar(&in.store, "store", envDefault(getenv, "SHORTFUSE_STORE", ""), "the store: a postgres:// URL for several replicas, or nothing for the embedded store in the data directory (prefer SHORTFUSE_STORE: a password in the URL shows in the process list)")
 	f.DurationVar(&in.rotateSession, "rotate-session-key-every", envDuration(getenv, "SHORTFUSE_ROTATE_SESSION_KEY_EVERY", 24*time.Hour), "add a new session key this often (0: never); replaced keys keep opening their sessions until these expire")
@@ -275,6 +300,9 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 	}()
 	followFeed(bg, &wg, st, fd, feedHead, reg, keys, logger)
 	followAuditHead(bg, &wg, st, auditLog, auditHead, logger)
+	if in.auditKeep > 0 {
+		pruneAudit(bg, &wg, auditPath, audit.PruneOptions{Keep: in.auditKeep, ShipDir: in.auditShipDir}, logger)
+	}
 	if cln, cleanup, err := listenControl(in.dataDir); err != nil {
 		logger.Warn("no control socket: backup and keys commands need the broker stopped", "err", err)
 	} else {

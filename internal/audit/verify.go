@@ -36,6 +36,9 @@ type VerifyResult struct {
 	// published earlier (Writer.Head) tells.
 	LastSeq  uint64
 	LastHash string
+	// StartSeq is the seq the chain was checked from: 1, or with
+	// VerifyPruned the first record present.
+	StartSeq uint64
 }
 
 // Verify checks the hash chain of a log given as its files: the active file and its
@@ -45,7 +48,15 @@ type VerifyResult struct {
 // stops at the first break.
 //
 // The error is for files that cannot be read; a broken chain is a result with !OK.
-func Verify(paths ...string) (VerifyResult, error) {
+func Verify(paths ...string) (VerifyResult, error) { return verifyFiles(false, paths) }
+
+// VerifyPruned is Verify for a log whose oldest rotated files were pruned
+// (Prune): the chain may start at any seq, and its first record's link to
+// the records before it is taken on trust; StartSeq says where it starts.
+// Everything from there on is checked as Verify checks it.
+func VerifyPruned(paths ...string) (VerifyResult, error) { return verifyFiles(true, paths) }
+
+func verifyFiles(pruned bool, paths []string) (VerifyResult, error) {
 	if len(paths) == 0 {
 		return VerifyResult{}, errors.New("no files to verify")
 	}
@@ -81,6 +92,12 @@ func Verify(paths ...string) (VerifyResult, error) {
 	for _, f := range files {
 		v.res.Files = append(v.res.Files, f.name)
 	}
+	if pruned {
+		if seq, prev, err := firstLink(files[0].name); err == nil && seq > 0 {
+			v.res.LastSeq, v.res.LastHash = seq-1, prev
+		}
+	}
+	v.res.StartSeq = v.res.LastSeq + 1
 	for _, f := range files {
 		fh, err := os.Open(f.name)
 		if err != nil {
