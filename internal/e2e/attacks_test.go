@@ -306,3 +306,23 @@ func TestAuditRetention(t *testing.T) {
 		t.Errorf("audit verify of the shipped and kept files: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 }
+
+// TestCompactCommand: `shortfuse compact` refuses a store in use, shrinks
+// a stopped one, and the broker serves from it as before.
+func TestCompactCommand(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t, "")
+	admin := b.adminCreds()
+	b.mustAWS(admin, "iam", "create-user", "--user-name", "kept")
+	r := b.sf(nil, "", "compact", "--data", b.dir)
+	if r.Code == 0 || !strings.Contains(r.Stderr, "stop the broker") {
+		t.Errorf("compact of a store in use: exit %d\n%s", r.Code, r.Stderr)
+	}
+	b.stop()
+	r = b.sf(nil, "", "compact", "--data", b.dir)
+	if r.Code != 0 || !strings.Contains(r.Stdout, "compact: ") {
+		t.Fatalf("compact: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	b.start()
+	b.mustAWS(admin, "iam", "get-user", "--user-name", "kept")
+}

@@ -506,3 +506,57 @@ func (t *tx) Count(bucket, prefix string) (int, error) {
 	}
 	return n, nil
 }
+
+// Compact rewrites the store file at path without its free pages, and
+// returns its size before and after. It needs the file to itself (ErrInUse
+// while a Store holds it): bbolt never gives freed pages back to the file
+// system, so a store that once held many records (expired sessions, old
+// secret versions) stays that large until compacted. The compacted copy is
+// written next to the file, fsynced and renamed over it: a crash leaves
+// one or the other whole.
+func Compact(path string) (before, after int64, err error) {
+	if _, err := os.Stat(path); err != nil {
+		return 0, 0, fmt.Errorf("bolt: compact: %w", err)
+	}
+	src, err := Open(path, Options{InitialMmapSize: -1})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer src.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	before = fi.Size()
+	tmp := path + ".compact"
+	_ = os.Remove(tmp)
+	dst, err := bbolt.Open(tmp, 0o600, &bbolt.Options{FreelistType: bbolt.FreelistArrayType})
+	if err != nil {
+		return before, 0, fmt.Errorf("bolt: compact: %w", err)
+	}
+	if err := bbolt.Compact(dst, src.db, 64<<20); err != nil {
+		dst.Close()
+		os.Remove(tmp)
+		return before, 0, fmt.Errorf("bolt: compact: %w", err)
+	}
+	if err := dst.Sync(); err != nil {
+		dst.Close()
+		os.Remove(tmp)
+		return before, 0, fmt.Errorf("bolt: compact: %w", err)
+	}
+	if err := dst.Close(); err != nil {
+		os.Remove(tmp)
+		return before, 0, fmt.Errorf("bolt: compact: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return before, 0, fmt.Errorf("bolt: compact: %w", err)
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return before, 0, err
+	}
+	if fi, err := os.Stat(path); err == nil {
+		after = fi.Size()
+	}
+	return before, after, nil
+}
