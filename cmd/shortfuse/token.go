@@ -175,6 +175,8 @@ func addAWSFlags(f *pflag.FlagSet, o *awsconf.Options) {
 	f.StringVar(&o.Profile, "profile", "", "AWS profile (default: AWS_PROFILE, else default)")
 	f.StringVar(&o.Region, "region", "", "AWS region (default: AWS_REGION, else the profile's)")
 	f.StringVar(&o.EndpointURL, "endpoint-url", "", "broker URL (default: AWS_ENDPOINT_URL, else the profile's; none means AWS)")
+	f.DurationVar(&o.ConnectTimeout, "connect-timeout", 0, fmt.Sprintf("give up connecting after this long (default %s, or %s)", awsconf.DefaultConnectTimeout, awsconf.EnvConnectTimeout))
+	f.DurationVar(&o.RequestTimeout, "request-timeout", 0, fmt.Sprintf("give up waiting for an answer after this long (default %s, or %s)", awsconf.DefaultRequestTimeout, awsconf.EnvRequestTimeout))
 }
 
 func runToken(ctx context.Context, in *tokenInput, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -360,6 +362,9 @@ func configError(err error) error {
 // awsError turns an SDK error into one line with a hint: "sts:AssumeRole:
 // AccessDenied: ..." rather than the SDK's long chain.
 func awsError(ctx context.Context, cfg aws.Config, err error) error {
+	if errors.As(err, new(*awsconf.NoAnswerError)) {
+		return err // run says it in one line, and exits 124
+	}
 	where := awsconf.Where(ctx, cfg)
 	var op *smithy.OperationError
 	prefix := ""
