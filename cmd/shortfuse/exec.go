@@ -399,6 +399,9 @@ func (r *execRun) run(ctx context.Context, stdin io.Reader, stdout io.Writer) er
 	if len(in.refs) > 0 {
 		sm := secretsmanager.NewFromConfig(r.cfg)
 		vals, err := secretref.Fetch(ctx, sm, in.refs)
+		if err != nil && ctx.Err() != nil {
+			return context.Cause(ctx) // run says which request the signal cut short
+		}
 		if err != nil {
 			if brokerapi.IsSessionRefused(err) {
 				return r.refused(err)

@@ -149,7 +149,7 @@ func WithLongPoll(ctx context.Context, d time.Duration) context.Context {
 
 type cutShortKey struct{}
 
-// CutShort remembers the last request that its caller's context ended (a
+// CutShort remembers the first request that its caller's context ended (a
 // signal, a deadline): the SDK replaces that error with a bare "canceled",
 // and shortfuse still says what it waited for, where and how long.
 type CutShort struct {
@@ -164,13 +164,17 @@ func WithCutShort(ctx context.Context) (context.Context, *CutShort) {
 	return context.WithValue(ctx, cutShortKey{}, cs), cs
 }
 
+// record keeps the first request cut short: the one the signal stopped,
+// not a clean-up call after it.
 func (c *CutShort) record(na *NoAnswerError) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.last = na
+	if c.last == nil {
+		c.last = na
+	}
 }
 
-// Last returns the last request cut short, or nil.
+// Last returns the first request cut short, or nil.
 func (c *CutShort) Last() *NoAnswerError {
 	c.mu.Lock()
 	defer c.mu.Unlock()
