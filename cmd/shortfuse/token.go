@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -197,7 +198,7 @@ func runToken(ctx context.Context, in *tokenInput, getenv func(string) string, s
 	}
 	sessionName := in.sessionName
 	if sessionName == "" {
-		sessionName = defaultSessionName(getenv("USER"), in.now())
+		sessionName = defaultSessionName(loginName(getenv), in.now())
 	}
 
 	var (
@@ -323,6 +324,20 @@ func writeToken(w io.Writer, f token.Format, c token.Credentials) error {
 	}
 	_, err = w.Write(data)
 	return err
+}
+
+// loginName is USER, else LOGNAME, else the name of the account the
+// process runs as: CI agents often set neither variable.
+func loginName(getenv func(string) string) string {
+	for _, k := range []string{"USER", "LOGNAME"} {
+		if v := getenv(k); v != "" {
+			return v
+		}
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return ""
 }
 
 // defaultSessionName is shortfuse-USER, or shortfuse-UNIXTIME when the user
