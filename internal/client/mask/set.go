@@ -1,5 +1,7 @@
 package mask
 
+import "bytes"
+
 // Redacted replaces every masked occurrence.
 const Redacted = "****"
 
@@ -22,15 +24,52 @@ type Set struct {
 	patterns int
 }
 
-// Compile builds the automaton for values, each expanded by [Variants].
-// Values shorter than [MinLen] contribute nothing; an empty Set masks
-// nothing.
+// FragmentLen is the shortest run of a value, or of one of its encodings,
+// that [Compile] masks wherever the run starts and ends: a long enough
+// piece of a secret is the secret (cut -c1-60 of an environment printed 38
+// of the 40 characters of a secret key). A value or encoding shorter than
+// FragmentLen is masked whole only.
+const FragmentLen = 12
+
+// Compile builds the automaton for values, each expanded by [Variants],
+// and every run of [FragmentLen] characters of each variant. Values
+// shorter than [MinLen] contribute nothing; an empty Set masks nothing.
 func Compile(values ...[]byte) *Set {
+	return compile(values, FragmentLen)
+}
+
+// compile is Compile with the fragment length as a parameter; 0 masks
+// whole variants only.
+func compile(values [][]byte, fragment int) *Set {
 	var pats [][]byte
 	for _, v := range values {
-		pats = append(pats, Variants(v)...)
+		for _, p := range Variants(v) {
+			pats = append(pats, p)
+			pats = append(pats, fragments(p, fragment)...)
+		}
 	}
 	return compilePatterns(pats)
+}
+
+// fragments returns every run of n bytes of p, for a p longer than n and
+// no longer than the values whose encodings are expanded, that holds no
+// line break. The automaton
+// reports each as a match; overlapping matches merge into one masked range,
+// so any longer run is masked whole.
+func fragments(p []byte, n int) [][]byte {
+	if n < MinLen || len(p) <= n || len(p) > maxEncodedLen {
+		return nil
+	}
+	out := make([][]byte, 0, len(p)-n+1)
+	for i := 0; i+n <= len(p); i++ {
+		// A run across a line break is not masked as a fragment: the
+		// lines of a value are variants of their own, with their own
+		// fragments, and the break shows.
+		if w := p[i : i+n]; !bytes.ContainsAny(w, "\r\n") {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // CompileExact builds the automaton for exactly these patterns, without
