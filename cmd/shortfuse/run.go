@@ -114,5 +114,6 @@ func newRootCommand(getenv func(string) string, stdin io.Reader, stdout, stderr 
 	root.AddCommand(newRestoreCommand(getenv, stdin, stdout, stderr))
 	root.AddCommand(newKeysCommand(getenv, stdout))
 	root.AddCommand(newAdminCommand(getenv, stdout, stderr))
+	root.AddCommand(newManCommand(stdout))
 	return root
 }
