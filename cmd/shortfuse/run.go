@@ -115,5 +115,6 @@ func newRootCommand(getenv func(string) string, stdin io.Reader, stdout, stderr 
 	root.AddCommand(newKeysCommand(getenv, stdout))
 	root.AddCommand(newAdminCommand(getenv, stdout, stderr))
 	root.AddCommand(newManCommand(stdout))
+	root.AddCommand(newHealthcheckCommand(getenv, stdout))
 	return root
 }
