@@ -116,5 +116,6 @@ func newRootCommand(getenv func(string) string, stdin io.Reader, stdout, stderr 
 	root.AddCommand(newAdminCommand(getenv, stdout, stderr))
 	root.AddCommand(newManCommand(stdout))
 	root.AddCommand(newHealthcheckCommand(getenv, stdout))
+	addCompletions(root)
 	return root
 }
