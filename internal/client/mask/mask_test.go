@@ -61,7 +61,7 @@ func TestWriter(t *testing.T) {
 		{"ok/short-not-masked", []string{"abc"}, []string{"abc\n"}, "abc\n"},
 		{"ok/fragment-prefix", []string{"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}, []string{"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLE\n"}, "AWS_SECRET_ACCESS_KEY=****\n"},
 		{"ok/fragment-middle-split", []string{"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}, []string{"x tnFEMI/K7", "MDENG y\n"}, "x **** y\n"},
-		{"ok/fragment-of-base64", []string{"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}, []string{"bHJYVXRuRkVNSS9L\n"}, "****\n"}, // 16 of its base64
+		{"ok/fragment-of-base64", []string{"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}, []string{"bHJYVXRuRkVNSS9L\n"}, "****\n"},           // 16 of its base64
 		{"ok/fragment-too-short", []string{"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}, []string{"x tnFEMI/K7MD y\n"}, "x tnFEMI/K7MD y\n"}, // 11 bytes
 		{"ok/json-escaped", []string{`p"w\d`}, []string{`{"v":"p\"w\\d"}` + "\n"}, `{"v":"****"}` + "\n"},
 		{"ok/json-html", []string{"a<b>&c"}, []string{`"a\u003cb\u003e\u0026c"`}, `"****"`},
