@@ -81,7 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if sc, ok := interruption(ctx, err); ok {
 		return sc.code()
 	}
-	return exitError1
+	return exitFailure
 }
 
 func oneLine(s string) string {
