@@ -10,7 +10,7 @@ import (
 
 // Exit codes other than a command's own (docs/client.md, "Exit codes").
 const (
-	exitFailure  = 1   // any other error
+	exitFailure = 1   // any other error
 	exitTimeout = 124 // the broker did not answer in time (as timeout(1))
 	// A signal N ends a command with 128+N: 130 for SIGINT, 143 for SIGTERM.
 )
