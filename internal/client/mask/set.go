@@ -22,7 +22,16 @@ type Set struct {
 	// (following dictionary links), or 0.
 	out      []int32
 	patterns int
+	// dense holds a full transition row (failure links resolved) for the
+	// states with at least denseMin children, indexed by denseOf[state]-1:
+	// with fragments, the states near the root fan out widely and a scan
+	// of their edges would dominate.
+	dense   [][256]int32
+	denseOf []int32
 }
+
+// denseMin is the number of children from which a state gets a dense row.
+const denseMin = 4
 
 // FragmentLen is the shortest run of a value, or of one of its encodings,
 // that [Compile] masks wherever the run starts and ends: a long enough
@@ -170,12 +179,34 @@ func compilePatterns(pats [][]byte) *Set {
 		s.edgeByte = append(s.edgeByte, nodes[i].bytes...)
 		s.edgeTo = append(s.edgeTo, nodes[i].to...)
 	}
+	// Dense rows, each resolved through the sparse function: s.step reads
+	// no dense row while they are built.
+	s.denseOf = make([]int32, n)
+	var rows [][256]int32
+	var owners []int32
+	for i := 1; i < n; i++ {
+		if len(nodes[i].bytes) >= denseMin {
+			var row [256]int32
+			for b := range 256 {
+				row[b] = s.step(int32(i), byte(b))
+			}
+			rows = append(rows, row)
+			owners = append(owners, int32(i))
+		}
+	}
+	for k, st := range owners {
+		s.denseOf[st] = int32(k + 1)
+	}
+	s.dense = rows
 	return s
 }
 
 // step is the automaton's transition function.
 func (s *Set) step(state int32, b byte) int32 {
 	for state != 0 {
+		if d := s.denseOf[state]; d > 0 {
+			return s.dense[d-1][b]
+		}
 		lo, hi := s.edgeStart[state], s.edgeStart[state+1]
 		for i := lo; i < hi; i++ {
 			if s.edgeByte[i] == b {
