@@ -234,6 +234,10 @@ func approveError(ctx context.Context, cfg aws.Config, err error) error {
 			return &hintError{err: e, hint: "the code was wrong or already used; wait for the next one"}
 		case be.Code == "AccessDeniedException" && strings.Contains(be.Message, "sts:AssumeRole"):
 			return &hintError{err: e, hint: "approvers lend their own access: you need sts:AssumeRole on the role, and its trust policy must trust you"}
+		case be.Code == "AccessDeniedException" && strings.Contains(be.Message, "own request"):
+			return &hintError{err: e, hint: "a second person approves: ask someone else who may assume the role, with their own credentials and MFA device"}
+		case be.Code == "AccessDeniedException":
+			return &hintError{err: e, hint: "approvers are IAM users with an MFA device, sts:AssumeRole on the role, and membership of its approvers group if it names one (docs/APPROVALS.md)"}
 		}
 	}
 	return requestError(ctx, cfg, err)

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,6 +30,10 @@ import (
 	"github.com/shortfuse/shortfuse/internal/client/token"
 	"github.com/shortfuse/shortfuse/internal/client/tty"
 )
+
+// revokeTimeout bounds the revocation at exit, whatever --request-timeout
+// says: a job must not hang on a dead broker.
+const revokeTimeout = 5 * time.Second
 
 // Child credential modes (--child-credentials).
 const (
@@ -181,7 +184,7 @@ func runExec(ctx context.Context, in *execInput, getenv func(string) string, std
 	}
 	// SIGINT and SIGTERM already end ctx (main); so do SIGHUP and SIGQUIT
 	// while secrets are fetched, so that the revocation still runs.
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGHUP, syscall.SIGQUIT)
+	ctx, stop := notifyContext(ctx, syscall.SIGHUP, syscall.SIGQUIT)
 	defer stop()
 
 	// The child's masked stderr, our notes and the heartbeat reports share
@@ -383,6 +386,10 @@ func (r *execRun) run(ctx context.Context, stdin io.Reader, stdout io.Writer) er
 			grace = 0
 		case brokerapi.IsSessionRefused(err):
 			return r.refused(err)
+		case ctx.Err() != nil, errors.As(err, new(*awsconf.NoAnswerError)):
+			// A broker that does not answer will not give the secrets
+			// either; a signal stops everything before COMMAND.
+			return err
 		default:
 			r.notef("warning: heartbeat failed: %s; continuing", shortError(err))
 		}
@@ -392,11 +399,17 @@ func (r *execRun) run(ctx context.Context, stdin io.Reader, stdout io.Writer) er
 	if len(in.refs) > 0 {
 		sm := secretsmanager.NewFromConfig(r.cfg)
 		vals, err := secretref.Fetch(ctx, sm, in.refs)
+		if err != nil && ctx.Err() != nil {
+			return context.Cause(ctx) // run says which request the signal cut short
+		}
 		if err != nil {
 			if brokerapi.IsSessionRefused(err) {
 				return r.refused(err)
 			}
 			var fe *secretref.Error
+			if errors.As(err, &fe) && errors.As(err, new(*awsconf.NoAnswerError)) {
+				return fmt.Errorf("failed to get secret %q for %s: %w", fe.Ref.SecretID, fe.Ref.Var, awsError(ctx, r.cfg, fe.Err))
+			}
 			if errors.As(err, &fe) {
 				return &hintError{
 					err:  fmt.Errorf("failed to get secret %q for %s: %s", fe.Ref.SecretID, fe.Ref.Var, shortError(fe.Err)),
@@ -484,6 +497,12 @@ func (r *execRun) run(ctx context.Context, stdin io.Reader, stdout io.Writer) er
 		childIn = devnull
 	}
 
+	if err := ctx.Err(); err != nil {
+		// A signal came while the secrets were fetched: COMMAND never
+		// starts.
+		return context.Cause(ctx)
+	}
+
 	// Heartbeats while the child runs, on a context that SIGINT (which
 	// ends ctx) does not stop: the child may take a while to finish.
 	hbCtx, stopHB := context.WithCancel(context.WithoutCancel(ctx))
@@ -557,7 +576,8 @@ func (r *execRun) revoke(ctx context.Context) {
 	if r.in.keepSession || r.dead.Load() {
 		return
 	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	// Its own short limit: a dead broker must not hold the job at exit.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
 	defer cancel()
 	err := r.broker.RevokeSession(rctx, "")
 	hint := token.KeyHint(r.creds.AccessKeyID)
@@ -576,6 +596,8 @@ func (r *execRun) revoke(ctx context.Context) {
 		}
 	case brokerapi.IsSessionRefused(err):
 		r.log.Debug("session already refused by the broker", "err", shortError(err))
+	case rctx.Err() != nil:
+		r.notef("warning: could not revoke session %s: no answer from %s within %s (the revocation's own limit); it stays valid %s", hint, r.broker.Endpoint, revokeTimeout, until)
 	default:
 		r.notef("warning: could not revoke session %s: %s; it stays valid %s", hint, shortError(err), until)
 	}
@@ -596,6 +618,10 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 // shortError is "Code: message" for an API error, else the innermost
 // cause: the SDK's full chain is too long for one line.
 func shortError(err error) string {
+	var na *awsconf.NoAnswerError
+	if errors.As(err, &na) {
+		return na.Error()
+	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		if ae.ErrorMessage() == "" {

@@ -101,8 +101,23 @@ func newKeysListCommand(getenv func(string) string, stdout io.Writer) *cobra.Com
 			ctx := cmd.Context()
 			var infos []server.KeyInfo
 			if c, err := controlClient(ctx, in.dataDir); err == nil {
+				if in.masterKeyFile != "" {
+					// The running broker lists with its own key; one given
+					// here would go unchecked.
+					return &hintError{err: errors.New("--master-key-file is not used while a broker runs on the data directory"), hint: "drop it, or stop the broker to check the key against the store"}
+				}
 				infos, err = listRemote(ctx, c)
 				if err != nil {
+					return err
+				}
+			} else if in.masterKeyFile != "" {
+				// A key given explicitly must open the store's keys.
+				st, _, _, err := in.openKeys(ctx)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				if infos, err = server.ListKeys(ctx, st); err != nil {
 					return err
 				}
 			} else {

@@ -7,7 +7,11 @@ import (
 	"io"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/smithy-go"
 	"github.com/spf13/cobra"
+
+	"github.com/shortfuse/shortfuse/internal/client/awsconf"
 )
 
 // exitError carries a specific exit code out of a command.
@@ -27,6 +31,7 @@ func (e *hintError) Unwrap() error { return e.err }
 // run is the whole program: it builds the command tree, runs it and maps the
 // outcome to an exit code. It is the only place that decides exit codes.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, cut := awsconf.WithCutShort(ctx)
 	root := newRootCommand(getenv, stdin, stdout, stderr)
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -40,12 +45,43 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if errors.As(err, &ee) {
 		return ee.code
 	}
+	var na *awsconf.NoAnswerError
+	if errors.As(err, &na) {
+		// One line: what, where, how long; the exit code says which. The
+		// SDK's own chain around it is too long for one line.
+		msg := err.Error()
+		if errors.As(err, new(*smithy.OperationError)) {
+			msg = na.Error()
+			var mae *retry.MaxAttemptsError
+			if errors.As(err, &mae) && mae.Attempt > 1 {
+				msg += fmt.Sprintf(" (%d attempts)", mae.Attempt)
+			}
+		}
+		fmt.Fprintf(stderr, "shortfuse: error: %s\n", oneLine(msg))
+		if sc, ok := interruption(ctx, err); ok {
+			return sc.code()
+		}
+		return exitTimeout
+	}
+	if sc, ok := interruption(ctx, err); ok && (errors.Is(err, context.Canceled) || errors.As(err, new(*signalCause))) {
+		// The SDK replaces the error of a cancelled request with its own;
+		// the request cut short says what was waited for, where, how long.
+		if na := cut.Last(); na != nil {
+			fmt.Fprintf(stderr, "shortfuse: error: %s\n", oneLine(na.Error()))
+		} else {
+			fmt.Fprintf(stderr, "shortfuse: %s\n", sc.Error())
+		}
+		return sc.code()
+	}
 	fmt.Fprintf(stderr, "shortfuse: error: %s\n", oneLine(err.Error()))
 	var he *hintError
 	if errors.As(err, &he) && he.hint != "" {
 		fmt.Fprintf(stderr, "shortfuse: hint: %s\n", oneLine(he.hint))
 	}
-	return 1
+	if sc, ok := interruption(ctx, err); ok {
+		return sc.code()
+	}
+	return exitFailure
 }
 
 func oneLine(s string) string {
@@ -78,5 +114,9 @@ func newRootCommand(getenv func(string) string, stdin io.Reader, stdout, stderr 
 	root.AddCommand(newRestoreCommand(getenv, stdin, stdout, stderr))
 	root.AddCommand(newKeysCommand(getenv, stdout))
 	root.AddCommand(newCompactCommand(getenv, stdout))
+	root.AddCommand(newAdminCommand(getenv, stdout, stderr))
+	root.AddCommand(newManCommand(stdout))
+	root.AddCommand(newHealthcheckCommand(getenv, stdout))
+	addCompletions(root)
 	return root
 }

@@ -214,6 +214,22 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 	_ = level.UnmarshalText([]byte(in.logLevel))
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
+	// The address and the certificate first: a port in use or a bad
+	// certificate must fail before a data directory is created.
+	var tlsConfig *tls.Config
+	if in.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(in.tlsCert, in.tlsKey)
+		if err != nil {
+			return fmt.Errorf("TLS: %w", err)
+		}
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
+	ln, err := net.Listen("tcp", in.listen)
+	if err != nil {
+		return &hintError{err: err, hint: "is another broker running? pass a free address with --listen (port 0 picks one)"}
+	}
+	defer ln.Close()
+
 	if err := os.MkdirAll(in.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
@@ -349,10 +365,6 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 		Redactor:           audit.NewRedactor(auditKey),
 	}, server.Deps{IAM: iamSvc, Keyring: keyring, Sessions: reg, Secrets: secretsSvc, Approvals: approvalsSvc})
 
-	ln, err := net.Listen("tcp", in.listen)
-	if err != nil {
-		return err
-	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -363,13 +375,9 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	scheme := "http"
-	if in.tlsCert != "" {
+	if tlsConfig != nil {
 		scheme = "https"
-		cert, err := tls.LoadX509KeyPair(in.tlsCert, in.tlsKey)
-		if err != nil {
-			return fmt.Errorf("TLS: %w", err)
-		}
-		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		hs.TLSConfig = tlsConfig
 		ln = tls.NewListener(ln, hs.TLSConfig)
 	}
 	logger.Info("listening", "url", scheme+"://"+ln.Addr().String(), "account", account, "region", in.region, "data", in.dataDir, "store", st.kind)

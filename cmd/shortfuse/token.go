@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -170,6 +171,8 @@ func addAWSFlags(f *pflag.FlagSet, o *awsconf.Options) {
 	f.StringVar(&o.Profile, "profile", "", "AWS profile (default: AWS_PROFILE, else default)")
 	f.StringVar(&o.Region, "region", "", "AWS region (default: AWS_REGION, else the profile's)")
 	f.StringVar(&o.EndpointURL, "endpoint-url", "", "broker URL (default: AWS_ENDPOINT_URL, else the profile's; none means AWS)")
+	f.DurationVar(&o.ConnectTimeout, "connect-timeout", 0, fmt.Sprintf("give up connecting after this long (default %s, or %s)", awsconf.DefaultConnectTimeout, awsconf.EnvConnectTimeout))
+	f.DurationVar(&o.RequestTimeout, "request-timeout", 0, fmt.Sprintf("give up waiting for an answer after this long (default %s, or %s)", awsconf.DefaultRequestTimeout, awsconf.EnvRequestTimeout))
 }
 
 func runToken(ctx context.Context, in *tokenInput, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -190,7 +193,7 @@ func runToken(ctx context.Context, in *tokenInput, getenv func(string) string, s
 	}
 	sessionName := in.sessionName
 	if sessionName == "" {
-		sessionName = defaultSessionName(getenv("USER"), in.now())
+		sessionName = defaultSessionName(loginName(getenv), in.now())
 	}
 
 	var (
@@ -349,6 +352,20 @@ func writeToken(w io.Writer, f token.Format, c token.Credentials) error {
 	return err
 }
 
+// loginName is USER, else LOGNAME, else the name of the account the
+// process runs as: CI agents often set neither variable.
+func loginName(getenv func(string) string) string {
+	for _, k := range []string{"USER", "LOGNAME"} {
+		if v := getenv(k); v != "" {
+			return v
+		}
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return ""
+}
+
 // defaultSessionName is shortfuse-USER, or shortfuse-UNIXTIME when the user
 // name does not fit AWS's pattern.
 func defaultSessionName(user string, now time.Time) string {
@@ -386,6 +403,9 @@ func configError(err error) error {
 // awsError turns an SDK error into one line with a hint: "sts:AssumeRole:
 // AccessDenied: ..." rather than the SDK's long chain.
 func awsError(ctx context.Context, cfg aws.Config, err error) error {
+	if errors.As(err, new(*awsconf.NoAnswerError)) {
+		return err // run says it in one line, and exits 124
+	}
 	where := awsconf.Where(ctx, cfg)
 	var op *smithy.OperationError
 	prefix := ""

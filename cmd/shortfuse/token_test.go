@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os/user"
 	"strings"
 	"testing"
 	"time"
@@ -59,5 +60,19 @@ func TestDefaultSessionName(t *testing.T) {
 		if got := defaultSessionName(tc.user, now); got != tc.want {
 			t.Errorf("defaultSessionName(%q) = %q, want %q", tc.user, got, tc.want)
 		}
+	}
+}
+
+func TestLoginName(t *testing.T) {
+	env := map[string]string{"LOGNAME": "builder"}
+	if got := loginName(func(k string) string { return env[k] }); got != "builder" {
+		t.Errorf("loginName without USER = %q, want LOGNAME's builder", got)
+	}
+	u, err := user.Current()
+	if err != nil {
+		t.Skip("no account name on this system:", err)
+	}
+	if got := loginName(func(string) string { return "" }); got != u.Username {
+		t.Errorf("loginName without USER and LOGNAME = %q, want the account's %q", got, u.Username)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -19,6 +21,41 @@ type Options struct {
 	// Credentials replaces the credential chain (for a token given to
 	// shortfuse exec).
 	Credentials aws.CredentialsProvider
+	// ConnectTimeout and RequestTimeout bound each attempt; zero means
+	// SHORTFUSE_CONNECT_TIMEOUT and SHORTFUSE_REQUEST_TIMEOUT, else the
+	// defaults.
+	ConnectTimeout time.Duration
+	RequestTimeout time.Duration
+}
+
+// Timeouts resolves the timeouts of o: the flags, else the environment,
+// else the defaults.
+func (o Options) Timeouts(getenv func(string) string) (connect, request time.Duration, err error) {
+	connect, err = timeout(o.ConnectTimeout, "--connect-timeout", EnvConnectTimeout, DefaultConnectTimeout, getenv)
+	if err != nil {
+		return 0, 0, err
+	}
+	request, err = timeout(o.RequestTimeout, "--request-timeout", EnvRequestTimeout, DefaultRequestTimeout, getenv)
+	return connect, request, err
+}
+
+func timeout(flag time.Duration, name, env string, def time.Duration, getenv func(string) string) (time.Duration, error) {
+	d, from := flag, name
+	if d == 0 {
+		v := getenv(env)
+		if v == "" {
+			return def, nil
+		}
+		var err error
+		if d, err = time.ParseDuration(v); err != nil {
+			return 0, fmt.Errorf("%s=%q: want a duration such as 10s", env, v)
+		}
+		from = env
+	}
+	if d <= 0 || d > time.Hour {
+		return 0, fmt.Errorf("%s %s: want more than 0 and at most 1h", from, d)
+	}
+	return d, nil
 }
 
 // ErrNoRegion is returned when no region is configured anywhere.
@@ -28,7 +65,15 @@ var ErrNoRegion = errors.New("no AWS region configured")
 func Load(ctx context.Context, o Options) (aws.Config, error) {
 	// The SDK's own log lines (an IMDS fallback, retries) would mix with the
 	// command's output; errors still come back as errors.
-	opts := []func(*config.LoadOptions) error{config.WithLogger(logging.Nop{})}
+	connect, request, err := o.Timeouts(os.Getenv)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	opts := []func(*config.LoadOptions) error{
+		config.WithLogger(logging.Nop{}),
+		config.WithHTTPClient(newTransport(connect)),
+		config.WithRetryer(newRetryer),
+	}
 	if o.Profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(o.Profile))
 	}
@@ -51,6 +96,9 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 	if cfg.Region == "" {
 		return aws.Config{}, ErrNoRegion
 	}
+	// Wrapped after loading: the SDK adds AWS_CA_BUNDLE to its own client
+	// type only.
+	cfg.HTTPClient = &timeoutClient{next: cfg.HTTPClient, connect: connect, request: request}
 	return cfg, nil
 }
 

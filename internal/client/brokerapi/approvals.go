@@ -3,6 +3,8 @@ package brokerapi
 import (
 	"context"
 	"time"
+
+	"github.com/shortfuse/shortfuse/internal/client/awsconf"
 )
 
 // Build-bound approval requests (docs/APPROVALS.md).
@@ -102,7 +104,8 @@ func (c *Client) GetRequest(ctx context.Context, code string, wait time.Duration
 		WaitSeconds int64  `json:"WaitSeconds,omitempty"`
 	}{code, int64(wait / time.Second)}
 	var out requestOutput
-	if err := c.call(ctx, "GetRequest", in, &out); err != nil {
+	// The broker holds the request open up to wait: not a stuck broker.
+	if err := c.call(awsconf.WithLongPoll(ctx, wait), "GetRequest", in, &out); err != nil {
 		return nil, err
 	}
 	return &out.Request, nil

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/smithy-go"
+
+	"github.com/shortfuse/shortfuse/internal/client/awsconf"
 )
 
 // ServiceName is the SigV4 service name and X-Amz-Target prefix.
@@ -145,6 +147,9 @@ func (c *Client) call(ctx context.Context, op string, in, out any) error {
 		doer = http.DefaultClient
 	}
 	resp, err := doer.Do(req)
+	if errors.As(err, new(*awsconf.NoAnswerError)) {
+		return err // it names the operation itself
+	}
 	if err != nil {
 		return fmt.Errorf("shortfuse.%s: %w", op, err)
 	}

@@ -34,9 +34,21 @@ func benchLog(matchEvery int) []byte {
 	return b.Bytes()
 }
 
+// BenchmarkWriter runs each case with whole values only (the masker
+// before fragments) and with fragments of FragmentLen, so that one run
+// compares them.
 func BenchmarkWriter(b *testing.B) {
-	set := Compile(benchSecrets()...)
-	b.Logf("%d patterns", set.Len())
+	for _, m := range []struct {
+		name     string
+		fragment int
+	}{{"whole", 0}, {"fragments", FragmentLen}} {
+		set := compile(benchSecrets(), m.fragment)
+		b.Logf("%s: %d patterns", m.name, set.Len())
+		b.Run(m.name, func(b *testing.B) { benchWriter(b, set) })
+	}
+}
+
+func benchWriter(b *testing.B, set *Set) {
 	for _, bc := range []struct {
 		name  string
 		every int
@@ -66,8 +78,15 @@ func BenchmarkWriter(b *testing.B) {
 
 func BenchmarkCompile(b *testing.B) {
 	secrets := benchSecrets()
-	b.ReportAllocs()
-	for b.Loop() {
-		Compile(secrets...)
+	for _, m := range []struct {
+		name     string
+		fragment int
+	}{{"whole", 0}, {"fragments", FragmentLen}} {
+		b.Run(m.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				compile(secrets, m.fragment)
+			}
+		})
 	}
 }

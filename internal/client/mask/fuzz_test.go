@@ -8,8 +8,8 @@ import (
 	"testing"
 )
 
-// FuzzMasker: a secret, in any of the masked encodings, written with text
-// around it and split at arbitrary write boundaries (with arbitrary idle
+// FuzzMasker: a secret, in any of the masked encodings, or a run of at
+// least FragmentLen bytes of it, written with text around it and split at arbitrary write boundaries (with arbitrary idle
 // flushes between writes), never reaches the output.
 func FuzzMasker(f *testing.F) {
 	f.Add([]byte("hunter2"), []byte("pw="), []byte("\n"), []byte{3, 1, 0x82, 2}, uint8(0))
@@ -20,12 +20,13 @@ func FuzzMasker(f *testing.F) {
 	f.Add([]byte("it's a $secret"), []byte("+ echo '"), []byte("'"), []byte{9, 0x80, 9}, uint8(5))
 	f.Add([]byte("line one\nline two"), []byte(""), []byte(""), []byte{5}, uint8(6))
 	f.Add([]byte("ssssss"), []byte("sssss"), []byte("sssss"), []byte{1, 2, 3}, uint8(0))
+	f.Add([]byte("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"), []byte("AWS_SECRET_ACCESS_KEY="), []byte("EY"), []byte{7, 0x85, 3}, uint8(7))
 	f.Fuzz(func(t *testing.T, secret, before, after, cuts []byte, enc uint8) {
 		if len(secret) < MinLen || len(secret) > 512 || bytes.ContainsRune(secret, '*') {
 			t.Skip()
 		}
 		var payload, needle []byte
-		switch enc % 7 {
+		switch enc % 8 {
 		case 0:
 			payload, needle = secret, secret
 		case 1, 2:
@@ -52,6 +53,19 @@ func FuzzMasker(f *testing.F) {
 			lines := bytes.Split(secret, []byte("\n"))
 			payload = bytes.TrimSuffix(lines[len(lines)-1], []byte("\r"))
 			if len(payload) < MinLen {
+				t.Skip()
+			}
+			needle = payload
+		case 7:
+			// A run of FragmentLen or more bytes from anywhere in the
+			// secret, without a line break.
+			if len(secret) <= FragmentLen {
+				t.Skip()
+			}
+			start := len(before) % (len(secret) - FragmentLen + 1)
+			n := FragmentLen + len(after)%(len(secret)-start-FragmentLen+1)
+			payload = secret[start : start+n]
+			if bytes.ContainsAny(payload, "\r\n") {
 				t.Skip()
 			}
 			needle = payload
@@ -84,7 +98,7 @@ func FuzzMasker(f *testing.F) {
 			t.Fatal(err)
 		}
 		if bytes.Contains(out.Bytes(), needle) {
-			t.Fatalf("secret %q (encoding %d, %q) reached the output: %q", secret, enc%7, needle, out.Bytes())
+			t.Fatalf("secret %q (encoding %d, %q) reached the output: %q", secret, enc%8, needle, out.Bytes())
 		}
 	})
 }

@@ -59,6 +59,10 @@ func TestWriter(t *testing.T) {
 		{"ok/multiline-by-line", []string{pem}, []string{"line: MIIBOgIBAAJBAKj34\n", "and GkxFhD90vcNLYLInFEX\n"}, "line: ****\nand ****\n"},
 		{"ok/multiline-crlf", []string{"first-line\r\nsecond-line"}, []string{"second-line\r\n"}, "****\r\n"},
 		{"ok/short-not-masked", []string{"abc"}, []string{"abc\n"}, "abc\n"},
+		{"ok/fragment-prefix", []string{"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}, []string{"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLE\n"}, "AWS_SECRET_ACCESS_KEY=****\n"},
+		{"ok/fragment-middle-split", []string{"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}, []string{"x tnFEMI/K7", "MDENG y\n"}, "x **** y\n"},
+		{"ok/fragment-of-base64", []string{"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}, []string{"bHJYVXRuRkVNSS9L\n"}, "****\n"},           // 16 of its base64
+		{"ok/fragment-too-short", []string{"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}, []string{"x tnFEMI/K7MD y\n"}, "x tnFEMI/K7MD y\n"}, // 11 bytes
 		{"ok/json-escaped", []string{`p"w\d`}, []string{`{"v":"p\"w\\d"}` + "\n"}, `{"v":"****"}` + "\n"},
 		{"ok/json-html", []string{"a<b>&c"}, []string{`"a\u003cb\u003e\u0026c"`}, `"****"`},
 		{"ok/json-ascii", []string{"pässwörd"}, []string{`"p\u00e4ssw\u00f6rd"`}, `"****"`},

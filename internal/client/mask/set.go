@@ -1,5 +1,7 @@
 package mask
 
+import "bytes"
+
 // Redacted replaces every masked occurrence.
 const Redacted = "****"
 
@@ -20,17 +22,63 @@ type Set struct {
 	// (following dictionary links), or 0.
 	out      []int32
 	patterns int
+	// dense holds a full transition row (failure links resolved) for the
+	// states with at least denseMin children, indexed by denseOf[state]-1:
+	// with fragments, the states near the root fan out widely and a scan
+	// of their edges would dominate.
+	dense   [][256]int32
+	denseOf []int32
 }
 
-// Compile builds the automaton for values, each expanded by [Variants].
-// Values shorter than [MinLen] contribute nothing; an empty Set masks
-// nothing.
+// denseMin is the number of children from which a state gets a dense row.
+const denseMin = 4
+
+// FragmentLen is the shortest run of a value, or of one of its encodings,
+// that [Compile] masks wherever the run starts and ends: a long enough
+// piece of a secret is the secret (cut -c1-60 of an environment printed 38
+// of the 40 characters of a secret key). A value or encoding shorter than
+// FragmentLen is masked whole only.
+const FragmentLen = 12
+
+// Compile builds the automaton for values, each expanded by [Variants],
+// and every run of [FragmentLen] characters of each variant. Values
+// shorter than [MinLen] contribute nothing; an empty Set masks nothing.
 func Compile(values ...[]byte) *Set {
+	return compile(values, FragmentLen)
+}
+
+// compile is Compile with the fragment length as a parameter; 0 masks
+// whole variants only.
+func compile(values [][]byte, fragment int) *Set {
 	var pats [][]byte
 	for _, v := range values {
-		pats = append(pats, Variants(v)...)
+		for _, p := range Variants(v) {
+			pats = append(pats, p)
+			pats = append(pats, fragments(p, fragment)...)
+		}
 	}
 	return compilePatterns(pats)
+}
+
+// fragments returns every run of n bytes of p, for a p longer than n and
+// no longer than the values whose encodings are expanded, that holds no
+// line break. The automaton
+// reports each as a match; overlapping matches merge into one masked range,
+// so any longer run is masked whole.
+func fragments(p []byte, n int) [][]byte {
+	if n < MinLen || len(p) <= n || len(p) > maxEncodedLen {
+		return nil
+	}
+	out := make([][]byte, 0, len(p)-n+1)
+	for i := 0; i+n <= len(p); i++ {
+		// A run across a line break is not masked as a fragment: the
+		// lines of a value are variants of their own, with their own
+		// fragments, and the break shows.
+		if w := p[i : i+n]; !bytes.ContainsAny(w, "\r\n") {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // CompileExact builds the automaton for exactly these patterns, without
@@ -131,12 +179,34 @@ func compilePatterns(pats [][]byte) *Set {
 		s.edgeByte = append(s.edgeByte, nodes[i].bytes...)
 		s.edgeTo = append(s.edgeTo, nodes[i].to...)
 	}
+	// Dense rows, each resolved through the sparse function: s.step reads
+	// no dense row while they are built.
+	s.denseOf = make([]int32, n)
+	var rows [][256]int32
+	var owners []int32
+	for i := 1; i < n; i++ {
+		if len(nodes[i].bytes) >= denseMin {
+			var row [256]int32
+			for b := range 256 {
+				row[b] = s.step(int32(i), byte(b))
+			}
+			rows = append(rows, row)
+			owners = append(owners, int32(i))
+		}
+	}
+	for k, st := range owners {
+		s.denseOf[st] = int32(k + 1)
+	}
+	s.dense = rows
 	return s
 }
 
 // step is the automaton's transition function.
 func (s *Set) step(state int32, b byte) int32 {
 	for state != 0 {
+		if d := s.denseOf[state]; d > 0 {
+			return s.dense[d-1][b]
+		}
 		lo, hi := s.edgeStart[state], s.edgeStart[state+1]
 		for i := lo; i < hi; i++ {
 			if s.edgeByte[i] == b {

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shortfuse/shortfuse/internal/audit"
+	"github.com/shortfuse/shortfuse/internal/client/token"
+	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/seal"
+	"github.com/shortfuse/shortfuse/internal/server"
+)
+
+type recoverInput struct {
+	keysInput
+	auditLog      string
+	region        string
+	user          string
+	deactivateOld bool
+}
+
+func (in *recoverInput) validate() error {
+	if err := in.keysInput.validate(); err != nil {
+		return err
+	}
+	if in.user == "" {
+		return errors.New("--user must not be empty")
+	}
+	return nil
+}
+
+func newAdminCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "admin",
+		Short: "Break-glass administration of a stopped broker's data directory",
+	}
+	cmd.AddCommand(newAdminRecoverCommand(getenv, stdout, stderr))
+	return cmd
+}
+
+func newAdminRecoverCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+	in := &recoverInput{}
+	cmd := &cobra.Command{
+		Use:   "recover",
+		Short: "Write a fresh admin-credentials file when the old one is lost (break-glass)",
+		Long: `Write a fresh DATA/admin-credentials with a new access key of the IAM user admin, when the
+file is lost or corrupted. It needs what only the broker's operator has: the data directory
+(or --store) and the master key. The broker must be stopped: the command refuses while a
+broker answers on the data directory's control socket, and the embedded store and the audit
+log are locked by a running broker anyway.
+
+With --deactivate-old every other access key of the user is made inactive: do that when the
+old file may have been copied. A user has at most two keys; when it has two, --deactivate-old
+is needed and the older of them is deleted to make room. The recovery is recorded in the audit
+log (eventName RecoverAdminCredentials), with the key ids by their last 4 characters.`,
+		Example: `  shortfuse admin recover --data /var/lib/shortfuse --deactivate-old`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := in.validate(); err != nil {
+				return err
+			}
+			return runRecover(cmd.Context(), in, stdout, stderr)
+		},
+	}
+	in.flags(cmd, getenv)
+	f := cmd.Flags()
+	f.StringVar(&in.auditLog, "audit-log", envDefault(getenv, "SHORTFUSE_AUDIT_LOG", ""), "audit log file (default DATA/audit.log)")
+	f.StringVar(&in.region, "region", envDefault(getenv, "SHORTFUSE_REGION", "us-east-1"), "region written to the credentials file")
+	f.StringVar(&in.user, "user", "admin", "the IAM user to recover")
+	f.BoolVar(&in.deactivateOld, "deactivate-old", false, "make every other access key of the user inactive")
+	return cmd
+}
+
+func runRecover(ctx context.Context, in *recoverInput, stdout, stderr io.Writer) error {
+	if _, err := controlClient(ctx, in.dataDir); err == nil {
+		return &hintError{err: fmt.Errorf("a broker runs on %s (its control socket answers)", in.dataDir), hint: "stop it first; recovery works on a stopped broker's data"}
+	}
+	if in.store == "" {
+		// Never create an empty store where a broker's data should be.
+		if _, err := os.Stat(filepath.Join(in.dataDir, boltFile)); err != nil {
+			return &hintError{err: fmt.Errorf("no broker data in %s: %v", in.dataDir, err), hint: "pass the broker's --data (or --store for PostgreSQL)"}
+		}
+	}
+	auditPath := in.auditLog
+	if auditPath == "" {
+		auditPath = filepath.Join(in.dataDir, "audit.log")
+	}
+	// The audit log first: it is locked by a running broker too, and a
+	// recovery that cannot be recorded does not happen.
+	alog, err := audit.Open(auditPath, audit.Options{})
+	if err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	defer alog.Close()
+	st, err := openStore(ctx, in.store, in.dataDir, slog.New(slog.DiscardHandler), 0)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	mk, err := seal.LoadKeyFile(masterKeyPath(in.masterKeyFile, in.dataDir))
+	if err != nil {
+		return fmt.Errorf("master key: %w", err)
+	}
+	sealer, _, err := server.LoadKeys(ctx, st, mk, rand.Reader)
+	if err != nil {
+		return err
+	}
+	account, err := server.LoadAccount(ctx, st, "", rand.Reader)
+	if err != nil {
+		return err
+	}
+	svc := iam.New(st, sealer, account, time.Now, rand.Reader)
+	old, err := svc.ListAccessKeys(ctx, in.user)
+	if err != nil {
+		return fmt.Errorf("user %s: %w", in.user, err)
+	}
+
+	var deactivated, deleted []string
+	if in.deactivateOld {
+		for _, k := range old {
+			if k.Status == iam.StatusActive {
+				if err := svc.UpdateAccessKey(ctx, in.user, k.ID, iam.StatusInactive); err != nil {
+					return err
+				}
+				deactivated = append(deactivated, token.KeyHint(k.ID))
+			}
+		}
+	}
+	if len(old) >= 2 {
+		if !in.deactivateOld {
+			return &hintError{err: fmt.Errorf("user %s has two access keys already", in.user), hint: "pass --deactivate-old: the older key is then deleted to make room"}
+		}
+		if err := svc.DeleteAccessKey(ctx, in.user, old[0].ID); err != nil {
+			return err
+		}
+		deleted = append(deleted, token.KeyHint(old[0].ID))
+	}
+	k, err := svc.CreateAccessKey(ctx, in.user)
+	if err != nil {
+		return err
+	}
+	rec := &audit.Record{
+		EventSource:        audit.SourceShortfuse,
+		EventName:          "RecoverAdminCredentials",
+		AWSRegion:          in.region,
+		SourceIPAddress:    "local",
+		UserAgent:          "shortfuse admin recover " + currentBuild().Version,
+		UserIdentity:       &audit.UserIdentity{Type: audit.IdentityUnknown},
+		RequestParameters:  map[string]any{"userName": in.user, "deactivateOld": in.deactivateOld},
+		ResponseElements:   map[string]any{"accessKeyId": token.KeyHint(k.ID), "deactivated": deactivated, "deleted": deleted},
+		RecipientAccountID: account,
+	}
+	if err := alog.Append(ctx, rec); err != nil {
+		// The key exists but is unrecorded: take it back.
+		_ = svc.DeleteAccessKey(context.WithoutCancel(ctx), in.user, k.ID)
+		return fmt.Errorf("audit log: %w", err)
+	}
+	credPath := filepath.Join(in.dataDir, "admin-credentials")
+	tmp := credPath + ".new"
+	_ = os.Remove(tmp)
+	if err := writeCredentialsFile(tmp, k.ID, k.Secret, in.region); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, credPath); err != nil {
+		return fmt.Errorf("admin credentials file: %w", err)
+	}
+	fmt.Fprintf(stderr, "shortfuse: wrote %s with a new access key %s of %s", credPath, token.KeyHint(k.ID), in.user)
+	if len(deactivated) > 0 {
+		fmt.Fprintf(stderr, "; deactivated %s", strings.Join(deactivated, ", "))
+	}
+	if len(deleted) > 0 {
+		fmt.Fprintf(stderr, "; deleted %s", strings.Join(deleted, ", "))
+	}
+	fmt.Fprintln(stderr)
+	fmt.Fprintln(stdout, credPath)
+	return nil
+}
