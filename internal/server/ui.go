@@ -27,15 +27,21 @@ import (
 // with the same authorization and the same audit records (intent before a
 // change, outcome after); the user agent is marked "shortfuse-ui".
 
-// uiSessionDuration is the longest a page session lasts.
-const uiSessionDuration = time.Hour
+// uiSessionDuration is the longest a page session lasts; uiIdle is how long
+// it lasts without a page being shown (the page's own idle timeout, which
+// the session's dead-man switch mirrors, so that a page left open, or left
+// at the password change, shows as abandoned rather than active).
+const (
+	uiSessionDuration = time.Hour
+	uiIdle            = 10 * time.Minute
+)
 
 // uiHandler serves the approval page at /ui/.
 func (s *Server) uiHandler() http.Handler {
 	if s.approval == nil {
 		return http.NotFoundHandler()
 	}
-	ui, err := webui.New(webui.Options{Backend: &uiBackend{s: s}, Now: s.cfg.Now, Rand: s.cfg.Rand, Logger: s.log})
+	ui, err := webui.New(webui.Options{Backend: &uiBackend{s: s}, Now: s.cfg.Now, Rand: s.cfg.Rand, Logger: s.log, IdleTimeout: uiIdle})
 	if err != nil {
 		s.log.Error("approval page not served", "err", err)
 		return http.NotFoundHandler()
@@ -146,6 +152,9 @@ func (b *uiBackend) signIn(ctx context.Context, r *Request, userName, password, 
 	if err != nil {
 		return nil, nil, err
 	}
+	if _, err := s.sessions.Heartbeat(ctx, minted.AccessKeyID, uiIdle, r.Time); err != nil {
+		return nil, nil, err
+	}
 	result := map[string]any{"UserName": user.Name, "AccessKeyId": creds.AccessKeyID, "Expiration": minted.Expires.UTC().Format(time.RFC3339)}
 	return &webui.Principal{UserName: user.Name, ARN: user.ARN, Expires: minted.Expires, MustChangePassword: profile.PasswordResetRequired, Handle: minted}, result, nil
 }
@@ -163,7 +172,12 @@ func (b *uiBackend) Check(ctx context.Context, p *webui.Principal, m webui.Meta)
 	}
 	r := b.newRequest(opConsolePage.Action, m)
 	r.Caller = callerFromSession(c)
-	return b.s.admit(ctx, opConsolePage, r)
+	if err := b.s.admit(ctx, opConsolePage, r); err != nil {
+		return err
+	}
+	// A page shown is the session's heartbeat.
+	_, err := b.s.sessions.Heartbeat(ctx, c.AccessKeyID, uiIdle, r.Time)
+	return err
 }
 
 // SignOut revokes the page's session.
