@@ -68,8 +68,11 @@ type Record struct {
 
 // State is the session's state at now.
 func (r *Record) State(now time.Time, before map[string]time.Time) string {
+	// A revocation of the principal's sessions (revoke-before) labels only
+	// those that were still live: one already used up, expired or
+	// abandoned keeps saying so.
 	switch {
-	case r.Revoked || r.revokedBefore(before):
+	case r.Revoked:
 		return StateRevoked
 	case !now.Before(r.Expires):
 		return StateExpired
@@ -77,6 +80,8 @@ func (r *Record) State(now time.Time, before map[string]time.Time) string {
 		return StateUsedUp
 	case !r.Deadline.IsZero() && now.After(r.Deadline):
 		return StateAbandoned
+	case r.revokedBefore(before):
+		return StateRevoked
 	}
 	return StateActive
 }
