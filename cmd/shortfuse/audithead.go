@@ -141,23 +141,30 @@ func followAuditHead(ctx context.Context, wg *sync.WaitGroup, st store.Store, w 
 // 10 seconds (audit.Prune: each only once it verifies, and shipped first
 // with o.ShipDir). A file that does not verify stops the pruning, loudly.
 func pruneAudit(ctx context.Context, wg *sync.WaitGroup, path string, o audit.PruneOptions, logger *slog.Logger) {
+	every(ctx, wg, 10*time.Second, func(context.Context) {
+		removed, err := audit.Prune(path, o)
+		if len(removed) > 0 {
+			logger.Info("pruned rotated audit files", "count", len(removed), "shipped_to", o.ShipDir)
+		}
+		if err != nil {
+			logger.Error("pruning rotated audit files stopped", "err", err)
+		}
+	})
+}
+
+// every runs fn every d until ctx is done, in a goroutine that wg tracks.
+func every(ctx context.Context, wg *sync.WaitGroup, d time.Duration, fn func(context.Context)) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		t := time.NewTicker(10 * time.Second)
+		t := time.NewTicker(d)
 		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				removed, err := audit.Prune(path, o)
-				if len(removed) > 0 {
-					logger.Info("pruned rotated audit files", "count", len(removed), "shipped_to", o.ShipDir)
-				}
-				if err != nil {
-					logger.Error("pruning rotated audit files stopped", "err", err)
-				}
+				fn(ctx)
 			}
 		}
 	}()

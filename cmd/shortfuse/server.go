@@ -384,40 +384,28 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 
 	// Housekeeping: forget sessions long expired, purge deleted secrets,
 	// rotate keys when due, trim the change feed.
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		ctx := bg
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if rot, err := keys.Rotate(ctx, time.Now(), rotation); err != nil {
-					logger.Error("key rotation", "err", err)
-				} else {
-					logRotation(logger, rot)
-				}
-				if _, err := fd.Prune(ctx); err != nil {
-					logger.Warn("trimming the change feed", "err", err)
-				}
-				if n, err := reg.Purge(ctx, time.Now(), 24*time.Hour); err != nil {
-					logger.Warn("purging expired sessions", "err", err)
-				} else if n > 0 {
-					logger.Info("purged expired sessions", "count", n)
-				}
-				// Secrets whose recovery window ended are deleted for good
-				// (they are also refused from the moment the window ends).
-				if n, err := secretsSvc.Purge(ctx, time.Now()); err != nil {
-					logger.Warn("purging deleted secrets", "err", err)
-				} else if n > 0 {
-					logger.Info("purged deleted secrets", "count", n)
-				}
-			}
+	every(bg, &wg, time.Minute, func(ctx context.Context) {
+		if rot, err := keys.Rotate(ctx, time.Now(), rotation); err != nil {
+			logger.Error("key rotation", "err", err)
+		} else {
+			logRotation(logger, rot)
 		}
-	}()
+		if _, err := fd.Prune(ctx); err != nil {
+			logger.Warn("trimming the change feed", "err", err)
+		}
+		if n, err := reg.Purge(ctx, time.Now(), 24*time.Hour); err != nil {
+			logger.Warn("purging expired sessions", "err", err)
+		} else if n > 0 {
+			logger.Info("purged expired sessions", "count", n)
+		}
+		// Secrets whose recovery window ended are deleted for good
+		// (they are also refused from the moment the window ends).
+		if n, err := secretsSvc.Purge(ctx, time.Now()); err != nil {
+			logger.Warn("purging deleted secrets", "err", err)
+		} else if n > 0 {
+			logger.Info("purged deleted secrets", "count", n)
+		}
+	})
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -71,21 +71,22 @@ func (r *Record) State(now time.Time, before map[string]time.Time) string {
 	// A revocation of the principal's sessions (revoke-before) labels only
 	// those that were still live: one already used up, expired or
 	// abandoned keeps saying so.
-	switch {
-	case r.Revoked:
-		return StateRevoked
-	case !now.Before(r.Expires):
-		return StateExpired
-	case r.MaxUses > 0 && r.Uses >= r.MaxUses:
-		return StateUsedUp
-	case !r.Deadline.IsZero() && now.After(r.Deadline):
-		return StateAbandoned
-	case r.revokedBefore(before):
+	if err := refusalOf(r, now); err != nil {
+		return stateOf[err]
+	}
+	if r.revokedBefore(before) {
 		return StateRevoked
 	}
 	return StateActive
 }
 
+// stateOf names the state of each reason a record refuses its session.
+var stateOf = map[error]string{
+	ErrRevoked:   StateRevoked,
+	ErrExpired:   StateExpired,
+	ErrUsedUp:    StateUsedUp,
+	ErrAbandoned: StateAbandoned,
+}
 func (r *Record) revokedBefore(before map[string]time.Time) bool {
 	return revokedBefore(before, r.IssuedAt, r.PrincipalARN, r.SourceARN, r.RoleARN)
 }
