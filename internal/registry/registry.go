@@ -87,6 +87,7 @@ var stateOf = map[error]string{
 	ErrUsedUp:    StateUsedUp,
 	ErrAbandoned: StateAbandoned,
 }
+
 func (r *Record) revokedBefore(before map[string]time.Time) bool {
 	return revokedBefore(before, r.IssuedAt, r.PrincipalARN, r.SourceARN, r.RoleARN)
 }
