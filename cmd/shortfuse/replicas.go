@@ -103,6 +103,10 @@ func registerStoreMetrics(reg *prometheus.Registry, st *brokerStore, fd *feed.Fe
 			Help: "PostgreSQL transactions run again after a serialization failure or a deadlock.",
 		}, func() float64 { return float64(st.pg.Stats().Retries) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "shortfuse_store_timeouts_total",
+			Help: "PostgreSQL transactions that ended because the database did not answer within their deadline (--db-timeout, --store-timeout).",
+		}, func() float64 { return float64(st.pg.Stats().Timeouts) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "shortfuse_store_gave_up_total",
 			Help: "PostgreSQL transactions that failed after the most attempts allowed.",
 		}, func() float64 { return float64(st.pg.Stats().GaveUp) }),

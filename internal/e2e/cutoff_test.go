@@ -205,6 +205,9 @@ func TestReplicaCutOffFailsClosed(t *testing.T) {
 	if code, body := getURL(t, a.url+"/readyz"); code != 503 {
 		t.Errorf("/readyz of the cut-off replica: %d %s", code, body)
 	}
+	if _, metrics := getURL(t, a.url+"/metrics"); !strings.Contains(metrics, "shortfuse_store_timeouts_total") || strings.Contains(metrics, "shortfuse_store_timeouts_total 0\n") {
+		t.Errorf("/metrics of the cut-off replica does not count store timeouts:\n%s", grepLines(metrics, "shortfuse_store"))
+	}
 
 	px.pass()
 	back := time.Now()

@@ -96,8 +96,9 @@ type Store struct {
 
 	closeOnce sync.Once
 
-	retries atomic.Uint64
-	gaveUp  atomic.Uint64
+	retries  atomic.Uint64
+	gaveUp   atomic.Uint64
+	timeouts atomic.Uint64
 }
 
 var _ store.Store = (*Store)(nil)
@@ -109,11 +110,14 @@ type Stats struct {
 	Retries uint64
 	// GaveUp is how many Updates failed after MaxAttempts attempts.
 	GaveUp uint64
+	// Timeouts is how many transactions ended because their deadline
+	// passed (the database did not answer in time).
+	Timeouts uint64
 }
 
 // Stats returns the counters of s.
 func (s *Store) Stats() Stats {
-	return Stats{Retries: s.retries.Load(), GaveUp: s.gaveUp.Load()}
+	return Stats{Retries: s.retries.Load(), GaveUp: s.gaveUp.Load(), Timeouts: s.timeouts.Load()}
 }
 
 // parseDSN parses dsn without ever echoing it: pgx redacts passwords from
@@ -223,12 +227,20 @@ func checkSettings(ctx context.Context, conn *pgx.Conn) error {
 }
 
 // enter registers a transaction, or reports why none may start.
-// deadline gives ctx the store's TxTimeout unless it has a deadline.
-func (s *Store) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
-	if _, ok := ctx.Deadline(); ok || s.txTimeout <= 0 {
-		return ctx, func() {}
+// deadline gives ctx the store's TxTimeout unless it has a deadline. The
+// returned func ends it, and counts a transaction that ended because a
+// deadline passed.
+func (s *Store) deadline(ctx context.Context) (context.Context, func()) {
+	cancel := func() {}
+	if _, ok := ctx.Deadline(); !ok && s.txTimeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, s.txTimeout)
 	}
-	return context.WithTimeout(ctx, s.txTimeout)
+	return ctx, func() {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			s.timeouts.Add(1)
+		}
+		cancel()
+	}
 }
 
 func (s *Store) enter(ctx context.Context) error {
