@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdkiam "github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/pquerna/otp"
@@ -449,11 +448,7 @@ func grepLines(s, sub string) string {
 }
 
 func (w *apWorld) brokerClient(user string) *brokerapi.Client {
-	c := w.users[user]
-	return &brokerapi.Client{
-		Endpoint: w.b.url, Region: "us-east-1", HTTP: http.DefaultClient, Now: time.Now,
-		Credentials: credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken),
-	}
+	return w.b.shortfuse(w.users[user])
 }
 
 func TestApprovalsTwoOfGroup(t *testing.T) {

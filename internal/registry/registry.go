@@ -224,7 +224,7 @@ func (s *Service) publish(tx store.Tx, topic, subject string) error {
 // replica's changes can no longer be applied one by one (Apply).
 func (s *Service) Reload(ctx context.Context) error {
 	// A scan of every session: longer than a request's store deadline.
-	ctx, cancel := longDeadline(ctx)
+	ctx, cancel := store.DefaultDeadline(ctx, scanDeadline)
 	defer cancel()
 	sessions := map[string]*memo{}
 	before := map[string]time.Time{}
@@ -287,15 +287,9 @@ func (s *Service) Apply(ctx context.Context, topic, subject string) error {
 		var t time.Time
 		found := false
 		err := s.st.View(ctx, func(tx store.Tx) error {
-			v, err := tx.Get(bucketBefore, subject)
-			if errors.Is(err, store.ErrNotFound) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			found = true
-			return t.UnmarshalText(v)
+			var err error
+			t, found, err = getBefore(tx, subject)
+			return err
 		})
 		if err != nil {
 			return fmt.Errorf("revocation record: %w", err)
@@ -554,14 +548,9 @@ func (s *Service) Stale(now time.Time) (age time.Duration, stale bool) {
 	return age, age > s.maxStaleness
 }
 
-// longDeadline gives a scan of every session a deadline of its own, longer
-// than the store's default for a request, unless ctx has one.
-func longDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
-	if _, ok := ctx.Deadline(); ok {
-		return ctx, func() {}
-	}
-	return context.WithTimeout(ctx, 5*time.Minute)
-}
+// scanDeadline bounds a scan of every session (at start, and when
+// purging): longer than a request's store deadline.
+const scanDeadline = 5 * time.Minute
 
 // Ping checks, within the store timeout, that the store answers.
 func (s *Service) Ping(ctx context.Context) error {
@@ -578,7 +567,7 @@ func (s *Service) confirmFresh(ctx context.Context, c *sessiontoken.Claims, now 
 	var refusal error
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		refusal = nil
-		for _, akid := range append(append(make([]string, 0, len(c.Chain)+1), c.Chain...), c.AccessKeyID) {
+		for _, akid := range c.Lineage() {
 			r, err := getRecord(tx, akid)
 			if err != nil {
 				return err
@@ -590,18 +579,11 @@ func (s *Service) confirmFresh(ctx context.Context, c *sessiontoken.Claims, now 
 				if p == "" {
 					continue
 				}
-				v, err := tx.Get(bucketBefore, p)
-				if errors.Is(err, store.ErrNotFound) {
-					continue
-				}
+				t, found, err := getBefore(tx, p)
 				if err != nil {
 					return err
 				}
-				var t time.Time
-				if err := t.UnmarshalText(v); err != nil {
-					return err
-				}
-				if r.IssuedAt.Before(t) {
+				if found && r.IssuedAt.Before(t) {
 					s.raiseBefore(p, t)
 					refusal = ErrRevoked
 					return nil
@@ -720,6 +702,19 @@ func (s *Service) confirmAbandoned(ctx context.Context, akid string, now time.Ti
 		return ErrAbandoned
 	}
 	return nil
+}
+
+// getBefore reads the revoke-before time of principal, if it has one.
+func getBefore(tx store.Tx, principal string) (time.Time, bool, error) {
+	var t time.Time
+	v, err := tx.Get(bucketBefore, principal)
+	if errors.Is(err, store.ErrNotFound) {
+		return t, false, nil
+	}
+	if err != nil {
+		return t, false, err
+	}
+	return t, true, t.UnmarshalText(v)
 }
 
 func getRecord(tx store.Tx, akid string) (*Record, error) {
@@ -978,7 +973,7 @@ func (s *Service) Before() map[string]time.Time {
 // Purge deletes the records of sessions that expired more than keep ago;
 // their tokens can no longer be used, so nothing needs to be remembered.
 func (s *Service) Purge(ctx context.Context, now time.Time, keep time.Duration) (int, error) {
-	ctx, cancel := longDeadline(ctx)
+	ctx, cancel := store.DefaultDeadline(ctx, scanDeadline)
 	defer cancel()
 	var dead []string
 	err := s.st.View(ctx, func(tx store.Tx) error {

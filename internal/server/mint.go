@@ -77,14 +77,7 @@ func (s *Server) mintSession(ctx context.Context, r *Request, sp sessionSpec) (s
 		c.PrincipalARN = roleSessionARN(s.cfg.Account, sp.Role.Name, sp.Name)
 		c.UserID = sp.Role.ID + ":" + sp.Name
 		c.RoleARN, c.RoleID, c.RoleSessionName = sp.Role.ARN, sp.Role.ID, sp.Name
-		roleMax := time.Duration(sp.Role.MaxSessionDuration) * time.Second
-		if roleMax == 0 {
-			roleMax = time.Hour
-		}
-		if sp.Parent != nil && sp.Parent.RoleARN != "" {
-			roleMax = time.Hour // role chaining
-		}
-		d = min(d, roleMax)
+		d = min(d, roleMaxDuration(sp.Role, sp.Parent))
 	case sp.User != nil:
 		c.PrincipalARN, c.UserID = sp.User.ARN, sp.User.ID
 	default:
@@ -107,7 +100,7 @@ func (s *Server) mintSession(ctx context.Context, r *Request, sp sessionSpec) (s
 		if len(p.Chain) >= sessiontoken.MaxChainDepth {
 			return sessiontoken.Credentials{}, nil, &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "The session is too far down a chain of sessions to mint another"}
 		}
-		c.Chain = append(append(make([]string, 0, len(p.Chain)+1), p.Chain...), p.AccessKeyID)
+		c.Chain = p.Lineage()
 	}
 	if v, ok := sp.Tags[maxUsesTag]; ok {
 		n, err := registry.ParseMaxUses(v)
@@ -131,6 +124,18 @@ func (s *Server) mintSession(ctx context.Context, r *Request, sp sessionSpec) (s
 		m.sessionsMinted.WithLabelValues(minted.Type).Inc()
 	}
 	return creds, &minted, nil
+}
+
+// roleMaxDuration is the longest session of role: its MaxSessionDuration
+// (an hour when unset), or an hour when chained from a role session.
+func roleMaxDuration(role *iam.Role, parent *sessiontoken.Claims) time.Duration {
+	if parent != nil && parent.RoleARN != "" {
+		return time.Hour // role chaining
+	}
+	if role.MaxSessionDuration == 0 {
+		return time.Hour
+	}
+	return time.Duration(role.MaxSessionDuration) * time.Second
 }
 
 // roleSessionARN is the ARN of a role session.

@@ -134,6 +134,16 @@ func (s *Server) sessionEnd(c *sessiontoken.Claims) time.Time {
 	return end
 }
 
+// recordEnd is when a session ends as its record stands: sessionEnd, or
+// the earlier expiry the session narrowed itself to.
+func (s *Server) recordEnd(c *sessiontoken.Claims, rec *registry.Record) time.Time {
+	end := s.sessionEnd(c)
+	if rec.Expires.Before(end) {
+		end = rec.Expires
+	}
+	return end
+}
+
 // principalLive checks that the session's principal still exists as the
 // principal it was minted for: the role (for role sessions) or the user,
 // by unique id, as AWS binds a session to the principal's unique id and

@@ -153,16 +153,9 @@ func handleHeartbeat(s *Server) Handler {
 		}
 		rec, err := s.sessions.Heartbeat(ctx, r.Caller.AccessKeyID, time.Duration(grace)*time.Second, r.Time)
 		if err != nil {
-			if registry.IsRefusal(err) {
-				return nil, &awsapi.Error{Code: awsapi.CodeExpiredToken, Message: "The security token included in the request is expired: " + err.Error()}
-			}
-			return nil, err
+			return nil, sessionRefusal(err)
 		}
-		end := s.sessionEnd(r.Caller.Session)
-		if rec.Expires.Before(end) {
-			end = rec.Expires // narrowed
-		}
-		return &heartbeatOutput{Expiration: float64(end.Unix()), Deadline: float64(rec.Deadline.Unix())}, nil
+		return &heartbeatOutput{Expiration: float64(s.recordEnd(r.Caller.Session, rec).Unix()), Deadline: float64(rec.Deadline.Unix())}, nil
 	}
 }
 
@@ -221,10 +214,7 @@ func handleNarrowSession(s *Server) Handler {
 		if err != nil {
 			return nil, sessionRefusal(err)
 		}
-		end := rec.Expires
-		if e := s.sessionEnd(r.Caller.Session); e.Before(end) {
-			end = e
-		}
+		end := s.recordEnd(r.Caller.Session, rec)
 		out := &narrowSessionOutput{AccessKeyID: rec.AccessKeyID, Expiration: float64(end.Unix()), MaxUses: rec.MaxUses, Uses: rec.Uses}
 		if !rec.Deadline.IsZero() {
 			d := float64(rec.Deadline.Unix())

@@ -308,11 +308,7 @@ func (s *Server) roleRules(ctx context.Context, roleARN string) (*iam.Role, appr
 	for _, t := range role.Tags {
 		tags[t.Key] = t.Value
 	}
-	roleMax := time.Duration(role.MaxSessionDuration) * time.Second
-	if roleMax == 0 {
-		roleMax = time.Hour
-	}
-	rules, err := approvals.ParseRules(tags, roleMax)
+	rules, err := approvals.ParseRules(tags, roleMaxDuration(role, nil))
 	if err != nil {
 		return nil, approvals.Rules{}, err
 	}

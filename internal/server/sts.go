@@ -240,20 +240,13 @@ func checkPacked(packed int) error {
 // checkMaxDuration refuses a duration over the role's maximum, or over an
 // hour for a session chained from a role session, with AWS's messages.
 func checkMaxDuration(role *iam.Role, parent *sessiontoken.Claims, d time.Duration) error {
-	if parent != nil && parent.RoleARN != "" {
-		if d > time.Hour {
-			return validationError("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
-		}
+	if d <= roleMaxDuration(role, parent) {
 		return nil
 	}
-	roleMax := time.Duration(role.MaxSessionDuration) * time.Second
-	if roleMax == 0 {
-		roleMax = time.Hour
+	if parent != nil && parent.RoleARN != "" {
+		return validationError("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
 	}
-	if d > roleMax {
-		return validationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
-	}
-	return nil
+	return validationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 }
 
 // checkAssumeRole decides whether the caller may have action

@@ -55,13 +55,10 @@ type Claims struct {
 // MaxChainDepth bounds how many ancestors a session may have.
 const MaxChainDepth = 16
 
-// Root returns the access key id of the session's family root: the first
-// of its chain, or its own.
-func (c *Claims) Root() string {
-	if len(c.Chain) > 0 {
-		return c.Chain[0]
-	}
-	return c.AccessKeyID
+// Lineage returns the access key ids of the session's chain and its own,
+// root first: the chain a session it mints will carry.
+func (c *Claims) Lineage() []string {
+	return append(append(make([]string, 0, len(c.Chain)+1), c.Chain...), c.AccessKeyID)
 }
 
 // Expired reports whether the session has expired at now: true when now is

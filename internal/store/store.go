@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -159,4 +160,14 @@ func checkKeyBytes(what, s string) error {
 		return fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalid, what)
 	}
 	return nil
+}
+
+// DefaultDeadline gives ctx a deadline d from now, unless it has one
+// already or d is not positive: the default bound on how long a call to a
+// store may wait, for callers that set none.
+func DefaultDeadline(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok || d <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, d)
 }

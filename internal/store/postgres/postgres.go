@@ -231,10 +231,7 @@ func checkSettings(ctx context.Context, conn *pgx.Conn) error {
 // returned func ends it, and counts a transaction that ended because a
 // deadline passed.
 func (s *Store) deadline(ctx context.Context) (context.Context, func()) {
-	cancel := func() {}
-	if _, ok := ctx.Deadline(); !ok && s.txTimeout > 0 {
-		ctx, cancel = context.WithTimeout(ctx, s.txTimeout)
-	}
+	ctx, cancel := store.DefaultDeadline(ctx, s.txTimeout)
 	return ctx, func() {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			s.timeouts.Add(1)
