@@ -55,6 +55,8 @@ type serverInput struct {
 
 	notifyWebhook string // approval notifications (approve.go)
 	publicURL     string // the broker's URL as approvers reach it
+
+	pprofListen string // loopback address of the profiling endpoints; "" for none
 }
 
 func (in *serverInput) validate() error {
@@ -107,6 +109,9 @@ func (in *serverInput) validate() error {
 	}
 	if in.txTimeout < in.storeTimeout || in.txTimeout > 5*time.Minute {
 		return fmt.Errorf("--db-timeout: want a duration from --store-timeout to 5m")
+	}
+	if in.pprofListen != "" && !isLoopback(in.pprofListen) {
+		return fmt.Errorf("--pprof-listen %q: want a loopback HOST:PORT (the profiles show the process's memory)", in.pprofListen)
 	}
 	switch in.logLevel {
 	case "debug", "info", "warn", "error":
@@ -205,6 +210,7 @@ by all within a second. See docs/OPERATIONS.md.`,
 	f.DurationVar(&in.storeTimeout, "store-timeout", envDuration(getenv, "SHORTFUSE_STORE_TIMEOUT", 3*time.Second), "deadline of the store accesses made to admit a session")
 	f.StringVar(&in.notifyWebhook, "notify-webhook", envDefault(getenv, "SHORTFUSE_NOTIFY_WEBHOOK", ""), "post approval requests and decisions to this `URL` as Slack-compatible JSON")
 	f.StringVar(&in.publicURL, "public-url", envDefault(getenv, "SHORTFUSE_PUBLIC_URL", ""), "the broker's `URL` as approvers reach it, for links in notifications")
+	f.StringVar(&in.pprofListen, "pprof-listen", "", "serve Go's profiling endpoints (/debug/pprof/) on this loopback HOST:PORT; off by default")
 	f.StringVar(&in.logLevel, "log-level", envDefault(getenv, "SHORTFUSE_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 	return cmd
 }
@@ -406,6 +412,14 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 			logger.Info("purged deleted secrets", "count", n)
 		}
 	})
+
+	if in.pprofListen != "" {
+		stop, err := servePprof(in.pprofListen, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -113,7 +113,7 @@ func TestBench(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d\nstderr: %s", code, stderr)
 		}
-		for _, want := range []string{"assume-role, concurrency 2", "in 2 slices alternating with the ceiling", "endpoint", "ceiling", "p99 ms", "endpoint/ceiling requests/s:", "client CPU:"} {
+		for _, want := range []string{"assume-role, concurrency 2", "in 2 slices alternating with the ceiling", "endpoint", "ceiling", "p99 ms", "endpoint/ceiling requests/s:", "client CPU:", "endpoint server CPU:"} {
 			if !strings.Contains(stdout, want) {
 				t.Errorf("output lacks %q:\n%s", want, stdout)
 			}

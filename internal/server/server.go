@@ -202,7 +202,6 @@ type apiCall struct {
 	qf    awsapi.QueryFormat // XML, or JSON when the client asks (Accept)
 	start time.Time
 	id    string
-	log   *slog.Logger
 	proto Protocol
 	ns    string
 	op    *Operation
@@ -230,14 +229,25 @@ func (c *apiCall) finish(we *awsapi.Error) {
 		m.requests.WithLabelValues(service, action, outcome).Inc()
 		m.latency.WithLabelValues(service, action).Observe(d.Seconds())
 	}
-	attrs := []any{"op", service + ":" + action, "status", status, "duration_ms", float64(d.Microseconds()) / 1000}
+	// One line per request at debug level: the audit log is the record of
+	// every request, and a line on stderr for each would cost a system
+	// call per request. Server-side failures are logged at warn.
+	level := slog.LevelDebug
+	if status >= 500 {
+		level = slog.LevelWarn
+	}
+	ctx := c.hr.Context()
+	if !c.s.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := []any{"request_id", c.id, "op", service + ":" + action, "status", status, "duration_ms", float64(d.Microseconds()) / 1000}
 	if c.req != nil && c.req.Caller != nil {
 		attrs = append(attrs, "principal", c.req.Caller.ARN, "access_key_id", c.req.Caller.AccessKeyID)
 	}
 	if we != nil {
 		attrs = append(attrs, "error", outcome)
 	}
-	c.log.Info("request", attrs...)
+	c.s.log.Log(ctx, level, "request", attrs...)
 }
 
 func (c *apiCall) fail(err error) { c.finish(c.s.toWire(err, c.id)) }
@@ -256,7 +266,6 @@ func (c *apiCall) encode(result any) ([]byte, error) {
 // which applies the session rules, audits, executes and encodes.
 func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 	c := &apiCall{s: s, w: w, hr: hr, qf: awsapi.QueryFormatOf(hr.Header), start: time.Now(), id: s.newRequestID(), proto: ProtocolQuery, ns: awsapi.NamespaceSTS}
-	c.log = s.log.With("request_id", c.id)
 	w.Header().Set("X-Amzn-Requestid", c.id)
 	if hr.Header.Get("X-Amz-Target") != "" {
 		c.proto = ProtocolJSON
@@ -275,7 +284,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 		SourceIP:  sourceIP(hr),
 		UserAgent: hr.UserAgent(),
 		Secure:    hr.TLS != nil,
-		Log:       c.log,
+		BaseLog:   s.log,
 	}
 	if c.proto == ProtocolJSON {
 		r.Body = body
@@ -377,7 +386,7 @@ func (s *Server) authFailed(hr *http.Request, r *Request, err error) *awsapi.Err
 		}
 	}
 	if aerr := s.auditRequest(hr.Context(), r, nil, we); aerr != nil {
-		r.Log.Error("audit record not written", "err", aerr)
+		r.Log().Error("audit record not written", "err", aerr)
 		return awsapi.Internal()
 	}
 	return we

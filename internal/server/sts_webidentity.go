@@ -103,7 +103,7 @@ func webIdentityError(r *Request, err error) error {
 		return err
 	}
 	if oe.Err != nil {
-		r.Log.Warn("web identity token refused", "reason", oe.Reason.String(), "err", oe.Err)
+		r.Log().Warn("web identity token refused", "reason", oe.Reason.String(), "err", oe.Err)
 	}
 	switch oe.Reason {
 	case oidc.ReasonExpired:
@@ -208,7 +208,7 @@ func handleAssumeRoleWithWebIdentity(s *Server, w *webIdentity) Handler {
 			Action: "sts:AssumeRoleWithWebIdentity", Resource: role.ARN, Trust: trust,
 			Federated: prov.ARN, Context: s.webIdentityContext(r, prov, claims, in.Name),
 		}); err != nil {
-			r.Log.Info("web identity refused by trust policy", "provider", prov.ARN, "subject", claims.Subject, "role", role.ARN)
+			r.Log().Info("web identity refused by trust policy", "provider", prov.ARN, "subject", claims.Subject, "role", role.ARN)
 			return nil, denied
 		}
 		if err := checkMaxDuration(role, nil, in.Duration); err != nil {
@@ -226,7 +226,7 @@ func handleAssumeRoleWithWebIdentity(s *Server, w *webIdentity) Handler {
 		}
 		// The audit context of the session: which build, from which
 		// provider, got which session.
-		r.Log.Info("web identity session issued",
+		r.Log().Info("web identity session issued",
 			"provider", prov.ARN, "subject", claims.Subject, "audience", claims.ClientID,
 			"role", role.ARN, "session", c.PrincipalARN, "access_key_id", creds.AccessKeyID,
 			"expires", creds.Expiration.UTC().Format(time.RFC3339), "token_kid", claims.KeyID)

@@ -70,7 +70,7 @@ func (b *uiBackend) newRequest(action string, m webui.Meta) *Request {
 		SourceIP:  m.SourceIP,
 		UserAgent: "shortfuse-ui " + safeText(m.UserAgent),
 		Secure:    m.Secure,
-		Log:       s.log.With("request_id", id),
+		BaseLog:   s.log,
 	}
 }
 
