@@ -97,6 +97,7 @@ func (s *Server) authenticate(ctx context.Context, hr *http.Request, body []byte
 	if a.SecurityToken != "" || !active {
 		return nil, errInvalidClientToken
 	}
+	s.recordKeyUse(ctx, a.AccessKeyID, op.Service, opts.Region, now)
 	return &Caller{
 		Account:     s.cfg.Account,
 		ARN:         user.ARN,
@@ -141,3 +142,32 @@ func userNameFromARN(arn string) string {
 	}
 	return res[strings.LastIndex(res, "/")+1:]
 }
+
+// recordKeyUse notes, for GetAccessKeyLastUsed, that a long-term key signed
+// a verified request for service in region, as IAM does. A use within
+// keyUseEvery of the last one noted here, for the same service and region,
+// is not written again (IAM's last-used data is approximate too). A failure
+// to write is logged and does not refuse the request.
+func (s *Server) recordKeyUse(ctx context.Context, akid, service, region string, now time.Time) {
+	if s.iam == nil {
+		return
+	}
+	u := keyUse{service: service, region: region, at: now}
+	if v, ok := s.keyUses.Load(akid); ok {
+		if last := v.(keyUse); last.service == service && last.region == region && now.Sub(last.at) < keyUseEvery && !now.Before(last.at) {
+			return
+		}
+	}
+	if err := s.iam.RecordKeyUse(ctx, akid, service, region); err != nil {
+		s.log.Warn("access key use not recorded", "access_key_id", akid, "err", err)
+		return
+	}
+	s.keyUses.Store(akid, u)
+}
+
+type keyUse struct {
+	service, region string
+	at              time.Time
+}
+
+const keyUseEvery = time.Minute

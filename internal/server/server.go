@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -82,6 +83,9 @@ type Server struct {
 	// dummySecret is used to verify requests from unknown access keys, so
 	// that the time a refusal takes does not tell which keys exist.
 	dummySecret string
+	// keyUses is, per access key, the last use noted (auth.go,
+	// recordKeyUse); only keys that verified are noted.
+	keyUses sync.Map
 }
 
 // New returns the broker's request handler.
