@@ -38,6 +38,8 @@ const (
 	CodeConcurrentModification
 	CodePolicyEvaluation
 	CodeUnmodifiableEntity
+	CodePasswordPolicyViolation
+	CodeInvalidUserType
 
 	// STS (Query).
 	CodePackedPolicyTooLarge
@@ -101,6 +103,8 @@ var wire = map[Code]wireCode{
 	CodeConcurrentModification:        {"ConcurrentModification", "ConcurrentModificationException", 409, true, 0},
 	CodePolicyEvaluation:              {"PolicyEvaluation", "PolicyEvaluationException", 500, false, 0},
 	CodeUnmodifiableEntity:            {"UnmodifiableEntity", "UnmodifiableEntityException", 400, true, 0},
+	CodePasswordPolicyViolation:       {"PasswordPolicyViolation", "PasswordPolicyViolationException", 400, true, 0},
+	CodeInvalidUserType:               {"InvalidUserType", "InvalidUserTypeException", 400, true, 0},
 
 	CodePackedPolicyTooLarge:  {"PackedPolicyTooLarge", "PackedPolicyTooLargeException", 400, true, 0},
 	CodeRegionDisabled:        {"RegionDisabledException", "RegionDisabledException", 403, true, 0},
