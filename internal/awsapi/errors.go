@@ -46,6 +46,7 @@ const (
 	CodeRegionDisabled
 	CodeInvalidIdentityToken
 	CodeIDPRejectedClaim
+	CodeIDPCommunication
 	CodeExpiredTokenException
 
 	// Secrets Manager (JSON).
@@ -110,6 +111,7 @@ var wire = map[Code]wireCode{
 	CodeRegionDisabled:        {"RegionDisabledException", "RegionDisabledException", 403, true, 0},
 	CodeInvalidIdentityToken:  {"InvalidIdentityToken", "InvalidIdentityTokenException", 400, true, 0},
 	CodeIDPRejectedClaim:      {"IDPRejectedClaim", "IDPRejectedClaimException", 403, true, 0},
+	CodeIDPCommunication:      {"IDPCommunicationError", "IDPCommunicationErrorException", 400, true, 0},
 	CodeExpiredTokenException: {"ExpiredTokenException", "ExpiredTokenException", 400, true, 0},
 
 	CodeResourceNotFound:          {"ResourceNotFoundException", "ResourceNotFoundException", 400, true, 0},
