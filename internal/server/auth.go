@@ -144,30 +144,47 @@ func userNameFromARN(arn string) string {
 }
 
 // recordKeyUse notes, for GetAccessKeyLastUsed, that a long-term key signed
-// a verified request for service in region, as IAM does. A use within
-// keyUseEvery of the last one noted here, for the same service and region,
-// is not written again (IAM's last-used data is approximate too). A failure
-// to write is logged and does not refuse the request.
+// a verified request for service in region, as IAM does.
 func (s *Server) recordKeyUse(ctx context.Context, akid, service, region string, now time.Time) {
 	if s.iam == nil {
 		return
 	}
-	u := keyUse{service: service, region: region, at: now}
-	if v, ok := s.keyUses.Load(akid); ok {
-		if last := v.(keyUse); last.service == service && last.region == region && now.Sub(last.at) < keyUseEvery && !now.Before(last.at) {
+	s.noteUse(ctx, "key/"+akid, service, region, now, func() error {
+		return s.iam.RecordKeyUse(ctx, akid, service, region)
+	})
+}
+
+// recordRoleUse notes, for GetRole's RoleLastUsed, that a session of the
+// role with unique id roleID made a request in region.
+func (s *Server) recordRoleUse(ctx context.Context, roleID, region string, now time.Time) {
+	if s.iam == nil || roleID == "" {
+		return
+	}
+	s.noteUse(ctx, "role/"+roleID, "", region, now, func() error {
+		return s.iam.RecordRoleUse(ctx, roleID, region)
+	})
+}
+
+// noteUse writes a use with write unless the last use noted here under k,
+// for the same service and region, is less than useEvery old (IAM's
+// last-used data is approximate too). A failure to write is logged and
+// does not refuse the request.
+func (s *Server) noteUse(ctx context.Context, k, service, region string, now time.Time, write func() error) {
+	if v, ok := s.uses.Load(k); ok {
+		if last := v.(use); last.service == service && last.region == region && now.Sub(last.at) < useEvery && !now.Before(last.at) {
 			return
 		}
 	}
-	if err := s.iam.RecordKeyUse(ctx, akid, service, region); err != nil {
-		s.log.Warn("access key use not recorded", "access_key_id", akid, "err", err)
+	if err := write(); err != nil {
+		s.log.Warn("last use not recorded", "of", k, "err", err)
 		return
 	}
-	s.keyUses.Store(akid, u)
+	s.uses.Store(k, use{service: service, region: region, at: now})
 }
 
-type keyUse struct {
+type use struct {
 	service, region string
 	at              time.Time
 }
 
-const keyUseEvery = time.Minute
+const useEvery = time.Minute

@@ -294,14 +294,14 @@ type xmlRole struct {
 	Description              string                     `xml:"Description,omitempty"`
 	MaxSessionDuration       int32                      `xml:"MaxSessionDuration,omitempty"`
 	Tags                     awsapi.Members[awsapi.Tag] `xml:"Tags,omitempty"`
-	// RoleLastUsed is GetRole's only: {} for a role never used (the broker
-	// does not record role use), as IAM answers for such a role.
+	// RoleLastUsed is GetRole's only: {} for a role never used, as IAM
+	// answers for such a role.
 	RoleLastUsed *xmlRoleLastUsed `xml:"RoleLastUsed"`
 }
 
 // xmlRoleLastUsed is botocore's RoleLastUsed shape.
 type xmlRoleLastUsed struct {
-	LastUsedDate *awsapi.Time `xml:"LastUsedDate"`
+	LastUsedDate *awsapi.Time `xml:"LastUsedDate,omitempty"`
 	Region       string       `xml:"Region,omitempty"`
 }
 

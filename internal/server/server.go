@@ -83,9 +83,9 @@ type Server struct {
 	// dummySecret is used to verify requests from unknown access keys, so
 	// that the time a refusal takes does not tell which keys exist.
 	dummySecret string
-	// keyUses is, per access key, the last use noted (auth.go,
-	// recordKeyUse); only keys that verified are noted.
-	keyUses sync.Map
+	// uses is, per access key and per role, the last use noted (auth.go,
+	// noteUse); only verified keys and live role sessions are noted.
+	uses sync.Map
 }
 
 // New returns the broker's request handler.

@@ -75,7 +75,7 @@ func shapeSteps(trust, doc, rpJSON, pol string) []shapeStep {
 		{name: "iam/GetGroup", params: []string{"Action", "GetGroup", "GroupName", "g"}},
 		{name: "iam/ListGroups", params: []string{"Action", "ListGroups"}},
 		{name: "iam/ListGroupsForUser", params: []string{"Action", "ListGroupsForUser", "UserName", "bob"}},
-		{name: "iam/GetRole", params: []string{"Action", "GetRole", "RoleName", "r"}},
+		{name: "iam/GetRole/used", params: []string{"Action", "GetRole", "RoleName", "r"}, match: `<RoleLastUsed><LastUsedDate>[^<]+</LastUsedDate><Region>us-east-1</Region></RoleLastUsed>`},
 		{name: "iam/CreateRole/description-max-session-tags", params: []string{"Action", "CreateRole", "RoleName", "r2", "AssumeRolePolicyDocument", trust, "Description", "d", "MaxSessionDuration", "7200",
 			"Tags.member.1.Key", "k", "Tags.member.1.Value", "v"}},
 		{name: "iam/GetRole/description-tags", params: []string{"Action", "GetRole", "RoleName", "r2"}},
