@@ -35,6 +35,8 @@ func shapeSteps(trust, doc, rpJSON, pol string) []shapeStep {
 		{name: "sm/UpdateSecret/description", op: "UpdateSecret", body: `{"SecretId":"/plain","Description":"x"}`},
 		{name: "sm/UpdateSecret/value", op: "UpdateSecret", body: `{"SecretId":"/empty","SecretString":"z",` + tok(shapeTok1) + `}`},
 		{name: "sm/UpdateSecretVersionStage", op: "UpdateSecretVersionStage", body: `{"SecretId":"/plain","VersionStage":"AWSPENDING","RemoveFromVersionId":"` + shapeTok3 + `"}`},
+		{name: "sm/ListSecretVersionIds/deprecated", op: "ListSecretVersionIds", body: `{"SecretId":"/plain","IncludeDeprecated":true}`,
+			match: `"VersionId":"` + shapeTok3 + `","(LastAccessedDate|CreatedDate)"`}, // no VersionStages for a version without labels
 		{name: "sm/TagResource", op: "TagResource", body: `{"SecretId":"/plain","Tags":[{"Key":"a","Value":"b"}]}`},
 		{name: "sm/UntagResource", op: "UntagResource", body: `{"SecretId":"/plain","TagKeys":["a"]}`},
 		{name: "sm/DescribeSecret/last-tag-removed", op: "DescribeSecret", body: `{"SecretId":"/plain"}`},

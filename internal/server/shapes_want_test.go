@@ -22,6 +22,7 @@ var shapeWants = map[string][]string{
 	"sm/PutSecretValue/binary-pending":                   {"ARN:s", "Name:s", "VersionId:uuid", "VersionStages:[]", "VersionStages[]:s"},
 	"sm/GetSecretValue/binary":                           {"ARN:s", "CreatedDate:time", "Name:s", "SecretBinary:s", "VersionId:uuid", "VersionStages:[]", "VersionStages[]:s"},
 	"sm/ListSecretVersionIds":                            {"ARN:s", "Name:s", "Versions:[]", "Versions[].CreatedDate:time", "Versions[].KmsKeyIds:[]", "Versions[].KmsKeyIds[]:s", "Versions[].LastAccessedDate:day", "Versions[].VersionId:uuid", "Versions[].VersionStages:[]", "Versions[].VersionStages[]:s", "Versions[]:{}"},
+	"sm/ListSecretVersionIds/deprecated":                 {"ARN:s", "Name:s", "Versions:[]", "Versions[].CreatedDate:time", "Versions[].KmsKeyIds:[]", "Versions[].KmsKeyIds[]:s", "Versions[].LastAccessedDate:day", "Versions[].VersionId:uuid", "Versions[].VersionStages:[]", "Versions[].VersionStages[]:s", "Versions[]:{}"},
 	"sm/ListSecretVersionIds/no-versions":                {"ARN:s", "Name:s", "Versions:[]"},
 	"sm/UpdateSecret/description":                        {"ARN:s", "Name:s"},
 	"sm/UpdateSecret/value":                              {"ARN:s", "Name:s", "VersionId:uuid"},
