@@ -74,6 +74,9 @@ func (s *Server) dispatch(ctx context.Context, op *Operation, r *Request, encode
 //     (not revoked, abandoned, expired by narrowing or used up), and the
 //     call is counted against their use limits unless the operation is
 //     Uncounted.
+//
+// A role session that passes is noted as a use of its role (GetRole's
+// RoleLastUsed).
 func (s *Server) admit(ctx context.Context, op *Operation, r *Request) error {
 	c := r.Caller.Session
 	if c == nil {
@@ -102,6 +105,9 @@ func (s *Server) admit(ctx context.Context, op *Operation, r *Request) error {
 			r.Log().Warn("session refused: not confirmed live", "access_key_id", c.AccessKeyID, "err", err)
 		}
 		return sessionRefusal(err)
+	}
+	if c.RoleARN != "" {
+		s.recordRoleUse(ctx, c.RoleID, s.cfg.Region, r.Time)
 	}
 	return nil
 }

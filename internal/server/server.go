@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -82,6 +83,9 @@ type Server struct {
 	// dummySecret is used to verify requests from unknown access keys, so
 	// that the time a refusal takes does not tell which keys exist.
 	dummySecret string
+	// uses is, per access key and per role, the last use noted (auth.go,
+	// noteUse); only verified keys and live role sessions are noted.
+	uses sync.Map
 }
 
 // New returns the broker's request handler.
@@ -343,15 +347,21 @@ func (s *Server) decodeOperation(w http.ResponseWriter, hr *http.Request, c *api
 		}
 		return body, nil, nil
 	}
-	raw := hr.URL.RawQuery
-	if hr.Method == http.MethodPost {
+	// A Query request's parameters are those of the URL's query string
+	// and, for a POST, those of its form-encoded body, together: AWS
+	// reads a POST whose Action is in the query string and whose body
+	// carries the rest (or nothing) as one request. The signature covers
+	// both, the query string in the canonical request and the body in
+	// its hash.
+	form := ""
+	if hr.Method == http.MethodPost && len(body) > 0 {
 		ct, _, _ := strings.Cut(hr.Header.Get("Content-Type"), ";")
 		if strings.TrimSpace(strings.ToLower(ct)) != "application/x-www-form-urlencoded" {
 			return nil, nil, awsapi.Errorf(awsapi.CodeInvalidAction, "the request has no X-Amz-Target header and is not a form-encoded Query request")
 		}
-		raw = string(body)
+		form = string(body)
 	}
-	params, err := awsapi.ParseQuery(raw)
+	params, err := awsapi.ParseForm(hr.URL.RawQuery, form)
 	if err != nil {
 		return nil, nil, err
 	}

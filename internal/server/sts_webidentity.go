@@ -96,7 +96,9 @@ func errInvalidIdentityToken(msg string) error {
 
 // webIdentityError maps a token refusal to AWS's codes: an expired token is
 // ExpiredTokenException, a token whose claims the broker cannot use is
-// IDPRejectedClaim, anything else InvalidIdentityToken.
+// IDPRejectedClaim, a token whose issuer's keys cannot be had
+// IDPCommunicationError (which the SDKs retry), anything else
+// InvalidIdentityToken.
 func webIdentityError(r *Request, err error) error {
 	var oe *oidc.Error
 	if !errors.As(err, &oe) {
@@ -110,6 +112,8 @@ func webIdentityError(r *Request, err error) error {
 		return &awsapi.Error{Code: awsapi.CodeExpiredTokenException, Message: oe.Detail}
 	case oidc.ReasonClaims:
 		return &awsapi.Error{Code: awsapi.CodeIDPRejectedClaim, Message: "The identity token's claims were rejected: " + oe.Detail}
+	case oidc.ReasonKeys:
+		return &awsapi.Error{Code: awsapi.CodeIDPCommunication, Message: oe.Detail + ", please reference AssumeRoleWithWebIdentity documentation for requirements"}
 	}
 	return errInvalidIdentityToken(oe.Detail)
 }
