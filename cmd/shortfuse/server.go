@@ -22,6 +22,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/shortfuse/shortfuse/internal/audit"
+	"github.com/shortfuse/shortfuse/internal/dbcred"
+	pgengine "github.com/shortfuse/shortfuse/internal/dbcred/postgres"
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/registry"
 	"github.com/shortfuse/shortfuse/internal/secrets"
@@ -55,6 +57,9 @@ type serverInput struct {
 
 	notifyWebhook string // approval notifications (approve.go)
 	publicURL     string // the broker's URL as approvers reach it
+
+	dbSSLMode   string        // sslmode of the connections to the databases of dynamic secrets
+	leaseReaper time.Duration // how often the leases of ended sessions are dropped
 
 	pprofListen string // loopback address of the profiling endpoints; "" for none
 }
@@ -112,6 +117,14 @@ func (in *serverInput) validate() error {
 	}
 	if in.pprofListen != "" && !isLoopback(in.pprofListen) {
 		return fmt.Errorf("--pprof-listen %q: want a loopback HOST:PORT (the profiles show the process's memory)", in.pprofListen)
+	}
+	switch in.dbSSLMode {
+	case "", "disable", "allow", "prefer", "require", "verify-ca", "verify-full":
+	default:
+		return fmt.Errorf("--db-sslmode %q: want disable, allow, prefer, require, verify-ca or verify-full", in.dbSSLMode)
+	}
+	if in.leaseReaper != 0 && (in.leaseReaper < 100*time.Millisecond || in.leaseReaper > time.Minute) {
+		return fmt.Errorf("--lease-reaper-interval: want a duration from 100ms to 1m")
 	}
 	switch in.logLevel {
 	case "debug", "info", "warn", "error":
@@ -211,6 +224,8 @@ by all within a second. See docs/OPERATIONS.md.`,
 	f.StringVar(&in.notifyWebhook, "notify-webhook", envDefault(getenv, "SHORTFUSE_NOTIFY_WEBHOOK", ""), "post approval requests and decisions to this `URL` as Slack-compatible JSON")
 	f.StringVar(&in.publicURL, "public-url", envDefault(getenv, "SHORTFUSE_PUBLIC_URL", ""), "the broker's `URL` as approvers reach it, for links in notifications")
 	f.StringVar(&in.pprofListen, "pprof-listen", "", "serve Go's profiling endpoints (/debug/pprof/) on this loopback HOST:PORT; off by default")
+	f.StringVar(&in.dbSSLMode, "db-sslmode", envDefault(getenv, "SHORTFUSE_DB_SSLMODE", "prefer"), "libpq sslmode of the broker's connections to the databases of dynamic secrets (verify-full in production)")
+	f.DurationVar(&in.leaseReaper, "lease-reaper-interval", envDuration(getenv, "SHORTFUSE_LEASE_REAPER_INTERVAL", 500*time.Millisecond), "how often the database credentials of ended sessions are looked for and dropped")
 	f.StringVar(&in.logLevel, "log-level", envDefault(getenv, "SHORTFUSE_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 	return cmd
 }
@@ -361,6 +376,17 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 	}
 	defer stopApprovals()
 	metrics.Registry.MustRegister(approvalsSvc.Collectors()...)
+	dbc := dbcred.New(dbcred.Options{
+		Store:   st,
+		Sealer:  sealer,
+		Engines: map[string]dbcred.Engine{dbcred.EnginePostgres: &pgengine.Engine{SSLMode: in.dbSSLMode}},
+		Master:  server.MasterReader(secretsSvc),
+		Live:    reg.Live,
+		Audit:   server.LeaseAuditor(auditLog, account, in.region),
+		Owner:   replicaName(),
+		Logger:  logger,
+	})
+	metrics.Registry.MustRegister(dbc.Collectors()...)
 	srv := server.New(server.Config{
 		Account:            account,
 		Region:             in.region,
@@ -369,7 +395,7 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 		Metrics:            metrics,
 		Audit:              auditLog,
 		Redactor:           audit.NewRedactor(auditKey),
-	}, server.Deps{IAM: iamSvc, Keyring: keyring, Sessions: reg, Secrets: secretsSvc, Approvals: approvalsSvc})
+	}, server.Deps{IAM: iamSvc, Keyring: keyring, Sessions: reg, Secrets: secretsSvc, Approvals: approvalsSvc, DBCred: dbc})
 
 	hs := &http.Server{
 		Handler:           srv.Handler(),
@@ -388,6 +414,31 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 	}
 	logger.Info("listening", "url", scheme+"://"+ln.Addr().String(), "account", account, "region", in.region, "data", in.dataDir, "store", st.kind)
 
+	// Database credentials: drop what a broker that stopped left behind,
+	// then, every half second, the credentials of ended sessions.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		ctx, cancel := context.WithTimeout(bg, time.Minute)
+		defer cancel()
+		if n, err := dbc.Sweep(ctx); err != nil {
+			logger.Warn("dropping leftover database roles", "err", err)
+		} else if n > 0 {
+			logger.Info("dropped leftover database roles", "count", n)
+		}
+	}()
+	reapEvery := in.leaseReaper
+	if reapEvery == 0 {
+		reapEvery = 500 * time.Millisecond
+	}
+	every(bg, &wg, reapEvery, func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if _, err := dbc.Reap(ctx); err != nil {
+			logger.Warn("dropping the database credentials of ended sessions", "err", err)
+		}
+	})
+
 	// Housekeeping: forget sessions long expired, purge deleted secrets,
 	// rotate keys when due, trim the change feed.
 	every(bg, &wg, time.Minute, func(ctx context.Context) {
@@ -403,6 +454,9 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 			logger.Warn("purging expired sessions", "err", err)
 		} else if n > 0 {
 			logger.Info("purged expired sessions", "count", n)
+		}
+		if _, err := dbc.Purge(ctx, time.Now(), 24*time.Hour); err != nil {
+			logger.Warn("purging ended database credentials", "err", err)
 		}
 		// Secrets whose recovery window ended are deleted for good
 		// (they are also refused from the moment the window ends).
@@ -471,4 +525,11 @@ func writeCredentialsFile(path, akid, secret, region string) error {
 		return fmt.Errorf("admin credentials file: %w", err)
 	}
 	return f.Close()
+}
+
+// replicaName names this broker process in the claims it makes on shared
+// records (a database credential being dropped): host and process id.
+func replicaName() string {
+	h, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d", h, os.Getpid())
 }

@@ -122,6 +122,9 @@ func runSessions(ctx context.Context, in *sessionsInput, stdout io.Writer) error
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.AccessKeyID, s.State, s.PrincipalArn,
 			fmtTime(s.IssuedAt.Time), fmtTime(s.Expiration.Time), uses, fmtTime(s.LastHeartbeat.Time))
+		for _, d := range s.DatabaseCredentials {
+			fmt.Fprintf(tw, "  database role %s\t%s\t%s\t\t%s\t\t\n", d.RoleName, d.State, d.Database, fmtTime(d.ValidUntil.Time))
+		}
 	}
 	return tw.Flush()
 }

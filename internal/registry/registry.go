@@ -1040,3 +1040,52 @@ func ParseMaxUses(v string) (int, error) {
 	}
 	return n, nil
 }
+
+// Live reports, from the store, whether the session akid and every session
+// it descends from are live at now: not revoked (one by one or by a
+// revoke-before time), expired (or narrowed to an earlier expiry), used up
+// or abandoned. What depends on a session's life outside the request path
+// (its database credentials) asks this; it reads the store, so that it
+// sees what any replica changed.
+func (s *Service) Live(ctx context.Context, akid string, now time.Time) (bool, error) {
+	live := true
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		live = true
+		r, err := getRecord(tx, akid)
+		if err != nil {
+			return err
+		}
+		for _, k := range append(append([]string{}, r.Chain...), akid) {
+			rec := r
+			if k != akid {
+				if rec, err = getRecord(tx, k); err != nil {
+					return err
+				}
+			}
+			if refusalOf(rec, now) != nil {
+				live = false
+				return nil
+			}
+			for _, p := range []string{rec.PrincipalARN, rec.SourceARN, rec.RoleARN} {
+				if p == "" {
+					continue
+				}
+				t, found, err := getBefore(tx, p)
+				if err != nil {
+					return err
+				}
+				if found && rec.IssuedAt.Before(t) {
+					live = false
+					return nil
+				}
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		// A session the store does not know (purged, long expired) is
+		// not live.
+		return false, nil
+	}
+	return live, err
+}

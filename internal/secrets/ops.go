@@ -241,6 +241,9 @@ type CreateInput struct {
 	// idempotency key of the call. Empty: Create makes one.
 	VersionID string
 	Tags      []Tag
+	// Master is the master ARN the caller was authorized on when the
+	// secret is dynamic (DynamicMaster); the write refuses any other.
+	Master string
 }
 
 // Result names a secret and, for operations that make one, a version.
@@ -315,6 +318,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Result, error) {
 			Created: now, Changed: now, Tags: slices.Clone(in.Tags), Tagged: len(in.Tags) > 0,
 		}
 		res = &Result{ARN: r.ARN, Name: r.Name}
+		if err := s.checkDynamic(tx, r, in.Value, in.Master, now); err != nil {
+			return err
+		}
 		if !in.Value.IsZero() {
 			if _, err := s.addVersion(tx, r, in.VersionID, in.Value, nil, now); err != nil {
 				return err
@@ -414,6 +420,8 @@ type PutInput struct {
 	Value     Value
 	// Stages are the labels of the new version; nil means AWSCURRENT.
 	Stages []string
+	// Master: as in CreateInput.
+	Master string
 }
 
 // PutValue adds a version to a secret (PutSecretValue). Labels given in
@@ -444,6 +452,9 @@ func (s *Service) PutValue(ctx context.Context, in PutInput) (*Result, error) {
 	now := s.now()
 	var res *Result
 	err := s.updateLive(ctx, in.SecretID, now, func(tx store.Tx, r *secretRec) error {
+		if err := s.checkDynamic(tx, r, in.Value, in.Master, now); err != nil {
+			return err
+		}
 		i, err := s.addVersion(tx, r, in.VersionID, in.Value, in.Stages, now)
 		if err != nil {
 			return err
@@ -483,6 +494,8 @@ type UpdateInput struct {
 	// Value, if not zero, becomes a new AWSCURRENT version.
 	Value     Value
 	VersionID string // ClientRequestToken for the new version
+	// Master: as in CreateInput.
+	Master string
 }
 
 // Update changes a secret's description and, given a value, adds a version
@@ -511,6 +524,9 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (*Result, error) {
 			r.Changed = now
 		}
 		if !in.Value.IsZero() {
+			if err := s.checkDynamic(tx, r, in.Value, in.Master, now); err != nil {
+				return err
+			}
 			if _, err := s.addVersion(tx, r, in.VersionID, in.Value, nil, now); err != nil {
 				return err
 			}
@@ -685,19 +701,37 @@ func (s *Service) modify(ctx context.Context, id string, fn func(r *secretRec) e
 
 // Tag adds tags to a secret, replacing the values of keys it has.
 func (s *Service) Tag(ctx context.Context, id string, tags []Tag) error {
+	return s.TagWith(ctx, id, tags, "")
+}
+
+// TagWith is Tag for a caller authorized on master: tags that make the
+// secret dynamic are accepted only if its AWSCURRENT value is a usable
+// configuration naming that master (CurrentMaster).
+func (s *Service) TagWith(ctx context.Context, id string, tags []Tag, master string) error {
 	if err := checkTags(tags); err != nil {
 		return err
 	}
-	_, err := s.modify(ctx, id, func(r *secretRec) error {
+	if err := checkDynamicTags(tags); err != nil {
+		return err
+	}
+	now := s.now()
+	return s.updateLive(ctx, id, now, func(tx store.Tx, r *secretRec) error {
 		merged := mergeTags(r.Tags, tags)
 		if len(merged) > MaxTags {
 			return newErr(ErrLimitExceeded, "A secret can have at most %d tags.", MaxTags)
 		}
 		r.Tags = merged
 		r.Tagged = r.Tagged || len(merged) > 0
-		return nil
+		v, err := s.currentValue(tx, r)
+		if err != nil {
+			return err
+		}
+		if err := s.checkDynamic(tx, r, v, master, now); err != nil {
+			return err
+		}
+		r.Changed = now
+		return s.save(tx, r)
 	})
-	return err
 }
 
 // Untag removes the tags with the given keys; keys it does not have are

@@ -50,7 +50,8 @@
 //	errors.go, iam_errors.go, sm_errors.go  domain errors to wire errors
 //	sts.go, sts_webidentity.go      STS
 //	iam_*.go                        IAM
-//	sm_*.go                         Secrets Manager
+//	sm_*.go                         Secrets Manager (sm_dynamic.go: dynamic secrets'
+//	                                database credentials, package dbcred)
 //	shortfuse.go, shortfuse_oidc.go, shortfuse_approvals.go  the shortfuse service
 //	ui.go                           the approval page's adapter onto the pipeline
 //	authcache.go                    principal cache

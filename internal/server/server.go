@@ -18,6 +18,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/approvals"
 	"github.com/shortfuse/shortfuse/internal/audit"
 	"github.com/shortfuse/shortfuse/internal/awsapi"
+	"github.com/shortfuse/shortfuse/internal/dbcred"
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/registry"
 	"github.com/shortfuse/shortfuse/internal/secrets"
@@ -64,6 +65,9 @@ type Deps struct {
 	// Approvals, if set, serves build-bound approval requests
 	// (shortfuse_approvals.go) and the approval page at /ui/.
 	Approvals *approvals.Service
+	// DBCred, if set, hands out the database credentials of dynamic
+	// secrets (sm_dynamic.go).
+	DBCred *dbcred.Service
 }
 
 // Server serves the AWS APIs of the broker.
@@ -75,6 +79,7 @@ type Server struct {
 	sessions *registry.Service
 	secrets  *secrets.Service
 	approval *approvals.Service
+	dbcred   *dbcred.Service
 	verifier *sigv4.Verifier
 	log      *slog.Logger
 	policies *policyCache
@@ -124,6 +129,7 @@ func New(cfg Config, deps Deps) *Server {
 		sessions:    deps.Sessions,
 		secrets:     deps.Secrets,
 		approval:    deps.Approvals,
+		dbcred:      deps.DBCred,
 		verifier:    sigv4.NewVerifier(),
 		log:         cfg.Logger,
 		policies:    newPolicyCache(4096),

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"regexp"
 	"time"
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
+	"github.com/shortfuse/shortfuse/internal/dbcred"
 	"github.com/shortfuse/shortfuse/internal/registry"
 	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 )
@@ -246,6 +248,22 @@ type sessionShape struct {
 	SourceIdentity string   `json:"SourceIdentity,omitempty"`
 	// Chain lists the sessions this one descends from, root first.
 	Chain []string `json:"Chain,omitempty"`
+	// DatabaseCredentials are the session's leases of dynamic secrets,
+	// newest first.
+	DatabaseCredentials []dbLeaseShape `json:"DatabaseCredentials,omitempty"`
+}
+
+// dbLeaseShape is one database credential of a session: never its
+// password.
+type dbLeaseShape struct {
+	RoleName   string  `json:"RoleName"`
+	Database   string  `json:"Database"` // host:port/dbname
+	SecretArn  string  `json:"SecretArn"`
+	State      string  `json:"State"` // creating, live, dropping, dropped, failed
+	Created    float64 `json:"Created"`
+	ValidUntil float64 `json:"ValidUntil"`
+	Ended      float64 `json:"Ended,omitempty"`
+	Reason     string  `json:"Reason,omitempty"`
 }
 
 type listSessionsOutput struct {
@@ -287,6 +305,16 @@ func handleListSessions(s *Server) Handler {
 			return nil, err
 		}
 		before := s.sessions.Before()
+		var leases map[string][]dbcred.Lease
+		if s.dbcred != nil && len(recs) > 0 {
+			akids := make([]string, len(recs))
+			for i := range recs {
+				akids[i] = recs[i].AccessKeyID
+			}
+			if leases, err = s.dbcred.Leases(ctx, akids); err != nil {
+				return nil, err
+			}
+		}
 		out := &listSessionsOutput{Sessions: []sessionShape{}}
 		for i := range recs {
 			rec := &recs[i]
@@ -306,6 +334,16 @@ func handleListSessions(s *Server) Handler {
 			if !rec.LastHeartbeat.IsZero() {
 				hb := float64(rec.LastHeartbeat.Unix())
 				sh.LastHeartbeat = &hb
+			}
+			for _, l := range leases[rec.AccessKeyID] {
+				ls := dbLeaseShape{
+					RoleName: l.Role, Database: fmt.Sprintf("%s:%d/%s", l.Host, l.Port, l.DBName), SecretArn: l.SecretARN,
+					State: l.State, Created: float64(l.Created.Unix()), ValidUntil: float64(l.Expires.Unix()), Reason: l.Reason,
+				}
+				if !l.Ended.IsZero() {
+					ls.Ended = float64(l.Ended.Unix())
+				}
+				sh.DatabaseCredentials = append(sh.DatabaseCredentials, ls)
 			}
 			out.Sessions = append(out.Sessions, sh)
 		}

@@ -14,7 +14,7 @@ import "github.com/shortfuse/shortfuse/internal/secrets"
 // external secrets), AddReplicaRegions and ForceOverwriteReplicaSecret=true
 // (CreateSecret), RotationToken (PutSecretValue). The rotation and
 // replication operations are refused with InvalidRequestException.
-func addSecretsOperations(m *Mux, svc *secrets.Service) {
+func addSecretsOperations(m *Mux, svc *secrets.Service, read valueReader) {
 	if svc == nil {
 		return
 	}
@@ -29,8 +29,8 @@ func addSecretsOperations(m *Mux, svc *secrets.Service) {
 	m.JSON("secretsmanager", "UntagResource", Write, handleUntagResource(svc))
 
 	// Values and versions
-	m.JSON("secretsmanager", "GetSecretValue", Read, handleGetSecretValue(svc))
-	m.JSON("secretsmanager", "BatchGetSecretValue", Read, handleBatchGetSecretValue(svc))
+	m.JSON("secretsmanager", "GetSecretValue", Read, handleGetSecretValue(svc, read))
+	m.JSON("secretsmanager", "BatchGetSecretValue", Read, handleBatchGetSecretValue(svc, read))
 	m.JSON("secretsmanager", "PutSecretValue", Write, handlePutSecretValue(svc))
 	m.JSON("secretsmanager", "ListSecretVersionIds", Read, handleListSecretVersionIds(svc))
 	m.JSON("secretsmanager", "UpdateSecretVersionStage", Write, handleUpdateSecretVersionStage(svc))

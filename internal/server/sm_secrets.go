@@ -106,9 +106,13 @@ func handleCreateSecret(svc *secrets.Service) Handler {
 				return nil, secretDenied(r, "secretsmanager:TagResource", name, err)
 			}
 		}
+		master, err := authorizeMaster(ctx, r, svc, tags, value)
+		if err != nil {
+			return nil, err
+		}
 		res, err := svc.Create(ctx, secrets.CreateInput{
 			ARN: arn, Name: name, Description: strOr(in.Description),
-			Value: value, VersionID: token, Tags: tags,
+			Value: value, VersionID: token, Tags: tags, Master: master,
 		})
 		if err != nil {
 			return nil, err
@@ -274,7 +278,11 @@ func handleUpdateSecret(svc *secrets.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		res, err := svc.Update(ctx, secrets.UpdateInput{SecretID: sec.ARN, Description: in.Description, Value: value, VersionID: token})
+		master, err := authorizeMaster(ctx, r, svc, sec.Tags, value)
+		if err != nil {
+			return nil, err
+		}
+		res, err := svc.Update(ctx, secrets.UpdateInput{SecretID: sec.ARN, Description: in.Description, Value: value, VersionID: token, Master: master})
 		if err != nil {
 			return nil, err
 		}
@@ -394,7 +402,16 @@ func handleTagResource(svc *secrets.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		return nil, svc.Tag(ctx, sec.ARN, tags)
+		master, err := svc.CurrentMaster(ctx, sec.ARN, tags)
+		if err != nil {
+			return nil, err
+		}
+		if master != "" {
+			if err := authorizeMasterARN(ctx, r, svc, master); err != nil {
+				return nil, err
+			}
+		}
+		return nil, svc.TagWith(ctx, sec.ARN, tags, master)
 	}
 }
 

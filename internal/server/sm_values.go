@@ -51,7 +51,11 @@ func versionConditionKeys(versionID, stage string) map[string][]string {
 	return keys
 }
 
-func handleGetSecretValue(svc *secrets.Service) Handler {
+// valueReader reads the value of a secret the caller was authorized to
+// read (Server.readSecretValue).
+type valueReader func(ctx context.Context, r *Request, sec *secrets.Secret, versionID, stage string) (*secrets.SecretValue, error)
+
+func handleGetSecretValue(svc *secrets.Service, read valueReader) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in getSecretValueInput
 		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
@@ -62,7 +66,7 @@ func handleGetSecretValue(svc *secrets.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		v, err := svc.GetValue(ctx, sec.ARN, versionID, stage)
+		v, err := read(ctx, r, sec, versionID, stage)
 		if err != nil {
 			return nil, err
 		}
@@ -97,7 +101,7 @@ type batchGetSecretValueOutput struct {
 // secretsmanager:GetSecretValue on each secret: a secret the caller may not
 // read, or that cannot be read, is reported in Errors with its error code,
 // and the others are returned.
-func handleBatchGetSecretValue(svc *secrets.Service) Handler {
+func handleBatchGetSecretValue(svc *secrets.Service, read valueReader) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in batchGetSecretValueInput
 		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
@@ -135,7 +139,7 @@ func handleBatchGetSecretValue(svc *secrets.Service) Handler {
 			return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value at 'secretIdList' failed to satisfy constraint: Member must have length between 1 and 20")
 		}
 		for _, id := range ids {
-			v, err := batchGetOne(ctx, r, svc, id)
+			v, err := batchGetOne(ctx, r, svc, read, id)
 			if err != nil {
 				we, ok := batchError(err)
 				if !ok {
@@ -150,12 +154,12 @@ func handleBatchGetSecretValue(svc *secrets.Service) Handler {
 	}
 }
 
-func batchGetOne(ctx context.Context, r *Request, svc *secrets.Service, id string) (*secrets.SecretValue, error) {
+func batchGetOne(ctx context.Context, r *Request, svc *secrets.Service, read valueReader, id string) (*secrets.SecretValue, error) {
 	sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:GetSecretValue", &id, nil)
 	if err != nil {
 		return nil, err
 	}
-	return svc.GetValue(ctx, sec.ARN, "", "")
+	return read(ctx, r, sec, "", "")
 }
 
 // batchError is the wire form of an error about one secret of a batch; it
@@ -211,7 +215,11 @@ func handlePutSecretValue(svc *secrets.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		res, err := svc.PutValue(ctx, secrets.PutInput{SecretID: sec.ARN, VersionID: token, Value: value, Stages: in.VersionStages})
+		master, err := authorizeMaster(ctx, r, svc, sec.Tags, value)
+		if err != nil {
+			return nil, err
+		}
+		res, err := svc.PutValue(ctx, secrets.PutInput{SecretID: sec.ARN, VersionID: token, Value: value, Stages: in.VersionStages, Master: master})
 		if err != nil {
 			return nil, err
 		}

@@ -56,6 +56,21 @@ type Session struct {
 	MaxUses        int64     `json:"MaxUses,omitempty"`
 	LastHeartbeat  EpochTime `json:"LastHeartbeat"`
 	SourceIdentity string    `json:"SourceIdentity,omitempty"`
+	// DatabaseCredentials are the session's database credentials (dynamic
+	// secrets), newest first.
+	DatabaseCredentials []DatabaseCredential `json:"DatabaseCredentials,omitempty"`
+}
+
+// DatabaseCredential is a database role the broker created for a session.
+type DatabaseCredential struct {
+	RoleName   string    `json:"RoleName"`
+	Database   string    `json:"Database"`
+	SecretArn  string    `json:"SecretArn"`
+	State      string    `json:"State"`
+	Created    EpochTime `json:"Created"`
+	ValidUntil EpochTime `json:"ValidUntil"`
+	Ended      EpochTime `json:"Ended,omitzero"`
+	Reason     string    `json:"Reason,omitempty"`
 }
 
 // RevokeSession revokes the session of accessKeyID, or the caller's own
