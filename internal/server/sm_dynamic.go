@@ -118,7 +118,7 @@ func (s *Server) dynamicValue(ctx context.Context, r *Request, sec *secrets.Secr
 	cred, err := s.dbcred.Get(ctx, a)
 	switch {
 	case errors.Is(err, dbcred.ErrEngine):
-		r.Log.Error("database credential not created", "secret", sec.ARN, "err", err)
+		r.Log().Error("database credential not created", "secret", sec.ARN, "err", err)
 		return nil, errDBCredCreate
 	case errors.Is(err, dbcred.ErrNoLease):
 		return nil, errLeaseDropped
