@@ -19,8 +19,8 @@ func TestLookupOpen(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, id, version, stage string
-		lookupErr, openErr        error
-		want                      string
+		lookupErr, openErr       error
+		want                     string
 	}{
 		{"ok/current", "app/db", "", "", nil, nil, "two"},
 		{"ok/previous-by-stage", "app/db", "", StagePrevious, nil, nil, "one"},
