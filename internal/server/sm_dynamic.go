@@ -44,11 +44,11 @@ func authorizeMasterARN(ctx context.Context, r *Request, svc *secrets.Service, m
 // readSecretValue is the value GetSecretValue and BatchGetSecretValue
 // return for a secret the caller was authorized to read: the stored
 // version, or for a dynamic secret the caller's database credential.
-func (s *Server) readSecretValue(ctx context.Context, r *Request, sec *secrets.Secret, versionID, stage string) (*secrets.SecretValue, error) {
-	if !secrets.IsDynamic(sec.Tags) {
-		return s.secrets.GetValue(ctx, sec.ARN, versionID, stage)
+func (s *Server) readSecretValue(ctx context.Context, r *Request, l *secrets.Looked, versionID, stage string) (*secrets.SecretValue, error) {
+	if !secrets.IsDynamic(l.Secret.Tags) {
+		return s.secrets.Open(ctx, l)
 	}
-	return s.dynamicValue(ctx, r, sec, versionID, stage)
+	return s.dynamicValue(ctx, r, l.Secret, versionID, stage)
 }
 
 // dbValue is the value handed out: AWS's RDS secret shape with the lease's
