@@ -97,6 +97,7 @@ func BenchmarkHandler(b *testing.B) {
 			req.RemoteAddr = "127.0.0.1:40000"
 			body := []byte(c.body)
 			b.ReportAllocs()
+			audit0 := alog.Stats()
 			cpu0 := benchCPU()
 			b.ResetTimer()
 			b.SetParallelism(16) // 32 requests in flight on 2 cores, as bench --concurrency 32
@@ -113,6 +114,10 @@ func BenchmarkHandler(b *testing.B) {
 			})
 			b.StopTimer()
 			b.ReportMetric(float64(benchCPU()-cpu0)/float64(b.N)/1e3, "cpu-µs/op")
+			audit1 := alog.Stats()
+			if n := audit1.Records - audit0.Records; n > 0 {
+				b.ReportMetric(float64(audit1.Syncs-audit0.Syncs)/float64(n), "audit-fsyncs/record")
+			}
 		})
 	}
 }
