@@ -99,7 +99,7 @@ broker_cpu() { awk -v t="$ticks" '{ printf "%.2f\n", ($14 + $15) / t }' "/proc/$
 for op in $OPS; do
 	for c in $CONCURRENCY; do
 		log "$op, concurrency $c"
-		"$OUT/shortfuse" bench --endpoint "$url" --op "$op" --concurrency "$c" \
+		"$OUT/shortfuse" bench --endpoint-url "$url" --op "$op" --concurrency "$c" \
 			--duration "$DURATION" --warmup "$WARMUP" --ceiling --rounds "$ROUNDS" --json >"$OUT/$op-c$c.json"
 	done
 done
@@ -107,7 +107,7 @@ done
 for p in $POLICIES; do
 	log "policies per principal: $p"
 	before="$(broker_cpu)"
-	"$OUT/shortfuse" bench --endpoint "$url" --op get-secret-value --principal-policies "$p" --policy-statements 10 \
+	"$OUT/shortfuse" bench --endpoint-url "$url" --op get-secret-value --principal-policies "$p" --policy-statements 10 \
 		--concurrency 32 --duration "$DURATION" --warmup "$WARMUP" --ceiling --rounds "$ROUNDS" --json >"$OUT/policies-$p.json"
 	echo "$(broker_cpu) $before" | awk '{ printf "%.2f\n", $1 - $2 }' >"$OUT/policies-$p.broker-cpu"
 done
@@ -122,7 +122,7 @@ for n in $SCALE; do
 	"$OUT/fillsecrets" --data "$dir" --count "$n" 2>"$OUT/fill-$n.log"
 	start_broker "$dir" "$OUT/server-scale-$n.log"
 	echo "$startup_ms $(rss_kib)" >"$OUT/scale-$n.start"
-	AWS_SHARED_CREDENTIALS_FILE="$dir/admin-credentials" "$OUT/shortfuse" bench --endpoint "$url" \
+	AWS_SHARED_CREDENTIALS_FILE="$dir/admin-credentials" "$OUT/shortfuse" bench --endpoint-url "$url" \
 		--op get-secret-value --concurrency 32 --duration "$DURATION" --warmup "$WARMUP" --ceiling --rounds "$ROUNDS" --json >"$OUT/scale-$n.json"
 	echo "$(rss_kib) $(du -k "$dir/shortfuse.db" | cut -f1)" >>"$OUT/scale-$n.start"
 	stop_broker

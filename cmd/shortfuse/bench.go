@@ -13,14 +13,15 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/spf13/cobra"
 
 	"github.com/shortfuse/shortfuse/internal/bench"
+	"github.com/shortfuse/shortfuse/internal/client/awsconf"
 )
 
 type benchInput struct {
-	endpoint    string
+	aws         awsconf.Options
+	endpoint    string // resolved from aws (flag, AWS_ENDPOINT_URL, the profile); "" is AWS
 	op          string
 	concurrency int
 	duration    time.Duration
@@ -107,7 +108,7 @@ statements each, 10 attached to the user and 10 to each of its groups shortfuse-
 names other secrets, with a condition; that last one allows the request, so each decision
 evaluates N × statements statements.`,
 		Example: `  AWS_SHARED_CREDENTIALS_FILE=shortfuse-data/admin-credentials \
-    shortfuse bench --endpoint http://127.0.0.1:7575 --op get-secret-value --concurrency 32 --duration 10s --ceiling
+    shortfuse bench --endpoint-url http://127.0.0.1:7575 --op get-secret-value --concurrency 32 --duration 10s --ceiling
   shortfuse bench --op get-secret-value --principal-policies 110 --policy-statements 10 --ceiling`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -120,7 +121,10 @@ evaluates N × statements statements.`,
 	}
 	cmd.AddCommand(newBenchCeilingCommand(stdout))
 	f := cmd.Flags()
-	f.StringVar(&in.endpoint, "endpoint", getenv("AWS_ENDPOINT_URL"), "base URL of the endpoint to measure (default $AWS_ENDPOINT_URL, else AWS itself)")
+	addAWSFlags(f, &in.aws)
+	// --endpoint is the flag's former name.
+	f.StringVar(&in.aws.EndpointURL, "endpoint", "", "the same as --endpoint-url")
+	_ = f.MarkHidden("endpoint")
 	f.StringVar(&in.op, "op", string(bench.GetSecretValue), "operation: get-secret-value, assume-role, get-session-token, put-secret-value or mixed")
 	f.IntVar(&in.concurrency, "concurrency", 8, "number of workers, each with one request in flight")
 	f.DurationVar(&in.duration, "duration", 10*time.Second, "measured time")
@@ -134,13 +138,17 @@ evaluates N × statements statements.`,
 }
 
 func runBench(ctx context.Context, in *benchInput, stdout, stderr io.Writer) error {
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	awsCfg, err := awsconf.Load(ctx, in.aws)
+	if errors.Is(err, awsconf.ErrNoRegion) {
+		// Fixtures and load go to one region; without one, AWS's first.
+		o := in.aws
+		o.Region = "us-east-1"
+		awsCfg, err = awsconf.Load(ctx, o)
+	}
 	if err != nil {
-		return fmt.Errorf("AWS configuration: %w", err)
+		return configError(err)
 	}
-	if awsCfg.Region == "" {
-		awsCfg.Region = "us-east-1"
-	}
+	in.endpoint = awsconf.BrokerEndpoint(ctx, awsCfg)
 	// Resolve the credentials once, up front, with a deadline: a missing
 	// configuration otherwise ends in a slow probe of the instance
 	// metadata service, and a confusing error much later.
