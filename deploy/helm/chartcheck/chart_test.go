@@ -392,6 +392,11 @@ func checkPod(t *testing.T, pod corev1.PodTemplateSpec, tls, metrics bool) {
 	if spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
 		t.Errorf("the service account token is mounted")
 	}
+	// Service links would put SHORTFUSE_PORT, SHORTFUSE_SERVICE_HOST and the
+	// like into the broker's environment, where SHORTFUSE_* are its settings.
+	if spec.EnableServiceLinks == nil || *spec.EnableServiceLinks {
+		t.Errorf("service links are on")
+	}
 	psc := spec.SecurityContext
 	if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || psc.RunAsUser == nil || *psc.RunAsUser == 0 {
 		t.Errorf("pod securityContext %+v: want runAsNonRoot and a non-zero runAsUser", psc)

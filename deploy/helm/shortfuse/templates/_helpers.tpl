@@ -158,8 +158,6 @@ spec:
           value: /tls/tls.crt
         - name: SHORTFUSE_TLS_KEY
           value: /tls/tls.key
-        - name: SHORTFUSE_HEALTHCHECK_URL
-          value: {{ printf "https://127.0.0.1:%v" .Values.port | quote }}
         {{- else }}
         - name: SHORTFUSE_INSECURE_HTTP
           value: "true"
