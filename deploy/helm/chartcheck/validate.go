@@ -18,11 +18,7 @@ import (
 
 // kinds are the Kubernetes API kinds the chart renders, each with its
 // k8s.io/api type. A template that renders any other kind fails Validate
-// until its type is added here. (client-go stays in the build all the same:
-// Helm's chart packages import k8s.io/client-go/kubernetes and its scheme
-// themselves, see helm.sh/helm/v4/internal/version/clientgo.go and
-// pkg/chart/common/capabilities.go; that, not this module, is most of the
-// compile time.)
+// until its type is added here.
 var kinds = map[schema.GroupVersionKind]func() any{
 	{Group: "apps", Version: "v1", Kind: "StatefulSet"}:                func() any { return &appsv1.StatefulSet{} },
 	{Group: "apps", Version: "v1", Kind: "Deployment"}:                 func() any { return &appsv1.Deployment{} },
