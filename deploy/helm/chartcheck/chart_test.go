@@ -196,15 +196,16 @@ func TestBadValues(t *testing.T) {
 // through as they are, so they carry the mistakes here.
 func TestValidateRefusesWhatTheAPIServerWould(t *testing.T) {
 	loadChart(t)
-	cases := []struct{ name, values, want string }{
-		{"an unknown field", `extraContainers: [{name: shipper, image: vector, bogusField: 1}]`, "bogusField"},
-		{"a field in the wrong case", `extraContainers: [{name: shipper, Image: vector}]`, "Image"},
-		{"a value of the wrong type", `tolerations: [{key: k, operator: Exists, tolerationSeconds: soon}]`, "tolerationSeconds"},
-		{"a list where an object belongs", `extraVolumes: [{name: v, emptyDir: [1]}]`, "emptyDir"},
-		{"an invalid label", `podLabels: {"team": "a b"}`, "label"},
-		{"a second container of the same name", `extraContainers: [{name: shortfuse, image: vector}]`, `duplicate container "shortfuse"`},
-		{"an environment variable set twice", `extraEnv: [{name: TZ, value: UTC}, {name: TZ, value: CET}]`, `env "TZ"`},
-		{"a volume of the same name as the chart's", `extraVolumes: [{name: tls, emptyDir: {}}]`, `duplicate volume "tls"`},
+	// both: the strict decoding and the schema each refuse it.
+	cases := []struct {
+		name, values, want string
+		both               bool
+	}{
+		{"an unknown field", `extraContainers: [{name: shipper, image: vector, bogusField: 1}]`, "bogusField", true},
+		{"a field in the wrong case", `extraContainers: [{name: shipper, Image: vector}]`, "Image", true},
+		{"a value of the wrong type", `tolerations: [{key: k, operator: Exists, tolerationSeconds: soon}]`, "tolerationSeconds", true},
+		{"a list where an object belongs", `extraVolumes: [{name: v, emptyDir: [1]}]`, "emptyDir", true},
+		{"an invalid label", `podLabels: {"team": "a b"}`, "label", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -232,6 +233,9 @@ func TestValidateRefusesWhatTheAPIServerWould(t *testing.T) {
 			all := strings.Join(errs, "\n")
 			if !strings.Contains(all, tc.want) {
 				t.Errorf("errors do not name %q:\n%s", tc.want, all)
+			}
+			if tc.both && (!strings.Contains(all, "decode: ") || !strings.Contains(all, "schema: ")) {
+				t.Errorf("want both the strict decoding and the schema to refuse it:\n%s", all)
 			}
 		})
 	}

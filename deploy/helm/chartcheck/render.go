@@ -1,8 +1,8 @@
 // Package chartcheck lints and renders the shortfuse Helm chart with the Helm
 // SDK, as `helm lint` and `helm template` do, and checks every rendered object
 // against the Kubernetes API: strictly decoded into its k8s.io/api Go type
-// (unknown, duplicate and wrongly cased fields refused), with no key repeated
-// in the lists the API server keys (containers, ports, env, volumes).
+// (unknown, duplicate and wrongly cased fields refused) and validated against
+// the OpenAPI-derived schema that client-go ships for server-side apply.
 package chartcheck
 
 import (
