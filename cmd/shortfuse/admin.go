@@ -17,7 +17,6 @@ import (
 	"github.com/shortfuse/shortfuse/internal/audit"
 	"github.com/shortfuse/shortfuse/internal/client/token"
 	"github.com/shortfuse/shortfuse/internal/iam"
-	"github.com/shortfuse/shortfuse/internal/seal"
 	"github.com/shortfuse/shortfuse/internal/server"
 )
 
@@ -107,7 +106,7 @@ func runRecover(ctx context.Context, in *recoverInput, stdout, stderr io.Writer)
 		return err
 	}
 	defer st.Close()
-	mk, err := seal.LoadKeyFile(masterKeyPath(in.masterKeyFile, in.dataDir))
+	mk, err := in.loadMasterKey()
 	if err != nil {
 		return fmt.Errorf("master key: %w", err)
 	}

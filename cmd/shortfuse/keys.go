@@ -24,6 +24,17 @@ type keysInput struct {
 	dataDir       string
 	store         string
 	masterKeyFile string
+	masterKey     string // SHORTFUSE_MASTER_KEY: the key itself, instead of a file
+}
+
+// loadMasterKey loads the master key, from SHORTFUSE_MASTER_KEY or the key
+// file; it never creates one.
+func (in *keysInput) loadMasterKey() (*seal.MasterKey, error) {
+	mk, err := masterKeyFromEnv(in.masterKey, in.masterKeyFile)
+	if mk != nil || err != nil {
+		return mk, err
+	}
+	return seal.LoadKeyFile(masterKeyPath(in.masterKeyFile, in.dataDir))
 }
 
 func (in *keysInput) validate() error {
@@ -39,6 +50,7 @@ func (in *keysInput) flags(cmd *cobra.Command, getenv func(string) string) {
 	f.StringVar(&in.dataDir, "data", envDefault(getenv, "SHORTFUSE_DATA", "shortfuse-data"), "data directory of the broker")
 	f.StringVar(&in.store, "store", envDefault(getenv, "SHORTFUSE_STORE", ""), "the store: a postgres:// URL, or nothing for the embedded store in the data directory")
 	f.StringVar(&in.masterKeyFile, "master-key-file", envDefault(getenv, "SHORTFUSE_MASTER_KEY_FILE", ""), "master key file (default DATA/master.key)")
+	in.masterKey = getenv(masterKeyEnv)
 }
 
 // openKeys opens the store and its keys directly, for a command run with
@@ -49,7 +61,7 @@ func (in *keysInput) openKeys(ctx context.Context) (*brokerStore, *server.Keys, 
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	mk, err := seal.LoadKeyFile(masterKeyPath(in.masterKeyFile, in.dataDir))
+	mk, err := in.loadMasterKey()
 	if err != nil {
 		st.Close()
 		return nil, nil, nil, fmt.Errorf("master key: %w", err)
@@ -279,7 +291,7 @@ the new one exists: older backups still need it.`,
 				return err
 			}
 			defer st.Close()
-			oldMK, err := seal.LoadKeyFile(masterKeyPath(in.masterKeyFile, in.dataDir))
+			oldMK, err := in.loadMasterKey()
 			if err != nil {
 				return fmt.Errorf("current master key: %w", err)
 			}

@@ -34,6 +34,7 @@ type serverInput struct {
 	listen        string
 	dataDir       string
 	masterKeyFile string
+	masterKey     string // SHORTFUSE_MASTER_KEY: the key itself, instead of a file
 	accountID     string
 	region        string
 	maxSession    time.Duration
@@ -183,7 +184,8 @@ to DIR/admin-credentials (an AWS shared-credentials file). Every flag has a SHOR
 
 The store is embedded (DIR/shortfuse.db) unless --store names a PostgreSQL database, which
 several replicas may share: each keeps its own data directory (audit log, control socket) and
-all use the same master key file. Revocations and key changes made on one replica are enforced
+all use the same master key file (or the same key in SHORTFUSE_MASTER_KEY, the text of a key
+file, where secrets come as environment variables). Revocations and key changes made on one replica are enforced
 by all within a second. See docs/OPERATIONS.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -197,6 +199,7 @@ by all within a second. See docs/OPERATIONS.md.`,
 	f.StringVar(&in.listen, "listen", envDefault(getenv, "SHORTFUSE_LISTEN", "127.0.0.1:7575"), "address to listen on (HOST:PORT; port 0 picks a free one)")
 	f.StringVar(&in.dataDir, "data", envDefault(getenv, "SHORTFUSE_DATA", "shortfuse-data"), "data directory")
 	f.StringVar(&in.masterKeyFile, "master-key-file", envDefault(getenv, "SHORTFUSE_MASTER_KEY_FILE", ""), "master key file (default DATA/master.key; created on first start)")
+	in.masterKey = getenv(masterKeyEnv)
 	f.StringVar(&in.accountID, "account-id", envDefault(getenv, "SHORTFUSE_ACCOUNT_ID", ""), "12-digit account id for a new data directory (default: random)")
 	f.StringVar(&in.region, "region", envDefault(getenv, "SHORTFUSE_REGION", "us-east-1"), "the region the broker serves")
 	maxSession := envDefault(getenv, "SHORTFUSE_MAX_SESSION_DURATION", "1h")
@@ -251,6 +254,11 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 	}
 	defer ln.Close()
 
+	// A key given in the environment is checked before anything is created.
+	mk, err := masterKeyFromEnv(in.masterKey, in.masterKeyFile)
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(in.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
@@ -259,9 +267,11 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	mk, err := loadMasterKey(ctx, st, masterKeyPath(in.masterKeyFile, in.dataDir), logger)
-	if err != nil {
-		return err
+	if mk == nil {
+		mk, err = loadMasterKey(ctx, st, masterKeyPath(in.masterKeyFile, in.dataDir), logger)
+		if err != nil {
+			return err
+		}
 	}
 	// The feed position comes first: a change another replica makes while
 	// this one loads is then applied after, not missed.

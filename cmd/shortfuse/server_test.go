@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"net"
 	"net/http"
@@ -11,6 +12,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/shortfuse/shortfuse/internal/seal"
 )
 
 func TestServerPortInUseLeavesNoDataDirectory(t *testing.T) {
@@ -61,5 +65,101 @@ func TestServerPprofListen(t *testing.T) {
 		if resp.StatusCode != want {
 			t.Errorf("GET %s%s: %d, want %d", m[1], path, resp.StatusCode, want)
 		}
+	}
+}
+
+func TestServerMasterKeyFromEnvironment(t *testing.T) {
+	mk, err := seal.GenerateMasterKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := mk.Text()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	dir := filepath.Join(t.TempDir(), "data")
+	env := func(name string) string {
+		if name == masterKeyEnv {
+			return key
+		}
+		return ""
+	}
+	noEnv := func(string) string { return "" }
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"server", "--listen", addr, "--data", dir}, env, strings.NewReader(""), &bytes.Buffer{}, &stderr)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("server exited %d:\n%s", code, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no /healthz after 20 s: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("server exited %d:\n%s", code, stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "master.key")); !os.IsNotExist(err) {
+		t.Errorf("master.key written although the key came from %s (stat: %v)", masterKeyEnv, err)
+	}
+
+	// The store's keys are wrapped under that key: admin recover opens them
+	// with it, and not without it.
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"admin", "recover", "--data", dir, "--deactivate-old"}, env, strings.NewReader(""), &out, &errOut); code != 0 {
+		t.Fatalf("admin recover with %s: exit %d\n%s", masterKeyEnv, code, errOut.String())
+	}
+	errOut.Reset()
+	if code := run(context.Background(), []string{"admin", "recover", "--data", dir, "--deactivate-old"}, noEnv, strings.NewReader(""), &out, &errOut); code == 0 {
+		t.Errorf("admin recover without the key succeeded")
+	}
+
+	// A key file as well is refused, and a malformed key is not echoed.
+	errOut.Reset()
+	both := func(name string) string {
+		if name == "SHORTFUSE_MASTER_KEY_FILE" {
+			return filepath.Join(dir, "other.key")
+		}
+		return env(name)
+	}
+	if code := run(context.Background(), []string{"admin", "recover", "--data", dir, "--deactivate-old"}, both, strings.NewReader(""), &out, &errOut); code == 0 || !strings.Contains(errOut.String(), "give one") {
+		t.Errorf("key in the environment and a key file: exit %d\n%s", code, errOut.String())
+	}
+	errOut.Reset()
+	bad := "shortfuse-master-key-v1:not-a-key-TOPSECRET"
+	badEnv := func(name string) string {
+		if name == masterKeyEnv {
+			return bad
+		}
+		return ""
+	}
+	if code := run(context.Background(), []string{"admin", "recover", "--data", dir, "--deactivate-old"}, badEnv, strings.NewReader(""), &out, &errOut); code == 0 || strings.Contains(errOut.String(), "TOPSECRET") || !strings.Contains(errOut.String(), masterKeyEnv) {
+		t.Errorf("malformed key: exit %d\n%s", code, errOut.String())
+	}
+	// The server refuses it before it creates anything.
+	errOut.Reset()
+	fresh := filepath.Join(t.TempDir(), "fresh")
+	if code := run(context.Background(), []string{"server", "--listen", addr, "--data", fresh}, badEnv, strings.NewReader(""), &out, &errOut); code == 0 || strings.Contains(errOut.String(), "TOPSECRET") {
+		t.Errorf("server with a malformed key: exit %d\n%s", code, errOut.String())
+	}
+	if _, err := os.Stat(fresh); !os.IsNotExist(err) {
+		t.Errorf("data directory %s created although the key was malformed (stat: %v)", fresh, err)
 	}
 }

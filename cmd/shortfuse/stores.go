@@ -86,6 +86,32 @@ func masterKeyPath(flag, dataDir string) string {
 	return filepath.Join(dataDir, "master.key")
 }
 
+// masterKeyEnv names the environment variable that may carry the master key
+// itself, as the text of a key file, instead of a key file. It is for
+// platforms that hand secrets over as environment variables, or as files
+// the broker's user cannot own: a Kubernetes Secret volume is readable by
+// root only, or by a group once the pod has an fsGroup, and a key file that
+// others may read is refused. There is no flag for it: a command line shows
+// in the process list.
+const masterKeyEnv = "SHORTFUSE_MASTER_KEY"
+
+// masterKeyFromEnv parses the master key given in SHORTFUSE_MASTER_KEY
+// (text), or returns nil when text is empty. Giving a key file as well is
+// refused rather than guessing which one is meant.
+func masterKeyFromEnv(text, keyFile string) (*seal.MasterKey, error) {
+	if text == "" {
+		return nil, nil
+	}
+	if keyFile != "" {
+		return nil, fmt.Errorf("master key: both %s and a master key file (--master-key-file or SHORTFUSE_MASTER_KEY_FILE) are set; give one", masterKeyEnv)
+	}
+	mk, err := seal.ParseMasterKey(text)
+	if err != nil {
+		return nil, fmt.Errorf("master key: %s: %w", masterKeyEnv, err)
+	}
+	return mk, nil
+}
+
 // loadMasterKey loads the master key file, or creates it if the store
 // holds no keys yet. A store that already holds keys belongs to the master
 // key that wrapped them: making a new one would only fail later, less
