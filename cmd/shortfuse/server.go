@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -26,6 +27,7 @@ import (
 	pgengine "github.com/shortfuse/shortfuse/internal/dbcred/postgres"
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/registry"
+	"github.com/shortfuse/shortfuse/internal/seal"
 	"github.com/shortfuse/shortfuse/internal/secrets"
 	"github.com/shortfuse/shortfuse/internal/server"
 )
@@ -254,10 +256,16 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 	}
 	defer ln.Close()
 
-	// A key given in the environment is checked before anything is created.
+	// A key given in the environment, or a key file that exists, is checked
+	// before anything is created.
 	mk, err := masterKeyFromEnv(in.masterKey, in.masterKeyFile)
 	if err != nil {
 		return err
+	}
+	if mk == nil {
+		if mk, err = seal.LoadKeyFile(masterKeyPath(in.masterKeyFile, in.dataDir)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("master key: %w", err)
+		}
 	}
 	if err := os.MkdirAll(in.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)

@@ -163,3 +163,26 @@ func TestServerMasterKeyFromEnvironment(t *testing.T) {
 		t.Errorf("data directory %s created although the key was malformed (stat: %v)", fresh, err)
 	}
 }
+
+// A master key file that does not parse is refused before the store is
+// created or opened.
+func TestServerBadKeyFileCreatesNoStore(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "master.key"), []byte("not a key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	code := run(context.Background(), []string{"server", "--listen", "127.0.0.1:0", "--data", dir}, func(string) string { return "" }, strings.NewReader(""), &bytes.Buffer{}, &stderr)
+	if code == 0 || !strings.Contains(stderr.String(), "master key") {
+		t.Fatalf("exit %d, want a master key error\n%s", code, stderr.String())
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() != "master.key" {
+			t.Errorf("%s was created although the key file does not parse", e.Name())
+		}
+	}
+}
