@@ -32,9 +32,8 @@ import (
 
 // The image's environment (Containerfile ENV), under the pod's.
 var imageEnv = map[string]string{
-	"SHORTFUSE_DATA":            "/data",
-	"SHORTFUSE_LISTEN":          "0.0.0.0:7575",
-	"SHORTFUSE_HEALTHCHECK_URL": "http://127.0.0.1:7575",
+	"SHORTFUSE_DATA":   "/data",
+	"SHORTFUSE_LISTEN": "0.0.0.0:7575",
 }
 
 var (
