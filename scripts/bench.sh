@@ -99,18 +99,15 @@ broker_cpu() { awk -v t="$ticks" '{ printf "%.2f\n", ($14 + $15) / t }' "/proc/$
 for op in $OPS; do
 	for c in $CONCURRENCY; do
 		log "$op, concurrency $c"
-		before="$(broker_cpu)"
-		"$OUT/shortfuse" bench --endpoint "$url" --op "$op" --concurrency "$c" \
+		"$OUT/shortfuse" bench --endpoint-url "$url" --op "$op" --concurrency "$c" \
 			--duration "$DURATION" --warmup "$WARMUP" --ceiling --rounds "$ROUNDS" --json >"$OUT/$op-c$c.json"
-		# The broker works only during the endpoint's part of the run (warm-up included).
-		echo "$(broker_cpu) $before" | awk '{ printf "%.2f\n", $1 - $2 }' >"$OUT/$op-c$c.broker-cpu"
 	done
 done
 
 for p in $POLICIES; do
 	log "policies per principal: $p"
 	before="$(broker_cpu)"
-	"$OUT/shortfuse" bench --endpoint "$url" --op get-secret-value --principal-policies "$p" --policy-statements 10 \
+	"$OUT/shortfuse" bench --endpoint-url "$url" --op get-secret-value --principal-policies "$p" --policy-statements 10 \
 		--concurrency 32 --duration "$DURATION" --warmup "$WARMUP" --ceiling --rounds "$ROUNDS" --json >"$OUT/policies-$p.json"
 	echo "$(broker_cpu) $before" | awk '{ printf "%.2f\n", $1 - $2 }' >"$OUT/policies-$p.broker-cpu"
 done
@@ -125,7 +122,7 @@ for n in $SCALE; do
 	"$OUT/fillsecrets" --data "$dir" --count "$n" 2>"$OUT/fill-$n.log"
 	start_broker "$dir" "$OUT/server-scale-$n.log"
 	echo "$startup_ms $(rss_kib)" >"$OUT/scale-$n.start"
-	AWS_SHARED_CREDENTIALS_FILE="$dir/admin-credentials" "$OUT/shortfuse" bench --endpoint "$url" \
+	AWS_SHARED_CREDENTIALS_FILE="$dir/admin-credentials" "$OUT/shortfuse" bench --endpoint-url "$url" \
 		--op get-secret-value --concurrency 32 --duration "$DURATION" --warmup "$WARMUP" --ceiling --rounds "$ROUNDS" --json >"$OUT/scale-$n.json"
 	echo "$(rss_kib) $(du -k "$dir/shortfuse.db" | cut -f1)" >>"$OUT/scale-$n.start"
 	stop_broker
@@ -142,24 +139,25 @@ fi # TABLE_ONLY
 
 log "table"
 {
-	# CPU-bound ratio: the ratio the two would reach on a machine given to them alone, where
-	# requests/s = cores / CPU per request: ceiling run's process CPU (client + ceiling)
-	# over client CPU + broker CPU.
-	echo "| operation | c | broker req/s | ceiling req/s | broker/ceiling | broker p50 ms | p90 | p99 | max | ceiling p50 ms | p99 | broker CPU µs/req | client CPU µs/req | ceiling-run CPU µs/req | CPU-bound ratio | errors |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	# Server CPU per request, of the broker and of the ceiling (a process of its own), as
+	# bench reads it from each server's /metrics around each measured slice; client CPU per
+	# request in the broker's slices. CPU-bound ratio: the ratio the two would reach on a
+	# machine given to them alone, where requests/s = cores / CPU per request:
+	# (client + ceiling) / (client + broker).
+	echo "| operation | c | broker req/s | ceiling req/s | broker/ceiling | broker p50 ms | p90 | p99 | max | ceiling p50 ms | p99 | broker CPU µs/req | ceiling CPU µs/req | broker/ceiling CPU | client CPU µs/req | CPU-bound ratio | errors |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for op in $OPS; do
 		for c in $CONCURRENCY; do
-			# Broker CPU per request: its CPU time over the requests of warm-up and
-			# measurement (the warm-up's counted at the measured rate).
-			jq -r --arg op "$op" --arg c "$c" --argjson bcpu "$(cat "$OUT/$op-c$c.broker-cpu")" '
+			jq -r --arg op "$op" --arg c "$c" '
 				def f0: round;
 				def f1: (. * 10 | round) / 10;
 				def f2: (. * 100 | round) / 100;
 				.endpoint as $e | .ceiling as $k |
-				($bcpu / ($e.requests * ($e.warmup_seconds + $e.elapsed_seconds) / $e.elapsed_seconds) * 1e6) as $b |
+				($e.server_cpu_seconds / $e.requests * 1e6) as $b |
+				($k.server_cpu_seconds / $k.requests * 1e6) as $kb |
 				($e.process_cpu_seconds / $e.requests * 1e6) as $cl |
 				($k.process_cpu_seconds / $k.requests * 1e6) as $kc |
-				"| \($op) | \($c) | \($e.requests_per_second | f1) | \($k.requests_per_second | f1) | \(.ratio | f2) | \($e.latency.p50_ms | f2) | \($e.latency.p90_ms | f2) | \($e.latency.p99_ms | f2) | \($e.latency.max_ms | f2) | \($k.latency.p50_ms | f2) | \($k.latency.p99_ms | f2) | \($b | f0) | \($cl | f0) | \($kc | f0) | \($kc / ($cl + $b) | f2) | \($e.errors)/\($k.errors) |"
+				"| \($op) | \($c) | \($e.requests_per_second | f1) | \($k.requests_per_second | f1) | \(.ratio | f2) | \($e.latency.p50_ms | f2) | \($e.latency.p90_ms | f2) | \($e.latency.p99_ms | f2) | \($e.latency.max_ms | f2) | \($k.latency.p50_ms | f2) | \($k.latency.p99_ms | f2) | \($b | f0) | \($kb | f0) | \($b / $kb | f2) | \($cl | f0) | \(($kc + $kb) / ($cl + $b) | f2) | \($e.errors)/\($k.errors) |"
 			' "$OUT/$op-c$c.json"
 		done
 	done

@@ -47,7 +47,7 @@ for op in $OPS; do
 				f="$OUT/$op-c$c-$which-$r.json"
 				c0="$(cpu "${pid[$which]}")"
 				AWS_SHARED_CREDENTIALS_FILE="$OUT/$which/admin-credentials" AWS_CONFIG_FILE=/nonexistent \
-					"$new" bench --endpoint "${url[$which]}" --op "$op" --concurrency "$c" \
+					"$new" bench --endpoint-url "${url[$which]}" --op "$op" --concurrency "$c" \
 					--duration "$DURATION" --warmup "$WARMUP" --json >"$f"
 				c1="$(cpu "${pid[$which]}")"
 				echo "$((c1 - c0))" >"${f%.json}.cpu"

@@ -34,7 +34,7 @@ done
 [ -n "$url" ] || { echo "the broker did not start" >&2; cat "$OUT/broker.log" >&2; exit 1; }
 
 AWS_SHARED_CREDENTIALS_FILE="$OUT/data/admin-credentials" AWS_CONFIG_FILE=/nonexistent \
-	"$bin" bench --endpoint "$url" --op mixed --concurrency "$CONCURRENCY" --duration "$DURATION" \
+	"$bin" bench --endpoint-url "$url" --op mixed --concurrency "$CONCURRENCY" --duration "$DURATION" \
 	--warmup 1s --json >"$OUT/bench.json" &
 bench=$!
 

@@ -1,22 +1,27 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/spf13/cobra"
 
 	"github.com/shortfuse/shortfuse/internal/bench"
+	"github.com/shortfuse/shortfuse/internal/client/awsconf"
 )
 
 type benchInput struct {
-	endpoint    string
+	aws         awsconf.Options
+	endpoint    string // resolved from aws (flag, AWS_ENDPOINT_URL, the profile); "" is AWS
 	op          string
 	concurrency int
 	duration    time.Duration
@@ -85,11 +90,15 @@ caller; an IAM user shortfuse-bench-ID with an access key (get-session-token use
 are counted by code, never retried. mixed repeats 7 get-secret-value, 1 assume-role,
 1 get-session-token and 1 put-secret-value.
 
---ceiling also measures, with the same client in the same run, an in-process server that
-answers every operation with a canned response and does no work; the ratio endpoint/ceiling
-is the figure to compare on a shared machine. The measured time of each is cut into --rounds
-slices run alternately (endpoint, ceiling, ceiling, endpoint, …), so that a change in the
-machine's load during the run weighs on both alike.
+--ceiling also measures, with the same client in the same run, a server that answers every
+operation with a canned response and does no work, run as a process of its own; the ratio
+endpoint/ceiling is the figure to compare on a shared machine. The measured time of each is cut
+into --rounds slices run alternately (endpoint, ceiling, ceiling, endpoint, …), so that a
+change in the machine's load during the run weighs on both alike.
+
+Where the endpoint serves Prometheus metrics at /metrics (the broker does), the report also
+gives the server's CPU per request, read from process_cpu_seconds_total before and after each
+slice, and, with --ceiling, the ratio of the endpoint's to the ceiling's.
 
 --principal-policies N (get-secret-value, put-secret-value, mixed) measures how the cost of a
 Secrets Manager request grows with the caller's policies: the load's secrets requests are sent
@@ -99,7 +108,7 @@ statements each, 10 attached to the user and 10 to each of its groups shortfuse-
 names other secrets, with a condition; that last one allows the request, so each decision
 evaluates N × statements statements.`,
 		Example: `  AWS_SHARED_CREDENTIALS_FILE=shortfuse-data/admin-credentials \
-    shortfuse bench --endpoint http://127.0.0.1:7575 --op get-secret-value --concurrency 32 --duration 10s --ceiling
+    shortfuse bench --endpoint-url http://127.0.0.1:7575 --op get-secret-value --concurrency 32 --duration 10s --ceiling
   shortfuse bench --op get-secret-value --principal-policies 110 --policy-statements 10 --ceiling`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -110,8 +119,12 @@ evaluates N × statements statements.`,
 			return runBench(cmd.Context(), in, stdout, stderr)
 		},
 	}
+	cmd.AddCommand(newBenchCeilingCommand(stdout))
 	f := cmd.Flags()
-	f.StringVar(&in.endpoint, "endpoint", getenv("AWS_ENDPOINT_URL"), "base URL of the endpoint to measure (default $AWS_ENDPOINT_URL, else AWS itself)")
+	addAWSFlags(f, &in.aws)
+	// --endpoint is the flag's former name.
+	f.StringVar(&in.aws.EndpointURL, "endpoint", "", "the same as --endpoint-url")
+	_ = f.MarkHidden("endpoint")
 	f.StringVar(&in.op, "op", string(bench.GetSecretValue), "operation: get-secret-value, assume-role, get-session-token, put-secret-value or mixed")
 	f.IntVar(&in.concurrency, "concurrency", 8, "number of workers, each with one request in flight")
 	f.DurationVar(&in.duration, "duration", 10*time.Second, "measured time")
@@ -125,13 +138,17 @@ evaluates N × statements statements.`,
 }
 
 func runBench(ctx context.Context, in *benchInput, stdout, stderr io.Writer) error {
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	awsCfg, err := awsconf.Load(ctx, in.aws)
+	if errors.Is(err, awsconf.ErrNoRegion) {
+		// Fixtures and load go to one region; without one, AWS's first.
+		o := in.aws
+		o.Region = "us-east-1"
+		awsCfg, err = awsconf.Load(ctx, o)
+	}
 	if err != nil {
-		return fmt.Errorf("AWS configuration: %w", err)
+		return configError(err)
 	}
-	if awsCfg.Region == "" {
-		awsCfg.Region = "us-east-1"
-	}
+	in.endpoint = awsconf.BrokerEndpoint(ctx, awsCfg)
 	// Resolve the credentials once, up front, with a deadline: a missing
 	// configuration otherwise ends in a slow probe of the instance
 	// metadata service, and a confusing error much later.
@@ -161,6 +178,11 @@ func runBench(ctx context.Context, in *benchInput, stdout, stderr io.Writer) err
 	if in.principalPolicies > 0 {
 		cfg.PrincipalPolicies, cfg.PolicyStatements = in.principalPolicies, in.policyStatements
 	}
+	if in.endpoint != "" {
+		// The broker's /metrics gives its CPU time; other endpoints
+		// leave it unmeasured.
+		cfg.ServerCPU = bench.MetricsCPU(in.endpoint, nil)
+	}
 	var report *bench.Report
 	if !in.ceiling {
 		if !in.json {
@@ -172,16 +194,17 @@ func runBench(ctx context.Context, in *benchInput, stdout, stderr io.Writer) err
 		}
 		report = bench.NewReport(res, nil)
 	} else {
-		c, err := bench.StartCeiling("127.0.0.1:0")
+		ceilURL, stop, err := startCeilingProcess(ctx)
 		if err != nil {
 			return err
 		}
-		defer c.Close()
+		defer stop()
 		ceil := cfg
-		ceil.Endpoint = c.URL
+		ceil.Endpoint = ceilURL
 		ceil.Target = "ceiling"
+		ceil.ServerCPU = bench.MetricsCPU(ceilURL, nil)
 		if !in.json {
-			fmt.Fprintf(stderr, "shortfuse: measuring %s at %s and at the ceiling %s, in %d rounds…\n", op, endpointName(in.endpoint), c.URL, in.rounds)
+			fmt.Fprintf(stderr, "shortfuse: measuring %s at %s and at the ceiling %s, in %d rounds…\n", op, endpointName(in.endpoint), ceilURL, in.rounds)
 		}
 		report, err = bench.Compare(ctx, cfg, ceil, in.rounds)
 		if err != nil {
@@ -192,6 +215,88 @@ func runBench(ctx context.Context, in *benchInput, stdout, stderr io.Writer) err
 		return report.WriteJSON(stdout)
 	}
 	return report.WriteText(stdout)
+}
+
+// startCeilingProcess runs the ceiling in a process of its own (this
+// binary's hidden `bench ceiling`), so that its CPU is measured apart from
+// the client's, as the broker's is. It returns the ceiling's URL and a
+// function that stops it.
+func startCeilingProcess(ctx context.Context) (string, func(), error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", nil, fmt.Errorf("ceiling: %w", err)
+	}
+	cmd := exec.Command(self, "bench", "ceiling", "--listen", "127.0.0.1:0")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, fmt.Errorf("ceiling: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("ceiling: %w", err)
+	}
+	stop := func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	}
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		if sc.Scan() {
+			line <- sc.Text()
+		}
+		close(line)
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	select {
+	case u, ok := <-line:
+		if ok && strings.HasPrefix(u, "http://") {
+			return u, stop, nil
+		}
+		stop()
+		return "", nil, errors.New("ceiling: the ceiling process did not start")
+	case <-time.After(10 * time.Second):
+		stop()
+		return "", nil, errors.New("ceiling: the ceiling process did not start within 10s")
+	case <-ctx.Done():
+		stop()
+		return "", nil, ctx.Err()
+	}
+}
+
+// newBenchCeilingCommand is `bench ceiling`, hidden: the ceiling server in a
+// process of its own. It prints its URL on the first line of stdout and
+// serves until interrupted.
+func newBenchCeilingCommand(stdout io.Writer) *cobra.Command {
+	var listen string
+	cmd := &cobra.Command{
+		Use:    "ceiling",
+		Short:  "serve the do-nothing ceiling (used by bench --ceiling)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !isLoopback(listen) {
+				return fmt.Errorf("--listen %q: want a loopback HOST:PORT", listen)
+			}
+			c, err := bench.StartCeiling(listen)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			fmt.Fprintln(stdout, c.URL)
+			<-cmd.Context().Done()
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:0", "loopback address to listen on")
+	return cmd
 }
 
 func endpointName(endpoint string) string {

@@ -3,23 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"regexp"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/spf13/cobra"
 
 	"github.com/shortfuse/shortfuse/internal/client/awsconf"
+	"github.com/shortfuse/shortfuse/internal/client/brokerapi"
 	"github.com/shortfuse/shortfuse/internal/oidc"
 )
 
@@ -121,80 +116,18 @@ func runOIDCSetJWKS(ctx context.Context, in *oidcSetJWKSInput, stdout io.Writer)
 	if endpoint == "" {
 		return &hintError{err: errors.New("AWS has no shortfuse service: it fetches providers' keys itself"), hint: "point --endpoint-url or AWS_ENDPOINT_URL at a shortfuse broker"}
 	}
-	body, err := json.Marshal(map[string]string{"OpenIDConnectProviderArn": in.arn, "JWKS": string(jwks)})
+	bc := brokerapi.New(cfg, endpoint)
+	if in.now != nil {
+		bc.Now = in.now
+	}
+	keyIDs, err := bc.SetOpenIDConnectProviderJWKS(ctx, in.arn, string(jwks))
 	if err != nil {
-		return err
-	}
-	var out struct {
-		OpenIDConnectProviderArn string   `json:"OpenIDConnectProviderArn"`
-		KeyIds                   []string `json:"KeyIds"`
-	}
-	if err := callShortfuseService(ctx, cfg, endpoint, "SetOpenIDConnectProviderJWKS", body, &out, in.now()); err != nil {
 		return err
 	}
 	if in.clear {
 		fmt.Fprintf(stdout, "%s: stored key set removed; keys come from the issuer\n", in.arn)
 		return nil
 	}
-	fmt.Fprintf(stdout, "%s: stored %d key(s): %s\n", in.arn, len(out.KeyIds), strings.Join(out.KeyIds, ", "))
-	return nil
-}
-
-// callShortfuseService makes one call to the broker's shortfuse service:
-// JSON 1.1, X-Amz-Target "shortfuse.<op>", signed with SigV4 for the
-// service name "shortfuse" (docs/shortfuse-api.md).
-func callShortfuseService(ctx context.Context, cfg aws.Config, endpoint, op string, body []byte, out any, now time.Time) error {
-	if cfg.Credentials == nil {
-		return &hintError{err: errors.New("no AWS credentials found"), hint: "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or --profile"}
-	}
-	creds, err := cfg.Credentials.Retrieve(ctx)
-	if err != nil {
-		return fmt.Errorf("AWS credentials: %w", err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(endpoint, "/")+"/", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "shortfuse."+op)
-	sum := sha256.Sum256(body)
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "shortfuse", cfg.Region, now); err != nil {
-		return fmt.Errorf("sign request: %w", err)
-	}
-	var client interface {
-		Do(*http.Request) (*http.Response, error)
-	} = &http.Client{Timeout: 30 * time.Second}
-	if cfg.HTTPClient != nil {
-		client = cfg.HTTPClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("shortfuse.%s: %w", op, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return fmt.Errorf("shortfuse.%s: %w", op, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Type    string `json:"__type"`
-			Message string `json:"message"`
-		}
-		if json.Unmarshal(data, &e) != nil || e.Type == "" {
-			return fmt.Errorf("shortfuse.%s: HTTP %d from %s", op, resp.StatusCode, endpoint)
-		}
-		err := fmt.Errorf("%s: %s", e.Type, e.Message)
-		switch e.Type {
-		case "AccessDeniedException":
-			return &hintError{err: err, hint: "the caller needs iam:UpdateOpenIDConnectProviderThumbprint on the provider"}
-		case "UnknownOperationException":
-			return &hintError{err: err, hint: "the endpoint is not a shortfuse broker that knows OpenID Connect providers"}
-		}
-		return err
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("shortfuse.%s: the response is not JSON", op)
-	}
+	fmt.Fprintf(stdout, "%s: stored %d key(s): %s\n", in.arn, len(keyIDs), strings.Join(keyIDs, ", "))
 	return nil
 }

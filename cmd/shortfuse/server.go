@@ -60,6 +60,8 @@ type serverInput struct {
 
 	dbSSLMode   string        // sslmode of the connections to the databases of dynamic secrets
 	leaseReaper time.Duration // how often the leases of ended sessions are dropped
+
+	pprofListen string // loopback address of the profiling endpoints; "" for none
 }
 
 func (in *serverInput) validate() error {
@@ -112,6 +114,9 @@ func (in *serverInput) validate() error {
 	}
 	if in.txTimeout < in.storeTimeout || in.txTimeout > 5*time.Minute {
 		return fmt.Errorf("--db-timeout: want a duration from --store-timeout to 5m")
+	}
+	if in.pprofListen != "" && !isLoopback(in.pprofListen) {
+		return fmt.Errorf("--pprof-listen %q: want a loopback HOST:PORT (the profiles show the process's memory)", in.pprofListen)
 	}
 	switch in.dbSSLMode {
 	case "", "disable", "allow", "prefer", "require", "verify-ca", "verify-full":
@@ -218,6 +223,7 @@ by all within a second. See docs/OPERATIONS.md.`,
 	f.DurationVar(&in.storeTimeout, "store-timeout", envDuration(getenv, "SHORTFUSE_STORE_TIMEOUT", 3*time.Second), "deadline of the store accesses made to admit a session")
 	f.StringVar(&in.notifyWebhook, "notify-webhook", envDefault(getenv, "SHORTFUSE_NOTIFY_WEBHOOK", ""), "post approval requests and decisions to this `URL` as Slack-compatible JSON")
 	f.StringVar(&in.publicURL, "public-url", envDefault(getenv, "SHORTFUSE_PUBLIC_URL", ""), "the broker's `URL` as approvers reach it, for links in notifications")
+	f.StringVar(&in.pprofListen, "pprof-listen", envDefault(getenv, "SHORTFUSE_PPROF_LISTEN", ""), "serve Go's profiling endpoints (/debug/pprof/) on this loopback HOST:PORT; off by default")
 	f.StringVar(&in.dbSSLMode, "db-sslmode", envDefault(getenv, "SHORTFUSE_DB_SSLMODE", "prefer"), "libpq sslmode of the broker's connections to the databases of dynamic secrets (verify-full in production)")
 	f.DurationVar(&in.leaseReaper, "lease-reaper-interval", envDuration(getenv, "SHORTFUSE_LEASE_REAPER_INTERVAL", 500*time.Millisecond), "how often the database credentials of ended sessions are looked for and dropped")
 	f.StringVar(&in.logLevel, "log-level", envDefault(getenv, "SHORTFUSE_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
@@ -472,6 +478,14 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 			logger.Info("purged deleted secrets", "count", n)
 		}
 	})
+
+	if in.pprofListen != "" {
+		stop, err := servePprof(in.pprofListen, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

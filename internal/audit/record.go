@@ -271,10 +271,11 @@ const chainSuffix = `"seq":0,"prevHash":"","hash":""}`
 const maxChainLen = len(`"seq":18446744073709551615,"prevHash":"`) + hashHexLen + len(`","hash":"`) + hashHexLen + len("\"}\n")
 
 // encodeBody returns the encoding of r (normalized) up to its chain fields:
-// json.Marshal(r) with the chain fields zero, cut before `"seq":`.
+// json.Marshal(r) (appendRecord writes the same bytes) with the chain fields zero, cut
+// before `"seq":`.
 func encodeBody(r *Record) ([]byte, error) {
 	clearChain(r)
-	b, err := json.Marshal(r)
+	b, err := appendRecord(make([]byte, 0, 1024), r)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}

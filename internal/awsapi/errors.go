@@ -38,12 +38,15 @@ const (
 	CodeConcurrentModification
 	CodePolicyEvaluation
 	CodeUnmodifiableEntity
+	CodePasswordPolicyViolation
+	CodeInvalidUserType
 
 	// STS (Query).
 	CodePackedPolicyTooLarge
 	CodeRegionDisabled
 	CodeInvalidIdentityToken
 	CodeIDPRejectedClaim
+	CodeIDPCommunication
 	CodeExpiredTokenException
 
 	// Secrets Manager (JSON).
@@ -101,11 +104,14 @@ var wire = map[Code]wireCode{
 	CodeConcurrentModification:        {"ConcurrentModification", "ConcurrentModificationException", 409, true, 0},
 	CodePolicyEvaluation:              {"PolicyEvaluation", "PolicyEvaluationException", 500, false, 0},
 	CodeUnmodifiableEntity:            {"UnmodifiableEntity", "UnmodifiableEntityException", 400, true, 0},
+	CodePasswordPolicyViolation:       {"PasswordPolicyViolation", "PasswordPolicyViolationException", 400, true, 0},
+	CodeInvalidUserType:               {"InvalidUserType", "InvalidUserTypeException", 400, true, 0},
 
 	CodePackedPolicyTooLarge:  {"PackedPolicyTooLarge", "PackedPolicyTooLargeException", 400, true, 0},
 	CodeRegionDisabled:        {"RegionDisabledException", "RegionDisabledException", 403, true, 0},
 	CodeInvalidIdentityToken:  {"InvalidIdentityToken", "InvalidIdentityTokenException", 400, true, 0},
 	CodeIDPRejectedClaim:      {"IDPRejectedClaim", "IDPRejectedClaimException", 403, true, 0},
+	CodeIDPCommunication:      {"IDPCommunicationError", "IDPCommunicationErrorException", 400, true, 0},
 	CodeExpiredTokenException: {"ExpiredTokenException", "ExpiredTokenException", 400, true, 0},
 
 	CodeResourceNotFound:          {"ResourceNotFoundException", "ResourceNotFoundException", 400, true, 0},

@@ -24,38 +24,57 @@ type Params struct {
 // It refuses repeated keys, invalid escapes, invalid UTF-8 and more than
 // MaxQueryParams parameters: the parser must not choose between two values.
 func ParseQuery(s string) (*Params, error) {
+	return ParseForm(s, "")
+}
+
+// ParseForm decodes the parameters of a Query-protocol POST: those of the
+// URL's query string and those of the x-www-form-urlencoded body, taken
+// together as AWS's Query endpoints take them (a POST whose Action is in
+// the query string and whose body carries the rest is one request). A
+// parameter given in both places is refused like any repeated key.
+func ParseForm(query, body string) (*Params, error) {
 	p := &Params{values: make(map[string]string)}
+	if err := p.parse(query); err != nil {
+		return nil, err
+	}
+	if err := p.parse(body); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Params) parse(s string) error {
 	if s == "" {
-		return p, nil
+		return nil
 	}
 	for part := range strings.SplitSeq(s, "&") {
 		if part == "" {
 			continue
 		}
 		if len(p.values) >= MaxQueryParams {
-			return nil, Errorf(CodeValidation, "too many request parameters")
+			return Errorf(CodeValidation, "too many request parameters")
 		}
 		k, v, _ := strings.Cut(part, "=")
 		key, err := url.QueryUnescape(k)
 		if err != nil {
-			return nil, Errorf(CodeMalformedQueryString, "invalid escape in parameter name")
+			return Errorf(CodeMalformedQueryString, "invalid escape in parameter name")
 		}
 		val, err := url.QueryUnescape(v)
 		if err != nil {
-			return nil, Errorf(CodeMalformedQueryString, "invalid escape in value of parameter %q", safeName(key))
+			return Errorf(CodeMalformedQueryString, "invalid escape in value of parameter %q", safeName(key))
 		}
 		if !utf8.ValidString(key) || !utf8.ValidString(val) {
-			return nil, Errorf(CodeMalformedQueryString, "parameter %q is not valid UTF-8", safeName(key))
+			return Errorf(CodeMalformedQueryString, "parameter %q is not valid UTF-8", safeName(key))
 		}
 		if key == "" {
-			return nil, Errorf(CodeMalformedQueryString, "empty parameter name")
+			return Errorf(CodeMalformedQueryString, "empty parameter name")
 		}
 		if _, dup := p.values[key]; dup {
-			return nil, Errorf(CodeMalformedQueryString, "parameter %q given more than once", safeName(key))
+			return Errorf(CodeMalformedQueryString, "parameter %q given more than once", safeName(key))
 		}
 		p.values[key] = val
 	}
-	return p, nil
+	return nil
 }
 
 // safeName keeps parameter names printable and short in error messages.

@@ -74,6 +74,47 @@ func TestParseQuery(t *testing.T) {
 	}
 }
 
+func TestParseForm(t *testing.T) {
+	tests := []struct {
+		name, query, body string
+		wantCode          Code
+		want              map[string]string
+	}{
+		{name: "ok/body-only", body: "Action=GetCallerIdentity&Version=2011-06-15",
+			want: map[string]string{"Action": "GetCallerIdentity", "Version": "2011-06-15"}},
+		{name: "ok/query-only", query: "Action=GetCallerIdentity&Version=2011-06-15",
+			want: map[string]string{"Action": "GetCallerIdentity", "Version": "2011-06-15"}},
+		{name: "ok/action-in-query-rest-in-body", query: "Action=GetUser&Version=2010-05-08", body: "UserName=bob",
+			want: map[string]string{"Action": "GetUser", "Version": "2010-05-08", "UserName": "bob"}},
+		{name: "fail/same-key-in-both", query: "Action=GetUser", body: "Action=DeleteUser", wantCode: CodeMalformedQueryString},
+		{name: "fail/bad-escape-in-query", query: "Action=%zz", body: "Version=2010-05-08", wantCode: CodeMalformedQueryString},
+		{name: "fail/too-many-together", query: manyParams(MaxQueryParams / 2), body: strings.ReplaceAll("&"+manyParams(MaxQueryParams/2+1), "&k", "&b")[1:], wantCode: CodeValidation},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := ParseForm(tt.query, tt.body)
+			if tt.wantCode != 0 {
+				var we *Error
+				if !errors.As(err, &we) || we.Code != tt.wantCode {
+					t.Fatalf("ParseForm() error = %v, want code %v", err, tt.wantCode)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseForm() error = %v", err)
+			}
+			if len(p.values) != len(tt.want) {
+				t.Errorf("parameters = %v, want %v", p.values, tt.want)
+			}
+			for k, v := range tt.want {
+				if got, ok := p.Lookup(k); !ok || got != v {
+					t.Errorf("%s = %q (given %v), want %q", k, got, ok, v)
+				}
+			}
+		})
+	}
+}
+
 func manyParams(n int) string {
 	v := url.Values{}
 	for i := range n {

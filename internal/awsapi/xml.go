@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -64,6 +65,15 @@ func (m Entries) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
 	return e.EncodeToken(start.End())
 }
 
+// xmlEncoder is an XML encoder with the buffer it writes to, kept in a pool:
+// xml.NewEncoder allocates a 4 KiB buffer of its own.
+type xmlEncoder struct {
+	buf bytes.Buffer
+	enc *xml.Encoder
+}
+
+var xmlEncoders sync.Pool // of *xmlEncoder
+
 // EncodeQuery renders a Query-protocol response:
 //
 //	<ActionResponse xmlns="ns"><ActionResult>…</ActionResult>
@@ -75,12 +85,21 @@ func EncodeQuery(ns, action string, result any, requestID string) ([]byte, error
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
 	b.WriteString("<" + action + `Response xmlns="` + ns + `">`)
 	if result != nil {
-		enc := xml.NewEncoder(&b)
-		if err := enc.EncodeElement(result, xml.StartElement{Name: xml.Name{Local: action + "Result"}}); err != nil {
+		x, _ := xmlEncoders.Get().(*xmlEncoder)
+		if x == nil {
+			x = &xmlEncoder{}
+			x.enc = xml.NewEncoder(&x.buf)
+		}
+		x.buf.Reset()
+		if err := x.enc.EncodeElement(result, xml.StartElement{Name: xml.Name{Local: action + "Result"}}); err != nil {
+			return nil, err // x is dropped: an encoder that failed may hold state
+		}
+		if err := x.enc.Flush(); err != nil {
 			return nil, err
 		}
-		if err := enc.Flush(); err != nil {
-			return nil, err
+		b.Write(x.buf.Bytes())
+		if x.buf.Cap() <= 64<<10 {
+			xmlEncoders.Put(x)
 		}
 	}
 	b.WriteString("<ResponseMetadata><RequestId>")

@@ -117,6 +117,11 @@ type Config struct {
 	// MaxPolicyStatements(); 0 means DefaultPolicyStatements. Unused
 	// without PrincipalPolicies.
 	PolicyStatements int
+	// ServerCPU, if set, reads the CPU time the server under test has
+	// used so far (MetricsCPU); the measurement then reports the server's
+	// CPU per request beside the client's. A probe that reports false
+	// leaves it unmeasured.
+	ServerCPU func(context.Context) (time.Duration, bool)
 }
 
 // validate checks the Config and fills in defaults.
@@ -252,6 +257,9 @@ type Result struct {
 	// time: the client's cost (with the ceiling in process, the client's
 	// and the ceiling's). 0 where it is not measured.
 	ProcessCPU float64 `json:"process_cpu_seconds"`
+	// ServerCPU is the CPU time the server used during the measured time,
+	// read with Config.ServerCPU; 0 where it is not measured.
+	ServerCPU float64 `json:"server_cpu_seconds,omitempty"`
 	// PrincipalPolicies and PolicyStatements are the Config's: the caller
 	// of the Secrets Manager requests had that many managed policies of
 	// that many statements. Both 0 when the load ran as the caller.
@@ -338,6 +346,8 @@ type target struct {
 	workers []*worker
 	elapsed time.Duration
 	cpu     time.Duration
+	srvCPU  time.Duration
+	srvOK   bool // every slice's server CPU was read
 	slices  int
 }
 
@@ -443,7 +453,8 @@ func (t *target) slice(ctx context.Context, warmup, duration time.Duration) {
 	end := warmEnd.Add(duration)
 	// The process's CPU time at the end of the warm-up, taken on time by a
 	// goroutine of its own.
-	cpuStart := make(chan time.Duration, 1)
+	cpuStart := make(chan [2]time.Duration, 1)
+	srvOK := cfg.ServerCPU != nil
 	go func() {
 		if d := warmEnd.Sub(cfg.Now()); d > 0 {
 			tm := time.NewTimer(d)
@@ -453,7 +464,11 @@ func (t *target) slice(ctx context.Context, warmup, duration time.Duration) {
 			case <-ctx.Done():
 			}
 		}
-		cpuStart <- processCPU()
+		var srv time.Duration
+		if srvOK {
+			srv, srvOK = cfg.ServerCPU(ctx)
+		}
+		cpuStart <- [2]time.Duration{processCPU(), srv}
 	}()
 	var wg sync.WaitGroup
 	for _, w := range t.workers {
@@ -487,7 +502,14 @@ func (t *target) slice(ctx context.Context, warmup, duration time.Duration) {
 		}()
 	}
 	wg.Wait()
-	t.cpu += processCPU() - <-cpuStart
+	c0 := <-cpuStart
+	t.cpu += processCPU() - c0[0]
+	if srvOK {
+		srv, ok := cfg.ServerCPU(ctx)
+		srvOK = ok && srv >= c0[1]
+		t.srvCPU += srv - c0[1]
+	}
+	t.srvOK = srvOK && (t.slices == 0 || t.srvOK)
 	// The measured time runs from the end of the warm-up until the last
 	// request started before the end has come back.
 	elapsed := cfg.Now().Sub(warmEnd)
@@ -511,6 +533,9 @@ func (t *target) result() *Result {
 		Slices:       t.slices,
 		ProcessCPU:   t.cpu.Seconds(),
 		ErrorSamples: map[string]string{},
+	}
+	if t.srvOK {
+		res.ServerCPU = t.srvCPU.Seconds()
 	}
 	if cfg.PrincipalPolicies > 0 {
 		res.PrincipalPolicies, res.PolicyStatements = cfg.PrincipalPolicies, cfg.PolicyStatements

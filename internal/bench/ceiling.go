@@ -10,6 +10,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // The ceiling answers every operation the load generator sends with a canned,
@@ -52,7 +56,7 @@ func StartCeiling(addr string) (*Ceiling, error) {
 		URL: "http://" + ln.Addr().String(),
 		ln:  ln,
 		hs: &http.Server{
-			Handler:           NewCeilingHandler(),
+			Handler:           ceilingMux(),
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       120 * time.Second,
 		},
@@ -63,6 +67,18 @@ func StartCeiling(addr string) (*Ceiling, error) {
 		_ = c.hs.Serve(ln)
 	}()
 	return c, nil
+}
+
+// ceilingMux serves the canned answers and, at GET /metrics, the process's
+// CPU time (process_cpu_seconds_total), as the broker does, so that a
+// ceiling run in a process of its own can be measured like the broker.
+func ceilingMux() http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", NewCeilingHandler())
+	return mux
 }
 
 // Close stops the ceiling server at once, closing its connections, and

@@ -18,6 +18,9 @@ type Report struct {
 	// Ratio is the endpoint's successful requests/s over the ceiling's;
 	// 0 without a ceiling.
 	Ratio float64 `json:"ratio,omitempty"`
+	// CPURatio is the endpoint server's CPU per request over the ceiling
+	// server's, where both were measured; 0 otherwise.
+	CPURatio float64 `json:"cpu_ratio,omitempty"`
 }
 
 // NewReport puts the two measurements side by side; ceiling may be nil.
@@ -25,6 +28,11 @@ func NewReport(endpoint, ceiling *Result) *Report {
 	r := &Report{Endpoint: endpoint, Ceiling: ceiling}
 	if ceiling != nil && ceiling.RequestsPerSecond > 0 {
 		r.Ratio = endpoint.RequestsPerSecond / ceiling.RequestsPerSecond
+	}
+	if ceiling != nil {
+		if e, c := endpoint.ServerCPUPerRequest(), ceiling.ServerCPUPerRequest(); e > 0 && c > 0 {
+			r.CPURatio = e / c
+		}
 	}
 	return r
 }
@@ -74,6 +82,14 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "client CPU: %.0f µs per request (%.2f cores)\n", e.ProcessCPU/float64(e.Requests)*1e6, e.ProcessCPU/e.Elapsed)
 	}
 	for _, res := range []*Result{r.Endpoint, r.Ceiling} {
+		if res != nil && res.ServerCPUPerRequest() > 0 {
+			fmt.Fprintf(&b, "%s server CPU: %.1f µs per request (%.2f cores)\n", res.Target, res.ServerCPUPerRequest()*1e6, res.ServerCPU/res.Elapsed)
+		}
+	}
+	if r.CPURatio > 0 {
+		fmt.Fprintf(&b, "endpoint/ceiling server CPU per request: %.2f\n", r.CPURatio)
+	}
+	for _, res := range []*Result{r.Endpoint, r.Ceiling} {
 		if res == nil {
 			continue
 		}
@@ -91,6 +107,15 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// ServerCPUPerRequest is the server's CPU seconds per measured request, 0
+// where the server's CPU was not measured.
+func (r *Result) ServerCPUPerRequest() float64 {
+	if r.ServerCPU <= 0 || r.Requests == 0 {
+		return 0
+	}
+	return r.ServerCPU / float64(r.Requests)
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -76,7 +76,7 @@ func TestBench(t *testing.T) {
 	env := b.benchEnv()
 	for _, op := range bench.Ops() {
 		t.Run("ok/"+string(op), func(t *testing.T) {
-			stdout, stderr, code := b.runBench(env, "--endpoint", b.url, "--op", string(op),
+			stdout, stderr, code := b.runBench(env, "--endpoint-url", b.url, "--op", string(op),
 				"--concurrency", "4", "--duration", "2s", "--warmup", "500ms", "--json")
 			if code != 0 {
 				t.Fatalf("shortfuse bench: exit %d\nstderr: %s", code, stderr)
@@ -108,12 +108,12 @@ func TestBench(t *testing.T) {
 	}
 
 	t.Run("ok/text-with-ceiling", func(t *testing.T) {
-		stdout, stderr, code := b.runBench(env, "--endpoint", b.url, "--op", "assume-role",
+		stdout, stderr, code := b.runBench(env, "--endpoint-url", b.url, "--op", "assume-role",
 			"--concurrency", "2", "--duration", "1s", "--warmup", "200ms", "--ceiling", "--rounds", "2")
 		if code != 0 {
 			t.Fatalf("exit %d\nstderr: %s", code, stderr)
 		}
-		for _, want := range []string{"assume-role, concurrency 2", "in 2 slices alternating with the ceiling", "endpoint", "ceiling", "p99 ms", "endpoint/ceiling requests/s:", "client CPU:"} {
+		for _, want := range []string{"assume-role, concurrency 2", "in 2 slices alternating with the ceiling", "endpoint", "ceiling", "p99 ms", "endpoint/ceiling requests/s:", "client CPU:", "endpoint server CPU:"} {
 			if !strings.Contains(stdout, want) {
 				t.Errorf("output lacks %q:\n%s", want, stdout)
 			}
@@ -209,7 +209,7 @@ func TestBench(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			args := append([]string{"--endpoint", b.url}, tt.args...)
+			args := append([]string{"--endpoint-url", b.url}, tt.args...)
 			_, stderr, code := b.runBench(tt.env, args...)
 			if code != 1 {
 				t.Errorf("exit %d, want 1", code)

@@ -356,7 +356,7 @@ func TestWebIdentityStoredJWKS(t *testing.T) {
 		"iat": now.Unix(), "exp": now.Add(10 * time.Minute).Unix(),
 	})
 	assume := []string{"sts", "assume-role-with-web-identity", "--role-arn", role, "--role-session-name", "deploy-12", "--web-identity-token", tok}
-	b.wantAWSError(creds{}, "InvalidIdentityToken", assume...)
+	b.wantAWSError(creds{}, "IDPCommunicationError", assume...)
 
 	jwksFile := writeFile(t, "jwks.json", string(li.jwks(t)))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -15,6 +15,7 @@ var (
 	ErrInvalidInput              = errors.New("invalid input")
 	ErrInvalidAuthenticationCode = errors.New("invalid authentication code")
 	ErrValidation                = errors.New("validation error")
+	ErrPasswordPolicyViolation   = errors.New("password policy violation")
 )
 
 // Error is a domain error. Msg is written in AWS's words and is safe to show

@@ -96,21 +96,21 @@ func (r *loginRec) matches(password string) bool {
 func CheckPasswordPolicy(userName, password string) error {
 	n := utf8.RuneCountInString(password)
 	if n < MinPasswordLength {
-		return newErr(ErrInvalidInput, "Password does not conform to the account password policy: it must have at least %d characters.", MinPasswordLength)
+		return newErr(ErrPasswordPolicyViolation, "Password does not conform to the account password policy: it must have at least %d characters.", MinPasswordLength)
 	}
 	if n > MaxPasswordLength {
-		return newErr(ErrInvalidInput, "Password does not conform to the account password policy: it must have at most %d characters.", MaxPasswordLength)
+		return newErr(ErrPasswordPolicyViolation, "Password does not conform to the account password policy: it must have at most %d characters.", MaxPasswordLength)
 	}
 	if !utf8.ValidString(password) {
-		return newErr(ErrInvalidInput, "Password does not conform to the account password policy: it must be valid UTF-8.")
+		return newErr(ErrPasswordPolicyViolation, "Password does not conform to the account password policy: it must be valid UTF-8.")
 	}
 	for _, r := range password {
 		if !(r == '\t' || r == '\n' || r == '\r' || (r >= 0x20 && r <= 0xff)) {
-			return newErr(ErrInvalidInput, "Password does not conform to the account password policy: it may contain only characters from U+0020 to U+00FF, tab and line breaks.")
+			return newErr(ErrPasswordPolicyViolation, "Password does not conform to the account password policy: it may contain only characters from U+0020 to U+00FF, tab and line breaks.")
 		}
 	}
 	if strings.EqualFold(password, userName) {
-		return newErr(ErrInvalidInput, "Password does not conform to the account password policy: it must not be the user name.")
+		return newErr(ErrPasswordPolicyViolation, "Password does not conform to the account password policy: it must not be the user name.")
 	}
 	return nil
 }
@@ -319,7 +319,7 @@ func (s *Service) ChangePassword(ctx context.Context, userName, oldPassword, new
 		return err
 	}
 	if oldPassword == newPassword {
-		return newErr(ErrInvalidInput, "Password does not conform to the account password policy: the new password must differ from the old one.")
+		return newErr(ErrPasswordPolicyViolation, "Password does not conform to the account password policy: the new password must differ from the old one.")
 	}
 	if _, err := s.CheckPassword(ctx, userName, oldPassword); err != nil {
 		if errors.Is(err, ErrWrongPassword) {

@@ -63,7 +63,7 @@ func TestLoginProfileLifecycle(t *testing.T) {
 
 	// ChangePassword needs the old password and clears the reset flag.
 	wantErr(t, f.svc.ChangePassword(bg, "alice", "wrong password wrong", "another long passphrase"), ErrInvalidInput, "old password")
-	wantErr(t, f.svc.ChangePassword(bg, "alice", goodPassword, goodPassword), ErrInvalidInput, "differ")
+	wantErr(t, f.svc.ChangePassword(bg, "alice", goodPassword, goodPassword), ErrPasswordPolicyViolation, "differ")
 	must(t, f.svc.ChangePassword(bg, "alice", goodPassword, "another long passphrase"))
 	got, err = f.svc.GetLoginProfile(bg, "alice")
 	must(t, err)
@@ -171,7 +171,7 @@ func TestPasswordPolicy(t *testing.T) {
 	f := newFixture(t)
 	f.user(t, "erin")
 	_, err := f.svc.CreateLoginProfile(bg, "erin", "short", false)
-	wantErr(t, err, ErrInvalidInput, "at least 14")
+	wantErr(t, err, ErrPasswordPolicyViolation, "at least 14")
 	_, err = f.svc.CreateLoginProfile(bg, "nobody", goodPassword, false)
 	wantErr(t, err, ErrNoSuchEntity, "")
 }

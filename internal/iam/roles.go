@@ -232,6 +232,9 @@ func (s *Service) DeleteRole(ctx context.Context, name string) error {
 		case len(rec.Attached) > 0:
 			return newErr(ErrDeleteConflict, "Cannot delete entity, must detach all policies first.")
 		}
+		if err := t.del(bucketRoleUse, rec.ID); err != nil {
+			return err
+		}
 		return t.del(bucketRoles, nameKey(rec.Name))
 	})
 }

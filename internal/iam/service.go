@@ -72,6 +72,9 @@ type User struct {
 	Name, ID, ARN, Path string
 	CreateDate          time.Time
 	Tags                []Tag
+	// PasswordLastUsed is when the user last signed in with a password;
+	// zero if never. Only GetUser and ListUsers set it.
+	PasswordLastUsed time.Time
 }
 
 // Group is an IAM group.

@@ -63,7 +63,8 @@ func (s *Service) GetUser(ctx context.Context, name string) (*User, error) {
 			return err
 		}
 		out = s.userOut(rec)
-		return nil
+		out.PasswordLastUsed, err = t.passwordLastUsed(rec.ID)
+		return err
 	})
 	return out, err
 }
@@ -77,9 +78,15 @@ func (s *Service) ListUsers(ctx context.Context, pathPrefix string) ([]User, err
 	var out []User
 	err := s.view(ctx, func(t *txn) error {
 		return scanAll(t, bucketUsers, "", func(_ string, rec *userRec) error {
-			if strings.HasPrefix(rec.Path, pathPrefix) {
-				out = append(out, *s.userOut(rec))
+			if !strings.HasPrefix(rec.Path, pathPrefix) {
+				return nil
 			}
+			u := s.userOut(rec)
+			var err error
+			if u.PasswordLastUsed, err = t.passwordLastUsed(rec.ID); err != nil {
+				return err
+			}
+			out = append(out, *u)
 			return nil
 		})
 	})
@@ -214,6 +221,9 @@ func (s *Service) DeleteUser(ctx context.Context, name string) error {
 		if _, err := t.Get(bucketLogin, rec.ID); err == nil {
 			return newErr(ErrDeleteConflict, "Cannot delete entity, must delete login profile first.")
 		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err := t.del(bucketPasswordUse, rec.ID); err != nil {
 			return err
 		}
 		return t.del(bucketUsers, nameKey(rec.Name))

@@ -36,6 +36,11 @@ type Request struct {
 	// case-insensitively; lower-case keys are found fastest. A key holding an empty list
 	// is present with no values.
 	Context map[string][]string
+	// ContextFunc, if set, makes Context on first need: most requests meet no
+	// condition, and most conditions test few keys, so building every key of
+	// every request up front is wasted. It is called at most once, and what
+	// it returns replaces Context.
+	ContextFunc func() map[string][]string
 	// Missing asks for Result.MissingKeys (the policy simulator reports them); without it
 	// the evaluation skips looking up the keys of conditions it need not evaluate.
 	Missing bool
@@ -437,6 +442,10 @@ func (ev *evaluator) expand(segs []segment) (string, []bool, bool) {
 
 // lookup finds a context key case-insensitively.
 func (ev *evaluator) lookup(k *keyRef) ([]string, bool) {
+	if f := ev.req.ContextFunc; f != nil {
+		ev.req.ContextFunc = nil
+		ev.req.Context = f()
+	}
 	ctx := ev.req.Context
 	if len(ctx) == 0 {
 		return nil, false

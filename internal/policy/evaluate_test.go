@@ -413,3 +413,35 @@ func TestLookupAmbiguousContext(t *testing.T) {
 		}
 	}
 }
+
+// ContextFunc makes the context only when a condition needs a key, once for
+// all the policies of a decision.
+func TestContextFuncLazy(t *testing.T) {
+	plain := mustParse(t, KindIdentity, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)
+	cond := mustParse(t, KindIdentity, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*",
+		"Condition":{"StringEquals":{"aws:PrincipalTag/team":"blue"}}}]}`)
+	for _, tc := range []struct {
+		name     string
+		policies []*Policy
+		calls    int
+		want     Decision
+	}{
+		{"ok/no-condition-no-call", []*Policy{plain}, 0, Allow},
+		{"ok/condition-one-call", []*Policy{cond, cond}, 1, Allow},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			calls := 0
+			req := &Request{Action: "s3:GetObject", Resource: "arn:aws:s3:::b/k", ContextFunc: func() map[string][]string {
+				calls++
+				return map[string][]string{"aws:principaltag/team": {"blue"}}
+			}}
+			var in Input
+			for i, p := range tc.policies {
+				in.Identity = append(in.Identity, Labeled{ID: string(rune('a' + i)), Policy: p})
+			}
+			if got := Authorize(req, in); got.Decision != tc.want || calls != tc.calls {
+				t.Errorf("Authorize() = %v with %d calls of ContextFunc; want %v with %d", got.Decision, calls, tc.want, tc.calls)
+			}
+		})
+	}
+}

@@ -215,14 +215,19 @@ func (s *Service) openValue(tx store.Tx, r *secretRec, i int) (Value, error) {
 	if err != nil {
 		return Value{}, err
 	}
-	pt, err := s.sealer.Open(b, valueAAD(r.ARN, v.ID))
+	return s.unseal(b, r.ARN, v.ID, v.Binary)
+}
+
+// unseal opens the stored ciphertext of a version's value.
+func (s *Service) unseal(b []byte, arn, versionID string, binary bool) (Value, error) {
+	pt, err := s.sealer.Open(b, valueAAD(arn, versionID))
 	if err != nil {
 		return Value{}, errDecryption
 	}
 	if pt == nil {
 		pt = []byte{}
 	}
-	return Value{data: pt, binary: v.Binary}, nil
+	return Value{data: pt, binary: binary}, nil
 }
 
 // --- operations ----------------------------------------------------------------
@@ -345,48 +350,94 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Result, error) {
 // It records the day of access (LastAccessedDate), which costs a write the
 // first time a secret is read on a given day.
 func (s *Service) GetValue(ctx context.Context, id, versionID, stage string) (*SecretValue, error) {
+	l, err := s.Lookup(ctx, id, versionID, stage)
+	if err != nil {
+		return nil, err
+	}
+	return s.Open(ctx, l)
+}
+
+// Looked is a secret and one of its versions read in one transaction, the
+// version's value still sealed: the caller authorizes on Secret, and only
+// then opens the value (Open). A GetSecretValue thus reads the store once.
+type Looked struct {
+	// Secret is the secret as DescribeSecret shows it.
+	Secret *Secret
+	err    error // why the version cannot be read: the secret is deleted, no such version
+	value  SecretValue
+	sealed []byte
+	touch  bool // the day of access is to be recorded
+	at     time.Time
+}
+
+// Lookup reads the secret id and, sealed, the value of the version that
+// versionID and stage select (as GetValue). It fails only when the secret
+// does not exist (ErrNotFound) or the store does; a version that cannot be
+// read is Open's error, so that the caller authorizes first.
+func (s *Service) Lookup(ctx context.Context, id, versionID, stage string) (*Looked, error) {
 	now := s.now()
-	var out *SecretValue
-	var touch bool
+	l := &Looked{at: now}
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		r, err := s.find(tx, id, now, false)
 		if err != nil {
 			return err
 		}
+		l.Secret = r.secret()
 		if r.scheduled() {
-			return errMarkedDeleted
+			l.err = errMarkedDeleted
+			return nil
 		}
 		i, err := pickVersion(r, versionID, stage)
 		if err != nil {
-			return err
-		}
-		v, err := s.openValue(tx, r, i)
-		if err != nil {
-			return err
+			l.err = err
+			return nil
 		}
 		ver := r.Versions[i]
-		out = &SecretValue{ARN: r.ARN, Name: r.Name, VersionID: ver.ID, Stages: slices.Clone(ver.Stages), Created: ver.Created, Value: v}
-		touch = r.Accessed.Before(day(now)) || ver.Accessed.Before(day(now))
+		b, err := tx.Get(bucketValues, valueKey(r.ARN, ver.ID))
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			l.err = errDecryption
+			return nil
+		case err != nil:
+			return err
+		}
+		l.sealed = b
+		l.value = SecretValue{ARN: r.ARN, Name: r.Name, VersionID: ver.ID, Stages: slices.Clone(ver.Stages), Created: ver.Created, Value: Value{binary: ver.Binary}}
+		l.touch = r.Accessed.Before(day(now)) || ver.Accessed.Before(day(now))
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if touch {
+	return l, nil
+}
+
+// Open decrypts the value Lookup read, and records the day of access.
+func (s *Service) Open(ctx context.Context, l *Looked) (*SecretValue, error) {
+	if l.err != nil {
+		return nil, l.err
+	}
+	v, err := s.unseal(l.sealed, l.value.ARN, l.value.VersionID, l.value.Value.binary)
+	if err != nil {
+		return nil, err
+	}
+	out := l.value
+	out.Value = v
+	if l.touch {
 		// Bookkeeping only: a failure here does not withhold the value.
 		_ = s.st.Update(ctx, func(tx store.Tx) error {
-			r, err := s.find(tx, out.ARN, now, false)
+			r, err := s.find(tx, out.ARN, l.at, false)
 			if err != nil {
 				return err
 			}
-			r.Accessed = day(now)
+			r.Accessed = day(l.at)
 			if i := r.version(out.VersionID); i >= 0 {
-				r.Versions[i].Accessed = day(now)
+				r.Versions[i].Accessed = day(l.at)
 			}
 			return s.save(tx, r)
 		})
 	}
-	return out, nil
+	return &out, nil
 }
 
 func pickVersion(r *secretRec, versionID, stage string) (int, error) {

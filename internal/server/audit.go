@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -137,13 +136,12 @@ func (s *Server) requestParameters(r *Request) map[string]any {
 	var m map[string]any
 	switch {
 	case r.Params != nil:
-		m = r.Params.Map(func(k string) bool {
+		m = s.cfg.Redactor.Scrub(r.Params.Map(func(k string) bool {
 			return k != "Action" && k != "Version" && !strings.HasPrefix(k, "X-Amz-")
-		})
+		}))
 	case len(r.Body) > 0:
-		dec := json.NewDecoder(bytes.NewReader(r.Body))
-		dec.UseNumber()
-		if err := dec.Decode(&m); err != nil {
+		var err error
+		if m, err = s.cfg.Redactor.ScrubJSON(r.Body); err != nil {
 			// An undecodable body is recorded by its HMAC only.
 			m = map[string]any{"undecodableBody": s.cfg.Redactor.Hash(r.Body)}
 		}
@@ -151,7 +149,7 @@ func (s *Server) requestParameters(r *Request) map[string]any {
 	if len(m) == 0 {
 		return nil
 	}
-	return s.cfg.Redactor.Scrub(m)
+	return m
 }
 
 // responseElements turns a result into a map, with secrets replaced.
@@ -160,11 +158,9 @@ func (s *Server) responseElements(result any) map[string]any {
 	if err != nil {
 		return nil
 	}
-	var m map[string]any
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(&m); err != nil {
+	m, err := s.cfg.Redactor.ScrubJSON(b)
+	if err != nil {
 		return nil
 	}
-	return s.cfg.Redactor.Scrub(m)
+	return m
 }

@@ -97,6 +97,7 @@ func (s *Server) authenticate(ctx context.Context, hr *http.Request, body []byte
 	if a.SecurityToken != "" || !active {
 		return nil, errInvalidClientToken
 	}
+	s.recordKeyUse(ctx, a.AccessKeyID, op.Service, opts.Region, now)
 	return &Caller{
 		Account:     s.cfg.Account,
 		ARN:         user.ARN,
@@ -141,3 +142,49 @@ func userNameFromARN(arn string) string {
 	}
 	return res[strings.LastIndex(res, "/")+1:]
 }
+
+// recordKeyUse notes, for GetAccessKeyLastUsed, that a long-term key signed
+// a verified request for service in region, as IAM does.
+func (s *Server) recordKeyUse(ctx context.Context, akid, service, region string, now time.Time) {
+	if s.iam == nil {
+		return
+	}
+	s.noteUse(ctx, "key/"+akid, service, region, now, func() error {
+		return s.iam.RecordKeyUse(ctx, akid, service, region)
+	})
+}
+
+// recordRoleUse notes, for GetRole's RoleLastUsed, that a session of the
+// role with unique id roleID made a request in region.
+func (s *Server) recordRoleUse(ctx context.Context, roleID, region string, now time.Time) {
+	if s.iam == nil || roleID == "" {
+		return
+	}
+	s.noteUse(ctx, "role/"+roleID, "", region, now, func() error {
+		return s.iam.RecordRoleUse(ctx, roleID, region)
+	})
+}
+
+// noteUse writes a use with write unless the last use noted here under k,
+// for the same service and region, is less than useEvery old (IAM's
+// last-used data is approximate too). A failure to write is logged and
+// does not refuse the request.
+func (s *Server) noteUse(ctx context.Context, k, service, region string, now time.Time, write func() error) {
+	if v, ok := s.uses.Load(k); ok {
+		if last := v.(use); last.service == service && last.region == region && now.Sub(last.at) < useEvery && !now.Before(last.at) {
+			return
+		}
+	}
+	if err := write(); err != nil {
+		s.log.Warn("last use not recorded", "of", k, "err", err)
+		return
+	}
+	s.uses.Store(k, use{service: service, region: region, at: now})
+}
+
+type use struct {
+	service, region string
+	at              time.Time
+}
+
+const useEvery = time.Minute

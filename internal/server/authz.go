@@ -33,14 +33,39 @@ func (s *Server) authorize(ctx context.Context, r *Request, a *authz) (policy.Re
 		if in, err = s.policyInput(ctx, r.Caller); err != nil {
 			return policy.Result{}, err
 		}
-		if req.Context, err = s.requestContext(ctx, r); err != nil {
-			return policy.Result{}, err
+		// The principal's tags come from the same caches as its policies,
+		// read just above, so the context made later cannot fail.
+		var cerr error
+		req.ContextFunc = func() map[string][]string {
+			m, err := s.requestContext(ctx, r)
+			if err != nil {
+				cerr = err
+				m = map[string][]string{}
+			}
+			for k, v := range a.Keys {
+				m[k] = v
+			}
+			return m
 		}
 		req.Principal = principalOf(r.Caller)
+		res := s.decide(req, in, a)
+		if cerr != nil {
+			return policy.Result{}, cerr
+		}
+		return res, nil
+	}
+	if req.Context == nil && len(a.Keys) > 0 {
+		req.Context = map[string][]string{}
 	}
 	for k, v := range a.Keys {
 		req.Context[k] = v
 	}
+	return s.decide(req, in, a), nil
+}
+
+// decide evaluates the request against the caller's policies and the
+// resource or trust policy the authorization names.
+func (s *Server) decide(req *policy.Request, in policy.Input, a *authz) policy.Result {
 	switch {
 	case a.Trust != nil:
 		in.Resource = []policy.Labeled{{ID: "AssumeRolePolicyDocument", Policy: a.Trust}}
@@ -48,7 +73,7 @@ func (s *Server) authorize(ctx context.Context, r *Request, a *authz) (policy.Re
 	case a.ResourcePolicy != nil:
 		in.Resource = []policy.Labeled{{ID: "ResourcePolicy", Policy: a.ResourcePolicy}}
 	}
-	return policy.Authorize(req, in), nil
+	return policy.Authorize(req, in)
 }
 
 // policyInput gathers the policies that apply to the caller.

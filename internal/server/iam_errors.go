@@ -17,6 +17,7 @@ var iamCodes = []kindCode{
 	{iam.ErrInvalidInput, awsapi.CodeInvalidInput},
 	{iam.ErrInvalidAuthenticationCode, awsapi.CodeInvalidAuthenticationCode},
 	{iam.ErrValidation, awsapi.CodeValidation},
+	{iam.ErrPasswordPolicyViolation, awsapi.CodePasswordPolicyViolation},
 }
 
 // iamErrorToWire maps a domain error of package iam to its wire error. The

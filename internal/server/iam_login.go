@@ -9,9 +9,8 @@ import (
 
 // IAM login profiles: the passwords of the approval page. Shapes from
 // botocore's iam service-2.json (LoginProfile, CreateLoginProfileRequest,
-// UpdateLoginProfileRequest, ChangePasswordRequest). Password policy
-// violations answer InvalidInput (the broker's wire table has no
-// PasswordPolicyViolation code).
+// UpdateLoginProfileRequest, ChangePasswordRequest). A password the policy
+// refuses answers PasswordPolicyViolation, as IAM does.
 
 type xmlLoginProfile struct {
 	UserName              string      `xml:"UserName"`
@@ -146,7 +145,7 @@ func handleChangePassword(s *Server) Handler {
 			return nil, err
 		}
 		if r.Caller.UserName == "" {
-			return nil, &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "Only IAM users can change their password (InvalidUserType)"}
+			return nil, &awsapi.Error{Code: awsapi.CodeInvalidUserType, Message: "The request was rejected because the type of user for the transaction was incorrect: only IAM users can change their password."}
 		}
 		if err := r.RefuseExplicitDeny(ctx, "iam:ChangePassword", r.Caller.ARN); err != nil {
 			return nil, err

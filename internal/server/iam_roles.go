@@ -63,6 +63,14 @@ func handleGetRole(svc *iam.Service) Handler {
 		}
 		x := roleXML(role, true)
 		x.RoleLastUsed = &xmlRoleLastUsed{}
+		lu, err := svc.GetRoleLastUsed(ctx, role.ID)
+		if err != nil {
+			return nil, err
+		}
+		if lu != nil {
+			t := awsapi.Time(lu.Date)
+			x.RoleLastUsed = &xmlRoleLastUsed{LastUsedDate: &t, Region: lu.Region}
+		}
 		return &roleResult{Role: x}, nil
 	}
 }

@@ -164,6 +164,7 @@ func TestIAMErrorToWire(t *testing.T) {
 		{"ok/invalid-input", &iam.Error{Kind: iam.ErrInvalidInput, Msg: "m"}, "InvalidInput", true},
 		{"ok/auth-code", &iam.Error{Kind: iam.ErrInvalidAuthenticationCode, Msg: "m"}, "InvalidAuthenticationCode", true},
 		{"ok/validation", &iam.Error{Kind: iam.ErrValidation, Msg: "m"}, "ValidationError", true},
+		{"ok/password-policy", &iam.Error{Kind: iam.ErrPasswordPolicyViolation, Msg: "m"}, "PasswordPolicyViolation", true},
 		{"ok/wrapped", errors.Join(errors.New("ctx"), &iam.Error{Kind: iam.ErrNoSuchEntity, Msg: "m"}), "NoSuchEntity", true},
 		{"fail/plain-error", errors.New("disk on fire"), "", false},
 		{"fail/sentinel-without-message", iam.ErrNoSuchEntity, "", false},

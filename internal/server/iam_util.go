@@ -216,16 +216,23 @@ func listResource(svc *iam.Service, resourceType, pathPrefix string) string {
 
 // xmlUser is botocore's User shape.
 type xmlUser struct {
-	Path       string                     `xml:"Path"`
-	UserName   string                     `xml:"UserName"`
-	UserID     string                     `xml:"UserId"`
-	Arn        string                     `xml:"Arn"`
-	CreateDate awsapi.Time                `xml:"CreateDate"`
-	Tags       awsapi.Members[awsapi.Tag] `xml:"Tags,omitempty"`
+	Path       string      `xml:"Path"`
+	UserName   string      `xml:"UserName"`
+	UserID     string      `xml:"UserId"`
+	Arn        string      `xml:"Arn"`
+	CreateDate awsapi.Time `xml:"CreateDate"`
+	// PasswordLastUsed is sent only for a user who has signed in with a
+	// password (GetUser, ListUsers), as IAM sends it.
+	PasswordLastUsed *awsapi.Time               `xml:"PasswordLastUsed,omitempty"`
+	Tags             awsapi.Members[awsapi.Tag] `xml:"Tags,omitempty"`
 }
 
 func userXML(u *iam.User, withTags bool) xmlUser {
 	x := xmlUser{Path: u.Path, UserName: u.Name, UserID: u.ID, Arn: u.ARN, CreateDate: awsapi.Time(u.CreateDate)}
+	if !u.PasswordLastUsed.IsZero() {
+		t := awsapi.Time(u.PasswordLastUsed)
+		x.PasswordLastUsed = &t
+	}
 	if withTags {
 		x.Tags = tagsXML(u.Tags)
 	}
@@ -294,14 +301,14 @@ type xmlRole struct {
 	Description              string                     `xml:"Description,omitempty"`
 	MaxSessionDuration       int32                      `xml:"MaxSessionDuration,omitempty"`
 	Tags                     awsapi.Members[awsapi.Tag] `xml:"Tags,omitempty"`
-	// RoleLastUsed is GetRole's only: {} for a role never used (the broker
-	// does not record role use), as IAM answers for such a role.
+	// RoleLastUsed is GetRole's only: {} for a role never used, as IAM
+	// answers for such a role.
 	RoleLastUsed *xmlRoleLastUsed `xml:"RoleLastUsed"`
 }
 
 // xmlRoleLastUsed is botocore's RoleLastUsed shape.
 type xmlRoleLastUsed struct {
-	LastUsedDate *awsapi.Time `xml:"LastUsedDate"`
+	LastUsedDate *awsapi.Time `xml:"LastUsedDate,omitempty"`
 	Region       string       `xml:"Region,omitempty"`
 }
 

@@ -28,7 +28,7 @@ func (s *Server) dispatch(ctx context.Context, op *Operation, r *Request, encode
 	if r.Caller != nil {
 		if err := s.admit(ctx, op, r); err != nil {
 			if aerr := s.auditRequest(ctx, r, nil, err); aerr != nil {
-				r.Log.Error("audit record not written", "err", aerr)
+				r.Log().Error("audit record not written", "err", aerr)
 				return nil, awsapi.Internal()
 			}
 			return nil, err
@@ -36,21 +36,21 @@ func (s *Server) dispatch(ctx context.Context, op *Operation, r *Request, encode
 	}
 	if !op.Rules.Has(Read) && !op.Rules.Has(Mint) {
 		if err := s.auditIntent(ctx, r); err != nil {
-			r.Log.Error("audit intent not written; request refused", "err", err)
+			r.Log().Error("audit intent not written; request refused", "err", err)
 			return nil, awsapi.Internal()
 		}
 	}
 	result, err := s.execute(ctx, op, r)
 	if err == nil && encode != nil {
 		if err = encode(result); err != nil {
-			r.Log.Error("encode response", "err", err)
+			r.Log().Error("encode response", "err", err)
 			err = awsapi.Internal()
 		}
 	}
 	// The record is durable before the response leaves: a response that
 	// carries a secret or a credential is never sent unrecorded.
 	if aerr := s.auditRequest(ctx, r, result, err); aerr != nil {
-		r.Log.Error("audit record not written; response withheld", "err", aerr)
+		r.Log().Error("audit record not written; response withheld", "err", aerr)
 		return nil, awsapi.Internal()
 	}
 	return result, err
@@ -74,6 +74,9 @@ func (s *Server) dispatch(ctx context.Context, op *Operation, r *Request, encode
 //     (not revoked, abandoned, expired by narrowing or used up), and the
 //     call is counted against their use limits unless the operation is
 //     Uncounted.
+//
+// A role session that passes is noted as a use of its role (GetRole's
+// RoleLastUsed).
 func (s *Server) admit(ctx context.Context, op *Operation, r *Request) error {
 	c := r.Caller.Session
 	if c == nil {
@@ -99,9 +102,12 @@ func (s *Server) admit(ctx context.Context, op *Operation, r *Request) error {
 	use := registry.Use{Count: !op.Rules.Has(Uncounted), UsedUpOK: op.Rules.Has(SelfRevoke)}
 	if err := s.sessions.Admit(ctx, c, r.Time, use); err != nil {
 		if errors.Is(err, registry.ErrUnconfirmed) {
-			r.Log.Warn("session refused: not confirmed live", "access_key_id", c.AccessKeyID, "err", err)
+			r.Log().Warn("session refused: not confirmed live", "access_key_id", c.AccessKeyID, "err", err)
 		}
 		return sessionRefusal(err)
+	}
+	if c.RoleARN != "" {
+		s.recordRoleUse(ctx, c.RoleID, s.cfg.Region, r.Time)
 	}
 	return nil
 }

@@ -101,8 +101,10 @@ type Request struct {
 	Caller    *Caller        // nil only for Unsigned operations
 	SourceIP  string
 	UserAgent string
-	Secure    bool         // arrived over TLS
-	Log       *slog.Logger // carries the request id
+	Secure    bool // arrived over TLS
+	// BaseLog is the server's logger; Log adds the request id to it.
+	BaseLog *slog.Logger
+	log     *slog.Logger
 
 	// op is the operation being served, set by dispatch.
 	op *Operation
@@ -111,6 +113,15 @@ type Request struct {
 	// Decisions records every authorization made for the request, for the
 	// audit trail.
 	Decisions []Decision
+}
+
+// Log returns the request's logger: BaseLog with the request id, made on
+// first use (most requests log nothing of their own).
+func (r *Request) Log() *slog.Logger {
+	if r.log == nil {
+		r.log = r.BaseLog.With("request_id", r.ID)
+	}
+	return r.log
 }
 
 // Decision is one authorization made while serving a request.

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -87,6 +88,9 @@ type Server struct {
 	// dummySecret is used to verify requests from unknown access keys, so
 	// that the time a refusal takes does not tell which keys exist.
 	dummySecret string
+	// uses is, per access key and per role, the last use noted (auth.go,
+	// noteUse); only verified keys and live role sessions are noted.
+	uses sync.Map
 }
 
 // New returns the broker's request handler.
@@ -208,7 +212,6 @@ type apiCall struct {
 	qf    awsapi.QueryFormat // XML, or JSON when the client asks (Accept)
 	start time.Time
 	id    string
-	log   *slog.Logger
 	proto Protocol
 	ns    string
 	op    *Operation
@@ -236,14 +239,25 @@ func (c *apiCall) finish(we *awsapi.Error) {
 		m.requests.WithLabelValues(service, action, outcome).Inc()
 		m.latency.WithLabelValues(service, action).Observe(d.Seconds())
 	}
-	attrs := []any{"op", service + ":" + action, "status", status, "duration_ms", float64(d.Microseconds()) / 1000}
+	// One line per request at debug level: the audit log is the record of
+	// every request, and a line on stderr for each would cost a system
+	// call per request. Server-side failures are logged at warn.
+	level := slog.LevelDebug
+	if status >= 500 {
+		level = slog.LevelWarn
+	}
+	ctx := c.hr.Context()
+	if !c.s.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := []any{"request_id", c.id, "op", service + ":" + action, "status", status, "duration_ms", float64(d.Microseconds()) / 1000}
 	if c.req != nil && c.req.Caller != nil {
 		attrs = append(attrs, "principal", c.req.Caller.ARN, "access_key_id", c.req.Caller.AccessKeyID)
 	}
 	if we != nil {
 		attrs = append(attrs, "error", outcome)
 	}
-	c.log.Info("request", attrs...)
+	c.s.log.Log(ctx, level, "request", attrs...)
 }
 
 func (c *apiCall) fail(err error) { c.finish(c.s.toWire(err, c.id)) }
@@ -262,7 +276,6 @@ func (c *apiCall) encode(result any) ([]byte, error) {
 // which applies the session rules, audits, executes and encodes.
 func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 	c := &apiCall{s: s, w: w, hr: hr, qf: awsapi.QueryFormatOf(hr.Header), start: time.Now(), id: s.newRequestID(), proto: ProtocolQuery, ns: awsapi.NamespaceSTS}
-	c.log = s.log.With("request_id", c.id)
 	w.Header().Set("X-Amzn-Requestid", c.id)
 	if hr.Header.Get("X-Amz-Target") != "" {
 		c.proto = ProtocolJSON
@@ -281,7 +294,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 		SourceIP:  sourceIP(hr),
 		UserAgent: hr.UserAgent(),
 		Secure:    hr.TLS != nil,
-		Log:       c.log,
+		BaseLog:   s.log,
 	}
 	if c.proto == ProtocolJSON {
 		r.Body = body
@@ -340,15 +353,21 @@ func (s *Server) decodeOperation(w http.ResponseWriter, hr *http.Request, c *api
 		}
 		return body, nil, nil
 	}
-	raw := hr.URL.RawQuery
-	if hr.Method == http.MethodPost {
+	// A Query request's parameters are those of the URL's query string
+	// and, for a POST, those of its form-encoded body, together: AWS
+	// reads a POST whose Action is in the query string and whose body
+	// carries the rest (or nothing) as one request. The signature covers
+	// both, the query string in the canonical request and the body in
+	// its hash.
+	form := ""
+	if hr.Method == http.MethodPost && len(body) > 0 {
 		ct, _, _ := strings.Cut(hr.Header.Get("Content-Type"), ";")
 		if strings.TrimSpace(strings.ToLower(ct)) != "application/x-www-form-urlencoded" {
 			return nil, nil, awsapi.Errorf(awsapi.CodeInvalidAction, "the request has no X-Amz-Target header and is not a form-encoded Query request")
 		}
-		raw = string(body)
+		form = string(body)
 	}
-	params, err := awsapi.ParseQuery(raw)
+	params, err := awsapi.ParseForm(hr.URL.RawQuery, form)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -383,7 +402,7 @@ func (s *Server) authFailed(hr *http.Request, r *Request, err error) *awsapi.Err
 		}
 	}
 	if aerr := s.auditRequest(hr.Context(), r, nil, we); aerr != nil {
-		r.Log.Error("audit record not written", "err", aerr)
+		r.Log().Error("audit record not written", "err", aerr)
 		return awsapi.Internal()
 	}
 	return we

@@ -224,7 +224,7 @@ func handleNarrowSession(s *Server) Handler {
 			d := float64(rec.Deadline.Unix())
 			out.Deadline = &d
 		}
-		r.Log.Info("session narrowed", "access_key_id", rec.AccessKeyID, "max_uses", rec.MaxUses, "expires", end.UTC().Format(time.RFC3339))
+		r.Log().Info("session narrowed", "access_key_id", rec.AccessKeyID, "max_uses", rec.MaxUses, "expires", end.UTC().Format(time.RFC3339))
 		return out, nil
 	}
 }

@@ -58,7 +58,7 @@ func handleSetOpenIDConnectProviderJWKS(s *Server) Handler {
 			}
 			out.KeyIds = ks.KeyIDs()
 		}
-		r.Log.Info("OpenID Connect provider key set changed", "provider", arn, "by", r.Caller.ARN, "keys", len(out.KeyIds))
+		r.Log().Info("OpenID Connect provider key set changed", "provider", arn, "by", r.Caller.ARN, "keys", len(out.KeyIds))
 		return out, nil
 	}
 }

@@ -44,11 +44,11 @@ func authorizeMasterARN(ctx context.Context, r *Request, svc *secrets.Service, m
 // readSecretValue is the value GetSecretValue and BatchGetSecretValue
 // return for a secret the caller was authorized to read: the stored
 // version, or for a dynamic secret the caller's database credential.
-func (s *Server) readSecretValue(ctx context.Context, r *Request, sec *secrets.Secret, versionID, stage string) (*secrets.SecretValue, error) {
-	if !secrets.IsDynamic(sec.Tags) {
-		return s.secrets.GetValue(ctx, sec.ARN, versionID, stage)
+func (s *Server) readSecretValue(ctx context.Context, r *Request, l *secrets.Looked, versionID, stage string) (*secrets.SecretValue, error) {
+	if !secrets.IsDynamic(l.Secret.Tags) {
+		return s.secrets.Open(ctx, l)
 	}
-	return s.dynamicValue(ctx, r, sec, versionID, stage)
+	return s.dynamicValue(ctx, r, l.Secret, versionID, stage)
 }
 
 // dbValue is the value handed out: AWS's RDS secret shape with the lease's
@@ -118,7 +118,7 @@ func (s *Server) dynamicValue(ctx context.Context, r *Request, sec *secrets.Secr
 	cred, err := s.dbcred.Get(ctx, a)
 	switch {
 	case errors.Is(err, dbcred.ErrEngine):
-		r.Log.Error("database credential not created", "secret", sec.ARN, "err", err)
+		r.Log().Error("database credential not created", "secret", sec.ARN, "err", err)
 		return nil, errDBCredCreate
 	case errors.Is(err, dbcred.ErrNoLease):
 		return nil, errLeaseDropped

@@ -52,8 +52,27 @@ func versionConditionKeys(versionID, stage string) map[string][]string {
 }
 
 // valueReader reads the value of a secret the caller was authorized to
-// read (Server.readSecretValue).
-type valueReader func(ctx context.Context, r *Request, sec *secrets.Secret, versionID, stage string) (*secrets.SecretValue, error)
+// read, as Lookup found it (Server.readSecretValue).
+type valueReader func(ctx context.Context, r *Request, l *secrets.Looked, versionID, stage string) (*secrets.SecretValue, error)
+
+// readAuthorized reads the secret a SecretId names and one version's value
+// in one store read, authorizes the caller on the secret as authorizeSecret
+// does, and only then has read open the value.
+func readAuthorized(ctx context.Context, r *Request, svc *secrets.Service, read valueReader, idParam *string, versionID, stage string) (*secrets.SecretValue, error) {
+	id, err := secretIDParam(idParam)
+	if err != nil {
+		return nil, err
+	}
+	l, err := svc.Lookup(ctx, id, versionID, stage)
+	var sec *secrets.Secret
+	if err == nil {
+		sec = l.Secret
+	}
+	if _, err := authorizeLooked(ctx, r, svc, "secretsmanager:GetSecretValue", id, versionConditionKeys(versionID, stage), sec, err); err != nil {
+		return nil, err
+	}
+	return read(ctx, r, l, versionID, stage)
+}
 
 func handleGetSecretValue(svc *secrets.Service, read valueReader) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
@@ -61,12 +80,7 @@ func handleGetSecretValue(svc *secrets.Service, read valueReader) Handler {
 		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
 		}
-		versionID, stage := strOr(in.VersionId), strOr(in.VersionStage)
-		sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:GetSecretValue", in.SecretId, versionConditionKeys(versionID, stage))
-		if err != nil {
-			return nil, err
-		}
-		v, err := read(ctx, r, sec, versionID, stage)
+		v, err := readAuthorized(ctx, r, svc, read, in.SecretId, strOr(in.VersionId), strOr(in.VersionStage))
 		if err != nil {
 			return nil, err
 		}
@@ -155,11 +169,7 @@ func handleBatchGetSecretValue(svc *secrets.Service, read valueReader) Handler {
 }
 
 func batchGetOne(ctx context.Context, r *Request, svc *secrets.Service, read valueReader, id string) (*secrets.SecretValue, error) {
-	sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:GetSecretValue", &id, nil)
-	if err != nil {
-		return nil, err
-	}
-	return read(ctx, r, sec, "", "")
+	return readAuthorized(ctx, r, svc, read, &id, "", "")
 }
 
 // batchError is the wire form of an error about one secret of a batch; it

@@ -287,6 +287,12 @@ func secretConditionKeys(sec *secrets.Secret, extra map[string][]string) map[str
 //     ResourceNotFoundException; every other caller gets AccessDenied.
 func authorizeSecret(ctx context.Context, r *Request, svc *secrets.Service, action, id string, extra map[string][]string) (*secrets.Secret, error) {
 	sec, err := svc.Describe(ctx, id)
+	return authorizeLooked(ctx, r, svc, action, id, extra, sec, err)
+}
+
+// authorizeLooked is authorizeSecret once the secret id names was looked up:
+// sec, or the lookup's error.
+func authorizeLooked(ctx context.Context, r *Request, svc *secrets.Service, action, id string, extra map[string][]string, sec *secrets.Secret, err error) (*secrets.Secret, error) {
 	switch {
 	case err == nil:
 		pol, err := svc.ResourcePolicy(sec)

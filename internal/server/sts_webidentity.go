@@ -96,20 +96,24 @@ func errInvalidIdentityToken(msg string) error {
 
 // webIdentityError maps a token refusal to AWS's codes: an expired token is
 // ExpiredTokenException, a token whose claims the broker cannot use is
-// IDPRejectedClaim, anything else InvalidIdentityToken.
+// IDPRejectedClaim, a token whose issuer's keys cannot be had
+// IDPCommunicationError (which the SDKs retry), anything else
+// InvalidIdentityToken.
 func webIdentityError(r *Request, err error) error {
 	var oe *oidc.Error
 	if !errors.As(err, &oe) {
 		return err
 	}
 	if oe.Err != nil {
-		r.Log.Warn("web identity token refused", "reason", oe.Reason.String(), "err", oe.Err)
+		r.Log().Warn("web identity token refused", "reason", oe.Reason.String(), "err", oe.Err)
 	}
 	switch oe.Reason {
 	case oidc.ReasonExpired:
 		return &awsapi.Error{Code: awsapi.CodeExpiredTokenException, Message: oe.Detail}
 	case oidc.ReasonClaims:
 		return &awsapi.Error{Code: awsapi.CodeIDPRejectedClaim, Message: "The identity token's claims were rejected: " + oe.Detail}
+	case oidc.ReasonKeys:
+		return &awsapi.Error{Code: awsapi.CodeIDPCommunication, Message: oe.Detail + ", please reference AssumeRoleWithWebIdentity documentation for requirements"}
 	}
 	return errInvalidIdentityToken(oe.Detail)
 }
@@ -208,7 +212,7 @@ func handleAssumeRoleWithWebIdentity(s *Server, w *webIdentity) Handler {
 			Action: "sts:AssumeRoleWithWebIdentity", Resource: role.ARN, Trust: trust,
 			Federated: prov.ARN, Context: s.webIdentityContext(r, prov, claims, in.Name),
 		}); err != nil {
-			r.Log.Info("web identity refused by trust policy", "provider", prov.ARN, "subject", claims.Subject, "role", role.ARN)
+			r.Log().Info("web identity refused by trust policy", "provider", prov.ARN, "subject", claims.Subject, "role", role.ARN)
 			return nil, denied
 		}
 		if err := checkMaxDuration(role, nil, in.Duration); err != nil {
@@ -226,7 +230,7 @@ func handleAssumeRoleWithWebIdentity(s *Server, w *webIdentity) Handler {
 		}
 		// The audit context of the session: which build, from which
 		// provider, got which session.
-		r.Log.Info("web identity session issued",
+		r.Log().Info("web identity session issued",
 			"provider", prov.ARN, "subject", claims.Subject, "audience", claims.ClientID,
 			"role", role.ARN, "session", c.PrincipalARN, "access_key_id", creds.AccessKeyID,
 			"expires", creds.Expiration.UTC().Format(time.RFC3339), "token_kid", claims.KeyID)

@@ -389,9 +389,11 @@ func TestWebIdentityStoredJWKS(t *testing.T) {
 		_, err := b.anonSTS().AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{RoleArn: role.Role.Arn, RoleSessionName: aws.String("deploy-7"), WebIdentityToken: aws.String(token)})
 		return err
 	}
-	// Without a stored set, the issuer is unreachable.
-	if got := apiCode(assume()); got != "InvalidIdentityToken" {
-		t.Fatalf("unreachable issuer: code %q, want InvalidIdentityToken", got)
+	// Without a stored set, the issuer is unreachable, and STS says so
+	// in AWS's words.
+	if err := assume(); errCode(err) != "IDPCommunicationError" ||
+		!strings.Contains(err.Error(), "Couldn't retrieve verification key from your identity provider, please reference AssumeRoleWithWebIdentity documentation for requirements") {
+		t.Fatalf("unreachable issuer: %v, want IDPCommunicationError", err)
 	}
 	jwks := string(jwksOf(t, jose.JSONWebKey{Key: &k.ec.PublicKey, KeyID: "jenkins-1", Algorithm: "ES256", Use: "sig"}))
 	body, _ := json.Marshal(map[string]any{"OpenIDConnectProviderArn": prov, "JWKS": jwks})
@@ -430,8 +432,8 @@ func TestWebIdentityStoredJWKS(t *testing.T) {
 	// Removing the stored set sends the broker back to the issuer.
 	mustShortfuse(t, b, b.admin, "SetOpenIDConnectProviderJWKS", `{"OpenIDConnectProviderArn":"`+prov+`","JWKS":""}`)
 	b.clock.Set(2 * time.Minute)
-	if got := apiCode(assume()); got != "InvalidIdentityToken" {
-		t.Fatalf("after removal: code %q, want InvalidIdentityToken", got)
+	if got := apiCode(assume()); got != "IDPCommunicationError" {
+		t.Fatalf("after removal: code %q, want IDPCommunicationError", got)
 	}
 }
 

@@ -70,7 +70,7 @@ func (b *uiBackend) newRequest(action string, m webui.Meta) *Request {
 		SourceIP:  m.SourceIP,
 		UserAgent: "shortfuse-ui " + safeText(m.UserAgent),
 		Secure:    m.Secure,
-		Log:       s.log.With("request_id", id),
+		BaseLog:   s.log,
 	}
 }
 
@@ -136,6 +136,11 @@ func (b *uiBackend) signIn(ctx context.Context, r *Request, userName, password, 
 	}
 	if !ok {
 		return nil, nil, refused
+	}
+	// IAM reports a password's last use (GetUser's PasswordLastUsed); a
+	// failure to note it does not refuse the sign-in.
+	if err := s.iam.RecordPasswordUse(ctx, profile.UserName); err != nil {
+		s.log.Warn("password use not recorded", "user", profile.UserName, "err", err)
 	}
 	user, err := s.iam.GetUser(ctx, profile.UserName)
 	if err != nil {

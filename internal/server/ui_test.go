@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,6 +45,11 @@ func TestPageSessionIdle(t *testing.T) {
 	p, err := ui.SignIn(ctx, "dana", "a long password of dana", code, meta)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// A sign-in is a use of the password, as GetUser reports it.
+	if status, body := rawCall(t, b, b.admin, "Action=GetUser&UserName=dana&Version=2010-05-08", "iam", "us-east-1", time.Now()); status != 200 ||
+		!strings.Contains(body, "</CreateDate><PasswordLastUsed>") {
+		t.Errorf("GetUser after sign-in: %d %s", status, body)
 	}
 	akid := claimsOf(p).AccessKeyID
 	state := func() string {

@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
+	"unicode/utf8"
 )
 
 // Session types, as the STS operation that created the session.
@@ -167,6 +170,63 @@ func encodeClaims(c *Claims) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// asSealed returns the claims that decodeClaims reads back from
+// encodeClaims(c): times at whole seconds in UTC, empty lists and maps as
+// nil, AccessKeyID and KeyID left out (they are not in the payload). It
+// reports false when it cannot tell without decoding: a string that is not
+// valid UTF-8, which the encoding replaces.
+func asSealed(c *Claims) (*Claims, bool) {
+	for _, s := range []string{c.SessionID, c.Account, c.Type, c.PrincipalARN, c.UserID, c.SourceARN,
+		c.RoleARN, c.RoleID, c.RoleSessionName, c.SourceIdentity} {
+		if !utf8.ValidString(s) {
+			return nil, false
+		}
+	}
+	for _, l := range [][]string{c.SessionPolicies, c.PolicyARNs, c.TransitiveTagKeys, c.Chain} {
+		for _, s := range l {
+			if !utf8.ValidString(s) {
+				return nil, false
+			}
+		}
+	}
+	for k, v := range c.Tags {
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return nil, false
+		}
+	}
+	nilIfEmpty := func(l []string) []string {
+		if len(l) == 0 {
+			return nil
+		}
+		return slices.Clone(l)
+	}
+	out := &Claims{
+		SessionID:         c.SessionID,
+		Account:           c.Account,
+		Type:              c.Type,
+		PrincipalARN:      c.PrincipalARN,
+		UserID:            c.UserID,
+		SourceARN:         c.SourceARN,
+		RoleARN:           c.RoleARN,
+		RoleID:            c.RoleID,
+		RoleSessionName:   c.RoleSessionName,
+		IssuedAt:          timeOrZero(c.IssuedAt.Unix()),
+		Expires:           timeOrZero(c.Expires.Unix()),
+		MFA:               c.MFA,
+		MFAAuthTime:       timeOrZero(unixOrZero(c.MFAAuthTime)),
+		SessionPolicies:   nilIfEmpty(c.SessionPolicies),
+		PolicyARNs:        nilIfEmpty(c.PolicyARNs),
+		TransitiveTagKeys: nilIfEmpty(c.TransitiveTagKeys),
+		SourceIdentity:    c.SourceIdentity,
+		MaxUses:           c.MaxUses,
+		Chain:             nilIfEmpty(c.Chain),
+	}
+	if len(c.Tags) > 0 {
+		out.Tags = maps.Clone(c.Tags)
+	}
+	return out, true
 }
 
 // decodeClaims decodes claims that have already been authenticated. It is

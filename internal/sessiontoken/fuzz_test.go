@@ -1,8 +1,11 @@
 package sessiontoken
 
 import (
+	"crypto/rand"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzOpen checks that Open never panics, that every refusal is exactly
@@ -46,5 +49,34 @@ func FuzzOpen(f *testing.F) {
 			}
 		}
 		t.Fatalf("Open() accepted a token that was never minted: %q for %q", token, akid)
+	})
+}
+
+// FuzzMintOpen checks that the claims Mint returns are exactly those Open
+// reads back from the token, whatever the strings, tags and times.
+func FuzzMintOpen(f *testing.F) {
+	f.Add("session", "id", "k", "v", "arn:aws:iam::123456789012:policy/p", int64(0), int64(1_700_000_000_123), 3)
+	f.Add("s\xff", "\xc3", "k\xfe", "", "", int64(-5), int64(1), 0)
+	kr := mustKeyring(f, mustServerKey(f, 1))
+	f.Fuzz(func(t *testing.T, name, sourceID, tagKey, tagValue, policyARN string, mfaMillis, issuedMillis int64, maxUses int) {
+		c := roleClaims()
+		c.RoleSessionName, c.SourceIdentity = name, sourceID
+		c.Tags = map[string]string{tagKey: tagValue}
+		c.PolicyARNs = []string{policyARN}
+		c.IssuedAt = time.UnixMilli(issuedMillis)
+		c.Expires = c.IssuedAt.Add(time.Hour)
+		c.MFAAuthTime = time.UnixMilli(mfaMillis)
+		c.MaxUses = maxUses
+		cr, minted, err := kr.Mint(c, rand.Reader)
+		if err != nil {
+			return // claims Mint refuses (validation, size)
+		}
+		got, err := kr.Open(cr.SessionToken, cr.AccessKeyID)
+		if err != nil {
+			t.Fatalf("Open() of a minted token: %v", err)
+		}
+		if !reflect.DeepEqual(*got, minted) {
+			t.Fatalf("Open() = %+v\nMint() = %+v", *got, minted)
+		}
 	})
 }

@@ -281,10 +281,13 @@ func (kr *Keyring) Mint(c Claims, rand io.Reader) (Credentials, Claims, error) {
 	if len(tokenPrefix)+tokenEncoding.EncodedLen(headerSize+len(payload)+tagSize) > MaxTokenLen {
 		return Credentials{}, Claims{}, ErrTooLarge
 	}
-	// What Open will see: decode what was sealed rather than trust c.
-	minted, err := decodeClaims(payload)
-	if err != nil {
-		return Credentials{}, Claims{}, fmt.Errorf("session: mint: %w", err)
+	// What Open will see: c as the encoding keeps it, or, where the
+	// encoding may change a value, the payload decoded.
+	minted, ok := asSealed(&c)
+	if !ok {
+		if minted, err = decodeClaims(payload); err != nil {
+			return Credentials{}, Claims{}, fmt.Errorf("session: mint: %w", err)
+		}
 	}
 	minted.AccessKeyID, minted.KeyID = c.AccessKeyID, k.id
 

@@ -106,6 +106,26 @@ func TestMintOpen(t *testing.T) {
 	}
 }
 
+// Strings that are not UTF-8 are sealed with U+FFFD in place of their bad
+// bytes, and the claims Mint returns say so, as Open reads them.
+func TestMintOpenInvalidUTF8(t *testing.T) {
+	kr := mustKeyring(t, mustServerKey(t, 1))
+	c := roleClaims()
+	c.RoleSessionName, c.SourceIdentity = "s\xffx", "\xc3"
+	c.Tags = map[string]string{"k\xfe": "v\xff"}
+	cr, minted := mint(t, kr, c)
+	got, err := kr.Open(cr.SessionToken, cr.AccessKeyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(*got, minted) {
+		t.Errorf("Open() = %+v\nMint() = %+v", *got, minted)
+	}
+	if minted.RoleSessionName != "s\uFFFDx" || minted.SourceIdentity != "\uFFFD" || minted.Tags["k\uFFFD"] != "v\uFFFD" {
+		t.Errorf("Mint() = %q, %q, %q; want U+FFFD for the bad bytes", minted.RoleSessionName, minted.SourceIdentity, minted.Tags)
+	}
+}
+
 func TestMintDistinctSessions(t *testing.T) {
 	kr := mustKeyring(t, mustServerKey(t, 1))
 	seen := map[string]bool{}

@@ -4,6 +4,8 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
+	"hash"
 	"sync"
 )
 
@@ -51,7 +53,7 @@ func cacheKey(secret string, s Scope) [sha256.Size]byte {
 type Verifier struct {
 	mu   sync.Mutex
 	max  int
-	keys map[[sha256.Size]byte][]byte
+	keys map[[sha256.Size]byte]*signingEntry
 	// fifo holds the cache keys in insertion order; the oldest is evicted first. Signing keys
 	// change daily, so first-in-first-out is as good as least-recently-used here.
 	fifo [][sha256.Size]byte
@@ -67,23 +69,47 @@ func newVerifier(size int) *Verifier {
 	if size < 1 {
 		size = 1
 	}
-	return &Verifier{max: size, keys: make(map[[sha256.Size]byte][]byte)}
+	return &Verifier{max: size, keys: make(map[[sha256.Size]byte]*signingEntry)}
+}
+
+// signingEntry is a cached signing key with a pool of HMACs keyed with it: keying an HMAC
+// costs two hash states and the key's pads, more than the signature check itself.
+type signingEntry struct {
+	key  []byte
+	macs sync.Pool // of hash.Hash
+}
+
+// sign writes the hex HMAC-SHA256 of msg under the entry's key to out.
+func (e *signingEntry) sign(msg []byte, out *[2 * sha256.Size]byte) {
+	m, _ := e.macs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, e.key)
+	} else {
+		m.Reset()
+	}
+	m.Write(msg)
+	var sum [sha256.Size]byte
+	hex.Encode(out[:], m.Sum(sum[:0]))
+	e.macs.Put(m)
 }
 
 // signingKey returns the signing key for (secret, scope), deriving and caching it if needed.
-func (v *Verifier) signingKey(secret string, s Scope) []byte {
+func (v *Verifier) signingKey(secret string, s Scope) []byte { return v.signing(secret, s).key }
+
+// signing returns the cached entry for (secret, scope), deriving the key if needed.
+func (v *Verifier) signing(secret string, s Scope) *signingEntry {
 	ck := cacheKey(secret, s)
 	v.mu.Lock()
-	k, ok := v.keys[ck]
+	e, ok := v.keys[ck]
 	v.mu.Unlock()
 	if ok {
-		return k
+		return e
 	}
-	k = deriveSigningKey(secret, s)
+	e = &signingEntry{key: deriveSigningKey(secret, s)}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if _, ok := v.keys[ck]; ok {
-		return k // another goroutine derived it meanwhile
+	if old, ok := v.keys[ck]; ok {
+		return old // another goroutine derived it meanwhile
 	}
 	if len(v.fifo) < v.max {
 		v.fifo = append(v.fifo, ck)
@@ -92,8 +118,8 @@ func (v *Verifier) signingKey(secret string, s Scope) []byte {
 		v.fifo[v.next] = ck
 		v.next = (v.next + 1) % v.max
 	}
-	v.keys[ck] = k
-	return k
+	v.keys[ck] = e
+	return e
 }
 
 // cached reports how many signing keys are cached (for tests).

@@ -1,7 +1,6 @@
 package sigv4
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -150,16 +149,14 @@ func (v *Verifier) checkSignature(r *http.Request, a *Auth, secret string, paylo
 	}
 	method, uri, cquery, signed := r.Method, canonicalURI(r.URL), canonicalQuery(query, skip), joinSignedHeaders(a.SignedHeaders)
 
-	key := v.signingKey(secret, a.Scope)
+	key := v.signing(secret, a.Scope)
 	given := []byte(a.Signature)
 	ok := 0
 	for _, payload := range payloads {
 		creq := canonicalRequest(method, uri, cquery, headers, signed, payload)
 		sts := stringToSign(fmtAmz(a.Time), a.Scope, creq)
-		m := hmac.New(sha256.New, key)
-		m.Write([]byte(sts))
 		var want [2 * sha256.Size]byte
-		hex.Encode(want[:], m.Sum(nil))
+		key.sign([]byte(sts), &want)
 		// Constant time: comparing byte by byte and stopping at the first difference would let
 		// a client learn, from response times, how many leading bytes of its guess are right,
 		// and so forge a signature one byte at a time (minio#5334 compared with ==).

@@ -1,0 +1,103 @@
+package iam
+
+import (
+	"testing"
+	"time"
+)
+
+func TestRoleLastUsed(t *testing.T) {
+	f := newFixture(t)
+	r := f.role(t, "deployer")
+	lu, err := f.svc.GetRoleLastUsed(bg, r.ID)
+	must(t, err)
+	if lu != nil {
+		t.Fatalf("never used: %+v", lu)
+	}
+	t0 := f.clock.now()
+	must(t, f.svc.RecordRoleUse(bg, r.ID, "us-east-1"))
+
+	tests := []struct {
+		name       string
+		advance    time.Duration
+		region     string
+		wantDate   time.Time
+		wantRegion string
+	}{
+		{"ok/same-minute-not-rewritten", 30 * time.Second, "us-east-1", t0, "us-east-1"},
+		{"ok/other-region-written", 0, "eu-west-1", t0.Add(30 * time.Second), "eu-west-1"},
+		{"ok/after-a-minute-written", 2 * time.Minute, "eu-west-1", t0.Add(150 * time.Second), "eu-west-1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f.clock.add(tc.advance)
+			must(t, f.svc.RecordRoleUse(bg, r.ID, tc.region))
+			lu, err := f.svc.GetRoleLastUsed(bg, r.ID)
+			must(t, err)
+			if lu == nil || !lu.Date.Equal(tc.wantDate) || lu.Region != tc.wantRegion {
+				t.Errorf("last used = %+v, want %s at %v", lu, tc.wantRegion, tc.wantDate)
+			}
+		})
+	}
+	t.Run("ok/deleted-role-forgets", func(t *testing.T) {
+		must(t, f.svc.DeleteRole(bg, "deployer"))
+		lu, err := f.svc.GetRoleLastUsed(bg, r.ID)
+		must(t, err)
+		if lu != nil {
+			t.Errorf("after DeleteRole: %+v", lu)
+		}
+	})
+}
+
+func TestPasswordLastUsed(t *testing.T) {
+	f := newFixture(t)
+	f.user(t, "alice")
+	f.user(t, "bob")
+	lastUsed := func(name string) time.Time {
+		t.Helper()
+		u, err := f.svc.GetUser(bg, name)
+		must(t, err)
+		users, err := f.svc.ListUsers(bg, "")
+		must(t, err)
+		for _, l := range users {
+			if l.Name == u.Name && !l.PasswordLastUsed.Equal(u.PasswordLastUsed) {
+				t.Errorf("ListUsers %s: %v, GetUser: %v", name, l.PasswordLastUsed, u.PasswordLastUsed)
+			}
+		}
+		return u.PasswordLastUsed
+	}
+	if got := lastUsed("alice"); !got.IsZero() {
+		t.Fatalf("never signed in: %v", got)
+	}
+	at := f.clock.now()
+	must(t, f.svc.RecordPasswordUse(bg, "ALICE"))
+	tests := []struct {
+		name, user string
+		want       time.Time
+	}{
+		{"ok/signed-in", "alice", at},
+		{"ok/other-user-untouched", "bob", time.Time{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := lastUsed(tc.user); !got.Equal(tc.want) {
+				t.Errorf("PasswordLastUsed = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	t.Run("fail/unknown-user", func(t *testing.T) {
+		wantErr(t, f.svc.RecordPasswordUse(bg, "nobody"), ErrNoSuchEntity, "")
+	})
+	t.Run("ok/deleted-user-forgets", func(t *testing.T) {
+		a, err := f.svc.GetUser(bg, "alice")
+		must(t, err)
+		must(t, f.svc.DeleteUser(bg, "alice"))
+		err = f.svc.view(bg, func(tx *txn) error {
+			d, err := tx.passwordLastUsed(a.ID)
+			if !d.IsZero() {
+				t.Errorf("after DeleteUser: %v", d)
+			}
+			return err
+		})
+		must(t, err)
+	})
+}
