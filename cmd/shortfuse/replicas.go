@@ -41,8 +41,16 @@ func newFeed(st *brokerStore, logger *slog.Logger, poll time.Duration) *feed.Fee
 // publishes: session revocations and key changes. from is the feed head
 // read before that memory was loaded. It returns when ctx is done; wg
 // tracks its goroutines.
-func followFeed(ctx context.Context, wg *sync.WaitGroup, st *brokerStore, fd *feed.Feed, from uint64, reg *registry.Service, keys *server.Keys, logger *slog.Logger) {
-	applySessions := func(ctx context.Context, e feed.Entry) error { return reg.Apply(ctx, e.Topic, e.Subject) }
+// sessionChanged is told of every change to a session applied from the
+// feed (the database credentials' reaper looks at once).
+func followFeed(ctx context.Context, wg *sync.WaitGroup, st *brokerStore, fd *feed.Feed, from uint64, reg *registry.Service, keys *server.Keys, logger *slog.Logger, sessionChanged func()) {
+	applySessions := func(ctx context.Context, e feed.Entry) error {
+		err := reg.Apply(ctx, e.Topic, e.Subject)
+		if err == nil && sessionChanged != nil {
+			sessionChanged()
+		}
+		return err
+	}
 	h := feed.Handlers{
 		Topics: map[string]feed.Handler{
 			registry.TopicSession:      applySessions,

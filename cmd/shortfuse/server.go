@@ -353,7 +353,17 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 		stopBG()
 		wg.Wait()
 	}()
-	followFeed(bg, &wg, st, fd, feedHead, reg, keys, logger)
+	dbc := dbcred.New(dbcred.Options{
+		Store:   st,
+		Sealer:  sealer,
+		Engines: map[string]dbcred.Engine{dbcred.EnginePostgres: &pgengine.Engine{SSLMode: in.dbSSLMode}},
+		Master:  server.MasterReader(secretsSvc),
+		Live:    reg.Live,
+		Audit:   server.LeaseAuditor(auditLog, account, in.region),
+		Owner:   replicaName(),
+		Logger:  logger,
+	})
+	followFeed(bg, &wg, st, fd, feedHead, reg, keys, logger, dbc.Nudge)
 	followAuditHead(bg, &wg, st, auditLog, auditHead, logger)
 	if in.auditKeep > 0 {
 		pruneAudit(bg, &wg, auditPath, audit.PruneOptions{Keep: in.auditKeep, ShipDir: in.auditShipDir}, logger)
@@ -394,16 +404,6 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 	}
 	defer stopApprovals()
 	metrics.Registry.MustRegister(approvalsSvc.Collectors()...)
-	dbc := dbcred.New(dbcred.Options{
-		Store:   st,
-		Sealer:  sealer,
-		Engines: map[string]dbcred.Engine{dbcred.EnginePostgres: &pgengine.Engine{SSLMode: in.dbSSLMode}},
-		Master:  server.MasterReader(secretsSvc),
-		Live:    reg.Live,
-		Audit:   server.LeaseAuditor(auditLog, account, in.region),
-		Owner:   replicaName(),
-		Logger:  logger,
-	})
 	metrics.Registry.MustRegister(dbc.Collectors()...)
 	srv := server.New(server.Config{
 		Account:            account,
@@ -449,13 +449,25 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 	if reapEvery == 0 {
 		reapEvery = 500 * time.Millisecond
 	}
-	every(bg, &wg, reapEvery, func(ctx context.Context) {
-		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if _, err := dbc.Reap(ctx); err != nil {
-			logger.Warn("dropping the database credentials of ended sessions", "err", err)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(reapEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-bg.Done():
+				return
+			case <-t.C:
+			case <-dbc.Nudged():
+			}
+			ctx, cancel := context.WithTimeout(bg, 30*time.Second)
+			if _, err := dbc.Reap(ctx); err != nil {
+				logger.Warn("dropping the database credentials of ended sessions", "err", err)
+			}
+			cancel()
 		}
-	})
+	}()
 
 	// Housekeeping: forget sessions long expired, purge deleted secrets,
 	// rotate keys when due, trim the change feed.

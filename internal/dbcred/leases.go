@@ -124,7 +124,21 @@ type Service struct {
 	mu      sync.Mutex // serializes the creation of one owner's lease on this replica
 	pending map[string]*sync.Mutex
 	m       metrics
+	nudge   chan struct{}
 }
+
+// Nudge asks for a reaper pass now: a session was revoked here, or another
+// replica's change to a session was applied. It never blocks.
+func (s *Service) Nudge() {
+	select {
+	case s.nudge <- struct{}{}:
+	default:
+	}
+}
+
+// Nudged delivers the nudges; the reaper's loop waits on it as well as on
+// its ticker.
+func (s *Service) Nudged() <-chan struct{} { return s.nudge }
 
 type metrics struct {
 	live    prometheus.Gauge
@@ -144,7 +158,7 @@ func New(o Options) *Service {
 	if o.ClaimTimeout == 0 {
 		o.ClaimTimeout = 10 * time.Second
 	}
-	return &Service{o: o, pending: map[string]*sync.Mutex{}, m: metrics{
+	return &Service{o: o, pending: map[string]*sync.Mutex{}, nudge: make(chan struct{}, 1), m: metrics{
 		live: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "shortfuse_db_leases_live",
 			Help: "Database credentials (leases) not dropped yet, as of this replica's last reaper pass.",

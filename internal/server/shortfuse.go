@@ -73,6 +73,7 @@ func handleRevokeSession(s *Server) Handler {
 		if err := s.sessions.Revoke(ctx, target, r.Caller.ARN, r.Time); err != nil {
 			return nil, err
 		}
+		s.sessionEnded()
 		if m := s.cfg.Metrics; m != nil {
 			m.revocations.WithLabelValues("session").Inc()
 		}
@@ -119,6 +120,7 @@ func handleRevokeSessions(s *Server) Handler {
 		if err != nil {
 			return nil, err
 		}
+		s.sessionEnded()
 		if m := s.cfg.Metrics; m != nil {
 			m.revocations.WithLabelValues("principal").Inc()
 		}

@@ -197,3 +197,11 @@ func LeaseAuditor(a Auditor, account, region string) func(context.Context, dbcre
 		return a.Append(ctx, rec)
 	}
 }
+
+// sessionEnded tells the database credentials' reaper to look now rather
+// than at its next tick: a session was revoked here.
+func (s *Server) sessionEnded() {
+	if s.dbcred != nil {
+		s.dbcred.Nudge()
+	}
+}

@@ -158,7 +158,11 @@ func FuzzSecretsHandlers(f *testing.F) {
 	}
 	b := newSMBroker(f)
 	m := NewMux()
-	addSecretsOperations(m, b.svc, nil)
+	// The stored value, as the broker reads a secret that is not dynamic.
+	read := func(ctx context.Context, _ *Request, l *secrets.Looked, _, _ string) (*secrets.SecretValue, error) {
+		return b.svc.Open(ctx, l)
+	}
+	addSecretsOperations(m, b.svc, read)
 	ops := m.Operations()
 	ctx := context.Background()
 	if _, err := b.svc.Create(ctx, secrets.CreateInput{Name: "/a", Value: secrets.StringValue("fuzz-seed-value")}); err != nil {
