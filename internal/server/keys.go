@@ -75,6 +75,40 @@ type Keys struct {
 	mu       sync.Mutex // serializes Reload
 	sessions map[uint32]bool
 	data     map[uint32]bool
+
+	missMu   sync.Mutex // serializes reloads for tokens of unknown keys
+	lastMiss time.Time  // when the last such reload ended
+}
+
+// missReloadEvery bounds the store reads that tokens naming an unknown,
+// newer key can cause: a forged token costs at most one reload in this
+// interval, whatever the rate of such tokens.
+const missReloadEvery = 100 * time.Millisecond
+
+// newerKey reloads the keys for a token that names a session key newer than
+// any this replica knows: another replica rotated, and the change feed has
+// not told this one yet. Without it, a session minted on the other replica
+// just after a rotation would be refused here for up to the feed's delay.
+func (k *Keys) newerKey(id uint32) {
+	k.missMu.Lock()
+	defer k.missMu.Unlock()
+	if k.known(id) {
+		return // a reload made while this caller waited found it
+	}
+	if time.Since(k.lastMiss) < missReloadEvery {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_ = k.Reload(ctx) // a failure leaves the token refused, as before
+	k.lastMiss = time.Now()
+}
+
+// known reports whether the session key id is loaded.
+func (k *Keys) known(id uint32) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.sessions[id]
 }
 
 // NewKeys returns the key manager of a broker whose sealer and keyring
@@ -82,6 +116,7 @@ type Keys struct {
 // broker).
 func NewKeys(ctx context.Context, st store.Store, mk *seal.MasterKey, sealer *seal.Sealer, kr *sessiontoken.Keyring, rnd io.Reader, pub Publisher) (*Keys, error) {
 	k := &Keys{st: st, mk: mk, sealer: sealer, kr: kr, rnd: rnd, pub: pub, sessions: map[uint32]bool{}, data: map[uint32]bool{}}
+	kr.OnNewerKey(k.newerKey)
 	if err := k.Reload(ctx); err != nil {
 		return nil, err
 	}

@@ -126,8 +126,27 @@ func TestRotateSessionKey(t *testing.T) {
 		t.Errorf("rotating replica mints with key %d, want 2", id)
 	}
 	newer := a.mint(t)
-	if b.opens(newer) {
-		t.Fatal("the other replica opened a token of a key it had not loaded")
+	// The other replica has not heard of the rotation (no feed here), and
+	// loads the newer key when a token names it.
+	if !b.opens(newer) {
+		t.Fatal("the other replica refused a session of the key the rotation added")
+	}
+	// A token of a newer key that no replica has is refused all the same.
+	k99, err := sessiontoken.NewServerKey(rand.Reader, 99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forgedRing, err := sessiontoken.NewKeyring(k99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, _, err := forgedRing.Mint(sessiontoken.Claims{Account: "123456789012", Type: sessiontoken.TypeGetSessionToken,
+		PrincipalARN: "arn:aws:iam::123456789012:user/alice", IssuedAt: keysT0, Expires: keysT0.Add(time.Hour)}, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.opens(forged) {
+		t.Fatal("a token of a key no replica has was opened")
 	}
 	b.mustReload(t)
 	if id, _ := b.kr.ActiveKeyID(); id != 2 {

@@ -158,9 +158,10 @@ func (k *ringKey) secret(sessionID string) string {
 // Keyring holds the server keys. The key with the highest id mints; every
 // key opens. It is safe for concurrent use.
 type Keyring struct {
-	mu     sync.RWMutex
-	keys   map[uint32]*ringKey
-	active *ringKey
+	mu      sync.RWMutex
+	keys    map[uint32]*ringKey
+	active  *ringKey
+	onNewer func(id uint32) // OnNewerKey
 }
 
 // NewKeyring returns a keyring holding keys (at least one).
@@ -237,6 +238,30 @@ func (kr *Keyring) ActiveKeyID() (uint32, bool) {
 		return 0, false
 	}
 	return kr.active.id, true
+}
+
+// OnNewerKey sets a function that Open calls, before it refuses a token,
+// when the token names a key newer than every key the keyring knows: a key
+// another replica added (rotation) that this one has not loaded yet. The
+// function loads the keys it can find (and may decline, to bound the cost
+// of forged tokens); Open then looks again. Tokens naming an older, unknown
+// key (removed, or never made) are refused without a call.
+func (kr *Keyring) OnNewerKey(f func(id uint32)) {
+	kr.mu.Lock()
+	defer kr.mu.Unlock()
+	kr.onNewer = f
+}
+
+// missed is Open's second look for a key id it does not know.
+func (kr *Keyring) missed(id uint32) *ringKey {
+	kr.mu.RLock()
+	f, newer := kr.onNewer, kr.active == nil || id > kr.active.id
+	kr.mu.RUnlock()
+	if f == nil || !newer {
+		return nil
+	}
+	f(id)
+	return kr.key(id)
 }
 
 func (kr *Keyring) key(id uint32) *ringKey {
@@ -338,7 +363,9 @@ func (kr *Keyring) Open(token, accessKeyID string) (*Claims, error) {
 	id := binary.BigEndian.Uint32(raw[1:5])
 	k := kr.key(id)
 	if k == nil {
-		return nil, ErrInvalidToken
+		if k = kr.missed(id); k == nil {
+			return nil, ErrInvalidToken
+		}
 	}
 	header := raw[:headerSize]
 	payload, err := k.aead.Open(nil, header[5:], raw[headerSize:], tokenAAD(header, accessKeyID))
