@@ -207,13 +207,31 @@ func newClients(cfg Config, creds aws.CredentialsProvider) *clients {
 	ac.HTTPClient = cfg.HTTPClient
 	ac.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
 	ac.RetryMaxAttempts = 1
+	var endpoint *string
 	if cfg.Endpoint != "" {
 		ac.BaseEndpoint = aws.String(cfg.Endpoint)
+		endpoint = ac.BaseEndpoint
 	}
+	// Set on each client's options, last: a configuration loaded with an
+	// endpoint (--endpoint-url, AWS_ENDPOINT_URL_*) names it for every
+	// service through its sources, which would win over BaseEndpoint and
+	// send the ceiling's load to the endpoint.
 	return &clients{
-		sts: sts.NewFromConfig(ac),
-		sm:  secretsmanager.NewFromConfig(ac),
-		iam: iam.NewFromConfig(ac),
+		sts: sts.NewFromConfig(ac, func(o *sts.Options) {
+			if endpoint != nil {
+				o.BaseEndpoint = endpoint
+			}
+		}),
+		sm: secretsmanager.NewFromConfig(ac, func(o *secretsmanager.Options) {
+			if endpoint != nil {
+				o.BaseEndpoint = endpoint
+			}
+		}),
+		iam: iam.NewFromConfig(ac, func(o *iam.Options) {
+			if endpoint != nil {
+				o.BaseEndpoint = endpoint
+			}
+		}),
 		cfg: ac,
 	}
 }

@@ -3,9 +3,15 @@ package bench
 import (
 	"bufio"
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
 func TestParseProcessCPU(t *testing.T) {
@@ -46,5 +52,35 @@ func TestMetricsCPU(t *testing.T) {
 	}
 	if d, ok := MetricsCPU(c.URL+"/nothing-here", nil)(context.Background()); ok {
 		t.Errorf("probe of an endpoint without metrics = %v, true; want false", d)
+	}
+}
+
+// The load goes to Config.Endpoint even when the AWS configuration was
+// loaded with another endpoint (--endpoint-url), which its sources name for
+// every service: the ceiling's load must not reach the endpoint.
+func TestEndpointWinsOverLoadedConfig(t *testing.T) {
+	var hits [2]atomic.Int64
+	h := NewCeilingHandler()
+	servers := [2]*httptest.Server{}
+	for i := range servers {
+		servers[i] = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hits[i].Add(1)
+			h.ServeHTTP(w, r)
+		}))
+		defer servers[i].Close()
+	}
+	loaded, err := config.LoadDefaultConfig(context.Background(),
+		config.WithBaseEndpoint(servers[0].URL), config.WithRegion("us-east-1"),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := quickConfig(servers[1].URL, GetSecretValue)
+	cfg.AWS = loaded
+	if _, err := Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if hits[0].Load() != 0 || hits[1].Load() == 0 {
+		t.Errorf("requests: %d to the loaded configuration's endpoint, %d to Config.Endpoint; want 0 and some", hits[0].Load(), hits[1].Load())
 	}
 }
