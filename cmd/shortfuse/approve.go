@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net/url"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,11 +16,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/client/awsconf"
 	"github.com/shortfuse/shortfuse/internal/client/brokerapi"
 	"github.com/shortfuse/shortfuse/internal/client/tty"
-	"github.com/shortfuse/shortfuse/internal/notify"
-	"github.com/shortfuse/shortfuse/internal/store"
 )
-
-// --- approve -------------------------------------------------------------------
 
 type approveInput struct {
 	aws        awsconf.Options
@@ -241,174 +233,4 @@ func approveError(ctx context.Context, cfg aws.Config, err error) error {
 		}
 	}
 	return requestError(ctx, cfg, err)
-}
-
-// --- deny ------------------------------------------------------------------------
-
-type denyInput struct {
-	aws    awsconf.Options
-	code   string
-	reason string
-}
-
-func (in *denyInput) validate() error {
-	code, err := approvals.ParseCode(in.code)
-	if err != nil {
-		return fmt.Errorf("%q: %v", in.code, err)
-	}
-	in.code = code
-	if err := approvals.CheckReason(in.reason); err != nil {
-		return fmt.Errorf("--reason: %v", err)
-	}
-	return nil
-}
-
-func newDenyCommand(stderr io.Writer) *cobra.Command {
-	in := &denyInput{}
-	cmd := &cobra.Command{
-		Use:   "deny CODE",
-		Short: "Deny a build's request for a role session",
-		Long: `Deny a pending request: the waiting build gets no session and fails. Anyone who could approve
-the request may deny it (no MFA needed to say no); the requester may withdraw its own.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			in.code = args[0]
-			if err := in.validate(); err != nil {
-				return err
-			}
-			c, cfg, err := brokerClient(cmd.Context(), in.aws)
-			if err != nil {
-				return err
-			}
-			out, err := c.DenyRequest(cmd.Context(), in.code, in.reason)
-			if err != nil {
-				return approveError(cmd.Context(), cfg, err)
-			}
-			fmt.Fprintf(stderr, "shortfuse: denied %s\n", out.Code)
-			return nil
-		},
-	}
-	f := cmd.Flags()
-	addAWSFlags(f, &in.aws)
-	f.StringVar(&in.reason, "reason", "", "why, shown to the build")
-	return cmd
-}
-
-// --- requests --------------------------------------------------------------------
-
-type requestsInput struct {
-	aws    awsconf.Options
-	status string
-	json   bool
-}
-
-func (in *requestsInput) validate() error {
-	switch in.status {
-	case "pending", "approved", "redeemed", "denied", "expired", "all":
-		return nil
-	}
-	return fmt.Errorf("--status %q: want pending, approved, redeemed, denied, expired or all", in.status)
-}
-
-func newRequestsCommand(stdout io.Writer) *cobra.Command {
-	in := &requestsInput{}
-	cmd := &cobra.Command{
-		Use:   "requests",
-		Short: "List the approval requests you may decide on (pending by default)",
-		Long: `List approval requests: those you made, those for roles you may assume yourself (which you
-could approve), and all of them with shortfuse:ListRequests.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := in.validate(); err != nil {
-				return err
-			}
-			c, cfg, err := brokerClient(cmd.Context(), in.aws)
-			if err != nil {
-				return err
-			}
-			list, err := c.ListRequests(cmd.Context(), in.status)
-			if err != nil {
-				return approveError(cmd.Context(), cfg, err)
-			}
-			if in.json {
-				if list == nil {
-					list = []brokerapi.ApprovalRequest{}
-				}
-				return writeJSON(stdout, struct {
-					Requests []brokerapi.ApprovalRequest `json:"Requests"`
-				}{list})
-			}
-			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "CODE\tSTATUS\tROLE\tREQUESTER\tDURATION\tAPPROVALS\tEXPIRES\tBUILD")
-			for _, r := range list {
-				build := r.Build.URL
-				if build == "" {
-					build = r.Build.Job
-				}
-				if build == "" {
-					build = "-"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\n", clean(r.Code), clean(r.Status), shortARN(r.RoleArn), shortARN(r.Requester),
-					time.Duration(r.DurationSeconds)*time.Second, len(r.Approvals), r.ApprovalsRequired, fmtTime(r.ExpiresAt.Time), clean(build))
-			}
-			return tw.Flush()
-		},
-	}
-	f := cmd.Flags()
-	addAWSFlags(f, &in.aws)
-	f.StringVar(&in.status, "status", "pending", "pending, approved, redeemed, denied, expired or all")
-	f.BoolVar(&in.json, "json", false, "print JSON")
-	return cmd
-}
-
-// --- the broker's side -----------------------------------------------------------
-
-// startApprovals builds the broker's approval requests service over st,
-// with the webhook notifier when webhookURL is set, and starts purging
-// requests that ended a week ago. stop closes the notifier (sending what
-// is queued, for a few seconds at most).
-func startApprovals(ctx context.Context, st store.Store, webhookURL, publicURL string, logger *slog.Logger) (svc *approvals.Service, stop func(), err error) {
-	opts := approvals.Options{Now: time.Now, Rand: rand.Reader, Logger: logger}
-	stopNotify := func() {}
-	if publicURL != "" {
-		u, err := url.Parse(publicURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return nil, nil, fmt.Errorf("--public-url %q: want the broker's http(s) URL", publicURL)
-		}
-	}
-	if webhookURL != "" {
-		// The URL of a webhook is often its secret: it is never logged.
-		wh, err := notify.New(webhookURL, notify.Options{PublicURL: publicURL, Logger: logger})
-		if err != nil {
-			return nil, nil, fmt.Errorf("--notify-webhook: %v", err)
-		}
-		opts.Notifier = wh
-		stopNotify = func() {
-			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = wh.Close(cctx)
-		}
-		logger.Info("approval notifications go to a webhook")
-	}
-	svc = approvals.New(st, opts)
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(time.Hour)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-done:
-				return
-			case <-t.C:
-				if n, err := svc.Purge(ctx, 7*24*time.Hour); err != nil {
-					logger.Warn("purging old approval requests", "err", err)
-				} else if n > 0 {
-					logger.Info("purged old approval requests", "count", n)
-				}
-			}
-		}
-	}()
-	return svc, func() { close(done); stopNotify() }, nil
 }

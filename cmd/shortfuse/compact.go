@@ -34,6 +34,6 @@ other whole. With PostgreSQL, the database reclaims space itself (autovacuum).`,
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&dataDir, "data", envDefault(getenv, "SHORTFUSE_DATA", "shortfuse-data"), "data directory")
+	addDataFlag(cmd.Flags(), &dataDir, getenv, "data directory")
 	return cmd
 }

@@ -47,9 +47,9 @@ func (in *keysInput) validate() error {
 
 func (in *keysInput) flags(cmd *cobra.Command, getenv func(string) string) {
 	f := cmd.Flags()
-	f.StringVar(&in.dataDir, "data", envDefault(getenv, "SHORTFUSE_DATA", "shortfuse-data"), "data directory of the broker")
-	f.StringVar(&in.store, "store", envDefault(getenv, "SHORTFUSE_STORE", ""), "the store: a postgres:// URL, or nothing for the embedded store in the data directory")
-	f.StringVar(&in.masterKeyFile, "master-key-file", envDefault(getenv, "SHORTFUSE_MASTER_KEY_FILE", ""), "master key file (default DATA/master.key)")
+	addDataFlag(f, &in.dataDir, getenv, "data directory of the broker")
+	addStoreFlag(f, &in.store, getenv, "the store: a postgres:// URL, or nothing for the embedded store in the data directory")
+	addMasterKeyFileFlag(f, &in.masterKeyFile, getenv, "master key file (default DATA/master.key)")
 	in.masterKey = getenv(masterKeyEnv)
 }
 

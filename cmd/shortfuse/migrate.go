@@ -59,6 +59,6 @@ newer shortfuse is refused.`,
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&in.store, "store", envDefault(getenv, "SHORTFUSE_STORE", ""), "the PostgreSQL store (postgres:// URL; SHORTFUSE_STORE keeps a password off the command line)")
+	addStoreFlag(cmd.Flags(), &in.store, getenv, "the PostgreSQL store (postgres:// URL; SHORTFUSE_STORE keeps a password off the command line)")
 	return cmd
 }

@@ -23,7 +23,6 @@ import (
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/shortfuse/shortfuse/internal/client/awsconf"
 	"github.com/shortfuse/shortfuse/internal/client/brokerapi"
@@ -163,16 +162,6 @@ session in a 0600 file under the user's cache directory until shortly before it 
 	f.BoolVar(&in.credentialProcess, "credential-process", false, "act as an AWS credential_process (json format, cached)")
 	f.BoolVar(&in.noCache, "no-cache", false, "with --credential-process: always get a new session")
 	return cmd
-}
-
-// addAWSFlags registers the flags that override the standard AWS
-// configuration; every client command has them.
-func addAWSFlags(f *pflag.FlagSet, o *awsconf.Options) {
-	f.StringVar(&o.Profile, "profile", "", "AWS profile (default: AWS_PROFILE, else default)")
-	f.StringVar(&o.Region, "region", "", "AWS region (default: AWS_REGION, else the profile's)")
-	f.StringVar(&o.EndpointURL, "endpoint-url", "", "broker URL (default: AWS_ENDPOINT_URL, else the profile's; none means AWS)")
-	f.DurationVar(&o.ConnectTimeout, "connect-timeout", 0, fmt.Sprintf("give up connecting after this long (default %s, or %s)", awsconf.DefaultConnectTimeout, awsconf.EnvConnectTimeout))
-	f.DurationVar(&o.RequestTimeout, "request-timeout", 0, fmt.Sprintf("give up waiting for an answer after this long (default %s, or %s)", awsconf.DefaultRequestTimeout, awsconf.EnvRequestTimeout))
 }
 
 func runToken(ctx context.Context, in *tokenInput, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/shortfuse/shortfuse/internal/client/awsconf"
+	"github.com/shortfuse/shortfuse/internal/client/brokerapi"
+)
+
+var (
+	reAccessKeyID   = regexp.MustCompile(`^[A-Z0-9]{16,128}$`)
+	rePrincipalArn  = regexp.MustCompile(`^arn:[\w-]+:(iam|sts)::\d{12}:[\w+=,.@/-]+$`)
+	errNoBrokerHint = "point --endpoint-url or AWS_ENDPOINT_URL at a shortfuse broker"
+)
+
+// brokerClient loads the configuration and the client for the shortfuse
+// service; on AWS itself (no endpoint) it says that AWS has no such
+// service.
+func brokerClient(ctx context.Context, o awsconf.Options) (*brokerapi.Client, aws.Config, error) {
+	cfg, err := awsconf.Load(ctx, o)
+	if err != nil {
+		return nil, aws.Config{}, configError(err)
+	}
+	ep := awsconf.BrokerEndpoint(ctx, cfg)
+	if ep == "" {
+		return nil, cfg, &hintError{err: errors.New("AWS has no shortfuse service: it cannot list or revoke single sessions"), hint: errNoBrokerHint}
+	}
+	return brokerapi.New(cfg, ep), cfg, nil
+}
+
+// brokerError adds a hint to an error of the shortfuse service.
+func brokerError(ctx context.Context, cfg aws.Config, err error) error {
+	if errors.Is(err, brokerapi.ErrUnsupported) {
+		return &hintError{err: fmt.Errorf("the endpoint does not offer the shortfuse service (%s)", awsconf.Where(ctx, cfg)), hint: errNoBrokerHint}
+	}
+	var be *brokerapi.Error
+	if errors.As(err, &be) {
+		e := errors.New(shortError(err))
+		if be.Code == "AccessDeniedException" {
+			return &hintError{err: e, hint: "operators need shortfuse:ListSessions, shortfuse:RevokeSession or shortfuse:RevokeSessions in their policy"}
+		}
+		return e
+	}
+	return awsError(ctx, cfg, err)
+}
