@@ -2,9 +2,7 @@ package server
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
-	"strconv"
 	"strings"
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
@@ -20,9 +18,7 @@ const (
 )
 
 // pageOf cuts one page out of a full list by the request's Marker and
-// MaxItems. The marker is opaque to clients: the position of the next item,
-// so a list that changes between two calls may repeat or skip an item, as
-// AWS allows.
+// MaxItems (paging.go).
 func pageOf[T any](p *awsapi.Params, items []T) (page []T, truncated bool, next string, err error) {
 	max, err := p.Int("MaxItems", defaultMaxItems, 1, maxMaxItems)
 	if err != nil {
@@ -30,42 +26,15 @@ func pageOf[T any](p *awsapi.Params, items []T) (page []T, truncated bool, next 
 	}
 	start := 0
 	if m, ok := p.Lookup("Marker"); ok {
-		start, err = decodeMarker(m)
-		if err != nil {
+		if start, err = iamMarker.decode(m); err != nil {
 			return nil, false, "", err
 		}
 	}
-	if start > len(items) {
-		start = len(items)
+	page, pos := cutPage(items, start, int(max))
+	if pos < 0 {
+		return page, false, "", nil
 	}
-	end := start + int(max)
-	if end >= len(items) {
-		return items[start:], false, "", nil
-	}
-	return items[start:end], true, encodeMarker(end), nil
-}
-
-const markerPrefix = "sf1:"
-
-func encodeMarker(pos int) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(markerPrefix + strconv.Itoa(pos)))
-}
-
-func decodeMarker(m string) (int, error) {
-	bad := awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value at 'marker' failed to satisfy constraint: Member must be a marker returned by a previous call")
-	b, err := base64.RawURLEncoding.DecodeString(m)
-	if err != nil {
-		return 0, bad
-	}
-	s, ok := strings.CutPrefix(string(b), markerPrefix)
-	if !ok {
-		return 0, bad
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 {
-		return 0, bad
-	}
-	return n, nil
+	return page, true, iamMarker.encode(pos), nil
 }
 
 // --- documents ---------------------------------------------------------------

@@ -52,7 +52,8 @@ type createSecretInput struct {
 	Type                        *string           `json:"Type"`
 }
 
-type createSecretOutput struct {
+// arnNameVersionOutput is the output of CreateSecret and UpdateSecret.
+type arnNameVersionOutput struct {
 	ARN       string `json:"ARN"`
 	Name      string `json:"Name"`
 	VersionId string `json:"VersionId,omitempty"`
@@ -117,7 +118,7 @@ func handleCreateSecret(svc *secrets.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		return &createSecretOutput{ARN: res.ARN, Name: res.Name, VersionId: res.VersionID}, nil
+		return &arnNameVersionOutput{ARN: res.ARN, Name: res.Name, VersionId: res.VersionID}, nil
 	}
 }
 
@@ -238,12 +239,6 @@ type updateSecretInput struct {
 	SecretBinary       *secretBinaryIn `json:"SecretBinary"`
 	SecretString       *secretStringIn `json:"SecretString"`
 	Type               *string         `json:"Type"`
-}
-
-type arnNameVersionOutput struct {
-	ARN       string `json:"ARN"`
-	Name      string `json:"Name"`
-	VersionId string `json:"VersionId,omitempty"`
 }
 
 func handleUpdateSecret(svc *secrets.Service) Handler {

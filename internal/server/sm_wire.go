@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -201,8 +200,8 @@ func strOr(v *string) string {
 
 // --- pagination ------------------------------------------------------------------
 
-// smPage cuts one page out of a full list by NextToken and MaxResults. The
-// token is opaque to clients: the position of the next item.
+// smPage cuts one page out of a full list by NextToken and MaxResults
+// (paging.go).
 func smPage[T any](items []T, token *string, maxResults *int32, def, max int32) (page []T, next *string, err error) {
 	n := def
 	if maxResults != nil {
@@ -213,42 +212,16 @@ func smPage[T any](items []T, token *string, maxResults *int32, def, max int32) 
 	}
 	start := 0
 	if token != nil {
-		if start, err = decodeSMToken(*token); err != nil {
+		if start, err = smNextToken.decode(*token); err != nil {
 			return nil, nil, err
 		}
 	}
-	if start > len(items) {
-		start = len(items)
+	page, pos := cutPage(items, start, int(n))
+	if pos < 0 {
+		return page, nil, nil
 	}
-	end := start + int(n)
-	if end >= len(items) {
-		return items[start:], nil, nil
-	}
-	tok := encodeSMToken(end)
-	return items[start:end], &tok, nil
-}
-
-const smTokenPrefix = "sm1:"
-
-func encodeSMToken(pos int) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(smTokenPrefix + strconv.Itoa(pos)))
-}
-
-func decodeSMToken(tok string) (int, error) {
-	bad := awsapi.Errorf(awsapi.CodeInvalidNextToken, "The NextToken value is invalid.")
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
-		return 0, bad
-	}
-	s, ok := strings.CutPrefix(string(b), smTokenPrefix)
-	if !ok {
-		return 0, bad
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 {
-		return 0, bad
-	}
-	return n, nil
+	tok := smNextToken.encode(pos)
+	return page, &tok, nil
 }
 
 // --- authorization -----------------------------------------------------------------
