@@ -59,6 +59,9 @@ func (s *Server) toWire(err error, reqID string) *awsapi.Error {
 	if w, ok := secretsErrorToWire(err); ok {
 		return w
 	}
+	if w, ok := approvalsErrorToWire(err); ok {
+		return w
+	}
 	s.log.Error("internal error", "request_id", reqID, "err", err)
 	return awsapi.Internal()
 }

@@ -64,34 +64,30 @@ func approvalsOp(s *Server, h Handler) Handler {
 		if s.approval == nil {
 			return nil, errApprovalsOff()
 		}
-		out, err := h(ctx, r)
-		return out, approvalsErrorToWire(err)
+		return h(ctx, r) // their domain errors become wire errors in toWire
 	}
 }
 
-// approvalsErrorToWire maps a domain error; other errors pass unchanged.
-func approvalsErrorToWire(err error) error {
-	if err == nil {
-		return nil
-	}
+// approvalsErrorToWire maps the approvals domain's errors, for toWire.
+func approvalsErrorToWire(err error) (*awsapi.Error, bool) {
 	var me *approvals.MisconfiguredError
 	switch {
 	case errors.As(err, &me):
-		return &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "No session can be issued: " + me.Error()}
+		return &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "No session can be issued: " + me.Error()}, true
 	case errors.Is(err, approvals.ErrDuration):
-		return &awsapi.Error{Code: awsapi.CodeInvalidParameter, Message: approvals.ErrDuration.Error()}
+		return &awsapi.Error{Code: awsapi.CodeInvalidParameter, Message: approvals.ErrDuration.Error()}, true
 	case errors.Is(err, approvals.ErrTooMany):
-		return &awsapi.Error{Code: awsapi.CodeLimitExceededSM, Message: approvals.ErrTooMany.Error()}
+		return &awsapi.Error{Code: awsapi.CodeLimitExceededSM, Message: approvals.ErrTooMany.Error()}, true
 	case errors.Is(err, approvals.ErrNotFound):
-		return &awsapi.Error{Code: awsapi.CodeResourceNotFound, Message: approvals.ErrNotFound.Error()}
+		return &awsapi.Error{Code: awsapi.CodeResourceNotFound, Message: approvals.ErrNotFound.Error()}, true
 	case errors.Is(err, approvals.ErrSelfApproval), errors.Is(err, approvals.ErrNotRequester), errors.Is(err, approvals.ErrBadProof):
-		return &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: domainMessage(err)}
+		return &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: domainMessage(err)}, true
 	case errors.Is(err, approvals.ErrNotPending), errors.Is(err, approvals.ErrExpired), errors.Is(err, approvals.ErrDenied),
 		errors.Is(err, approvals.ErrDuplicate), errors.Is(err, approvals.ErrNotApproved), errors.Is(err, approvals.ErrRedeemed),
 		errors.Is(err, approvals.ErrConflict), errors.Is(err, approvals.ErrPolicyClash):
-		return &awsapi.Error{Code: awsapi.CodeInvalidRequest, Message: domainMessage(err)}
+		return &awsapi.Error{Code: awsapi.CodeInvalidRequest, Message: domainMessage(err)}, true
 	}
-	return err
+	return nil, false
 }
 
 // domainMessage is the client-safe text of a domain sentinel.

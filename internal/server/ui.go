@@ -218,27 +218,17 @@ func (b *uiBackend) invoke(ctx context.Context, p *webui.Principal, m webui.Meta
 		if errors.As(err, &we) && (we.Code == awsapi.CodeExpiredToken || we.Code == awsapi.CodeInvalidClientTokenID) {
 			return nil, &webui.Error{Msg: "Your session has ended."}
 		}
-		return nil, uiError(err)
+		return nil, s.uiError(err, r.ID)
 	}
 	return result, nil
 }
 
 // uiError turns an operation's error into what the page may show: the
-// wire message, which is written for clients.
-func uiError(err error) error {
-	var we *awsapi.Error
-	if errors.As(err, &we) {
-		if we.Code == awsapi.CodeInternal {
-			return err
-		}
+// wire message (toWire), which is written for clients; an internal error
+// stays the error it is.
+func (s *Server) uiError(err error, reqID string) error {
+	if we := s.toWire(err, reqID); we.Code != awsapi.CodeInternal {
 		return &webui.Error{Msg: we.Message}
-	}
-	var ie *iam.Error
-	if errors.As(err, &ie) {
-		return &webui.Error{Msg: ie.Msg}
-	}
-	if w := approvalsErrorToWire(err); w != err {
-		return uiError(w)
 	}
 	return err
 }
