@@ -1,0 +1,85 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/shortfuse/shortfuse/internal/iam"
+)
+
+// TestAssumeRoleChaining: a role session assuming a role gets a child
+// session with AWS's rules for role chaining: at most an hour, the parent's
+// source identity kept and never changed, its transitive tags carried over
+// and not overridden.
+func TestAssumeRoleChaining(t *testing.T) {
+	b := newTestBroker(t, 12*time.Hour, nil)
+	ctx := context.Background()
+	const account = "123456789012"
+	first := createTrustingRole(t, b, "first")
+	if err := b.srv.iam.PutInlinePolicy(ctx, iam.KindRole, "first", "chain",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"],"Resource":"*"}]}`); err != nil {
+		t.Fatal(err)
+	}
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + account + `:role/first"},"Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"]}]}`
+	if _, err := b.srv.iam.CreateRole(ctx, iam.CreateRoleInput{Name: "second", AssumeRolePolicyDocument: trust, MaxSessionDuration: 12 * 3600}); err != nil {
+		t.Fatal(err)
+	}
+	second := "arn:aws:iam::" + account + ":role/second"
+	tag := func(k, v string) ststypes.Tag { return ststypes.Tag{Key: aws.String(k), Value: aws.String(v)} }
+
+	parentOut, err := b.sts(b.admin).AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn: aws.String(first), RoleSessionName: aws.String("parent"), SourceIdentity: aws.String("alice"),
+		Tags: []ststypes.Tag{tag("Team", "blue")}, TransitiveTagKeys: []string{"Team"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := aws.Credentials{AccessKeyID: *parentOut.Credentials.AccessKeyId, SecretAccessKey: *parentOut.Credentials.SecretAccessKey, SessionToken: *parentOut.Credentials.SessionToken}
+
+	tests := []struct {
+		name     string
+		in       sts.AssumeRoleInput
+		code     string
+		contains string
+	}{
+		{"fail/over-an-hour", sts.AssumeRoleInput{DurationSeconds: aws.Int32(3601)}, "ValidationError", "1 hour session limit for roles assumed by role chaining"},
+		{"ok/an-hour", sts.AssumeRoleInput{DurationSeconds: aws.Int32(3600)}, "", ""},
+		{"fail/source-identity-changed", sts.AssumeRoleInput{SourceIdentity: aws.String("mallory")}, "AccessDenied", "source identity"},
+		{"ok/source-identity-repeated", sts.AssumeRoleInput{SourceIdentity: aws.String("alice")}, "", ""},
+		{"fail/transitive-tag-overridden", sts.AssumeRoleInput{Tags: []ststypes.Tag{tag("team", "red")}}, "InvalidParameterValue", ""},
+		{"ok/other-tag", sts.AssumeRoleInput{Tags: []ststypes.Tag{tag("Stage", "prod")}}, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := tt.in
+			in.RoleArn, in.RoleSessionName = aws.String(second), aws.String("child")
+			out, err := b.sts(parent).AssumeRole(ctx, &in)
+			if got := errCode(err); got != tt.code {
+				t.Fatalf("code = %q (%v), want %q", got, err, tt.code)
+			}
+			var ae smithy.APIError
+			if tt.contains != "" && (!errors.As(err, &ae) || !strings.Contains(ae.ErrorMessage(), tt.contains)) {
+				t.Errorf("message %v does not contain %q", err, tt.contains)
+			}
+			if err != nil {
+				return
+			}
+			// The child keeps the parent's source identity, and its end
+			// is within the hour whatever was asked.
+			if got := aws.ToString(out.SourceIdentity); got != "alice" {
+				t.Errorf("SourceIdentity = %q, want the parent's %q", got, "alice")
+			}
+			if d := time.Until(*out.Credentials.Expiration); d > time.Hour+time.Minute {
+				t.Errorf("chained session lasts %s, want at most an hour", d)
+			}
+		})
+	}
+}
