@@ -347,7 +347,8 @@ func sourceIdentity(p *awsapi.Params, parent *sessiontoken.Claims) (string, erro
 
 // AssumeRole: the role's trust policy must allow the caller (and its
 // identity policies, unless the trust policy names it), and sts:TagSession
-// too when the request carries session tags. Session policies (Policy,
+// too when the request carries session tags, sts:SetSourceIdentity when it
+// sets a source identity. Session policies (Policy,
 // PolicyArns) narrow the session to their intersection with the role's
 // policies. A session assuming a role mints a child of its own session.
 func handleAssumeRole(s *Server) Handler {
@@ -396,6 +397,14 @@ func handleAssumeRole(s *Server) Handler {
 		}
 		if tagging {
 			if err := s.checkAssumeRole(ctx, r, "sts:TagSession", role, in.RoleARN, keys); err != nil {
+				return nil, err
+			}
+		}
+		// Setting a source identity is an action of its own, as in AWS:
+		// without it, any caller allowed to assume the role could write
+		// whose work the session is into every record it leaves.
+		if _, given := p.Lookup("SourceIdentity"); given {
+			if err := s.checkAssumeRole(ctx, r, "sts:SetSourceIdentity", role, in.RoleARN, keys); err != nil {
 				return nil, err
 			}
 		}

@@ -15,7 +15,8 @@ import (
 	"github.com/shortfuse/shortfuse/internal/iam"
 )
 
-// TestAssumeRoleChaining: a role session assuming a role gets a child
+// TestAssumeRoleChaining: setting a source identity needs
+// sts:SetSourceIdentity; a role session assuming a role gets a child
 // session with AWS's rules for role chaining: at most an hour, the parent's
 // source identity kept and never changed, its transitive tags carried over
 // and not overridden.
@@ -23,7 +24,20 @@ func TestAssumeRoleChaining(t *testing.T) {
 	b := newTestBroker(t, 12*time.Hour, nil)
 	ctx := context.Background()
 	const account = "123456789012"
-	first := createTrustingRole(t, b, "first")
+	firstTrust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + account + `:user/admin"},"Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"]}]}`
+	if _, err := b.srv.iam.CreateRole(ctx, iam.CreateRoleInput{Name: "first", AssumeRolePolicyDocument: firstTrust}); err != nil {
+		t.Fatal(err)
+	}
+	first := "arn:aws:iam::" + account + ":role/first"
+	// A role that trusts the caller without sts:SetSourceIdentity: the
+	// caller may assume it, but not stamp the session with a source identity.
+	plain := createTrustingRole(t, b, "plain")
+	if _, err := b.sts(b.admin).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(plain), RoleSessionName: aws.String("xx"), SourceIdentity: aws.String("alice")}); errCode(err) != "AccessDenied" {
+		t.Fatalf("SourceIdentity without sts:SetSourceIdentity: %v, want AccessDenied", err)
+	}
+	if _, err := b.sts(b.admin).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(plain), RoleSessionName: aws.String("xx")}); err != nil {
+		t.Fatalf("the same role without a source identity: %v", err)
+	}
 	if err := b.srv.iam.PutInlinePolicy(ctx, iam.KindRole, "first", "chain",
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"],"Resource":"*"}]}`); err != nil {
 		t.Fatal(err)
