@@ -276,7 +276,7 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 	}
 	defer st.Close()
 	if mk == nil {
-		mk, err = loadMasterKey(ctx, st, masterKeyPath(in.masterKeyFile, in.dataDir), logger)
+		mk, err = createMasterKey(ctx, st, masterKeyPath(in.masterKeyFile, in.dataDir), logger)
 		if err != nil {
 			return err
 		}

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -112,19 +111,13 @@ func masterKeyFromEnv(text, keyFile string) (*seal.MasterKey, error) {
 	return mk, nil
 }
 
-// loadMasterKey loads the master key file, or creates it if the store
-// holds no keys yet. A store that already holds keys belongs to the master
-// key that wrapped them: making a new one would only fail later, less
-// clearly (a replica started without the shared key file, a store restored
-// without its key).
-func loadMasterKey(ctx context.Context, st store.Store, path string, logger *slog.Logger) (*seal.MasterKey, error) {
-	mk, err := seal.LoadKeyFile(path)
-	if err == nil {
-		return mk, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("master key: %w", err)
-	}
+// createMasterKey makes the master key file that the server did not find
+// (it reads an existing one before it opens the store), if the store holds
+// no keys yet. A store that already holds keys belongs to the master key
+// that wrapped them: making a new one would only fail later, less clearly
+// (a replica started without the shared key file, a store restored without
+// its key).
+func createMasterKey(ctx context.Context, st store.Store, path string, logger *slog.Logger) (*seal.MasterKey, error) {
 	has, err := server.StoreHasKeys(ctx, st)
 	if err != nil {
 		return nil, err
