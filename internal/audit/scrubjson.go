@@ -114,33 +114,45 @@ func (p *jsonParser) object(r *Redactor, depth int) (map[string]any, error) {
 			return nil, errSyntax
 		}
 		p.i++
-		if r != nil && Sensitive(k) {
-			v, err := p.value(nil, depth)
-			if err != nil {
-				return nil, err
-			}
-			m[k] = r.hashValue(v)
-		} else {
-			v, err := p.value(r, depth)
-			if err != nil {
-				return nil, err
-			}
-			m[k] = v
+		sensitive := r != nil && Sensitive(k)
+		scrub := r
+		if sensitive {
+			scrub = nil // the value is hashed whole, as Scrub does
 		}
-		p.space()
-		if p.i >= len(p.b) {
-			return nil, errSyntax
+		v, err := p.value(scrub, depth)
+		if err != nil {
+			return nil, err
 		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-		case '}':
-			p.i++
+		if sensitive {
+			v = r.hashValue(v)
+		}
+		m[k] = v
+		done, err := p.next('}')
+		if err != nil {
+			return nil, err
+		}
+		if done {
 			return m, nil
-		default:
-			return nil, errSyntax
 		}
 	}
+}
+
+// next reads what follows a member or an element: a comma (more to come)
+// or the closing bracket (done).
+func (p *jsonParser) next(closing byte) (done bool, err error) {
+	p.space()
+	if p.i >= len(p.b) {
+		return false, errSyntax
+	}
+	switch p.b[p.i] {
+	case ',':
+		p.i++
+		return false, nil
+	case closing:
+		p.i++
+		return true, nil
+	}
+	return false, errSyntax
 }
 
 func (p *jsonParser) array(r *Redactor, depth int) ([]any, error) {
@@ -160,18 +172,12 @@ func (p *jsonParser) array(r *Redactor, depth int) ([]any, error) {
 			return nil, err
 		}
 		out = append(out, v)
-		p.space()
-		if p.i >= len(p.b) {
-			return nil, errSyntax
+		done, err := p.next(']')
+		if err != nil {
+			return nil, err
 		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-		case ']':
-			p.i++
+		if done {
 			return out, nil
-		default:
-			return nil, errSyntax
 		}
 	}
 }
