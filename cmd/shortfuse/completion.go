@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/spf13/cobra"
@@ -70,26 +71,38 @@ func completionConfig(cmd *cobra.Command) (context.Context, context.CancelFunc, 
 }
 
 func completeRoles(cmd *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	return completeListed(cmd, func(ctx context.Context, cfg aws.Config, add func(string) bool) {
+		p := iam.NewListRolesPaginator(iam.NewFromConfig(cfg), &iam.ListRolesInput{})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return
+			}
+			for _, r := range page.Roles {
+				if arn := *r.Arn; strings.HasPrefix(arn, toComplete) && !add(arn) {
+					return
+				}
+			}
+		}
+	}), cobra.ShellCompDirectiveNoFileComp
+}
+
+// completeListed loads the configuration the flags typed so far give and
+// collects what list adds, until add reports that maxCompletions are
+// there. An error of any kind completes what was collected.
+func completeListed(cmd *cobra.Command, list func(ctx context.Context, cfg aws.Config, add func(string) bool)) []string {
 	ctx, cancel, o := completionConfig(cmd)
 	defer cancel()
 	cfg, err := awsconf.Load(ctx, *o)
 	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
+		return nil
 	}
 	var out []string
-	p := iam.NewListRolesPaginator(iam.NewFromConfig(cfg), &iam.ListRolesInput{})
-	for p.HasMorePages() && len(out) < maxCompletions {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			break
-		}
-		for _, r := range page.Roles {
-			if arn := *r.Arn; strings.HasPrefix(arn, toComplete) {
-				out = append(out, arn)
-			}
-		}
-	}
-	return out, cobra.ShellCompDirectiveNoFileComp
+	list(ctx, cfg, func(v string) bool {
+		out = append(out, v)
+		return len(out) < maxCompletions
+	})
+	return out
 }
 
 // completeSecretRef completes VAR=SECRET_ID: once VAR= is typed, with the
@@ -99,24 +112,18 @@ func completeSecretRef(cmd *cobra.Command, _ []string, toComplete string) ([]str
 	if !ok {
 		return nil, cobra.ShellCompDirectiveNoSpace | cobra.ShellCompDirectiveNoFileComp
 	}
-	ctx, cancel, o := completionConfig(cmd)
-	defer cancel()
-	cfg, err := awsconf.Load(ctx, *o)
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	var out []string
-	p := secretsmanager.NewListSecretsPaginator(secretsmanager.NewFromConfig(cfg), &secretsmanager.ListSecretsInput{})
-	for p.HasMorePages() && len(out) < maxCompletions {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			break
-		}
-		for _, s := range page.SecretList {
-			if name := *s.Name; strings.HasPrefix(name, prefix) {
-				out = append(out, v+"="+name)
+	return completeListed(cmd, func(ctx context.Context, cfg aws.Config, add func(string) bool) {
+		p := secretsmanager.NewListSecretsPaginator(secretsmanager.NewFromConfig(cfg), &secretsmanager.ListSecretsInput{})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return
+			}
+			for _, s := range page.SecretList {
+				if name := *s.Name; strings.HasPrefix(name, prefix) && !add(v+"="+name) {
+					return
+				}
 			}
 		}
-	}
-	return out, cobra.ShellCompDirectiveNoFileComp
+	}), cobra.ShellCompDirectiveNoFileComp
 }
