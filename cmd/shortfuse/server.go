@@ -182,7 +182,8 @@ func newServerCommand(getenv func(string) string, stderr io.Writer) *cobra.Comma
 
 On first start in an empty data directory it creates the encrypted store, a master key file
 (0600), an account id and the IAM user "admin" with full rights, whose access key it writes once
-to DIR/admin-credentials (an AWS shared-credentials file). Every flag has a SHORTFUSE_* variable.
+to DIR/admin-credentials (an AWS shared-credentials file). Every flag but --audit-accept-break
+(for one start only) has a SHORTFUSE_* variable: --max-staleness is SHORTFUSE_MAX_STALENESS.
 
 The store is embedded (DIR/shortfuse.db) unless --store names a PostgreSQL database, which
 several replicas may share: each keeps its own data directory (audit log, control socket) and
@@ -214,7 +215,7 @@ by all within a second. See docs/OPERATIONS.md.`,
 	f.StringVar(&in.tlsKey, "tls-key", envDefault(getenv, "SHORTFUSE_TLS_KEY", ""), "TLS private key file (PEM)")
 	f.BoolVar(&in.insecureHTTP, "insecure-http", getenv("SHORTFUSE_INSECURE_HTTP") == "true", "allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy)")
 	f.StringVar(&in.auditLog, "audit-log", envDefault(getenv, "SHORTFUSE_AUDIT_LOG", ""), "audit log file (default DATA/audit.log); rotated files are PATH.<first>-<last>")
-	f.Int64Var(&in.auditMaxBytes, "audit-max-bytes", 64<<20, "rotate the audit log when it reaches this size")
+	f.Int64Var(&in.auditMaxBytes, "audit-max-bytes", int64(envInt(getenv, "SHORTFUSE_AUDIT_MAX_BYTES", 64<<20)), "rotate the audit log when it reaches this size")
 	f.IntVar(&in.auditKeep, "audit-keep", envInt(getenv, "SHORTFUSE_AUDIT_KEEP", 0), "keep this many rotated audit files and prune older ones, each only once it verifies (and was delivered to --audit-ship-dir); 0 keeps all")
 	f.StringVar(&in.auditShipDir, "audit-ship-dir", envDefault(getenv, "SHORTFUSE_AUDIT_SHIP_DIR", ""), "a directory an external shipper watches: rotated audit files are copied there before --audit-keep prunes them")
 	f.BoolVar(&in.auditBreakOK, "audit-accept-break", false, "start although the audit log does not continue from the chain head recorded in the store (the break is recorded in the log, and `audit verify` reports it)")

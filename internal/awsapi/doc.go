@@ -10,7 +10,7 @@
 // the operation is named by the X-Amz-Target header and both bodies are
 // JSON.
 //
-// Decoders are strict (security rule 3): a repeated form key, a duplicate JSON
+// Decoders are strict (docs/SECURITY.md: a lenient parser read differently from what was checked): a repeated form key, a duplicate JSON
 // object key, a JSON member differing from a known one only by case,
 // trailing data and invalid UTF-8 are refused rather than resolved silently.
 // Unknown JSON members are refused by [DecodeJSON] (the broker's own API) and
@@ -18,8 +18,9 @@
 //
 // # Errors
 //
-// Handlers return domain errors. [Encode] turns them into the caller's
-// protocol with the table in errors.go. Anything unmapped becomes
-// InternalFailure with a fixed message; its cause is never sent to the
-// client.
+// Handlers return domain errors; the server maps them to an [*Error] in one
+// place (internal/server's toWire), and [WriteQueryError] or
+// [WriteJSONError] writes it in the caller's protocol, spelled by the table
+// in errors.go. Anything unmapped becomes InternalFailure ([Internal]) with
+// a fixed message; its cause is never sent to the client.
 package awsapi

@@ -20,7 +20,7 @@ const MaxJSONDepth = 32
 
 // DecodeJSON decodes a JSON 1.1 request body into v, a pointer to the
 // operation's input struct, refusing what encoding/json would resolve
-// silently (security rule 3):
+// silently (docs/SECURITY.md: a lenient parser read differently from what was checked):
 //
 //   - invalid JSON, invalid UTF-8 (raw, or a lone UTF-16 surrogate escape),
 //     a raw control character in a string, nesting deeper than

@@ -255,7 +255,7 @@ func ParseLeaseSeconds(v string) (time.Duration, error) {
 	return time.Duration(n) * time.Second, nil
 }
 
-// object decodes a flat JSON object strictly (security rule 3): one
+// object decodes a flat JSON object strictly (docs/SECURITY.md: a lenient parser read differently from what was checked): one
 // object, nothing after it, no key twice, and only the known keys, spelled
 // exactly.
 func object(value []byte, known map[string]bool, what string) (map[string]json.RawMessage, error) {
@@ -358,7 +358,7 @@ func port(m map[string]json.RawMessage) (int, error) {
 
 // checkRoleName accepts the role names the broker will handle: 1 to 63
 // bytes (PostgreSQL's NAMEDATALEN-1) of ASCII letters, digits and '_',
-// starting with a letter or '_' (security rule 6: an ASCII allowlist).
+// starting with a letter or '_' (an ASCII allowlist).
 // Names are still quoted as identifiers wherever they reach SQL.
 func checkRoleName(field, name string) error {
 	if !ValidRoleName(name) {
