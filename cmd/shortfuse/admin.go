@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -38,16 +37,16 @@ func (in *recoverInput) validate() error {
 	return nil
 }
 
-func newAdminCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+func newAdminCommand(d *deps) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "admin",
 		Short: "Break-glass administration of a stopped broker's data directory",
 	}
-	cmd.AddCommand(newAdminRecoverCommand(getenv, stdout, stderr))
+	cmd.AddCommand(newAdminRecoverCommand(d))
 	return cmd
 }
 
-func newAdminRecoverCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+func newAdminRecoverCommand(d *deps) *cobra.Command {
 	in := &recoverInput{}
 	cmd := &cobra.Command{
 		Use:   "recover",
@@ -68,19 +67,19 @@ log (eventName RecoverAdminCredentials), with the key ids by their last 4 charac
 			if err := in.validate(); err != nil {
 				return err
 			}
-			return runRecover(cmd.Context(), in, stdout, stderr)
+			return runRecover(cmd.Context(), in, d)
 		},
 	}
-	in.flags(cmd, getenv)
+	in.flags(cmd, d.getenv)
 	f := cmd.Flags()
-	f.StringVar(&in.auditLog, "audit-log", envDefault(getenv, "SHORTFUSE_AUDIT_LOG", ""), "audit log file (default DATA/audit.log)")
-	f.StringVar(&in.region, "region", envDefault(getenv, "SHORTFUSE_REGION", "us-east-1"), "region written to the credentials file")
+	f.StringVar(&in.auditLog, "audit-log", envDefault(d.getenv, "SHORTFUSE_AUDIT_LOG", ""), "audit log file (default DATA/audit.log)")
+	f.StringVar(&in.region, "region", envDefault(d.getenv, "SHORTFUSE_REGION", "us-east-1"), "region written to the credentials file")
 	f.StringVar(&in.user, "user", "admin", "the IAM user to recover")
 	f.BoolVar(&in.deactivateOld, "deactivate-old", false, "make every other access key of the user inactive")
 	return cmd
 }
 
-func runRecover(ctx context.Context, in *recoverInput, stdout, stderr io.Writer) error {
+func runRecover(ctx context.Context, in *recoverInput, d *deps) error {
 	if _, err := controlClient(ctx, in.dataDir); err == nil {
 		return &hintError{err: fmt.Errorf("a broker runs on %s (its control socket answers)", in.dataDir), hint: "stop it first; recovery works on a stopped broker's data"}
 	}
@@ -173,14 +172,14 @@ func runRecover(ctx context.Context, in *recoverInput, stdout, stderr io.Writer)
 	if err := os.Rename(tmp, credPath); err != nil {
 		return fmt.Errorf("admin credentials file: %w", err)
 	}
-	fmt.Fprintf(stderr, "shortfuse: wrote %s with a new access key %s of %s", credPath, token.KeyHint(k.ID), in.user)
+	fmt.Fprintf(d.stderr, "shortfuse: wrote %s with a new access key %s of %s", credPath, token.KeyHint(k.ID), in.user)
 	if len(deactivated) > 0 {
-		fmt.Fprintf(stderr, "; deactivated %s", strings.Join(deactivated, ", "))
+		fmt.Fprintf(d.stderr, "; deactivated %s", strings.Join(deactivated, ", "))
 	}
 	if len(deleted) > 0 {
-		fmt.Fprintf(stderr, "; deleted %s", strings.Join(deleted, ", "))
+		fmt.Fprintf(d.stderr, "; deleted %s", strings.Join(deleted, ", "))
 	}
-	fmt.Fprintln(stderr)
-	fmt.Fprintln(stdout, credPath)
+	fmt.Fprintln(d.stderr)
+	fmt.Fprintln(d.stdout, credPath)
 	return nil
 }

@@ -49,8 +49,8 @@ func (in *approveInput) validate() error {
 	return nil
 }
 
-func newApproveCommand(stdout, stderr io.Writer) *cobra.Command {
-	in := &approveInput{prompter: tty.Terminal{}, now: time.Now}
+func newApproveCommand(d *deps) *cobra.Command {
+	in := &approveInput{prompter: d.prompter, now: d.now}
 	cmd := &cobra.Command{
 		Use:   "approve CODE",
 		Short: "Approve a build's request for a role session (with MFA)",
@@ -69,7 +69,7 @@ session policy that narrows it. The session goes to the waiting build, once, nev
 			if err := in.validate(); err != nil {
 				return err
 			}
-			return runApprove(cmd.Context(), in, stdout, stderr)
+			return runApprove(cmd.Context(), in, d)
 		},
 	}
 	f := cmd.Flags()
@@ -82,7 +82,7 @@ session policy that narrows it. The session goes to the waiting build, once, nev
 	return cmd
 }
 
-func runApprove(ctx context.Context, in *approveInput, stdout, stderr io.Writer) error {
+func runApprove(ctx context.Context, in *approveInput, d *deps) error {
 	c, cfg, err := brokerClient(ctx, in.aws)
 	if err != nil {
 		return err
@@ -102,7 +102,7 @@ func runApprove(ctx context.Context, in *approveInput, stdout, stderr io.Writer)
 	if err != nil {
 		return approveError(ctx, cfg, err)
 	}
-	describeRequest(stderr, req, in.now())
+	describeRequest(d.stderr, req, in.now())
 	if req.Status != brokerapi.RequestPending {
 		return fmt.Errorf("request %s is %s; only pending requests can be approved", req.Code, req.Status)
 	}
@@ -136,13 +136,13 @@ func runApprove(ctx context.Context, in *approveInput, stdout, stderr io.Writer)
 	}
 	switch out.Status {
 	case brokerapi.RequestApproved:
-		fmt.Fprintf(stderr, "shortfuse: approved %s: the session (%s, expires %s) waits for the build, which takes it once\n",
+		fmt.Fprintf(d.stderr, "shortfuse: approved %s: the session (%s, expires %s) waits for the build, which takes it once\n",
 			out.Code, out.SessionAccessKeyID, fmtTime(out.SessionExpiration.Time))
 	default:
-		fmt.Fprintf(stderr, "shortfuse: approval recorded for %s: %d of %d approvals\n", out.Code, len(out.Approvals), out.ApprovalsRequired)
+		fmt.Fprintf(d.stderr, "shortfuse: approval recorded for %s: %d of %d approvals\n", out.Code, len(out.Approvals), out.ApprovalsRequired)
 	}
 	if in.json {
-		return writeJSON(stdout, out)
+		return writeJSON(d.stdout, out)
 	}
 	return nil
 }

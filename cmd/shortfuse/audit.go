@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
 	"time"
@@ -12,7 +11,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/audit"
 )
 
-func newAuditCommand(stdout, stderr io.Writer) *cobra.Command {
+func newAuditCommand(d *deps) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Verify and read the broker's audit log",
@@ -20,12 +19,12 @@ func newAuditCommand(stdout, stderr io.Writer) *cobra.Command {
 data directory, or --audit-log), hash-chained so that an edit, a deletion or a reordering shows.
 When the log rotates, its older files are named audit.log.<first-seq>-<last-seq>.`,
 	}
-	cmd.AddCommand(newAuditVerifyCommand(stdout))
-	cmd.AddCommand(newAuditTailCommand(stdout, stderr, time.Now))
+	cmd.AddCommand(newAuditVerifyCommand(d))
+	cmd.AddCommand(newAuditTailCommand(d))
 	return cmd
 }
 
-func newAuditVerifyCommand(stdout io.Writer) *cobra.Command {
+func newAuditVerifyCommand(d *deps) *cobra.Command {
 	var pruned bool
 	cmd := &cobra.Command{
 		Use:   "verify FILE...",
@@ -58,10 +57,10 @@ record's link to the pruned ones is taken on trust, and verify says where it sta
 				return &hintError{err: e, hint: hint}
 			}
 			if res.StartSeq > 1 {
-				_, err = fmt.Fprintf(stdout, "ok: %d records, chain whole from seq %d (the records before were pruned)\nhead: seq %d hash %s\n", res.Records, res.StartSeq, res.LastSeq, orDash(res.LastHash))
+				_, err = fmt.Fprintf(d.stdout, "ok: %d records, chain whole from seq %d (the records before were pruned)\nhead: seq %d hash %s\n", res.Records, res.StartSeq, res.LastSeq, orDash(res.LastHash))
 				return err
 			}
-			_, err = fmt.Fprintf(stdout, "ok: %d records, chain whole\nhead: seq %d hash %s\n", res.Records, res.LastSeq, orDash(res.LastHash))
+			_, err = fmt.Fprintf(d.stdout, "ok: %d records, chain whole\nhead: seq %d hash %s\n", res.Records, res.LastSeq, orDash(res.LastHash))
 			return err
 		},
 	}
@@ -122,7 +121,7 @@ func (in *auditTailInput) validate(now time.Time) error {
 	return nil
 }
 
-func newAuditTailCommand(stdout, stderr io.Writer, now func() time.Time) *cobra.Command {
+func newAuditTailCommand(d *deps) *cobra.Command {
 	in := &auditTailInput{}
 	cmd := &cobra.Command{
 		Use:   "tail [flags] FILE",
@@ -138,21 +137,21 @@ statement index that made it. --json prints the records as stored instead. tail 
 records without verifying them: use shortfuse audit verify for that.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := in.validate(now()); err != nil {
+			if err := in.validate(d.now()); err != nil {
 				return err
 			}
 			opts := audit.TailOptions{
 				Filter: audit.Filter{Principal: in.principal, Event: in.event, ErrorsOnly: in.errorsOnly, Since: in.sinceTime},
 				Lines:  in.lines,
 				Follow: in.follow,
-				Warn:   func(msg string) { fmt.Fprintf(stderr, "shortfuse: warning: %s\n", oneLine(msg)) },
+				Warn:   func(msg string) { fmt.Fprintf(d.stderr, "shortfuse: warning: %s\n", oneLine(msg)) },
 			}
 			err := audit.Tail(cmd.Context(), args[0], opts, func(r *audit.Record, line []byte) error {
 				var err error
 				if in.json {
-					_, err = fmt.Fprintf(stdout, "%s\n", line)
+					_, err = fmt.Fprintf(d.stdout, "%s\n", line)
 				} else {
-					_, err = fmt.Fprintln(stdout, audit.Format(r))
+					_, err = fmt.Fprintln(d.stdout, audit.Format(r))
 				}
 				return err
 			})

@@ -79,7 +79,7 @@ func (s *syncBuffer) String() string {
 func runAudit(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb syncBuffer
-	code = run(context.Background(), args, func(string) string { return "" }, strings.NewReader(""), &out, &errb)
+	code = run(context.Background(), args, withStreams(func(string) string { return "" }, strings.NewReader(""), &out, &errb))
 	return code, out.String(), errb.String()
 }
 
@@ -202,8 +202,9 @@ func TestAuditCommand(t *testing.T) {
 func TestAuditTailSinceDuration(t *testing.T) {
 	path := writeAuditLog(t, t.TempDir(), 12, 0)
 	var out, errb bytes.Buffer
-	now := func() time.Time { return auditT0.Add(12 * time.Minute) } // the time of record 12
-	cmd := newAuditTailCommand(&out, &errb, now)
+	d := withStreams(func(string) string { return "" }, strings.NewReader(""), &out, &errb)
+	d.now = func() time.Time { return auditT0.Add(12 * time.Minute) } // the time of record 12
+	cmd := newAuditTailCommand(d)
 	cmd.SetArgs([]string{"--since", "2m", "--json", path})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
@@ -221,7 +222,7 @@ func TestAuditTailFollow(t *testing.T) {
 	var out, errb syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"audit", "tail", "-f", "--json", path}, func(string) string { return "" }, strings.NewReader(""), &out, &errb)
+		done <- run(ctx, []string{"audit", "tail", "-f", "--json", path}, withStreams(func(string) string { return "" }, strings.NewReader(""), &out, &errb))
 	}()
 	waitFor := func(n int) {
 		t.Helper()

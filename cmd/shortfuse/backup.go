@@ -32,7 +32,7 @@ func (in *backupInput) validate() error {
 	return nil
 }
 
-func newBackupCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+func newBackupCommand(d *deps) *cobra.Command {
 	in := &backupInput{}
 	cmd := &cobra.Command{
 		Use:   "backup --data DIR --out FILE",
@@ -52,23 +52,23 @@ For a PostgreSQL store, back up the database with pg_dump instead.`,
 			if err := in.validate(); err != nil {
 				return err
 			}
-			return runBackup(cmd.Context(), in, stdout, stderr)
+			return runBackup(cmd.Context(), in, d)
 		},
 	}
 	f := cmd.Flags()
-	addDataFlag(f, &in.dataDir, getenv, "data directory of the broker")
+	addDataFlag(f, &in.dataDir, d.getenv, "data directory of the broker")
 	f.StringVar(&in.out, "out", "", "file to write (- for standard output)")
 	f.BoolVar(&in.force, "force", false, "replace FILE if it exists")
 	return cmd
 }
 
-func runBackup(ctx context.Context, in *backupInput, stdout, stderr io.Writer) error {
+func runBackup(ctx context.Context, in *backupInput, d *deps) error {
 	if in.out == "-" {
-		n, how, err := copyStore(ctx, in.dataDir, stdout)
+		n, how, err := copyStore(ctx, in.dataDir, d.stdout)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "shortfuse: backup: %d bytes (%s)\n", n, how)
+		fmt.Fprintf(d.stderr, "shortfuse: backup: %d bytes (%s)\n", n, how)
 		return nil
 	}
 	if _, err := os.Lstat(in.out); err == nil && !in.force {
@@ -95,7 +95,7 @@ func runBackup(ctx context.Context, in *backupInput, stdout, stderr io.Writer) e
 	if err := renameSynced(tmp, in.out); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(stdout, "backup: %d bytes written to %s (%s, verified)\nnote: the master key is not in the backup; keep %s safe apart from it\n",
+	_, err = fmt.Fprintf(d.stdout, "backup: %d bytes written to %s (%s, verified)\nnote: the master key is not in the backup; keep %s safe apart from it\n",
 		n, in.out, how, filepath.Join(in.dataDir, "master.key"))
 	return err
 }

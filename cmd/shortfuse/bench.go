@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -73,7 +72,7 @@ func (in *benchInput) validate() error {
 	return nil
 }
 
-func newBenchCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+func newBenchCommand(d *deps) *cobra.Command {
 	in := &benchInput{}
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -116,10 +115,10 @@ evaluates N × statements statements.`,
 			if err := in.validate(); err != nil {
 				return err
 			}
-			return runBench(cmd.Context(), in, stdout, stderr)
+			return runBench(cmd.Context(), in, d)
 		},
 	}
-	cmd.AddCommand(newBenchCeilingCommand(stdout))
+	cmd.AddCommand(newBenchCeilingCommand(d))
 	f := cmd.Flags()
 	addAWSFlags(f, &in.aws)
 	// --endpoint is the flag's former name.
@@ -137,7 +136,7 @@ evaluates N × statements statements.`,
 	return cmd
 }
 
-func runBench(ctx context.Context, in *benchInput, stdout, stderr io.Writer) error {
+func runBench(ctx context.Context, in *benchInput, d *deps) error {
 	awsCfg, err := awsconf.Load(ctx, in.aws)
 	if errors.Is(err, awsconf.ErrNoRegion) {
 		// Fixtures and load go to one region; without one, AWS's first.
@@ -172,8 +171,8 @@ func runBench(ctx context.Context, in *benchInput, stdout, stderr io.Writer) err
 		Concurrency: in.concurrency,
 		Duration:    in.duration,
 		Warmup:      in.warmup,
-		Rand:        rand.Reader,
-		Now:         time.Now,
+		Rand:        d.rand,
+		Now:         d.now,
 	}
 	if in.principalPolicies > 0 {
 		cfg.PrincipalPolicies, cfg.PolicyStatements = in.principalPolicies, in.policyStatements
@@ -186,7 +185,7 @@ func runBench(ctx context.Context, in *benchInput, stdout, stderr io.Writer) err
 	var report *bench.Report
 	if !in.ceiling {
 		if !in.json {
-			fmt.Fprintf(stderr, "shortfuse: measuring %s at %s…\n", op, endpointName(in.endpoint))
+			fmt.Fprintf(d.stderr, "shortfuse: measuring %s at %s…\n", op, endpointName(in.endpoint))
 		}
 		res, err := bench.Run(ctx, cfg)
 		if err != nil {
@@ -204,7 +203,7 @@ func runBench(ctx context.Context, in *benchInput, stdout, stderr io.Writer) err
 		ceil.Target = "ceiling"
 		ceil.ServerCPU = bench.MetricsCPU(ceilURL, nil)
 		if !in.json {
-			fmt.Fprintf(stderr, "shortfuse: measuring %s at %s and at the ceiling %s, in %d rounds…\n", op, endpointName(in.endpoint), ceilURL, in.rounds)
+			fmt.Fprintf(d.stderr, "shortfuse: measuring %s at %s and at the ceiling %s, in %d rounds…\n", op, endpointName(in.endpoint), ceilURL, in.rounds)
 		}
 		report, err = bench.Compare(ctx, cfg, ceil, in.rounds)
 		if err != nil {
@@ -212,9 +211,9 @@ func runBench(ctx context.Context, in *benchInput, stdout, stderr io.Writer) err
 		}
 	}
 	if in.json {
-		return report.WriteJSON(stdout)
+		return report.WriteJSON(d.stdout)
 	}
-	return report.WriteText(stdout)
+	return report.WriteText(d.stdout)
 }
 
 // startCeilingProcess runs the ceiling in a process of its own (this
@@ -274,7 +273,7 @@ func startCeilingProcess(ctx context.Context) (string, func(), error) {
 // newBenchCeilingCommand is `bench ceiling`, hidden: the ceiling server in a
 // process of its own. It prints its URL on the first line of stdout and
 // serves until interrupted.
-func newBenchCeilingCommand(stdout io.Writer) *cobra.Command {
+func newBenchCeilingCommand(d *deps) *cobra.Command {
 	var listen string
 	cmd := &cobra.Command{
 		Use:    "ceiling",
@@ -290,7 +289,7 @@ func newBenchCeilingCommand(stdout io.Writer) *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			fmt.Fprintln(stdout, c.URL)
+			fmt.Fprintln(d.stdout, c.URL)
 			<-cmd.Context().Done()
 			return nil
 		},

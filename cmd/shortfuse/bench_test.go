@@ -79,7 +79,7 @@ func TestBenchCommandFlags(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout bytes.Buffer
-			cmd := newBenchCommand(func(string) string { return "" }, &stdout, io.Discard)
+			cmd := newBenchCommand(withStreams(func(string) string { return "" }, strings.NewReader(""), &stdout, io.Discard))
 			cmd.SetArgs(tc.args)
 			cmd.SetOut(io.Discard)
 			cmd.SetErr(io.Discard)

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -11,7 +10,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/store/bolt"
 )
 
-func newCompactCommand(getenv func(string) string, stdout io.Writer) *cobra.Command {
+func newCompactCommand(d *deps) *cobra.Command {
 	var dataDir string
 	cmd := &cobra.Command{
 		Use:   "compact --data DIR",
@@ -30,10 +29,10 @@ other whole. With PostgreSQL, the database reclaims space itself (autovacuum).`,
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(stdout, "compact: %s from %d to %d bytes\n", filepath.Join(dataDir, boltFile), before, after)
+			_, err = fmt.Fprintf(d.stdout, "compact: %s from %d to %d bytes\n", filepath.Join(dataDir, boltFile), before, after)
 			return err
 		},
 	}
-	addDataFlag(cmd.Flags(), &dataDir, getenv, "data directory")
+	addDataFlag(cmd.Flags(), &dataDir, d.getenv, "data directory")
 	return cmd
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 
@@ -28,7 +27,7 @@ func (in *denyInput) validate() error {
 	return nil
 }
 
-func newDenyCommand(stderr io.Writer) *cobra.Command {
+func newDenyCommand(d *deps) *cobra.Command {
 	in := &denyInput{}
 	cmd := &cobra.Command{
 		Use:   "deny CODE",
@@ -49,7 +48,7 @@ the request may deny it (no MFA needed to say no); the requester may withdraw it
 			if err != nil {
 				return approveError(cmd.Context(), cfg, err)
 			}
-			fmt.Fprintf(stderr, "shortfuse: denied %s\n", out.Code)
+			fmt.Fprintf(d.stderr, "shortfuse: denied %s\n", out.Code)
 			return nil
 		},
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -107,8 +106,8 @@ func (in *execInput) validate() error {
 	return nil
 }
 
-func newExecCommand(getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
-	in := &execInput{environ: os.Environ, now: time.Now, random: rand.Reader}
+func newExecCommand(d *deps) *cobra.Command {
+	in := &execInput{environ: d.environ, now: d.now, random: d.rand}
 	cmd := &cobra.Command{
 		Use:   "exec [flags] -- COMMAND [ARGS...]",
 		Short: "Run a command with secrets in its environment, masked in its output, and revoke the token after",
@@ -139,7 +138,7 @@ func newExecCommand(getenv func(string) string, stdin io.Reader, stdout, stderr 
 			if err := in.validate(); err != nil {
 				return err
 			}
-			return runExec(cmd.Context(), in, getenv, stdin, stdout, stderr)
+			return runExec(cmd.Context(), in, d)
 		},
 	}
 	f := cmd.Flags()
@@ -175,8 +174,8 @@ type execRun struct {
 	dead atomic.Bool
 }
 
-func runExec(ctx context.Context, in *execInput, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if execjob.Nested(getenv) {
+func runExec(ctx context.Context, in *execInput, d *deps) error {
+	if execjob.Nested(d.getenv) {
 		return &hintError{
 			err:  errors.New("already running inside shortfuse exec"),
 			hint: "run the command directly: it already has the session and its secrets, and an inner exec would revoke the outer session",
@@ -189,18 +188,18 @@ func runExec(ctx context.Context, in *execInput, getenv func(string) string, std
 
 	// The child's masked stderr, our notes and the heartbeat reports share
 	// one writer, one write at a time.
-	stderr = &lockedWriter{w: stderr}
+	stderr := &lockedWriter{w: d.stderr}
 	r := &execRun{in: in, stderr: stderr, log: slog.New(slog.DiscardHandler)}
 	if in.debug {
 		r.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	if err := r.loadToken(ctx, getenv, stdin); err != nil {
+	if err := r.loadToken(ctx, d.getenv, d.stdin); err != nil {
 		return err
 	}
 	r.broker = brokerapi.New(r.cfg, awsconf.BrokerEndpoint(ctx, r.cfg))
 	r.log.Debug("token loaded", "credentials", r.creds, "region", r.cfg.Region, "broker", r.broker.Endpoint)
 	defer r.revoke(ctx)
-	return r.run(ctx, stdin, stdout)
+	return r.run(ctx, d.stdin, d.stdout)
 }
 
 // loadToken reads the token and builds the AWS configuration around it.

@@ -21,7 +21,7 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"shortfuse": func() {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+			code := run(ctx, os.Args[1:], withStreams(os.Getenv, os.Stdin, os.Stdout, os.Stderr))
 			stop()
 			os.Exit(code)
 		},

@@ -8,7 +8,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -20,7 +19,7 @@ import (
 
 // newHealthcheckCommand asks a broker's /healthz, for container health
 // checks: an image FROM scratch has no shell and no curl.
-func newHealthcheckCommand(getenv func(string) string, stdout io.Writer) *cobra.Command {
+func newHealthcheckCommand(d *deps) *cobra.Command {
 	var url string
 	var timeout time.Duration
 	cmd := &cobra.Command{
@@ -36,7 +35,7 @@ func newHealthcheckCommand(getenv func(string) string, stdout io.Writer) *cobra.
 			if err != nil {
 				return fmt.Errorf("--url %q: %v", url, err)
 			}
-			client, err := healthClient(url, getenv)
+			client, err := healthClient(url, d.getenv)
 			if err != nil {
 				return err
 			}
@@ -51,11 +50,11 @@ func newHealthcheckCommand(getenv func(string) string, stdout io.Writer) *cobra.
 			if resp.StatusCode != http.StatusOK {
 				return fmt.Errorf("%s/healthz: HTTP %d", url, resp.StatusCode)
 			}
-			_, err = fmt.Fprintln(stdout, "ok")
+			_, err = fmt.Fprintln(d.stdout, "ok")
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&url, "url", envDefault(getenv, "SHORTFUSE_HEALTHCHECK_URL", defaultHealthURL(getenv)), "the broker's base URL (SHORTFUSE_HEALTHCHECK_URL; default: loopback at the port of SHORTFUSE_LISTEN, https when SHORTFUSE_TLS_CERT is set)")
+	cmd.Flags().StringVar(&url, "url", envDefault(d.getenv, "SHORTFUSE_HEALTHCHECK_URL", defaultHealthURL(d.getenv)), "the broker's base URL (SHORTFUSE_HEALTHCHECK_URL; default: loopback at the port of SHORTFUSE_LISTEN, https when SHORTFUSE_TLS_CERT is set)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 3*time.Second, "give up after this long")
 	return cmd
 }

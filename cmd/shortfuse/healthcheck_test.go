@@ -81,7 +81,7 @@ func TestHealthcheckTLSPinsTheBrokersCertificate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			env := map[string]string{"SHORTFUSE_TLS_CERT": tc.cert}
 			var stdout, stderr bytes.Buffer
-			code := run(context.Background(), []string{"healthcheck", "--url", ts.URL}, func(k string) string { return env[k] }, strings.NewReader(""), &stdout, &stderr)
+			code := run(context.Background(), []string{"healthcheck", "--url", ts.URL}, withStreams(func(k string) string { return env[k] }, strings.NewReader(""), &stdout, &stderr))
 			if (code == 0) != tc.ok {
 				t.Errorf("exit %d, want ok=%v\nstdout: %s\nstderr: %s", code, tc.ok, stdout.String(), stderr.String())
 			}

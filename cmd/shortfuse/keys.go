@@ -79,7 +79,7 @@ func (in *keysInput) openKeys(ctx context.Context) (*brokerStore, *server.Keys, 
 	return st, keys, mk, nil
 }
 
-func newKeysCommand(getenv func(string) string, stdout io.Writer) *cobra.Command {
+func newKeysCommand(d *deps) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "keys",
 		Short: "List and rotate the broker's keys",
@@ -94,13 +94,13 @@ With a broker running on the data directory, the commands go through its control
 otherwise they open the store themselves (for PostgreSQL, with --store, alongside the running
 replicas, which pick the change up at once).`,
 	}
-	cmd.AddCommand(newKeysListCommand(getenv, stdout))
-	cmd.AddCommand(newKeysRotateCommand(getenv, stdout))
-	cmd.AddCommand(newKeysRewrapCommand(getenv, stdout))
+	cmd.AddCommand(newKeysListCommand(d))
+	cmd.AddCommand(newKeysRotateCommand(d))
+	cmd.AddCommand(newKeysRewrapCommand(d))
 	return cmd
 }
 
-func newKeysListCommand(getenv func(string) string, stdout io.Writer) *cobra.Command {
+func newKeysListCommand(d *deps) *cobra.Command {
 	in := &keysInput{}
 	cmd := &cobra.Command{
 		Use:   "list",
@@ -142,10 +142,10 @@ func newKeysListCommand(getenv func(string) string, stdout io.Writer) *cobra.Com
 					return err
 				}
 			}
-			return printKeys(stdout, infos)
+			return printKeys(d.stdout, infos)
 		},
 	}
-	in.flags(cmd, getenv)
+	in.flags(cmd, d.getenv)
 	return cmd
 }
 
@@ -201,7 +201,7 @@ type keysRotateInput struct {
 	sessionKey, dataKey, retireOld bool
 }
 
-func newKeysRotateCommand(getenv func(string) string, stdout io.Writer) *cobra.Command {
+func newKeysRotateCommand(d *deps) *cobra.Command {
 	in := &keysRotateInput{}
 	cmd := &cobra.Command{
 		Use:   "rotate",
@@ -241,18 +241,18 @@ InvalidClientTokenId and must ask for new sessions).`,
 				}
 			}
 			if rot.DataKey != 0 {
-				fmt.Fprintf(stdout, "data key %d now seals new records\n", rot.DataKey)
+				fmt.Fprintf(d.stdout, "data key %d now seals new records\n", rot.DataKey)
 			}
 			if rot.SessionKey != 0 {
-				fmt.Fprintf(stdout, "session key %d now mints new sessions\n", rot.SessionKey)
+				fmt.Fprintf(d.stdout, "session key %d now mints new sessions\n", rot.SessionKey)
 			}
 			for _, id := range rot.Retired {
-				fmt.Fprintf(stdout, "session key %d retired\n", id)
+				fmt.Fprintf(d.stdout, "session key %d retired\n", id)
 			}
 			return nil
 		},
 	}
-	in.flags(cmd, getenv)
+	in.flags(cmd, d.getenv)
 	cmd.Flags().BoolVar(&in.sessionKey, "session-key", false, "add a new session key")
 	cmd.Flags().BoolVar(&in.dataKey, "data-key", false, "add a new data key")
 	cmd.Flags().BoolVar(&in.retireOld, "retire-old", false, "delete every older session key now: the sessions they minted stop working")
@@ -264,7 +264,7 @@ type keysRewrapInput struct {
 	newKeyFile string
 }
 
-func newKeysRewrapCommand(getenv func(string) string, stdout io.Writer) *cobra.Command {
+func newKeysRewrapCommand(d *deps) *cobra.Command {
 	in := &keysRewrapInput{}
 	cmd := &cobra.Command{
 		Use:   "rewrap --new-master-key-file FILE",
@@ -306,11 +306,11 @@ the new one exists: older backups still need it.`,
 				}
 				return err
 			}
-			_, err = fmt.Fprintf(stdout, "re-wrapped %d data keys under %s\nstart the brokers with it as their master key file\n", n, in.newKeyFile)
+			_, err = fmt.Fprintf(d.stdout, "re-wrapped %d data keys under %s\nstart the brokers with it as their master key file\n", n, in.newKeyFile)
 			return err
 		},
 	}
-	in.flags(cmd, getenv)
+	in.flags(cmd, d.getenv)
 	cmd.Flags().StringVar(&in.newKeyFile, "new-master-key-file", "", "the new master key file")
 	return cmd
 }

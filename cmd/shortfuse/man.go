@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -12,7 +11,7 @@ import (
 
 // newManCommand writes a man page per command, generated from the help
 // text of the command tree (for packages: shortfuse man DIR).
-func newManCommand(stdout io.Writer) *cobra.Command {
+func newManCommand(d *deps) *cobra.Command {
 	return &cobra.Command{
 		Use:    "man DIR",
 		Short:  "Write man pages (section 1) for every command into DIR",
@@ -28,7 +27,7 @@ func newManCommand(stdout io.Writer) *cobra.Command {
 			if err := doc.GenManTree(root, &doc.GenManHeader{Title: "SHORTFUSE", Section: "1", Source: "shortfuse " + currentBuild().Version, Manual: "shortfuse manual"}, dir); err != nil {
 				return err
 			}
-			_, err := fmt.Fprintln(stdout, dir)
+			_, err := fmt.Fprintln(d.stdout, dir)
 			return err
 		},
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -29,7 +28,7 @@ func (in *migrateInput) validate() error {
 	return nil
 }
 
-func newMigrateCommand(getenv func(string) string, stdout io.Writer) *cobra.Command {
+func newMigrateCommand(d *deps) *cobra.Command {
 	in := &migrateInput{}
 	cmd := &cobra.Command{
 		Use:   "migrate --store postgres://...",
@@ -48,17 +47,17 @@ newer shortfuse is refused.`,
 				return err
 			}
 			if len(applied) == 0 {
-				_, err = fmt.Fprintln(stdout, "migrate: the schema is up to date")
+				_, err = fmt.Fprintln(d.stdout, "migrate: the schema is up to date")
 				return err
 			}
 			v := make([]string, len(applied))
 			for i, a := range applied {
 				v[i] = fmt.Sprint(a)
 			}
-			_, err = fmt.Fprintf(stdout, "migrate: applied %s\n", strings.Join(v, ", "))
+			_, err = fmt.Fprintf(d.stdout, "migrate: applied %s\n", strings.Join(v, ", "))
 			return err
 		},
 	}
-	addStoreFlag(cmd.Flags(), &in.store, getenv, "the PostgreSQL store (postgres:// URL; SHORTFUSE_STORE keeps a password off the command line)")
+	addStoreFlag(cmd.Flags(), &in.store, d.getenv, "the PostgreSQL store (postgres:// URL; SHORTFUSE_STORE keeps a password off the command line)")
 	return cmd
 }

@@ -45,14 +45,14 @@ func (in *oidcSetJWKSInput) validate() error {
 	return nil
 }
 
-func newOIDCProviderCommand(stdin io.Reader, stdout io.Writer) *cobra.Command {
+func newOIDCProviderCommand(d *deps) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "oidc-provider",
 		Short: "Manage the broker's OpenID Connect providers beyond what IAM offers",
 		Long: "Manage the broker's OpenID Connect providers beyond what IAM offers.\n" +
 			"Create and inspect providers with the aws CLI (aws iam create-open-id-connect-provider ...).",
 	}
-	in := &oidcSetJWKSInput{stdin: stdin, now: time.Now}
+	in := &oidcSetJWKSInput{stdin: d.stdin, now: d.now}
 	set := &cobra.Command{
 		Use:   "set-jwks --arn ARN (--file JWKS.json | --clear)",
 		Short: "Store a provider's key set (JWKS) on the broker, for issuers the broker cannot reach",
@@ -66,7 +66,7 @@ func newOIDCProviderCommand(stdin io.Reader, stdout io.Writer) *cobra.Command {
 			if err := in.validate(); err != nil {
 				return err
 			}
-			return runOIDCSetJWKS(cmd.Context(), in, stdout)
+			return runOIDCSetJWKS(cmd.Context(), in, d)
 		},
 	}
 	f := set.Flags()
@@ -100,7 +100,7 @@ func readJWKS(in *oidcSetJWKSInput) ([]byte, []string, error) {
 	return bytes.TrimSpace(data), ks.KeyIDs(), nil
 }
 
-func runOIDCSetJWKS(ctx context.Context, in *oidcSetJWKSInput, stdout io.Writer) error {
+func runOIDCSetJWKS(ctx context.Context, in *oidcSetJWKSInput, d *deps) error {
 	var jwks []byte
 	if !in.clear {
 		var err error
@@ -125,9 +125,9 @@ func runOIDCSetJWKS(ctx context.Context, in *oidcSetJWKSInput, stdout io.Writer)
 		return err
 	}
 	if in.clear {
-		fmt.Fprintf(stdout, "%s: stored key set removed; keys come from the issuer\n", in.arn)
+		fmt.Fprintf(d.stdout, "%s: stored key set removed; keys come from the issuer\n", in.arn)
 		return nil
 	}
-	fmt.Fprintf(stdout, "%s: stored %d key(s): %s\n", in.arn, len(keyIDs), strings.Join(keyIDs, ", "))
+	fmt.Fprintf(d.stdout, "%s: stored %d key(s): %s\n", in.arn, len(keyIDs), strings.Join(keyIDs, ", "))
 	return nil
 }

@@ -136,7 +136,7 @@ func TestOIDCSetJWKS(t *testing.T) {
 			}
 			var stdout, stderr bytes.Buffer
 			args := append([]string{"oidc-provider", "set-jwks", "--endpoint-url", url}, tc.args...)
-			code := run(ctx, args, os.Getenv, strings.NewReader(tc.stdin), &stdout, &stderr)
+			code := run(ctx, args, withStreams(os.Getenv, strings.NewReader(tc.stdin), &stdout, &stderr))
 			if code != tc.wantCode || !strings.Contains(stdout.String(), tc.wantStdout) || !strings.Contains(stderr.String(), tc.wantStderr) {
 				t.Fatalf("run() = %d\nstdout: %s\nstderr: %s\nwant %d, stdout ~ %q, stderr ~ %q", code, stdout.String(), stderr.String(), tc.wantCode, tc.wantStdout, tc.wantStderr)
 			}

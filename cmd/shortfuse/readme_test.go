@@ -41,18 +41,18 @@ func sampleValue(t *testing.T, f *pflag.Flag) string {
 
 func TestEveryServerFlagHasItsEnvironmentVariable(t *testing.T) {
 	none := func(string) string { return "" }
-	base := newServerCommand(none, io.Discard).Flags()
+	base := newServerCommand(withStreams(none, nil, io.Discard, io.Discard)).Flags()
 	base.VisitAll(func(f *pflag.Flag) {
 		if _, ok := flagOnlyOnce[f.Name]; ok {
 			return
 		}
 		name, want := envName(f.Name), sampleValue(t, f)
-		withEnv := newServerCommand(func(k string) string {
+		withEnv := newServerCommand(withStreams(func(k string) string {
 			if k == name {
 				return want
 			}
 			return ""
-		}, io.Discard).Flags().Lookup(f.Name)
+		}, nil, io.Discard, io.Discard)).Flags().Lookup(f.Name)
 		if withEnv.DefValue == f.DefValue {
 			t.Errorf("--%s: %s=%s does not change its default (%q)", f.Name, name, want, f.DefValue)
 		}
@@ -90,7 +90,7 @@ func section(t *testing.T, doc, title string) string {
 
 func TestReadmeFlagTableListsEveryServerFlag(t *testing.T) {
 	table := section(t, readRepoFile(t, "README.md"), "Flags")
-	newServerCommand(func(string) string { return "" }, io.Discard).Flags().VisitAll(func(f *pflag.Flag) {
+	newServerCommand(withStreams(func(string) string { return "" }, nil, io.Discard, io.Discard)).Flags().VisitAll(func(f *pflag.Flag) {
 		if f.Hidden {
 			return
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -67,8 +66,8 @@ func (in *requestInput) validate() error {
 	return nil
 }
 
-func newRequestCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
-	in := &requestInput{now: time.Now, rand: rand.Reader, poll: 20 * time.Second}
+func newRequestCommand(d *deps) *cobra.Command {
+	in := &requestInput{now: d.now, rand: d.rand, poll: 20 * time.Second}
 	cmd := &cobra.Command{
 		Use:   "request",
 		Short: "Ask a human to approve a role session for this build, wait, and print the token",
@@ -91,7 +90,7 @@ command is stopped while it waits, it withdraws the request.`,
 			if err := in.validate(); err != nil {
 				return err
 			}
-			return runRequest(cmd.Context(), in, getenv, stdout, stderr)
+			return runRequest(cmd.Context(), in, d)
 		},
 	}
 	f := cmd.Flags()
@@ -107,7 +106,7 @@ command is stopped while it waits, it withdraws the request.`,
 	return cmd
 }
 
-func runRequest(ctx context.Context, in *requestInput, getenv func(string) string, stdout, stderr io.Writer) error {
+func runRequest(ctx context.Context, in *requestInput, d *deps) error {
 	c, cfg, err := brokerClient(ctx, in.aws)
 	if err != nil {
 		return err
@@ -116,7 +115,7 @@ func runRequest(ctx context.Context, in *requestInput, getenv func(string) strin
 	if err != nil {
 		return err
 	}
-	build := approvals.BuildFromEnv(getenv, os.ReadFile)
+	build := approvals.BuildFromEnv(d.getenv, os.ReadFile)
 	if in.buildURL != "" {
 		build.URL = in.buildURL
 	}
@@ -146,10 +145,10 @@ func runRequest(ctx context.Context, in *requestInput, getenv func(string) strin
 	if created.ApprovalsRequired > 1 {
 		needs = fmt.Sprintf("%d approvals", created.ApprovalsRequired)
 	}
-	fmt.Fprintf(stderr, "shortfuse: approval code %s: a session of %s for %s, needs %s\n", code, in.role, in.duration, needs)
-	fmt.Fprintf(stderr, "shortfuse: approve with: shortfuse approve %s\n", code)
-	fmt.Fprintf(stderr, "shortfuse: or open: %s\n", link)
-	fmt.Fprintf(stderr, "shortfuse: waiting for a decision until %s\n", created.ExpiresAt.UTC().Format("15:04:05 UTC"))
+	fmt.Fprintf(d.stderr, "shortfuse: approval code %s: a session of %s for %s, needs %s\n", code, in.role, in.duration, needs)
+	fmt.Fprintf(d.stderr, "shortfuse: approve with: shortfuse approve %s\n", code)
+	fmt.Fprintf(d.stderr, "shortfuse: or open: %s\n", link)
+	fmt.Fprintf(d.stderr, "shortfuse: waiting for a decision until %s\n", created.ExpiresAt.UTC().Format("15:04:05 UTC"))
 	// A few seconds past the request's end, so that the broker's answer
 	// (expired) comes before the command gives up on its own.
 	deadline := created.ExpiresAt.Add(5 * time.Second)
@@ -157,10 +156,10 @@ func runRequest(ctx context.Context, in *requestInput, getenv func(string) strin
 		deadline = in.now().Add(in.timeout)
 	}
 
-	req, err := waitForDecision(ctx, c, code, deadline, in.now, in.poll, stderr)
+	req, err := waitForDecision(ctx, c, code, deadline, in.now, in.poll, d.stderr)
 	if err != nil {
 		if ctx.Err() != nil || errors.Is(err, errGaveUp) {
-			withdraw(c, code, "the job stopped waiting", stderr)
+			withdraw(c, code, "the job stopped waiting", d.stderr)
 		}
 		return requestError(ctx, cfg, err)
 	}
@@ -207,14 +206,14 @@ func runRequest(ctx context.Context, in *requestInput, getenv func(string) strin
 		return fmt.Errorf("the broker sealed unusable credentials: %v", err)
 	}
 	format, _ := token.ParseFormat(in.format)
-	if err := writeToken(stdout, format, creds); err != nil {
+	if err := writeToken(d.stdout, format, creds); err != nil {
 		return err
 	}
 	names := make([]string, 0, len(req.Approvals))
 	for _, a := range req.Approvals {
 		names = append(names, clean(a.UserName))
 	}
-	fmt.Fprintf(stderr, "shortfuse: approved by %s; token %s for %s expires at %s (in %s)\n", strings.Join(names, ", "),
+	fmt.Fprintf(d.stderr, "shortfuse: approved by %s; token %s for %s expires at %s (in %s)\n", strings.Join(names, ", "),
 		token.KeyHint(creds.AccessKeyID), clean(w.AssumedRoleArn), exp.UTC().Format("2006-01-02 15:04:05 UTC"), exp.Sub(in.now()).Round(time.Second))
 	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"text/tabwriter"
 	"time"
 
@@ -26,7 +25,7 @@ func (in *requestsInput) validate() error {
 	return fmt.Errorf("--status %q: want pending, approved, redeemed, denied, expired or all", in.status)
 }
 
-func newRequestsCommand(stdout io.Writer) *cobra.Command {
+func newRequestsCommand(d *deps) *cobra.Command {
 	in := &requestsInput{}
 	cmd := &cobra.Command{
 		Use:   "requests",
@@ -50,11 +49,11 @@ could approve), and all of them with shortfuse:ListRequests.`,
 				if list == nil {
 					list = []brokerapi.ApprovalRequest{}
 				}
-				return writeJSON(stdout, struct {
+				return writeJSON(d.stdout, struct {
 					Requests []brokerapi.ApprovalRequest `json:"Requests"`
 				}{list})
 			}
-			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			tw := tabwriter.NewWriter(d.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "CODE\tSTATUS\tROLE\tREQUESTER\tDURATION\tAPPROVALS\tEXPIRES\tBUILD")
 			for _, r := range list {
 				build := r.Build.URL

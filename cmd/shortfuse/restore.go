@@ -34,7 +34,7 @@ func (in *restoreInput) validate() error {
 	return nil
 }
 
-func newRestoreCommand(getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+func newRestoreCommand(d *deps) *cobra.Command {
 	in := &restoreInput{}
 	cmd := &cobra.Command{
 		Use:   "restore --data DIR --in FILE",
@@ -51,18 +51,18 @@ store replaced is then kept beside it as shortfuse.db.replaced-TIME.`,
 			if err := in.validate(); err != nil {
 				return err
 			}
-			return runRestore(cmd.Context(), in, stdin, stdout, stderr)
+			return runRestore(cmd.Context(), in, d)
 		},
 	}
 	f := cmd.Flags()
-	addDataFlag(f, &in.dataDir, getenv, "data directory to restore into")
+	addDataFlag(f, &in.dataDir, d.getenv, "data directory to restore into")
 	f.StringVar(&in.in, "in", "", "backup file (- for standard input)")
-	addMasterKeyFileFlag(f, &in.masterKeyFile, getenv, "master key file (default DATA/master.key)")
+	addMasterKeyFileFlag(f, &in.masterKeyFile, d.getenv, "master key file (default DATA/master.key)")
 	f.BoolVar(&in.force, "force", false, "replace the store DIR already holds")
 	return cmd
 }
 
-func runRestore(ctx context.Context, in *restoreInput, stdin io.Reader, stdout, stderr io.Writer) error {
+func runRestore(ctx context.Context, in *restoreInput, d *deps) error {
 	target := filepath.Join(in.dataDir, boltFile)
 	_, err := os.Lstat(target)
 	exists := err == nil
@@ -81,7 +81,7 @@ func runRestore(ctx context.Context, in *restoreInput, stdin io.Reader, stdout, 
 		return err
 	}
 	defer os.Remove(tmp)
-	var src io.Reader = stdin
+	var src io.Reader = d.stdin
 	if in.in != "-" {
 		sf, err := os.Open(in.in)
 		if err != nil {
@@ -121,12 +121,12 @@ func runRestore(ctx context.Context, in *restoreInput, stdin io.Reader, stdout, 
 		if err := os.Rename(target, kept); err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "shortfuse: the store replaced is kept as %s\n", kept)
+		fmt.Fprintf(d.stderr, "shortfuse: the store replaced is kept as %s\n", kept)
 	}
 	if err := renameSynced(tmp, target); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(stdout, "restored: %d bytes into %s (account %s)\n%s\n", n, target, account, keyNote)
+	_, err = fmt.Fprintf(d.stdout, "restored: %d bytes into %s (account %s)\n%s\n", n, target, account, keyNote)
 	return err
 }
 

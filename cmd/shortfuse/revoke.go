@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -55,7 +54,7 @@ func (in *revokeInput) validate() error {
 	return nil
 }
 
-func newRevokeCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+func newRevokeCommand(d *deps) *cobra.Command {
 	in := &revokeInput{}
 	cmd := &cobra.Command{
 		Use:   "revoke [ACCESS_KEY_ID...]",
@@ -75,7 +74,7 @@ AWS itself cannot revoke one session; against AWS this command says so and fails
 			if err := in.validate(); err != nil {
 				return err
 			}
-			return runRevoke(cmd.Context(), in, getenv, stdout, stderr)
+			return runRevoke(cmd.Context(), in, d)
 		},
 	}
 	f := cmd.Flags()
@@ -86,10 +85,10 @@ AWS itself cannot revoke one session; against AWS this command says so and fails
 	return cmd
 }
 
-func runRevoke(ctx context.Context, in *revokeInput, getenv func(string) string, stdout, stderr io.Writer) error {
+func runRevoke(ctx context.Context, in *revokeInput, d *deps) error {
 	o := in.aws
 	if in.self {
-		if v := getenv("SHORTFUSE_TOKEN"); v != "" {
+		if v := d.getenv("SHORTFUSE_TOKEN"); v != "" {
 			c, _, err := token.Parse([]byte(v))
 			if err != nil {
 				return fmt.Errorf("the token in SHORTFUSE_TOKEN is not usable: %v", err)
@@ -105,25 +104,25 @@ func runRevoke(ctx context.Context, in *revokeInput, getenv func(string) string,
 	case in.self:
 		if err := c.RevokeSession(ctx, ""); err != nil {
 			if brokerapi.IsSessionRefused(err) {
-				fmt.Fprintln(stderr, "shortfuse: the session had already ended")
+				fmt.Fprintln(d.stderr, "shortfuse: the session had already ended")
 				return nil
 			}
 			return brokerError(ctx, cfg, err)
 		}
-		fmt.Fprintln(stderr, "shortfuse: revoked the caller's session")
+		fmt.Fprintln(d.stderr, "shortfuse: revoked the caller's session")
 	case in.principal != "":
 		n, err := c.RevokeSessions(ctx, in.principal, in.beforeT)
 		if err != nil {
 			return brokerError(ctx, cfg, err)
 		}
-		fmt.Fprintln(stdout, n)
-		fmt.Fprintf(stderr, "shortfuse: revoked %d session(s) of %s\n", n, in.principal)
+		fmt.Fprintln(d.stdout, n)
+		fmt.Fprintf(d.stderr, "shortfuse: revoked %d session(s) of %s\n", n, in.principal)
 	default:
 		for _, k := range in.keys {
 			if err := c.RevokeSession(ctx, k); err != nil {
 				return fmt.Errorf("%s: %w", k, brokerError(ctx, cfg, err))
 			}
-			fmt.Fprintf(stderr, "shortfuse: revoked session %s\n", k)
+			fmt.Fprintf(d.stderr, "shortfuse: revoked session %s\n", k)
 		}
 	}
 	return nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -30,13 +29,14 @@ func (e *hintError) Unwrap() error { return e.err }
 
 // run is the whole program: it builds the command tree, runs it and maps the
 // outcome to an exit code. It is the only place that decides exit codes.
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, d *deps) int {
 	ctx, cut := awsconf.WithCutShort(ctx)
-	root := newRootCommand(getenv, stdin, stdout, stderr)
+	root := newRootCommand(d)
 	root.SetArgs(args)
-	root.SetIn(stdin)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetIn(d.stdin)
+	root.SetOut(d.stdout)
+	root.SetErr(d.stderr)
+	stderr := d.stderr
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
@@ -88,35 +88,35 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-func newRootCommand(getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+func newRootCommand(d *deps) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "shortfuse",
 		Short:         "Exploding credentials for CI: a credential broker and its client",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCommand(getenv, stderr))
-	root.AddCommand(newVersionCommand(stdout))
-	root.AddCommand(newAuditCommand(stdout, stderr))
-	root.AddCommand(newTokenCommand(getenv, stdin, stdout, stderr))
-	root.AddCommand(newExecCommand(getenv, stdin, stdout, stderr))
-	root.AddCommand(newSecretCommand(stdin, stdout, stderr))
-	root.AddCommand(newSessionsCommand(stdout))
-	root.AddCommand(newRevokeCommand(getenv, stdout, stderr))
-	root.AddCommand(newBenchCommand(getenv, stdout, stderr))
-	root.AddCommand(newOIDCProviderCommand(stdin, stdout))
-	root.AddCommand(newRequestCommand(getenv, stdout, stderr))
-	root.AddCommand(newApproveCommand(stdout, stderr))
-	root.AddCommand(newDenyCommand(stderr))
-	root.AddCommand(newRequestsCommand(stdout))
-	root.AddCommand(newMigrateCommand(getenv, stdout))
-	root.AddCommand(newBackupCommand(getenv, stdout, stderr))
-	root.AddCommand(newRestoreCommand(getenv, stdin, stdout, stderr))
-	root.AddCommand(newKeysCommand(getenv, stdout))
-	root.AddCommand(newCompactCommand(getenv, stdout))
-	root.AddCommand(newAdminCommand(getenv, stdout, stderr))
-	root.AddCommand(newManCommand(stdout))
-	root.AddCommand(newHealthcheckCommand(getenv, stdout))
+	root.AddCommand(newServerCommand(d))
+	root.AddCommand(newVersionCommand(d))
+	root.AddCommand(newAuditCommand(d))
+	root.AddCommand(newTokenCommand(d))
+	root.AddCommand(newExecCommand(d))
+	root.AddCommand(newSecretCommand(d))
+	root.AddCommand(newSessionsCommand(d))
+	root.AddCommand(newRevokeCommand(d))
+	root.AddCommand(newBenchCommand(d))
+	root.AddCommand(newOIDCProviderCommand(d))
+	root.AddCommand(newRequestCommand(d))
+	root.AddCommand(newApproveCommand(d))
+	root.AddCommand(newDenyCommand(d))
+	root.AddCommand(newRequestsCommand(d))
+	root.AddCommand(newMigrateCommand(d))
+	root.AddCommand(newBackupCommand(d))
+	root.AddCommand(newRestoreCommand(d))
+	root.AddCommand(newKeysCommand(d))
+	root.AddCommand(newCompactCommand(d))
+	root.AddCommand(newAdminCommand(d))
+	root.AddCommand(newManCommand(d))
+	root.AddCommand(newHealthcheckCommand(d))
 	addCompletions(root)
 	return root
 }

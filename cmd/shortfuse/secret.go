@@ -43,18 +43,18 @@ func (in *secretPutInput) validate() error {
 	return nil
 }
 
-func newSecretCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+func newSecretCommand(d *deps) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "secret",
 		Short: "Write secrets to Secrets Manager without shell history",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newSecretPutCommand(stdin, stdout, stderr))
+	cmd.AddCommand(newSecretPutCommand(d))
 	return cmd
 }
 
-func newSecretPutCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
-	in := &secretPutInput{prompter: tty.Terminal{}, isTerminal: tty.IsTerminal}
+func newSecretPutCommand(d *deps) *cobra.Command {
+	in := &secretPutInput{prompter: d.prompter, isTerminal: tty.IsTerminal}
 	cmd := &cobra.Command{
 		Use:   "put NAME",
 		Short: "Store a new value of secret NAME (created if missing) and print its version id",
@@ -75,7 +75,7 @@ stored as SecretBinary.`,
 			if err := in.validate(); err != nil {
 				return err
 			}
-			return runSecretPut(cmd.Context(), in, stdin, stdout, stderr)
+			return runSecretPut(cmd.Context(), in, d)
 		},
 	}
 	f := cmd.Flags()
@@ -143,12 +143,12 @@ func checkNotEmpty(v []byte) error {
 	return nil
 }
 
-func runSecretPut(ctx context.Context, in *secretPutInput, stdin io.Reader, stdout, stderr io.Writer) error {
+func runSecretPut(ctx context.Context, in *secretPutInput, d *deps) error {
 	cfg, err := awsconf.Load(ctx, in.aws)
 	if err != nil {
 		return configError(err)
 	}
-	value, err := readSecretValue(ctx, in, stdin)
+	value, err := readSecretValue(ctx, in, d.stdin)
 	if err != nil {
 		return err
 	}
@@ -175,10 +175,10 @@ func runSecretPut(ctx context.Context, in *secretPutInput, stdin io.Reader, stdo
 			return awsError(ctx, cfg, err)
 		}
 		version = aws.ToString(cout.VersionId)
-		fmt.Fprintf(stderr, "shortfuse: created secret %s\n", aws.ToString(cout.ARN))
+		fmt.Fprintf(d.stderr, "shortfuse: created secret %s\n", aws.ToString(cout.ARN))
 	default:
 		return awsError(ctx, cfg, err)
 	}
-	_, err = fmt.Fprintln(stdout, version)
+	_, err = fmt.Fprintln(d.stdout, version)
 	return err
 }

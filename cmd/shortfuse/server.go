@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -173,7 +172,7 @@ func envDefault(getenv func(string) string, name, def string) string {
 	return def
 }
 
-func newServerCommand(getenv func(string) string, stderr io.Writer) *cobra.Command {
+func newServerCommand(d *deps) *cobra.Command {
 	in := &serverInput{}
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -195,51 +194,46 @@ by all within a second. See docs/OPERATIONS.md.`,
 			if err := in.validate(); err != nil {
 				return err
 			}
-			return runServer(cmd.Context(), in, stderr)
+			return runServer(cmd.Context(), in, d)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&in.listen, "listen", envDefault(getenv, "SHORTFUSE_LISTEN", "127.0.0.1:7575"), "address to listen on (HOST:PORT; port 0 picks a free one)")
-	addDataFlag(f, &in.dataDir, getenv, "data directory")
-	addMasterKeyFileFlag(f, &in.masterKeyFile, getenv, "master key file (default DATA/master.key; created on first start)")
-	in.masterKey = getenv(masterKeyEnv)
-	f.StringVar(&in.accountID, "account-id", envDefault(getenv, "SHORTFUSE_ACCOUNT_ID", ""), "12-digit account id for a new data directory (default: random)")
-	f.StringVar(&in.region, "region", envDefault(getenv, "SHORTFUSE_REGION", "us-east-1"), "the region the broker serves")
-	maxSession := envDefault(getenv, "SHORTFUSE_MAX_SESSION_DURATION", "1h")
-	d, err := time.ParseDuration(maxSession)
-	if err != nil {
-		d = -1 // reported by validate
-	}
-	f.DurationVar(&in.maxSession, "max-session-duration", d, "cap on every session's lifetime (may be below AWS's 900 s minimum)")
-	f.StringVar(&in.tlsCert, "tls-cert", envDefault(getenv, "SHORTFUSE_TLS_CERT", ""), "TLS certificate file (PEM); serve HTTPS")
-	f.StringVar(&in.tlsKey, "tls-key", envDefault(getenv, "SHORTFUSE_TLS_KEY", ""), "TLS private key file (PEM)")
-	f.BoolVar(&in.insecureHTTP, "insecure-http", getenv("SHORTFUSE_INSECURE_HTTP") == "true", "allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy)")
-	f.StringVar(&in.auditLog, "audit-log", envDefault(getenv, "SHORTFUSE_AUDIT_LOG", ""), "audit log file (default DATA/audit.log); rotated files are PATH.<first>-<last>")
-	f.Int64Var(&in.auditMaxBytes, "audit-max-bytes", int64(envInt(getenv, "SHORTFUSE_AUDIT_MAX_BYTES", 64<<20)), "rotate the audit log when it reaches this size")
-	f.IntVar(&in.auditKeep, "audit-keep", envInt(getenv, "SHORTFUSE_AUDIT_KEEP", 0), "keep this many rotated audit files and prune older ones, each only once it verifies (and was delivered to --audit-ship-dir); 0 keeps all")
-	f.StringVar(&in.auditShipDir, "audit-ship-dir", envDefault(getenv, "SHORTFUSE_AUDIT_SHIP_DIR", ""), "a directory an external shipper watches: rotated audit files are copied there before --audit-keep prunes them")
+	f.StringVar(&in.listen, "listen", envDefault(d.getenv, "SHORTFUSE_LISTEN", "127.0.0.1:7575"), "address to listen on (HOST:PORT; port 0 picks a free one)")
+	addDataFlag(f, &in.dataDir, d.getenv, "data directory")
+	addMasterKeyFileFlag(f, &in.masterKeyFile, d.getenv, "master key file (default DATA/master.key; created on first start)")
+	in.masterKey = d.getenv(masterKeyEnv)
+	f.StringVar(&in.accountID, "account-id", envDefault(d.getenv, "SHORTFUSE_ACCOUNT_ID", ""), "12-digit account id for a new data directory (default: random)")
+	f.StringVar(&in.region, "region", envDefault(d.getenv, "SHORTFUSE_REGION", "us-east-1"), "the region the broker serves")
+	f.DurationVar(&in.maxSession, "max-session-duration", envDuration(d.getenv, "SHORTFUSE_MAX_SESSION_DURATION", time.Hour), "cap on every session's lifetime (may be below AWS's 900 s minimum)")
+	f.StringVar(&in.tlsCert, "tls-cert", envDefault(d.getenv, "SHORTFUSE_TLS_CERT", ""), "TLS certificate file (PEM); serve HTTPS")
+	f.StringVar(&in.tlsKey, "tls-key", envDefault(d.getenv, "SHORTFUSE_TLS_KEY", ""), "TLS private key file (PEM)")
+	f.BoolVar(&in.insecureHTTP, "insecure-http", d.getenv("SHORTFUSE_INSECURE_HTTP") == "true", "allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy)")
+	f.StringVar(&in.auditLog, "audit-log", envDefault(d.getenv, "SHORTFUSE_AUDIT_LOG", ""), "audit log file (default DATA/audit.log); rotated files are PATH.<first>-<last>")
+	f.Int64Var(&in.auditMaxBytes, "audit-max-bytes", int64(envInt(d.getenv, "SHORTFUSE_AUDIT_MAX_BYTES", 64<<20)), "rotate the audit log when it reaches this size")
+	f.IntVar(&in.auditKeep, "audit-keep", envInt(d.getenv, "SHORTFUSE_AUDIT_KEEP", 0), "keep this many rotated audit files and prune older ones, each only once it verifies (and was delivered to --audit-ship-dir); 0 keeps all")
+	f.StringVar(&in.auditShipDir, "audit-ship-dir", envDefault(d.getenv, "SHORTFUSE_AUDIT_SHIP_DIR", ""), "a directory an external shipper watches: rotated audit files are copied there before --audit-keep prunes them")
 	f.BoolVar(&in.auditBreakOK, "audit-accept-break", false, "start although the audit log does not continue from the chain head recorded in the store (the break is recorded in the log, and `audit verify` reports it)")
-	addStoreFlag(f, &in.store, getenv, "the store: a postgres:// URL for several replicas, or nothing for the embedded store in the data directory (prefer SHORTFUSE_STORE: a password in the URL shows in the process list)")
-	f.DurationVar(&in.rotateSession, "rotate-session-key-every", envDuration(getenv, "SHORTFUSE_ROTATE_SESSION_KEY_EVERY", 24*time.Hour), "add a new session key this often (0: never); replaced keys keep opening their sessions until these expire")
-	f.DurationVar(&in.rotateData, "rotate-data-key-every", envDuration(getenv, "SHORTFUSE_ROTATE_DATA_KEY_EVERY", 30*24*time.Hour), "add a new data key for new records this often (0: never); old keys stay to open old records")
-	f.DurationVar(&in.syncInterval, "sync-interval", envDuration(getenv, "SHORTFUSE_SYNC_INTERVAL", 500*time.Millisecond), "how often a replica checks the store for other replicas' changes when no notification comes")
+	addStoreFlag(f, &in.store, d.getenv, "the store: a postgres:// URL for several replicas, or nothing for the embedded store in the data directory (prefer SHORTFUSE_STORE: a password in the URL shows in the process list)")
+	f.DurationVar(&in.rotateSession, "rotate-session-key-every", envDuration(d.getenv, "SHORTFUSE_ROTATE_SESSION_KEY_EVERY", 24*time.Hour), "add a new session key this often (0: never); replaced keys keep opening their sessions until these expire")
+	f.DurationVar(&in.rotateData, "rotate-data-key-every", envDuration(d.getenv, "SHORTFUSE_ROTATE_DATA_KEY_EVERY", 30*24*time.Hour), "add a new data key for new records this often (0: never); old keys stay to open old records")
+	f.DurationVar(&in.syncInterval, "sync-interval", envDuration(d.getenv, "SHORTFUSE_SYNC_INTERVAL", 500*time.Millisecond), "how often a replica checks the store for other replicas' changes when no notification comes")
 	_ = f.MarkHidden("sync-interval")
-	f.DurationVar(&in.maxStaleness, "max-staleness", envDuration(getenv, "SHORTFUSE_MAX_STALENESS", time.Second), "how stale this replica's view of revocations may be; past it, a session is checked in the store, and refused (ServiceUnavailable, retryable) if the store does not answer")
-	f.DurationVar(&in.txTimeout, "db-timeout", envDuration(getenv, "SHORTFUSE_DB_TIMEOUT", 10*time.Second), "deadline of every PostgreSQL transaction (a request's store work gives up after it instead of hanging on a database that stopped answering)")
-	f.DurationVar(&in.storeTimeout, "store-timeout", envDuration(getenv, "SHORTFUSE_STORE_TIMEOUT", 3*time.Second), "deadline of the store accesses made to admit a session")
-	f.StringVar(&in.notifyWebhook, "notify-webhook", envDefault(getenv, "SHORTFUSE_NOTIFY_WEBHOOK", ""), "post approval requests and decisions to this `URL` as Slack-compatible JSON")
-	f.StringVar(&in.publicURL, "public-url", envDefault(getenv, "SHORTFUSE_PUBLIC_URL", ""), "the broker's `URL` as approvers reach it, for links in notifications")
-	f.StringVar(&in.pprofListen, "pprof-listen", envDefault(getenv, "SHORTFUSE_PPROF_LISTEN", ""), "serve Go's profiling endpoints (/debug/pprof/) on this loopback HOST:PORT; off by default")
-	f.StringVar(&in.dbSSLMode, "db-sslmode", envDefault(getenv, "SHORTFUSE_DB_SSLMODE", "prefer"), "libpq sslmode of the broker's connections to the databases of dynamic secrets (verify-full in production)")
-	f.DurationVar(&in.leaseReaper, "lease-reaper-interval", envDuration(getenv, "SHORTFUSE_LEASE_REAPER_INTERVAL", 500*time.Millisecond), "how often the database credentials of ended sessions are looked for and dropped")
-	f.StringVar(&in.logLevel, "log-level", envDefault(getenv, "SHORTFUSE_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
+	f.DurationVar(&in.maxStaleness, "max-staleness", envDuration(d.getenv, "SHORTFUSE_MAX_STALENESS", time.Second), "how stale this replica's view of revocations may be; past it, a session is checked in the store, and refused (ServiceUnavailable, retryable) if the store does not answer")
+	f.DurationVar(&in.txTimeout, "db-timeout", envDuration(d.getenv, "SHORTFUSE_DB_TIMEOUT", 10*time.Second), "deadline of every PostgreSQL transaction (a request's store work gives up after it instead of hanging on a database that stopped answering)")
+	f.DurationVar(&in.storeTimeout, "store-timeout", envDuration(d.getenv, "SHORTFUSE_STORE_TIMEOUT", 3*time.Second), "deadline of the store accesses made to admit a session")
+	f.StringVar(&in.notifyWebhook, "notify-webhook", envDefault(d.getenv, "SHORTFUSE_NOTIFY_WEBHOOK", ""), "post approval requests and decisions to this `URL` as Slack-compatible JSON")
+	f.StringVar(&in.publicURL, "public-url", envDefault(d.getenv, "SHORTFUSE_PUBLIC_URL", ""), "the broker's `URL` as approvers reach it, for links in notifications")
+	f.StringVar(&in.pprofListen, "pprof-listen", envDefault(d.getenv, "SHORTFUSE_PPROF_LISTEN", ""), "serve Go's profiling endpoints (/debug/pprof/) on this loopback HOST:PORT; off by default")
+	f.StringVar(&in.dbSSLMode, "db-sslmode", envDefault(d.getenv, "SHORTFUSE_DB_SSLMODE", "prefer"), "libpq sslmode of the broker's connections to the databases of dynamic secrets (verify-full in production)")
+	f.DurationVar(&in.leaseReaper, "lease-reaper-interval", envDuration(d.getenv, "SHORTFUSE_LEASE_REAPER_INTERVAL", 500*time.Millisecond), "how often the database credentials of ended sessions are looked for and dropped")
+	f.StringVar(&in.logLevel, "log-level", envDefault(d.getenv, "SHORTFUSE_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 	return cmd
 }
 
-func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
+func runServer(ctx context.Context, in *serverInput, d *deps) error {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(in.logLevel))
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger := slog.New(slog.NewTextHandler(d.stderr, &slog.HandlerOptions{Level: level}))
 
 	// The address and the certificate first: a port in use or a bad
 	// certificate must fail before a data directory is created.

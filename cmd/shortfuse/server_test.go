@@ -25,7 +25,7 @@ func TestServerPortInUseLeavesNoDataDirectory(t *testing.T) {
 	defer ln.Close()
 	dir := filepath.Join(t.TempDir(), "data")
 	var stderr bytes.Buffer
-	code := run(context.Background(), []string{"server", "--listen", ln.Addr().String(), "--data", dir}, func(string) string { return "" }, strings.NewReader(""), &bytes.Buffer{}, &stderr)
+	code := run(context.Background(), []string{"server", "--listen", ln.Addr().String(), "--data", dir}, withStreams(func(string) string { return "" }, strings.NewReader(""), &bytes.Buffer{}, &stderr))
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s", code, stderr.String())
 	}
@@ -41,8 +41,7 @@ func TestServerPortInUseLeavesNoDataDirectory(t *testing.T) {
 // and not on the API's.
 func TestServerPprofListen(t *testing.T) {
 	var stderr bytes.Buffer
-	code := run(context.Background(), []string{"server", "--data", t.TempDir(), "--pprof-listen", "0.0.0.0:0"},
-		func(string) string { return "" }, strings.NewReader(""), &bytes.Buffer{}, &stderr)
+	code := run(context.Background(), []string{"server", "--data", t.TempDir(), "--pprof-listen", "0.0.0.0:0"}, withStreams(func(string) string { return "" }, strings.NewReader(""), &bytes.Buffer{}, &stderr))
 	if code != 2 && code != 1 || !strings.Contains(stderr.String(), "--pprof-listen") {
 		t.Fatalf("non-loopback --pprof-listen: exit %d\n%s", code, stderr.String())
 	}
@@ -93,7 +92,7 @@ func TestServerMasterKeyFromEnvironment(t *testing.T) {
 	var stderr bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"server", "--listen", addr, "--data", dir}, env, strings.NewReader(""), &bytes.Buffer{}, &stderr)
+		done <- run(ctx, []string{"server", "--listen", addr, "--data", dir}, withStreams(env, strings.NewReader(""), &bytes.Buffer{}, &stderr))
 	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -123,11 +122,11 @@ func TestServerMasterKeyFromEnvironment(t *testing.T) {
 	// The store's keys are wrapped under that key: admin recover opens them
 	// with it, and not without it.
 	var out, errOut bytes.Buffer
-	if code := run(context.Background(), []string{"admin", "recover", "--data", dir, "--deactivate-old"}, env, strings.NewReader(""), &out, &errOut); code != 0 {
+	if code := run(context.Background(), []string{"admin", "recover", "--data", dir, "--deactivate-old"}, withStreams(env, strings.NewReader(""), &out, &errOut)); code != 0 {
 		t.Fatalf("admin recover with %s: exit %d\n%s", masterKeyEnv, code, errOut.String())
 	}
 	errOut.Reset()
-	if code := run(context.Background(), []string{"admin", "recover", "--data", dir, "--deactivate-old"}, noEnv, strings.NewReader(""), &out, &errOut); code == 0 {
+	if code := run(context.Background(), []string{"admin", "recover", "--data", dir, "--deactivate-old"}, withStreams(noEnv, strings.NewReader(""), &out, &errOut)); code == 0 {
 		t.Errorf("admin recover without the key succeeded")
 	}
 
@@ -139,7 +138,7 @@ func TestServerMasterKeyFromEnvironment(t *testing.T) {
 		}
 		return env(name)
 	}
-	if code := run(context.Background(), []string{"admin", "recover", "--data", dir, "--deactivate-old"}, both, strings.NewReader(""), &out, &errOut); code == 0 || !strings.Contains(errOut.String(), "give one") {
+	if code := run(context.Background(), []string{"admin", "recover", "--data", dir, "--deactivate-old"}, withStreams(both, strings.NewReader(""), &out, &errOut)); code == 0 || !strings.Contains(errOut.String(), "give one") {
 		t.Errorf("key in the environment and a key file: exit %d\n%s", code, errOut.String())
 	}
 	errOut.Reset()
@@ -150,13 +149,13 @@ func TestServerMasterKeyFromEnvironment(t *testing.T) {
 		}
 		return ""
 	}
-	if code := run(context.Background(), []string{"admin", "recover", "--data", dir, "--deactivate-old"}, badEnv, strings.NewReader(""), &out, &errOut); code == 0 || strings.Contains(errOut.String(), "TOPSECRET") || !strings.Contains(errOut.String(), masterKeyEnv) {
+	if code := run(context.Background(), []string{"admin", "recover", "--data", dir, "--deactivate-old"}, withStreams(badEnv, strings.NewReader(""), &out, &errOut)); code == 0 || strings.Contains(errOut.String(), "TOPSECRET") || !strings.Contains(errOut.String(), masterKeyEnv) {
 		t.Errorf("malformed key: exit %d\n%s", code, errOut.String())
 	}
 	// The server refuses it before it creates anything.
 	errOut.Reset()
 	fresh := filepath.Join(t.TempDir(), "fresh")
-	if code := run(context.Background(), []string{"server", "--listen", addr, "--data", fresh}, badEnv, strings.NewReader(""), &out, &errOut); code == 0 || strings.Contains(errOut.String(), "TOPSECRET") {
+	if code := run(context.Background(), []string{"server", "--listen", addr, "--data", fresh}, withStreams(badEnv, strings.NewReader(""), &out, &errOut)); code == 0 || strings.Contains(errOut.String(), "TOPSECRET") {
 		t.Errorf("server with a malformed key: exit %d\n%s", code, errOut.String())
 	}
 	if _, err := os.Stat(fresh); !os.IsNotExist(err) {
@@ -172,7 +171,7 @@ func TestServerBadKeyFileCreatesNoStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stderr bytes.Buffer
-	code := run(context.Background(), []string{"server", "--listen", "127.0.0.1:0", "--data", dir}, func(string) string { return "" }, strings.NewReader(""), &bytes.Buffer{}, &stderr)
+	code := run(context.Background(), []string{"server", "--listen", "127.0.0.1:0", "--data", dir}, withStreams(func(string) string { return "" }, strings.NewReader(""), &bytes.Buffer{}, &stderr))
 	if code == 0 || !strings.Contains(stderr.String(), "master key") {
 		t.Fatalf("exit %d, want a master key error\n%s", code, stderr.String())
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"text/tabwriter"
 	"time"
 
@@ -28,7 +27,7 @@ func (in *sessionsInput) validate() error {
 	return nil
 }
 
-func newSessionsCommand(stdout io.Writer) *cobra.Command {
+func newSessionsCommand(d *deps) *cobra.Command {
 	in := &sessionsInput{}
 	cmd := &cobra.Command{
 		Use:   "sessions",
@@ -41,7 +40,7 @@ shortfuse:ListSessions. Secrets are never shown.`,
 			if err := in.validate(); err != nil {
 				return err
 			}
-			return runSessions(cmd.Context(), in, stdout)
+			return runSessions(cmd.Context(), in, d)
 		},
 	}
 	f := cmd.Flags()
@@ -52,7 +51,7 @@ shortfuse:ListSessions. Secrets are never shown.`,
 	return cmd
 }
 
-func runSessions(ctx context.Context, in *sessionsInput, stdout io.Writer) error {
+func runSessions(ctx context.Context, in *sessionsInput, d *deps) error {
 	c, cfg, err := brokerClient(ctx, in.aws)
 	if err != nil {
 		return err
@@ -62,7 +61,7 @@ func runSessions(ctx context.Context, in *sessionsInput, stdout io.Writer) error
 		return brokerError(ctx, cfg, err)
 	}
 	if in.json {
-		enc := json.NewEncoder(stdout)
+		enc := json.NewEncoder(d.stdout)
 		enc.SetIndent("", "  ")
 		if sessions == nil {
 			sessions = []brokerapi.Session{}
@@ -71,7 +70,7 @@ func runSessions(ctx context.Context, in *sessionsInput, stdout io.Writer) error
 			Sessions []brokerapi.Session `json:"Sessions"`
 		}{sessions})
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(d.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACCESS KEY ID\tSTATE\tPRINCIPAL\tISSUED\tEXPIRES\tUSES\tLAST HEARTBEAT")
 	for _, s := range sessions {
 		uses := fmt.Sprint(s.Uses)

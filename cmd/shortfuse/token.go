@@ -117,8 +117,8 @@ func (in *tokenInput) validate() error {
 	return nil
 }
 
-func newTokenCommand(getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
-	in := &tokenInput{prompter: tty.Terminal{}, now: time.Now, cacheDir: os.UserCacheDir}
+func newTokenCommand(d *deps) *cobra.Command {
+	in := &tokenInput{prompter: d.prompter, now: d.now, cacheDir: d.cacheDir}
 	cmd := &cobra.Command{
 		Use:   "token",
 		Short: "Get an exploding token for a job (GetSessionToken, or AssumeRole with --role)",
@@ -145,7 +145,7 @@ session in a 0600 file under the user's cache directory until shortly before it 
 			if err := in.validate(); err != nil {
 				return err
 			}
-			return runToken(cmd.Context(), in, getenv, stdout, stderr)
+			return runToken(cmd.Context(), in, d)
 		},
 	}
 	f := cmd.Flags()
@@ -164,7 +164,7 @@ session in a 0600 file under the user's cache directory until shortly before it 
 	return cmd
 }
 
-func runToken(ctx context.Context, in *tokenInput, getenv func(string) string, stdout, stderr io.Writer) error {
+func runToken(ctx context.Context, in *tokenInput, d *deps) error {
 	cfg, err := awsconf.Load(ctx, in.aws)
 	if err != nil {
 		return configError(err)
@@ -182,7 +182,7 @@ func runToken(ctx context.Context, in *tokenInput, getenv func(string) string, s
 	}
 	sessionName := in.sessionName
 	if sessionName == "" {
-		sessionName = defaultSessionName(loginName(getenv), in.now())
+		sessionName = defaultSessionName(loginName(d.getenv), in.now())
 	}
 
 	var (
@@ -208,7 +208,7 @@ func runToken(ctx context.Context, in *tokenInput, getenv func(string) string, s
 			return err
 		}
 		if ok {
-			return writeToken(stdout, token.FormatJSON, c)
+			return writeToken(d.stdout, token.FormatJSON, c)
 		}
 	}
 
@@ -297,12 +297,12 @@ func runToken(ctx context.Context, in *tokenInput, getenv func(string) string, s
 		return fmt.Errorf("STS answered with unusable credentials: %v", err)
 	}
 	format, _ := token.ParseFormat(in.format)
-	if err := writeToken(stdout, format, c); err != nil {
+	if err := writeToken(d.stdout, format, c); err != nil {
 		return err
 	}
 	if cache != nil {
 		if err := cache.Store(key, c); err != nil {
-			fmt.Fprintf(stderr, "shortfuse: warning: %v\n", err)
+			fmt.Fprintf(d.stderr, "shortfuse: warning: %v\n", err)
 		}
 	}
 	msg := "token " + token.KeyHint(c.AccessKeyID)
@@ -312,7 +312,7 @@ func runToken(ctx context.Context, in *tokenInput, getenv func(string) string, s
 	if in.maxUses > 0 {
 		msg += fmt.Sprintf(", good for %d calls,", in.maxUses)
 	}
-	fmt.Fprintf(stderr, "shortfuse: %s expires at %s (in %s)\n", msg, c.Expiration.UTC().Format("2006-01-02 15:04:05 UTC"), c.Expiration.Sub(in.now()).Round(time.Second))
+	fmt.Fprintf(d.stderr, "shortfuse: %s expires at %s (in %s)\n", msg, c.Expiration.UTC().Format("2006-01-02 15:04:05 UTC"), c.Expiration.Sub(in.now()).Round(time.Second))
 	return nil
 }
 
