@@ -118,32 +118,7 @@ func runRecover(ctx context.Context, in *recoverInput, d *deps) error {
 		return err
 	}
 	svc := iam.New(st, sealer, account, time.Now, rand.Reader)
-	old, err := svc.ListAccessKeys(ctx, in.user)
-	if err != nil {
-		return fmt.Errorf("user %s: %w", in.user, err)
-	}
-
-	var deactivated, deleted []string
-	if in.deactivateOld {
-		for _, k := range old {
-			if k.Status == iam.StatusActive {
-				if err := svc.UpdateAccessKey(ctx, in.user, k.ID, iam.StatusInactive); err != nil {
-					return err
-				}
-				deactivated = append(deactivated, token.KeyHint(k.ID))
-			}
-		}
-	}
-	if len(old) >= 2 {
-		if !in.deactivateOld {
-			return &hintError{err: fmt.Errorf("user %s has two access keys already", in.user), hint: "pass --deactivate-old: the older key is then deleted to make room"}
-		}
-		if err := svc.DeleteAccessKey(ctx, in.user, old[0].ID); err != nil {
-			return err
-		}
-		deleted = append(deleted, token.KeyHint(old[0].ID))
-	}
-	k, err := svc.CreateAccessKey(ctx, in.user)
+	k, deactivated, deleted, err := newRecoveryKey(ctx, svc, in.user, in.deactivateOld)
 	if err != nil {
 		return err
 	}
@@ -182,4 +157,36 @@ func runRecover(ctx context.Context, in *recoverInput, d *deps) error {
 	fmt.Fprintln(d.stderr)
 	fmt.Fprintln(d.stdout, credPath)
 	return nil
+}
+
+// newRecoveryKey creates a new access key for user. With deactivateOld
+// every other active key is made inactive first, and when the user has two
+// keys already the older is deleted to make room; without it, two keys are
+// an error. The lists name the keys touched, by hint.
+func newRecoveryKey(ctx context.Context, svc *iam.Service, user string, deactivateOld bool) (k *iam.AccessKey, deactivated, deleted []string, err error) {
+	old, err := svc.ListAccessKeys(ctx, user)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("user %s: %w", user, err)
+	}
+	if len(old) >= 2 && !deactivateOld {
+		return nil, nil, nil, &hintError{err: fmt.Errorf("user %s has two access keys already", user), hint: "pass --deactivate-old: the older key is then deleted to make room"}
+	}
+	if deactivateOld {
+		for _, k := range old {
+			if k.Status == iam.StatusActive {
+				if err := svc.UpdateAccessKey(ctx, user, k.ID, iam.StatusInactive); err != nil {
+					return nil, nil, nil, err
+				}
+				deactivated = append(deactivated, token.KeyHint(k.ID))
+			}
+		}
+	}
+	if len(old) >= 2 {
+		if err := svc.DeleteAccessKey(ctx, user, old[0].ID); err != nil {
+			return nil, nil, nil, err
+		}
+		deleted = append(deleted, token.KeyHint(old[0].ID))
+	}
+	k, err = svc.CreateAccessKey(ctx, user)
+	return k, deactivated, deleted, err
 }

@@ -361,69 +361,19 @@ func (r *execRun) notef(format string, args ...any) {
 	fmt.Fprintf(r.stderr, "shortfuse: "+format+"\n", args...)
 }
 
+// run checks the token, fetches the secrets, and runs COMMAND with them
+// in its environment and masked in its output, with heartbeats while it
+// runs. Nothing starts COMMAND before the token is known to work.
 func (r *execRun) run(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
-	in := r.in
-	grace := in.grace
-
-	// The first heartbeat arms the dead-man switch and tells the expiry of
-	// a token that does not carry it; a refusal stops us before COMMAND.
-	validated := false
-	if grace > 0 {
-		hb, err := r.broker.Heartbeat(ctx, grace)
-		switch {
-		case err == nil:
-			validated = true
-			r.log.Debug("heartbeat", "expiration", hb.Expiration, "deadline", hb.Deadline)
-			if r.creds.Expiration.IsZero() && !hb.Expiration.IsZero() {
-				r.creds.Expiration = hb.Expiration
-				if err := r.checkRemaining(in.now()); err != nil {
-					return err
-				}
-			}
-		case errors.Is(err, brokerapi.ErrUnsupported):
-			r.noDeadManSwitch()
-			grace = 0
-		case brokerapi.IsSessionRefused(err):
-			return r.refused(err)
-		case ctx.Err() != nil, errors.As(err, new(*awsconf.NoAnswerError)):
-			// A broker that does not answer will not give the secrets
-			// either; a signal stops everything before COMMAND.
-			return err
-		default:
-			r.notef("warning: heartbeat failed: %s; continuing", shortError(err))
-		}
+	grace, validated, err := r.firstHeartbeat(ctx)
+	if err != nil {
+		return err
 	}
-
-	var values []secretref.Value
-	if len(in.refs) > 0 {
-		sm := secretsmanager.NewFromConfig(r.cfg)
-		vals, err := secretref.Fetch(ctx, sm, in.refs)
-		if err != nil && ctx.Err() != nil {
-			return context.Cause(ctx) // run says which request the signal cut short
-		}
-		if err != nil {
-			if brokerapi.IsSessionRefused(err) {
-				return r.refused(err)
-			}
-			var fe *secretref.Error
-			if errors.As(err, &fe) && errors.As(err, new(*awsconf.NoAnswerError)) {
-				return fmt.Errorf("failed to get secret %q for %s: %w", fe.Ref.SecretID, fe.Ref.Var, awsError(ctx, r.cfg, fe.Err))
-			}
-			if errors.As(err, &fe) {
-				return &hintError{
-					err:  fmt.Errorf("failed to get secret %q for %s: %s", fe.Ref.SecretID, fe.Ref.Var, shortError(fe.Err)),
-					hint: "looked in " + awsconf.Where(ctx, r.cfg),
-				}
-			}
-			return err
-		}
-		values = vals
-		validated = true
-		for _, v := range values {
-			r.log.Debug("secret fetched", "var", v.Var, "bytes", len(v.Value))
-		}
+	values, err := r.fetchSecrets(ctx)
+	if err != nil {
+		return err
 	}
-	if !validated {
+	if !validated && len(values) == 0 {
 		// Nothing has shown yet that the token works; ask who it is.
 		if _, err := sts.NewFromConfig(r.cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
 			if brokerapi.IsSessionRefused(err) {
@@ -432,9 +382,100 @@ func (r *execRun) run(ctx context.Context, stdin io.Reader, stdout io.Writer) er
 			return awsError(ctx, r.cfg, err)
 		}
 	}
+	env, secrets, closeEnv, err := r.childEnv(values)
+	if err != nil {
+		return err
+	}
+	defer closeEnv()
+	childIn := stdin
+	if r.in.tokenStdin {
+		devnull, err := os.Open(os.DevNull)
+		if err != nil {
+			return err
+		}
+		defer devnull.Close()
+		childIn = devnull
+	}
+	if err := ctx.Err(); err != nil {
+		// A signal came while the secrets were fetched: COMMAND never
+		// starts.
+		return context.Cause(ctx)
+	}
+	return r.runChild(ctx, env, mask.Compile(secrets...), childIn, stdout, grace, !r.in.tokenStdin && tty.IsTerminal(stdin))
+}
 
-	// Everything the child may print that must not show.
-	var secrets [][]byte
+// firstHeartbeat arms the dead-man switch and learns the expiry of a token
+// that does not carry it; a refusal stops everything before COMMAND. It
+// returns the grace the heartbeats keep (0 without a dead-man switch) and
+// whether the broker accepted the token.
+func (r *execRun) firstHeartbeat(ctx context.Context) (grace time.Duration, validated bool, err error) {
+	grace = r.in.grace
+	if grace <= 0 {
+		return 0, false, nil
+	}
+	hb, err := r.broker.Heartbeat(ctx, grace)
+	switch {
+	case err == nil:
+		r.log.Debug("heartbeat", "expiration", hb.Expiration, "deadline", hb.Deadline)
+		if r.creds.Expiration.IsZero() && !hb.Expiration.IsZero() {
+			r.creds.Expiration = hb.Expiration
+			if err := r.checkRemaining(r.in.now()); err != nil {
+				return 0, false, err
+			}
+		}
+		return grace, true, nil
+	case errors.Is(err, brokerapi.ErrUnsupported):
+		r.noDeadManSwitch()
+		return 0, false, nil
+	case brokerapi.IsSessionRefused(err):
+		return 0, false, r.refused(err)
+	case ctx.Err() != nil, errors.As(err, new(*awsconf.NoAnswerError)):
+		// A broker that does not answer will not give the secrets
+		// either; a signal stops everything before COMMAND.
+		return 0, false, err
+	default:
+		r.notef("warning: heartbeat failed: %s; continuing", shortError(err))
+		return grace, false, nil
+	}
+}
+
+// fetchSecrets gets the values of the --secret references.
+func (r *execRun) fetchSecrets(ctx context.Context) ([]secretref.Value, error) {
+	if len(r.in.refs) == 0 {
+		return nil, nil
+	}
+	values, err := secretref.Fetch(ctx, secretsmanager.NewFromConfig(r.cfg), r.in.refs)
+	if err != nil && ctx.Err() != nil {
+		return nil, context.Cause(ctx) // run says which request the signal cut short
+	}
+	if err != nil {
+		if brokerapi.IsSessionRefused(err) {
+			return nil, r.refused(err)
+		}
+		var fe *secretref.Error
+		if errors.As(err, &fe) && errors.As(err, new(*awsconf.NoAnswerError)) {
+			return nil, fmt.Errorf("failed to get secret %q for %s: %w", fe.Ref.SecretID, fe.Ref.Var, awsError(ctx, r.cfg, fe.Err))
+		}
+		if errors.As(err, &fe) {
+			return nil, &hintError{
+				err:  fmt.Errorf("failed to get secret %q for %s: %s", fe.Ref.SecretID, fe.Ref.Var, shortError(fe.Err)),
+				hint: "looked in " + awsconf.Where(ctx, r.cfg),
+			}
+		}
+		return nil, err
+	}
+	for _, v := range values {
+		r.log.Debug("secret fetched", "var", v.Var, "bytes", len(v.Value))
+	}
+	return values, nil
+}
+
+// childEnv is COMMAND's environment: the process's, cleaned of credentials,
+// with the secrets, the region and endpoint, and the session as --child-creds
+// says (variables, a credentials endpoint, or both). secrets are all that
+// must not show in COMMAND's output; closeEnv stops the endpoint.
+func (r *execRun) childEnv(values []secretref.Value) (env []string, secrets [][]byte, closeEnv func(), err error) {
+	in := r.in
 	for _, v := range values {
 		if len(v.Value) < mask.MinLen {
 			r.notef("warning: the value of %s is shorter than %d bytes and is not masked", v.Var, mask.MinLen)
@@ -444,7 +485,6 @@ func (r *execRun) run(ctx context.Context, stdin io.Reader, stdout io.Writer) er
 	for _, p := range r.creds.Parts() {
 		secrets = append(secrets, []byte(p))
 	}
-
 	set := make([]string, 0, len(values)+12)
 	for _, v := range values {
 		set = append(set, v.Var+"="+v.Value)
@@ -465,12 +505,13 @@ func (r *execRun) run(ctx context.Context, stdin io.Reader, stdout io.Writer) er
 			set = append(set, "AWS_CREDENTIAL_EXPIRATION="+r.creds.Expiration.UTC().Format(time.RFC3339))
 		}
 	}
+	closeEnv = func() {}
 	if in.childCreds == childCredsBoth || in.childCreds == childCredsEndpoint {
 		srv, err := execjob.NewCredentialsServer(r.creds, in.random, in.now)
 		if err != nil {
-			return err
+			return nil, nil, nil, err
 		}
-		defer srv.Close()
+		closeEnv = func() { srv.Close() }
 		set = append(set, srv.Env()...)
 		secrets = append(secrets, []byte(srv.AuthToken()))
 		if in.childCreds == childCredsEndpoint {
@@ -480,30 +521,15 @@ func (r *execRun) run(ctx context.Context, stdin io.Reader, stdout io.Writer) er
 		}
 	}
 	set = append(set, execjob.NestingGuard+"=1")
-	env := execjob.CleanEnv(in.environ(), set)
+	return execjob.CleanEnv(in.environ(), set), secrets, closeEnv, nil
+}
 
-	masks := mask.Compile(secrets...)
-	outW := masks.NewWriter(stdout, in.flushAfter)
-	errW := masks.NewWriter(r.stderr, in.flushAfter)
-
-	childIn := stdin
-	if in.tokenStdin {
-		devnull, err := os.Open(os.DevNull)
-		if err != nil {
-			return err
-		}
-		defer devnull.Close()
-		childIn = devnull
-	}
-
-	if err := ctx.Err(); err != nil {
-		// A signal came while the secrets were fetched: COMMAND never
-		// starts.
-		return context.Cause(ctx)
-	}
-
-	// Heartbeats while the child runs, on a context that SIGINT (which
-	// ends ctx) does not stop: the child may take a while to finish.
+// runChild runs COMMAND with its output masked, and heartbeats while it
+// runs, on a context that SIGINT (which ends ctx) does not stop: the child
+// may take a while to finish. COMMAND's exit code becomes ours.
+func (r *execRun) runChild(ctx context.Context, env []string, masks *mask.Set, stdin io.Reader, stdout io.Writer, grace time.Duration, foreground bool) error {
+	outW := masks.NewWriter(stdout, r.in.flushAfter)
+	errW := masks.NewWriter(r.stderr, r.in.flushAfter)
 	hbCtx, stopHB := context.WithCancel(context.WithoutCancel(ctx))
 	hbDone := make(chan struct{})
 	if grace > 0 {
@@ -514,14 +540,13 @@ func (r *execRun) run(ctx context.Context, stdin io.Reader, stdout io.Writer) er
 	} else {
 		close(hbDone)
 	}
-
 	res, err := execjob.Run(ctx, execjob.Config{
-		Args:       in.args,
+		Args:       r.in.args,
 		Env:        env,
-		Stdin:      childIn,
+		Stdin:      stdin,
 		Stdout:     outW,
 		Stderr:     errW,
-		Foreground: !in.tokenStdin && tty.IsTerminal(stdin),
+		Foreground: foreground,
 		WaitDelay:  2 * time.Second,
 		Started:    func(pid int) { r.log.Debug("command started", "pid", pid, "patterns_masked", masks.Len()) },
 	})

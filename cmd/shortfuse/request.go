@@ -115,27 +115,7 @@ func runRequest(ctx context.Context, in *requestInput, d *deps) error {
 	if err != nil {
 		return err
 	}
-	build := approvals.BuildFromEnv(d.getenv, os.ReadFile)
-	if in.buildURL != "" {
-		build.URL = in.buildURL
-	}
-	if in.job != "" {
-		build.Job = in.job
-	}
-	if in.commit != "" {
-		build.Commit = in.commit
-	}
-	if build.System == "" && (build.URL != "" || build.Job != "" || build.Commit != "") {
-		build.System = "other"
-	}
-	input := brokerapi.CreateRequestInput{
-		RoleArn: in.role, DurationSeconds: int64(in.duration / time.Second), Reason: in.reason,
-		VerifyKey: key.VerifyKey(), WrapKey: key.WrapKey(),
-	}
-	if build != (approvals.Build{}) {
-		input.Build = &brokerapi.Build{System: build.System, URL: build.URL, Job: build.Job, Number: build.Number, Commit: build.Commit, ParametersHash: build.ParamsHash}
-	}
-	created, err := c.CreateRequest(ctx, input)
+	created, err := c.CreateRequest(ctx, createRequestInput(in, key, d.getenv))
 	if err != nil {
 		return requestError(ctx, cfg, err)
 	}
@@ -181,9 +161,55 @@ func runRequest(ctx context.Context, in *requestInput, d *deps) error {
 	if err != nil {
 		return requestError(ctx, cfg, err)
 	}
-	plain, err := key.Unwrap(code, red.SealedCredentials)
+	creds, role, err := openRedeemed(code, key, red.SealedCredentials)
 	if err != nil {
 		return err
+	}
+	format, _ := token.ParseFormat(in.format)
+	if err := writeToken(d.stdout, format, creds); err != nil {
+		return err
+	}
+	names := make([]string, 0, len(req.Approvals))
+	for _, a := range req.Approvals {
+		names = append(names, clean(a.UserName))
+	}
+	fmt.Fprintf(d.stderr, "shortfuse: approved by %s; token %s for %s expires at %s (in %s)\n", strings.Join(names, ", "),
+		token.KeyHint(creds.AccessKeyID), clean(role), creds.Expiration.UTC().Format("2006-01-02 15:04:05 UTC"), creds.Expiration.Sub(in.now()).Round(time.Second))
+	return nil
+}
+
+// createRequestInput is the request for --role, with the build it is bound to:
+// from the CI variables, overridden by --build-url, --job and --commit.
+func createRequestInput(in *requestInput, key *approvals.RedemptionKey, getenv func(string) string) brokerapi.CreateRequestInput {
+	build := approvals.BuildFromEnv(getenv, os.ReadFile)
+	if in.buildURL != "" {
+		build.URL = in.buildURL
+	}
+	if in.job != "" {
+		build.Job = in.job
+	}
+	if in.commit != "" {
+		build.Commit = in.commit
+	}
+	if build.System == "" && (build.URL != "" || build.Job != "" || build.Commit != "") {
+		build.System = "other"
+	}
+	input := brokerapi.CreateRequestInput{
+		RoleArn: in.role, DurationSeconds: int64(in.duration / time.Second), Reason: in.reason,
+		VerifyKey: key.VerifyKey(), WrapKey: key.WrapKey(),
+	}
+	if build != (approvals.Build{}) {
+		input.Build = &brokerapi.Build{System: build.System, URL: build.URL, Job: build.Job, Number: build.Number, Commit: build.Commit, ParametersHash: build.ParamsHash}
+	}
+	return input
+}
+
+// openRedeemed opens the credentials the broker sealed to the key that made
+// the request. role is the assumed role session's ARN.
+func openRedeemed(code string, key *approvals.RedemptionKey, sealed []byte) (creds token.Credentials, role string, err error) {
+	plain, err := key.Unwrap(code, sealed)
+	if err != nil {
+		return creds, "", err
 	}
 	var w struct {
 		AccessKeyID     string `json:"AccessKeyId"`
@@ -195,27 +221,17 @@ func runRequest(ctx context.Context, in *requestInput, d *deps) error {
 	err = json.Unmarshal(plain, &w)
 	clear(plain)
 	if err != nil {
-		return errors.New("the broker sealed something that is not credentials")
+		return creds, "", errors.New("the broker sealed something that is not credentials")
 	}
 	exp, err := time.Parse(time.RFC3339, w.Expiration)
 	if err != nil {
-		return errors.New("the sealed credentials have no valid expiry")
+		return creds, "", errors.New("the sealed credentials have no valid expiry")
 	}
-	creds := token.Credentials{AccessKeyID: w.AccessKeyID, SecretAccessKey: w.SecretAccessKey, SessionToken: w.SessionToken, Expiration: exp}
+	creds = token.Credentials{AccessKeyID: w.AccessKeyID, SecretAccessKey: w.SecretAccessKey, SessionToken: w.SessionToken, Expiration: exp}
 	if err := creds.Validate(); err != nil {
-		return fmt.Errorf("the broker sealed unusable credentials: %v", err)
+		return creds, "", fmt.Errorf("the broker sealed unusable credentials: %v", err)
 	}
-	format, _ := token.ParseFormat(in.format)
-	if err := writeToken(d.stdout, format, creds); err != nil {
-		return err
-	}
-	names := make([]string, 0, len(req.Approvals))
-	for _, a := range req.Approvals {
-		names = append(names, clean(a.UserName))
-	}
-	fmt.Fprintf(d.stderr, "shortfuse: approved by %s; token %s for %s expires at %s (in %s)\n", strings.Join(names, ", "),
-		token.KeyHint(creds.AccessKeyID), clean(w.AssumedRoleArn), exp.UTC().Format("2006-01-02 15:04:05 UTC"), exp.Sub(in.now()).Round(time.Second))
-	return nil
+	return creds, w.AssumedRoleArn, nil
 }
 
 var errGaveUp = errors.New("gave up waiting")

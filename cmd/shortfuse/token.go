@@ -164,125 +164,47 @@ session in a 0600 file under the user's cache directory until shortly before it 
 	return cmd
 }
 
+// runToken gets a session (from the cache, with --credential-process) and
+// writes it in the chosen format, its expiry on stderr.
 func runToken(ctx context.Context, in *tokenInput, d *deps) error {
 	cfg, err := awsconf.Load(ctx, in.aws)
 	if err != nil {
 		return configError(err)
 	}
-	var policy string
-	if in.policyFile != "" {
-		data, err := readLimited(in.policyFile, 64<<10)
-		if err != nil {
-			return fmt.Errorf("--policy: %w", err)
-		}
-		if !json.Valid(data) {
-			return fmt.Errorf("--policy %s: not valid JSON", in.policyFile)
-		}
-		policy = string(data)
+	policy, err := readSessionPolicy(in.policyFile)
+	if err != nil {
+		return err
 	}
-	sessionName := in.sessionName
-	if sessionName == "" {
-		sessionName = defaultSessionName(loginName(d.getenv), in.now())
-	}
-
 	var (
 		cache *token.Cache
 		key   string
 	)
 	if in.credentialProcess && !in.noCache {
-		dir, err := in.cacheDir()
-		if err != nil {
-			return fmt.Errorf("cache directory: %w", err)
-		}
-		cache = &token.Cache{Dir: filepath.Join(dir, "shortfuse", "credentials")}
-		base, err := cfg.Credentials.Retrieve(ctx)
-		if err != nil {
-			return awsError(ctx, cfg, err)
-		}
-		sum := sha256.Sum256([]byte(policy))
-		key = token.Key(base.AccessKeyID, in.aws.Profile, cfg.Region, awsconf.BrokerEndpoint(ctx, cfg),
-			in.role, in.sessionName, in.externalID, in.duration.String(), hex.EncodeToString(sum[:]),
-			strconv.Itoa(in.maxUses), in.mfaSerial)
-		c, ok, err := cache.Load(key, in.now(), cacheMinRemaining)
-		if err != nil {
+		var c *token.Credentials
+		if cache, key, c, err = cachedToken(ctx, in, cfg, policy); err != nil || c != nil {
+			if err == nil {
+				err = writeToken(d.stdout, token.FormatJSON, *c)
+			}
 			return err
 		}
-		if ok {
-			return writeToken(d.stdout, token.FormatJSON, c)
-		}
 	}
-
-	code := in.mfaCode
-	if in.mfaSerial != "" && code == "" {
-		b, err := in.prompter.ReadSecret(ctx, "MFA code for "+in.mfaSerial+": ")
-		if errors.Is(err, tty.ErrNoTerminal) {
-			return &hintError{err: errors.New("--mfa-serial needs a code and there is no terminal to ask"), hint: "pass --mfa-code"}
-		}
-		if err != nil {
-			return err
-		}
-		code = strings.TrimSpace(string(b))
-		if !reMFACode.MatchString(code) {
-			return errors.New("the MFA code must be the 6 digits the device shows")
-		}
+	code, err := mfaCode(ctx, in)
+	if err != nil {
+		return err
 	}
-
-	client := sts.NewFromConfig(cfg)
-	secs := aws.Int32(int32(in.duration / time.Second))
-	var (
-		creds *ststypes.Credentials
-		who   string
-	)
+	var creds *ststypes.Credentials
+	var who string
 	if in.role == "" {
-		input := &sts.GetSessionTokenInput{DurationSeconds: secs}
-		if in.mfaSerial != "" {
-			input.SerialNumber, input.TokenCode = aws.String(in.mfaSerial), aws.String(code)
-		}
-		ep := awsconf.BrokerEndpoint(ctx, cfg)
-		if in.maxUses > 0 && ep == "" {
-			return &hintError{
-				err:  errors.New("--max-uses without --role needs a shortfuse broker: AWS's GetSessionToken sessions cannot be use-limited"),
-				hint: "set AWS_ENDPOINT_URL to the broker, or pass --role with a role whose trust policy allows sts:TagSession",
-			}
-		}
-		out, err := client.GetSessionToken(ctx, input)
-		if err != nil {
-			return awsError(ctx, cfg, err)
-		}
-		creds = out.Credentials
-		if in.maxUses > 0 && creds != nil {
-			// A GetSessionToken session carries no session tags: it limits
-			// itself, before anyone else has it, through the one call that
-			// can only narrow a session.
-			if err := narrowNewSession(ctx, cfg, ep, creds, in.maxUses); err != nil {
-				return err
-			}
-		}
+		creds, err = getSessionToken(ctx, in, cfg, code)
 	} else {
-		input := &sts.AssumeRoleInput{RoleArn: aws.String(in.role), RoleSessionName: aws.String(sessionName), DurationSeconds: secs}
-		if policy != "" {
-			input.Policy = aws.String(policy)
+		sessionName := in.sessionName
+		if sessionName == "" {
+			sessionName = defaultSessionName(loginName(d.getenv), in.now())
 		}
-		if in.externalID != "" {
-			input.ExternalId = aws.String(in.externalID)
-		}
-		if in.maxUses > 0 {
-			input.Tags = []ststypes.Tag{{Key: aws.String(maxUsesTag), Value: aws.String(strconv.Itoa(in.maxUses))}}
-		}
-		if in.mfaSerial != "" {
-			input.SerialNumber, input.TokenCode = aws.String(in.mfaSerial), aws.String(code)
-		}
-		out, err := client.AssumeRole(ctx, input)
-		if err != nil {
-			if in.maxUses > 0 && strings.Contains(err.Error(), "sts:TagSession") {
-				return &hintError{err: errors.New(shortError(err)), hint: "--max-uses is a session tag: the role's trust policy must allow sts:TagSession as well as sts:AssumeRole"}
-			}
-			return awsError(ctx, cfg, err)
-		}
-		creds = out.Credentials
-		if out.AssumedRoleUser != nil {
-			who = aws.ToString(out.AssumedRoleUser.Arn)
-		}
+		creds, who, err = assumeRole(ctx, in, cfg, sessionName, policy, code)
+	}
+	if err != nil {
+		return err
 	}
 	if creds == nil {
 		return errors.New("STS answered without credentials")
@@ -314,6 +236,124 @@ func runToken(ctx context.Context, in *tokenInput, d *deps) error {
 	}
 	fmt.Fprintf(d.stderr, "shortfuse: %s expires at %s (in %s)\n", msg, c.Expiration.UTC().Format("2006-01-02 15:04:05 UTC"), c.Expiration.Sub(in.now()).Round(time.Second))
 	return nil
+}
+
+// readSessionPolicy reads --policy: JSON of at most 64 KiB, or "" without
+// the flag.
+func readSessionPolicy(file string) (string, error) {
+	if file == "" {
+		return "", nil
+	}
+	data, err := readLimited(file, 64<<10)
+	if err != nil {
+		return "", fmt.Errorf("--policy: %w", err)
+	}
+	if !json.Valid(data) {
+		return "", fmt.Errorf("--policy %s: not valid JSON", file)
+	}
+	return string(data), nil
+}
+
+// cachedToken opens the credential_process cache and looks up a session
+// for the same caller and request; c is nil when none is cached with
+// enough time left.
+func cachedToken(ctx context.Context, in *tokenInput, cfg aws.Config, policy string) (cache *token.Cache, key string, c *token.Credentials, err error) {
+	dir, err := in.cacheDir()
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("cache directory: %w", err)
+	}
+	cache = &token.Cache{Dir: filepath.Join(dir, "shortfuse", "credentials")}
+	base, err := cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		return nil, "", nil, awsError(ctx, cfg, err)
+	}
+	sum := sha256.Sum256([]byte(policy))
+	key = token.Key(base.AccessKeyID, in.aws.Profile, cfg.Region, awsconf.BrokerEndpoint(ctx, cfg),
+		in.role, in.sessionName, in.externalID, in.duration.String(), hex.EncodeToString(sum[:]),
+		strconv.Itoa(in.maxUses), in.mfaSerial)
+	cached, ok, err := cache.Load(key, in.now(), cacheMinRemaining)
+	if err != nil || !ok {
+		return cache, key, nil, err
+	}
+	return cache, key, &cached, nil
+}
+
+// mfaCode is --mfa-code, or the code asked on the terminal when
+// --mfa-serial is given without it.
+func mfaCode(ctx context.Context, in *tokenInput) (string, error) {
+	if in.mfaSerial == "" || in.mfaCode != "" {
+		return in.mfaCode, nil
+	}
+	b, err := in.prompter.ReadSecret(ctx, "MFA code for "+in.mfaSerial+": ")
+	if errors.Is(err, tty.ErrNoTerminal) {
+		return "", &hintError{err: errors.New("--mfa-serial needs a code and there is no terminal to ask"), hint: "pass --mfa-code"}
+	}
+	if err != nil {
+		return "", err
+	}
+	code := strings.TrimSpace(string(b))
+	if !reMFACode.MatchString(code) {
+		return "", errors.New("the MFA code must be the 6 digits the device shows")
+	}
+	return code, nil
+}
+
+// getSessionToken calls GetSessionToken; with --max-uses (broker only) the
+// new session narrows itself before it is handed out.
+func getSessionToken(ctx context.Context, in *tokenInput, cfg aws.Config, code string) (*ststypes.Credentials, error) {
+	input := &sts.GetSessionTokenInput{DurationSeconds: aws.Int32(int32(in.duration / time.Second))}
+	if in.mfaSerial != "" {
+		input.SerialNumber, input.TokenCode = aws.String(in.mfaSerial), aws.String(code)
+	}
+	ep := awsconf.BrokerEndpoint(ctx, cfg)
+	if in.maxUses > 0 && ep == "" {
+		return nil, &hintError{
+			err:  errors.New("--max-uses without --role needs a shortfuse broker: AWS's GetSessionToken sessions cannot be use-limited"),
+			hint: "set AWS_ENDPOINT_URL to the broker, or pass --role with a role whose trust policy allows sts:TagSession",
+		}
+	}
+	out, err := sts.NewFromConfig(cfg).GetSessionToken(ctx, input)
+	if err != nil {
+		return nil, awsError(ctx, cfg, err)
+	}
+	if in.maxUses > 0 && out.Credentials != nil {
+		// A GetSessionToken session carries no session tags: it limits
+		// itself, before anyone else has it, through the one call that
+		// can only narrow a session.
+		if err := narrowNewSession(ctx, cfg, ep, out.Credentials, in.maxUses); err != nil {
+			return nil, err
+		}
+	}
+	return out.Credentials, nil
+}
+
+// assumeRole calls AssumeRole; --max-uses is a session tag. who is the
+// assumed role session's ARN.
+func assumeRole(ctx context.Context, in *tokenInput, cfg aws.Config, sessionName, policy, code string) (creds *ststypes.Credentials, who string, err error) {
+	input := &sts.AssumeRoleInput{RoleArn: aws.String(in.role), RoleSessionName: aws.String(sessionName), DurationSeconds: aws.Int32(int32(in.duration / time.Second))}
+	if policy != "" {
+		input.Policy = aws.String(policy)
+	}
+	if in.externalID != "" {
+		input.ExternalId = aws.String(in.externalID)
+	}
+	if in.maxUses > 0 {
+		input.Tags = []ststypes.Tag{{Key: aws.String(maxUsesTag), Value: aws.String(strconv.Itoa(in.maxUses))}}
+	}
+	if in.mfaSerial != "" {
+		input.SerialNumber, input.TokenCode = aws.String(in.mfaSerial), aws.String(code)
+	}
+	out, err := sts.NewFromConfig(cfg).AssumeRole(ctx, input)
+	if err != nil {
+		if in.maxUses > 0 && strings.Contains(err.Error(), "sts:TagSession") {
+			return nil, "", &hintError{err: errors.New(shortError(err)), hint: "--max-uses is a session tag: the role's trust policy must allow sts:TagSession as well as sts:AssumeRole"}
+		}
+		return nil, "", awsError(ctx, cfg, err)
+	}
+	if out.AssumedRoleUser != nil {
+		who = aws.ToString(out.AssumedRoleUser.Arn)
+	}
+	return out.Credentials, who, nil
 }
 
 // narrowNewSession limits a session just minted to maxUses calls, signed

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -161,36 +162,10 @@ func Verify(ctx context.Context, tok *Token, cfg Config, now time.Time) (*Claims
 	if err != nil || iss != cfg.Issuer {
 		return nil, fail(ReasonIssuer, "the token's issuer %q is not the provider's issuer", printable(tok.Issuer))
 	}
-	alg := jose.SignatureAlgorithm(tok.Algorithm)
-	ks, err := cfg.Keys.KeySet(ctx, now, false)
+	payload, err := verifySignature(ctx, tok, cfg.Keys, now)
 	if err != nil {
 		return nil, err
 	}
-	cands := ks.candidates(tok.KeyID, alg)
-	if len(cands) == 0 {
-		ks, err = cfg.Keys.KeySet(ctx, now, true)
-		if err != nil {
-			return nil, err
-		}
-		cands = ks.candidates(tok.KeyID, alg)
-	}
-	if len(cands) == 0 {
-		if tok.KeyID != "" {
-			return nil, fail(ReasonUnknownKey, "the issuer has no %s key with kid %q", tok.Algorithm, printable(tok.KeyID))
-		}
-		return nil, fail(ReasonUnknownKey, "the issuer has no %s key", tok.Algorithm)
-	}
-	var payload []byte
-	for _, k := range cands {
-		if p, err := tok.jws.Verify(k); err == nil {
-			payload = p
-			break
-		}
-	}
-	if payload == nil {
-		return nil, fail(ReasonSignature, "the token's signature does not verify")
-	}
-
 	// Authenticated from here on: decode the claims from the verified
 	// payload.
 	all, err := decodeObject(payload)
@@ -202,54 +177,15 @@ func Verify(ctx context.Context, tok *Token, cfg Config, now time.Time) (*Claims
 	if c.Issuer != tok.Issuer {
 		return nil, fail(ReasonIssuer, "the token's issuer changed between parse and verify")
 	}
-	if c.Expiry, err = numericDate(all, "exp", true); err != nil {
+	if err := c.checkTimes(now, skew); err != nil {
 		return nil, err
 	}
-	if c.NotBefore, err = numericDate(all, "nbf", false); err != nil {
+	if err := c.checkAudience(cfg.ClientIDs); err != nil {
 		return nil, err
 	}
-	if c.IssuedAt, err = numericDate(all, "iat", true); err != nil {
+	if err := c.checkSubject(); err != nil {
 		return nil, err
 	}
-	if !now.Before(c.Expiry.Add(skew)) {
-		return nil, fail(ReasonExpired, "Token expired: current date/time %s must be before the expiration date/time %s", now.UTC().Format(time.RFC3339), c.Expiry.UTC().Format(time.RFC3339))
-	}
-	if !c.NotBefore.IsZero() && now.Add(skew).Before(c.NotBefore) {
-		return nil, fail(ReasonNotYetValid, "the token is not valid before %s", c.NotBefore.UTC().Format(time.RFC3339))
-	}
-	if now.Add(skew).Before(c.IssuedAt) {
-		return nil, fail(ReasonIssuedInFuture, "the token is issued in the future (%s)", c.IssuedAt.UTC().Format(time.RFC3339))
-	}
-	if c.Audience, err = stringList(all, "aud", true); err != nil {
-		return nil, err
-	}
-	for _, a := range c.Audience {
-		for _, id := range cfg.ClientIDs {
-			if a == id {
-				c.ClientID = a
-				break
-			}
-		}
-		if c.ClientID != "" {
-			break
-		}
-	}
-	if c.ClientID == "" {
-		return nil, fail(ReasonAudience, "Incorrect token audience")
-	}
-	sub, ok := all["sub"].(string)
-	if !ok || sub == "" {
-		return nil, fail(ReasonClaims, "the token has no sub claim")
-	}
-	if utf8.RuneCountInString(sub) > MaxSubjectLen {
-		return nil, fail(ReasonClaims, "the token's sub claim is longer than %d characters", MaxSubjectLen)
-	}
-	for _, r := range sub {
-		if r < 0x20 || r == 0x7f {
-			return nil, fail(ReasonClaims, "the token's sub claim contains control characters")
-		}
-	}
-	c.Subject = sub
 	if _, has := all["amr"]; has {
 		if c.AMR, err = stringList(all, "amr", false); err != nil {
 			return nil, err
@@ -266,6 +202,96 @@ func Verify(ctx context.Context, tok *Token, cfg Config, now time.Time) (*Claims
 		seen[l] = name
 	}
 	return c, nil
+}
+
+// verifySignature finds the issuer's keys that may have signed tok (asking
+// for a fresh key set once when none does: an issuer rotating its keys)
+// and returns the payload that one of them verifies.
+func verifySignature(ctx context.Context, tok *Token, keys KeySource, now time.Time) ([]byte, error) {
+	alg := jose.SignatureAlgorithm(tok.Algorithm)
+	ks, err := keys.KeySet(ctx, now, false)
+	if err != nil {
+		return nil, err
+	}
+	cands := ks.candidates(tok.KeyID, alg)
+	if len(cands) == 0 {
+		if ks, err = keys.KeySet(ctx, now, true); err != nil {
+			return nil, err
+		}
+		cands = ks.candidates(tok.KeyID, alg)
+	}
+	if len(cands) == 0 {
+		if tok.KeyID != "" {
+			return nil, fail(ReasonUnknownKey, "the issuer has no %s key with kid %q", tok.Algorithm, printable(tok.KeyID))
+		}
+		return nil, fail(ReasonUnknownKey, "the issuer has no %s key", tok.Algorithm)
+	}
+	for _, k := range cands {
+		if p, err := tok.jws.Verify(k); err == nil {
+			return p, nil
+		}
+	}
+	return nil, fail(ReasonSignature, "the token's signature does not verify")
+}
+
+// checkTimes reads exp, nbf and iat and checks them against now, give or
+// take skew.
+func (c *Claims) checkTimes(now time.Time, skew time.Duration) error {
+	var err error
+	if c.Expiry, err = numericDate(c.all, "exp", true); err != nil {
+		return err
+	}
+	if c.NotBefore, err = numericDate(c.all, "nbf", false); err != nil {
+		return err
+	}
+	if c.IssuedAt, err = numericDate(c.all, "iat", true); err != nil {
+		return err
+	}
+	if !now.Before(c.Expiry.Add(skew)) {
+		return fail(ReasonExpired, "Token expired: current date/time %s must be before the expiration date/time %s", now.UTC().Format(time.RFC3339), c.Expiry.UTC().Format(time.RFC3339))
+	}
+	if !c.NotBefore.IsZero() && now.Add(skew).Before(c.NotBefore) {
+		return fail(ReasonNotYetValid, "the token is not valid before %s", c.NotBefore.UTC().Format(time.RFC3339))
+	}
+	if now.Add(skew).Before(c.IssuedAt) {
+		return fail(ReasonIssuedInFuture, "the token is issued in the future (%s)", c.IssuedAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// checkAudience reads aud and sets ClientID to its first value that is one
+// of the provider's client ids; a token for none of them is refused.
+func (c *Claims) checkAudience(clientIDs []string) error {
+	var err error
+	if c.Audience, err = stringList(c.all, "aud", true); err != nil {
+		return err
+	}
+	for _, a := range c.Audience {
+		if slices.Contains(clientIDs, a) {
+			c.ClientID = a
+			return nil
+		}
+	}
+	return fail(ReasonAudience, "Incorrect token audience")
+}
+
+// checkSubject reads sub: present, at most MaxSubjectLen characters, no
+// control characters.
+func (c *Claims) checkSubject() error {
+	sub, ok := c.all["sub"].(string)
+	if !ok || sub == "" {
+		return fail(ReasonClaims, "the token has no sub claim")
+	}
+	if utf8.RuneCountInString(sub) > MaxSubjectLen {
+		return fail(ReasonClaims, "the token's sub claim is longer than %d characters", MaxSubjectLen)
+	}
+	for _, r := range sub {
+		if r < 0x20 || r == 0x7f {
+			return fail(ReasonClaims, "the token's sub claim contains control characters")
+		}
+	}
+	c.Subject = sub
+	return nil
 }
 
 // numericDate reads a NumericDate claim (RFC 7519: seconds since the epoch,

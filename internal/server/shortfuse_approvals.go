@@ -580,29 +580,9 @@ func handleApproveRequest(s *Server) Handler {
 		if err := decodeBody(r.Body, &in); err != nil {
 			return nil, err
 		}
-		if in.Code == nil {
-			return nil, invalidParam("Code is required")
-		}
-		var narrowed time.Duration
-		if in.DurationSeconds != nil {
-			if *in.DurationSeconds < int64(approvals.MinDuration/time.Second) || *in.DurationSeconds > int64(approvals.MaxSessionDuration/time.Second) {
-				return nil, invalidParam("DurationSeconds must be from 60 to 43200")
-			}
-			narrowed = time.Duration(*in.DurationSeconds) * time.Second
-		}
-		sessionPolicy := ""
-		if in.Policy != nil && *in.Policy != "" {
-			if len(*in.Policy) > 2048 {
-				return nil, invalidParam("Policy must be at most 2048 characters")
-			}
-			if _, err := s.policies.parse(*in.Policy, policy.KindIdentity); err != nil {
-				var me *policy.MalformedError
-				if errors.As(err, &me) {
-					return nil, &awsapi.Error{Code: awsapi.CodeMalformedPolicyDocumentSM, Message: me.Msg}
-				}
-				return nil, err
-			}
-			sessionPolicy = *in.Policy
+		narrowed, sessionPolicy, err := s.approveParams(&in)
+		if err != nil {
+			return nil, err
 		}
 		q, err := s.getVisible(ctx, r, *in.Code)
 		if err != nil {
@@ -648,18 +628,8 @@ func handleApproveRequest(s *Server) Handler {
 		}
 		var minted *approvals.Minted
 		if final {
-			// The approvers before this one must still be allowed to
-			// approve under the rules in force now.
-			if rules.Group != "" {
-				for _, prev := range q.Approvals {
-					ok, err := s.inGroup(ctx, prev.UserName, rules.Group)
-					if err != nil && !errors.Is(err, iam.ErrNoSuchEntity) {
-						return nil, err
-					}
-					if !ok {
-						return nil, &approvals.MisconfiguredError{Detail: "approver " + prev.UserName + " is no longer a member of " + rules.Group}
-					}
-				}
+			if err := s.stillApprovers(ctx, q, rules); err != nil {
+				return nil, err
 			}
 			if minted, err = s.mintApproved(ctx, r, q, role, rules, a, sessName, mfaTime); err != nil {
 				return nil, err
@@ -678,6 +648,53 @@ func handleApproveRequest(s *Server) Handler {
 		s.log.Info("approval given", "request_id", r.ID, "code", q.Code, "by", r.Caller.ARN, "approvals", len(updated.Approvals), "required", rules.Required, "minted", minted != nil)
 		return &requestOutput{Request: requestOut(updated, s.cfg.Now())}, nil
 	}
+}
+
+// approveParams checks ApproveRequest's parameters: the code, a narrower
+// duration (0 when none) and a session policy ("" when none).
+func (s *Server) approveParams(in *approveRequestInput) (narrowed time.Duration, sessionPolicy string, err error) {
+	if in.Code == nil {
+		return 0, "", invalidParam("Code is required")
+	}
+	if in.DurationSeconds != nil {
+		if *in.DurationSeconds < int64(approvals.MinDuration/time.Second) || *in.DurationSeconds > int64(approvals.MaxSessionDuration/time.Second) {
+			return 0, "", invalidParam("DurationSeconds must be from 60 to 43200")
+		}
+		narrowed = time.Duration(*in.DurationSeconds) * time.Second
+	}
+	if in.Policy == nil || *in.Policy == "" {
+		return narrowed, "", nil
+	}
+	if len(*in.Policy) > 2048 {
+		return 0, "", invalidParam("Policy must be at most 2048 characters")
+	}
+	if _, err := s.policies.parse(*in.Policy, policy.KindIdentity); err != nil {
+		var me *policy.MalformedError
+		if errors.As(err, &me) {
+			return 0, "", &awsapi.Error{Code: awsapi.CodeMalformedPolicyDocumentSM, Message: me.Msg}
+		}
+		return 0, "", err
+	}
+	return narrowed, *in.Policy, nil
+}
+
+// stillApprovers checks, before the final approval mints, that the
+// approvers before this one may still approve under the rules in force
+// now: they are still members of the approvers' group.
+func (s *Server) stillApprovers(ctx context.Context, q *approvals.Request, rules approvals.Rules) error {
+	if rules.Group == "" {
+		return nil
+	}
+	for _, prev := range q.Approvals {
+		ok, err := s.inGroup(ctx, prev.UserName, rules.Group)
+		if err != nil && !errors.Is(err, iam.ErrNoSuchEntity) {
+			return err
+		}
+		if !ok {
+			return &approvals.MisconfiguredError{Detail: "approver " + prev.UserName + " is no longer a member of " + rules.Group}
+		}
+	}
+	return nil
 }
 
 // wrappedCredentials is the plaintext sealed for the job.

@@ -148,72 +148,17 @@ func (s *Server) webIdentityContext(r *Request, prov *iam.OIDCProvider, claims *
 
 func handleAssumeRoleWithWebIdentity(s *Server, w *webIdentity) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
-		p := r.Params
-		in, err := s.roleSessionParams(ctx, p)
+		in, raw, err := s.webIdentityParams(ctx, r.Params)
 		if err != nil {
 			return nil, err
 		}
-		raw, err := p.Required("WebIdentityToken")
+		prov, claims, err := s.verifyWebIdentity(ctx, r, w, raw)
 		if err != nil {
 			return nil, err
 		}
-		if len(raw) < oidc.MinTokenLen || len(raw) > oidc.MaxTokenLen {
-			return nil, validationError("1 validation error detected: Value at 'webIdentityToken' failed to satisfy constraint: Member must have length between 4 and 20000")
-		}
-		if _, ok := p.Lookup("ProviderId"); ok {
-			// ProviderId names an OAuth 2.0 provider (Amazon, Facebook)
-			// whose access tokens are not JWTs; the broker takes only
-			// OpenID Connect tokens, whose iss names the provider.
-			return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameterValue, Message: "ProviderId is for OAuth 2.0 access tokens, which this broker does not accept; pass an OpenID Connect ID token without ProviderId"}
-		}
-		if err := checkPacked(in.Packed); err != nil {
-			return nil, err
-		}
-
-		// The token: which provider, then verified with its keys. Nothing
-		// the token says is used before its signature verifies, except iss
-		// to choose the keys.
-		tok, err := oidc.Parse(raw)
-		if err != nil {
-			return nil, webIdentityError(r, err)
-		}
-		prov, err := s.iam.OpenIDConnectProviderForIssuer(ctx, tok.Issuer)
-		if err != nil {
-			if errors.Is(err, iam.ErrNoSuchEntity) {
-				return nil, errInvalidIdentityToken("No OpenIDConnect provider found in your account for " + safeText(tok.Issuer))
-			}
-			return nil, err
-		}
-		keys, err := w.keys(prov)
-		if err != nil {
-			return nil, webIdentityError(r, err)
-		}
-		claims, err := oidc.Verify(ctx, tok, oidc.Config{Issuer: prov.URL, ClientIDs: prov.ClientIDs, Keys: keys}, r.Time)
-		if err != nil {
-			return nil, webIdentityError(r, err)
-		}
-
-		// The role and its trust policy. Every refusal from here on is the
-		// same AccessDenied, so that a token holder learns nothing about
-		// roles and policies.
-		denied := &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: msgNotAuthorizedWebIdentity}
-		role, err := s.iam.GetRoleByARN(ctx, in.RoleARN)
-		if errors.Is(err, iam.ErrNoSuchEntity) {
-			return nil, denied
-		}
+		role, err := s.webIdentityRole(ctx, r, in, prov, claims)
 		if err != nil {
 			return nil, err
-		}
-		trust, err := s.policies.parse(role.AssumeRolePolicyDocument, policy.KindTrust)
-		if err != nil {
-			return nil, denied // a stored trust policy that does not parse trusts no one
-		}
-		if err := r.Check(ctx, authz{
-			Action: "sts:AssumeRoleWithWebIdentity", Resource: role.ARN, Trust: trust,
-			Federated: prov.ARN, Context: s.webIdentityContext(r, prov, claims, in.Name),
-		}); err != nil {
-			r.Log().Info("web identity refused by trust policy", "provider", prov.ARN, "subject", claims.Subject, "role", role.ARN)
-			return nil, denied
 		}
 		if err := checkMaxDuration(role, nil, in.Duration); err != nil {
 			return nil, err
@@ -244,4 +189,83 @@ func handleAssumeRoleWithWebIdentity(s *Server, w *webIdentity) Handler {
 			SourceIdentity:              claims.Subject,
 		}, nil
 	}
+}
+
+// webIdentityParams reads AssumeRoleWithWebIdentity's parameters: those of
+// every role session, and the token.
+func (s *Server) webIdentityParams(ctx context.Context, p *awsapi.Params) (*roleSessionInput, string, error) {
+	in, err := s.roleSessionParams(ctx, p)
+	if err != nil {
+		return nil, "", err
+	}
+	raw, err := p.Required("WebIdentityToken")
+	if err != nil {
+		return nil, "", err
+	}
+	if len(raw) < oidc.MinTokenLen || len(raw) > oidc.MaxTokenLen {
+		return nil, "", validationError("1 validation error detected: Value at 'webIdentityToken' failed to satisfy constraint: Member must have length between 4 and 20000")
+	}
+	if _, ok := p.Lookup("ProviderId"); ok {
+		// ProviderId names an OAuth 2.0 provider (Amazon, Facebook)
+		// whose access tokens are not JWTs; the broker takes only
+		// OpenID Connect tokens, whose iss names the provider.
+		return nil, "", &awsapi.Error{Code: awsapi.CodeInvalidParameterValue, Message: "ProviderId is for OAuth 2.0 access tokens, which this broker does not accept; pass an OpenID Connect ID token without ProviderId"}
+	}
+	if err := checkPacked(in.Packed); err != nil {
+		return nil, "", err
+	}
+	return in, raw, nil
+}
+
+// verifyWebIdentity finds the token's provider and verifies the token with
+// its keys. Nothing the token says is used before its signature verifies,
+// except iss to choose the keys.
+func (s *Server) verifyWebIdentity(ctx context.Context, r *Request, w *webIdentity, raw string) (*iam.OIDCProvider, *oidc.Claims, error) {
+	tok, err := oidc.Parse(raw)
+	if err != nil {
+		return nil, nil, webIdentityError(r, err)
+	}
+	prov, err := s.iam.OpenIDConnectProviderForIssuer(ctx, tok.Issuer)
+	if err != nil {
+		if errors.Is(err, iam.ErrNoSuchEntity) {
+			return nil, nil, errInvalidIdentityToken("No OpenIDConnect provider found in your account for " + safeText(tok.Issuer))
+		}
+		return nil, nil, err
+	}
+	keys, err := w.keys(prov)
+	if err != nil {
+		return nil, nil, webIdentityError(r, err)
+	}
+	claims, err := oidc.Verify(ctx, tok, oidc.Config{Issuer: prov.URL, ClientIDs: prov.ClientIDs, Keys: keys}, r.Time)
+	if err != nil {
+		return nil, nil, webIdentityError(r, err)
+	}
+	return prov, claims, nil
+}
+
+// webIdentityRole is the role the token may assume: its trust policy
+// allows the provider's federated principal with the token's claims. Every
+// refusal is the same AccessDenied, so that a token holder learns nothing
+// about roles and policies.
+func (s *Server) webIdentityRole(ctx context.Context, r *Request, in *roleSessionInput, prov *iam.OIDCProvider, claims *oidc.Claims) (*iam.Role, error) {
+	denied := &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: msgNotAuthorizedWebIdentity}
+	role, err := s.iam.GetRoleByARN(ctx, in.RoleARN)
+	if errors.Is(err, iam.ErrNoSuchEntity) {
+		return nil, denied
+	}
+	if err != nil {
+		return nil, err
+	}
+	trust, err := s.policies.parse(role.AssumeRolePolicyDocument, policy.KindTrust)
+	if err != nil {
+		return nil, denied // a stored trust policy that does not parse trusts no one
+	}
+	if err := r.Check(ctx, authz{
+		Action: "sts:AssumeRoleWithWebIdentity", Resource: role.ARN, Trust: trust,
+		Federated: prov.ARN, Context: s.webIdentityContext(r, prov, claims, in.Name),
+	}); err != nil {
+		r.Log().Info("web identity refused by trust policy", "provider", prov.ARN, "subject", claims.Subject, "role", role.ARN)
+		return nil, denied
+	}
+	return role, nil
 }
