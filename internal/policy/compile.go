@@ -65,6 +65,8 @@ func isAlnum(s string) bool {
 	return true
 }
 
+// compileStatement checks a statement against the rules of its policy's
+// kind and compiles it, element by element.
 func compileStatement(s *Statement, path string, kind Kind, vars bool) error {
 	c := &s.c
 	switch s.Effect {
@@ -74,8 +76,22 @@ func compileStatement(s *Statement, path string, kind Kind, vars bool) error {
 	default:
 		return malformed("%s.Effect: must be \"Allow\" or \"Deny\", got %s", path, quote(s.Effect))
 	}
+	if err := compileStatementPrincipal(s, path, kind); err != nil {
+		return err
+	}
+	if err := compileStatementActions(s, path, kind); err != nil {
+		return err
+	}
+	if err := compileStatementResources(s, path, kind, vars); err != nil {
+		return err
+	}
+	return compileStatementConditions(s, path, vars)
+}
 
-	// Principal / NotPrincipal.
+// compileStatementPrincipal compiles Principal or NotPrincipal, where the
+// policy's kind allows them.
+func compileStatementPrincipal(s *Statement, path string, kind Kind) error {
+	c := &s.c
 	switch {
 	case s.Principal != nil && s.NotPrincipal != nil:
 		return malformed("%s: has both Principal and NotPrincipal", path)
@@ -92,22 +108,20 @@ func compileStatement(s *Statement, path string, kind Kind, vars bool) error {
 		// not listed, anonymous callers included.
 		return malformed("%s.NotPrincipal: only allowed with \"Effect\": \"Deny\"", path)
 	}
+	var err error
 	if s.Principal != nil {
-		m, err := compilePrincipals(s.Principal, path+".Principal")
-		if err != nil {
-			return err
-		}
-		c.principal = m
+		c.principal, err = compilePrincipals(s.Principal, path+".Principal")
 	}
 	if s.NotPrincipal != nil {
-		m, err := compilePrincipals(s.NotPrincipal, path+".NotPrincipal")
-		if err != nil {
-			return err
-		}
-		c.principal, c.notPrincipal = m, true
+		c.principal, err = compilePrincipals(s.NotPrincipal, path+".NotPrincipal")
+		c.notPrincipal = true
 	}
+	return err
+}
 
-	// Action / NotAction.
+// compileStatementActions compiles Action or NotAction (one is required).
+func compileStatementActions(s *Statement, path string, kind Kind) error {
+	c := &s.c
 	actions, apath := s.Action, path+".Action"
 	switch {
 	case s.Action != nil && s.NotAction != nil:
@@ -124,8 +138,13 @@ func compileStatement(s *Statement, path string, kind Kind, vars bool) error {
 		}
 		c.actions[i] = actionPattern(a)
 	}
+	return nil
+}
 
-	// Resource / NotResource.
+// compileStatementResources compiles Resource or NotResource (one is
+// required, except in a trust policy, where none means any).
+func compileStatementResources(s *Statement, path string, kind Kind, vars bool) error {
+	c := &s.c
 	resources, rpath := s.Resource, path+".Resource"
 	switch {
 	case s.Resource != nil && s.NotResource != nil:
@@ -146,24 +165,29 @@ func compileStatement(s *Statement, path string, kind Kind, vars bool) error {
 		}
 		c.resources[i] = p
 	}
+	return nil
+}
 
-	// Condition.
-	if len(s.Conditions) > 0 {
-		c.conds = make([]condition, len(s.Conditions))
-		seen := make(map[[2]string]string)
-		for i := range s.Conditions {
-			sc := &s.Conditions[i]
-			cpath := join(join(path+".Condition", sc.Operator), sc.Key)
-			// Keys are case-insensitive, so "aws:username" and "aws:UserName" under one
-			// operator would be two spellings of one key: refuse rather than pick one.
-			k := [2]string{sc.Operator, strings.ToLower(sc.Key)}
-			if prev, dup := seen[k]; dup {
-				return malformed("%s: same key as %s (keys are case-insensitive)", cpath, quote(prev))
-			}
-			seen[k] = sc.Key
-			if err := compileCondition(&c.conds[i], sc, cpath, vars); err != nil {
-				return err
-			}
+// compileStatementConditions compiles the Condition block.
+func compileStatementConditions(s *Statement, path string, vars bool) error {
+	if len(s.Conditions) == 0 {
+		return nil
+	}
+	c := &s.c
+	c.conds = make([]condition, len(s.Conditions))
+	seen := make(map[[2]string]string)
+	for i := range s.Conditions {
+		sc := &s.Conditions[i]
+		cpath := join(join(path+".Condition", sc.Operator), sc.Key)
+		// Keys are case-insensitive, so "aws:username" and "aws:UserName" under one
+		// operator would be two spellings of one key: refuse rather than pick one.
+		k := [2]string{sc.Operator, strings.ToLower(sc.Key)}
+		if prev, dup := seen[k]; dup {
+			return malformed("%s: same key as %s (keys are case-insensitive)", cpath, quote(prev))
+		}
+		seen[k] = sc.Key
+		if err := compileCondition(&c.conds[i], sc, cpath, vars); err != nil {
+			return err
 		}
 	}
 	return nil

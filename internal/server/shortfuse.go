@@ -273,6 +273,39 @@ type listSessionsOutput struct {
 	NextToken string         `json:"NextToken,omitempty"`
 }
 
+// sessionOut is a session as ListSessions shows it, with its database
+// credentials.
+func sessionOut(rec *registry.Record, leases []dbcred.Lease, now time.Time, before map[string]time.Time) sessionShape {
+	sh := sessionShape{
+		AccessKeyID:    rec.AccessKeyID,
+		PrincipalArn:   rec.PrincipalARN,
+		SourceArn:      rec.SourceARN,
+		Type:           rec.Type,
+		IssuedAt:       float64(rec.IssuedAt.Unix()),
+		Expiration:     float64(rec.Expires.Unix()),
+		State:          rec.State(now, before),
+		Uses:           rec.Uses,
+		MaxUses:        rec.MaxUses,
+		SourceIdentity: rec.SourceIdentity,
+		Chain:          rec.Chain,
+	}
+	if !rec.LastHeartbeat.IsZero() {
+		hb := float64(rec.LastHeartbeat.Unix())
+		sh.LastHeartbeat = &hb
+	}
+	for _, l := range leases {
+		ls := dbLeaseShape{
+			RoleName: l.Role, Database: fmt.Sprintf("%s:%d/%s", l.Host, l.Port, l.DBName), SecretArn: l.SecretARN,
+			State: l.State, Created: float64(l.Created.Unix()), ValidUntil: float64(l.Expires.Unix()), Reason: l.Reason,
+		}
+		if !l.Ended.IsZero() {
+			ls.Ended = float64(l.Ended.Unix())
+		}
+		sh.DatabaseCredentials = append(sh.DatabaseCredentials, ls)
+	}
+	return sh
+}
+
 func handleListSessions(s *Server) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in listSessionsInput
@@ -317,37 +350,9 @@ func handleListSessions(s *Server) Handler {
 				return nil, err
 			}
 		}
-		out := &listSessionsOutput{Sessions: []sessionShape{}}
+		out := &listSessionsOutput{Sessions: make([]sessionShape, 0, len(recs))}
 		for i := range recs {
-			rec := &recs[i]
-			sh := sessionShape{
-				AccessKeyID:    rec.AccessKeyID,
-				PrincipalArn:   rec.PrincipalARN,
-				SourceArn:      rec.SourceARN,
-				Type:           rec.Type,
-				IssuedAt:       float64(rec.IssuedAt.Unix()),
-				Expiration:     float64(rec.Expires.Unix()),
-				State:          rec.State(r.Time, before),
-				Uses:           rec.Uses,
-				MaxUses:        rec.MaxUses,
-				SourceIdentity: rec.SourceIdentity,
-				Chain:          rec.Chain,
-			}
-			if !rec.LastHeartbeat.IsZero() {
-				hb := float64(rec.LastHeartbeat.Unix())
-				sh.LastHeartbeat = &hb
-			}
-			for _, l := range leases[rec.AccessKeyID] {
-				ls := dbLeaseShape{
-					RoleName: l.Role, Database: fmt.Sprintf("%s:%d/%s", l.Host, l.Port, l.DBName), SecretArn: l.SecretARN,
-					State: l.State, Created: float64(l.Created.Unix()), ValidUntil: float64(l.Expires.Unix()), Reason: l.Reason,
-				}
-				if !l.Ended.IsZero() {
-					ls.Ended = float64(l.Ended.Unix())
-				}
-				sh.DatabaseCredentials = append(sh.DatabaseCredentials, ls)
-			}
-			out.Sessions = append(out.Sessions, sh)
+			out.Sessions = append(out.Sessions, sessionOut(&recs[i], leases[recs[i].AccessKeyID], r.Time, before))
 		}
 		if next != "" {
 			out.NextToken = base64.RawURLEncoding.EncodeToString([]byte(next))

@@ -254,104 +254,137 @@ var (
 	reAKID     = regexp.MustCompile(`^ASIA[A-Z2-7]{16}$`)
 )
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler: the transport and form checks, then
+// the pages open to all (static files, sign-in), then, for a signed-in
+// approver whose session still holds, the pages behind sign-in.
 func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !admit(w, r) || u.servePublic(w, r) {
+		return
+	}
+	s, sid, ok := u.signedIn(w, r)
+	if !ok {
+		return
+	}
+	u.serveSignedIn(w, r, s, sid)
+}
+
+// admit sets the security headers and refuses plain HTTP off loopback,
+// other methods than GET and POST, cross-site POSTs and bad forms.
+func admit(w http.ResponseWriter, r *http.Request) bool {
 	securityHeaders(w, r.TLS != nil)
 	if r.TLS == nil && !loopbackConn(r) {
 		http.Error(w, "The approval page is served over HTTPS only: start the broker with --tls-cert and --tls-key.", http.StatusForbidden)
-		return
+		return false
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		w.Header().Set("Allow", "GET, POST")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
+		return false
 	}
 	if r.Method == http.MethodPost {
 		if !sameOrigin(r) {
 			http.Error(w, "cross-site request refused", http.StatusForbidden)
-			return
+			return false
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 		if err := r.ParseForm(); err != nil {
 			http.Error(w, "bad form", http.StatusBadRequest)
-			return
+			return false
 		}
 	}
-	path := r.URL.Path
-	switch {
+	return true
+}
+
+// servePublic serves the pages open without signing in; false for others.
+func (u *UI) servePublic(w http.ResponseWriter, r *http.Request) bool {
+	switch path := r.URL.Path; {
 	case path == "/ui/static/style.css" && r.Method == http.MethodGet:
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-cache")
 		_, _ = w.Write(u.style)
-		return
 	case path == "/ui/static/favicon.svg" && r.Method == http.MethodGet:
 		w.Header().Set("Content-Type", "image/svg+xml")
 		w.Header().Set("Cache-Control", "max-age=86400")
 		_, _ = w.Write(u.icon)
-		return
+	case path == "/ui/login" && r.Method == http.MethodPost:
+		u.postLogin(w, r)
 	case path == "/ui/login":
-		if r.Method == http.MethodPost {
-			u.postLogin(w, r)
-		} else {
-			u.getLogin(w, r, "", "")
-		}
-		return
+		u.getLogin(w, r, "", "")
+	default:
+		return false
 	}
+	return true
+}
 
+// signedIn is the request's sign-in session, checked again with the
+// backend (a revoked or expired one is dropped), with the form's CSRF
+// token on a POST. Without one, a GET goes to the sign-in page (and back
+// to a request's page after it).
+func (u *UI) signedIn(w http.ResponseWriter, r *http.Request) (*uiSession, string, bool) {
 	s, sid := u.session(r)
 	if s == nil {
 		if r.Method == http.MethodGet {
 			next := ""
-			if reCodePath.MatchString(path) {
-				next = path
+			if reCodePath.MatchString(r.URL.Path) {
+				next = r.URL.Path
 			}
 			http.Redirect(w, r, "/ui/login"+nextQuery(next), http.StatusSeeOther)
-			return
+			return nil, "", false
 		}
 		http.Error(w, "your session has ended: sign in again", http.StatusForbidden)
-		return
+		return nil, "", false
 	}
-	meta := metaOf(r)
-	if err := u.o.Backend.Check(r.Context(), s.p, meta); err != nil {
+	if err := u.o.Backend.Check(r.Context(), s.p, metaOf(r)); err != nil {
 		u.drop(sid)
 		http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
-		return
+		return nil, "", false
 	}
 	if r.Method == http.MethodPost && !u.csrfOK(s, r.PostFormValue("csrf")) {
 		http.Error(w, "the form is stale or forged: reload the page", http.StatusForbidden)
-		return
+		return nil, "", false
 	}
+	return s, sid, true
+}
+
+// serveSignedIn serves the pages behind sign-in; an approver who must
+// change a password sees only that page.
+func (u *UI) serveSignedIn(w http.ResponseWriter, r *http.Request, s *uiSession, sid string) {
+	path := r.URL.Path
 	switch {
 	case path == "/ui/logout" && r.Method == http.MethodPost:
-		u.o.Backend.SignOut(r.Context(), s.p, meta)
+		u.o.Backend.SignOut(r.Context(), s.p, metaOf(r))
 		u.drop(sid)
 		clearCookie(w, cookieSession)
 		http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
+		return
 	case path == "/ui/password":
 		u.password(w, r, s)
+		return
 	case u.mustChange(s):
 		http.Redirect(w, r, "/ui/password", http.StatusSeeOther)
+		return
 	case path == "/ui/" && r.Method == http.MethodGet:
 		u.index(w, r, s)
+		return
 	case path == "/ui/sessions/revoke" && r.Method == http.MethodPost:
 		u.revoke(w, r, s, sid)
+		return
+	}
+	m := reCodePath.FindStringSubmatch(path)
+	if m == nil {
+		http.NotFound(w, r)
+		return
+	}
+	code := strings.ToUpper(m[1])
+	switch {
+	case m[2] == "" && r.Method == http.MethodGet:
+		u.request(w, r, s, code)
+	case m[2] == "/approve" && r.Method == http.MethodPost:
+		u.approve(w, r, s, code)
+	case m[2] == "/deny" && r.Method == http.MethodPost:
+		u.deny(w, r, s, code)
 	default:
-		m := reCodePath.FindStringSubmatch(path)
-		if m == nil {
-			http.NotFound(w, r)
-			return
-		}
-		code := strings.ToUpper(m[1])
-		switch {
-		case m[2] == "" && r.Method == http.MethodGet:
-			u.request(w, r, s, code)
-		case m[2] == "/approve" && r.Method == http.MethodPost:
-			u.approve(w, r, s, code)
-		case m[2] == "/deny" && r.Method == http.MethodPost:
-			u.deny(w, r, s, code)
-		default:
-			http.NotFound(w, r)
-		}
+		http.NotFound(w, r)
 	}
 }
 

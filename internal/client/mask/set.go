@@ -102,21 +102,38 @@ type buildNode struct {
 	out   int32
 }
 
-func compilePatterns(pats [][]byte) *Set {
-	nodes := []buildNode{{}}
-	child := func(n int32, b byte) int32 {
-		for i, c := range nodes[n].bytes {
-			if c == b {
-				return nodes[n].to[i]
-			}
+// trie is the automaton under construction: a trie of the patterns.
+type trie []buildNode
+
+// child is n's child on b, or -1.
+func (t trie) child(n int32, b byte) int32 {
+	for i, c := range t[n].bytes {
+		if c == b {
+			return t[n].to[i]
 		}
-		return -1
 	}
+	return -1
+}
+
+// compilePatterns builds an Aho-Corasick automaton of pats in three steps:
+// the trie, the failure links (breadth-first), then the flat edge arrays
+// with dense rows for the states with many edges.
+func compilePatterns(pats [][]byte) *Set {
 	s := &Set{}
+	nodes := s.buildTrie(pats)
+	s.link(nodes)
+	s.flatten(nodes)
+	return s
+}
+
+// buildTrie makes the trie of pats; each pattern's last state outputs its
+// length. It counts the distinct patterns.
+func (s *Set) buildTrie(pats [][]byte) trie {
+	nodes := trie{{}}
 	for _, p := range pats {
 		cur := int32(0)
 		for _, b := range p {
-			next := child(cur, b)
+			next := nodes.child(cur, b)
 			if next < 0 {
 				next = int32(len(nodes))
 				nodes = append(nodes, buildNode{})
@@ -130,17 +147,21 @@ func compilePatterns(pats [][]byte) *Set {
 		}
 		nodes[cur].out = int32(len(p))
 	}
+	return nodes
+}
 
+// link sets every state's failure link, depth and output (the longest
+// pattern ending there, its own or inherited). Breadth-first: a state's
+// failure link and inherited output come from states closer to the root,
+// which are final by then.
+func (s *Set) link(nodes trie) {
 	n := len(nodes)
 	s.fail = make([]int32, n)
 	s.depth = make([]int32, n)
 	s.out = make([]int32, n)
-	s.edgeStart = make([]int32, n+1)
 	for i := range nodes {
 		s.out[i] = nodes[i].out
 	}
-	// Breadth-first: a state's failure link and inherited output come from
-	// states closer to the root, which are final by then.
 	queue := make([]int32, 0, n)
 	for i, b := range nodes[0].bytes {
 		t := nodes[0].to[i]
@@ -165,7 +186,7 @@ func compilePatterns(pats [][]byte) *Set {
 					s.fail[v] = s.root[b]
 					break
 				}
-				if t := child(f, b); t >= 0 {
+				if t := nodes.child(f, b); t >= 0 {
 					s.fail[v] = t
 					break
 				}
@@ -174,13 +195,19 @@ func compilePatterns(pats [][]byte) *Set {
 			queue = append(queue, v)
 		}
 	}
+}
+
+// flatten lays the edges out in flat arrays, then adds dense rows for the
+// states with at least denseMin edges, each resolved through the sparse
+// function: s.step reads no dense row while they are built.
+func (s *Set) flatten(nodes trie) {
+	n := len(nodes)
+	s.edgeStart = make([]int32, n+1)
 	for i := range nodes {
 		s.edgeStart[i+1] = s.edgeStart[i] + int32(len(nodes[i].bytes))
 		s.edgeByte = append(s.edgeByte, nodes[i].bytes...)
 		s.edgeTo = append(s.edgeTo, nodes[i].to...)
 	}
-	// Dense rows, each resolved through the sparse function: s.step reads
-	// no dense row while they are built.
 	s.denseOf = make([]int32, n)
 	var rows [][256]int32
 	var owners []int32
@@ -198,7 +225,6 @@ func compilePatterns(pats [][]byte) *Set {
 		s.denseOf[st] = int32(k + 1)
 	}
 	s.dense = rows
-	return s
 }
 
 // step is the automaton's transition function.

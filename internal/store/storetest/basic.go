@@ -373,6 +373,8 @@ func testCount(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 }
 
+// testValidation checks that every method refuses bad bucket names, keys
+// and values. It is long by design: one table per method.
 func testValidation(t *testing.T, open func(t *testing.T) store.Store) {
 	longBucket := strings.Repeat("b", store.MaxBucketLen)
 	longKey := strings.Repeat("k", store.MaxKeyLen)

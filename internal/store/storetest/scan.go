@@ -126,6 +126,9 @@ func testScanPaging(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 }
 
+// testScanCallback checks what a Scan callback may and may not do. It is
+// long by design: one subtest per rule of the contract, each a few lines,
+// read in the order store.Store documents them.
 func testScanCallback(t *testing.T, open func(t *testing.T) store.Store) {
 	wrapped := fmt.Errorf("callback: %w", errSentinel)
 	tests := []struct {

@@ -18,6 +18,9 @@ type listError struct{ items []string }
 
 func (e listError) Error() string { return fmt.Sprintf("storetest: %d items", len(e.items)) }
 
+// testUpdate checks Update's commit and rollback rules. It is long by
+// design: one subtest per rule, each a few lines, in the order store.Store
+// documents them.
 func testUpdate(t *testing.T, open func(t *testing.T) store.Store) {
 	wrapped := fmt.Errorf("update: %w", errSentinel)
 	// Every failing case first makes these changes, all of which must be
@@ -271,6 +274,8 @@ func testView(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 }
 
+// testIsolation checks that transactions see no uncommitted writes of
+// others. It is long by design: one subtest per anomaly, each a few lines.
 func testIsolation(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("ok/view-keeps-its-snapshot", func(t *testing.T) {
 		s := open(t)
