@@ -275,6 +275,22 @@ func (s *Server) visible(ctx context.Context, r *Request, q *approvals.Request) 
 	return r.Allowed(ctx, "shortfuse:ListRequests", q.RoleARN) || r.Allowed(ctx, "sts:AssumeRole", q.RoleARN)
 }
 
+// codedInput is the input of an approval operation that names a request
+// by its Code.
+type codedInput interface{ requestCode() *string }
+
+// decodeCoded decodes the input of an approval operation, which must name
+// a request.
+func decodeCoded(body []byte, in codedInput) error {
+	if err := decodeBody(body, in); err != nil {
+		return err
+	}
+	if in.requestCode() == nil {
+		return invalidParam("Code is required")
+	}
+	return nil
+}
+
 func (s *Server) getVisible(ctx context.Context, r *Request, code string) (*approvals.Request, error) {
 	code, err := approvals.ParseCode(code)
 	if err != nil {
@@ -442,6 +458,8 @@ func handleCreateRequest(s *Server) Handler {
 
 // --- GetRequest / ListRequests ------------------------------------------------
 
+func (in *getRequestInput) requestCode() *string { return in.Code }
+
 type getRequestInput struct {
 	Code        *string `json:"Code"`
 	WaitSeconds *int64  `json:"WaitSeconds"`
@@ -450,11 +468,8 @@ type getRequestInput struct {
 func handleGetRequest(s *Server) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in getRequestInput
-		if err := decodeBody(r.Body, &in); err != nil {
+		if err := decodeCoded(r.Body, &in); err != nil {
 			return nil, err
-		}
-		if in.Code == nil {
-			return nil, invalidParam("Code is required")
 		}
 		q, err := s.getVisible(ctx, r, *in.Code)
 		if err != nil {
@@ -520,6 +535,8 @@ func handleListRequests(s *Server) Handler {
 
 // --- ApproveRequest -------------------------------------------------------------
 
+func (in *approveRequestInput) requestCode() *string { return in.Code }
+
 type approveRequestInput struct {
 	Code            *string `json:"Code"`
 	DurationSeconds *int64  `json:"DurationSeconds"`
@@ -577,7 +594,7 @@ func (s *Server) approverMFA(ctx context.Context, r *Request, serial, code *stri
 func handleApproveRequest(s *Server) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in approveRequestInput
-		if err := decodeBody(r.Body, &in); err != nil {
+		if err := decodeCoded(r.Body, &in); err != nil {
 			return nil, err
 		}
 		narrowed, sessionPolicy, err := s.approveParams(&in)
@@ -650,12 +667,9 @@ func handleApproveRequest(s *Server) Handler {
 	}
 }
 
-// approveParams checks ApproveRequest's parameters: the code, a narrower
+// approveParams checks ApproveRequest's parameters: a narrower
 // duration (0 when none) and a session policy ("" when none).
 func (s *Server) approveParams(in *approveRequestInput) (narrowed time.Duration, sessionPolicy string, err error) {
-	if in.Code == nil {
-		return 0, "", invalidParam("Code is required")
-	}
 	if in.DurationSeconds != nil {
 		if *in.DurationSeconds < int64(approvals.MinDuration/time.Second) || *in.DurationSeconds > int64(approvals.MaxSessionDuration/time.Second) {
 			return 0, "", invalidParam("DurationSeconds must be from 60 to 43200")
@@ -776,6 +790,8 @@ func tagValue(v string) string {
 
 // --- DenyRequest ----------------------------------------------------------------
 
+func (in *denyRequestInput) requestCode() *string { return in.Code }
+
 type denyRequestInput struct {
 	Code   *string `json:"Code"`
 	Reason *string `json:"Reason"`
@@ -786,11 +802,8 @@ type denyRequestInput struct {
 func handleDenyRequest(s *Server) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in denyRequestInput
-		if err := decodeBody(r.Body, &in); err != nil {
+		if err := decodeCoded(r.Body, &in); err != nil {
 			return nil, err
-		}
-		if in.Code == nil {
-			return nil, invalidParam("Code is required")
 		}
 		reason := ""
 		if in.Reason != nil {
@@ -830,6 +843,8 @@ func handleDenyRequest(s *Server) Handler {
 
 // --- RedeemRequest ----------------------------------------------------------------
 
+func (in *redeemRequestInput) requestCode() *string { return in.Code }
+
 type redeemRequestInput struct {
 	Code  *string `json:"Code"`
 	Proof []byte  `json:"Proof"`
@@ -848,11 +863,8 @@ type redeemRequestOutput struct {
 func handleRedeemRequest(s *Server) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in redeemRequestInput
-		if err := decodeBody(r.Body, &in); err != nil {
+		if err := decodeCoded(r.Body, &in); err != nil {
 			return nil, err
-		}
-		if in.Code == nil {
-			return nil, invalidParam("Code is required")
 		}
 		code, err := approvals.ParseCode(*in.Code)
 		if err != nil {
@@ -895,6 +907,8 @@ func handleRedeemRequest(s *Server) Handler {
 
 // --- RevokeRequestSession ------------------------------------------------------------
 
+func (in *revokeRequestSessionInput) requestCode() *string { return in.Code }
+
 type revokeRequestSessionInput struct {
 	Code *string `json:"Code"`
 }
@@ -910,11 +924,8 @@ type revokeRequestSessionOutput struct {
 func handleRevokeRequestSession(s *Server) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		var in revokeRequestSessionInput
-		if err := decodeBody(r.Body, &in); err != nil {
+		if err := decodeCoded(r.Body, &in); err != nil {
 			return nil, err
-		}
-		if in.Code == nil {
-			return nil, invalidParam("Code is required")
 		}
 		q, err := s.getVisible(ctx, r, *in.Code)
 		if err != nil {
