@@ -566,31 +566,9 @@ func (s *Service) Ping(ctx context.Context) error {
 func (s *Service) confirmFresh(ctx context.Context, c *sessiontoken.Claims, now time.Time) error {
 	var refusal error
 	err := s.st.View(ctx, func(tx store.Tx) error {
-		refusal = nil
-		for _, akid := range c.Lineage() {
-			r, err := getRecord(tx, akid)
-			if err != nil {
-				return err
-			}
-			if refusal = refusalOf(r, now); refusal != nil {
-				return nil
-			}
-			for _, p := range []string{r.PrincipalARN, r.SourceARN, r.RoleARN} {
-				if p == "" {
-					continue
-				}
-				t, found, err := getBefore(tx, p)
-				if err != nil {
-					return err
-				}
-				if found && r.IssuedAt.Before(t) {
-					s.raiseBefore(p, t)
-					refusal = ErrRevoked
-					return nil
-				}
-			}
-		}
-		return nil
+		var err error
+		refusal, err = s.lineageRefusal(tx, c.Lineage(), nil, now)
+		return err
 	})
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -599,6 +577,40 @@ func (s *Service) confirmFresh(ctx context.Context, c *sessiontoken.Claims, now 
 		return fmt.Errorf("%w: %v", ErrUnconfirmed, err)
 	}
 	return refusal
+}
+
+// lineageRefusal reads, in the store, the records of a session's lineage
+// (its ancestors, then itself: last, which may be given as self) and
+// returns why the first refused one is refused at now: its own record
+// (revoked, expired, used up, abandoned), or a revoke-before time of its
+// principal, source or role later than its issue. A revoke-before time
+// found is raised in memory too.
+func (s *Service) lineageRefusal(tx store.Tx, lineage []string, self *Record, now time.Time) (refusal, err error) {
+	for i, akid := range lineage {
+		r := self
+		if r == nil || i < len(lineage)-1 {
+			if r, err = getRecord(tx, akid); err != nil {
+				return nil, err
+			}
+		}
+		if refusal = refusalOf(r, now); refusal != nil {
+			return refusal, nil
+		}
+		for _, p := range []string{r.PrincipalARN, r.SourceARN, r.RoleARN} {
+			if p == "" {
+				continue
+			}
+			t, found, err := getBefore(tx, p)
+			if err != nil {
+				return nil, err
+			}
+			if found && r.IssuedAt.Before(t) {
+				s.raiseBefore(p, t)
+				return ErrRevoked, nil
+			}
+		}
+	}
+	return nil, nil
 }
 
 // refusalOf is what a session's record says of it at now.
@@ -1050,37 +1062,13 @@ func ParseMaxUses(v string) (int, error) {
 func (s *Service) Live(ctx context.Context, akid string, now time.Time) (bool, error) {
 	live := true
 	err := s.st.View(ctx, func(tx store.Tx) error {
-		live = true
 		r, err := getRecord(tx, akid)
 		if err != nil {
 			return err
 		}
-		for _, k := range append(append([]string{}, r.Chain...), akid) {
-			rec := r
-			if k != akid {
-				if rec, err = getRecord(tx, k); err != nil {
-					return err
-				}
-			}
-			if refusalOf(rec, now) != nil {
-				live = false
-				return nil
-			}
-			for _, p := range []string{rec.PrincipalARN, rec.SourceARN, rec.RoleARN} {
-				if p == "" {
-					continue
-				}
-				t, found, err := getBefore(tx, p)
-				if err != nil {
-					return err
-				}
-				if found && rec.IssuedAt.Before(t) {
-					live = false
-					return nil
-				}
-			}
-		}
-		return nil
+		refusal, err := s.lineageRefusal(tx, append(append([]string{}, r.Chain...), akid), r, now)
+		live = refusal == nil
+		return err
 	})
 	if errors.Is(err, ErrNotFound) {
 		// A session the store does not know (purged, long expired) is
