@@ -275,22 +275,7 @@ func (b *broker) aws(c creds, args ...string) cliResult {
 
 func (b *broker) awsEnv(env []string, args ...string) cliResult {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, awsCLI(b.t), append([]string{"--output", "json"}, args...)...)
-	cmd.Env = env
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	res := cliResult{Stdout: stdout.String(), Stderr: stderr.String()}
-	if err != nil {
-		if ee, ok := err.(*exec.ExitError); ok {
-			res.Code = ee.ExitCode()
-		} else {
-			b.t.Fatalf("aws %v: %v", args, err)
-		}
-	}
-	return res
+	return runAWS(b.t, env, append([]string{"--output", "json"}, args...)...)
 }
 
 // mustAWS runs the aws CLI and fails the test unless it succeeds.
@@ -318,22 +303,6 @@ func (b *broker) wantAWSError(c creds, code string, args ...string) cliResult {
 	}
 	return r
 }
-
-var awsCLI = func() func(t *testing.T) string {
-	var once sync.Once
-	var path string
-	return func(t *testing.T) string {
-		t.Helper()
-		once.Do(func() { path, _ = exec.LookPath("aws") })
-		if path == "" {
-			if os.Getenv("CI") != "" {
-				t.Fatal("the aws CLI is not on PATH; .ci/run installs it")
-			}
-			t.Skip("the aws CLI is not on PATH")
-		}
-		return path
-	}
-}()
 
 // sdkConfig is an aws-sdk-go-v2 configuration pointed at the broker.
 func (b *broker) sdkConfig(c creds) aws.Config {
