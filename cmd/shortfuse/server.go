@@ -24,6 +24,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/audit"
 	"github.com/shortfuse/shortfuse/internal/dbcred"
+	mysqlengine "github.com/shortfuse/shortfuse/internal/dbcred/mysql"
 	pgengine "github.com/shortfuse/shortfuse/internal/dbcred/postgres"
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/registry"
@@ -229,7 +230,7 @@ by all within a second. See docs/OPERATIONS.md.`,
 	f.StringVar(&in.notifyWebhook, "notify-webhook", envDefault(getenv, "SHORTFUSE_NOTIFY_WEBHOOK", ""), "post approval requests and decisions to this `URL` as Slack-compatible JSON")
 	f.StringVar(&in.publicURL, "public-url", envDefault(getenv, "SHORTFUSE_PUBLIC_URL", ""), "the broker's `URL` as approvers reach it, for links in notifications")
 	f.StringVar(&in.pprofListen, "pprof-listen", envDefault(getenv, "SHORTFUSE_PPROF_LISTEN", ""), "serve Go's profiling endpoints (/debug/pprof/) on this loopback HOST:PORT; off by default")
-	f.StringVar(&in.dbSSLMode, "db-sslmode", envDefault(getenv, "SHORTFUSE_DB_SSLMODE", "prefer"), "libpq sslmode of the broker's connections to the databases of dynamic secrets (verify-full in production)")
+	f.StringVar(&in.dbSSLMode, "db-sslmode", envDefault(getenv, "SHORTFUSE_DB_SSLMODE", "prefer"), "libpq sslmode of the broker's connections to the databases of dynamic secrets, MariaDB's too (verify-full in production)")
 	f.DurationVar(&in.leaseReaper, "lease-reaper-interval", envDuration(getenv, "SHORTFUSE_LEASE_REAPER_INTERVAL", 500*time.Millisecond), "how often the database credentials of ended sessions are looked for and dropped")
 	f.StringVar(&in.logLevel, "log-level", envDefault(getenv, "SHORTFUSE_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 	return cmd
@@ -353,10 +354,17 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 		stopBG()
 		wg.Wait()
 	}()
+	// MariaDB serves both of the engine names RDS secrets use for it.
+	mariadb := &mysqlengine.Engine{TLS: mysqlengine.TLSFromSSLMode(in.dbSSLMode)}
+	engines := map[string]dbcred.Engine{
+		dbcred.EnginePostgres: &pgengine.Engine{SSLMode: in.dbSSLMode},
+		dbcred.EngineMariaDB:  mariadb,
+		dbcred.EngineMySQL:    mariadb,
+	}
 	dbc := dbcred.New(dbcred.Options{
 		Store:   st,
 		Sealer:  sealer,
-		Engines: map[string]dbcred.Engine{dbcred.EnginePostgres: &pgengine.Engine{SSLMode: in.dbSSLMode}},
+		Engines: engines,
 		Master:  server.MasterReader(secretsSvc),
 		Live:    reg.Live,
 		Audit:   server.LeaseAuditor(auditLog, account, in.region),
