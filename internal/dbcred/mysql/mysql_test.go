@@ -383,3 +383,25 @@ func TestDropManyConnections(t *testing.T) {
 		t.Fatalf("%d connections left after Drop", n)
 	}
 }
+
+// With the event scheduler on, a master without EVENT on its database
+// cannot make credentials (no credential without its backstop), says why,
+// and leaves nothing behind.
+func TestMasterWithoutEvent(t *testing.T) {
+	t.Parallel()
+	f := mariadbtest.NewFixture(t)
+	if _, err := f.Server.Root.Exec("REVOKE EVENT ON `" + f.DB + "`.* FROM `" + f.Master + "`@'%'"); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	e := &Engine{TLS: "false"}
+	role := newRole(t)
+	pw, _ := dbcred.NewPasswordFrom(nil)
+	err := e.CreateLease(ctx, master(f), role, pw, []string{f.Reader}, time.Now().Add(time.Hour))
+	if err == nil || !strings.Contains(err.Error(), "EVENT") {
+		t.Fatalf("CreateLease = %v, want an error that names the EVENT privilege", err)
+	}
+	if f.AccountExists(t, role) || len(f.LeaseRoles(t)) != 0 {
+		t.Fatalf("a failed creation left account %v, roles %v", f.AccountExists(t, role), f.LeaseRoles(t))
+	}
+}
