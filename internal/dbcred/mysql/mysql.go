@@ -30,8 +30,8 @@
 //     broker (MariaDB has no VALID UNTIL).
 //
 // Drop locks the account (ALTER USER … ACCOUNT LOCK: no new login), kills
-// its connections (information_schema.PROCESSLIST, KILL CONNECTION, until
-// none is left), drops the account, its role and its event, and kills once
+// its connections (KILL CONNECTION USER, then each one still listed in
+// information_schema.PROCESSLIST, until none is left), drops the account, its role and its event, and kills once
 // more what logged in meanwhile. Each step is IF EXISTS: dropping twice is
 // harmless.
 //
@@ -130,6 +130,9 @@ func (e *Engine) connect(ctx context.Context, m *dbcred.Master, user string, pas
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 5 * time.Second
 	}
+	// A server that stops answering fails the step instead of wedging
+	// the reaper.
+	cfg.ReadTimeout, cfg.WriteTimeout = 30*time.Second, 30*time.Second
 	cfg.TLSConfig = e.TLS
 	if cfg.TLSConfig == "" {
 		cfg.TLSConfig = "preferred"
@@ -301,6 +304,11 @@ func (e *Engine) Drop(ctx context.Context, m *dbcred.Master, role string) error 
 func (e *Engine) drop(ctx context.Context, conn *sql.Conn, m *dbcred.Master, role string) error {
 	if _, err := conn.ExecContext(ctx, `ALTER USER IF EXISTS `+account(role)+` ACCOUNT LOCK`); err != nil {
 		return fmt.Errorf("mysql: lock the account: %w", safeErr(err))
+	}
+	// KILL USER ends every connection of the account with CONNECTION
+	// ADMIN alone; the PROCESSLIST loop then waits until they are gone.
+	if _, err := conn.ExecContext(ctx, `KILL CONNECTION USER `+account(role)); err != nil && !isErr(err, errNoSuchThread) {
+		return fmt.Errorf("mysql: kill the account's connections: %w", safeErr(err))
 	}
 	if err := killAll(ctx, conn, role); err != nil {
 		return err
