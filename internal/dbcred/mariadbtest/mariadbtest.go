@@ -69,11 +69,15 @@ func Start(t testing.TB) *Server {
 	return state.srv
 }
 
+// searchDirs are searched after PATH (mariadbd is in /usr/sbin, which
+// is not on every user's PATH).
+var searchDirs = []string{"/usr/sbin", "/usr/bin", "/usr/local/mysql/bin", "/usr/local/bin"}
+
 func find(name string) (string, error) {
 	if p, err := exec.LookPath(name); err == nil {
 		return p, nil
 	}
-	for _, d := range []string{"/usr/sbin", "/usr/bin", "/usr/local/mysql/bin", "/usr/local/bin"} {
+	for _, d := range searchDirs {
 		p := filepath.Join(d, name)
 		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
 			return p, nil
