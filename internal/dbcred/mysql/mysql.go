@@ -31,9 +31,9 @@
 //
 // Drop locks the account (ALTER USER … ACCOUNT LOCK: no new login), kills
 // its connections (KILL CONNECTION USER, then each one still listed in
-// information_schema.PROCESSLIST, until none is left), drops the account, its role and its event, and kills once
-// more what logged in meanwhile. Each step is IF EXISTS: dropping twice is
-// harmless.
+// information_schema.PROCESSLIST, until none is left), drops the account,
+// its role and its event, and kills once more what logged in meanwhile.
+// Each step is IF EXISTS: dropping twice is harmless.
 //
 // # What the master account needs
 //
@@ -41,9 +41,9 @@
 //	GRANT app_reader TO master WITH ADMIN OPTION;   -- each granted role
 //	GRANT EVENT ON app.* TO master;                 -- the backstop event, if dbname is app
 //
-// CREATE USER creates and drops accounts and roles; PROCESS shows other
-// accounts' connections; CONNECTION ADMIN (before MariaDB 10.5.2: SUPER)
-// kills them; ADMIN OPTION grants a role. Nothing on the mysql schema,
+// CREATE USER creates and drops accounts and roles; CONNECTION ADMIN
+// (before MariaDB 10.5.2: SUPER) kills other accounts' connections;
+// PROCESS shows them, so that Drop waits until they are gone; ADMIN OPTION grants a role. Nothing on the mysql schema,
 // no SUPER, no access to the data.
 //
 // # Safe SQL
@@ -59,8 +59,8 @@
 // # Limits
 //
 // MySQL servers are refused with a clear error: MySQL spells default
-// roles, role admins and KILL USER differently, and only MariaDB is
-// tested. A server with a password validation plugin and
+// roles and role administration differently, has no KILL USER, and only
+// MariaDB is tested. A server with a password validation plugin and
 // strict_password_validation refuses hashed passwords: leases fail there.
 package mysql
 
