@@ -205,7 +205,7 @@ by all within a second. See docs/OPERATIONS.md.`,
 	f.StringVar(&in.notifyWebhook, "notify-webhook", envDefault(d.getenv, "SHORTFUSE_NOTIFY_WEBHOOK", ""), "post approval requests and decisions to this `URL` as Slack-compatible JSON")
 	f.StringVar(&in.publicURL, "public-url", envDefault(d.getenv, "SHORTFUSE_PUBLIC_URL", ""), "the broker's `URL` as approvers reach it, for links in notifications")
 	f.StringVar(&in.pprofListen, "pprof-listen", envDefault(d.getenv, "SHORTFUSE_PPROF_LISTEN", ""), "serve Go's profiling endpoints (/debug/pprof/) on this loopback HOST:PORT; off by default")
-	f.StringVar(&in.dbSSLMode, "db-sslmode", envDefault(d.getenv, "SHORTFUSE_DB_SSLMODE", "prefer"), "libpq sslmode of the broker's connections to the databases of dynamic secrets (verify-full in production)")
+	f.StringVar(&in.dbSSLMode, "db-sslmode", envDefault(d.getenv, "SHORTFUSE_DB_SSLMODE", "prefer"), "libpq sslmode of the broker's connections to the databases of dynamic secrets, MariaDB's too (verify-full in production)")
 	f.DurationVar(&in.leaseReaper, "lease-reaper-interval", envDuration(d.getenv, "SHORTFUSE_LEASE_REAPER_INTERVAL", 500*time.Millisecond), "how often the database credentials of ended sessions are looked for and dropped")
 	f.StringVar(&in.logLevel, "log-level", envDefault(d.getenv, "SHORTFUSE_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 	return cmd

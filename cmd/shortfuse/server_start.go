@@ -20,6 +20,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/approvals"
 	"github.com/shortfuse/shortfuse/internal/audit"
 	"github.com/shortfuse/shortfuse/internal/dbcred"
+	mysqlengine "github.com/shortfuse/shortfuse/internal/dbcred/mysql"
 	pgengine "github.com/shortfuse/shortfuse/internal/dbcred/postgres"
 	"github.com/shortfuse/shortfuse/internal/feed"
 	"github.com/shortfuse/shortfuse/internal/iam"
@@ -227,15 +228,21 @@ func (b *broker) serve(ctx context.Context, in *serverInput, ln net.Listener, tl
 		stopBG()
 		wg.Wait()
 	}()
+	// MariaDB serves both of the engine names RDS secrets use for it.
+	mariadb := &mysqlengine.Engine{TLS: mysqlengine.TLSFromSSLMode(in.dbSSLMode)}
 	dbc := dbcred.New(dbcred.Options{
-		Store:   b.st,
-		Sealer:  b.sealer,
-		Engines: map[string]dbcred.Engine{dbcred.EnginePostgres: &pgengine.Engine{SSLMode: in.dbSSLMode}},
-		Master:  server.MasterReader(b.secrets),
-		Live:    b.reg.Live,
-		Audit:   server.LeaseAuditor(b.auditLog, b.account, in.region),
-		Owner:   replicaName(),
-		Logger:  b.logger,
+		Store:  b.st,
+		Sealer: b.sealer,
+		Engines: map[string]dbcred.Engine{
+			dbcred.EnginePostgres: &pgengine.Engine{SSLMode: in.dbSSLMode},
+			dbcred.EngineMariaDB:  mariadb,
+			dbcred.EngineMySQL:    mariadb,
+		},
+		Master: server.MasterReader(b.secrets),
+		Live:   b.reg.Live,
+		Audit:  server.LeaseAuditor(b.auditLog, b.account, in.region),
+		Owner:  replicaName(),
+		Logger: b.logger,
 	})
 	followFeed(bg, &wg, b.st, b.fd, b.feedHead, b.reg, b.keys, b.logger, dbc.Nudge)
 	followAuditHead(bg, &wg, b.st, b.auditLog, b.auditHead, b.logger)

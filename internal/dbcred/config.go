@@ -31,9 +31,47 @@ const (
 	MaxLeaseSeconds     = 43200
 )
 
-// EnginePostgres is the engine name of PostgreSQL, as AWS spells it in
-// RDS secrets.
-const EnginePostgres = "postgres"
+// Engine names, as AWS spells them in RDS secrets.
+const (
+	// EnginePostgres is PostgreSQL.
+	EnginePostgres = "postgres"
+	// EngineMySQL is MySQL; the broker's MySQL engine runs on MariaDB
+	// servers (a master labelled mysql that is a MariaDB server works).
+	EngineMySQL = "mysql"
+	// EngineMariaDB is MariaDB.
+	EngineMariaDB = "mariadb"
+)
+
+// knownEngine reports whether the broker creates credentials for engine.
+func knownEngine(engine string) bool {
+	switch engine {
+	case EnginePostgres, EngineMySQL, EngineMariaDB:
+		return true
+	}
+	return false
+}
+
+// EnginesCompatible reports whether a dynamic secret of engine dynamic may
+// use a master of engine master: the same engine, or mysql and mariadb,
+// which speak the same protocol and are the same server to the broker.
+func EnginesCompatible(dynamic, master string) bool {
+	if dynamic == master {
+		return true
+	}
+	mysqlish := func(e string) bool { return e == EngineMySQL || e == EngineMariaDB }
+	return mysqlish(dynamic) && mysqlish(master)
+}
+
+// defaultPort is an engine's port when a secret gives none.
+func defaultPort(engine string) int {
+	if engine == EngineMySQL || engine == EngineMariaDB {
+		return 3306
+	}
+	return 5432
+}
+
+// engineList is the engines' names for errors.
+const engineList = `"postgres", "mysql" or "mariadb"`
 
 // MaxGrants bounds the roles a dynamic secret grants.
 const MaxGrants = 20
@@ -110,8 +148,11 @@ var dynamicKeys = map[string]bool{
 	"engine": true, "host": true, "port": true, "dbname": true, "masterarn": true, "grants": true,
 }
 
-// ParseMaster reads a master secret. It needs engine, host, username and
-// password; port defaults to 5432 and dbname to "postgres".
+// ParseMaster reads a master secret. It needs engine (postgres, mysql or
+// mariadb), host, username and password; port defaults to the engine's
+// (5432, 3306), and dbname to "postgres" for PostgreSQL and to none for
+// MySQL and MariaDB (the master then connects to no database, and the
+// broker creates no expiry event: see package mysql).
 func ParseMaster(value []byte) (*Master, error) {
 	m, err := object(value, masterKeys, "the master secret")
 	if err != nil {
@@ -121,13 +162,13 @@ func ParseMaster(value []byte) (*Master, error) {
 	if out.Engine, err = str(m, "engine", true); err != nil {
 		return nil, err
 	}
-	if out.Engine != EnginePostgres {
-		return nil, configErr("the master secret's engine must be %q", EnginePostgres)
+	if !knownEngine(out.Engine) {
+		return nil, configErr("the master secret's engine must be %s", engineList)
 	}
 	if out.Host, err = host(m, true); err != nil {
 		return nil, err
 	}
-	if out.Port, err = port(m); err != nil {
+	if out.Port, err = port(m, defaultPort(out.Engine)); err != nil {
 		return nil, err
 	}
 	if out.Username, err = str(m, "username", true); err != nil {
@@ -148,7 +189,9 @@ func ParseMaster(value []byte) (*Master, error) {
 		return nil, err
 	}
 	if out.DBName == "" {
-		out.DBName = "postgres"
+		if out.Engine == EnginePostgres {
+			out.DBName = "postgres"
+		}
 	} else if err := checkDBName(out.DBName); err != nil {
 		return nil, err
 	}
@@ -157,7 +200,8 @@ func ParseMaster(value []byte) (*Master, error) {
 
 // ParseDynamic reads a dynamic secret's configuration. It needs masterarn
 // and grants (one to MaxGrants role names); engine, if given, must be
-// postgres; host, port and dbname, if omitted, are the master's (Resolve).
+// postgres, mysql or mariadb; engine, host, port and dbname, if omitted,
+// are the master's (Resolve).
 func ParseDynamic(value []byte) (*Dynamic, error) {
 	m, err := object(value, dynamicKeys, "the dynamic secret")
 	if err != nil {
@@ -167,15 +211,14 @@ func ParseDynamic(value []byte) (*Dynamic, error) {
 	if out.Engine, err = str(m, "engine", false); err != nil {
 		return nil, err
 	}
-	if out.Engine != "" && out.Engine != EnginePostgres {
-		return nil, configErr("engine must be %q (the only engine this broker creates credentials for)", EnginePostgres)
+	if out.Engine != "" && !knownEngine(out.Engine) {
+		return nil, configErr("engine must be %s (the engines this broker creates credentials for)", engineList)
 	}
-	out.Engine = EnginePostgres
 	if out.Host, err = host(m, false); err != nil {
 		return nil, err
 	}
 	if _, ok := m["port"]; ok {
-		if out.Port, err = port(m); err != nil {
+		if out.Port, err = port(m, 0); err != nil {
 			return nil, err
 		}
 	}
@@ -222,13 +265,16 @@ func ParseDynamic(value []byte) (*Dynamic, error) {
 	return out, nil
 }
 
-// Resolve fills what the configuration leaves to its master (host, port,
-// dbname) and checks that it names the master's server: a configuration
-// that advertises another server than the one its roles are created on is
-// refused.
+// Resolve fills what the configuration leaves to its master (engine,
+// host, port, dbname) and checks that it names the master's server: a
+// configuration that advertises another server than the one its roles are
+// created on is refused, and so is a master of an engine the
+// configuration's cannot use (EnginesCompatible).
 func (d *Dynamic) Resolve(m *Master) error {
-	if m.Engine != d.Engine {
-		return configErr("the master secret's engine is not %q", d.Engine)
+	if d.Engine == "" {
+		d.Engine = m.Engine
+	} else if !EnginesCompatible(d.Engine, m.Engine) {
+		return configErr("engine is %q but the master secret's engine is %q: a %s credential must be created by a %s master", d.Engine, m.Engine, d.Engine, compatibleList(d.Engine))
 	}
 	if d.Host == "" {
 		d.Host = m.Host
@@ -244,6 +290,14 @@ func (d *Dynamic) Resolve(m *Master) error {
 		d.DBName = m.DBName
 	}
 	return nil
+}
+
+// compatibleList names the master engines a dynamic engine may use.
+func compatibleList(engine string) string {
+	if engine == EngineMySQL || engine == EngineMariaDB {
+		return "mysql or mariadb"
+	}
+	return engine
 }
 
 // ParseLeaseSeconds reads the TagLeaseSeconds tag value.
@@ -339,11 +393,11 @@ func host(m map[string]json.RawMessage, required bool) (string, error) {
 }
 
 // port reads the port: a number (or, as some tools write it, a string of
-// digits) from 1 to 65535; absent, 5432.
-func port(m map[string]json.RawMessage) (int, error) {
+// digits) from 1 to 65535; absent, def.
+func port(m map[string]json.RawMessage, def int) (int, error) {
 	raw, ok := m["port"]
 	if !ok {
-		return 5432, nil
+		return def, nil
 	}
 	var s string
 	if json.Unmarshal(raw, &s) != nil {

@@ -22,7 +22,12 @@ func TestParseDynamic(t *testing.T) {
 		{"fail/duplicate", `{"masterarn":"` + arn + `","grants":["r"],"grants":["postgres_admin"]}`, "twice"},
 		{"fail/unknown", `{"masterarn":"` + arn + `","grants":["r"],"password":"x"}`, "does not know"},
 		{"fail/wrong-case", `{"MasterArn":"` + arn + `","grants":["r"]}`, "does not know"},
-		{"fail/engine", `{"engine":"mysql","masterarn":"` + arn + `","grants":["r"]}`, "engine must be"},
+		{"ok/mysql", `{"engine":"mysql","masterarn":"` + arn + `","grants":["r"]}`, ""},
+		{"ok/mariadb", `{"engine":"mariadb","port":3306,"dbname":"app","masterarn":"` + arn + `","grants":["app_reader"]}`, ""},
+		{"fail/engine", `{"engine":"oracle","masterarn":"` + arn + `","grants":["r"]}`, "engine must be"},
+		{"fail/engine-case", `{"engine":"MariaDB","masterarn":"` + arn + `","grants":["r"]}`, "engine must be"},
+		{"fail/grant-backtick", `{"engine":"mariadb","masterarn":"` + arn + `","grants":["r` + "`" + ` WITH ADMIN OPTION"]}`, "role name"},
+		{"fail/grant-at", `{"engine":"mysql","masterarn":"` + arn + `","grants":["root@localhost"]}`, "role name"},
 		{"fail/no-master", `{"grants":["r"]}`, "masterarn is required"},
 		{"fail/master-not-arn", `{"masterarn":"/prod/db-master","grants":["r"]}`, "ARN"},
 		{"fail/no-grants", `{"masterarn":"` + arn + `"}`, "grants is required"},
@@ -48,7 +53,7 @@ func TestParseDynamic(t *testing.T) {
 				if err != nil {
 					t.Fatalf("ParseDynamic() = %v, want success", err)
 				}
-				if d.MasterARN != arn || d.Engine != EnginePostgres || len(d.Grants) == 0 {
+				if d.MasterARN != arn || (d.Engine != "" && !knownEngine(d.Engine)) || len(d.Grants) == 0 {
 					t.Fatalf("ParseDynamic() = %+v", d)
 				}
 				return
@@ -68,7 +73,10 @@ func TestParseMaster(t *testing.T) {
 	}{
 		{"ok/rds", `{"engine":"postgres","host":"127.0.0.1","port":5432,"username":"master","password":"p'w\\","dbname":"app","dbInstanceIdentifier":"db1"}`, ""},
 		{"ok/defaults", `{"engine":"postgres","host":"h","username":"master","password":"x"}`, ""},
-		{"fail/engine", `{"engine":"mysql","host":"h","username":"m","password":"x"}`, "engine"},
+		{"ok/mariadb", `{"engine":"mariadb","host":"h","username":"master","password":"x","dbname":"app"}`, ""},
+		{"ok/mysql-defaults", `{"engine":"mysql","host":"h","username":"master","password":"x"}`, ""},
+		{"fail/engine", `{"engine":"oracle","host":"h","username":"m","password":"x"}`, "engine"},
+		{"fail/engine-empty", `{"engine":"","host":"h","username":"m","password":"x"}`, "engine"},
 		{"fail/no-password", `{"engine":"postgres","host":"h","username":"m"}`, "password is required"},
 		{"fail/bad-user", `{"engine":"postgres","host":"h","username":"m x","password":"x"}`, "username"},
 		{"fail/nul-password", `{"engine":"postgres","host":"h","username":"m","password":"a\u0000b"}`, "NUL"},
@@ -81,8 +89,11 @@ func TestParseMaster(t *testing.T) {
 				if err != nil {
 					t.Fatalf("ParseMaster() = %v", err)
 				}
-				if m.Port == 0 || m.DBName == "" {
+				switch {
+				case m.Engine == EnginePostgres && (m.Port == 0 || m.DBName == ""):
 					t.Fatalf("ParseMaster() = %+v: defaults not filled", m)
+				case m.Engine != EnginePostgres && m.Port != 3306:
+					t.Fatalf("ParseMaster() = %+v: want port 3306", m)
 				}
 				return
 			}
@@ -97,23 +108,41 @@ func TestParseMaster(t *testing.T) {
 }
 
 func TestResolve(t *testing.T) {
-	m := &Master{Engine: "postgres", Host: "db.example", Port: 5432, DBName: "postgres"}
+	pg := &Master{Engine: "postgres", Host: "db.example", Port: 5432, DBName: "postgres"}
+	maria := &Master{Engine: "mariadb", Host: "db.example", Port: 3306, DBName: "app"}
+	mysql := &Master{Engine: "mysql", Host: "db.example", Port: 3306}
 	for _, tc := range []struct {
-		name string
-		d    Dynamic
-		ok   bool
+		name   string
+		m      *Master
+		d      Dynamic
+		engine string // the engine after Resolve
+		want   string // substring of the error; "" for success
 	}{
-		{"ok/inherit", Dynamic{Engine: "postgres"}, true},
-		{"ok/same", Dynamic{Engine: "postgres", Host: "DB.example", Port: 5432, DBName: "app"}, true},
-		{"fail/other-host", Dynamic{Engine: "postgres", Host: "evil.example"}, false},
-		{"fail/other-port", Dynamic{Engine: "postgres", Port: 5433}, false},
+		{"ok/inherit", pg, Dynamic{Engine: "postgres"}, "postgres", ""},
+		{"ok/inherit-engine", pg, Dynamic{}, "postgres", ""},
+		{"ok/same", pg, Dynamic{Engine: "postgres", Host: "DB.example", Port: 5432, DBName: "app"}, "postgres", ""},
+		{"ok/mariadb", maria, Dynamic{Engine: "mariadb"}, "mariadb", ""},
+		{"ok/mariadb-inherit", maria, Dynamic{}, "mariadb", ""},
+		{"ok/mysql-on-mariadb", maria, Dynamic{Engine: "mysql"}, "mysql", ""},
+		{"ok/mariadb-on-mysql", mysql, Dynamic{Engine: "mariadb", DBName: "app"}, "mariadb", ""},
+		{"fail/mysql-on-postgres", pg, Dynamic{Engine: "mysql"}, "", `a mysql credential must be created by a mysql or mariadb master`},
+		{"fail/postgres-on-mariadb", maria, Dynamic{Engine: "postgres"}, "", `a postgres credential must be created by a postgres master`},
+		{"fail/other-host", pg, Dynamic{Engine: "postgres", Host: "evil.example"}, "", "host"},
+		{"fail/other-port", pg, Dynamic{Engine: "postgres", Port: 5433}, "", "port"},
+		{"fail/mariadb-other-port", maria, Dynamic{Engine: "mariadb", Port: 5432}, "", "port"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := tc.d.Resolve(m)
-			if (err == nil) != tc.ok {
+			err := tc.d.Resolve(tc.m)
+			if tc.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("Resolve() = %v, want an error with %q", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
 				t.Fatalf("Resolve() = %v", err)
 			}
-			if tc.ok && (tc.d.Host == "" || tc.d.Port == 0 || tc.d.DBName == "") {
+			if tc.d.Engine != tc.engine || tc.d.Host == "" || tc.d.Port == 0 || (tc.d.DBName == "" && tc.m.DBName != "") {
 				t.Fatalf("Resolve() left %+v", tc.d)
 			}
 		})

@@ -22,11 +22,14 @@
 // transaction (state dropping), and a claim is taken over only when its
 // replica went silent (ClaimTimeout); dropping twice is harmless anyway.
 // [Service.Sweep], run at start, drops the roles with [RolePrefix] that a
-// master created and no live lease holds. VALID UNTIL is the backstop when
-// no broker runs.
+// master created and no live lease holds. The database's own backstop
+// when no broker runs is VALID UNTIL on PostgreSQL, an end event on
+// MariaDB (see package dbcred/mysql).
 //
 // # Engines
 //
 // An [Engine] does the database's part: create, drop (ending the role's
-// connections), list leftovers. Package dbcred/postgres is PostgreSQL's.
+// connections), list leftovers. Package dbcred/postgres is PostgreSQL's;
+// package dbcred/mysql is MariaDB's, for the engine names mariadb and
+// mysql (a dynamic secret of either may use a master of either).
 package dbcred

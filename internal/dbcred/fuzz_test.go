@@ -13,6 +13,8 @@ func FuzzParseDynamic(f *testing.F) {
 	f.Add([]byte(`{"masterarn":"arn:x","grants":["a","b"],"grants":["c"]}`))
 	f.Add([]byte(`{"masterarn":"arn:x","grants":["a\" SUPERUSER"]}`))
 	f.Add([]byte(`{"port":"5432","masterarn":"arn:x","grants":["pg_x"]}`))
+	f.Add([]byte(`{"engine":"mariadb","host":"db","port":3306,"masterarn":"arn:x","grants":["app_reader","app_writer"]}`))
+	f.Add([]byte(`{"engine":"mysql","masterarn":"arn:x","grants":["r` + "`" + `@'%'"]}`))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		d, err := ParseDynamic(in)
 		if err != nil {
@@ -21,7 +23,7 @@ func FuzzParseDynamic(f *testing.F) {
 			}
 			return
 		}
-		if d.MasterARN == "" || len(d.Grants) == 0 || len(d.Grants) > MaxGrants || d.Engine != EnginePostgres {
+		if d.MasterARN == "" || len(d.Grants) == 0 || len(d.Grants) > MaxGrants || (d.Engine != "" && !knownEngine(d.Engine)) {
 			t.Fatalf("accepted %+v", d)
 		}
 		for _, g := range d.Grants {
@@ -29,7 +31,10 @@ func FuzzParseDynamic(f *testing.F) {
 				t.Fatalf("accepted grant %q", g)
 			}
 		}
-		doc := map[string]any{"engine": d.Engine, "masterarn": d.MasterARN, "grants": d.Grants}
+		doc := map[string]any{"masterarn": d.MasterARN, "grants": d.Grants}
+		if d.Engine != "" {
+			doc["engine"] = d.Engine
+		}
 		if d.Host != "" {
 			doc["host"] = d.Host
 		}
@@ -44,7 +49,7 @@ func FuzzParseDynamic(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoded configuration refused: %v", err)
 		}
-		if d2.MasterARN != d.MasterARN || len(d2.Grants) != len(d.Grants) || d2.Host != d.Host || d2.Port != d.Port || d2.DBName != d.DBName {
+		if d2.MasterARN != d.MasterARN || len(d2.Grants) != len(d.Grants) || d2.Engine != d.Engine || d2.Host != d.Host || d2.Port != d.Port || d2.DBName != d.DBName {
 			t.Fatalf("round trip changed %+v into %+v", d, d2)
 		}
 	})
@@ -54,12 +59,14 @@ func FuzzParseDynamic(f *testing.F) {
 // members.
 func FuzzParseMaster(f *testing.F) {
 	f.Add([]byte(`{"engine":"postgres","host":"h","port":5432,"username":"m","password":"p","dbname":"d"}`))
+	f.Add([]byte(`{"engine":"mariadb","host":"h","username":"m","password":"p"}`))
+	f.Add([]byte(`{"engine":"mysql","host":"h","port":"3306","username":"m","password":"p","dbname":"app"}`))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		m, err := ParseMaster(in)
 		if err != nil {
 			return
 		}
-		if m.Engine != EnginePostgres || m.Host == "" || !ValidRoleName(m.Username) || m.Password.IsZero() || m.Port < 1 {
+		if !knownEngine(m.Engine) || m.Host == "" || !ValidRoleName(m.Username) || m.Password.IsZero() || m.Port < 1 {
 			t.Fatalf("accepted %+v", m)
 		}
 	})

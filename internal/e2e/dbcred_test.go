@@ -243,7 +243,8 @@ func TestDynamicCredentials(t *testing.T) {
 		}{
 			{"no-master", `{"grants":["` + pg.reader + `"]}`, "masterarn is required"},
 			{"missing-master", `{"masterarn":"` + arn + `x","grants":["` + pg.reader + `"]}`, "names no secret"},
-			{"other-engine", `{"masterarn":"` + mysql + `","grants":["` + pg.reader + `"]}`, "engine"},
+			{"other-engine", `{"engine":"postgres","masterarn":"` + mysql + `","grants":["` + pg.reader + `"]}`, "engine"},
+			{"mariadb-on-postgres", `{"engine":"mariadb","masterarn":"` + arn + `","grants":["` + pg.reader + `"]}`, "must be created by a mysql or mariadb master"},
 			{"smuggled-sql", `{"masterarn":"` + arn + `","grants":["x\" SUPERUSER --"]}`, "role name"},
 			{"predefined-role", `{"masterarn":"` + arn + `","grants":["pg_read_all_data"]}`, "reserved"},
 			{"duplicate-key", `{"masterarn":"` + arn + `","grants":["a"],"grants":["b"]}`, "twice"},
