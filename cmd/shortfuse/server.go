@@ -27,6 +27,7 @@ import (
 	pgengine "github.com/shortfuse/shortfuse/internal/dbcred/postgres"
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/registry"
+	secretrotation "github.com/shortfuse/shortfuse/internal/rotation"
 	"github.com/shortfuse/shortfuse/internal/seal"
 	"github.com/shortfuse/shortfuse/internal/secrets"
 	"github.com/shortfuse/shortfuse/internal/server"
@@ -63,6 +64,7 @@ type serverInput struct {
 
 	dbSSLMode   string        // sslmode of the connections to the databases of dynamic secrets
 	leaseReaper time.Duration // how often the leases of ended sessions are dropped
+	rotateEvery time.Duration // how often secrets due for rotation are looked for
 
 	pprofListen string // loopback address of the profiling endpoints; "" for none
 }
@@ -128,6 +130,9 @@ func (in *serverInput) validate() error {
 	}
 	if in.leaseReaper != 0 && (in.leaseReaper < 100*time.Millisecond || in.leaseReaper > time.Minute) {
 		return fmt.Errorf("--lease-reaper-interval: want a duration from 100ms to 1m")
+	}
+	if in.rotateEvery != 0 && (in.rotateEvery < time.Second || in.rotateEvery > time.Hour) {
+		return fmt.Errorf("--rotation-interval: want a duration from 1s to 1h")
 	}
 	switch in.logLevel {
 	case "debug", "info", "warn", "error":
@@ -231,6 +236,7 @@ by all within a second. See docs/OPERATIONS.md.`,
 	f.StringVar(&in.pprofListen, "pprof-listen", envDefault(getenv, "SHORTFUSE_PPROF_LISTEN", ""), "serve Go's profiling endpoints (/debug/pprof/) on this loopback HOST:PORT; off by default")
 	f.StringVar(&in.dbSSLMode, "db-sslmode", envDefault(getenv, "SHORTFUSE_DB_SSLMODE", "prefer"), "libpq sslmode of the broker's connections to the databases of dynamic secrets (verify-full in production)")
 	f.DurationVar(&in.leaseReaper, "lease-reaper-interval", envDuration(getenv, "SHORTFUSE_LEASE_REAPER_INTERVAL", 500*time.Millisecond), "how often the database credentials of ended sessions are looked for and dropped")
+	f.DurationVar(&in.rotateEvery, "rotation-interval", envDuration(getenv, "SHORTFUSE_ROTATION_INTERVAL", 30*time.Second), "how often secrets due for rotation (RotateSecret's schedules) are looked for and rotated")
 	f.StringVar(&in.logLevel, "log-level", envDefault(getenv, "SHORTFUSE_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 	return cmd
 }
@@ -353,10 +359,11 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 		stopBG()
 		wg.Wait()
 	}()
+	pg := &pgengine.Engine{SSLMode: in.dbSSLMode}
 	dbc := dbcred.New(dbcred.Options{
 		Store:   st,
 		Sealer:  sealer,
-		Engines: map[string]dbcred.Engine{dbcred.EnginePostgres: &pgengine.Engine{SSLMode: in.dbSSLMode}},
+		Engines: map[string]dbcred.Engine{dbcred.EnginePostgres: pg},
 		Master:  server.MasterReader(secretsSvc),
 		Live:    reg.Live,
 		Audit:   server.LeaseAuditor(auditLog, account, in.region),
@@ -405,6 +412,14 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 	defer stopApprovals()
 	metrics.Registry.MustRegister(approvalsSvc.Collectors()...)
 	metrics.Registry.MustRegister(dbc.Collectors()...)
+	rotator := secretrotation.New(secretrotation.Options{
+		Secrets:  secretsSvc,
+		Rotators: map[string]dbcred.Rotator{dbcred.EnginePostgres: pg},
+		Audit:    server.RotationAuditor(auditLog, account, in.region),
+		Owner:    replicaName(),
+		Logger:   logger,
+	})
+	metrics.Registry.MustRegister(rotator.Collectors()...)
 	srv := server.New(server.Config{
 		Account:            account,
 		Region:             in.region,
@@ -413,7 +428,7 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 		Metrics:            metrics,
 		Audit:              auditLog,
 		Redactor:           audit.NewRedactor(auditKey),
-	}, server.Deps{IAM: iamSvc, Keyring: keyring, Sessions: reg, Secrets: secretsSvc, Approvals: approvalsSvc, DBCred: dbc})
+	}, server.Deps{IAM: iamSvc, Keyring: keyring, Sessions: reg, Secrets: secretsSvc, Approvals: approvalsSvc, DBCred: dbc, Rotation: rotator})
 
 	hs := &http.Server{
 		Handler:           srv.Handler(),
@@ -468,6 +483,24 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 			cancel()
 		}
 	}()
+
+	// Rotation: a pass at start (resuming what a stopped broker left
+	// pending), then every --rotation-interval.
+	rotatePass := func(ctx context.Context) {
+		if _, err := rotator.Pass(ctx); err != nil {
+			logger.Warn("rotating secrets due for rotation", "err", err)
+		}
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		rotatePass(bg)
+	}()
+	rotateEvery := in.rotateEvery
+	if rotateEvery == 0 {
+		rotateEvery = 30 * time.Second
+	}
+	every(bg, &wg, rotateEvery, rotatePass)
 
 	// Housekeeping: forget sessions long expired, purge deleted secrets,
 	// rotate keys when due, trim the change feed.

@@ -590,3 +590,20 @@ func printable(s string) string {
 		return r
 	}, s)
 }
+
+// MasterOf returns the master secret's ARN that the secret's AWSCURRENT
+// value names (masterarn), "" when it names none or is not in the RDS
+// shape. It never returns the value.
+func (s *Service) MasterOf(ctx context.Context, id string) (string, error) {
+	v, err := s.o.Secrets.GetValue(ctx, id, "", secrets.StageCurrent)
+	if err != nil || v.Value.IsBinary() {
+		return "", nil
+	}
+	var head struct {
+		MasterARN string `json:"masterarn"`
+	}
+	if json.Unmarshal(v.Value.Reveal(), &head) != nil {
+		return "", nil
+	}
+	return head.MasterARN, nil
+}
