@@ -270,15 +270,26 @@ func (s *Service) Start(ctx context.Context, req Request) (*Result, error) {
 	res := &Result{ARN: sec.ARN, Name: sec.Name}
 	now := s.o.Now().UTC()
 	token := req.Token
+	if req.Immediately && token == "" {
+		if token, err = s.o.Secrets.NewVersionID(); err != nil {
+			return nil, err
+		}
+	}
+	// The configuration and, to rotate now, the claim: one transaction,
+	// so that no other replica's pass starts this rotation meanwhile.
 	_, err = s.o.Secrets.UpdateRotation(ctx, sec.ARN, func(cur *secrets.Secret, rot *secrets.Rotation) error {
 		pending, current := holder(cur, secrets.StagePending), holder(cur, secrets.StageCurrent)
 		if req.Immediately {
 			if pending != "" && pending != current && token != pending {
 				return invalidRequest(msgInProgress)
 			}
-			if token != "" && token != pending && slices.ContainsFunc(cur.Versions, func(v secrets.Version) bool { return v.ID == token }) {
+			if token != pending && slices.ContainsFunc(cur.Versions, func(v secrets.Version) bool { return v.ID == token }) {
 				return invalidRequest("The ClientRequestToken names a version the secret already has: a rotation makes a new version.")
 			}
+			if rot.ClaimedBy != "" && now.Sub(rot.ClaimedAt) < s.o.ClaimTimeout {
+				return invalidRequest(msgInProgress)
+			}
+			rot.ClaimedBy, rot.ClaimedAt = s.o.Owner, now
 		}
 		rot.Enabled = true
 		rot.AfterDays, rot.Schedule, rot.Duration = sched.Rules.AutomaticallyAfterDays, sched.Rules.ScheduleExpression, sched.Rules.Duration
@@ -300,17 +311,10 @@ func (s *Service) Start(ctx context.Context, req Request) (*Result, error) {
 	if !req.Immediately {
 		return res, nil
 	}
-	if token == "" {
-		if token, err = s.o.Secrets.NewVersionID(); err != nil {
-			return nil, err
-		}
-	}
 	res.VersionID = token
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 25*time.Second)
 	defer cancel()
-	if err := s.run(ctx, sec.ARN, token, TriggerRequest); errors.Is(err, errClaimed) {
-		s.o.Logger.Info("rotation requested while another replica rotates the secret", "secret", sec.ARN)
-	}
+	_ = s.rotateClaimed(ctx, sec.ARN, token, TriggerRequest)
 	return res, nil
 }
 
@@ -433,6 +437,12 @@ func (s *Service) run(ctx context.Context, arn, token, trigger string) error {
 	if err := s.claim(ctx, arn); err != nil {
 		return err
 	}
+	return s.rotateClaimed(ctx, arn, token, trigger)
+}
+
+// rotateClaimed rotates the secret this replica claimed to the version
+// token, and records the outcome.
+func (s *Service) rotateClaimed(ctx context.Context, arn, token, trigger string) error {
 	ev := Event{Name: "RotationStarted", Time: s.o.Now().UTC(), SecretARN: arn, VersionID: token, Trigger: trigger}
 	err := s.rotate(ctx, arn, token, &ev)
 	if err != nil {

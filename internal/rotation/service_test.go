@@ -484,3 +484,29 @@ func counter(t *testing.T, r *Service, result string) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+func TestStartWhileAnotherReplicaRotates(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.db.pw["app"] = "old-pw"
+	arn := e.create(t, "db", rds("app", "old-pw"))
+	now := e.clock.now()
+	if _, err := e.svc.UpdateRotation(ctx, arn, func(_ *secrets.Secret, rot *secrets.Rotation) error {
+		rot.Enabled, rot.AfterDays, rot.Next, rot.ClaimedBy, rot.ClaimedAt = true, 1, now, "other", now
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.rotation("a").Start(ctx, Request{SecretID: arn, Immediately: true})
+	if !errors.Is(err, secrets.ErrInvalidRequest) || e.db.sets != 0 {
+		t.Fatalf("Start while another replica holds the claim: %v (password set %d times)", err, e.db.sets)
+	}
+	// RotateImmediately=false only changes the configuration.
+	if _, err := e.rotation("a").Start(ctx, Request{SecretID: arn, Rules: &Rules{AutomaticallyAfterDays: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	sec, _ := e.svc.Describe(ctx, arn)
+	if sec.Rotation.ClaimedBy != "other" || sec.Rotation.AfterDays != 3 || !sec.Rotation.Next.Equal(time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("after a configuration change: %+v", sec.Rotation)
+	}
+}
