@@ -390,11 +390,15 @@ func (s *Service) Pass(ctx context.Context) (int, error) {
 }
 
 // claim takes the rotation of the secret for this replica, in one store
-// transaction: only when no other replica holds a claim younger than
-// ClaimTimeout.
+// transaction: only when it is (still) due and no other replica holds a
+// claim younger than ClaimTimeout. A secret another replica rotated since
+// this one listed it is not due any more.
 func (s *Service) claim(ctx context.Context, arn string) error {
 	now := s.o.Now().UTC()
 	_, err := s.o.Secrets.UpdateRotation(ctx, arn, func(_ *secrets.Secret, rot *secrets.Rotation) error {
+		if !rot.Enabled || rot.Next.IsZero() || now.Before(rot.Next) {
+			return errClaimed
+		}
 		if rot.ClaimedBy != "" && now.Sub(rot.ClaimedAt) < s.o.ClaimTimeout {
 			return errClaimed
 		}
