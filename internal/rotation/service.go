@@ -484,7 +484,8 @@ func (s *Service) rotate(ctx context.Context, arn, token string, ev *Event) erro
 	if err != nil {
 		return err
 	}
-	ev.Strategy = p.strategy
+	ev.Strategy, ev.Username = p.strategy, p.pendingUser()
+	s.audit(ctx, *ev)
 	next := func() time.Time {
 		if sec.Rotation == nil {
 			return time.Time{}
@@ -497,7 +498,6 @@ func (s *Service) rotate(ctx context.Context, arn, token string, ev *Event) erro
 	}
 	if token == currentID {
 		// Finished already (a retry of a rotation that completed).
-		ev.Username = p.current.Username
 		_, err := s.o.Secrets.FinishRotation(ctx, arn, token, next())
 		return err
 	}
@@ -517,11 +517,9 @@ func (s *Service) rotate(ctx context.Context, arn, token string, ev *Event) erro
 	if err != nil {
 		return fmt.Errorf("createSecret: the pending version is not in the RDS shape: %w", err)
 	}
-	ev.Username = pending.Username
 	if pending.Username != p.pendingUser() || !strings.EqualFold(pending.Host, p.current.Host) || pending.Port != p.current.Port {
 		return errors.New("createSecret: the pending version names another user or server than the rotation would: remove its AWSPENDING label (UpdateSecretVersionStage) and rotate again")
 	}
-	s.audit(ctx, *ev)
 
 	// setSecret.
 	if err := s.setSecret(ctx, arn, p, pending); err != nil {
