@@ -277,8 +277,13 @@ func (s *Service) Start(ctx context.Context, req Request) (*Result, error) {
 	}
 	// The configuration and, to rotate now, the claim: one transaction,
 	// so that no other replica's pass starts this rotation meanwhile.
+	done := false // a retry of a RotateSecret whose rotation finished
 	_, err = s.o.Secrets.UpdateRotation(ctx, sec.ARN, func(cur *secrets.Secret, rot *secrets.Rotation) error {
 		pending, current := holder(cur, secrets.StagePending), holder(cur, secrets.StageCurrent)
+		done = req.Immediately && token == current && (pending == "" || pending == current)
+		if done {
+			return nil
+		}
 		if req.Immediately {
 			if pending != "" && pending != current && token != pending {
 				return invalidRequest(msgInProgress)
@@ -312,6 +317,9 @@ func (s *Service) Start(ctx context.Context, req Request) (*Result, error) {
 		return res, nil
 	}
 	res.VersionID = token
+	if done {
+		return res, nil
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 25*time.Second)
 	defer cancel()
 	_ = s.rotateClaimed(ctx, sec.ARN, token, TriggerRequest)

@@ -510,3 +510,24 @@ func TestStartWhileAnotherReplicaRotates(t *testing.T) {
 		t.Errorf("after a configuration change: %+v", sec.Rotation)
 	}
 }
+
+// TestStartRetried: the same ClientRequestToken again (an SDK's retry of
+// a RotateSecret whose answer was lost) answers the same version and
+// rotates nothing more.
+func TestStartRetried(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.db.pw["app"] = "old-pw"
+	arn := e.create(t, "db", rds("app", "old-pw"))
+	const token = "22222222-2222-4333-8444-555555555555"
+	r := e.rotation("a")
+	for range 2 {
+		res, err := r.Start(ctx, Request{SecretID: arn, Token: token, Rules: &Rules{AutomaticallyAfterDays: 1}, Immediately: true})
+		if err != nil || res.VersionID != token {
+			t.Fatalf("Start = %+v, %v", res, err)
+		}
+	}
+	if _, _, v := e.current(t, arn); v != token || e.db.sets != 1 {
+		t.Errorf("AWSCURRENT %s, password set %d times", v, e.db.sets)
+	}
+}
