@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/shortfuse/shortfuse/internal/audit"
 	"github.com/shortfuse/shortfuse/internal/awsapi"
@@ -157,8 +158,11 @@ func rotationOut(sec *secrets.Secret) rotationFields {
 	out := rotationFields{RotationEnabled: &enabled}
 	rules := rotation.Rules{AutomaticallyAfterDays: rot.AfterDays, ScheduleExpression: rot.Schedule, Duration: rot.Duration}
 	out.RotationRules = &rotationRulesOut{AutomaticallyAfterDays: rot.AfterDays, Duration: rot.Duration, ScheduleExpression: rot.Schedule}
-	if s, err := rotation.ParseRules(rules); err == nil {
-		out.RotationRules.AutomaticallyAfterDays = s.FormatDays()
+	if strings.HasPrefix(rot.Schedule, "rate(") {
+		// rate(N days) is shown with its AutomaticallyAfterDays, as AWS does.
+		if s, err := rotation.ParseRules(rules); err == nil {
+			out.RotationRules.AutomaticallyAfterDays = s.FormatDays()
+		}
 	}
 	if enabled {
 		out.LastRotatedDate, out.NextRotationDate = epoch(rot.LastRotated), epoch(rot.Next)
