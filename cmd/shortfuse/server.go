@@ -43,6 +43,7 @@ type serverInput struct {
 
 	dbSSLMode   string        // sslmode of the connections to the databases of dynamic secrets
 	leaseReaper time.Duration // how often the leases of ended sessions are dropped
+	rotateEvery time.Duration // how often secrets due for rotation are looked for
 
 	pprofListen string // loopback address of the profiling endpoints; "" for none
 }
@@ -108,6 +109,9 @@ func (in *serverInput) validate() error {
 	}
 	if in.leaseReaper != 0 && (in.leaseReaper < 100*time.Millisecond || in.leaseReaper > time.Minute) {
 		return fmt.Errorf("--lease-reaper-interval: want a duration from 100ms to 1m")
+	}
+	if in.rotateEvery != 0 && (in.rotateEvery < time.Second || in.rotateEvery > time.Hour) {
+		return fmt.Errorf("--rotation-interval: want a duration from 1s to 1h")
 	}
 	switch in.logLevel {
 	case "debug", "info", "warn", "error":
@@ -207,6 +211,7 @@ by all within a second. See docs/OPERATIONS.md.`,
 	f.StringVar(&in.pprofListen, "pprof-listen", envDefault(d.getenv, "SHORTFUSE_PPROF_LISTEN", ""), "serve Go's profiling endpoints (/debug/pprof/) on this loopback HOST:PORT; off by default")
 	f.StringVar(&in.dbSSLMode, "db-sslmode", envDefault(d.getenv, "SHORTFUSE_DB_SSLMODE", "prefer"), "libpq sslmode of the broker's connections to the databases of dynamic secrets, MariaDB's too (verify-full in production)")
 	f.DurationVar(&in.leaseReaper, "lease-reaper-interval", envDuration(d.getenv, "SHORTFUSE_LEASE_REAPER_INTERVAL", 500*time.Millisecond), "how often the database credentials of ended sessions are looked for and dropped")
+	f.DurationVar(&in.rotateEvery, "rotation-interval", envDuration(d.getenv, "SHORTFUSE_ROTATION_INTERVAL", 30*time.Second), "how often secrets due for rotation (RotateSecret's schedules) are looked for and rotated")
 	f.StringVar(&in.logLevel, "log-level", envDefault(d.getenv, "SHORTFUSE_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 	return cmd
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/feed"
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/registry"
+	"github.com/shortfuse/shortfuse/internal/rotation"
 	"github.com/shortfuse/shortfuse/internal/seal"
 	"github.com/shortfuse/shortfuse/internal/secrets"
 	"github.com/shortfuse/shortfuse/internal/server"
@@ -230,11 +231,12 @@ func (b *broker) serve(ctx context.Context, in *serverInput, ln net.Listener, tl
 	}()
 	// MariaDB serves both of the engine names RDS secrets use for it.
 	mariadb := &mysqlengine.Engine{TLS: mysqlengine.TLSFromSSLMode(in.dbSSLMode)}
+	pg := &pgengine.Engine{SSLMode: in.dbSSLMode}
 	dbc := dbcred.New(dbcred.Options{
 		Store:  b.st,
 		Sealer: b.sealer,
 		Engines: map[string]dbcred.Engine{
-			dbcred.EnginePostgres: &pgengine.Engine{SSLMode: in.dbSSLMode},
+			dbcred.EnginePostgres: pg,
 			dbcred.EngineMariaDB:  mariadb,
 			dbcred.EngineMySQL:    mariadb,
 		},
@@ -255,16 +257,24 @@ func (b *broker) serve(ctx context.Context, in *serverInput, ln net.Listener, tl
 		return err
 	}
 	defer stopApprovals()
+	rotator := rotation.New(rotation.Options{
+		Secrets:  b.secrets,
+		Rotators: map[string]dbcred.Rotator{dbcred.EnginePostgres: pg},
+		Audit:    server.RotationAuditor(b.auditLog, b.account, in.region),
+		Owner:    replicaName(),
+		Logger:   b.logger,
+	})
 	srv := server.New(server.Config{
 		Account:            b.account,
 		Region:             in.region,
 		MaxSessionDuration: in.maxSession,
 		Logger:             b.logger,
-		Metrics:            b.metrics(approvalsSvc, dbc),
+		Metrics:            b.metrics(approvalsSvc, dbc, rotator),
 		Audit:              b.auditLog,
 		Redactor:           audit.NewRedactor(b.auditKey),
-	}, server.Deps{IAM: b.iam, Keyring: b.keyring, Sessions: b.reg, Secrets: b.secrets, Approvals: approvalsSvc, DBCred: dbc})
+	}, server.Deps{IAM: b.iam, Keyring: b.keyring, Sessions: b.reg, Secrets: b.secrets, Approvals: approvalsSvc, DBCred: dbc, Rotation: rotator})
 	reapLeases(bg, &wg, dbc, in.leaseReaper, b.logger)
+	rotateSecrets(bg, &wg, rotator, in.rotateEvery, b.logger)
 	every(bg, &wg, time.Minute, func(ctx context.Context) { b.housekeeping(ctx, dbc) })
 	if in.pprofListen != "" {
 		stop, err := servePprof(in.pprofListen, b.logger)
@@ -336,7 +346,7 @@ func (b *broker) serveControl(wg *sync.WaitGroup, dataDir string) (stop func()) 
 
 // metrics are the API's metrics with those of the store, the audit log,
 // approvals and database credentials.
-func (b *broker) metrics(approvalsSvc *approvals.Service, dbc *dbcred.Service) *server.Metrics {
+func (b *broker) metrics(approvalsSvc *approvals.Service, dbc *dbcred.Service, rotator *rotation.Service) *server.Metrics {
 	m := server.NewMetrics()
 	registerStoreMetrics(m.Registry, b.st, b.fd)
 	m.Registry.MustRegister(b.auditBreaks, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -350,7 +360,28 @@ func (b *broker) metrics(approvalsSvc *approvals.Service, dbc *dbcred.Service) *
 	}))
 	m.Registry.MustRegister(approvalsSvc.Collectors()...)
 	m.Registry.MustRegister(dbc.Collectors()...)
+	m.Registry.MustRegister(rotator.Collectors()...)
 	return m
+}
+
+// rotateSecrets rotates the secrets due for rotation: a pass at start
+// (resuming what a stopped broker left pending), then every interval (30 s
+// by default).
+func rotateSecrets(bg context.Context, wg *sync.WaitGroup, rotator *rotation.Service, interval time.Duration, logger *slog.Logger) {
+	pass := func(ctx context.Context) {
+		if _, err := rotator.Pass(ctx); err != nil {
+			logger.Warn("rotating secrets due for rotation", "err", err)
+		}
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		pass(bg)
+	}()
+	if interval == 0 {
+		interval = 30 * time.Second
+	}
+	every(bg, wg, interval, pass)
 }
 
 // reapLeases drops what a broker that stopped left behind, then, every

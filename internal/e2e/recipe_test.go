@@ -310,15 +310,19 @@ func TestRecipeEveryOperation(t *testing.T) {
 	b.mustAWS(admin, "secretsmanager", "delete-secret", "--secret-id", "/prod/bin", "--force-delete-without-recovery")
 	b.wantAWSError(admin, "ResourceNotFoundException", "secretsmanager", "restore-secret", "--secret-id", "/prod/bin")
 
-	// Refused: rotation and replication (all five operations: the server
-	// package's SDK test).
-	for _, args := range [][]string{
-		{"rotate-secret", "--secret-id", "/prod/db"},
-		{"replicate-secret-to-regions", "--secret-id", "/prod/db", "--add-replica-regions", "Region=eu-west-1"},
+	// Refused: replication (all three operations: the server package's
+	// SDK test), and rotation of a secret not in the RDS shape (rotation:
+	// rotation_test.go).
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"rotate-secret", "--secret-id", "/prod/db", "--rotation-rules", "AutomaticallyAfterDays=1"}, "RDS shape"},
+		{[]string{"replicate-secret-to-regions", "--secret-id", "/prod/db", "--add-replica-regions", "Region=eu-west-1"}, "not supported"},
 	} {
-		r := b.wantAWSError(admin, "InvalidRequestException", append([]string{"secretsmanager"}, args...)...)
-		if !strings.Contains(r.Stderr, "not supported") {
-			t.Errorf("%s: %s", args[0], r.Stderr)
+		r := b.wantAWSError(admin, "InvalidRequestException", append([]string{"secretsmanager"}, tc.args...)...)
+		if !strings.Contains(r.Stderr, tc.want) {
+			t.Errorf("%s: %s", tc.args[0], r.Stderr)
 		}
 	}
 

@@ -57,6 +57,7 @@ func (r *secretRec) appendJSON(b []byte) []byte {
 		}
 		b = append(b, ']')
 	}
+	b = r.appendRotation(b)
 	return append(b, '}')
 }
 

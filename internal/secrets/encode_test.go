@@ -52,6 +52,11 @@ func TestAppendJSON(t *testing.T) {
 		"invalid-utf8": {ARN: "arn:y", Name: "b", Description: "bad \xff\xfe end \xe2\x82"},
 		"zero-times":   {ARN: "arn:z", Name: "c", Versions: []versionRec{{ID: "v"}}},
 		"untagged":     {ARN: "arn:t", Name: "d", Tagged: true},
+		"rotation": {ARN: "arn:r", Name: "e", Versions: []versionRec{{ID: "v"}}, Rotation: &Rotation{
+			Enabled: true, AfterDays: 3, Schedule: "cron(0 8 1 * ? *)", Duration: "2h", LastRotated: now, Next: now.Add(time.Hour),
+			ClaimedBy: "host/1", ClaimedAt: now, Failures: 2,
+		}},
+		"rotation-off": {ARN: "arn:s", Name: "f", Rotation: &Rotation{}},
 	}
 	for name, r := range cases {
 		t.Run(name, func(t *testing.T) { sameAsEncodingJSON(t, r) })

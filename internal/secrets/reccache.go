@@ -79,6 +79,9 @@ func (r *secretRec) normalize() {
 	if len(r.Versions) == 0 {
 		r.Versions = nil
 	}
+	if r.Rotation != nil {
+		r.Rotation.normalize()
+	}
 	for i := range r.Versions {
 		v := &r.Versions[i]
 		v.Created, v.Accessed = v.Created.Round(0).UTC(), v.Accessed.Round(0).UTC()
@@ -92,6 +95,10 @@ func (r *secretRec) normalize() {
 func (r *secretRec) clone() *secretRec {
 	c := *r
 	c.Tags = slices.Clone(r.Tags)
+	if r.Rotation != nil {
+		rot := *r.Rotation
+		c.Rotation = &rot
+	}
 	if r.Versions != nil {
 		c.Versions = make([]versionRec, len(r.Versions))
 		for i, v := range r.Versions {

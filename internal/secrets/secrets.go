@@ -112,6 +112,9 @@ type Secret struct {
 	Policy string
 	// Versions, oldest first.
 	Versions []Version
+	// Rotation is the rotation configuration and state; nil when the
+	// secret was never configured for rotation.
+	Rotation *Rotation
 }
 
 // ScheduledForDeletion reports whether DeleteSecret scheduled the secret
@@ -164,6 +167,7 @@ type secretRec struct {
 	Tagged   bool         `json:"tagged,omitempty"`
 	Policy   string       `json:"policy,omitempty"`
 	Versions []versionRec `json:"versions,omitempty"`
+	Rotation *Rotation    `json:"rotation,omitempty"`
 }
 
 type versionRec struct {
@@ -183,6 +187,10 @@ func (r *secretRec) secret() *Secret {
 	}
 	for _, v := range r.Versions {
 		s.Versions = append(s.Versions, Version{ID: v.ID, Stages: slices.Clone(v.Stages), Created: v.Created, LastAccessed: v.Accessed})
+	}
+	if r.Rotation != nil {
+		rot := *r.Rotation
+		s.Rotation = &rot
 	}
 	return s
 }

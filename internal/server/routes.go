@@ -51,5 +51,5 @@ func addOperations(m *Mux, s *Server) {
 	m.Query("iam", "ListOpenIDConnectProviderTags", IAM|Read, handleListOpenIDConnectProviderTags(s.iam))
 
 	// Secrets Manager: sm_routes.go
-	addSecretsOperations(m, s.secrets, s.readSecretValue)
+	addSecretsOperations(m, s.secrets, s.readSecretValue, s.rotation)
 }

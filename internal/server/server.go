@@ -21,6 +21,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/dbcred"
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/registry"
+	"github.com/shortfuse/shortfuse/internal/rotation"
 	"github.com/shortfuse/shortfuse/internal/secrets"
 	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 	"github.com/shortfuse/shortfuse/internal/sigv4"
@@ -68,6 +69,9 @@ type Deps struct {
 	// DBCred, if set, hands out the database credentials of dynamic
 	// secrets (sm_dynamic.go).
 	DBCred *dbcred.Service
+	// Rotation, if set, rotates secrets in AWS's RDS shape (RotateSecret,
+	// CancelRotateSecret: sm_rotation.go).
+	Rotation *rotation.Service
 }
 
 // Server serves the AWS APIs of the broker.
@@ -80,6 +84,7 @@ type Server struct {
 	secrets  *secrets.Service
 	approval *approvals.Service
 	dbcred   *dbcred.Service
+	rotation *rotation.Service
 	verifier *sigv4.Verifier
 	log      *slog.Logger
 	policies *policyCache
@@ -130,6 +135,7 @@ func New(cfg Config, deps Deps) *Server {
 		secrets:     deps.Secrets,
 		approval:    deps.Approvals,
 		dbcred:      deps.DBCred,
+		rotation:    deps.Rotation,
 		verifier:    sigv4.NewVerifier(),
 		log:         cfg.Logger,
 		policies:    newPolicyCache(4096),

@@ -1,6 +1,9 @@
 package server
 
-import "github.com/shortfuse/shortfuse/internal/secrets"
+import (
+	"github.com/shortfuse/shortfuse/internal/rotation"
+	"github.com/shortfuse/shortfuse/internal/secrets"
+)
 
 // addSecretsOperations registers the Secrets Manager operations, one line
 // each. Shapes and member names follow botocore's secretsmanager
@@ -12,9 +15,14 @@ import "github.com/shortfuse/shortfuse/internal/secrets"
 // possible and ignoring them would mislead: KmsKeyId other than
 // "alias/aws/secretsmanager" (CreateSecret, UpdateSecret), Type (managed
 // external secrets), AddReplicaRegions and ForceOverwriteReplicaSecret=true
-// (CreateSecret), RotationToken (PutSecretValue). The rotation and
-// replication operations are refused with InvalidRequestException.
-func addSecretsOperations(m *Mux, svc *secrets.Service, read valueReader) {
+// (CreateSecret), RotationToken (PutSecretValue). The replication
+// operations are refused with InvalidRequestException.
+//
+// RotateSecret and CancelRotateSecret (sm_rotation.go) rotate secrets in
+// AWS's RDS shape without a Lambda function, through rot; a
+// RotationLambdaARN is refused with InvalidRequestException, and without
+// rot both operations are.
+func addSecretsOperations(m *Mux, svc *secrets.Service, read valueReader, rot *rotation.Service) {
 	if svc == nil {
 		return
 	}
@@ -42,10 +50,11 @@ func addSecretsOperations(m *Mux, svc *secrets.Service, read valueReader) {
 	m.JSON("secretsmanager", "DeleteResourcePolicy", Write, handleDeleteResourcePolicy(svc))
 	m.JSON("secretsmanager", "ValidateResourcePolicy", Read, handleValidateResourcePolicy(svc))
 
-	// Refused with InvalidRequestException: the broker has no rotation
-	// functions and no other regions.
-	m.JSON("secretsmanager", "RotateSecret", Write, handleSMUnsupported("RotateSecret", msgNoRotation))
-	m.JSON("secretsmanager", "CancelRotateSecret", Write, handleSMUnsupported("CancelRotateSecret", msgNoRotation))
+	// Rotation without Lambda functions
+	m.JSON("secretsmanager", "RotateSecret", Write, handleRotateSecret(svc, rot))
+	m.JSON("secretsmanager", "CancelRotateSecret", Write, handleCancelRotateSecret(svc, rot))
+
+	// Refused with InvalidRequestException: the broker serves one region.
 	m.JSON("secretsmanager", "ReplicateSecretToRegions", Write, handleSMUnsupported("ReplicateSecretToRegions", msgNoReplication))
 	m.JSON("secretsmanager", "RemoveRegionsFromReplication", Write, handleSMUnsupported("RemoveRegionsFromReplication", msgNoReplication))
 	m.JSON("secretsmanager", "StopReplicationToReplica", Write, handleSMUnsupported("StopReplicationToReplica", msgNoReplication))

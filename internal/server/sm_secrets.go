@@ -138,6 +138,7 @@ type describeSecretOutput struct {
 	Tags               []tagOut            `json:"Tags,omitzero"`
 	VersionIdsToStages map[string][]string `json:"VersionIdsToStages,omitempty"`
 	CreatedDate        *epochTime          `json:"CreatedDate,omitempty"`
+	rotationFields
 }
 
 func describeOut(sec *secrets.Secret) *describeSecretOutput {
@@ -146,6 +147,7 @@ func describeOut(sec *secrets.Secret) *describeSecretOutput {
 		LastChangedDate: epoch(sec.LastChanged), LastAccessedDate: epoch(sec.LastAccessed),
 		DeletedDate: epoch(sec.DeletedDate), Tags: smTagsOut(sec),
 		VersionIdsToStages: sec.VersionsToStages(), CreatedDate: epoch(sec.Created),
+		rotationFields: rotationOut(sec),
 	}
 }
 
@@ -184,6 +186,7 @@ type secretListEntry struct {
 	Tags                   []tagOut            `json:"Tags,omitzero"`
 	SecretVersionsToStages map[string][]string `json:"SecretVersionsToStages,omitempty"`
 	CreatedDate            *epochTime          `json:"CreatedDate,omitempty"`
+	rotationFields
 }
 
 type listSecretsOutput struct {
@@ -223,6 +226,7 @@ func handleListSecrets(svc *secrets.Service) Handler {
 				LastChangedDate: epoch(sec.LastChanged), LastAccessedDate: epoch(sec.LastAccessed),
 				DeletedDate: epoch(sec.DeletedDate), Tags: smTagsOut(sec),
 				SecretVersionsToStages: sec.VersionsToStages(), CreatedDate: epoch(sec.Created),
+				rotationFields: rotationOut(sec),
 			})
 		}
 		return out, nil

@@ -116,7 +116,7 @@ func TestEpochTime(t *testing.T) {
 func TestSecretsOperationsTable(t *testing.T) {
 	b := newSMBroker(t)
 	m := NewMux()
-	addSecretsOperations(m, b.svc, nil)
+	addSecretsOperations(m, b.svc, nil, nil)
 	for _, op := range []string{
 		"BatchGetSecretValue", "CancelRotateSecret", "CreateSecret", "DeleteResourcePolicy", "DeleteSecret",
 		"DescribeSecret", "GetRandomPassword", "GetResourcePolicy", "GetSecretValue", "ListSecretVersionIds",
@@ -132,7 +132,7 @@ func TestSecretsOperationsTable(t *testing.T) {
 		t.Errorf("%d operations, want 23", n)
 	}
 	empty := NewMux()
-	addSecretsOperations(empty, nil, nil)
+	addSecretsOperations(empty, nil, nil, nil)
 	if len(empty.Operations()) != 0 {
 		t.Error("operations registered without a secrets service")
 	}
@@ -162,7 +162,7 @@ func FuzzSecretsHandlers(f *testing.F) {
 	read := func(ctx context.Context, _ *Request, l *secrets.Looked, _, _ string) (*secrets.SecretValue, error) {
 		return b.svc.Open(ctx, l)
 	}
-	addSecretsOperations(m, b.svc, read)
+	addSecretsOperations(m, b.svc, read, nil)
 	ops := m.Operations()
 	ctx := context.Background()
 	if _, err := b.svc.Create(ctx, secrets.CreateInput{Name: "/a", Value: secrets.StringValue("fuzz-seed-value")}); err != nil {

@@ -55,14 +55,22 @@ type Engine struct {
 	Rand io.Reader
 }
 
-var _ dbcred.Engine = (*Engine)(nil)
+var (
+	_ dbcred.Engine  = (*Engine)(nil)
+	_ dbcred.Rotator = (*Engine)(nil)
+)
 
 // connect opens a connection as the master. The password is set on the
 // parsed configuration, never written into a connection string.
 func (e *Engine) connect(ctx context.Context, m *dbcred.Master) (*pgx.Conn, error) {
+	return e.connectAs(ctx, m, "the master")
+}
+
+// connectAs opens a connection as m, named who in errors.
+func (e *Engine) connectAs(ctx context.Context, m *dbcred.Master, who string) (*pgx.Conn, error) {
 	for _, v := range []string{m.Host, m.Username, m.DBName} {
 		if strings.ContainsAny(v, " '\\=") {
-			return nil, errors.New("postgres: the master secret's host, username or dbname has a character a connection string cannot hold")
+			return nil, fmt.Errorf("postgres: the host, username or dbname of %s has a character a connection string cannot hold", who)
 		}
 	}
 	mode := e.SSLMode
@@ -81,7 +89,7 @@ func (e *Engine) connect(ctx context.Context, m *dbcred.Master) (*pgx.Conn, erro
 	cfg.RuntimeParams["application_name"] = "shortfuse"
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: connect as the master: %w", safeErr(err))
+		return nil, fmt.Errorf("postgres: connect as %s: %w", who, safeErr(err))
 	}
 	return conn, nil
 }
