@@ -259,7 +259,7 @@ func (b *broker) serve(ctx context.Context, in *serverInput, ln net.Listener, tl
 	defer stopApprovals()
 	rotator := rotation.New(rotation.Options{
 		Secrets:  b.secrets,
-		Rotators: map[string]dbcred.Rotator{dbcred.EnginePostgres: pg},
+		Rotators: map[string]dbcred.Rotator{dbcred.EnginePostgres: pg, dbcred.EngineMariaDB: mariadb, dbcred.EngineMySQL: mariadb},
 		Audit:    server.RotationAuditor(b.auditLog, b.account, in.region),
 		Owner:    replicaName(),
 		Logger:   b.logger,

@@ -23,6 +23,13 @@ type Rotator interface {
 	SetUserPassword(ctx context.Context, master *Master, user, like string, password Password) error
 }
 
+// SingleUserOnly is implemented by a Rotator that cannot rotate
+// alternating users on its engine: RotateSecret refuses such a secret up
+// front with the reason it returns.
+type SingleUserOnly interface {
+	SingleUserOnly() (reason string)
+}
+
 // CloneSuffix is what alternating-users rotation appends to a user's name
 // to make its clone, as AWS's rotation templates do.
 const CloneSuffix = "_clone"

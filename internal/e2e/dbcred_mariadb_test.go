@@ -284,3 +284,79 @@ func TestMariaDBDynamicCredentialsCrash(t *testing.T) {
 		t.Error("no audit record of the leftover's drop")
 	}
 }
+
+// TestMariaDBRotation: rotate-secret with the aws CLI rotates a MariaDB
+// secret in the RDS shape as a single user: the old password is refused
+// after, the new one works, AWSPREVIOUS holds the old value; a secret with
+// masterarn (alternating users) is refused up front, with the reason.
+func TestMariaDBRotation(t *testing.T) {
+	t.Parallel()
+	f := mariadbtest.NewFixture(t)
+	b := startBroker(t, "", "--db-sslmode", "disable")
+	admin := b.adminCreds()
+	sm := b.smClient(admin)
+	ctx := context.Background()
+
+	user := "app_user_" + mariadbtest.RandHex(4)
+	const oldPW = "Old-Passw0rd-maria"
+	if _, err := f.Server.Root.Exec("CREATE USER `" + user + "`@'%' IDENTIFIED BY '" + oldPW + "'"); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"GRANT `" + f.Reader + "` TO `" + user + "`@'%'", "SET DEFAULT ROLE `" + f.Reader + "` FOR `" + user + "`@'%'"} {
+		if _, err := f.Server.Root.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { _, _ = f.Server.Root.Exec("DROP USER IF EXISTS `" + user + "`@'%'") })
+	value := func(user, password string, extra string) string {
+		return `{"engine":"mariadb","host":"` + f.Server.Host + `","port":` + strconv.Itoa(f.Server.Port) +
+			`,"username":"` + user + `","password":"` + password + `","dbname":"` + f.DB + `"` + extra + `}`
+	}
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("/prod/maria-app"), SecretString: aws.String(value(user, oldPW, ""))}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.mustAWS(admin, "secretsmanager", "rotate-secret", "--secret-id", "/prod/maria-app", "--rotation-rules", "AutomaticallyAfterDays=7")
+	v2 := str(t, out, "VersionId")
+	cur, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("/prod/maria-app")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var now dbCred
+	if err := json.Unmarshal([]byte(aws.ToString(cur.SecretString)), &now); err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(cur.VersionId) != v2 || now.Username != user || now.Password == oldPW || len(now.Password) != 32 {
+		t.Fatalf("after rotate-secret: version %s (want %s), user %s", aws.ToString(cur.VersionId), v2, now.Username)
+	}
+	db, err := mariaLogin(now)
+	if err != nil {
+		t.Fatalf("the rotated password does not log in: %v", err)
+	}
+	db.Close()
+	old := now
+	old.Password = oldPW
+	if db, err := mariaLogin(old); err == nil {
+		db.Close()
+		t.Error("the password rotated away still logs in")
+	}
+	prev, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("/prod/maria-app"), VersionStage: aws.String("AWSPREVIOUS")})
+	if err != nil || !strings.Contains(aws.ToString(prev.SecretString), oldPW) {
+		t.Errorf("AWSPREVIOUS is not the old value: %v", err)
+	}
+
+	// Alternating users: refused before anything changes.
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("/prod/maria-app2"),
+		SecretString: aws.String(value(user, now.Password, `,"masterarn":"arn:aws:secretsmanager:us-east-1:000000000000:secret:/prod/maria-master-AbCdEf"`))}); err != nil {
+		t.Fatal(err)
+	}
+	r := b.wantAWSError(admin, "InvalidRequestException", "secretsmanager", "rotate-secret", "--secret-id", "/prod/maria-app2", "--rotation-rules", "AutomaticallyAfterDays=7")
+	if !strings.Contains(r.Stderr, "Alternating-users rotation is not supported on MariaDB") {
+		t.Errorf("the refusal does not say why: %s", r.Stderr)
+	}
+	if db, err := mariaLogin(now); err != nil {
+		t.Errorf("the refused rotation changed the password: %v", err)
+	} else {
+		db.Close()
+	}
+	noValuesIn(t, "the broker's log", b.logs.String(), map[string]string{"old": oldPW, "new": now.Password})
+}

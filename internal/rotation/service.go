@@ -168,6 +168,9 @@ func (s *Service) planFor(ctx context.Context, arn string, v secrets.Value) (*pl
 		return p, nil
 	}
 	p.strategy = AlternatingUsers
+	if su, ok := rot.(dbcred.SingleUserOnly); ok {
+		return nil, invalidRequest("%s", su.SingleUserOnly())
+	}
 	masterARN, _ := head.MasterARN.(string)
 	if !strings.HasPrefix(masterARN, "arn:") {
 		return nil, notRDS("masterarn must be the ARN of the master secret")
