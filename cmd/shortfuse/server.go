@@ -26,6 +26,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/dbcred"
 	pgengine "github.com/shortfuse/shortfuse/internal/dbcred/postgres"
 	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/keystore"
 	"github.com/shortfuse/shortfuse/internal/registry"
 	"github.com/shortfuse/shortfuse/internal/seal"
 	"github.com/shortfuse/shortfuse/internal/secrets"
@@ -289,19 +290,19 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 		return err
 	}
 
-	account, err := server.LoadAccount(ctx, st, in.accountID, rand.Reader)
+	account, err := keystore.LoadAccount(ctx, st, in.accountID, rand.Reader)
 	if err != nil {
 		return err
 	}
-	sealer, keyring, err := server.LoadKeys(ctx, st, mk, rand.Reader)
+	sealer, keyring, err := keystore.LoadKeys(ctx, st, mk, rand.Reader)
 	if err != nil {
 		return err
 	}
-	keys, err := server.NewKeys(ctx, st, mk, sealer, keyring, rand.Reader, fd)
+	keys, err := keystore.NewKeys(ctx, st, mk, sealer, keyring, rand.Reader, fd)
 	if err != nil {
 		return err
 	}
-	rotation := server.RotatePolicy{SessionKeyEvery: in.rotateSession, DataKeyEvery: in.rotateData}
+	rotation := keystore.RotatePolicy{SessionKeyEvery: in.rotateSession, DataKeyEvery: in.rotateData}
 	rot, err := keys.Rotate(ctx, time.Now(), rotation)
 	if err != nil {
 		return fmt.Errorf("key rotation: %w", err)
@@ -327,7 +328,7 @@ func runServer(ctx context.Context, in *serverInput, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	auditKey, err := server.LoadAuditKey(ctx, st, sealer, rand.Reader)
+	auditKey, err := keystore.LoadAuditKey(ctx, st, sealer, rand.Reader)
 	if err != nil {
 		return err
 	}

@@ -55,6 +55,5 @@
 //	shortfuse.go, shortfuse_oidc.go, shortfuse_approvals.go  the shortfuse service
 //	ui.go                           the approval page's adapter onto the pipeline
 //	authcache.go                    principal cache
-//	keys.go, boot.go                key rotation and first start
 //	metrics.go                      Prometheus metrics
 package server

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/keystore"
 	"github.com/shortfuse/shortfuse/internal/registry"
 	"github.com/shortfuse/shortfuse/internal/seal"
 	"github.com/shortfuse/shortfuse/internal/sessiontoken"
@@ -43,10 +44,10 @@ func newTestCore(t testing.TB, account string, now func() time.Time) *testCore {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadAccount(ctx, st, account, rand.Reader); err != nil {
+	if _, err := keystore.LoadAccount(ctx, st, account, rand.Reader); err != nil {
 		t.Fatal(err)
 	}
-	sealer, keyring, err := LoadKeys(ctx, st, mk, rand.Reader)
+	sealer, keyring, err := keystore.LoadKeys(ctx, st, mk, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
