@@ -7,13 +7,13 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/shortfuse/shortfuse/internal/seal"
 	"github.com/shortfuse/shortfuse/internal/store"
 	"github.com/shortfuse/shortfuse/internal/store/bolt"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 const (
@@ -24,28 +24,10 @@ const (
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// testClock is a settable clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 type fixture struct {
 	svc   *Service
 	st    store.Store
-	clock *testClock
+	clock *testutil.Clock
 	path  string
 }
 
@@ -67,8 +49,8 @@ func newFixtureTB(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &testClock{t: t0}
-	return &fixture{svc: New(st, sealer, testAccount, testRegion, clock.now, rand.Reader), st: st, clock: clock, path: path}
+	clock := testutil.NewClock(t0)
+	return &fixture{svc: New(st, sealer, testAccount, testRegion, clock.Now, rand.Reader), st: st, clock: clock, path: path}
 }
 
 func (f *fixture) create(t *testing.T, name, value string) *Result {
