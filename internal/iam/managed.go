@@ -602,10 +602,10 @@ func (s *Service) ListEntitiesForPolicy(ctx context.Context, policyARN string, f
 			if err != nil {
 				return err
 			}
-			if !ok || !strings.HasPrefix(p.path, pathPrefix) {
+			if !ok || !strings.HasPrefix(p.e.Path, pathPrefix) {
 				continue
 			}
-			ref := EntityRef{Name: p.name, ID: p.id}
+			ref := EntityRef{Name: p.e.Name, ID: p.e.ID}
 			switch a.Kind {
 			case KindUser:
 				out.Users = append(out.Users, ref)

@@ -122,6 +122,15 @@ type inlineRec struct {
 	Document string `json:"doc"`
 }
 
+// entity is what users, groups and roles have in common: their stored
+// fields keep their names, at the top level of the record.
+type entity struct {
+	Name    string    `json:"name"`
+	ID      string    `json:"id"`
+	Path    string    `json:"path"`
+	Created time.Time `json:"created"`
+}
+
 // holder is the part of users, groups and roles that holds policies.
 type holder struct {
 	Inline   []inlineRec `json:"inline,omitempty"`
@@ -129,35 +138,26 @@ type holder struct {
 }
 
 type userRec struct {
-	Name    string    `json:"name"`
-	ID      string    `json:"id"`
-	Path    string    `json:"path"`
-	Created time.Time `json:"created"`
-	Tags    []Tag     `json:"tags,omitempty"`
-	Keys    []string  `json:"keys,omitempty"`   // access key ids
-	Groups  []string  `json:"groups,omitempty"` // group keys
-	MFA     []string  `json:"mfa,omitempty"`    // serials of enabled devices
+	entity
+	Tags   []Tag    `json:"tags,omitempty"`
+	Keys   []string `json:"keys,omitempty"`   // access key ids
+	Groups []string `json:"groups,omitempty"` // group keys
+	MFA    []string `json:"mfa,omitempty"`    // serials of enabled devices
 	holder
 }
 
 type groupRec struct {
-	Name    string    `json:"name"`
-	ID      string    `json:"id"`
-	Path    string    `json:"path"`
-	Created time.Time `json:"created"`
-	Members []string  `json:"members,omitempty"` // user keys
+	entity
+	Members []string `json:"members,omitempty"` // user keys
 	holder
 }
 
 type roleRec struct {
-	Name        string    `json:"name"`
-	ID          string    `json:"id"`
-	Path        string    `json:"path"`
-	Created     time.Time `json:"created"`
-	Trust       string    `json:"trust"`
-	Description string    `json:"description,omitempty"`
-	MaxSession  int32     `json:"maxSession"`
-	Tags        []Tag     `json:"tags,omitempty"`
+	entity
+	Trust       string `json:"trust"`
+	Description string `json:"description,omitempty"`
+	MaxSession  int32  `json:"maxSession"`
+	Tags        []Tag  `json:"tags,omitempty"`
 	holder
 }
 
