@@ -242,3 +242,66 @@ func (s *Service) retag(ctx context.Context, kind EntityKind, name string, c tag
 	}
 	return s.modifyPrincipal(ctx, kind, name, func(p *principal) error { return c.apply(p.tags) })
 }
+
+// RenamedARN returns the ARN the user or group with that name would have
+// after UpdateUser (UpdateGroup) with newName and newPath; an empty one
+// keeps the attribute as it is.
+func (s *Service) RenamedARN(ctx context.Context, kind EntityKind, name, newName, newPath string) (string, error) {
+	if err := checkEntityName(kind, name); err != nil {
+		return "", err
+	}
+	var arn string
+	err := s.view(ctx, func(t *txn) error {
+		p, err := t.principal(kind, name)
+		if err != nil {
+			return err
+		}
+		path, name := p.e.Path, p.e.Name
+		if newName != "" {
+			name = newName
+		}
+		if newPath != "" {
+			path = newPath
+		}
+		arn = s.arn(kind.String(), path, name)
+		return nil
+	})
+	return arn, err
+}
+
+// EntityARN returns the ARN of the user, group or role with that name. For
+// one that does not exist, the error is ErrNoSuchEntity and the ARN is the
+// one the name would have with the default path, "/": the resource a
+// request about it is authorized on.
+func (s *Service) EntityARN(ctx context.Context, kind EntityKind, name string) (string, error) {
+	if err := checkEntityName(kind, name); err != nil {
+		return "", err
+	}
+	arn := s.arn(kind.String(), "/", name)
+	err := s.view(ctx, func(t *txn) error {
+		p, err := t.principal(kind, name)
+		if err != nil {
+			return err
+		}
+		arn = s.arn(kind.String(), p.e.Path, p.e.Name)
+		return nil
+	})
+	return arn, err
+}
+
+// EntityTags returns the tags of the user or role with that name (none
+// for a group).
+func (s *Service) EntityTags(ctx context.Context, kind EntityKind, name string) ([]Tag, error) {
+	if err := checkEntityName(kind, name); err != nil {
+		return nil, err
+	}
+	var out []Tag
+	err := s.view(ctx, func(t *txn) error {
+		p, err := t.principal(kind, name)
+		if err == nil && p.tags != nil {
+			out = append([]Tag(nil), *p.tags...)
+		}
+		return err
+	})
+	return out, err
+}

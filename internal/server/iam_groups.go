@@ -45,7 +45,7 @@ func handleGetGroup(svc *iam.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeGroup(ctx, r, svc, "iam:GetGroup", name, nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindGroup, "iam:GetGroup", name, nil); err != nil {
 			return nil, err
 		}
 		g, users, err := svc.GetGroup(ctx, name)
@@ -86,57 +86,13 @@ func handleListGroups(svc *iam.Service) Handler {
 	}
 }
 
-func handleUpdateGroup(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		p := r.Params
-		name, err := p.Required("GroupName")
-		if err != nil {
-			return nil, err
-		}
-		newName, newPath := p.String("NewGroupName"), p.String("NewPath")
-		if err := authorizeGroup(ctx, r, svc, "iam:UpdateGroup", name, nil); err != nil {
-			return nil, err
-		}
-		if newName != "" || newPath != "" {
-			g, _, err := svc.GetGroup(ctx, name)
-			if err != nil {
-				return nil, err
-			}
-			target := *g
-			if newName != "" {
-				target.Name = newName
-			}
-			if newPath != "" {
-				target.Path = newPath
-			}
-			if err := r.Authorize(ctx, "iam:UpdateGroup", svc.GroupARN(target.Path, target.Name), nil); err != nil {
-				return nil, err
-			}
-		}
-		return nil, svc.UpdateGroup(ctx, name, newName, newPath)
-	}
-}
-
-func handleDeleteGroup(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		name, err := r.Params.Required("GroupName")
-		if err != nil {
-			return nil, err
-		}
-		if err := authorizeGroup(ctx, r, svc, "iam:DeleteGroup", name, nil); err != nil {
-			return nil, err
-		}
-		return nil, svc.DeleteGroup(ctx, name)
-	}
-}
-
 func handleAddUserToGroup(svc *iam.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		v, err := required(r.Params, "GroupName", "UserName")
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeGroup(ctx, r, svc, "iam:AddUserToGroup", v[0], nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindGroup, "iam:AddUserToGroup", v[0], nil); err != nil {
 			return nil, err
 		}
 		return nil, svc.AddUserToGroup(ctx, v[0], v[1])
@@ -149,7 +105,7 @@ func handleRemoveUserFromGroup(svc *iam.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeGroup(ctx, r, svc, "iam:RemoveUserFromGroup", v[0], nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindGroup, "iam:RemoveUserFromGroup", v[0], nil); err != nil {
 			return nil, err
 		}
 		return nil, svc.RemoveUserFromGroup(ctx, v[0], v[1])
@@ -162,7 +118,7 @@ func handleListGroupsForUser(svc *iam.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeUser(ctx, r, svc, "iam:ListGroupsForUser", name, nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:ListGroupsForUser", name, nil); err != nil {
 			return nil, err
 		}
 		groups, err := svc.ListGroupsForUser(ctx, name)

@@ -60,7 +60,7 @@ func handleCreateLoginProfile(svc *iam.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeUser(ctx, r, svc, "iam:CreateLoginProfile", name, nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:CreateLoginProfile", name, nil); err != nil {
 			return nil, err
 		}
 		p, err := svc.CreateLoginProfile(ctx, name, pw, reset)
@@ -77,7 +77,7 @@ func handleGetLoginProfile(svc *iam.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeUser(ctx, r, svc, "iam:GetLoginProfile", name, nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:GetLoginProfile", name, nil); err != nil {
 			return nil, err
 		}
 		p, err := svc.GetLoginProfile(ctx, name)
@@ -110,7 +110,7 @@ func handleUpdateLoginProfile(svc *iam.Service) Handler {
 			}
 			reset = &v
 		}
-		if err := authorizeUser(ctx, r, svc, "iam:UpdateLoginProfile", name, nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:UpdateLoginProfile", name, nil); err != nil {
 			return nil, err
 		}
 		return nil, svc.UpdateLoginProfile(ctx, name, pw, reset)
@@ -123,7 +123,7 @@ func handleDeleteLoginProfile(svc *iam.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeUser(ctx, r, svc, "iam:DeleteLoginProfile", name, nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:DeleteLoginProfile", name, nil); err != nil {
 			return nil, err
 		}
 		return nil, svc.DeleteLoginProfile(ctx, name)

@@ -60,7 +60,7 @@ func handleEnableMFADevice(svc *iam.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeUser(ctx, r, svc, "iam:EnableMFADevice", v[0], nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:EnableMFADevice", v[0], nil); err != nil {
 			return nil, err
 		}
 		return nil, svc.EnableMFADevice(ctx, v[0], v[1], v[2], v[3])
@@ -90,7 +90,7 @@ func handleDeactivateMFADevice(svc *iam.Service) Handler {
 				return nil, err
 			}
 		}
-		if err := authorizeUser(ctx, r, svc, "iam:DeactivateMFADevice", name, nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:DeactivateMFADevice", name, nil); err != nil {
 			return nil, err
 		}
 		return nil, svc.DeactivateMFADevice(ctx, name, serial)
@@ -127,7 +127,7 @@ func handleListMFADevices(svc *iam.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeUser(ctx, r, svc, "iam:ListMFADevices", name, nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:ListMFADevices", name, nil); err != nil {
 			return nil, err
 		}
 		devices, err := svc.ListMFADevices(ctx, name)

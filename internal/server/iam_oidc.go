@@ -128,16 +128,6 @@ func handleListOpenIDConnectProviders(svc *iam.Service) Handler {
 	}
 }
 
-func handleDeleteOpenIDConnectProvider(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		arn, err := providerARNParam(ctx, r, "iam:DeleteOpenIDConnectProvider", nil)
-		if err != nil {
-			return nil, err
-		}
-		return nil, svc.DeleteOpenIDConnectProvider(ctx, arn)
-	}
-}
-
 func handleAddClientIDToOpenIDConnectProvider(svc *iam.Service) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
 		id, err := r.Params.Required("ClientID")
@@ -182,49 +172,5 @@ func handleUpdateOpenIDConnectProviderThumbprint(svc *iam.Service) Handler {
 			return nil, err
 		}
 		return nil, svc.UpdateOpenIDConnectProviderThumbprint(ctx, arn, tps)
-	}
-}
-
-func handleTagOpenIDConnectProvider(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		tags := tagsParam(r.Params)
-		arn, err := providerARNParam(ctx, r, "iam:TagOpenIDConnectProvider", tagConditionKeys(tags))
-		if err != nil {
-			return nil, err
-		}
-		return nil, svc.TagOpenIDConnectProvider(ctx, arn, tags)
-	}
-}
-
-func handleUntagOpenIDConnectProvider(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		keys := r.Params.Strings("TagKeys")
-		var cond map[string][]string
-		if len(keys) > 0 {
-			cond = map[string][]string{"aws:TagKeys": keys}
-		}
-		arn, err := providerARNParam(ctx, r, "iam:UntagOpenIDConnectProvider", cond)
-		if err != nil {
-			return nil, err
-		}
-		return nil, svc.UntagOpenIDConnectProvider(ctx, arn, keys)
-	}
-}
-
-func handleListOpenIDConnectProviderTags(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		arn, err := providerARNParam(ctx, r, "iam:ListOpenIDConnectProviderTags", nil)
-		if err != nil {
-			return nil, err
-		}
-		prov, err := svc.GetOpenIDConnectProvider(ctx, arn)
-		if err != nil {
-			return nil, err
-		}
-		page, more, next, err := pageOf(r.Params, prov.Tags)
-		if err != nil {
-			return nil, err
-		}
-		return &listTagsResult{Tags: allTagsXML(page), listResult: listResult{more, next}}, nil
 	}
 }

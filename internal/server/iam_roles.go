@@ -54,7 +54,7 @@ func handleGetRole(svc *iam.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeRole(ctx, r, svc, "iam:GetRole", name, nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindRole, "iam:GetRole", name, nil); err != nil {
 			return nil, err
 		}
 		role, err := svc.GetRole(ctx, name)
@@ -122,7 +122,7 @@ func handleUpdateRole(svc *iam.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeRole(ctx, r, svc, "iam:UpdateRole", name, nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindRole, "iam:UpdateRole", name, nil); err != nil {
 			return nil, err
 		}
 		if err := svc.UpdateRole(ctx, name, desc, int32(maxSession)); err != nil {
@@ -138,75 +138,9 @@ func handleUpdateAssumeRolePolicy(svc *iam.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeRole(ctx, r, svc, "iam:UpdateAssumeRolePolicy", v[0], nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindRole, "iam:UpdateAssumeRolePolicy", v[0], nil); err != nil {
 			return nil, err
 		}
 		return nil, svc.UpdateAssumeRolePolicy(ctx, v[0], v[1])
-	}
-}
-
-func handleDeleteRole(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		name, err := r.Params.Required("RoleName")
-		if err != nil {
-			return nil, err
-		}
-		if err := authorizeRole(ctx, r, svc, "iam:DeleteRole", name, nil); err != nil {
-			return nil, err
-		}
-		return nil, svc.DeleteRole(ctx, name)
-	}
-}
-
-func handleTagRole(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		name, err := r.Params.Required("RoleName")
-		if err != nil {
-			return nil, err
-		}
-		tags := tagsParam(r.Params)
-		if err := authorizeRole(ctx, r, svc, "iam:TagRole", name, tagConditionKeys(tags)); err != nil {
-			return nil, err
-		}
-		return nil, svc.TagRole(ctx, name, tags)
-	}
-}
-
-func handleUntagRole(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		name, err := r.Params.Required("RoleName")
-		if err != nil {
-			return nil, err
-		}
-		keys := r.Params.Strings("TagKeys")
-		var cond map[string][]string
-		if len(keys) > 0 {
-			cond = map[string][]string{"aws:TagKeys": keys}
-		}
-		if err := authorizeRole(ctx, r, svc, "iam:UntagRole", name, cond); err != nil {
-			return nil, err
-		}
-		return nil, svc.UntagRole(ctx, name, keys)
-	}
-}
-
-func handleListRoleTags(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		name, err := r.Params.Required("RoleName")
-		if err != nil {
-			return nil, err
-		}
-		if err := authorizeRole(ctx, r, svc, "iam:ListRoleTags", name, nil); err != nil {
-			return nil, err
-		}
-		role, err := svc.GetRole(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		page, more, next, err := pageOf(r.Params, role.Tags)
-		if err != nil {
-			return nil, err
-		}
-		return &listTagsResult{Tags: allTagsXML(page), listResult: listResult{more, next}}, nil
 	}
 }

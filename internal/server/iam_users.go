@@ -45,7 +45,7 @@ func handleGetUser(svc *iam.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeUser(ctx, r, svc, "iam:GetUser", name, nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:GetUser", name, nil); err != nil {
 			return nil, err
 		}
 		u, err := svc.GetUser(ctx, name)
@@ -82,109 +82,6 @@ func handleListUsers(svc *iam.Service) Handler {
 	}
 }
 
-func handleUpdateUser(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		p := r.Params
-		name, err := p.Required("UserName")
-		if err != nil {
-			return nil, err
-		}
-		newName, newPath := p.String("NewUserName"), p.String("NewPath")
-		if err := authorizeUser(ctx, r, svc, "iam:UpdateUser", name, nil); err != nil {
-			return nil, err
-		}
-		// A rename needs the permission on the new name too, as in IAM.
-		if newName != "" || newPath != "" {
-			u, err := svc.GetUser(ctx, name)
-			if err != nil {
-				return nil, err
-			}
-			target := *u
-			if newName != "" {
-				target.Name = newName
-			}
-			if newPath != "" {
-				target.Path = newPath
-			}
-			if err := r.Authorize(ctx, "iam:UpdateUser", svc.UserARN(target.Path, target.Name), nil); err != nil {
-				return nil, err
-			}
-		}
-		return nil, svc.UpdateUser(ctx, name, newName, newPath)
-	}
-}
-
-func handleDeleteUser(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		name, err := r.Params.Required("UserName")
-		if err != nil {
-			return nil, err
-		}
-		if err := authorizeUser(ctx, r, svc, "iam:DeleteUser", name, nil); err != nil {
-			return nil, err
-		}
-		return nil, svc.DeleteUser(ctx, name)
-	}
-}
-
-func handleTagUser(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		name, err := r.Params.Required("UserName")
-		if err != nil {
-			return nil, err
-		}
-		tags := tagsParam(r.Params)
-		if err := authorizeUser(ctx, r, svc, "iam:TagUser", name, tagConditionKeys(tags)); err != nil {
-			return nil, err
-		}
-		return nil, svc.TagUser(ctx, name, tags)
-	}
-}
-
-func handleUntagUser(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		name, err := r.Params.Required("UserName")
-		if err != nil {
-			return nil, err
-		}
-		keys := r.Params.Strings("TagKeys")
-		var cond map[string][]string
-		if len(keys) > 0 {
-			cond = map[string][]string{"aws:TagKeys": keys}
-		}
-		if err := authorizeUser(ctx, r, svc, "iam:UntagUser", name, cond); err != nil {
-			return nil, err
-		}
-		return nil, svc.UntagUser(ctx, name, keys)
-	}
-}
-
-type listTagsResult struct {
-	Tags awsapi.Members[awsapi.Tag] `xml:"Tags"`
-	listResult
-}
-
-func handleListUserTags(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		name, err := r.Params.Required("UserName")
-		if err != nil {
-			return nil, err
-		}
-		if err := authorizeUser(ctx, r, svc, "iam:ListUserTags", name, nil); err != nil {
-			return nil, err
-		}
-		u, err := svc.GetUser(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		page, more, next, err := pageOf(r.Params, u.Tags)
-		if err != nil {
-			return nil, err
-		}
-		return &listTagsResult{Tags: allTagsXML(page), listResult: listResult{more, next}}, nil
-	}
-}
-
 // --- access keys -------------------------------------------------------------
 
 type xmlAccessKey struct {
@@ -205,7 +102,7 @@ func handleCreateAccessKey(svc *iam.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeUser(ctx, r, svc, "iam:CreateAccessKey", name, nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:CreateAccessKey", name, nil); err != nil {
 			return nil, err
 		}
 		k, err := svc.CreateAccessKey(ctx, name)
@@ -237,7 +134,7 @@ func handleListAccessKeys(svc *iam.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeUser(ctx, r, svc, "iam:ListAccessKeys", name, nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:ListAccessKeys", name, nil); err != nil {
 			return nil, err
 		}
 		keys, err := svc.ListAccessKeys(ctx, name)
@@ -266,7 +163,7 @@ func handleUpdateAccessKey(svc *iam.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeUser(ctx, r, svc, "iam:UpdateAccessKey", name, nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:UpdateAccessKey", name, nil); err != nil {
 			return nil, err
 		}
 		return nil, svc.UpdateAccessKey(ctx, name, v[0], v[1])
@@ -283,7 +180,7 @@ func handleDeleteAccessKey(svc *iam.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeUser(ctx, r, svc, "iam:DeleteAccessKey", name, nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:DeleteAccessKey", name, nil); err != nil {
 			return nil, err
 		}
 		return nil, svc.DeleteAccessKey(ctx, name, akid)

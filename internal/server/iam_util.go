@@ -1,8 +1,6 @@
 package server
 
 import (
-	"context"
-	"errors"
 	"strings"
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
@@ -118,58 +116,6 @@ func required(p *awsapi.Params, names ...string) ([]string, error) {
 }
 
 // --- authorization ---------------------------------------------------------------
-
-// The resource of an operation on an entity is the entity's ARN. When the
-// entity does not exist, the ARN is built with the default path, and the
-// caller learns that it does not exist only if authorized.
-
-func authorizeUser(ctx context.Context, r *Request, svc *iam.Service, action, name string, keys map[string][]string) error {
-	arn := svc.UserARN("/", name)
-	u, err := svc.GetUser(ctx, name)
-	switch {
-	case err == nil:
-		arn = u.ARN
-	case !errors.Is(err, iam.ErrNoSuchEntity):
-		return err
-	}
-	return r.Authorize(ctx, action, arn, keys)
-}
-
-func authorizeGroup(ctx context.Context, r *Request, svc *iam.Service, action, name string, keys map[string][]string) error {
-	arn := svc.GroupARN("/", name)
-	g, _, err := svc.GetGroup(ctx, name)
-	switch {
-	case err == nil:
-		arn = g.ARN
-	case !errors.Is(err, iam.ErrNoSuchEntity):
-		return err
-	}
-	return r.Authorize(ctx, action, arn, keys)
-}
-
-func authorizeRole(ctx context.Context, r *Request, svc *iam.Service, action, name string, keys map[string][]string) error {
-	arn := svc.RoleARN("/", name)
-	role, err := svc.GetRole(ctx, name)
-	switch {
-	case err == nil:
-		arn = role.ARN
-	case !errors.Is(err, iam.ErrNoSuchEntity):
-		return err
-	}
-	return r.Authorize(ctx, action, arn, keys)
-}
-
-// authorizeEntity authorizes an action on a user, group or role.
-func authorizeEntity(ctx context.Context, r *Request, svc *iam.Service, kind iam.EntityKind, action, name string, keys map[string][]string) error {
-	switch kind {
-	case iam.KindUser:
-		return authorizeUser(ctx, r, svc, action, name, keys)
-	case iam.KindGroup:
-		return authorizeGroup(ctx, r, svc, action, name, keys)
-	default:
-		return authorizeRole(ctx, r, svc, action, name, keys)
-	}
-}
 
 // listResource is the resource IAM authorizes List operations on: the ARN
 // of the entity type with the requested path prefix

@@ -42,13 +42,13 @@ func addOperations(m *Mux, s *Server) {
 	m.Query("iam", "CreateOpenIDConnectProvider", IAM, handleCreateOpenIDConnectProvider(s.iam))
 	m.Query("iam", "GetOpenIDConnectProvider", IAM|Read, handleGetOpenIDConnectProvider(s.iam))
 	m.Query("iam", "ListOpenIDConnectProviders", IAM|Read, handleListOpenIDConnectProviders(s.iam))
-	m.Query("iam", "DeleteOpenIDConnectProvider", IAM, handleDeleteOpenIDConnectProvider(s.iam))
+	m.Query("iam", "DeleteOpenIDConnectProvider", IAM, handleDelete(iamOIDCProviders(s.iam)))
 	m.Query("iam", "AddClientIDToOpenIDConnectProvider", IAM, handleAddClientIDToOpenIDConnectProvider(s.iam))
 	m.Query("iam", "RemoveClientIDFromOpenIDConnectProvider", IAM, handleRemoveClientIDFromOpenIDConnectProvider(s.iam))
 	m.Query("iam", "UpdateOpenIDConnectProviderThumbprint", IAM, handleUpdateOpenIDConnectProviderThumbprint(s.iam))
-	m.Query("iam", "TagOpenIDConnectProvider", IAM, handleTagOpenIDConnectProvider(s.iam))
-	m.Query("iam", "UntagOpenIDConnectProvider", IAM, handleUntagOpenIDConnectProvider(s.iam))
-	m.Query("iam", "ListOpenIDConnectProviderTags", IAM|Read, handleListOpenIDConnectProviderTags(s.iam))
+	m.Query("iam", "TagOpenIDConnectProvider", IAM, handleTag(iamOIDCProviders(s.iam)))
+	m.Query("iam", "UntagOpenIDConnectProvider", IAM, handleUntag(iamOIDCProviders(s.iam)))
+	m.Query("iam", "ListOpenIDConnectProviderTags", IAM|Read, handleListTags(iamOIDCProviders(s.iam)))
 
 	// Secrets Manager: sm_routes.go
 	addSecretsOperations(m, s.secrets, s.readSecretValue)
