@@ -86,29 +86,15 @@ func handleListGroups(svc *iam.Service) Handler {
 	}
 }
 
-func handleAddUserToGroup(svc *iam.Service) Handler {
+// handleMembership is AddUserToGroup and RemoveUserFromGroup: authorized
+// on the group.
+func handleMembership(svc *iam.Service, action string, change func(ctx context.Context, group, user string) error) Handler {
 	return func(ctx context.Context, r *Request) (any, error) {
-		v, err := required(r.Params, "GroupName", "UserName")
+		v, err := entityArgs(ctx, r, svc, iam.KindGroup, action, nil, "UserName")
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeEntity(ctx, r, svc, iam.KindGroup, "iam:AddUserToGroup", v[0], nil); err != nil {
-			return nil, err
-		}
-		return nil, svc.AddUserToGroup(ctx, v[0], v[1])
-	}
-}
-
-func handleRemoveUserFromGroup(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		v, err := required(r.Params, "GroupName", "UserName")
-		if err != nil {
-			return nil, err
-		}
-		if err := authorizeEntity(ctx, r, svc, iam.KindGroup, "iam:RemoveUserFromGroup", v[0], nil); err != nil {
-			return nil, err
-		}
-		return nil, svc.RemoveUserFromGroup(ctx, v[0], v[1])
+		return nil, change(ctx, v[0], v[1])
 	}
 }
 

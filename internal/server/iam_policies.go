@@ -31,16 +31,34 @@ func entityWord(kind iam.EntityKind) string {
 	return "Role"
 }
 
+// entityArgs reads the name of the user, group or role (entityParam) and
+// the other required members, in that order, and authorizes action on the
+// entity, with the condition keys that keys (if not nil) makes of them.
+func entityArgs(ctx context.Context, r *Request, svc *iam.Service, kind iam.EntityKind, action string, keys func(v []string) map[string][]string, members ...string) ([]string, error) {
+	v, err := required(r.Params, append([]string{entityParam(kind)}, members...)...)
+	if err != nil {
+		return nil, err
+	}
+	var k map[string][]string
+	if keys != nil {
+		k = keys(v)
+	}
+	return v, authorizeEntity(ctx, r, svc, kind, action, v[0], k)
+}
+
+// policyARNKey is the condition key of attaching and detaching: the
+// policy's ARN (the second member).
+func policyARNKey(v []string) map[string][]string {
+	return map[string][]string{"iam:PolicyARN": {v[1]}}
+}
+
 // --- inline policies -----------------------------------------------------------
 
 func handlePutInlinePolicy(svc *iam.Service, kind iam.EntityKind) Handler {
 	action := "iam:Put" + entityWord(kind) + "Policy"
 	return func(ctx context.Context, r *Request) (any, error) {
-		v, err := required(r.Params, entityParam(kind), "PolicyName", "PolicyDocument")
+		v, err := entityArgs(ctx, r, svc, kind, action, nil, "PolicyName", "PolicyDocument")
 		if err != nil {
-			return nil, err
-		}
-		if err := authorizeEntity(ctx, r, svc, kind, action, v[0], nil); err != nil {
 			return nil, err
 		}
 		return nil, svc.PutInlinePolicy(ctx, kind, v[0], v[1], v[2])
@@ -60,11 +78,8 @@ type getInlinePolicyResult struct {
 func handleGetInlinePolicy(svc *iam.Service, kind iam.EntityKind) Handler {
 	action := "iam:Get" + entityWord(kind) + "Policy"
 	return func(ctx context.Context, r *Request) (any, error) {
-		v, err := required(r.Params, entityParam(kind), "PolicyName")
+		v, err := entityArgs(ctx, r, svc, kind, action, nil, "PolicyName")
 		if err != nil {
-			return nil, err
-		}
-		if err := authorizeEntity(ctx, r, svc, kind, action, v[0], nil); err != nil {
 			return nil, err
 		}
 		ip, err := svc.GetInlinePolicy(ctx, kind, v[0], v[1])
@@ -92,13 +107,11 @@ type listPolicyNamesResult struct {
 func handleListInlinePolicies(svc *iam.Service, kind iam.EntityKind) Handler {
 	action := "iam:List" + entityWord(kind) + "Policies"
 	return func(ctx context.Context, r *Request) (any, error) {
-		name, err := r.Params.Required(entityParam(kind))
+		v, err := entityArgs(ctx, r, svc, kind, action, nil)
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeEntity(ctx, r, svc, kind, action, name, nil); err != nil {
-			return nil, err
-		}
+		name := v[0]
 		names, err := svc.ListInlinePolicies(ctx, kind, name)
 		if err != nil {
 			return nil, err
@@ -114,11 +127,8 @@ func handleListInlinePolicies(svc *iam.Service, kind iam.EntityKind) Handler {
 func handleDeleteInlinePolicy(svc *iam.Service, kind iam.EntityKind) Handler {
 	action := "iam:Delete" + entityWord(kind) + "Policy"
 	return func(ctx context.Context, r *Request) (any, error) {
-		v, err := required(r.Params, entityParam(kind), "PolicyName")
+		v, err := entityArgs(ctx, r, svc, kind, action, nil, "PolicyName")
 		if err != nil {
-			return nil, err
-		}
-		if err := authorizeEntity(ctx, r, svc, kind, action, v[0], nil); err != nil {
 			return nil, err
 		}
 		return nil, svc.DeleteInlinePolicy(ctx, kind, v[0], v[1])
@@ -388,11 +398,8 @@ func handleSetDefaultPolicyVersion(svc *iam.Service) Handler {
 func handleAttachPolicy(svc *iam.Service, kind iam.EntityKind) Handler {
 	action := "iam:Attach" + entityWord(kind) + "Policy"
 	return func(ctx context.Context, r *Request) (any, error) {
-		v, err := required(r.Params, entityParam(kind), "PolicyArn")
+		v, err := entityArgs(ctx, r, svc, kind, action, policyARNKey, "PolicyArn")
 		if err != nil {
-			return nil, err
-		}
-		if err := authorizeEntity(ctx, r, svc, kind, action, v[0], map[string][]string{"iam:PolicyARN": {v[1]}}); err != nil {
 			return nil, err
 		}
 		return nil, svc.AttachPolicy(ctx, kind, v[0], v[1])
@@ -402,11 +409,8 @@ func handleAttachPolicy(svc *iam.Service, kind iam.EntityKind) Handler {
 func handleDetachPolicy(svc *iam.Service, kind iam.EntityKind) Handler {
 	action := "iam:Detach" + entityWord(kind) + "Policy"
 	return func(ctx context.Context, r *Request) (any, error) {
-		v, err := required(r.Params, entityParam(kind), "PolicyArn")
+		v, err := entityArgs(ctx, r, svc, kind, action, policyARNKey, "PolicyArn")
 		if err != nil {
-			return nil, err
-		}
-		if err := authorizeEntity(ctx, r, svc, kind, action, v[0], map[string][]string{"iam:PolicyARN": {v[1]}}); err != nil {
 			return nil, err
 		}
 		return nil, svc.DetachPolicy(ctx, kind, v[0], v[1])
@@ -426,13 +430,11 @@ type listAttachedPoliciesResult struct {
 func handleListAttachedPolicies(svc *iam.Service, kind iam.EntityKind) Handler {
 	action := "iam:ListAttached" + entityWord(kind) + "Policies"
 	return func(ctx context.Context, r *Request) (any, error) {
-		name, err := r.Params.Required(entityParam(kind))
+		v, err := entityArgs(ctx, r, svc, kind, action, nil)
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeEntity(ctx, r, svc, kind, action, name, nil); err != nil {
-			return nil, err
-		}
+		name := v[0]
 		attached, err := svc.ListAttachedPolicies(ctx, kind, name, r.Params.String("PathPrefix"))
 		if err != nil {
 			return nil, err

@@ -28,8 +28,8 @@ func addIAMOperations(m *Mux, svc *iam.Service) {
 	m.Query("iam", "ListGroups", IAM|Read, handleListGroups(svc))
 	m.Query("iam", "UpdateGroup", IAM, handleRename(svc, iamGroups(svc), svc.UpdateGroup))
 	m.Query("iam", "DeleteGroup", IAM, handleDelete(iamGroups(svc)))
-	m.Query("iam", "AddUserToGroup", IAM, handleAddUserToGroup(svc))
-	m.Query("iam", "RemoveUserFromGroup", IAM, handleRemoveUserFromGroup(svc))
+	m.Query("iam", "AddUserToGroup", IAM, handleMembership(svc, "iam:AddUserToGroup", svc.AddUserToGroup))
+	m.Query("iam", "RemoveUserFromGroup", IAM, handleMembership(svc, "iam:RemoveUserFromGroup", svc.RemoveUserFromGroup))
 	m.Query("iam", "ListGroupsForUser", IAM|Read, handleListGroupsForUser(svc))
 
 	// Roles
