@@ -120,7 +120,7 @@ func wireCode(err error) string {
 	if errors.As(err, &pe) {
 		return "MalformedPolicyDocument"
 	}
-	if w, ok := iamErrorToWire(err); ok {
+	if w, ok := iamCodes.toWire(err); ok {
 		return w.QueryCode()
 	}
 	return "InternalFailure"
@@ -149,7 +149,7 @@ func TestIAMOperationsRegistered(t *testing.T) {
 	}
 }
 
-func TestIAMErrorToWire(t *testing.T) {
+func TestIAMErrorKindsBecomeTheirWireCodes(t *testing.T) {
 	tests := []struct {
 		name string
 		err  error
@@ -172,12 +172,12 @@ func TestIAMErrorToWire(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			w, ok := iamErrorToWire(tc.err)
+			w, ok := iamCodes.toWire(tc.err)
 			if ok != tc.ok {
 				t.Fatalf("ok = %v, want %v", ok, tc.ok)
 			}
 			if ok && (w.QueryCode() != tc.code || w.Message != "m") {
-				t.Errorf("iamErrorToWire = %s %q, want %s", w.QueryCode(), w.Message, tc.code)
+				t.Errorf("iamCodes.toWire = %s %q, want %s", w.QueryCode(), w.Message, tc.code)
 			}
 		})
 	}
