@@ -10,6 +10,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/policy"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 )
 
@@ -74,9 +75,7 @@ var (
 	reTagValue   = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$`)
 )
 
-func validationError(format string, args ...any) error {
-	return awsapi.Errorf(awsapi.CodeValidation, format, args...)
-}
+func validationError(format string, args ...any) error { return rpc.ValidationError(format, args...) }
 
 // mfa checks SerialNumber/TokenCode if given. It returns whether MFA was
 // presented and verified.

@@ -1,4 +1,4 @@
-package server
+package iamapi
 
 import (
 	"context"
@@ -6,14 +6,15 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 )
 
 type userResult struct {
 	User xmlUser `xml:"User"`
 }
 
-func handleCreateUser(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleCreateUser(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		p := r.Params
 		name, err := p.Required("UserName")
 		if err != nil {
@@ -39,8 +40,8 @@ func handleCreateUser(svc *iam.Service) Handler {
 	}
 }
 
-func handleGetUser(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleGetUser(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		name, err := userNameOrCaller(r)
 		if err != nil {
 			return nil, err
@@ -61,8 +62,8 @@ type listUsersResult struct {
 	listResult
 }
 
-func handleListUsers(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleListUsers(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		prefix := r.Params.String("PathPrefix")
 		if err := iam.CheckPathPrefix(prefix); err != nil {
 			return nil, err
@@ -96,8 +97,8 @@ type createAccessKeyResult struct {
 	AccessKey xmlAccessKey `xml:"AccessKey"`
 }
 
-func handleCreateAccessKey(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleCreateAccessKey(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		name, err := userNameOrCaller(r)
 		if err != nil {
 			return nil, err
@@ -128,8 +129,8 @@ type listAccessKeysResult struct {
 	listResult
 }
 
-func handleListAccessKeys(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleListAccessKeys(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		name, err := userNameOrCaller(r)
 		if err != nil {
 			return nil, err
@@ -153,8 +154,8 @@ func handleListAccessKeys(svc *iam.Service) Handler {
 	}
 }
 
-func handleUpdateAccessKey(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleUpdateAccessKey(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		v, err := required(r.Params, "AccessKeyId", "Status")
 		if err != nil {
 			return nil, err
@@ -170,8 +171,8 @@ func handleUpdateAccessKey(svc *iam.Service) Handler {
 	}
 }
 
-func handleDeleteAccessKey(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleDeleteAccessKey(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		akid, err := r.Params.Required("AccessKeyId")
 		if err != nil {
 			return nil, err
@@ -198,8 +199,8 @@ type getAccessKeyLastUsedResult struct {
 	AccessKeyLastUsed xmlAccessKeyLastUsed `xml:"AccessKeyLastUsed"`
 }
 
-func handleGetAccessKeyLastUsed(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleGetAccessKeyLastUsed(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		akid, err := r.Params.Required("AccessKeyId")
 		if err != nil {
 			return nil, err

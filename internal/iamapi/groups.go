@@ -1,18 +1,19 @@
-package server
+package iamapi
 
 import (
 	"context"
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 )
 
 type groupResult struct {
 	Group xmlGroup `xml:"Group"`
 }
 
-func handleCreateGroup(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleCreateGroup(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		name, err := r.Params.Required("GroupName")
 		if err != nil {
 			return nil, err
@@ -39,8 +40,8 @@ type getGroupResult struct {
 	listResult
 }
 
-func handleGetGroup(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleGetGroup(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		name, err := r.Params.Required("GroupName")
 		if err != nil {
 			return nil, err
@@ -65,8 +66,8 @@ type listGroupsResult struct {
 	listResult
 }
 
-func handleListGroups(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleListGroups(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		prefix := r.Params.String("PathPrefix")
 		if err := iam.CheckPathPrefix(prefix); err != nil {
 			return nil, err
@@ -88,8 +89,8 @@ func handleListGroups(svc *iam.Service) Handler {
 
 // handleMembership is AddUserToGroup and RemoveUserFromGroup: authorized
 // on the group.
-func handleMembership(svc *iam.Service, action string, change func(ctx context.Context, group, user string) error) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleMembership(svc *iam.Service, action string, change func(ctx context.Context, group, user string) error) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		v, err := entityArgs(ctx, r, svc, iam.KindGroup, action, nil, "UserName")
 		if err != nil {
 			return nil, err
@@ -98,8 +99,8 @@ func handleMembership(svc *iam.Service, action string, change func(ctx context.C
 	}
 }
 
-func handleListGroupsForUser(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleListGroupsForUser(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		name, err := r.Params.Required("UserName")
 		if err != nil {
 			return nil, err

@@ -1,4 +1,4 @@
-package server
+package iamapi
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 )
 
 // xmlVirtualMFADevice is botocore's VirtualMFADevice shape. The two
@@ -25,8 +26,8 @@ type createVirtualMFADeviceResult struct {
 	VirtualMFADevice xmlVirtualMFADevice `xml:"VirtualMFADevice"`
 }
 
-func handleCreateVirtualMFADevice(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleCreateVirtualMFADevice(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		p := r.Params
 		name, err := p.Required("VirtualMFADeviceName")
 		if err != nil {
@@ -54,8 +55,8 @@ func handleCreateVirtualMFADevice(svc *iam.Service) Handler {
 	}
 }
 
-func handleEnableMFADevice(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleEnableMFADevice(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		v, err := required(r.Params, "UserName", "SerialNumber", "AuthenticationCode1", "AuthenticationCode2")
 		if err != nil {
 			return nil, err
@@ -67,8 +68,8 @@ func handleEnableMFADevice(svc *iam.Service) Handler {
 	}
 }
 
-func handleDeactivateMFADevice(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleDeactivateMFADevice(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		serial, err := r.Params.Required("SerialNumber")
 		if err != nil {
 			return nil, err
@@ -97,8 +98,8 @@ func handleDeactivateMFADevice(svc *iam.Service) Handler {
 	}
 }
 
-func handleDeleteVirtualMFADevice(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleDeleteVirtualMFADevice(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		serial, err := r.Params.Required("SerialNumber")
 		if err != nil {
 			return nil, err
@@ -121,8 +122,8 @@ type listMFADevicesResult struct {
 	listResult
 }
 
-func handleListMFADevices(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleListMFADevices(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		name, err := userNameOrCaller(r)
 		if err != nil {
 			return nil, err
@@ -151,8 +152,8 @@ type listVirtualMFADevicesResult struct {
 	listResult
 }
 
-func handleListVirtualMFADevices(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleListVirtualMFADevices(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		status := r.Params.String("AssignmentStatus")
 		if err := r.Authorize(ctx, "iam:ListVirtualMFADevices", listResource(svc, "mfa", "/"), nil); err != nil {
 			return nil, err

@@ -1,18 +1,19 @@
-package server
+package iamapi
 
 import (
 	"context"
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 )
 
 type roleResult struct {
 	Role xmlRole `xml:"Role"`
 }
 
-func handleCreateRole(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleCreateRole(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		p := r.Params
 		v, err := required(p, "RoleName", "AssumeRolePolicyDocument")
 		if err != nil {
@@ -48,8 +49,8 @@ func handleCreateRole(svc *iam.Service) Handler {
 	}
 }
 
-func handleGetRole(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleGetRole(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		name, err := r.Params.Required("RoleName")
 		if err != nil {
 			return nil, err
@@ -80,8 +81,8 @@ type listRolesResult struct {
 	listResult
 }
 
-func handleListRoles(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleListRoles(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		prefix := r.Params.String("PathPrefix")
 		if err := iam.CheckPathPrefix(prefix); err != nil {
 			return nil, err
@@ -107,8 +108,8 @@ func handleListRoles(svc *iam.Service) Handler {
 
 type updateRoleResult struct{}
 
-func handleUpdateRole(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleUpdateRole(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		p := r.Params
 		name, err := p.Required("RoleName")
 		if err != nil {
@@ -132,8 +133,8 @@ func handleUpdateRole(svc *iam.Service) Handler {
 	}
 }
 
-func handleUpdateAssumeRolePolicy(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleUpdateAssumeRolePolicy(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		v, err := required(r.Params, "RoleName", "PolicyDocument")
 		if err != nil {
 			return nil, err

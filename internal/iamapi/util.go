@@ -1,10 +1,11 @@
-package server
+package iamapi
 
 import (
 	"strings"
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 )
 
 // --- pagination ------------------------------------------------------------
@@ -15,8 +16,12 @@ const (
 	maxMaxItems     = 1000
 )
 
+// iamMarker is the Marker of IAM's list operations.
+var iamMarker = rpc.PageToken{Prefix: "sf1:", Bad: awsapi.Errorf(awsapi.CodeValidation,
+	"1 validation error detected: Value at 'marker' failed to satisfy constraint: Member must be a marker returned by a previous call")}
+
 // pageOf cuts one page out of a full list by the request's Marker and
-// MaxItems (paging.go).
+// MaxItems (package rpc's paging).
 func pageOf[T any](p *awsapi.Params, items []T) (page []T, truncated bool, next string, err error) {
 	max, err := p.Int("MaxItems", defaultMaxItems, 1, maxMaxItems)
 	if err != nil {
@@ -24,15 +29,15 @@ func pageOf[T any](p *awsapi.Params, items []T) (page []T, truncated bool, next 
 	}
 	start := 0
 	if m, ok := p.Lookup("Marker"); ok {
-		if start, err = iamMarker.decode(m); err != nil {
+		if start, err = iamMarker.Decode(m); err != nil {
 			return nil, false, "", err
 		}
 	}
-	page, pos := cutPage(items, start, int(max))
+	page, pos := rpc.CutPage(items, start, int(max))
 	if pos < 0 {
 		return page, false, "", nil
 	}
-	return page, true, iamMarker.encode(pos), nil
+	return page, true, iamMarker.Encode(pos), nil
 }
 
 // --- documents ---------------------------------------------------------------
@@ -93,7 +98,7 @@ func refuseBoundary(p *awsapi.Params) error {
 
 // userNameOrCaller returns the UserName parameter, or the calling user's
 // name when it is absent, as IAM does for operations on one's own user.
-func userNameOrCaller(r *Request) (string, error) {
+func userNameOrCaller(r *rpc.Request) (string, error) {
 	if name := r.Params.String("UserName"); name != "" {
 		return name, nil
 	}

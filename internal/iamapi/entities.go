@@ -1,4 +1,4 @@
-package server
+package iamapi
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 )
 
 // The operations that several IAM resource types share (Delete, Tag,
@@ -20,7 +21,7 @@ type iamResource struct {
 	kind iam.EntityKind // of a user, group or role
 	// target reads the resource's name (or ARN) from the request and
 	// authorizes action on the resource.
-	target func(ctx context.Context, r *Request, action string, keys map[string][]string) (string, error)
+	target func(ctx context.Context, r *rpc.Request, action string, keys map[string][]string) (string, error)
 	del    func(ctx context.Context, name string) error
 	tags   func(ctx context.Context, name string) ([]iam.Tag, error)
 	tag    func(ctx context.Context, name string, tags []iam.Tag) error
@@ -67,8 +68,8 @@ func namedTags(svc *iam.Service, kind iam.EntityKind) func(context.Context, stri
 
 // namedTarget reads a user's, group's or role's name from the parameter
 // and authorizes the action on it (authorizeEntity).
-func namedTarget(svc *iam.Service, kind iam.EntityKind, param string) func(context.Context, *Request, string, map[string][]string) (string, error) {
-	return func(ctx context.Context, r *Request, action string, keys map[string][]string) (string, error) {
+func namedTarget(svc *iam.Service, kind iam.EntityKind, param string) func(context.Context, *rpc.Request, string, map[string][]string) (string, error) {
+	return func(ctx context.Context, r *rpc.Request, action string, keys map[string][]string) (string, error) {
 		name, err := r.Params.Required(param)
 		if err != nil {
 			return "", err
@@ -81,7 +82,7 @@ func namedTarget(svc *iam.Service, kind iam.EntityKind, param string) func(conte
 // resource is the entity's ARN; for one that does not exist it is built
 // with the default path, and the caller learns that it does not exist only
 // if authorized.
-func authorizeEntity(ctx context.Context, r *Request, svc *iam.Service, kind iam.EntityKind, action, name string, keys map[string][]string) error {
+func authorizeEntity(ctx context.Context, r *rpc.Request, svc *iam.Service, kind iam.EntityKind, action, name string, keys map[string][]string) error {
 	arn, err := svc.EntityARN(ctx, kind, name)
 	if err != nil && !errors.Is(err, iam.ErrNoSuchEntity) {
 		return err
@@ -92,9 +93,9 @@ func authorizeEntity(ctx context.Context, r *Request, svc *iam.Service, kind iam
 // handleRename is UpdateUser and UpdateGroup: a rename (New...Name) and/or
 // a move (NewPath). A rename needs the permission on the new name too, as
 // in IAM.
-func handleRename(svc *iam.Service, res *iamResource, update func(ctx context.Context, name, newName, newPath string) error) Handler {
+func handleRename(svc *iam.Service, res *iamResource, update func(ctx context.Context, name, newName, newPath string) error) rpc.Handler {
 	action := "iam:Update" + res.noun
-	return func(ctx context.Context, r *Request) (any, error) {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		name, err := res.target(ctx, r, action, nil)
 		if err != nil {
 			return nil, err
@@ -113,8 +114,8 @@ func handleRename(svc *iam.Service, res *iamResource, update func(ctx context.Co
 	}
 }
 
-func handleDelete(res *iamResource) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleDelete(res *iamResource) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		name, err := res.target(ctx, r, "iam:Delete"+res.noun, nil)
 		if err != nil {
 			return nil, err
@@ -123,8 +124,8 @@ func handleDelete(res *iamResource) Handler {
 	}
 }
 
-func handleTag(res *iamResource) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleTag(res *iamResource) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		tags := tagsParam(r.Params)
 		name, err := res.target(ctx, r, "iam:Tag"+res.noun, tagConditionKeys(tags))
 		if err != nil {
@@ -134,8 +135,8 @@ func handleTag(res *iamResource) Handler {
 	}
 }
 
-func handleUntag(res *iamResource) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleUntag(res *iamResource) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		keys := r.Params.Strings("TagKeys")
 		var cond map[string][]string
 		if len(keys) > 0 {
@@ -154,8 +155,8 @@ type listTagsResult struct {
 	listResult
 }
 
-func handleListTags(res *iamResource) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleListTags(res *iamResource) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		name, err := res.target(ctx, r, "iam:List"+res.noun+"Tags", nil)
 		if err != nil {
 			return nil, err
