@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shortfuse/shortfuse/internal/policy"
 	"github.com/shortfuse/shortfuse/internal/seal"
 	"github.com/shortfuse/shortfuse/internal/store"
 )
@@ -49,7 +50,7 @@ type Service struct {
 	account string
 	now     func() time.Time
 	rand    io.Reader
-	cache   *policyCache
+	cache   *policy.Cache
 	gen     atomic.Uint64
 }
 
@@ -58,7 +59,7 @@ type Service struct {
 // (crypto/rand.Reader in production) of every timestamp, identifier and
 // secret it makes.
 func New(st store.Store, sealer *seal.Sealer, account string, now func() time.Time, rand io.Reader) *Service {
-	return &Service{st: st, sealer: sealer, account: account, now: now, rand: rand, cache: newPolicyCache(defaultCacheSize)}
+	return &Service{st: st, sealer: sealer, account: account, now: now, rand: rand, cache: policy.NewCache(defaultCacheSize)}
 }
 
 // Account returns the account id the service serves.

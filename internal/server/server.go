@@ -20,6 +20,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/dbcred"
 	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/policy"
 	"github.com/shortfuse/shortfuse/internal/registry"
 	"github.com/shortfuse/shortfuse/internal/rpc"
 	"github.com/shortfuse/shortfuse/internal/secrets"
@@ -83,7 +84,7 @@ type Server struct {
 	dbcred   *dbcred.Service
 	verifier *sigv4.Verifier
 	log      *slog.Logger
-	policies *policyCache
+	policies *policy.Cache
 	limiter  *failureLimiter
 	pcache   *principalCache
 	// dummySecret is used to verify requests from unknown access keys, so
@@ -133,7 +134,7 @@ func New(cfg Config, deps Deps) *Server {
 		dbcred:      deps.DBCred,
 		verifier:    sigv4.NewVerifier(),
 		log:         cfg.Logger,
-		policies:    newPolicyCache(4096),
+		policies:    policy.NewCache(4096),
 		limiter:     newFailureLimiter(cfg.FailedAuthEvery, cfg.FailedAuthBurst, 100000),
 		pcache:      newPrincipalCache(deps.IAM, 100000, cfg.PrincipalCacheTTL),
 		dummySecret: hex.EncodeToString(dummy[:])[:40],

@@ -595,7 +595,7 @@ func handleApproveRequest(s *Server) Handler {
 			if len(*in.Policy) > 2048 {
 				return nil, invalidParam("Policy must be at most 2048 characters")
 			}
-			if _, err := s.policies.parse(*in.Policy, policy.KindIdentity); err != nil {
+			if _, err := s.policies.Parse(*in.Policy, policy.KindIdentity); err != nil {
 				var me *policy.MalformedError
 				if errors.As(err, &me) {
 					return nil, &awsapi.Error{Code: awsapi.CodeMalformedPolicyDocumentSM, Message: me.Msg}

@@ -204,7 +204,7 @@ func handleAssumeRoleWithWebIdentity(s *Server, w *webIdentity) Handler {
 		if err != nil {
 			return nil, err
 		}
-		trust, err := s.policies.parse(role.AssumeRolePolicyDocument, policy.KindTrust)
+		trust, err := s.policies.Parse(role.AssumeRolePolicyDocument, policy.KindTrust)
 		if err != nil {
 			return nil, denied // a stored trust policy that does not parse trusts no one
 		}
