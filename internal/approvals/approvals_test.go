@@ -5,13 +5,11 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/shortfuse/shortfuse/internal/store/bolt"
 	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
@@ -40,11 +38,7 @@ func (r *recorder) kinds() []EventKind {
 
 func newService(t *testing.T) (*Service, *testutil.Clock, *recorder) {
 	t.Helper()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st, _ := testutil.TempStore(t)
 	c := testutil.NewClock(t0)
 	rec := &recorder{}
 	return New(st, Options{Now: c.Now, Rand: rand.Reader, Notifier: rec}), c, rec

@@ -4,13 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/shortfuse/shortfuse/internal/seal"
-	"github.com/shortfuse/shortfuse/internal/store/bolt"
 	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
@@ -30,20 +27,8 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "store.db")
-	st, err := bolt.Open(path, bolt.Options{})
-	if err != nil {
-		t.Fatalf("bolt.Open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	dk, err := seal.NewDataKey(rand.Reader, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := seal.NewSealer(rand.Reader, dk)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, path := testutil.TempStore(t)
+	sealer := testutil.Sealer(t)
 	clock := testutil.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	return &fixture{svc: New(st, sealer, testAccount, clock.Now, rand.Reader), clock: clock, path: path}
 }

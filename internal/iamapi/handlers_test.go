@@ -7,7 +7,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +15,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/policy"
 	"github.com/shortfuse/shortfuse/internal/rpc"
-	"github.com/shortfuse/shortfuse/internal/seal"
-	"github.com/shortfuse/shortfuse/internal/store/bolt"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 const iamTestAccount = "123456789012"
@@ -37,19 +35,8 @@ type iamHarness struct {
 
 func newIAMHarness(t *testing.T) *iamHarness {
 	t.Helper()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "store.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	dk, err := seal.NewDataKey(rand.Reader, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := seal.NewSealer(rand.Reader, dk)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, _ := testutil.TempStore(t)
+	sealer := testutil.Sealer(t)
 	svc := iam.New(st, sealer, iamTestAccount, time.Now, rand.Reader)
 	if _, _, _, err := svc.Bootstrap(context.Background(), "admin"); err != nil {
 		t.Fatal(err)

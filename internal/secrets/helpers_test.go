@@ -4,15 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"path/filepath"
 	"slices"
 	"sort"
 	"testing"
 	"time"
 
-	"github.com/shortfuse/shortfuse/internal/seal"
 	"github.com/shortfuse/shortfuse/internal/store"
-	"github.com/shortfuse/shortfuse/internal/store/bolt"
 	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
@@ -35,20 +32,8 @@ func newFixture(t *testing.T) *fixture { return newFixtureTB(t) }
 
 func newFixtureTB(t testing.TB) *fixture {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "store.db")
-	st, err := bolt.Open(path, bolt.Options{})
-	if err != nil {
-		t.Fatalf("bolt.Open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	dk, err := seal.NewDataKey(rand.Reader, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := seal.NewSealer(rand.Reader, dk)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, path := testutil.TempStore(t)
+	sealer := testutil.Sealer(t)
 	clock := testutil.NewClock(t0)
 	return &fixture{svc: New(st, sealer, testAccount, testRegion, clock.Now, rand.Reader), st: st, clock: clock, path: path}
 }

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"crypto/rand"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/seal"
 	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 	"github.com/shortfuse/shortfuse/internal/store/bolt"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 // testCore is what a test broker is made of, wired as `shortfuse server` wires it: a bolt
@@ -35,11 +35,7 @@ func newTestCore(t testing.TB, account string, now func() time.Time) *testCore {
 		now = time.Now
 	}
 	ctx := context.Background()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "store.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st, _ := testutil.TempStore(t)
 	mk, err := seal.GenerateMasterKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
