@@ -165,10 +165,8 @@ func handleListTags(res *iamResource) rpc.Handler {
 		if err != nil {
 			return nil, err
 		}
-		page, more, next, err := pageOf(r.Params, tags)
-		if err != nil {
-			return nil, err
-		}
-		return &listTagsResult{Tags: allTagsXML(page), listResult: listResult{more, next}}, nil
+		return listPage(r.Params, tags, func(page []iam.Tag, lr listResult) any {
+			return &listTagsResult{Tags: allTagsXML(page), listResult: lr}
+		})
 	}
 }

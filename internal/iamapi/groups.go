@@ -67,24 +67,11 @@ type listGroupsResult struct {
 }
 
 func handleListGroups(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		prefix := r.Params.String("PathPrefix")
-		if err := iam.CheckPathPrefix(prefix); err != nil {
-			return nil, err
-		}
-		if err := r.Authorize(ctx, "iam:ListGroups", listResource(svc, "group", prefix), nil); err != nil {
-			return nil, err
-		}
-		groups, err := svc.ListGroups(ctx, prefix)
-		if err != nil {
-			return nil, err
-		}
-		page, more, next, err := pageOf(r.Params, groups)
-		if err != nil {
-			return nil, err
-		}
-		return &listGroupsResult{Groups: groupsXML(page), listResult: listResult{more, next}}, nil
-	}
+	return handleListByPath(svc, "iam:ListGroups", "group", svc.ListGroups, groupsResult)
+}
+
+func groupsResult(page []iam.Group, lr listResult) any {
+	return &listGroupsResult{Groups: groupsXML(page), listResult: lr}
 }
 
 // handleMembership is AddUserToGroup and RemoveUserFromGroup: authorized
@@ -112,10 +99,6 @@ func handleListGroupsForUser(svc *iam.Service) rpc.Handler {
 		if err != nil {
 			return nil, err
 		}
-		page, more, next, err := pageOf(r.Params, groups)
-		if err != nil {
-			return nil, err
-		}
-		return &listGroupsResult{Groups: groupsXML(page), listResult: listResult{more, next}}, nil
+		return listPage(r.Params, groups, groupsResult)
 	}
 }

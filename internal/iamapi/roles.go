@@ -82,28 +82,13 @@ type listRolesResult struct {
 }
 
 func handleListRoles(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		prefix := r.Params.String("PathPrefix")
-		if err := iam.CheckPathPrefix(prefix); err != nil {
-			return nil, err
-		}
-		if err := r.Authorize(ctx, "iam:ListRoles", listResource(svc, "role", prefix), nil); err != nil {
-			return nil, err
-		}
-		roles, err := svc.ListRoles(ctx, prefix)
-		if err != nil {
-			return nil, err
-		}
-		page, more, next, err := pageOf(r.Params, roles)
-		if err != nil {
-			return nil, err
-		}
-		out := &listRolesResult{Roles: make(awsapi.Members[xmlRole], len(page)), listResult: listResult{more, next}}
+	return handleListByPath(svc, "iam:ListRoles", "role", svc.ListRoles, func(page []iam.Role, lr listResult) any {
+		out := &listRolesResult{Roles: make(awsapi.Members[xmlRole], len(page)), listResult: lr}
 		for i := range page {
 			out.Roles[i] = roleXML(&page[i], false)
 		}
-		return out, nil
-	}
+		return out
+	})
 }
 
 type updateRoleResult struct{}

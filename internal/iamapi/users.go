@@ -63,24 +63,9 @@ type listUsersResult struct {
 }
 
 func handleListUsers(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		prefix := r.Params.String("PathPrefix")
-		if err := iam.CheckPathPrefix(prefix); err != nil {
-			return nil, err
-		}
-		if err := r.Authorize(ctx, "iam:ListUsers", listResource(svc, "user", prefix), nil); err != nil {
-			return nil, err
-		}
-		users, err := svc.ListUsers(ctx, prefix)
-		if err != nil {
-			return nil, err
-		}
-		page, more, next, err := pageOf(r.Params, users)
-		if err != nil {
-			return nil, err
-		}
-		return &listUsersResult{Users: usersXML(page), listResult: listResult{more, next}}, nil
-	}
+	return handleListByPath(svc, "iam:ListUsers", "user", svc.ListUsers, func(page []iam.User, lr listResult) any {
+		return &listUsersResult{Users: usersXML(page), listResult: lr}
+	})
 }
 
 // --- access keys -------------------------------------------------------------

@@ -1,6 +1,7 @@
 package iamapi
 
 import (
+	"context"
 	"strings"
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
@@ -38,6 +39,36 @@ func pageOf[T any](p *awsapi.Params, items []T) (page []T, truncated bool, next 
 		return page, false, "", nil
 	}
 	return page, true, iamMarker.Encode(pos), nil
+}
+
+// listPage cuts the request's page out of items and makes the result of
+// it with result.
+func listPage[T any](p *awsapi.Params, items []T, result func(page []T, lr listResult) any) (any, error) {
+	page, more, next, err := pageOf(p, items)
+	if err != nil {
+		return nil, err
+	}
+	return result(page, listResult{more, next}), nil
+}
+
+// handleListByPath is ListUsers, ListGroups and ListRoles: the entities
+// whose path starts with PathPrefix, authorized on the ARN of the type
+// with that prefix (listResource), a page at a time.
+func handleListByPath[T any](svc *iam.Service, action, resourceType string, list func(context.Context, string) ([]T, error), result func(page []T, lr listResult) any) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
+		prefix := r.Params.String("PathPrefix")
+		if err := iam.CheckPathPrefix(prefix); err != nil {
+			return nil, err
+		}
+		if err := r.Authorize(ctx, action, listResource(svc, resourceType, prefix), nil); err != nil {
+			return nil, err
+		}
+		items, err := list(ctx, prefix)
+		if err != nil {
+			return nil, err
+		}
+		return listPage(r.Params, items, result)
+	}
 }
 
 // --- documents ---------------------------------------------------------------
