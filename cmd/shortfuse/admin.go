@@ -16,7 +16,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/audit"
 	"github.com/shortfuse/shortfuse/internal/client/token"
 	"github.com/shortfuse/shortfuse/internal/iam"
-	"github.com/shortfuse/shortfuse/internal/server"
+	"github.com/shortfuse/shortfuse/internal/keystore"
 )
 
 type recoverInput struct {
@@ -109,11 +109,11 @@ func runRecover(ctx context.Context, in *recoverInput, d *deps) error {
 	if err != nil {
 		return fmt.Errorf("master key: %w", err)
 	}
-	sealer, _, err := server.LoadKeys(ctx, st, mk, rand.Reader)
+	sealer, _, err := keystore.LoadKeys(ctx, st, mk, rand.Reader)
 	if err != nil {
 		return err
 	}
-	account, err := server.LoadAccount(ctx, st, "", rand.Reader)
+	account, err := keystore.LoadAccount(ctx, st, "", rand.Reader)
 	if err != nil {
 		return err
 	}

@@ -7,11 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/shortfuse/shortfuse/internal/audit"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 var auditT0 = time.Date(2026, 11, 25, 19, 30, 0, 0, time.UTC)
@@ -58,27 +58,9 @@ func writeAuditLog(t *testing.T, dir string, n int, maxBytes int64) string {
 	return path
 }
 
-// syncBuffer is a bytes.Buffer safe for a command writing while a test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func runAudit(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errb syncBuffer
+	var out, errb testutil.Buffer
 	code = run(context.Background(), args, withStreams(func(string) string { return "" }, strings.NewReader(""), &out, &errb))
 	return code, out.String(), errb.String()
 }
@@ -219,7 +201,7 @@ func TestAuditTailFollow(t *testing.T) {
 	path := writeAuditLog(t, dir, 2, 0)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errb syncBuffer
+	var out, errb testutil.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"audit", "tail", "-f", "--json", path}, withStreams(func(string) string { return "" }, strings.NewReader(""), &out, &errb))

@@ -17,7 +17,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/shortfuse/shortfuse/internal/server"
+	"github.com/shortfuse/shortfuse/internal/keystore"
 )
 
 // The control socket: a unix socket in the data directory through which
@@ -39,8 +39,8 @@ const (
 // controlDeps is what the control handler acts on.
 type controlDeps struct {
 	st     *brokerStore
-	keys   *server.Keys
-	policy server.RotatePolicy
+	keys   *keystore.Keys
+	policy keystore.RotatePolicy
 	now    func() time.Time
 	log    *slog.Logger
 }
@@ -67,7 +67,7 @@ func controlHandler(d controlDeps) http.Handler {
 		d.log.Info("backup sent", "bytes", n)
 	})
 	mux.HandleFunc("GET /v1/keys", func(w http.ResponseWriter, r *http.Request) {
-		infos, err := server.ListKeys(r.Context(), d.st)
+		infos, err := keystore.ListKeys(r.Context(), d.st)
 		if err != nil {
 			d.log.Error("listing keys failed", "err", err)
 			http.Error(w, "listing keys failed; see the broker's log", http.StatusInternalServerError)
@@ -94,7 +94,7 @@ func controlHandler(d controlDeps) http.Handler {
 	return mux
 }
 
-func logRotation(log *slog.Logger, rot server.Rotation) {
+func logRotation(log *slog.Logger, rot keystore.Rotation) {
 	if rot.DataKey != 0 {
 		log.Info("rotated the data key", "id", rot.DataKey)
 	}
@@ -217,24 +217,24 @@ func fetchBackup(ctx context.Context, c *http.Client, w io.Writer) (int64, error
 }
 
 // rotateRemote asks the running broker to rotate keys.
-func rotateRemote(ctx context.Context, c *http.Client, p server.RotatePolicy) (server.Rotation, error) {
+func rotateRemote(ctx context.Context, c *http.Client, p keystore.RotatePolicy) (keystore.Rotation, error) {
 	url := fmt.Sprintf("%s/v1/keys/rotate?session=%t&data=%t&retire-old=%t", controlURL, p.Session, p.Data, p.RetireOld)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
 	if err != nil {
-		return server.Rotation{}, err
+		return keystore.Rotation{}, err
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return server.Rotation{}, fmt.Errorf("key rotation by the running broker: %w", err)
+		return keystore.Rotation{}, fmt.Errorf("key rotation by the running broker: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return server.Rotation{}, fmt.Errorf("key rotation by the running broker: %s", oneLine(string(msg)))
+		return keystore.Rotation{}, fmt.Errorf("key rotation by the running broker: %s", oneLine(string(msg)))
 	}
-	var rot server.Rotation
+	var rot keystore.Rotation
 	if err := json.NewDecoder(resp.Body).Decode(&rot); err != nil {
-		return server.Rotation{}, fmt.Errorf("key rotation by the running broker: %w", err)
+		return keystore.Rotation{}, fmt.Errorf("key rotation by the running broker: %w", err)
 	}
 	return rot, nil
 }

@@ -15,8 +15,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/shortfuse/shortfuse/internal/keystore"
 	"github.com/shortfuse/shortfuse/internal/seal"
-	"github.com/shortfuse/shortfuse/internal/server"
 )
 
 // keysInput is what the keys commands share: where the store is.
@@ -55,7 +55,7 @@ func (in *keysInput) flags(cmd *cobra.Command, getenv func(string) string) {
 
 // openKeys opens the store and its keys directly, for a command run with
 // no broker on the data directory. The master key must exist.
-func (in *keysInput) openKeys(ctx context.Context) (*brokerStore, *server.Keys, *seal.MasterKey, error) {
+func (in *keysInput) openKeys(ctx context.Context) (*brokerStore, *keystore.Keys, *seal.MasterKey, error) {
 	logger := slog.New(slog.DiscardHandler)
 	st, err := openStore(ctx, in.store, in.dataDir, logger, 0)
 	if err != nil {
@@ -66,12 +66,12 @@ func (in *keysInput) openKeys(ctx context.Context) (*brokerStore, *server.Keys, 
 		st.Close()
 		return nil, nil, nil, fmt.Errorf("master key: %w", err)
 	}
-	sealer, kr, err := server.LoadKeys(ctx, st, mk, rand.Reader)
+	sealer, kr, err := keystore.LoadKeys(ctx, st, mk, rand.Reader)
 	if err != nil {
 		st.Close()
 		return nil, nil, nil, err
 	}
-	keys, err := server.NewKeys(ctx, st, mk, sealer, kr, rand.Reader, newFeed(st, logger, 0))
+	keys, err := keystore.NewKeys(ctx, st, mk, sealer, kr, rand.Reader, newFeed(st, logger, 0))
 	if err != nil {
 		st.Close()
 		return nil, nil, nil, err
@@ -111,7 +111,7 @@ func newKeysListCommand(d *deps) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			var infos []server.KeyInfo
+			var infos []keystore.KeyInfo
 			if c, err := controlClient(ctx, in.dataDir); err == nil {
 				if in.masterKeyFile != "" {
 					// The running broker lists with its own key; one given
@@ -129,7 +129,7 @@ func newKeysListCommand(d *deps) *cobra.Command {
 					return err
 				}
 				defer st.Close()
-				if infos, err = server.ListKeys(ctx, st); err != nil {
+				if infos, err = keystore.ListKeys(ctx, st); err != nil {
 					return err
 				}
 			} else {
@@ -138,7 +138,7 @@ func newKeysListCommand(d *deps) *cobra.Command {
 					return err
 				}
 				defer st.Close()
-				if infos, err = server.ListKeys(ctx, st); err != nil {
+				if infos, err = keystore.ListKeys(ctx, st); err != nil {
 					return err
 				}
 			}
@@ -149,7 +149,7 @@ func newKeysListCommand(d *deps) *cobra.Command {
 	return cmd
 }
 
-func listRemote(ctx context.Context, c *http.Client) ([]server.KeyInfo, error) {
+func listRemote(ctx context.Context, c *http.Client) ([]keystore.KeyInfo, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, controlURL+"/v1/keys", nil)
 	if err != nil {
 		return nil, err
@@ -162,20 +162,20 @@ func listRemote(ctx context.Context, c *http.Client) ([]server.KeyInfo, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("keys of the running broker: HTTP %d", resp.StatusCode)
 	}
-	var infos []server.KeyInfo
+	var infos []keystore.KeyInfo
 	if err := json.NewDecoder(resp.Body).Decode(&infos); err != nil {
 		return nil, fmt.Errorf("keys of the running broker: %w", err)
 	}
 	return infos, nil
 }
 
-func printKeys(w io.Writer, infos []server.KeyInfo) error {
+func printKeys(w io.Writer, infos []keystore.KeyInfo) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "KIND\tID\tCREATED\tSTATE")
 	for _, k := range infos {
 		state := ""
 		switch {
-		case k.Active && k.Kind == server.KindDataKey:
+		case k.Active && k.Kind == keystore.KindDataKey:
 			state = "active (seals)"
 		case k.Active:
 			state = "active (mints)"
@@ -223,9 +223,9 @@ InvalidClientTokenId and must ask for new sessions).`,
 			if in.retireOld && !in.sessionKey {
 				return errors.New("--retire-old goes with a new session key (--session-key)")
 			}
-			p := server.RotatePolicy{Session: in.sessionKey, Data: in.dataKey, RetireOld: in.retireOld}
+			p := keystore.RotatePolicy{Session: in.sessionKey, Data: in.dataKey, RetireOld: in.retireOld}
 			ctx := cmd.Context()
-			var rot server.Rotation
+			var rot keystore.Rotation
 			if c, err := controlClient(ctx, in.dataDir); err == nil {
 				if rot, err = rotateRemote(ctx, c, p); err != nil {
 					return err
@@ -299,7 +299,7 @@ the new one exists: older backups still need it.`,
 			if err != nil {
 				return fmt.Errorf("new master key: %w", err)
 			}
-			n, err := server.RewrapDataKeys(ctx, st, oldMK, newMK, rand.Reader)
+			n, err := keystore.RewrapDataKeys(ctx, st, oldMK, newMK, rand.Reader)
 			if err != nil {
 				if created {
 					_ = os.Remove(in.newKeyFile)

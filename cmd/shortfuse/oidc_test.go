@@ -17,6 +17,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/keystore"
 	"github.com/shortfuse/shortfuse/internal/registry"
 	"github.com/shortfuse/shortfuse/internal/seal"
 	"github.com/shortfuse/shortfuse/internal/server"
@@ -37,7 +38,7 @@ func oidcBroker(t *testing.T) (string, *iam.Service, string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealer, kr, err := server.LoadKeys(ctx, st, mk, rand.Reader)
+	sealer, kr, err := keystore.LoadKeys(ctx, st, mk, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}

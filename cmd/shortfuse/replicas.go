@@ -10,8 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/shortfuse/shortfuse/internal/feed"
+	"github.com/shortfuse/shortfuse/internal/keystore"
 	"github.com/shortfuse/shortfuse/internal/registry"
-	"github.com/shortfuse/shortfuse/internal/server"
 	"github.com/shortfuse/shortfuse/internal/store"
 	"github.com/shortfuse/shortfuse/internal/store/postgres"
 )
@@ -43,7 +43,7 @@ func newFeed(st *brokerStore, logger *slog.Logger, poll time.Duration) *feed.Fee
 // tracks its goroutines.
 // sessionChanged is told of every change to a session applied from the
 // feed (the database credentials' reaper looks at once).
-func followFeed(ctx context.Context, wg *sync.WaitGroup, st *brokerStore, fd *feed.Feed, from uint64, reg *registry.Service, keys *server.Keys, logger *slog.Logger, sessionChanged func()) {
+func followFeed(ctx context.Context, wg *sync.WaitGroup, st *brokerStore, fd *feed.Feed, from uint64, reg *registry.Service, keys *keystore.Keys, logger *slog.Logger, sessionChanged func()) {
 	applySessions := func(ctx context.Context, e feed.Entry) error {
 		err := reg.Apply(ctx, e.Topic, e.Subject)
 		if err == nil && sessionChanged != nil {
@@ -55,7 +55,7 @@ func followFeed(ctx context.Context, wg *sync.WaitGroup, st *brokerStore, fd *fe
 		Topics: map[string]feed.Handler{
 			registry.TopicSession:      applySessions,
 			registry.TopicRevokeBefore: applySessions,
-			server.TopicKeys:           func(ctx context.Context, _ feed.Entry) error { return keys.Reload(ctx) },
+			keystore.TopicKeys:         func(ctx context.Context, _ feed.Entry) error { return keys.Reload(ctx) },
 		},
 		Resync: func(ctx context.Context) error {
 			return errors.Join(reg.Reload(ctx), keys.Reload(ctx))

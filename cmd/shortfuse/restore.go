@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/shortfuse/shortfuse/internal/keystore"
 	"github.com/shortfuse/shortfuse/internal/seal"
-	"github.com/shortfuse/shortfuse/internal/server"
 	"github.com/shortfuse/shortfuse/internal/store/bolt"
 )
 
@@ -148,7 +148,7 @@ func checkRestored(ctx context.Context, path, keyPath string) (account, keyNote 
 		return "", "", err
 	}
 	defer st.Close()
-	account, err = server.CheckStore(ctx, st, mk)
+	account, err = keystore.CheckStore(ctx, st, mk)
 	if err != nil {
 		if mk != nil {
 			return "", "", &hintError{err: fmt.Errorf("the backup does not match the master key %s: %w", keyPath, err), hint: "give the master key file the backup was made under with --master-key-file"}

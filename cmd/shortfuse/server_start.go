@@ -24,6 +24,7 @@ import (
 	pgengine "github.com/shortfuse/shortfuse/internal/dbcred/postgres"
 	"github.com/shortfuse/shortfuse/internal/feed"
 	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/keystore"
 	"github.com/shortfuse/shortfuse/internal/registry"
 	"github.com/shortfuse/shortfuse/internal/rotation"
 	"github.com/shortfuse/shortfuse/internal/seal"
@@ -88,8 +89,8 @@ type broker struct {
 
 	sealer   *seal.Sealer
 	keyring  *sessiontoken.Keyring
-	keys     *server.Keys
-	rotation server.RotatePolicy
+	keys     *keystore.Keys
+	rotation keystore.RotatePolicy
 
 	iam     *iam.Service
 	secrets *secrets.Service
@@ -159,16 +160,16 @@ func openBroker(ctx context.Context, in *serverInput, logger *slog.Logger) (*bro
 // loadKeys loads the account and the keys, and adds a key that is due.
 func (b *broker) loadKeys(ctx context.Context, in *serverInput, mk *seal.MasterKey) error {
 	var err error
-	if b.account, err = server.LoadAccount(ctx, b.st, in.accountID, rand.Reader); err != nil {
+	if b.account, err = keystore.LoadAccount(ctx, b.st, in.accountID, rand.Reader); err != nil {
 		return err
 	}
-	if b.sealer, b.keyring, err = server.LoadKeys(ctx, b.st, mk, rand.Reader); err != nil {
+	if b.sealer, b.keyring, err = keystore.LoadKeys(ctx, b.st, mk, rand.Reader); err != nil {
 		return err
 	}
-	if b.keys, err = server.NewKeys(ctx, b.st, mk, b.sealer, b.keyring, rand.Reader, b.fd); err != nil {
+	if b.keys, err = keystore.NewKeys(ctx, b.st, mk, b.sealer, b.keyring, rand.Reader, b.fd); err != nil {
 		return err
 	}
-	b.rotation = server.RotatePolicy{SessionKeyEvery: in.rotateSession, DataKeyEvery: in.rotateData}
+	b.rotation = keystore.RotatePolicy{SessionKeyEvery: in.rotateSession, DataKeyEvery: in.rotateData}
 	rot, err := b.keys.Rotate(ctx, time.Now(), b.rotation)
 	if err != nil {
 		return fmt.Errorf("key rotation: %w", err)
@@ -203,7 +204,7 @@ func (b *broker) openServices(ctx context.Context, in *serverInput) error {
 // recorded in the store.
 func (b *broker) openAudit(ctx context.Context, in *serverInput) error {
 	var err error
-	if b.auditKey, err = server.LoadAuditKey(ctx, b.st, b.sealer, rand.Reader); err != nil {
+	if b.auditKey, err = keystore.LoadAuditKey(ctx, b.st, b.sealer, rand.Reader); err != nil {
 		return err
 	}
 	b.auditPath = in.auditLog

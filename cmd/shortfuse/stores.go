@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shortfuse/shortfuse/internal/keystore"
 	"github.com/shortfuse/shortfuse/internal/seal"
-	"github.com/shortfuse/shortfuse/internal/server"
 	"github.com/shortfuse/shortfuse/internal/store"
 	"github.com/shortfuse/shortfuse/internal/store/bolt"
 	"github.com/shortfuse/shortfuse/internal/store/postgres"
@@ -118,7 +118,7 @@ func masterKeyFromEnv(text, keyFile string) (*seal.MasterKey, error) {
 // (a replica started without the shared key file, a store restored without
 // its key).
 func createMasterKey(ctx context.Context, st store.Store, path string, logger *slog.Logger) (*seal.MasterKey, error) {
-	has, err := server.StoreHasKeys(ctx, st)
+	has, err := keystore.StoreHasKeys(ctx, st)
 	if err != nil {
 		return nil, err
 	}

@@ -5,33 +5,15 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/shortfuse/shortfuse/internal/store/bolt"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
 
 type recorder struct {
 	mu     sync.Mutex
@@ -54,14 +36,10 @@ func (r *recorder) kinds() []EventKind {
 	return out
 }
 
-func newService(t *testing.T) (*Service, *clock, *recorder) {
+func newService(t *testing.T) (*Service, *testutil.Clock, *recorder) {
 	t.Helper()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	c := &clock{t: t0}
+	st, _ := testutil.TempStore(t)
+	c := testutil.NewClock(t0)
 	rec := &recorder{}
 	return New(st, Options{Now: c.Now, Rand: rand.Reader, Notifier: rec}), c, rec
 }

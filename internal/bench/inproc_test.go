@@ -25,6 +25,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/audit"
 	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/keystore"
 	"github.com/shortfuse/shortfuse/internal/registry"
 	"github.com/shortfuse/shortfuse/internal/seal"
 	"github.com/shortfuse/shortfuse/internal/secrets"
@@ -57,11 +58,11 @@ func startInProcessBrokerTTL(tb testing.TB, principalCacheTTL time.Duration) (st
 	if err != nil {
 		tb.Fatal(err)
 	}
-	account, err := server.LoadAccount(ctx, st, "", rand.Reader)
+	account, err := keystore.LoadAccount(ctx, st, "", rand.Reader)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	sealer, keyring, err := server.LoadKeys(ctx, st, mk, rand.Reader)
+	sealer, keyring, err := keystore.LoadKeys(ctx, st, mk, rand.Reader)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func startInProcessBrokerTTL(tb testing.TB, principalCacheTTL time.Duration) (st
 	if err != nil {
 		tb.Fatal(err)
 	}
-	auditKey, err := server.LoadAuditKey(ctx, st, sealer, rand.Reader)
+	auditKey, err := keystore.LoadAuditKey(ctx, st, sealer, rand.Reader)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -26,6 +26,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/approvals"
 	"github.com/shortfuse/shortfuse/internal/client/brokerapi"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 // Build-bound approvals with the real binary: a job process asks with
@@ -214,7 +215,7 @@ func (w *apWorld) run(user string, extra []string, args ...string) cliResult {
 type job struct {
 	cmd    *exec.Cmd
 	stdout bytes.Buffer
-	stderr *syncBuffer
+	stderr *testutil.Buffer
 	codec  chan string
 	done   chan struct{}
 	err    error
@@ -231,7 +232,7 @@ var jenkinsEnv = []string{
 // startJob starts shortfuse request as user and waits for its code.
 func (w *apWorld) startJob(t *testing.T, user string, args ...string) (*job, string) {
 	t.Helper()
-	j := &job{stderr: &syncBuffer{}, codec: make(chan string, 1), done: make(chan struct{})}
+	j := &job{stderr: &testutil.Buffer{}, codec: make(chan string, 1), done: make(chan struct{})}
 	j.cmd = exec.Command(mustBinary(t), append([]string{"request"}, args...)...)
 	j.cmd.Env = w.b.cliEnv(w.users[user], jenkinsEnv...)
 	j.cmd.Stdout = &j.stdout

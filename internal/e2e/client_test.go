@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 // The CI client against the real broker: shortfuse token → shortfuse exec
@@ -188,7 +190,7 @@ func TestClientSignals(t *testing.T) {
 			ready := filepath.Join(t.TempDir(), "ready")
 			cmd := exec.Command(mustBinary(t), "exec", "--", "sh", "-c", tc.script+"\ntouch "+ready+"\nwhile :; do sleep 0.05; done")
 			cmd.Env = b.cliEnv(creds{}, "SHORTFUSE_TOKEN="+tok)
-			var stderr syncBuffer
+			var stderr testutil.Buffer
 			cmd.Stderr = &stderr
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)

@@ -28,6 +28,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/client/brokerapi"
 	"github.com/shortfuse/shortfuse/internal/store/pgtest"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 // pgWorld is a test database with a table, a role that may read it
@@ -412,7 +413,7 @@ func TestDynamicCredentials(t *testing.T) {
 		script := `printf '%s %s' "$DBUSER" "$DB_PASSWORD" > ` + credFile + `; touch ` + ready + `; while [ ! -e ` + goOn + ` ]; do sleep 0.05; done`
 		cmd := exec.Command(mustBinary(t), "exec", "--secret", "DB_PASSWORD=/prod/pg#password", "--secret", "DBUSER=/prod/pg#username", "--", "sh", "-c", script)
 		cmd.Env = b.cliEnv(creds{}, "SHORTFUSE_TOKEN="+tok)
-		var stderr syncBuffer
+		var stderr testutil.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"github.com/pquerna/otp/totp"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 const trustPolicyFor = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"%s"},"Action":"sts:AssumeRole"}]}`
@@ -59,7 +60,7 @@ func TestBootstrap(t *testing.T) {
 	}
 	// A different --account-id for an existing data directory is refused.
 	b.stop()
-	b2 := &broker{t: t, dir: b.dir, logs: &syncBuffer{}}
+	b2 := &broker{t: t, dir: b.dir, logs: &testutil.Buffer{}}
 	b2.args = []string{"server", "--listen", "127.0.0.1:0", "--data", b.dir, "--account-id", "999999999999"}
 	out2, err := runBinary(t, b2.args...)
 	if err == nil || !strings.Contains(out2, "belongs to account 123456789012") {

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 // binary builds ./cmd/shortfuse once per test process (with -race when the
@@ -62,27 +63,10 @@ type broker struct {
 	args    []string
 	cmd     *exec.Cmd
 	url     string
-	logs    *syncBuffer
+	logs    *testutil.Buffer
 	done    chan struct{}
 	waitErr error
 	client  *http.Client // trusts the broker's certificate when it serves TLS
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 var reListening = regexp.MustCompile(`msg=listening url=(https?://127\.0\.0\.1:\d+)`)
@@ -100,7 +84,7 @@ func startBrokerClient(t *testing.T, dir string, client *http.Client, extra ...s
 	if dir == "" {
 		dir = filepath.Join(t.TempDir(), "data")
 	}
-	b := &broker{t: t, dir: dir, logs: &syncBuffer{}, done: make(chan struct{}), client: client}
+	b := &broker{t: t, dir: dir, logs: &testutil.Buffer{}, done: make(chan struct{}), client: client}
 	b.args = append([]string{"server", "--listen", "127.0.0.1:0", "--data", dir}, extra...)
 	b.start()
 	t.Cleanup(func() { b.stop() })

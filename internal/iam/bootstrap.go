@@ -35,7 +35,7 @@ func (s *Service) Bootstrap(ctx context.Context, adminName string) (akid, secret
 		if _, err := t.Get(bucketMeta, metaBootstrapped); err == nil {
 			return nil
 		}
-		u := &userRec{Name: adminName, ID: userID, Path: "/", Created: now}
+		u := &userRec{entity: entity{Name: adminName, ID: userID, Path: "/", Created: now}}
 		if err := t.insertUser(u); err != nil {
 			return err
 		}

@@ -2,7 +2,8 @@ package iam
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/shortfuse/shortfuse/internal/fault"
 )
 
 // Kinds of domain error. Each maps to the IAM error code of the same name.
@@ -18,21 +19,11 @@ var (
 	ErrPasswordPolicyViolation   = errors.New("password policy violation")
 )
 
-// Error is a domain error. Msg is written in AWS's words and is safe to show
-// to a client; Kind says which error it is.
-type Error struct {
-	Kind error
-	Msg  string
-}
+// Error is a domain error (package fault): Msg is written in AWS's words
+// and is safe to show to a client; Kind says which error it is.
+type Error = fault.Error
 
-func (e *Error) Error() string { return e.Msg }
-
-// Unwrap returns Kind, so errors.Is(err, ErrNoSuchEntity) works.
-func (e *Error) Unwrap() error { return e.Kind }
-
-func newErr(kind error, format string, args ...any) *Error {
-	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
-}
+func newErr(kind error, format string, args ...any) *Error { return fault.New(kind, format, args...) }
 
 func noSuchUser(name string) *Error {
 	return newErr(ErrNoSuchEntity, "The user with name %s cannot be found.", name)

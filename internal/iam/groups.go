@@ -18,7 +18,7 @@ func (s *Service) CreateGroup(ctx context.Context, name, path string) (*Group, e
 	if err != nil {
 		return nil, err
 	}
-	rec := &groupRec{Name: name, ID: id, Path: path, Created: s.timestamp()}
+	rec := &groupRec{entity: entity{Name: name, ID: id, Path: path, Created: s.timestamp()}}
 	err = s.update(ctx, func(t *txn) error {
 		var existing groupRec
 		ok, err := t.get(bucketGroups, nameKey(name), &existing)
@@ -91,55 +91,10 @@ func (s *Service) ListGroups(ctx context.Context, pathPrefix string) ([]Group, e
 }
 
 // UpdateGroup renames a group and/or changes its path; empty arguments leave
-// the attribute as it is.
+// the attribute as it is. Its members and attachments follow the rename.
 func (s *Service) UpdateGroup(ctx context.Context, name, newName, newPath string) error {
-	if err := checkName(name, "groupName", maxGroupName); err != nil {
-		return err
-	}
-	if newName != "" {
-		if err := checkName(newName, "newGroupName", maxGroupName); err != nil {
-			return err
-		}
-	}
-	if newPath != "" {
-		if _, err := checkPath(newPath, "newPath"); err != nil {
-			return err
-		}
-	}
-	return s.update(ctx, func(t *txn) error {
-		rec, err := t.group(name)
-		if err != nil {
-			return err
-		}
-		oldKey := nameKey(rec.Name)
-		if newPath != "" {
-			rec.Path = newPath
-		}
-		if newName == "" || newName == rec.Name {
-			return t.put(bucketGroups, oldKey, rec)
-		}
-		newKey := nameKey(newName)
-		if newKey != oldKey {
-			var other groupRec
-			ok, err := t.get(bucketGroups, newKey, &other)
-			if err != nil {
-				return err
-			}
-			if ok {
-				return newErr(ErrEntityAlreadyExists, "Group with name %s already exists.", newName)
-			}
-		}
-		rec.Name = newName
-		if newKey == oldKey {
-			return t.put(bucketGroups, oldKey, rec)
-		}
-		if err := t.del(bucketGroups, oldKey); err != nil {
-			return err
-		}
-		if err := t.put(bucketGroups, newKey, rec); err != nil {
-			return err
-		}
-		for _, uk := range rec.Members {
+	return s.renamePrincipal(ctx, KindGroup, name, newName, newPath, func(t *txn, p *principal, oldKey, newKey string) error {
+		for _, uk := range p.rec.(*groupRec).Members {
 			u := new(userRec)
 			ok, err := t.get(bucketUsers, uk, u)
 			if err != nil {
@@ -153,75 +108,54 @@ func (s *Service) UpdateGroup(ctx context.Context, name, newName, newPath string
 				return err
 			}
 		}
-		for _, arn := range rec.Attached {
-			if err := t.renameAttachment(arn, KindGroup, oldKey, newKey); err != nil {
-				return err
-			}
-		}
 		return nil
 	})
 }
 
 // DeleteGroup deletes a group without members and policies.
 func (s *Service) DeleteGroup(ctx context.Context, name string) error {
-	if err := checkName(name, "groupName", maxGroupName); err != nil {
-		return err
-	}
-	return s.update(ctx, func(t *txn) error {
-		rec, err := t.group(name)
-		if err != nil {
-			return err
-		}
-		switch {
-		case len(rec.Members) > 0:
+	return s.deletePrincipal(ctx, KindGroup, name, func(_ *txn, p *principal) error {
+		if len(p.rec.(*groupRec).Members) > 0 {
 			return newErr(ErrDeleteConflict, "Cannot delete entity, must remove users from group first.")
-		case len(rec.Inline) > 0:
-			return newErr(ErrDeleteConflict, "Cannot delete entity, must delete policies first.")
-		case len(rec.Attached) > 0:
-			return newErr(ErrDeleteConflict, "Cannot delete entity, must detach all policies first.")
 		}
-		return t.del(bucketGroups, nameKey(rec.Name))
+		return p.h.holdsPolicies()
 	})
 }
 
 // AddUserToGroup makes the user a member of the group; adding a member
 // again changes nothing.
 func (s *Service) AddUserToGroup(ctx context.Context, groupName, userName string) error {
-	if err := checkName(groupName, "groupName", maxGroupName); err != nil {
-		return err
-	}
-	if err := checkName(userName, "userName", maxExistingUserName); err != nil {
-		return err
-	}
-	return s.update(ctx, func(t *txn) error {
-		g, err := t.group(groupName)
-		if err != nil {
-			return err
-		}
-		u, err := t.user(userName)
-		if err != nil {
-			return err
-		}
-		gk, uk := nameKey(g.Name), nameKey(u.Name)
+	return s.changeMembership(ctx, groupName, userName, func(g *groupRec, u *userRec, gk, uk string) (bool, error) {
 		if contains(u.Groups, gk) {
-			return nil
+			return false, nil
 		}
 		if len(u.Groups) >= maxGroupsPerUser {
-			return newErr(ErrLimitExceeded, "Cannot exceed quota for GroupsPerUser: %d", maxGroupsPerUser)
+			return false, newErr(ErrLimitExceeded, "Cannot exceed quota for GroupsPerUser: %d", maxGroupsPerUser)
 		}
 		u.Groups = append(u.Groups, gk)
 		if !contains(g.Members, uk) {
 			g.Members = append(g.Members, uk)
 		}
-		if err := t.put(bucketUsers, uk, u); err != nil {
-			return err
-		}
-		return t.put(bucketGroups, gk, g)
+		return true, nil
 	})
 }
 
 // RemoveUserFromGroup ends the user's membership of the group.
 func (s *Service) RemoveUserFromGroup(ctx context.Context, groupName, userName string) error {
+	return s.changeMembership(ctx, groupName, userName, func(g *groupRec, u *userRec, gk, uk string) (bool, error) {
+		if !contains(u.Groups, gk) {
+			return false, newErr(ErrNoSuchEntity, "User %s is not in group %s.", u.Name, g.Name)
+		}
+		u.Groups = remove(u.Groups, gk)
+		g.Members = remove(g.Members, uk)
+		return true, nil
+	})
+}
+
+// changeMembership loads a group and a user in one transaction, lets fn
+// change their records (gk and uk are their store keys), and saves both
+// when fn reports a change.
+func (s *Service) changeMembership(ctx context.Context, groupName, userName string, fn func(g *groupRec, u *userRec, gk, uk string) (bool, error)) error {
 	if err := checkName(groupName, "groupName", maxGroupName); err != nil {
 		return err
 	}
@@ -238,11 +172,9 @@ func (s *Service) RemoveUserFromGroup(ctx context.Context, groupName, userName s
 			return err
 		}
 		gk, uk := nameKey(g.Name), nameKey(u.Name)
-		if !contains(u.Groups, gk) {
-			return newErr(ErrNoSuchEntity, "User %s is not in group %s.", u.Name, g.Name)
+		if changed, err := fn(g, u, gk, uk); err != nil || !changed {
+			return err
 		}
-		u.Groups = remove(u.Groups, gk)
-		g.Members = remove(g.Members, uk)
 		if err := t.put(bucketUsers, uk, u); err != nil {
 			return err
 		}

@@ -5,81 +5,6 @@ import (
 	"sort"
 )
 
-// principal is a user, group or role loaded for a change to its policies.
-type principal struct {
-	kind EntityKind
-	key  string
-	name string
-	id   string
-	path string
-	h    *holder
-	rec  any
-}
-
-func (p *principal) save(t *txn) error {
-	switch p.kind {
-	case KindUser:
-		return t.put(bucketUsers, p.key, p.rec)
-	case KindGroup:
-		return t.put(bucketGroups, p.key, p.rec)
-	default:
-		return t.put(bucketRoles, p.key, p.rec)
-	}
-}
-
-func (t *txn) principal(kind EntityKind, name string) (*principal, error) {
-	switch kind {
-	case KindUser:
-		r, err := t.user(name)
-		if err != nil {
-			return nil, err
-		}
-		return &principal{kind: kind, key: nameKey(r.Name), name: r.Name, id: r.ID, path: r.Path, h: &r.holder, rec: r}, nil
-	case KindGroup:
-		r, err := t.group(name)
-		if err != nil {
-			return nil, err
-		}
-		return &principal{kind: kind, key: nameKey(r.Name), name: r.Name, id: r.ID, path: r.Path, h: &r.holder, rec: r}, nil
-	case KindRole:
-		r, err := t.role(name)
-		if err != nil {
-			return nil, err
-		}
-		return &principal{kind: kind, key: nameKey(r.Name), name: r.Name, id: r.ID, path: r.Path, h: &r.holder, rec: r}, nil
-	}
-	return nil, newErr(ErrInvalidInput, "Unknown entity kind.")
-}
-
-// principalByKey loads a principal by its store key; ok is false if absent.
-func (t *txn) principalByKey(kind EntityKind, key string) (*principal, bool, error) {
-	var (
-		rec  any
-		h    *holder
-		bkt  string
-		name func() (string, string, string)
-	)
-	switch kind {
-	case KindUser:
-		r := new(userRec)
-		rec, h, bkt, name = r, &r.holder, bucketUsers, func() (string, string, string) { return r.Name, r.ID, r.Path }
-	case KindGroup:
-		r := new(groupRec)
-		rec, h, bkt, name = r, &r.holder, bucketGroups, func() (string, string, string) { return r.Name, r.ID, r.Path }
-	case KindRole:
-		r := new(roleRec)
-		rec, h, bkt, name = r, &r.holder, bucketRoles, func() (string, string, string) { return r.Name, r.ID, r.Path }
-	default:
-		return nil, false, nil
-	}
-	ok, err := t.get(bkt, key, rec)
-	if err != nil || !ok {
-		return nil, false, err
-	}
-	n, id, path := name()
-	return &principal{kind: kind, key: key, name: n, id: id, path: path, h: h, rec: rec}, true, nil
-}
-
 // checkEntityName validates the name of a principal as the model's shape for
 // that operation says.
 func checkEntityName(kind EntityKind, name string) error {
@@ -151,7 +76,7 @@ func (s *Service) PutInlinePolicy(ctx context.Context, kind EntityKind, entity, 
 			total += policySize(ip.Document)
 		}
 		if q := inlineQuota(kind); total > q {
-			return newErr(ErrLimitExceeded, "Maximum policy size of %d bytes exceeded for %s %s", q, kind, p.name)
+			return newErr(ErrLimitExceeded, "Maximum policy size of %d bytes exceeded for %s %s", q, kind, p.e.Name)
 		}
 		p.h.Inline = inline
 		return p.save(t)
@@ -174,7 +99,7 @@ func (s *Service) GetInlinePolicy(ctx context.Context, kind EntityKind, entity, 
 		}
 		for _, ip := range p.h.Inline {
 			if ip.Name == name {
-				out = &InlinePolicy{EntityName: p.name, Name: ip.Name, Document: ip.Document}
+				out = &InlinePolicy{EntityName: p.e.Name, Name: ip.Name, Document: ip.Document}
 				return nil
 			}
 		}

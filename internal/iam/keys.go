@@ -318,24 +318,13 @@ func (s *Service) RecordKeyUse(ctx context.Context, akid, service, region string
 		if err != nil || !ok {
 			return false, err
 		}
-		return use.Service == service && use.Region == region && !now.After(use.Date.Add(keyUseGranularity)) && !now.Before(use.Date), nil
+		return use.Service == service && use.Region == region && freshUse(use.Date, now), nil
 	}
-	skip := false
-	if err := s.view(ctx, func(t *txn) error {
-		var err error
-		skip, err = fresh(t)
-		return err
-	}); err != nil || skip {
-		return err
-	}
-	return s.update(ctx, func(t *txn) error {
+	return s.recordUse(ctx, fresh, func(t *txn) error {
 		if _, err := t.Get(bucketKeys, akid); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return nil
 			}
-			return err
-		}
-		if ok, err := fresh(t); err != nil || ok {
 			return err
 		}
 		return t.put(bucketKeyUse, akid, &keyUseRec{Date: now, Service: service, Region: region})

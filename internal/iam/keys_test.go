@@ -97,7 +97,7 @@ func TestKeyLastUsed(t *testing.T) {
 	if lu.Used || lu.UserName != "alice" || lu.UserARN != "arn:aws:iam::123456789012:user/alice" {
 		t.Errorf("never used: %+v", lu)
 	}
-	t0 := f.clock.now()
+	t0 := f.clock.Now()
 	must(t, f.svc.RecordKeyUse(bg, k.ID, "sts", "us-east-1"))
 
 	tests := []struct {
@@ -113,7 +113,7 @@ func TestKeyLastUsed(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f.clock.add(tc.advance)
+			f.clock.Add(tc.advance)
 			must(t, f.svc.RecordKeyUse(bg, k.ID, tc.service, "us-east-1"))
 			lu, err := f.svc.GetAccessKeyLastUsed(bg, k.ID)
 			must(t, err)

@@ -13,7 +13,7 @@ func TestRoleLastUsed(t *testing.T) {
 	if lu != nil {
 		t.Fatalf("never used: %+v", lu)
 	}
-	t0 := f.clock.now()
+	t0 := f.clock.Now()
 	must(t, f.svc.RecordRoleUse(bg, r.ID, "us-east-1"))
 
 	tests := []struct {
@@ -29,7 +29,7 @@ func TestRoleLastUsed(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f.clock.add(tc.advance)
+			f.clock.Add(tc.advance)
 			must(t, f.svc.RecordRoleUse(bg, r.ID, tc.region))
 			lu, err := f.svc.GetRoleLastUsed(bg, r.ID)
 			must(t, err)
@@ -68,7 +68,7 @@ func TestPasswordLastUsed(t *testing.T) {
 	if got := lastUsed("alice"); !got.IsZero() {
 		t.Fatalf("never signed in: %v", got)
 	}
-	at := f.clock.now()
+	at := f.clock.Now()
 	must(t, f.svc.RecordPasswordUse(bg, "ALICE"))
 	tests := []struct {
 		name, user string

@@ -278,14 +278,7 @@ func (s *Service) ListPolicies(ctx context.Context, in ListPoliciesInput) ([]Man
 // DeletePolicy deletes a customer managed policy that is attached to
 // nothing and has no version but its default one.
 func (s *Service) DeletePolicy(ctx context.Context, policyARN string) error {
-	return s.update(ctx, func(t *txn) error {
-		rec, key, err := t.policy(s, policyARN)
-		if err != nil {
-			return err
-		}
-		if err := refuseAWSManaged(rec); err != nil {
-			return err
-		}
+	return s.updateCustomerPolicy(ctx, policyARN, func(t *txn, rec *policyRec, key string) error {
 		if len(rec.Attachments) > 0 {
 			return newErr(ErrDeleteConflict, "Cannot delete a policy attached to entities.")
 		}
@@ -379,14 +372,7 @@ func (s *Service) DeletePolicyVersion(ctx context.Context, policyARN, vid string
 	if err := checkVersionID(vid); err != nil {
 		return err
 	}
-	return s.update(ctx, func(t *txn) error {
-		rec, key, err := t.policy(s, policyARN)
-		if err != nil {
-			return err
-		}
-		if err := refuseAWSManaged(rec); err != nil {
-			return err
-		}
+	return s.updateCustomerPolicy(ctx, policyARN, func(t *txn, rec *policyRec, key string) error {
 		v, i := rec.version(vid)
 		if v == nil {
 			return noSuchVersion(policyARN, vid)
@@ -405,14 +391,7 @@ func (s *Service) SetDefaultPolicyVersion(ctx context.Context, policyARN, vid st
 		return err
 	}
 	now := s.timestamp()
-	return s.update(ctx, func(t *txn) error {
-		rec, key, err := t.policy(s, policyARN)
-		if err != nil {
-			return err
-		}
-		if err := refuseAWSManaged(rec); err != nil {
-			return err
-		}
+	return s.updateCustomerPolicy(ctx, policyARN, func(t *txn, rec *policyRec, key string) error {
 		if v, _ := rec.version(vid); v == nil {
 			return noSuchVersion(policyARN, vid)
 		}
@@ -602,10 +581,10 @@ func (s *Service) ListEntitiesForPolicy(ctx context.Context, policyARN string, f
 			if err != nil {
 				return err
 			}
-			if !ok || !strings.HasPrefix(p.path, pathPrefix) {
+			if !ok || !strings.HasPrefix(p.e.Path, pathPrefix) {
 				continue
 			}
-			ref := EntityRef{Name: p.name, ID: p.id}
+			ref := EntityRef{Name: p.e.Name, ID: p.e.ID}
 			switch a.Kind {
 			case KindUser:
 				out.Users = append(out.Users, ref)
@@ -624,4 +603,19 @@ func (s *Service) ListEntitiesForPolicy(ctx context.Context, policyARN string, f
 		sort.Slice(l, func(i, j int) bool { return nameKey(l[i].Name) < nameKey(l[j].Name) })
 	}
 	return out, nil
+}
+
+// updateCustomerPolicy runs fn on a customer managed policy in a write
+// transaction; AWS managed policies are refused.
+func (s *Service) updateCustomerPolicy(ctx context.Context, policyARN string, fn func(t *txn, rec *policyRec, key string) error) error {
+	return s.update(ctx, func(t *txn) error {
+		rec, key, err := t.policy(s, policyARN)
+		if err != nil {
+			return err
+		}
+		if err := refuseAWSManaged(rec); err != nil {
+			return err
+		}
+		return fn(t, rec, key)
+	})
 }

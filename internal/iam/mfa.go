@@ -163,11 +163,7 @@ func (s *Service) EnableMFADevice(ctx context.Context, userName, serial, code1, 
 	}
 	now, step := s.timestamp(), s.step()
 	return s.update(ctx, func(t *txn) error {
-		u, err := t.user(userName)
-		if err != nil {
-			return err
-		}
-		m, key, err := t.mfa(serial)
+		u, m, key, err := t.userAndMFA(userName, serial)
 		if err != nil {
 			return err
 		}
@@ -352,11 +348,7 @@ func (s *Service) CheckMFA(ctx context.Context, userName, serial, code string) e
 	}
 	step := s.step()
 	return s.update(ctx, func(t *txn) error {
-		u, err := t.user(userName)
-		if err != nil {
-			return err
-		}
-		m, key, err := t.mfa(serial)
+		u, m, key, err := t.userAndMFA(userName, serial)
 		if err != nil {
 			return err
 		}
@@ -413,4 +405,17 @@ func (s *Service) MFADeviceUser(ctx context.Context, serial string) (*User, erro
 		return nil
 	})
 	return out, err
+}
+
+// userAndMFA loads a user and an MFA device (and the device's store key).
+func (t *txn) userAndMFA(userName, serial string) (*userRec, *mfaRec, string, error) {
+	u, err := t.user(userName)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	m, key, err := t.mfa(serial)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return u, m, key, nil
 }

@@ -24,7 +24,7 @@ func (f *fixture) mfaEnabled(t *testing.T, user, device string) string {
 	t.Helper()
 	d, err := f.svc.CreateVirtualMFADevice(bg, device, "", nil)
 	must(t, err)
-	now := f.clock.now()
+	now := f.clock.Now()
 	must(t, f.svc.EnableMFADevice(bg, user, d.SerialNumber, code(t, d.Base32StringSeed, now.Add(-30*time.Second)), code(t, d.Base32StringSeed, now)))
 	return d.SerialNumber
 }
@@ -63,7 +63,7 @@ func TestEnableMFADevice(t *testing.T) {
 	d, err := f.svc.CreateVirtualMFADevice(bg, "phone", "", nil)
 	must(t, err)
 	seed, serial := d.Base32StringSeed, d.SerialNumber
-	now := f.clock.now()
+	now := f.clock.Now()
 	at := func(steps int) string { return code(t, seed, now.Add(time.Duration(steps)*30*time.Second)) }
 
 	tests := []struct {
@@ -103,7 +103,7 @@ func TestCheckMFA(t *testing.T) {
 	d, err := f.svc.CreateVirtualMFADevice(bg, "phone", "", nil)
 	must(t, err)
 	seed, serial := d.Base32StringSeed, d.SerialNumber
-	t0 := f.clock.now()
+	t0 := f.clock.Now()
 	must(t, f.svc.EnableMFADevice(bg, "alice", serial, code(t, seed, t0.Add(-30*time.Second)), code(t, seed, t0)))
 	other, err := f.svc.CreateVirtualMFADevice(bg, "spare", "", nil)
 	must(t, err)
@@ -134,7 +134,7 @@ func TestCheckMFA(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f.clock.set(tc.now)
+			f.clock.Set(tc.now)
 			wantErr(t, f.svc.CheckMFA(bg, tc.user, tc.serial, code(t, seed, tc.codeAt)), tc.kind, "")
 		})
 	}

@@ -373,26 +373,17 @@ func (s *Service) SetOpenIDConnectProviderJWKS(ctx context.Context, providerARN 
 
 // TagOpenIDConnectProvider adds tags, replacing the value of keys it has.
 func (s *Service) TagOpenIDConnectProvider(ctx context.Context, providerARN string, tags []Tag) error {
-	if len(tags) == 0 {
-		return validationNull("tags")
-	}
-	if err := checkTags(tags); err != nil {
-		return err
-	}
-	return s.modifyOIDC(ctx, providerARN, func(rec *oidcRec) error {
-		var err error
-		rec.Tags, err = mergeTags(rec.Tags, tags)
-		return err
-	})
+	return s.retagOIDC(ctx, providerARN, tagging(tags))
 }
 
 // UntagOpenIDConnectProvider removes the tags with those keys.
 func (s *Service) UntagOpenIDConnectProvider(ctx context.Context, providerARN string, keys []string) error {
-	if err := checkTagKeys(keys); err != nil {
+	return s.retagOIDC(ctx, providerARN, untagging(keys))
+}
+
+func (s *Service) retagOIDC(ctx context.Context, providerARN string, c tagChange) error {
+	if err := c.check(); err != nil {
 		return err
 	}
-	return s.modifyOIDC(ctx, providerARN, func(rec *oidcRec) error {
-		rec.Tags = removeTags(rec.Tags, keys)
-		return nil
-	})
+	return s.modifyOIDC(ctx, providerARN, func(rec *oidcRec) error { return c.apply(&rec.Tags) })
 }

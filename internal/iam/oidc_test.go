@@ -72,7 +72,7 @@ func TestCreateOpenIDConnectProvider(t *testing.T) {
 			}
 			got, err := f.svc.GetOpenIDConnectProvider(bg, p.ARN)
 			must(t, err)
-			if got.URL != p.URL || !slices.Equal(got.ClientIDs, p.ClientIDs) || !got.CreateDate.Equal(f.clock.now()) {
+			if got.URL != p.URL || !slices.Equal(got.ClientIDs, p.ClientIDs) || !got.CreateDate.Equal(f.clock.Now()) {
 				t.Errorf("Get = %+v, want %+v", got, p)
 			}
 			if tc.name == "ok/github" && (!slices.Equal(got.ClientIDs, []string{"sts.amazonaws.com"}) || !slices.Equal(got.Thumbprints, []string{tp1}) || len(got.Tags) != 1) {

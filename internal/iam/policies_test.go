@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/shortfuse/shortfuse/internal/policy"
 )
 
 // docOfSize returns an identity policy of about n characters not counting
@@ -354,9 +356,9 @@ func TestEffectivePolicies(t *testing.T) {
 	}
 }
 
-func TestPolicyCache(t *testing.T) {
+func TestParsedPoliciesComeFromTheBoundedCache(t *testing.T) {
 	f := newFixture(t)
-	f.svc.cache = newPolicyCache(2)
+	f.svc.cache = policy.NewCache(2)
 	a, err := f.svc.parse(allowRead, 1)
 	must(t, err)
 	b, err := f.svc.parse(allowRead, 1)
@@ -368,7 +370,7 @@ func TestPolicyCache(t *testing.T) {
 	must(t, err)
 	_, err = f.svc.parse(docOfSize(200, 0), 1)
 	must(t, err)
-	if n := f.svc.cache.len(); n != 2 {
+	if n := f.svc.cache.Len(); n != 2 {
 		t.Errorf("cache holds %d entries, want its bound 2", n)
 	}
 	c, err := f.svc.parse(allowRead, 1)

@@ -69,7 +69,7 @@ func (s *Service) CreateRole(ctx context.Context, in CreateRoleInput) (*Role, er
 		return nil, err
 	}
 	rec := &roleRec{
-		Name: in.Name, ID: id, Path: path, Created: s.timestamp(), Trust: in.AssumeRolePolicyDocument,
+		entity: entity{Name: in.Name, ID: id, Path: path, Created: s.timestamp()}, Trust: in.AssumeRolePolicyDocument,
 		Description: in.Description, MaxSession: in.MaxSessionDuration, Tags: in.Tags,
 	}
 	err = s.update(ctx, func(t *txn) error {
@@ -218,64 +218,20 @@ func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, name, doc string) 
 
 // DeleteRole deletes a role without inline or attached policies.
 func (s *Service) DeleteRole(ctx context.Context, name string) error {
-	if err := checkName(name, "roleName", maxRoleName); err != nil {
-		return err
-	}
-	return s.update(ctx, func(t *txn) error {
-		rec, err := t.role(name)
-		if err != nil {
+	return s.deletePrincipal(ctx, KindRole, name, func(t *txn, p *principal) error {
+		if err := p.h.holdsPolicies(); err != nil {
 			return err
 		}
-		switch {
-		case len(rec.Inline) > 0:
-			return newErr(ErrDeleteConflict, "Cannot delete entity, must delete policies first.")
-		case len(rec.Attached) > 0:
-			return newErr(ErrDeleteConflict, "Cannot delete entity, must detach all policies first.")
-		}
-		if err := t.del(bucketRoleUse, rec.ID); err != nil {
-			return err
-		}
-		return t.del(bucketRoles, nameKey(rec.Name))
+		return t.del(bucketRoleUse, p.e.ID)
 	})
 }
 
 // TagRole adds tags to a role, replacing the value of keys it already has.
 func (s *Service) TagRole(ctx context.Context, name string, tags []Tag) error {
-	if err := checkName(name, "roleName", maxRoleName); err != nil {
-		return err
-	}
-	if len(tags) == 0 {
-		return validationNull("tags")
-	}
-	if err := checkTags(tags); err != nil {
-		return err
-	}
-	return s.update(ctx, func(t *txn) error {
-		rec, err := t.role(name)
-		if err != nil {
-			return err
-		}
-		if rec.Tags, err = mergeTags(rec.Tags, tags); err != nil {
-			return err
-		}
-		return t.put(bucketRoles, nameKey(rec.Name), rec)
-	})
+	return s.retag(ctx, KindRole, name, tagging(tags))
 }
 
 // UntagRole removes the tags with those keys; absent keys are ignored.
 func (s *Service) UntagRole(ctx context.Context, name string, keys []string) error {
-	if err := checkName(name, "roleName", maxRoleName); err != nil {
-		return err
-	}
-	if err := checkTagKeys(keys); err != nil {
-		return err
-	}
-	return s.update(ctx, func(t *txn) error {
-		rec, err := t.role(name)
-		if err != nil {
-			return err
-		}
-		rec.Tags = removeTags(rec.Tags, keys)
-		return t.put(bucketRoles, nameKey(rec.Name), rec)
-	})
+	return s.retag(ctx, KindRole, name, untagging(keys))
 }

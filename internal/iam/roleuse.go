@@ -34,8 +34,23 @@ func (s *Service) RecordRoleUse(ctx context.Context, roleID, region string) erro
 		if err != nil || !ok {
 			return false, err
 		}
-		return use.Region == region && !now.After(use.Date.Add(keyUseGranularity)) && !now.Before(use.Date), nil
+		return use.Region == region && freshUse(use.Date, now), nil
 	}
+	return s.recordUse(ctx, fresh, func(t *txn) error {
+		return t.put(bucketRoleUse, roleID, &roleUseRec{Date: now, Region: region})
+	})
+}
+
+// freshUse reports whether a use recorded at date needs no new record at
+// now: it is at most keyUseGranularity old (and not in the future).
+func freshUse(date, now time.Time) bool {
+	return !now.After(date.Add(keyUseGranularity)) && !now.Before(date)
+}
+
+// recordUse writes a use record unless fresh finds the recorded one fresh
+// enough. It asks first in a read transaction, so that recording a use on
+// every request costs one read, and again in the write transaction.
+func (s *Service) recordUse(ctx context.Context, fresh func(*txn) (bool, error), write func(*txn) error) error {
 	skip := false
 	if err := s.view(ctx, func(t *txn) error {
 		var err error
@@ -48,7 +63,7 @@ func (s *Service) RecordRoleUse(ctx context.Context, roleID, region string) erro
 		if ok, err := fresh(t); err != nil || ok {
 			return err
 		}
-		return t.put(bucketRoleUse, roleID, &roleUseRec{Date: now, Region: region})
+		return write(t)
 	})
 }
 

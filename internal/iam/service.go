@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shortfuse/shortfuse/internal/policy"
 	"github.com/shortfuse/shortfuse/internal/seal"
 	"github.com/shortfuse/shortfuse/internal/store"
 )
@@ -49,7 +50,7 @@ type Service struct {
 	account string
 	now     func() time.Time
 	rand    io.Reader
-	cache   *policyCache
+	cache   *policy.Cache
 	gen     atomic.Uint64
 }
 
@@ -58,7 +59,7 @@ type Service struct {
 // (crypto/rand.Reader in production) of every timestamp, identifier and
 // secret it makes.
 func New(st store.Store, sealer *seal.Sealer, account string, now func() time.Time, rand io.Reader) *Service {
-	return &Service{st: st, sealer: sealer, account: account, now: now, rand: rand, cache: newPolicyCache(defaultCacheSize)}
+	return &Service{st: st, sealer: sealer, account: account, now: now, rand: rand, cache: policy.NewCache(defaultCacheSize)}
 }
 
 // Account returns the account id the service serves.
@@ -122,6 +123,15 @@ type inlineRec struct {
 	Document string `json:"doc"`
 }
 
+// entity is what users, groups and roles have in common: their stored
+// fields keep their names, at the top level of the record.
+type entity struct {
+	Name    string    `json:"name"`
+	ID      string    `json:"id"`
+	Path    string    `json:"path"`
+	Created time.Time `json:"created"`
+}
+
 // holder is the part of users, groups and roles that holds policies.
 type holder struct {
 	Inline   []inlineRec `json:"inline,omitempty"`
@@ -129,35 +139,26 @@ type holder struct {
 }
 
 type userRec struct {
-	Name    string    `json:"name"`
-	ID      string    `json:"id"`
-	Path    string    `json:"path"`
-	Created time.Time `json:"created"`
-	Tags    []Tag     `json:"tags,omitempty"`
-	Keys    []string  `json:"keys,omitempty"`   // access key ids
-	Groups  []string  `json:"groups,omitempty"` // group keys
-	MFA     []string  `json:"mfa,omitempty"`    // serials of enabled devices
+	entity
+	Tags   []Tag    `json:"tags,omitempty"`
+	Keys   []string `json:"keys,omitempty"`   // access key ids
+	Groups []string `json:"groups,omitempty"` // group keys
+	MFA    []string `json:"mfa,omitempty"`    // serials of enabled devices
 	holder
 }
 
 type groupRec struct {
-	Name    string    `json:"name"`
-	ID      string    `json:"id"`
-	Path    string    `json:"path"`
-	Created time.Time `json:"created"`
-	Members []string  `json:"members,omitempty"` // user keys
+	entity
+	Members []string `json:"members,omitempty"` // user keys
 	holder
 }
 
 type roleRec struct {
-	Name        string    `json:"name"`
-	ID          string    `json:"id"`
-	Path        string    `json:"path"`
-	Created     time.Time `json:"created"`
-	Trust       string    `json:"trust"`
-	Description string    `json:"description,omitempty"`
-	MaxSession  int32     `json:"maxSession"`
-	Tags        []Tag     `json:"tags,omitempty"`
+	entity
+	Trust       string `json:"trust"`
+	Description string `json:"description,omitempty"`
+	MaxSession  int32  `json:"maxSession"`
+	Tags        []Tag  `json:"tags,omitempty"`
 	holder
 }
 

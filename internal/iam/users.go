@@ -31,7 +31,7 @@ func (s *Service) CreateUser(ctx context.Context, in CreateUserInput) (*User, er
 	if err != nil {
 		return nil, err
 	}
-	rec := &userRec{Name: in.Name, ID: id, Path: path, Created: s.timestamp(), Tags: in.Tags}
+	rec := &userRec{entity: entity{Name: in.Name, ID: id, Path: path, Created: s.timestamp()}, Tags: in.Tags}
 	err = s.update(ctx, func(t *txn) error { return t.insertUser(rec) })
 	if err != nil {
 		return nil, err
@@ -97,53 +97,8 @@ func (s *Service) ListUsers(ctx context.Context, pathPrefix string) ([]User, err
 // the attribute as it is. Every reference to the user (groups, keys,
 // attachments, MFA devices) follows the rename in the same transaction.
 func (s *Service) UpdateUser(ctx context.Context, name, newName, newPath string) error {
-	if err := checkName(name, "userName", maxExistingUserName); err != nil {
-		return err
-	}
-	if newName != "" {
-		if err := checkName(newName, "newUserName", maxUserName); err != nil {
-			return err
-		}
-	}
-	if newPath != "" {
-		if _, err := checkPath(newPath, "newPath"); err != nil {
-			return err
-		}
-	}
-	return s.update(ctx, func(t *txn) error {
-		rec, err := t.user(name)
-		if err != nil {
-			return err
-		}
-		oldKey := nameKey(rec.Name)
-		if newPath != "" {
-			rec.Path = newPath
-		}
-		if newName == "" || newName == rec.Name {
-			return t.put(bucketUsers, oldKey, rec)
-		}
-		newKey := nameKey(newName)
-		if newKey != oldKey {
-			var other userRec
-			ok, err := t.get(bucketUsers, newKey, &other)
-			if err != nil {
-				return err
-			}
-			if ok {
-				return newErr(ErrEntityAlreadyExists, "User with name %s already exists.", newName)
-			}
-		}
-		rec.Name = newName
-		if newKey == oldKey {
-			return t.put(bucketUsers, oldKey, rec)
-		}
-		if err := t.del(bucketUsers, oldKey); err != nil {
-			return err
-		}
-		if err := t.put(bucketUsers, newKey, rec); err != nil {
-			return err
-		}
-		return t.renameUserRefs(rec, oldKey, newKey)
+	return s.renamePrincipal(ctx, KindUser, name, newName, newPath, func(t *txn, p *principal, oldKey, newKey string) error {
+		return t.renameUserRefs(p.rec.(*userRec), oldKey, newKey)
 	})
 }
 
@@ -176,11 +131,6 @@ func (t *txn) renameUserRefs(rec *userRec, oldKey, newKey string) error {
 			return err
 		}
 	}
-	for _, arn := range rec.Attached {
-		if err := t.renameAttachment(arn, KindUser, oldKey, newKey); err != nil {
-			return err
-		}
-	}
 	for _, serial := range rec.MFA {
 		m, key, err := t.mfa(serial)
 		if err != nil {
@@ -198,21 +148,15 @@ func (t *txn) renameUserRefs(rec *userRec, oldKey, newKey string) error {
 // inline or attached policies and MFA devices left: like IAM, it refuses
 // with DeleteConflict rather than deleting them along.
 func (s *Service) DeleteUser(ctx context.Context, name string) error {
-	if err := checkName(name, "userName", maxExistingUserName); err != nil {
-		return err
-	}
-	return s.update(ctx, func(t *txn) error {
-		rec, err := t.user(name)
-		if err != nil {
+	return s.deletePrincipal(ctx, KindUser, name, func(t *txn, p *principal) error {
+		rec := p.rec.(*userRec)
+		if len(rec.Keys) > 0 {
+			return newErr(ErrDeleteConflict, "Cannot delete entity, must delete access keys first.")
+		}
+		if err := rec.holdsPolicies(); err != nil {
 			return err
 		}
 		switch {
-		case len(rec.Keys) > 0:
-			return newErr(ErrDeleteConflict, "Cannot delete entity, must delete access keys first.")
-		case len(rec.Inline) > 0:
-			return newErr(ErrDeleteConflict, "Cannot delete entity, must delete policies first.")
-		case len(rec.Attached) > 0:
-			return newErr(ErrDeleteConflict, "Cannot delete entity, must detach all policies first.")
 		case len(rec.Groups) > 0:
 			return newErr(ErrDeleteConflict, "Cannot delete entity, must remove users from group first.")
 		case len(rec.MFA) > 0:
@@ -223,50 +167,16 @@ func (s *Service) DeleteUser(ctx context.Context, name string) error {
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		if err := t.del(bucketPasswordUse, rec.ID); err != nil {
-			return err
-		}
-		return t.del(bucketUsers, nameKey(rec.Name))
+		return t.del(bucketPasswordUse, rec.ID)
 	})
 }
 
 // TagUser adds tags to a user, replacing the value of keys it already has.
 func (s *Service) TagUser(ctx context.Context, name string, tags []Tag) error {
-	if err := checkName(name, "userName", maxExistingUserName); err != nil {
-		return err
-	}
-	if len(tags) == 0 {
-		return validationNull("tags")
-	}
-	if err := checkTags(tags); err != nil {
-		return err
-	}
-	return s.update(ctx, func(t *txn) error {
-		rec, err := t.user(name)
-		if err != nil {
-			return err
-		}
-		if rec.Tags, err = mergeTags(rec.Tags, tags); err != nil {
-			return err
-		}
-		return t.put(bucketUsers, nameKey(rec.Name), rec)
-	})
+	return s.retag(ctx, KindUser, name, tagging(tags))
 }
 
 // UntagUser removes the tags with those keys; absent keys are ignored.
 func (s *Service) UntagUser(ctx context.Context, name string, keys []string) error {
-	if err := checkName(name, "userName", maxExistingUserName); err != nil {
-		return err
-	}
-	if err := checkTagKeys(keys); err != nil {
-		return err
-	}
-	return s.update(ctx, func(t *txn) error {
-		rec, err := t.user(name)
-		if err != nil {
-			return err
-		}
-		rec.Tags = removeTags(rec.Tags, keys)
-		return t.put(bucketUsers, nameKey(rec.Name), rec)
-	})
+	return s.retag(ctx, KindUser, name, untagging(keys))
 }

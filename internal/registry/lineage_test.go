@@ -4,13 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/shortfuse/shortfuse/internal/registry"
 	"github.com/shortfuse/shortfuse/internal/sessiontoken"
-	"github.com/shortfuse/shortfuse/internal/store/bolt"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 // lineageModel is what the registry must decide, kept the simplest way.
@@ -86,11 +85,7 @@ func TestLineageProperty(t *testing.T) {
 	for seed := range seeds {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(seed), 7))
-			st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"), bolt.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
+			st, _ := testutil.TempStore(t)
 			reps := []*replica{newReplica(t, st), newReplica(t, st)}
 			m := &lineageModel{before: map[string]time.Time{}}
 			now := t0.Add(time.Minute)

@@ -9,6 +9,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/registry"
 	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 	"github.com/shortfuse/shortfuse/internal/store/bolt"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 // TestLive: what ends a session or its ancestor ends it for Live, which
@@ -57,11 +58,7 @@ func TestLive(t *testing.T) {
 		}, now, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"), bolt.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
+			st, _ := testutil.TempStore(t)
 			r := newReplica(t, st)
 			parent := register(t, r, alice, 1)
 			nextSession++

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,9 +11,9 @@ import (
 	"github.com/shortfuse/shortfuse/internal/registry"
 	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 	"github.com/shortfuse/shortfuse/internal/store"
-	"github.com/shortfuse/shortfuse/internal/store/bolt"
 	"github.com/shortfuse/shortfuse/internal/store/pgtest"
 	"github.com/shortfuse/shortfuse/internal/store/postgres"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -58,11 +57,7 @@ func newReplica(t *testing.T, st store.Store) *replica {
 func pairs(t *testing.T) map[string]func(t *testing.T) (*replica, *replica) {
 	return map[string]func(t *testing.T) (*replica, *replica){
 		"bolt": func(t *testing.T) (*replica, *replica) {
-			st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"), bolt.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
+			st, _ := testutil.TempStore(t)
 			return newReplica(t, st), newReplica(t, st)
 		},
 		"postgres": func(t *testing.T) (*replica, *replica) {

@@ -3,7 +3,6 @@ package registry_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,7 +10,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/feed"
 	"github.com/shortfuse/shortfuse/internal/registry"
 	"github.com/shortfuse/shortfuse/internal/store"
-	"github.com/shortfuse/shortfuse/internal/store/bolt"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 // hangingStore is a store whose transactions can be made to wait for
@@ -42,11 +41,7 @@ func (h *hangingStore) Update(ctx context.Context, fn func(store.Tx) error) erro
 // and refuses it (ErrUnconfirmed, within the store timeout) when the store
 // does not answer; within the bound it answers from memory.
 func TestStaleViewFailsClosed(t *testing.T) {
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st, _ := testutil.TempStore(t)
 	a := newReplica(t, st)
 	hs := &hangingStore{Store: st}
 	var current atomic.Int64

@@ -1,22 +1,17 @@
 package registry_test
 
 import (
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/shortfuse/shortfuse/internal/registry"
-	"github.com/shortfuse/shortfuse/internal/store/bolt"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 // TestStateAfterRevokeBefore: revoking a principal's sessions counts and
 // labels only those still live; a used-up session keeps saying so.
 func TestStateAfterRevokeBefore(t *testing.T) {
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st, _ := testutil.TempStore(t)
 	r := newReplica(t, st)
 	used := register(t, r, alice, 1)
 	live := register(t, r, alice, 0)

@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/shortfuse/shortfuse/internal/dbcred"
-	"github.com/shortfuse/shortfuse/internal/seal"
 	"github.com/shortfuse/shortfuse/internal/secrets"
 	"github.com/shortfuse/shortfuse/internal/store/pgtest"
 	"github.com/shortfuse/shortfuse/internal/store/postgres"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -20,15 +20,8 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // their passes at once; one of them rotates each due secret.
 func TestReplicasPostgresStore(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
-	dk, err := seal.NewDataKey(rand.Reader, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := seal.NewSealer(rand.Reader, dk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	sealer := testutil.Sealer(t)
+	c := testutil.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	db := &fakeDB{pw: map[string]string{}, like: map[string]string{}, delay: 30 * time.Millisecond}
 	const n = 3
 	var reps []*Service
@@ -39,9 +32,9 @@ func TestReplicasPostgresStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
-		svc := secrets.New(st, sealer, "123456789012", "us-east-1", c.now, rand.Reader)
+		svc := secrets.New(st, sealer, "123456789012", "us-east-1", c.Now, rand.Reader)
 		svcs = append(svcs, svc)
-		reps = append(reps, New(Options{Secrets: svc, Rotators: map[string]dbcred.Rotator{"postgres": db}, Owner: string(rune('a' + i)), Now: c.now}))
+		reps = append(reps, New(Options{Secrets: svc, Rotators: map[string]dbcred.Rotator{"postgres": db}, Owner: string(rune('a' + i)), Now: c.Now}))
 	}
 	ctx := context.Background()
 	users := []string{"u1", "u2", "u3", "u4"}
@@ -55,7 +48,7 @@ func TestReplicasPostgresStore(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c.add(36 * time.Hour)
+	c.Add(36 * time.Hour)
 	var wg sync.WaitGroup
 	counts := make([]int, n)
 	for i, r := range reps {

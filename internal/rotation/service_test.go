@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -15,9 +14,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/shortfuse/shortfuse/internal/dbcred"
-	"github.com/shortfuse/shortfuse/internal/seal"
 	"github.com/shortfuse/shortfuse/internal/secrets"
-	"github.com/shortfuse/shortfuse/internal/store/bolt"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 // fakeDB is a database server of users and passwords.
@@ -75,44 +73,21 @@ func (d *fakeDB) SetUserPassword(_ context.Context, m *dbcred.Master, user, like
 	return nil
 }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type env struct {
 	svc    *secrets.Service
 	db     *fakeDB
-	clock  *clock
+	clock  *testutil.Clock
 	mu     sync.Mutex
 	events []Event
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "store.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	dk, err := seal.NewDataKey(rand.Reader, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := seal.NewSealer(rand.Reader, dk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	st, _ := testutil.TempStore(t)
+	sealer := testutil.Sealer(t)
+	c := testutil.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	return &env{
-		svc:   secrets.New(st, sealer, "123456789012", "us-east-1", c.now, rand.Reader),
+		svc:   secrets.New(st, sealer, "123456789012", "us-east-1", c.Now, rand.Reader),
 		db:    &fakeDB{pw: map[string]string{}, like: map[string]string{}},
 		clock: c,
 	}
@@ -120,7 +95,7 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) rotation(owner string) *Service {
 	return New(Options{
-		Secrets: e.svc, Rotators: map[string]dbcred.Rotator{"postgres": e.db}, Owner: owner, Now: e.clock.now,
+		Secrets: e.svc, Rotators: map[string]dbcred.Rotator{"postgres": e.db}, Owner: owner, Now: e.clock.Now,
 		Audit: func(_ context.Context, ev Event) error {
 			e.mu.Lock()
 			defer e.mu.Unlock()
@@ -200,7 +175,7 @@ func TestRotateSingleUser(t *testing.T) {
 	}
 	sec, _ := e.svc.Describe(ctx, arn)
 	rot := sec.Rotation
-	if !rot.Enabled || rot.AfterDays != 1 || !rot.LastRotated.Equal(e.clock.now()) || !rot.Next.Equal(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)) || rot.ClaimedBy != "" {
+	if !rot.Enabled || rot.AfterDays != 1 || !rot.LastRotated.Equal(e.clock.Now()) || !rot.Next.Equal(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)) || rot.ClaimedBy != "" {
 		t.Errorf("rotation state: %+v", rot)
 	}
 	if got := e.eventNames(); !reflect.DeepEqual(got, []string{"RotationStarted", "RotationSucceeded"}) {
@@ -218,7 +193,7 @@ func TestRotateSingleUser(t *testing.T) {
 	if n, err := r.Pass(ctx); n != 0 || err != nil {
 		t.Errorf("Pass before the window = %d, %v", n, err)
 	}
-	e.clock.add(12 * time.Hour)
+	e.clock.Add(12 * time.Hour)
 	if n, err := r.Pass(ctx); n != 1 || err != nil {
 		t.Fatalf("Pass in the window = %d, %v", n, err)
 	}
@@ -245,7 +220,7 @@ func TestRotateAlternatingUsers(t *testing.T) {
 	if !strings.Contains(string(v.Value.Reveal()), `"masterarn":"`+master+`"`) {
 		t.Error("the new version lost masterarn")
 	}
-	e.clock.add(time.Hour)
+	e.clock.Add(time.Hour)
 	if _, err := r.Start(ctx, Request{SecretID: arn, Immediately: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +235,7 @@ func TestRotateAlternatingUsers(t *testing.T) {
 	}
 	// A wrong master: the rotation fails, AWSCURRENT stays.
 	e.db.pw["master"] = "changed"
-	e.clock.add(time.Hour)
+	e.clock.Add(time.Hour)
 	if _, err := r.Start(ctx, Request{SecretID: arn, Immediately: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +267,7 @@ func TestRotateFailureAndResume(t *testing.T) {
 		t.Errorf("stages = %v, want %v", got, want)
 	}
 	sec, _ := e.svc.Describe(ctx, arn)
-	if sec.Rotation.Failures != 1 || !sec.Rotation.Next.Equal(e.clock.now().Add(time.Minute)) || sec.Rotation.ClaimedBy != "" {
+	if sec.Rotation.Failures != 1 || !sec.Rotation.Next.Equal(e.clock.Now().Add(time.Minute)) || sec.Rotation.ClaimedBy != "" {
 		t.Errorf("after a failure: %+v", sec.Rotation)
 	}
 	if e.events[len(e.events)-1].Name != "RotationFailed" || !strings.Contains(e.events[len(e.events)-1].Error, "connection refused") {
@@ -306,17 +281,17 @@ func TestRotateFailureAndResume(t *testing.T) {
 	if n, _ := r.Pass(ctx); n != 0 {
 		t.Error("retried before the backoff")
 	}
-	e.clock.add(61 * time.Second)
+	e.clock.Add(61 * time.Second)
 	if _, err := r.Pass(ctx); err == nil {
 		t.Error("the retry with the database down succeeded")
 	}
 	sec, _ = e.svc.Describe(ctx, arn)
-	if sec.Rotation.Failures != 2 || !sec.Rotation.Next.Equal(e.clock.now().Add(2*time.Minute)) {
+	if sec.Rotation.Failures != 2 || !sec.Rotation.Next.Equal(e.clock.Now().Add(2*time.Minute)) {
 		t.Errorf("after two failures: %+v", sec.Rotation)
 	}
 	// The database is back: the retry resumes from the same pending version.
 	e.db.down = false
-	e.clock.add(3 * time.Minute)
+	e.clock.Add(3 * time.Minute)
 	if n, err := r.Pass(ctx); n != 1 || err != nil {
 		t.Fatalf("the retry: %d, %v", n, err)
 	}
@@ -340,7 +315,7 @@ func TestRotateResumesInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.db.pw["app"] = "pending-pw"
-	claimedAt := e.clock.now()
+	claimedAt := e.clock.Now()
 	if _, err := e.svc.UpdateRotation(ctx, arn, func(_ *secrets.Secret, rot *secrets.Rotation) error {
 		rot.Enabled, rot.AfterDays, rot.Next, rot.ClaimedBy, rot.ClaimedAt = true, 1, claimedAt, "dead", claimedAt
 		return nil
@@ -351,7 +326,7 @@ func TestRotateResumesInterrupted(t *testing.T) {
 	if n, _ := r.Pass(ctx); n != 0 {
 		t.Fatal("a fresh claim of another replica was taken over")
 	}
-	e.clock.add(3 * time.Minute)
+	e.clock.Add(3 * time.Minute)
 	if n, err := r.Pass(ctx); n != 1 || err != nil {
 		t.Fatalf("resume: %d, %v", n, err)
 	}
@@ -372,7 +347,7 @@ func TestOneReplicaRotates(t *testing.T) {
 	if e.db.sets != 0 {
 		t.Fatal("RotateImmediately=false rotated")
 	}
-	e.clock.add(48 * time.Hour)
+	e.clock.Add(48 * time.Hour)
 	var wg sync.WaitGroup
 	for _, owner := range []string{"a", "b", "c", "d"} {
 		wg.Add(1)
@@ -470,7 +445,7 @@ func TestCancel(t *testing.T) {
 		t.Errorf("Cancel changed the stages: %v → %v", before, got)
 	}
 	e.db.down = false
-	e.clock.add(72 * time.Hour)
+	e.clock.Add(72 * time.Hour)
 	if n, _ := r.Pass(ctx); n != 0 {
 		t.Error("a cancelled rotation was rotated")
 	}
@@ -490,7 +465,7 @@ func TestStartWhileAnotherReplicaRotates(t *testing.T) {
 	ctx := context.Background()
 	e.db.pw["app"] = "old-pw"
 	arn := e.create(t, "db", rds("app", "old-pw"))
-	now := e.clock.now()
+	now := e.clock.Now()
 	if _, err := e.svc.UpdateRotation(ctx, arn, func(_ *secrets.Secret, rot *secrets.Rotation) error {
 		rot.Enabled, rot.AfterDays, rot.Next, rot.ClaimedBy, rot.ClaimedAt = true, 1, now, "other", now
 		return nil

@@ -4,16 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"path/filepath"
 	"slices"
 	"sort"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/shortfuse/shortfuse/internal/seal"
 	"github.com/shortfuse/shortfuse/internal/store"
-	"github.com/shortfuse/shortfuse/internal/store/bolt"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 const (
@@ -24,28 +21,10 @@ const (
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// testClock is a settable clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 type fixture struct {
 	svc   *Service
 	st    store.Store
-	clock *testClock
+	clock *testutil.Clock
 	path  string
 }
 
@@ -53,22 +32,10 @@ func newFixture(t *testing.T) *fixture { return newFixtureTB(t) }
 
 func newFixtureTB(t testing.TB) *fixture {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "store.db")
-	st, err := bolt.Open(path, bolt.Options{})
-	if err != nil {
-		t.Fatalf("bolt.Open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	dk, err := seal.NewDataKey(rand.Reader, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := seal.NewSealer(rand.Reader, dk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := &testClock{t: t0}
-	return &fixture{svc: New(st, sealer, testAccount, testRegion, clock.now, rand.Reader), st: st, clock: clock, path: path}
+	st, path := testutil.TempStore(t)
+	sealer := testutil.Sealer(t)
+	clock := testutil.NewClock(t0)
+	return &fixture{svc: New(st, sealer, testAccount, testRegion, clock.Now, rand.Reader), st: st, clock: clock, path: path}
 }
 
 func (f *fixture) create(t *testing.T, name, value string) *Result {

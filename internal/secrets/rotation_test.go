@@ -27,7 +27,7 @@ func TestRotationState(t *testing.T) {
 			if rot.ClaimedBy != "" {
 				return errors.New("taken")
 			}
-			rot.Enabled, rot.AfterDays, rot.ClaimedBy, rot.ClaimedAt = true, 1, owner, f.clock.now()
+			rot.Enabled, rot.AfterDays, rot.ClaimedBy, rot.ClaimedAt = true, 1, owner, f.clock.Now()
 			return nil
 		})
 		return err
@@ -49,7 +49,7 @@ func TestRotationState(t *testing.T) {
 	if _, err := f.svc.FinishRotation(ctx, "db", v1, time.Time{}); err == nil {
 		t.Error("FinishRotation accepted a version that is neither pending nor current")
 	}
-	f.clock.set(t0.Add(time.Hour))
+	f.clock.Set(t0.Add(time.Hour))
 	next := t0.Add(25 * time.Hour)
 	sec, err = f.svc.FinishRotation(ctx, "db", v2, next)
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/shortfuse/shortfuse/internal/policy"
@@ -66,7 +65,7 @@ type Service struct {
 	region   string
 	now      func() time.Time
 	rand     io.Reader
-	policies *policyCache
+	policies *policy.Cache
 	recs     *recCache
 }
 
@@ -75,7 +74,7 @@ type Service struct {
 // production) are the clock and randomness of every date, ARN suffix,
 // version id and generated password.
 func New(st store.Store, sealer *seal.Sealer, account, region string, now func() time.Time, rand io.Reader) *Service {
-	return &Service{st: st, sealer: sealer, account: account, region: region, now: now, rand: rand, policies: newPolicyCache(1024), recs: newRecCache(4096)}
+	return &Service{st: st, sealer: sealer, account: account, region: region, now: now, rand: rand, policies: policy.NewCache(1024), recs: newRecCache(4096)}
 }
 
 // Account returns the account id the service serves.
@@ -465,42 +464,10 @@ func (s *Service) ResourcePolicy(sec *Secret) (*policy.Policy, error) {
 	if sec.Policy == "" {
 		return nil, nil
 	}
-	p, err := s.policies.parse(sec.Policy)
+	p, err := s.policies.Parse(sec.Policy, policy.KindResource)
 	if err != nil {
 		return nil, fmt.Errorf("stored resource policy of %s: %w", sec.ARN, err)
 	}
-	return p, nil
-}
-
-// policyCache keeps parsed resource policies by document text. It is
-// bounded: when full it starts again empty.
-type policyCache struct {
-	mu  sync.Mutex
-	max int
-	m   map[string]*policy.Policy
-}
-
-func newPolicyCache(max int) *policyCache {
-	return &policyCache{max: max, m: make(map[string]*policy.Policy)}
-}
-
-func (c *policyCache) parse(doc string) (*policy.Policy, error) {
-	c.mu.Lock()
-	p, ok := c.m[doc]
-	c.mu.Unlock()
-	if ok {
-		return p, nil
-	}
-	p, err := policy.Parse([]byte(doc), policy.KindResource)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if len(c.m) >= c.max {
-		c.m = make(map[string]*policy.Policy)
-	}
-	c.m[doc] = p
-	c.mu.Unlock()
 	return p, nil
 }
 

@@ -455,7 +455,7 @@ func TestDeletionWindow(t *testing.T) {
 			if !sec.DeletionDate.Equal(end) || !sec.DeletedDate.Equal(t0) || !sec.ScheduledForDeletion() {
 				t.Fatalf("Delete = %v / %v", sec.DeletedDate, sec.DeletionDate)
 			}
-			f.clock.set(end.Add(tt.offset))
+			f.clock.Set(end.Add(tt.offset))
 			_, err = f.svc.GetValue(ctx, res.ARN, "", "")
 			d, derr := f.svc.Describe(ctx, res.ARN)
 			if !tt.gone {
@@ -471,7 +471,7 @@ func TestDeletionWindow(t *testing.T) {
 				wantKind(t, "Delete(scheduled)", err, ErrInvalidRequest)
 				_, err = f.svc.Create(ctx, CreateInput{Name: "/prod/db"})
 				wantKind(t, "Create(name scheduled)", err, ErrInvalidRequest)
-				if n, err := f.svc.Purge(ctx, f.clock.now()); err != nil || n != 0 {
+				if n, err := f.svc.Purge(ctx, f.clock.Now()); err != nil || n != 0 {
 					t.Errorf("Purge before the end = %d, %v", n, err)
 				}
 				if _, err := f.svc.Restore(ctx, "/prod/db"); err != nil {
@@ -490,7 +490,7 @@ func TestDeletionWindow(t *testing.T) {
 			if err != nil || len(list) != 1 || list[0].Name != "/prod/other" {
 				t.Errorf("List after window = %v, %v", list, err)
 			}
-			if n, err := f.svc.Purge(ctx, f.clock.now()); err != nil || n != 1 {
+			if n, err := f.svc.Purge(ctx, f.clock.Now()); err != nil || n != 1 {
 				t.Errorf("Purge = %d, %v; want 1", n, err)
 			}
 			if n := countValues(t, f, res.ARN); n != 0 {
@@ -515,7 +515,7 @@ func TestLazyPurge(t *testing.T) {
 	if _, err := f.svc.Delete(ctx, "/prod/db", 30, false); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.set(t0.Add(30 * 24 * time.Hour))
+	f.clock.Set(t0.Add(30 * 24 * time.Hour))
 	// Creating the name again purges the old secret on the way.
 	f.create(t, "/prod/db", "new")
 	if n := countValues(t, f, res.ARN); n != 0 {
@@ -612,10 +612,10 @@ func TestVersionQuota(t *testing.T) {
 	_, err := f.svc.PutValue(ctx, PutInput{SecretID: "s", Value: StringValue("one too many")})
 	wantKind(t, "PutValue(101st, all recent)", err, ErrLimitExceeded)
 	// One second before the oldest deprecated versions are a day old.
-	f.clock.set(t0.Add(DeprecatedVersionMinAge - time.Second))
+	f.clock.Set(t0.Add(DeprecatedVersionMinAge - time.Second))
 	_, err = f.svc.PutValue(ctx, PutInput{SecretID: "s", Value: StringValue("one too many")})
 	wantKind(t, "PutValue(101st, t-1s)", err, ErrLimitExceeded)
-	f.clock.set(t0.Add(DeprecatedVersionMinAge))
+	f.clock.Set(t0.Add(DeprecatedVersionMinAge))
 	last := f.put(t, "s", "fits")
 	vs := f.stages(t, "s")
 	if len(vs) != MaxVersions {
@@ -798,7 +798,7 @@ func TestList(t *testing.T) {
 		if _, err := f.svc.Create(ctx, CreateInput{Name: name, Description: desc, Tags: tags}); err != nil {
 			t.Fatal(err)
 		}
-		f.clock.set(f.clock.now().Add(time.Minute))
+		f.clock.Set(f.clock.Now().Add(time.Minute))
 	}
 	mk("/prod/db", "Database password", Tag{"team", "data"})
 	mk("/prod/api", "API key", Tag{"team", "web"}, Tag{"tier", "gold"})
@@ -857,7 +857,7 @@ func TestAccessDates(t *testing.T) {
 	if !sec.LastAccessed.IsZero() {
 		t.Errorf("LastAccessed before any read = %v", sec.LastAccessed)
 	}
-	f.clock.set(t0.Add(48 * time.Hour))
+	f.clock.Set(t0.Add(48 * time.Hour))
 	f.get(t, "s", "", "")
 	sec, _ = f.svc.Describe(ctx, "s")
 	if want := day(t0.Add(48 * time.Hour)); !sec.LastAccessed.Equal(want) || !sec.Versions[0].LastAccessed.Equal(want) {

@@ -69,13 +69,13 @@ func (s *Server) auditRequest(ctx context.Context, r *Request, result any, err e
 // mint sessions, whose access key id and expiry tie later records to this
 // one.
 func recordsResponse(r *Request) bool {
-	return r.op != nil && !r.op.Rules.Has(Read)
+	return r.Op != nil && !r.Op.Rules.Has(Read)
 }
 
 // readOnlyRecord is CloudTrail's readOnly flag: reads, and the STS calls
 // that mint sessions.
 func readOnlyRecord(r *Request) bool {
-	return r.op != nil && (r.op.Rules.Has(Read) || r.op.Rules.Has(Mint))
+	return r.Op != nil && (r.Op.Rules.Has(Read) || r.Op.Rules.Has(Mint))
 }
 
 func (s *Server) baseRecord(r *Request) *audit.Record {

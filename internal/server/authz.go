@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/shortfuse/shortfuse/internal/iam"
@@ -92,7 +91,7 @@ func (s *Server) policyInput(ctx context.Context, c *Caller) (policy.Input, erro
 	if c.Session != nil && (len(c.Session.SessionPolicies) > 0 || len(c.Session.PolicyARNs) > 0) {
 		in.HasSession = true
 		for i, doc := range c.Session.SessionPolicies {
-			p, err := s.policies.parse(doc, policy.KindIdentity)
+			p, err := s.policies.Parse(doc, policy.KindIdentity)
 			if err != nil {
 				// Session policies were validated when the session was
 				// minted; one that no longer parses grants nothing.
@@ -181,37 +180,4 @@ func (s *Server) requestContext(ctx context.Context, r *Request) (map[string][]s
 		m["aws:PrincipalTag/"+k] = []string{v}
 	}
 	return m, nil
-}
-
-// policyCache keeps parsed session policies, keyed by document text. It is
-// bounded: when full it starts again empty.
-type policyCache struct {
-	mu  sync.Mutex
-	max int
-	m   map[string]*policy.Policy
-}
-
-func newPolicyCache(max int) *policyCache {
-	return &policyCache{max: max, m: make(map[string]*policy.Policy)}
-}
-
-func (pc *policyCache) parse(doc string, kind policy.Kind) (*policy.Policy, error) {
-	key := strconv.Itoa(int(kind)) + "\x00" + doc
-	pc.mu.Lock()
-	p, ok := pc.m[key]
-	pc.mu.Unlock()
-	if ok {
-		return p, nil
-	}
-	p, err := policy.Parse([]byte(doc), kind)
-	if err != nil {
-		return nil, err
-	}
-	pc.mu.Lock()
-	if len(pc.m) >= pc.max {
-		pc.m = make(map[string]*policy.Policy)
-	}
-	pc.m[key] = p
-	pc.mu.Unlock()
-	return p, nil
 }

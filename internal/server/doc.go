@@ -21,14 +21,14 @@
 // registry's verdict on the session and every session it descends from
 // (revoked, abandoned, narrowed, used up), which also counts the call
 // against their use limits. What the pipeline does for an operation is
-// declared by its Rules in the operations table (routes.go, iam_routes.go,
-// sm_routes.go): Read, Write, Mint (what the audit trail records), IAM (what
+// declared by its Rules in the operations table (routes.go, sm_routes.go,
+// and package iamapi's Register): Read, Write, Mint (what the audit trail records), IAM (what
 // a session without MFA is refused), SelfRevoke and Uncounted (session
 // control).
 //
 // # One way to do each thing
 //
-//   - Authorization: Request.Check (request.go) with an authz question is
+//   - Authorization: Request.Check (package rpc) with an authz question is
 //     the one entry point, for identity, session, resource and trust
 //     policies and web identities alike; it records each decision for the
 //     audit trail. Server.authorize (authz.go) gathers the policies and
@@ -41,20 +41,23 @@
 //
 // # Files
 //
-//	server.go, mux.go, request.go   front door, operations table, request and rules
+//	server.go, routes.go            front door, the operations table
+//	rpc.go                          names of package rpc's request, handler,
+//	                                table and rules, which every service's
+//	                                handlers share
 //	pipeline.go                     dispatch and the session rules (admit)
 //	auth.go, ratelimit.go           SigV4 authentication, throttling of failures
 //	authz.go                        policies and condition keys of a caller
 //	mint.go                         the one mint path
 //	audit.go                        audit records of calls
-//	errors.go, iam_errors.go, sm_errors.go  domain errors to wire errors
+//	errors.go, sm_errors.go         domain errors to wire errors (IAM's
+//	                                table is iamapi.Codes)
 //	sts.go, sts_webidentity.go      STS
-//	iam_*.go                        IAM
+//	package iamapi                  IAM (its handlers and their operations)
 //	sm_*.go                         Secrets Manager (sm_dynamic.go: dynamic secrets'
 //	                                database credentials, package dbcred)
 //	shortfuse.go, shortfuse_oidc.go, shortfuse_approvals.go  the shortfuse service
 //	ui.go                           the approval page's adapter onto the pipeline
 //	authcache.go                    principal cache
-//	keys.go, boot.go                key rotation and first start
 //	metrics.go                      Prometheus metrics
 package server

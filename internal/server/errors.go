@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
+	"github.com/shortfuse/shortfuse/internal/iamapi"
 	"github.com/shortfuse/shortfuse/internal/policy"
 	"github.com/shortfuse/shortfuse/internal/sigv4"
 )
@@ -53,7 +54,7 @@ func (s *Server) toWire(err error, reqID string) *awsapi.Error {
 	if errors.As(err, &pe) {
 		return &awsapi.Error{Code: awsapi.CodeMalformedPolicyDocument, Message: pe.Msg}
 	}
-	if w, ok := iamErrorToWire(err); ok {
+	if w, ok := iamapi.Codes.ToWire(err); ok {
 		return w
 	}
 	if w, ok := secretsErrorToWire(err); ok {
@@ -64,22 +65,6 @@ func (s *Server) toWire(err error, reqID string) *awsapi.Error {
 	}
 	s.log.Error("internal error", "request_id", reqID, "err", err)
 	return awsapi.Internal()
-}
-
-// kindCode maps one domain error kind (a sentinel) to its wire code.
-type kindCode struct {
-	kind error
-	code awsapi.Code
-}
-
-// codeOfKind looks kind up in a domain's table.
-func codeOfKind(kind error, table []kindCode) (awsapi.Code, bool) {
-	for _, c := range table {
-		if errors.Is(kind, c.kind) {
-			return c.code, true
-		}
-	}
-	return 0, false
 }
 
 // encodeJSONResult encodes a JSON 1.1 result; nil becomes {}.

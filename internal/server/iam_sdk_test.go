@@ -18,6 +18,13 @@ import (
 	"github.com/pquerna/otp/totp"
 )
 
+const iamTestAccount = "123456789012"
+
+const (
+	iamTestAllowRead = `{"Version":"2012-10-17","Statement":[{"Sid":"Read","Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:us-east-1:*:secret:/prod/*"}]}`
+	iamTestTrust     = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}`
+)
+
 // iamSDKBroker starts the broker in-process on a test HTTP server and
 // returns an aws-sdk-go-v2 IAM client signed with the bootstrap admin's
 // key, and a function making clients for other keys.

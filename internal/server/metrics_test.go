@@ -10,6 +10,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/secrets"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 // TestUnknownMembersMetric: members of a Secrets Manager request that the
@@ -18,8 +19,8 @@ import (
 func TestUnknownMembersMetric(t *testing.T) {
 	core := newTestCore(t, smAccount, nil)
 	deps := core.deps()
-	deps.Secrets = secrets.New(core.st, core.sealer, smAccount, "us-east-1", (&clock{}).Now, rand.Reader)
-	logs := &lockedBuffer{}
+	deps.Secrets = secrets.New(core.st, core.sealer, smAccount, "us-east-1", (&testutil.Clock{}).Now, rand.Reader)
+	logs := &testutil.Buffer{}
 	m := NewMetrics()
 	t.Cleanup(func() { awsapi.SetUnknownMembersHook(nil) })
 	srv := New(Config{Account: smAccount, Region: "us-east-1", Metrics: m,

@@ -24,7 +24,7 @@ import (
 // when the audit trail cannot be written (fail closed: nothing changes
 // without an intent record, no response leaves without its record).
 func (s *Server) dispatch(ctx context.Context, op *Operation, r *Request, encode func(any) error) (any, error) {
-	r.op, r.authorizer = op, s.authorize
+	r.Op, r.Authorizer = op, s.authorize
 	if r.Caller != nil {
 		if err := s.admit(ctx, op, r); err != nil {
 			if aerr := s.auditRequest(ctx, r, nil, err); aerr != nil {

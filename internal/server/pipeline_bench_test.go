@@ -21,6 +21,7 @@ import (
 	sdksm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/shortfuse/shortfuse/internal/audit"
+	"github.com/shortfuse/shortfuse/internal/keystore"
 	"github.com/shortfuse/shortfuse/internal/secrets"
 )
 
@@ -36,7 +37,7 @@ func BenchmarkHandler(b *testing.B) {
 	core := newTestCore(b, smAccount, nil)
 	dir := b.TempDir()
 	svc := secrets.New(core.st, core.sealer, smAccount, "us-east-1", time.Now, rand.Reader)
-	auditKey, err := LoadAuditKey(ctx, core.st, core.sealer, rand.Reader)
+	auditKey, err := keystore.LoadAuditKey(ctx, core.st, core.sealer, rand.Reader)
 	if err != nil {
 		b.Fatal(err)
 	}

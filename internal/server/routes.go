@@ -1,9 +1,12 @@
 package server
 
-import "github.com/shortfuse/shortfuse/internal/oidc"
+import (
+	"github.com/shortfuse/shortfuse/internal/iamapi"
+	"github.com/shortfuse/shortfuse/internal/oidc"
+)
 
 // addOperations is the whole API of the broker, one line per operation,
-// with the rules (request.go) by which the pipeline treats its calls.
+// with the rules (rpc.Rules) by which the pipeline treats its calls.
 func addOperations(m *Mux, s *Server) {
 	// STS
 	m.Query("sts", "GetCallerIdentity", Read, handleGetCallerIdentity())
@@ -28,27 +31,8 @@ func addOperations(m *Mux, s *Server) {
 	m.JSON("shortfuse", "RedeemRequest", Write, approvalsOp(s, handleRedeemRequest(s)))
 	m.JSON("shortfuse", "RevokeRequestSession", Write, approvalsOp(s, handleRevokeRequestSession(s)))
 
-	// IAM: iam_routes.go
-	addIAMOperations(m, s.iam)
-
-	// IAM: login profiles, the approval page's passwords (iam_login.go)
-	m.Query("iam", "CreateLoginProfile", IAM, handleCreateLoginProfile(s.iam))
-	m.Query("iam", "GetLoginProfile", IAM|Read, handleGetLoginProfile(s.iam))
-	m.Query("iam", "UpdateLoginProfile", IAM, handleUpdateLoginProfile(s.iam))
-	m.Query("iam", "DeleteLoginProfile", IAM, handleDeleteLoginProfile(s.iam))
-	m.Query("iam", "ChangePassword", IAM, handleChangePassword(s))
-
-	// IAM: OpenID Connect providers (iam_oidc.go)
-	m.Query("iam", "CreateOpenIDConnectProvider", IAM, handleCreateOpenIDConnectProvider(s.iam))
-	m.Query("iam", "GetOpenIDConnectProvider", IAM|Read, handleGetOpenIDConnectProvider(s.iam))
-	m.Query("iam", "ListOpenIDConnectProviders", IAM|Read, handleListOpenIDConnectProviders(s.iam))
-	m.Query("iam", "DeleteOpenIDConnectProvider", IAM, handleDeleteOpenIDConnectProvider(s.iam))
-	m.Query("iam", "AddClientIDToOpenIDConnectProvider", IAM, handleAddClientIDToOpenIDConnectProvider(s.iam))
-	m.Query("iam", "RemoveClientIDFromOpenIDConnectProvider", IAM, handleRemoveClientIDFromOpenIDConnectProvider(s.iam))
-	m.Query("iam", "UpdateOpenIDConnectProviderThumbprint", IAM, handleUpdateOpenIDConnectProviderThumbprint(s.iam))
-	m.Query("iam", "TagOpenIDConnectProvider", IAM, handleTagOpenIDConnectProvider(s.iam))
-	m.Query("iam", "UntagOpenIDConnectProvider", IAM, handleUntagOpenIDConnectProvider(s.iam))
-	m.Query("iam", "ListOpenIDConnectProviderTags", IAM|Read, handleListOpenIDConnectProviderTags(s.iam))
+	// IAM (package iamapi)
+	iamapi.Register(m, s.iam)
 
 	// Secrets Manager: sm_routes.go
 	addSecretsOperations(m, s.secrets, s.readSecretValue, s.rotation)

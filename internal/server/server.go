@@ -20,8 +20,10 @@ import (
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/dbcred"
 	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/policy"
 	"github.com/shortfuse/shortfuse/internal/registry"
 	"github.com/shortfuse/shortfuse/internal/rotation"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 	"github.com/shortfuse/shortfuse/internal/secrets"
 	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 	"github.com/shortfuse/shortfuse/internal/sigv4"
@@ -87,7 +89,7 @@ type Server struct {
 	rotation *rotation.Service
 	verifier *sigv4.Verifier
 	log      *slog.Logger
-	policies *policyCache
+	policies *policy.Cache
 	limiter  *failureLimiter
 	pcache   *principalCache
 	// dummySecret is used to verify requests from unknown access keys, so
@@ -138,7 +140,7 @@ func New(cfg Config, deps Deps) *Server {
 		rotation:    deps.Rotation,
 		verifier:    sigv4.NewVerifier(),
 		log:         cfg.Logger,
-		policies:    newPolicyCache(4096),
+		policies:    policy.NewCache(4096),
 		limiter:     newFailureLimiter(cfg.FailedAuthEvery, cfg.FailedAuthBurst, 100000),
 		pcache:      newPrincipalCache(deps.IAM, 100000, cfg.PrincipalCacheTTL),
 		dummySecret: hex.EncodeToString(dummy[:])[:40],
@@ -457,14 +459,4 @@ func sourceIP(r *http.Request) string {
 
 // safeText keeps client-supplied text printable and short before it is
 // echoed in an error message.
-func safeText(s string) string {
-	if len(s) > 128 {
-		s = s[:128]
-	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return '?'
-		}
-		return r
-	}, s)
-}
+func safeText(s string) string { return rpc.SafeText(s) }

@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,38 +21,19 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
-
-// clock is a settable clock for the server under test: real time plus an
-// offset, so that requests signed now by the SDK can be checked at other
-// moments of the server's view of time.
-type clock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-func (c *clock) Set(offset time.Duration) {
-	c.mu.Lock()
-	c.offset = offset
-	c.mu.Unlock()
-}
 
 type testBroker struct {
 	srv   *Server
 	url   string
-	clock *clock
+	clock *testutil.Clock
 	admin aws.Credentials
 }
 
 func newTestBroker(t *testing.T, maxSession time.Duration, extra func(*Mux)) *testBroker {
 	t.Helper()
-	clk := &clock{}
+	clk := &testutil.Clock{}
 	core := newTestCore(t, "123456789012", clk.Now)
 	srv := New(Config{Account: "123456789012", Region: "us-east-1", MaxSessionDuration: maxSession, Now: clk.Now}, core.deps())
 	if extra != nil {
@@ -123,8 +103,8 @@ func TestSessionExpiryBoundary(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			// The SDK signs with the real clock; move the server's clock so
 			// that "now" is Expiration+at when the request arrives.
-			b.clock.Set(time.Until(exp) + tt.at)
-			defer b.clock.Set(0)
+			b.clock.Shift(time.Until(exp) + tt.at)
+			defer b.clock.Shift(0)
 			_, err := b.sts(tt.creds).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 			if got := errCode(err); got != tt.wantCo {
 				t.Errorf("GetCallerIdentity() error code = %q (%v), want %q", got, err, tt.wantCo)
@@ -290,7 +270,7 @@ func TestPresignedGetCallerIdentity(t *testing.T) {
 	if r := doc.GetCallerIdentityResponse; r.GetCallerIdentityResult.Account != "123456789012" || !strings.HasSuffix(r.GetCallerIdentityResult.Arn, ":user/admin") || r.ResponseMetadata.RequestId == "" {
 		t.Errorf("JSON envelope %s", body)
 	}
-	b.clock.Set(61 * time.Second)
+	b.clock.Shift(61 * time.Second)
 	if status, body := do(); status == 200 || !strings.Contains(body, "<Code>RequestExpired</Code>") {
 		t.Fatalf("expired presigned call: %d %s", status, body)
 	}

@@ -682,7 +682,7 @@ func (s *Server) approveParams(in *approveRequestInput) (narrowed time.Duration,
 	if len(*in.Policy) > 2048 {
 		return 0, "", invalidParam("Policy must be at most 2048 characters")
 	}
-	if _, err := s.policies.parse(*in.Policy, policy.KindIdentity); err != nil {
+	if _, err := s.policies.Parse(*in.Policy, policy.KindIdentity); err != nil {
 		var me *policy.MalformedError
 		if errors.As(err, &me) {
 			return 0, "", &awsapi.Error{Code: awsapi.CodeMalformedPolicyDocumentSM, Message: me.Msg}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/approvals"
 	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 const apAccount = "123456789012"
@@ -47,7 +48,7 @@ func allow(action, resource string) string {
 func newApprovalBroker(t *testing.T, roleTags map[string][]iam.Tag) *approvalBroker {
 	t.Helper()
 	ctx := context.Background()
-	clk := &clock{}
+	clk := &testutil.Clock{}
 	core := newTestCore(t, apAccount, clk.Now)
 	st, svc, account := core.st, core.iam, apAccount
 	ap := approvals.New(st, approvals.Options{Now: clk.Now, Rand: rand.Reader})
@@ -126,9 +127,7 @@ func (b *approvalBroker) code(t *testing.T, user string) string {
 	step := max(b.steps[user], b.clock.Now().Unix()/30)
 	b.steps[user] = step + 1
 	if cur := b.clock.Now().Unix() / 30; step > cur+1 {
-		b.clock.mu.Lock()
-		b.clock.offset += time.Duration(step-cur-1) * 30 * time.Second
-		b.clock.mu.Unlock()
+		b.clock.Add(time.Duration(step-cur-1) * 30 * time.Second)
 	}
 	c, err := totp.GenerateCodeCustom(b.seeds[user], time.Unix(step*30, 0), totpOpts)
 	if err != nil {
@@ -389,7 +388,7 @@ func TestApprovalMisconfigured(t *testing.T) {
 
 	// Unapproved requests expire at the end of the window.
 	code, k := b.ask(t, "arn:aws:iam::"+apAccount+":role/shortwait", map[string]any{"DurationSeconds": 600})
-	b.clock.Set(61 * time.Second)
+	b.clock.Shift(61 * time.Second)
 	got := requestOf(t, mustShortfuse(t, b.testBroker, b.users["jenkins"], "GetRequest", jsonBody(t, map[string]any{"Code": code})))
 	if got["Status"] != "expired" {
 		t.Fatalf("after the window: %v", got)

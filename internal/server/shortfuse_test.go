@@ -194,14 +194,14 @@ func TestDeadManSwitch(t *testing.T) {
 	if out["Deadline"] == nil || out["Expiration"] == nil {
 		t.Fatalf("Heartbeat: %v", out)
 	}
-	b.clock.Set(9 * time.Second)
+	b.clock.Shift(9 * time.Second)
 	wantCallerCode(t, b, sess, "")
 	mustShortfuse(t, b, sess, "Heartbeat", `{"GraceSeconds":10}`) // re-armed at +9 s
-	b.clock.Set(18 * time.Second)
+	b.clock.Shift(18 * time.Second)
 	wantCallerCode(t, b, sess, "")
-	b.clock.Set(20 * time.Second)
+	b.clock.Shift(20 * time.Second)
 	wantCallerCode(t, b, sess, "ExpiredToken")
 	wantShortfuseError(t, b, sess, "Heartbeat", `{"GraceSeconds":10}`, "ExpiredTokenException")
-	b.clock.Set(0)
+	b.clock.Shift(0)
 	wantShortfuseError(t, b, b.sessionToken(t), "Heartbeat", `{"GraceSeconds":5}`, "InvalidParameterException")
 }

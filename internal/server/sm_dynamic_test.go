@@ -20,6 +20,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/audit"
 	"github.com/shortfuse/shortfuse/internal/dbcred"
 	"github.com/shortfuse/shortfuse/internal/secrets"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 // recordingEngine is a database that records what it is asked.
@@ -78,7 +79,7 @@ type dynBroker struct {
 	eng    *recordingEngine
 	dbc    *dbcred.Service
 	audit  *memAudit
-	logs   *lockedBuffer
+	logs   *testutil.Buffer
 	core   *testCore
 	secret *secrets.Service
 }
@@ -87,7 +88,7 @@ func newDynBroker(t *testing.T) *dynBroker {
 	t.Helper()
 	core := newTestCore(t, smAccount, nil)
 	svc := secrets.New(core.st, core.sealer, smAccount, "us-east-1", time.Now, rand.Reader)
-	logs := &lockedBuffer{}
+	logs := &testutil.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	eng := &recordingEngine{created: map[string][]string{}, until: map[string]time.Time{}}
 	au := &memAudit{}

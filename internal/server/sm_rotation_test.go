@@ -19,6 +19,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/dbcred"
 	"github.com/shortfuse/shortfuse/internal/rotation"
 	"github.com/shortfuse/shortfuse/internal/secrets"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 // memDB is a database of users and passwords that can rotate.
@@ -69,7 +70,7 @@ func (d *memDB) SetUserPassword(_ context.Context, m *dbcred.Master, user, _ str
 func TestRotateSecretAPI(t *testing.T) {
 	core := newTestCore(t, smAccount, nil)
 	svc := secrets.New(core.st, core.sealer, smAccount, "us-east-1", time.Now, rand.Reader)
-	logs := &lockedBuffer{}
+	logs := &testutil.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	au := &memAudit{}
 	db := &memDB{pw: map[string]string{"app": "Old-App-Passw0rd", "master": testMasterPW}}

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,46 +21,29 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/shortfuse/shortfuse/internal/secrets"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 const smAccount = "123456789012"
-
-// lockedBuffer collects the broker's log.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // smBroker is the broker in-process on a test HTTP server, with the
 // Secrets Manager plane and a debug log kept in memory.
 type smBroker struct {
 	url   string
 	admin aws.Credentials
-	logs  *lockedBuffer
+	logs  *testutil.Buffer
 	// smClock is the clock of the secrets service only (the server's own
 	// clock stays real, so that SDK signatures verify).
-	smClock *clock
+	smClock *testutil.Clock
 	svc     *secrets.Service
 }
 
 func newSMBroker(t testing.TB) *smBroker {
 	t.Helper()
 	core := newTestCore(t, smAccount, nil)
-	smClock := &clock{}
+	smClock := &testutil.Clock{}
 	svc := secrets.New(core.st, core.sealer, smAccount, "us-east-1", smClock.Now, rand.Reader)
-	logs := &lockedBuffer{}
+	logs := &testutil.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	deps := core.deps()
 	deps.Secrets = svc
@@ -467,13 +449,13 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 	if _, err := c.DeleteSecret(ctx, &sdksm.DeleteSecretInput{SecretId: aws.String("/prod/db"), RecoveryWindowInDays: aws.Int64(7)}); err != nil {
 		t.Fatal(err)
 	}
-	b.smClock.Set(7 * 24 * time.Hour)
+	b.smClock.Shift(7 * 24 * time.Hour)
 	_, err = c.DescribeSecret(ctx, &sdksm.DescribeSecretInput{SecretId: aws.String(arn)})
 	wantCode(t, "DescribeSecret(past window)", err, "ResourceNotFoundException")
 	if n, err := b.svc.Purge(ctx, time.Now().Add(7*24*time.Hour)); err != nil || n != 1 {
 		t.Errorf("Purge = %d, %v", n, err)
 	}
-	b.smClock.Set(0)
+	b.smClock.Shift(0)
 	fd, err := c.DeleteSecret(ctx, &sdksm.DeleteSecretInput{SecretId: aws.String("/prod/api"), ForceDeleteWithoutRecovery: aws.Bool(true)})
 	must("DeleteSecret(force)", err)
 	if fd.DeletionDate == nil || time.Since(*fd.DeletionDate) > time.Minute {

@@ -201,7 +201,7 @@ func strOr(v *string) string {
 // --- pagination ------------------------------------------------------------------
 
 // smPage cuts one page out of a full list by NextToken and MaxResults
-// (paging.go).
+// (package rpc).
 func smPage[T any](items []T, token *string, maxResults *int32, def, max int32) (page []T, next *string, err error) {
 	n := def
 	if maxResults != nil {

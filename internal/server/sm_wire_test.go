@@ -173,7 +173,7 @@ func FuzzSecretsHandlers(f *testing.F) {
 		svc, action, _ := strings.Cut(key, ":")
 		op := m.Lookup(svc, action)
 		r := &Request{ID: "fuzz", Time: time.Now(), Service: svc, Action: action, Body: body, Caller: &Caller{ARN: "arn:aws:iam::123456789012:user/admin", Account: smAccount}}
-		r.authorizer = func(context.Context, *Request, *authz) (policy.Result, error) {
+		r.Authorizer = func(context.Context, *Request, *authz) (policy.Result, error) {
 			return policy.Result{Decision: policy.Allow}, nil
 		}
 		_, err := op.Handler(ctx, r)

@@ -10,6 +10,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/policy"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 )
 
@@ -74,9 +75,7 @@ var (
 	reTagValue   = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$`)
 )
 
-func validationError(format string, args ...any) error {
-	return awsapi.Errorf(awsapi.CodeValidation, format, args...)
-}
+func validationError(format string, args ...any) error { return rpc.ValidationError(format, args...) }
 
 // mfa checks SerialNumber/TokenCode if given. It returns whether MFA was
 // presented and verified.
@@ -189,7 +188,7 @@ func (s *Server) roleSessionParams(ctx context.Context, p *awsapi.Params) (*role
 		if len(doc) < 1 || len(doc) > 2048 {
 			return nil, validationError("1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length between 1 and 2048")
 		}
-		if _, err := s.policies.parse(doc, policy.KindIdentity); err != nil {
+		if _, err := s.policies.Parse(doc, policy.KindIdentity); err != nil {
 			var me *policy.MalformedError
 			if errors.As(err, &me) {
 				return nil, &awsapi.Error{Code: awsapi.CodeMalformedPolicyDocument, Message: me.Msg}
@@ -262,7 +261,7 @@ func (s *Server) checkAssumeRole(ctx context.Context, r *Request, action string,
 		}
 		return errAccessDenied(r, action, roleARN, false)
 	}
-	trust, err := s.policies.parse(role.AssumeRolePolicyDocument, policy.KindTrust)
+	trust, err := s.policies.Parse(role.AssumeRolePolicyDocument, policy.KindTrust)
 	if err != nil {
 		// A stored trust policy that does not parse trusts no one.
 		return errAccessDenied(r, action, role.ARN, false)

@@ -256,7 +256,7 @@ func (s *Server) webIdentityRole(ctx context.Context, r *Request, in *roleSessio
 	if err != nil {
 		return nil, err
 	}
-	trust, err := s.policies.parse(role.AssumeRolePolicyDocument, policy.KindTrust)
+	trust, err := s.policies.Parse(role.AssumeRolePolicyDocument, policy.KindTrust)
 	if err != nil {
 		return nil, denied // a stored trust policy that does not parse trusts no one
 	}

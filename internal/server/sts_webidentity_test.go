@@ -347,7 +347,7 @@ func TestWebIdentityKeyRotation(t *testing.T) {
 		{"ok/cached", 4 * time.Minute, false, func() string { return tok(k.rsa, "rsa-1") }, "", 3},
 	}
 	for _, st := range steps {
-		f.b.clock.Set(st.clock)
+		f.b.clock.Shift(st.clock)
 		if st.rotate {
 			f.iss.setJWKS(jwksOf(t,
 				jose.JSONWebKey{Key: &k.rsa.PublicKey, KeyID: "rsa-1", Algorithm: "RS256"},
@@ -431,7 +431,7 @@ func TestWebIdentityStoredJWKS(t *testing.T) {
 	}
 	// Removing the stored set sends the broker back to the issuer.
 	mustShortfuse(t, b, b.admin, "SetOpenIDConnectProviderJWKS", `{"OpenIDConnectProviderArn":"`+prov+`","JWKS":""}`)
-	b.clock.Set(2 * time.Minute)
+	b.clock.Shift(2 * time.Minute)
 	if got := apiCode(assume()); got != "IDPCommunicationError" {
 		t.Fatalf("after removal: code %q, want IDPCommunicationError", got)
 	}

@@ -3,17 +3,18 @@ package server
 import (
 	"context"
 	"crypto/rand"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/keystore"
 	"github.com/shortfuse/shortfuse/internal/registry"
 	"github.com/shortfuse/shortfuse/internal/seal"
 	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 	"github.com/shortfuse/shortfuse/internal/store/bolt"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 // testCore is what a test broker is made of, wired as `shortfuse server` wires it: a bolt
@@ -34,19 +35,15 @@ func newTestCore(t testing.TB, account string, now func() time.Time) *testCore {
 		now = time.Now
 	}
 	ctx := context.Background()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "store.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st, _ := testutil.TempStore(t)
 	mk, err := seal.GenerateMasterKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadAccount(ctx, st, account, rand.Reader); err != nil {
+	if _, err := keystore.LoadAccount(ctx, st, account, rand.Reader); err != nil {
 		t.Fatal(err)
 	}
-	sealer, keyring, err := LoadKeys(ctx, st, mk, rand.Reader)
+	sealer, keyring, err := keystore.LoadKeys(ctx, st, mk, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -147,7 +147,7 @@ func (b *uiBackend) signIn(ctx context.Context, r *Request, userName, password, 
 		return nil, nil, err
 	}
 	r.Caller = &Caller{Account: s.cfg.Account, ARN: user.ARN, UserID: user.ID, UserName: user.Name, Type: "IAMUser"}
-	r.authorizer = s.authorize
+	r.Authorizer = s.authorize
 	if err := r.RefuseExplicitDeny(ctx, "shortfuse:ConsoleSignIn", user.ARN); err != nil {
 		return nil, nil, err
 	}

@@ -63,15 +63,15 @@ func TestPageSessionIdle(t *testing.T) {
 	if err := ui.Check(ctx, p, meta); err != nil || state() != registry.StateActive {
 		t.Fatalf("a page shown after sign-in: %v, state %s", err, state())
 	}
-	b.clock.Set(8 * time.Minute)
+	b.clock.Shift(8 * time.Minute)
 	if err := ui.Check(ctx, p, meta); err != nil {
 		t.Fatalf("a page shown within the idle time: %v", err)
 	}
-	b.clock.Set(17 * time.Minute) // 9 minutes after the last page
+	b.clock.Shift(17 * time.Minute) // 9 minutes after the last page
 	if err := ui.Check(ctx, p, meta); err != nil {
 		t.Fatalf("a page shown within the idle time of the last one: %v", err)
 	}
-	b.clock.Set(28 * time.Minute) // 11 minutes after the last page
+	b.clock.Shift(28 * time.Minute) // 11 minutes after the last page
 	if got := state(); got != registry.StateAbandoned {
 		t.Errorf("a page left alone for 11 minutes: session %s, want %s", got, registry.StateAbandoned)
 	}

@@ -16,27 +16,17 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // fakeBackend knows one user, alice, password "correct horse battery",
 // code 123456, and one pending request.
 type fakeBackend struct {
 	mu       sync.Mutex
-	clock    *clock
+	clock    *testutil.Clock
 	revoked  bool
 	calls    []string
 	req      Request
@@ -115,9 +105,9 @@ func (f *fakeBackend) ChangePassword(ctx context.Context, p *Principal, m Meta, 
 
 const evilURL = `https://ci.example/job/x/?a="><script>alert(1)</script>`
 
-func newUI(t *testing.T) (*UI, *fakeBackend, *clock) {
+func newUI(t *testing.T) (*UI, *fakeBackend, *testutil.Clock) {
 	t.Helper()
-	c := &clock{t: t0}
+	c := testutil.NewClock(t0)
 	f := &fakeBackend{clock: c, req: Request{
 		Code: "ABCD-EFGH", Status: "pending", RoleARN: "arn:aws:iam::111122223333:role/deploy", Requester: "arn:aws:iam::111122223333:user/jenkins",
 		Reason: "<b>ship</b>", Duration: 15 * time.Minute, CreatedAt: t0, ExpiresAt: t0.Add(15 * time.Minute), Required: 1,
@@ -461,7 +451,7 @@ func TestUnknownPathsSignedIn(t *testing.T) {
 }
 
 func TestPasswordChangeRequired(t *testing.T) {
-	c := &clock{t: t0}
+	c := testutil.NewClock(t0)
 	f := &fakeBackend{clock: c}
 	b := &mustChangeBackend{fakeBackend: f}
 	u, err := New(Options{Backend: b, Now: c.Now, Rand: rand.Reader})
@@ -513,7 +503,7 @@ func FuzzServeHTTP(f *testing.F) {
 	} {
 		f.Add(s.method, s.path, s.body, true)
 	}
-	c := &clock{t: t0}
+	c := testutil.NewClock(t0)
 	fb := &fakeBackend{clock: c, req: Request{Code: "ABCD-EFGH", Status: "pending", Duration: time.Minute, Required: 1}}
 	u, err := New(Options{Backend: fb, Now: c.Now, Rand: rand.Reader, MaxFailures: 1 << 30})
 	if err != nil {

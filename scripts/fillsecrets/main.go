@@ -22,9 +22,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shortfuse/shortfuse/internal/keystore"
 	"github.com/shortfuse/shortfuse/internal/seal"
 	"github.com/shortfuse/shortfuse/internal/secrets"
-	"github.com/shortfuse/shortfuse/internal/server"
 	"github.com/shortfuse/shortfuse/internal/store/bolt"
 )
 
@@ -69,11 +69,11 @@ func fill(ctx context.Context, dir, region, prefix string, count, workers int, s
 		return err
 	}
 	defer st.Close()
-	account, err := server.LoadAccount(ctx, st, "", rand.Reader)
+	account, err := keystore.LoadAccount(ctx, st, "", rand.Reader)
 	if err != nil {
 		return err
 	}
-	sealer, _, err := server.LoadKeys(ctx, st, mk, rand.Reader)
+	sealer, _, err := keystore.LoadKeys(ctx, st, mk, rand.Reader)
 	if err != nil {
 		return err
 	}

@@ -9,9 +9,10 @@ import (
 	"net/url"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 // maskAll writes input through a Writer in the given chunks and returns the
@@ -235,7 +236,7 @@ func TestFlushMidSecret(t *testing.T) {
 
 func TestIdleTimerReleasesTail(t *testing.T) {
 	set := Compile([]byte("hunter2"))
-	out := &lockedBuffer{}
+	out := &testutil.Buffer{}
 	w := set.NewWriter(out, 10*time.Millisecond)
 	defer w.Close()
 	w.Write([]byte("Password? h"))
@@ -246,23 +247,6 @@ func TestIdleTimerReleasesTail(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func TestWriteAfterClose(t *testing.T) {

@@ -1,4 +1,4 @@
-package server
+package iamapi
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 )
 
 // entityParam is the request member naming the principal of an operation
@@ -31,16 +32,34 @@ func entityWord(kind iam.EntityKind) string {
 	return "Role"
 }
 
+// entityArgs reads the name of the user, group or role (entityParam) and
+// the other required members, in that order, and authorizes action on the
+// entity, with the condition keys that keys (if not nil) makes of them.
+func entityArgs(ctx context.Context, r *rpc.Request, svc *iam.Service, kind iam.EntityKind, action string, keys func(v []string) map[string][]string, members ...string) ([]string, error) {
+	v, err := required(r.Params, append([]string{entityParam(kind)}, members...)...)
+	if err != nil {
+		return nil, err
+	}
+	var k map[string][]string
+	if keys != nil {
+		k = keys(v)
+	}
+	return v, authorizeEntity(ctx, r, svc, kind, action, v[0], k)
+}
+
+// policyARNKey is the condition key of attaching and detaching: the
+// policy's ARN (the second member).
+func policyARNKey(v []string) map[string][]string {
+	return map[string][]string{"iam:PolicyARN": {v[1]}}
+}
+
 // --- inline policies -----------------------------------------------------------
 
-func handlePutInlinePolicy(svc *iam.Service, kind iam.EntityKind) Handler {
+func handlePutInlinePolicy(svc *iam.Service, kind iam.EntityKind) rpc.Handler {
 	action := "iam:Put" + entityWord(kind) + "Policy"
-	return func(ctx context.Context, r *Request) (any, error) {
-		v, err := required(r.Params, entityParam(kind), "PolicyName", "PolicyDocument")
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
+		v, err := entityArgs(ctx, r, svc, kind, action, nil, "PolicyName", "PolicyDocument")
 		if err != nil {
-			return nil, err
-		}
-		if err := authorizeEntity(ctx, r, svc, kind, action, v[0], nil); err != nil {
 			return nil, err
 		}
 		return nil, svc.PutInlinePolicy(ctx, kind, v[0], v[1], v[2])
@@ -57,14 +76,11 @@ type getInlinePolicyResult struct {
 	PolicyDocument string `xml:"PolicyDocument"`
 }
 
-func handleGetInlinePolicy(svc *iam.Service, kind iam.EntityKind) Handler {
+func handleGetInlinePolicy(svc *iam.Service, kind iam.EntityKind) rpc.Handler {
 	action := "iam:Get" + entityWord(kind) + "Policy"
-	return func(ctx context.Context, r *Request) (any, error) {
-		v, err := required(r.Params, entityParam(kind), "PolicyName")
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
+		v, err := entityArgs(ctx, r, svc, kind, action, nil, "PolicyName")
 		if err != nil {
-			return nil, err
-		}
-		if err := authorizeEntity(ctx, r, svc, kind, action, v[0], nil); err != nil {
 			return nil, err
 		}
 		ip, err := svc.GetInlinePolicy(ctx, kind, v[0], v[1])
@@ -89,16 +105,14 @@ type listPolicyNamesResult struct {
 	listResult
 }
 
-func handleListInlinePolicies(svc *iam.Service, kind iam.EntityKind) Handler {
+func handleListInlinePolicies(svc *iam.Service, kind iam.EntityKind) rpc.Handler {
 	action := "iam:List" + entityWord(kind) + "Policies"
-	return func(ctx context.Context, r *Request) (any, error) {
-		name, err := r.Params.Required(entityParam(kind))
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
+		v, err := entityArgs(ctx, r, svc, kind, action, nil)
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeEntity(ctx, r, svc, kind, action, name, nil); err != nil {
-			return nil, err
-		}
+		name := v[0]
 		names, err := svc.ListInlinePolicies(ctx, kind, name)
 		if err != nil {
 			return nil, err
@@ -111,14 +125,11 @@ func handleListInlinePolicies(svc *iam.Service, kind iam.EntityKind) Handler {
 	}
 }
 
-func handleDeleteInlinePolicy(svc *iam.Service, kind iam.EntityKind) Handler {
+func handleDeleteInlinePolicy(svc *iam.Service, kind iam.EntityKind) rpc.Handler {
 	action := "iam:Delete" + entityWord(kind) + "Policy"
-	return func(ctx context.Context, r *Request) (any, error) {
-		v, err := required(r.Params, entityParam(kind), "PolicyName")
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
+		v, err := entityArgs(ctx, r, svc, kind, action, nil, "PolicyName")
 		if err != nil {
-			return nil, err
-		}
-		if err := authorizeEntity(ctx, r, svc, kind, action, v[0], nil); err != nil {
 			return nil, err
 		}
 		return nil, svc.DeleteInlinePolicy(ctx, kind, v[0], v[1])
@@ -162,7 +173,7 @@ type policyResult struct {
 
 // authorizePolicy authorizes an action on a managed policy. The resource
 // is the policy's ARN as stored, or as given if there is none.
-func authorizePolicy(ctx context.Context, r *Request, svc *iam.Service, action, policyARN string) error {
+func authorizePolicy(ctx context.Context, r *rpc.Request, svc *iam.Service, action, policyARN string) error {
 	resource := policyARN
 	p, err := svc.GetPolicy(ctx, policyARN)
 	switch {
@@ -175,8 +186,8 @@ func authorizePolicy(ctx context.Context, r *Request, svc *iam.Service, action, 
 	return r.Authorize(ctx, action, resource, nil)
 }
 
-func handleCreatePolicy(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleCreatePolicy(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		p := r.Params
 		v, err := required(p, "PolicyName", "PolicyDocument")
 		if err != nil {
@@ -198,8 +209,8 @@ func handleCreatePolicy(svc *iam.Service) Handler {
 	}
 }
 
-func handleGetPolicy(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleGetPolicy(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		arn, err := r.Params.Required("PolicyArn")
 		if err != nil {
 			return nil, err
@@ -220,8 +231,8 @@ type listPoliciesResult struct {
 	listResult
 }
 
-func handleListPolicies(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleListPolicies(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		p := r.Params
 		onlyAttached, err := p.Bool("OnlyAttached", false)
 		if err != nil {
@@ -231,7 +242,7 @@ func handleListPolicies(svc *iam.Service) Handler {
 		switch usage {
 		case "", "PermissionsPolicy", "PermissionsBoundary":
 		default:
-			return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value '%s' at 'policyUsageFilter' failed to satisfy constraint: Member must satisfy enum value set: [PermissionsPolicy, PermissionsBoundary]", safeText(usage))
+			return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value '%s' at 'policyUsageFilter' failed to satisfy constraint: Member must satisfy enum value set: [PermissionsPolicy, PermissionsBoundary]", rpc.SafeText(usage))
 		}
 		in := iam.ListPoliciesInput{Scope: p.String("Scope"), OnlyAttached: onlyAttached, PathPrefix: p.String("PathPrefix")}
 		if err := r.Authorize(ctx, "iam:ListPolicies", listResource(svc, "policy", in.PathPrefix), nil); err != nil {
@@ -255,8 +266,8 @@ func handleListPolicies(svc *iam.Service) Handler {
 	}
 }
 
-func handleDeletePolicy(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleDeletePolicy(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		arn, err := r.Params.Required("PolicyArn")
 		if err != nil {
 			return nil, err
@@ -289,8 +300,8 @@ type policyVersionResult struct {
 	PolicyVersion xmlPolicyVersion `xml:"PolicyVersion"`
 }
 
-func handleCreatePolicyVersion(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleCreatePolicyVersion(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		v, err := required(r.Params, "PolicyArn", "PolicyDocument")
 		if err != nil {
 			return nil, err
@@ -310,8 +321,8 @@ func handleCreatePolicyVersion(svc *iam.Service) Handler {
 	}
 }
 
-func handleGetPolicyVersion(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleGetPolicyVersion(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		v, err := required(r.Params, "PolicyArn", "VersionId")
 		if err != nil {
 			return nil, err
@@ -332,8 +343,8 @@ type listPolicyVersionsResult struct {
 	listResult
 }
 
-func handleListPolicyVersions(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleListPolicyVersions(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		arn, err := r.Params.Required("PolicyArn")
 		if err != nil {
 			return nil, err
@@ -357,8 +368,8 @@ func handleListPolicyVersions(svc *iam.Service) Handler {
 	}
 }
 
-func handleDeletePolicyVersion(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleDeletePolicyVersion(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		v, err := required(r.Params, "PolicyArn", "VersionId")
 		if err != nil {
 			return nil, err
@@ -370,8 +381,8 @@ func handleDeletePolicyVersion(svc *iam.Service) Handler {
 	}
 }
 
-func handleSetDefaultPolicyVersion(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleSetDefaultPolicyVersion(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		v, err := required(r.Params, "PolicyArn", "VersionId")
 		if err != nil {
 			return nil, err
@@ -385,28 +396,22 @@ func handleSetDefaultPolicyVersion(svc *iam.Service) Handler {
 
 // --- attachments -------------------------------------------------------------------
 
-func handleAttachPolicy(svc *iam.Service, kind iam.EntityKind) Handler {
+func handleAttachPolicy(svc *iam.Service, kind iam.EntityKind) rpc.Handler {
 	action := "iam:Attach" + entityWord(kind) + "Policy"
-	return func(ctx context.Context, r *Request) (any, error) {
-		v, err := required(r.Params, entityParam(kind), "PolicyArn")
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
+		v, err := entityArgs(ctx, r, svc, kind, action, policyARNKey, "PolicyArn")
 		if err != nil {
-			return nil, err
-		}
-		if err := authorizeEntity(ctx, r, svc, kind, action, v[0], map[string][]string{"iam:PolicyARN": {v[1]}}); err != nil {
 			return nil, err
 		}
 		return nil, svc.AttachPolicy(ctx, kind, v[0], v[1])
 	}
 }
 
-func handleDetachPolicy(svc *iam.Service, kind iam.EntityKind) Handler {
+func handleDetachPolicy(svc *iam.Service, kind iam.EntityKind) rpc.Handler {
 	action := "iam:Detach" + entityWord(kind) + "Policy"
-	return func(ctx context.Context, r *Request) (any, error) {
-		v, err := required(r.Params, entityParam(kind), "PolicyArn")
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
+		v, err := entityArgs(ctx, r, svc, kind, action, policyARNKey, "PolicyArn")
 		if err != nil {
-			return nil, err
-		}
-		if err := authorizeEntity(ctx, r, svc, kind, action, v[0], map[string][]string{"iam:PolicyARN": {v[1]}}); err != nil {
 			return nil, err
 		}
 		return nil, svc.DetachPolicy(ctx, kind, v[0], v[1])
@@ -423,16 +428,14 @@ type listAttachedPoliciesResult struct {
 	listResult
 }
 
-func handleListAttachedPolicies(svc *iam.Service, kind iam.EntityKind) Handler {
+func handleListAttachedPolicies(svc *iam.Service, kind iam.EntityKind) rpc.Handler {
 	action := "iam:ListAttached" + entityWord(kind) + "Policies"
-	return func(ctx context.Context, r *Request) (any, error) {
-		name, err := r.Params.Required(entityParam(kind))
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
+		v, err := entityArgs(ctx, r, svc, kind, action, nil)
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeEntity(ctx, r, svc, kind, action, name, nil); err != nil {
-			return nil, err
-		}
+		name := v[0]
 		attached, err := svc.ListAttachedPolicies(ctx, kind, name, r.Params.String("PathPrefix"))
 		if err != nil {
 			return nil, err
@@ -478,8 +481,8 @@ type entityItem struct {
 	ref  iam.EntityRef
 }
 
-func handleListEntitiesForPolicy(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleListEntitiesForPolicy(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		p := r.Params
 		arn, err := p.Required("PolicyArn")
 		if err != nil {
@@ -497,11 +500,11 @@ func handleListEntitiesForPolicy(svc *iam.Service) Handler {
 		case "LocalManagedPolicy", "AWSManagedPolicy":
 			filter = -1 // policies are never attached to policies
 		default:
-			return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value '%s' at 'entityFilter' failed to satisfy constraint: Member must satisfy enum value set: [User, Role, Group, LocalManagedPolicy, AWSManagedPolicy]", safeText(f))
+			return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value '%s' at 'entityFilter' failed to satisfy constraint: Member must satisfy enum value set: [User, Role, Group, LocalManagedPolicy, AWSManagedPolicy]", rpc.SafeText(f))
 		}
 		usage := p.String("PolicyUsageFilter")
 		if usage != "" && usage != "PermissionsPolicy" && usage != "PermissionsBoundary" {
-			return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value '%s' at 'policyUsageFilter' failed to satisfy constraint: Member must satisfy enum value set: [PermissionsPolicy, PermissionsBoundary]", safeText(usage))
+			return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value '%s' at 'policyUsageFilter' failed to satisfy constraint: Member must satisfy enum value set: [PermissionsPolicy, PermissionsBoundary]", rpc.SafeText(usage))
 		}
 		if err := authorizePolicy(ctx, r, svc, "iam:ListEntitiesForPolicy", arn); err != nil {
 			return nil, err

@@ -1,4 +1,4 @@
-package server
+package iamapi
 
 import (
 	"context"
@@ -6,14 +6,15 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 )
 
 type userResult struct {
 	User xmlUser `xml:"User"`
 }
 
-func handleCreateUser(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleCreateUser(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		p := r.Params
 		name, err := p.Required("UserName")
 		if err != nil {
@@ -39,13 +40,13 @@ func handleCreateUser(svc *iam.Service) Handler {
 	}
 }
 
-func handleGetUser(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleGetUser(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		name, err := userNameOrCaller(r)
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeUser(ctx, r, svc, "iam:GetUser", name, nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:GetUser", name, nil); err != nil {
 			return nil, err
 		}
 		u, err := svc.GetUser(ctx, name)
@@ -61,128 +62,10 @@ type listUsersResult struct {
 	listResult
 }
 
-func handleListUsers(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		prefix := r.Params.String("PathPrefix")
-		if err := iam.CheckPathPrefix(prefix); err != nil {
-			return nil, err
-		}
-		if err := r.Authorize(ctx, "iam:ListUsers", listResource(svc, "user", prefix), nil); err != nil {
-			return nil, err
-		}
-		users, err := svc.ListUsers(ctx, prefix)
-		if err != nil {
-			return nil, err
-		}
-		page, more, next, err := pageOf(r.Params, users)
-		if err != nil {
-			return nil, err
-		}
-		return &listUsersResult{Users: usersXML(page), listResult: listResult{more, next}}, nil
-	}
-}
-
-func handleUpdateUser(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		p := r.Params
-		name, err := p.Required("UserName")
-		if err != nil {
-			return nil, err
-		}
-		newName, newPath := p.String("NewUserName"), p.String("NewPath")
-		if err := authorizeUser(ctx, r, svc, "iam:UpdateUser", name, nil); err != nil {
-			return nil, err
-		}
-		// A rename needs the permission on the new name too, as in IAM.
-		if newName != "" || newPath != "" {
-			u, err := svc.GetUser(ctx, name)
-			if err != nil {
-				return nil, err
-			}
-			target := *u
-			if newName != "" {
-				target.Name = newName
-			}
-			if newPath != "" {
-				target.Path = newPath
-			}
-			if err := r.Authorize(ctx, "iam:UpdateUser", svc.UserARN(target.Path, target.Name), nil); err != nil {
-				return nil, err
-			}
-		}
-		return nil, svc.UpdateUser(ctx, name, newName, newPath)
-	}
-}
-
-func handleDeleteUser(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		name, err := r.Params.Required("UserName")
-		if err != nil {
-			return nil, err
-		}
-		if err := authorizeUser(ctx, r, svc, "iam:DeleteUser", name, nil); err != nil {
-			return nil, err
-		}
-		return nil, svc.DeleteUser(ctx, name)
-	}
-}
-
-func handleTagUser(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		name, err := r.Params.Required("UserName")
-		if err != nil {
-			return nil, err
-		}
-		tags := tagsParam(r.Params)
-		if err := authorizeUser(ctx, r, svc, "iam:TagUser", name, tagConditionKeys(tags)); err != nil {
-			return nil, err
-		}
-		return nil, svc.TagUser(ctx, name, tags)
-	}
-}
-
-func handleUntagUser(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		name, err := r.Params.Required("UserName")
-		if err != nil {
-			return nil, err
-		}
-		keys := r.Params.Strings("TagKeys")
-		var cond map[string][]string
-		if len(keys) > 0 {
-			cond = map[string][]string{"aws:TagKeys": keys}
-		}
-		if err := authorizeUser(ctx, r, svc, "iam:UntagUser", name, cond); err != nil {
-			return nil, err
-		}
-		return nil, svc.UntagUser(ctx, name, keys)
-	}
-}
-
-type listTagsResult struct {
-	Tags awsapi.Members[awsapi.Tag] `xml:"Tags"`
-	listResult
-}
-
-func handleListUserTags(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		name, err := r.Params.Required("UserName")
-		if err != nil {
-			return nil, err
-		}
-		if err := authorizeUser(ctx, r, svc, "iam:ListUserTags", name, nil); err != nil {
-			return nil, err
-		}
-		u, err := svc.GetUser(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		page, more, next, err := pageOf(r.Params, u.Tags)
-		if err != nil {
-			return nil, err
-		}
-		return &listTagsResult{Tags: allTagsXML(page), listResult: listResult{more, next}}, nil
-	}
+func handleListUsers(svc *iam.Service) rpc.Handler {
+	return handleListByPath(svc, "iam:ListUsers", "user", svc.ListUsers, func(page []iam.User, lr listResult) any {
+		return &listUsersResult{Users: usersXML(page), listResult: lr}
+	})
 }
 
 // --- access keys -------------------------------------------------------------
@@ -199,13 +82,13 @@ type createAccessKeyResult struct {
 	AccessKey xmlAccessKey `xml:"AccessKey"`
 }
 
-func handleCreateAccessKey(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleCreateAccessKey(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		name, err := userNameOrCaller(r)
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeUser(ctx, r, svc, "iam:CreateAccessKey", name, nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:CreateAccessKey", name, nil); err != nil {
 			return nil, err
 		}
 		k, err := svc.CreateAccessKey(ctx, name)
@@ -231,13 +114,13 @@ type listAccessKeysResult struct {
 	listResult
 }
 
-func handleListAccessKeys(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleListAccessKeys(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		name, err := userNameOrCaller(r)
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeUser(ctx, r, svc, "iam:ListAccessKeys", name, nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:ListAccessKeys", name, nil); err != nil {
 			return nil, err
 		}
 		keys, err := svc.ListAccessKeys(ctx, name)
@@ -256,8 +139,8 @@ func handleListAccessKeys(svc *iam.Service) Handler {
 	}
 }
 
-func handleUpdateAccessKey(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleUpdateAccessKey(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		v, err := required(r.Params, "AccessKeyId", "Status")
 		if err != nil {
 			return nil, err
@@ -266,15 +149,15 @@ func handleUpdateAccessKey(svc *iam.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeUser(ctx, r, svc, "iam:UpdateAccessKey", name, nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:UpdateAccessKey", name, nil); err != nil {
 			return nil, err
 		}
 		return nil, svc.UpdateAccessKey(ctx, name, v[0], v[1])
 	}
 }
 
-func handleDeleteAccessKey(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleDeleteAccessKey(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		akid, err := r.Params.Required("AccessKeyId")
 		if err != nil {
 			return nil, err
@@ -283,7 +166,7 @@ func handleDeleteAccessKey(svc *iam.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeUser(ctx, r, svc, "iam:DeleteAccessKey", name, nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:DeleteAccessKey", name, nil); err != nil {
 			return nil, err
 		}
 		return nil, svc.DeleteAccessKey(ctx, name, akid)
@@ -301,8 +184,8 @@ type getAccessKeyLastUsedResult struct {
 	AccessKeyLastUsed xmlAccessKeyLastUsed `xml:"AccessKeyLastUsed"`
 }
 
-func handleGetAccessKeyLastUsed(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleGetAccessKeyLastUsed(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		akid, err := r.Params.Required("AccessKeyId")
 		if err != nil {
 			return nil, err

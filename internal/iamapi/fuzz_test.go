@@ -1,4 +1,4 @@
-package server
+package iamapi
 
 import (
 	"net/url"
@@ -12,16 +12,16 @@ import (
 // yields a negative position, and that markers the broker issues decode to
 // the position they encode.
 func FuzzIAMMarker(f *testing.F) {
-	f.Add(iamMarker.encode(0), 3)
-	f.Add(iamMarker.encode(1000), 1)
+	f.Add(iamMarker.Encode(0), 3)
+	f.Add(iamMarker.Encode(1000), 1)
 	f.Add("garbage", 0)
 	f.Add("c2YxOi0x", 5) // "sf1:-1"
 	f.Fuzz(func(t *testing.T, m string, n int) {
-		if pos, err := iamMarker.decode(m); err == nil && pos < 0 {
-			t.Fatalf("iamMarker.decode(%q) = %d", m, pos)
+		if pos, err := iamMarker.Decode(m); err == nil && pos < 0 {
+			t.Fatalf("iamMarker.Decode(%q) = %d", m, pos)
 		}
 		if n >= 0 {
-			if pos, err := iamMarker.decode(iamMarker.encode(n)); err != nil || pos != n {
+			if pos, err := iamMarker.Decode(iamMarker.Encode(n)); err != nil || pos != n {
 				t.Fatalf("round trip of %d = %d, %v", n, pos, err)
 			}
 		}

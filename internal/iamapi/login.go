@@ -1,10 +1,11 @@
-package server
+package iamapi
 
 import (
 	"context"
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 )
 
 // IAM login profiles: the passwords of the approval page. Shapes from
@@ -34,7 +35,7 @@ func passwordParam(p *awsapi.Params, name string) (string, error) {
 		return "", err
 	}
 	if len(v) > 4*iam.MaxPasswordLength {
-		return "", validationError("1 validation error detected: Value at '%s' failed to satisfy constraint: Member must have length less than or equal to %d", lowerFirstRune(name), iam.MaxPasswordLength)
+		return "", rpc.ValidationError("1 validation error detected: Value at '%s' failed to satisfy constraint: Member must have length less than or equal to %d", lowerFirstRune(name), iam.MaxPasswordLength)
 	}
 	return v, nil
 }
@@ -46,8 +47,8 @@ func lowerFirstRune(s string) string {
 	return string(s[0]|0x20) + s[1:]
 }
 
-func handleCreateLoginProfile(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleCreateLoginProfile(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		name, err := userNameOrCaller(r)
 		if err != nil {
 			return nil, err
@@ -60,7 +61,7 @@ func handleCreateLoginProfile(svc *iam.Service) Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeUser(ctx, r, svc, "iam:CreateLoginProfile", name, nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:CreateLoginProfile", name, nil); err != nil {
 			return nil, err
 		}
 		p, err := svc.CreateLoginProfile(ctx, name, pw, reset)
@@ -71,13 +72,13 @@ func handleCreateLoginProfile(svc *iam.Service) Handler {
 	}
 }
 
-func handleGetLoginProfile(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleGetLoginProfile(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		name, err := userNameOrCaller(r)
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeUser(ctx, r, svc, "iam:GetLoginProfile", name, nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:GetLoginProfile", name, nil); err != nil {
 			return nil, err
 		}
 		p, err := svc.GetLoginProfile(ctx, name)
@@ -88,8 +89,8 @@ func handleGetLoginProfile(svc *iam.Service) Handler {
 	}
 }
 
-func handleUpdateLoginProfile(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleUpdateLoginProfile(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		name, err := r.Params.Required("UserName")
 		if err != nil {
 			return nil, err
@@ -110,20 +111,20 @@ func handleUpdateLoginProfile(svc *iam.Service) Handler {
 			}
 			reset = &v
 		}
-		if err := authorizeUser(ctx, r, svc, "iam:UpdateLoginProfile", name, nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:UpdateLoginProfile", name, nil); err != nil {
 			return nil, err
 		}
 		return nil, svc.UpdateLoginProfile(ctx, name, pw, reset)
 	}
 }
 
-func handleDeleteLoginProfile(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleDeleteLoginProfile(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		name, err := userNameOrCaller(r)
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeUser(ctx, r, svc, "iam:DeleteLoginProfile", name, nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:DeleteLoginProfile", name, nil); err != nil {
 			return nil, err
 		}
 		return nil, svc.DeleteLoginProfile(ctx, name)
@@ -134,8 +135,8 @@ func handleDeleteLoginProfile(svc *iam.Service) Handler {
 // account's password policy lets users change their own passwords, no
 // permission is needed; an explicit Deny of iam:ChangePassword still
 // refuses.
-func handleChangePassword(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleChangePassword(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		oldPw, err := passwordParam(r.Params, "OldPassword")
 		if err != nil {
 			return nil, err
@@ -150,6 +151,6 @@ func handleChangePassword(s *Server) Handler {
 		if err := r.RefuseExplicitDeny(ctx, "iam:ChangePassword", r.Caller.ARN); err != nil {
 			return nil, err
 		}
-		return nil, s.iam.ChangePassword(ctx, r.Caller.UserName, oldPw, newPw)
+		return nil, svc.ChangePassword(ctx, r.Caller.UserName, oldPw, newPw)
 	}
 }

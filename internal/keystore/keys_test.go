@@ -1,11 +1,10 @@
-package server
+package keystore
 
 import (
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -14,7 +13,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/seal"
 	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 	"github.com/shortfuse/shortfuse/internal/store"
-	"github.com/shortfuse/shortfuse/internal/store/bolt"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 // keyReplica is what one broker holds of the keys.
@@ -52,11 +51,7 @@ func newKeyReplica(t *testing.T, st store.Store, mk *seal.MasterKey, pub Publish
 
 func openKeyStore(t *testing.T) (store.Store, *seal.MasterKey) {
 	t.Helper()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "keys.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st, _ := testutil.TempStore(t)
 	mk, err := seal.GenerateMasterKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)

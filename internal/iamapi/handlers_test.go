@@ -1,4 +1,4 @@
-package server
+package iamapi
 
 import (
 	"bytes"
@@ -6,9 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/xml"
 	"errors"
-	"log/slog"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +14,8 @@ import (
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/policy"
-	"github.com/shortfuse/shortfuse/internal/seal"
-	"github.com/shortfuse/shortfuse/internal/store/bolt"
+	"github.com/shortfuse/shortfuse/internal/rpc"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 const iamTestAccount = "123456789012"
@@ -31,41 +29,30 @@ const (
 // everything and records what was asked (or denies everything).
 type iamHarness struct {
 	svc  *iam.Service
-	mux  *Mux
+	mux  *rpc.Mux
 	deny bool
 }
 
 func newIAMHarness(t *testing.T) *iamHarness {
 	t.Helper()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "store.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	dk, err := seal.NewDataKey(rand.Reader, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := seal.NewSealer(rand.Reader, dk)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, _ := testutil.TempStore(t)
+	sealer := testutil.Sealer(t)
 	svc := iam.New(st, sealer, iamTestAccount, time.Now, rand.Reader)
 	if _, _, _, err := svc.Bootstrap(context.Background(), "admin"); err != nil {
 		t.Fatal(err)
 	}
-	m := NewMux()
-	addIAMOperations(m, svc)
+	m := rpc.NewMux()
+	Register(m, svc)
 	return &iamHarness{svc: svc, mux: m}
 }
 
-var iamAdminCaller = &Caller{
+var iamAdminCaller = &rpc.Caller{
 	Account: iamTestAccount, ARN: "arn:aws:iam::123456789012:user/admin", UserID: "AIDAADMIN", UserName: "admin", Type: "IAMUser",
 }
 
 // call runs one operation as caller with the given parameters ("k", "v",
 // …) and returns its result encoded as the wire would carry it.
-func (h *iamHarness) call(t *testing.T, caller *Caller, action string, kv ...string) (string, *Request, error) {
+func (h *iamHarness) call(t *testing.T, caller *rpc.Caller, action string, kv ...string) (string, *rpc.Request, error) {
 	t.Helper()
 	op := h.mux.Lookup("iam", action)
 	if op == nil {
@@ -79,8 +66,8 @@ func (h *iamHarness) call(t *testing.T, caller *Caller, action string, kv ...str
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &Request{ID: "req-1", Time: time.Now(), Service: "iam", Action: action, Params: params, Caller: caller}
-	r.authorizer = func(context.Context, *Request, *authz) (policy.Result, error) {
+	r := &rpc.Request{ID: "req-1", Time: time.Now(), Service: "iam", Action: action, Params: params, Caller: caller}
+	r.Authorizer = func(context.Context, *rpc.Request, *rpc.Authz) (policy.Result, error) {
 		if h.deny {
 			return policy.Result{Decision: policy.ImplicitDeny}, nil
 		}
@@ -107,26 +94,31 @@ func (h *iamHarness) mustCall(t *testing.T, action string, kv ...string) string 
 	return body
 }
 
+// wireError maps err as the server's toWire does for IAM's handlers.
+func wireError(err error) *awsapi.Error {
+	var we *awsapi.Error
+	if errors.As(err, &we) {
+		return we
+	}
+	var pe *policy.MalformedError
+	if errors.As(err, &pe) {
+		return &awsapi.Error{Code: awsapi.CodeMalformedPolicyDocument, Message: pe.Msg}
+	}
+	if w, ok := Codes.ToWire(err); ok {
+		return w
+	}
+	return awsapi.Internal()
+}
+
 // wireCode maps err as the server does and returns the Query error code.
 func wireCode(err error) string {
 	if err == nil {
 		return ""
 	}
-	var we *awsapi.Error
-	if errors.As(err, &we) {
-		return we.QueryCode()
-	}
-	var pe *policy.MalformedError
-	if errors.As(err, &pe) {
-		return "MalformedPolicyDocument"
-	}
-	if w, ok := iamErrorToWire(err); ok {
-		return w.QueryCode()
-	}
-	return "InternalFailure"
+	return wireError(err).QueryCode()
 }
 
-func TestIAMOperationsRegistered(t *testing.T) {
+func TestRegisterAddsEveryIAMOperation(t *testing.T) {
 	h := newIAMHarness(t)
 	want := strings.Fields(`CreateUser GetUser ListUsers UpdateUser DeleteUser TagUser UntagUser ListUserTags
 		CreateAccessKey ListAccessKeys UpdateAccessKey DeleteAccessKey GetAccessKeyLastUsed
@@ -138,7 +130,11 @@ func TestIAMOperationsRegistered(t *testing.T) {
 		AttachUserPolicy DetachUserPolicy ListAttachedUserPolicies AttachGroupPolicy DetachGroupPolicy ListAttachedGroupPolicies
 		AttachRolePolicy DetachRolePolicy ListAttachedRolePolicies ListEntitiesForPolicy
 		CreateVirtualMFADevice EnableMFADevice DeactivateMFADevice DeleteVirtualMFADevice ListMFADevices ListVirtualMFADevices
-		SimulatePrincipalPolicy SimulateCustomPolicy`)
+		SimulatePrincipalPolicy SimulateCustomPolicy
+		CreateLoginProfile GetLoginProfile UpdateLoginProfile DeleteLoginProfile ChangePassword
+		CreateOpenIDConnectProvider GetOpenIDConnectProvider ListOpenIDConnectProviders DeleteOpenIDConnectProvider
+		AddClientIDToOpenIDConnectProvider RemoveClientIDFromOpenIDConnectProvider UpdateOpenIDConnectProviderThumbprint
+		TagOpenIDConnectProvider UntagOpenIDConnectProvider ListOpenIDConnectProviderTags`)
 	for _, a := range want {
 		if h.mux.Lookup("iam", a) == nil {
 			t.Errorf("iam:%s not registered", a)
@@ -149,7 +145,7 @@ func TestIAMOperationsRegistered(t *testing.T) {
 	}
 }
 
-func TestIAMErrorToWire(t *testing.T) {
+func TestIAMErrorKindsBecomeTheirWireCodes(t *testing.T) {
 	tests := []struct {
 		name string
 		err  error
@@ -172,12 +168,12 @@ func TestIAMErrorToWire(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			w, ok := iamErrorToWire(tc.err)
+			w, ok := Codes.ToWire(tc.err)
 			if ok != tc.ok {
 				t.Fatalf("ok = %v, want %v", ok, tc.ok)
 			}
 			if ok && (w.QueryCode() != tc.code || w.Message != "m") {
-				t.Errorf("iamErrorToWire = %s %q, want %s", w.QueryCode(), w.Message, tc.code)
+				t.Errorf("Codes.toWire = %s %q, want %s", w.QueryCode(), w.Message, tc.code)
 			}
 		})
 	}
@@ -261,10 +257,10 @@ func TestIAMAuthorizationResources(t *testing.T) {
 func TestIAMHandlerErrors(t *testing.T) {
 	h := newIAMHarness(t)
 	h.mustCall(t, "CreateUser", "UserName", "bob")
-	roleCaller := &Caller{Account: iamTestAccount, ARN: "arn:aws:sts::123456789012:assumed-role/r/s", RoleName: "r", Type: "AssumedRole"}
+	roleCaller := &rpc.Caller{Account: iamTestAccount, ARN: "arn:aws:sts::123456789012:assumed-role/r/s", RoleName: "r", Type: "AssumedRole"}
 	tests := []struct {
 		name   string
-		caller *Caller
+		caller *rpc.Caller
 		action string
 		kv     []string
 		code   string
@@ -310,7 +306,7 @@ func TestIAMHandlerErrors(t *testing.T) {
 			if tc.msg == "" {
 				return
 			}
-			we := (&Server{log: slog.New(slog.DiscardHandler)}).toWire(err, "req-1")
+			we := wireError(err)
 			if we.Status() != tc.status || we.Message != tc.msg {
 				t.Errorf("%s: %d %q, want %d %q", tc.action, we.Status(), we.Message, tc.status, tc.msg)
 			}

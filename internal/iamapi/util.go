@@ -1,12 +1,12 @@
-package server
+package iamapi
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 )
 
 // --- pagination ------------------------------------------------------------
@@ -17,8 +17,12 @@ const (
 	maxMaxItems     = 1000
 )
 
+// iamMarker is the Marker of IAM's list operations.
+var iamMarker = rpc.PageToken{Prefix: "sf1:", Bad: awsapi.Errorf(awsapi.CodeValidation,
+	"1 validation error detected: Value at 'marker' failed to satisfy constraint: Member must be a marker returned by a previous call")}
+
 // pageOf cuts one page out of a full list by the request's Marker and
-// MaxItems (paging.go).
+// MaxItems (package rpc's paging).
 func pageOf[T any](p *awsapi.Params, items []T) (page []T, truncated bool, next string, err error) {
 	max, err := p.Int("MaxItems", defaultMaxItems, 1, maxMaxItems)
 	if err != nil {
@@ -26,15 +30,45 @@ func pageOf[T any](p *awsapi.Params, items []T) (page []T, truncated bool, next 
 	}
 	start := 0
 	if m, ok := p.Lookup("Marker"); ok {
-		if start, err = iamMarker.decode(m); err != nil {
+		if start, err = iamMarker.Decode(m); err != nil {
 			return nil, false, "", err
 		}
 	}
-	page, pos := cutPage(items, start, int(max))
+	page, pos := rpc.CutPage(items, start, int(max))
 	if pos < 0 {
 		return page, false, "", nil
 	}
-	return page, true, iamMarker.encode(pos), nil
+	return page, true, iamMarker.Encode(pos), nil
+}
+
+// listPage cuts the request's page out of items and makes the result of
+// it with result.
+func listPage[T any](p *awsapi.Params, items []T, result func(page []T, lr listResult) any) (any, error) {
+	page, more, next, err := pageOf(p, items)
+	if err != nil {
+		return nil, err
+	}
+	return result(page, listResult{more, next}), nil
+}
+
+// handleListByPath is ListUsers, ListGroups and ListRoles: the entities
+// whose path starts with PathPrefix, authorized on the ARN of the type
+// with that prefix (listResource), a page at a time.
+func handleListByPath[T any](svc *iam.Service, action, resourceType string, list func(context.Context, string) ([]T, error), result func(page []T, lr listResult) any) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
+		prefix := r.Params.String("PathPrefix")
+		if err := iam.CheckPathPrefix(prefix); err != nil {
+			return nil, err
+		}
+		if err := r.Authorize(ctx, action, listResource(svc, resourceType, prefix), nil); err != nil {
+			return nil, err
+		}
+		items, err := list(ctx, prefix)
+		if err != nil {
+			return nil, err
+		}
+		return listPage(r.Params, items, result)
+	}
 }
 
 // --- documents ---------------------------------------------------------------
@@ -95,7 +129,7 @@ func refuseBoundary(p *awsapi.Params) error {
 
 // userNameOrCaller returns the UserName parameter, or the calling user's
 // name when it is absent, as IAM does for operations on one's own user.
-func userNameOrCaller(r *Request) (string, error) {
+func userNameOrCaller(r *rpc.Request) (string, error) {
 	if name := r.Params.String("UserName"); name != "" {
 		return name, nil
 	}
@@ -118,58 +152,6 @@ func required(p *awsapi.Params, names ...string) ([]string, error) {
 }
 
 // --- authorization ---------------------------------------------------------------
-
-// The resource of an operation on an entity is the entity's ARN. When the
-// entity does not exist, the ARN is built with the default path, and the
-// caller learns that it does not exist only if authorized.
-
-func authorizeUser(ctx context.Context, r *Request, svc *iam.Service, action, name string, keys map[string][]string) error {
-	arn := svc.UserARN("/", name)
-	u, err := svc.GetUser(ctx, name)
-	switch {
-	case err == nil:
-		arn = u.ARN
-	case !errors.Is(err, iam.ErrNoSuchEntity):
-		return err
-	}
-	return r.Authorize(ctx, action, arn, keys)
-}
-
-func authorizeGroup(ctx context.Context, r *Request, svc *iam.Service, action, name string, keys map[string][]string) error {
-	arn := svc.GroupARN("/", name)
-	g, _, err := svc.GetGroup(ctx, name)
-	switch {
-	case err == nil:
-		arn = g.ARN
-	case !errors.Is(err, iam.ErrNoSuchEntity):
-		return err
-	}
-	return r.Authorize(ctx, action, arn, keys)
-}
-
-func authorizeRole(ctx context.Context, r *Request, svc *iam.Service, action, name string, keys map[string][]string) error {
-	arn := svc.RoleARN("/", name)
-	role, err := svc.GetRole(ctx, name)
-	switch {
-	case err == nil:
-		arn = role.ARN
-	case !errors.Is(err, iam.ErrNoSuchEntity):
-		return err
-	}
-	return r.Authorize(ctx, action, arn, keys)
-}
-
-// authorizeEntity authorizes an action on a user, group or role.
-func authorizeEntity(ctx context.Context, r *Request, svc *iam.Service, kind iam.EntityKind, action, name string, keys map[string][]string) error {
-	switch kind {
-	case iam.KindUser:
-		return authorizeUser(ctx, r, svc, action, name, keys)
-	case iam.KindGroup:
-		return authorizeGroup(ctx, r, svc, action, name, keys)
-	default:
-		return authorizeRole(ctx, r, svc, action, name, keys)
-	}
-}
 
 // listResource is the resource IAM authorizes List operations on: the ARN
 // of the entity type with the requested path prefix

@@ -1,4 +1,4 @@
-package server
+package iamapi
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/oidc"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 )
 
 // IAM operations on OpenID Connect identity providers. Shapes follow
@@ -47,11 +48,11 @@ func oidcResourceForURL(svc *iam.Service, rawURL string) string {
 	if !ok {
 		rest = rawURL
 	}
-	return "arn:aws:iam::" + svc.Account() + ":oidc-provider/" + safeText(rest)
+	return "arn:aws:iam::" + svc.Account() + ":oidc-provider/" + rpc.SafeText(rest)
 }
 
-func handleCreateOpenIDConnectProvider(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleCreateOpenIDConnectProvider(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		p := r.Params
 		url, err := p.Required("Url")
 		if err != nil {
@@ -77,13 +78,13 @@ func handleCreateOpenIDConnectProvider(svc *iam.Service) Handler {
 // providerARNParam reads OpenIDConnectProviderArn and authorizes action on
 // it. The ARN is authorized as given, whether or not the provider exists,
 // so a caller learns that it does not only if authorized.
-func providerARNParam(ctx context.Context, r *Request, action string, keys map[string][]string) (string, error) {
+func providerARNParam(ctx context.Context, r *rpc.Request, action string, keys map[string][]string) (string, error) {
 	arn, err := r.Params.Required("OpenIDConnectProviderArn")
 	if err != nil {
 		return "", err
 	}
 	if len(arn) < 20 || len(arn) > 2048 {
-		return "", validationError("1 validation error detected: Value at 'openIDConnectProviderArn' failed to satisfy constraint: Member must have length between 20 and 2048")
+		return "", rpc.ValidationError("1 validation error detected: Value at 'openIDConnectProviderArn' failed to satisfy constraint: Member must have length between 20 and 2048")
 	}
 	if err := r.Authorize(ctx, action, arn, keys); err != nil {
 		return "", err
@@ -91,8 +92,8 @@ func providerARNParam(ctx context.Context, r *Request, action string, keys map[s
 	return arn, nil
 }
 
-func handleGetOpenIDConnectProvider(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleGetOpenIDConnectProvider(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		arn, err := providerARNParam(ctx, r, "iam:GetOpenIDConnectProvider", nil)
 		if err != nil {
 			return nil, err
@@ -111,8 +112,8 @@ func handleGetOpenIDConnectProvider(svc *iam.Service) Handler {
 	}
 }
 
-func handleListOpenIDConnectProviders(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleListOpenIDConnectProviders(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		if err := r.Authorize(ctx, "iam:ListOpenIDConnectProviders", "*", nil); err != nil {
 			return nil, err
 		}
@@ -128,18 +129,8 @@ func handleListOpenIDConnectProviders(svc *iam.Service) Handler {
 	}
 }
 
-func handleDeleteOpenIDConnectProvider(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		arn, err := providerARNParam(ctx, r, "iam:DeleteOpenIDConnectProvider", nil)
-		if err != nil {
-			return nil, err
-		}
-		return nil, svc.DeleteOpenIDConnectProvider(ctx, arn)
-	}
-}
-
-func handleAddClientIDToOpenIDConnectProvider(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleAddClientIDToOpenIDConnectProvider(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		id, err := r.Params.Required("ClientID")
 		if err != nil {
 			return nil, err
@@ -152,8 +143,8 @@ func handleAddClientIDToOpenIDConnectProvider(svc *iam.Service) Handler {
 	}
 }
 
-func handleRemoveClientIDFromOpenIDConnectProvider(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleRemoveClientIDFromOpenIDConnectProvider(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		id, err := r.Params.Required("ClientID")
 		if err != nil {
 			return nil, err
@@ -168,63 +159,19 @@ func handleRemoveClientIDFromOpenIDConnectProvider(svc *iam.Service) Handler {
 
 // UpdateOpenIDConnectProviderThumbprint stores the list; the broker checks
 // the issuer's certificate against the system's roots, not thumbprints.
-func handleUpdateOpenIDConnectProviderThumbprint(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleUpdateOpenIDConnectProviderThumbprint(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		p := r.Params
 		tps := p.Strings("ThumbprintList")
 		// An empty list is sent as "ThumbprintList=" and is allowed; an
 		// absent one is not (the member is required).
 		if tps == nil && !p.Has("ThumbprintList") {
-			return nil, validationError("1 validation error detected: Value null at 'thumbprintList' failed to satisfy constraint: Member must not be null")
+			return nil, rpc.ValidationError("1 validation error detected: Value null at 'thumbprintList' failed to satisfy constraint: Member must not be null")
 		}
 		arn, err := providerARNParam(ctx, r, "iam:UpdateOpenIDConnectProviderThumbprint", nil)
 		if err != nil {
 			return nil, err
 		}
 		return nil, svc.UpdateOpenIDConnectProviderThumbprint(ctx, arn, tps)
-	}
-}
-
-func handleTagOpenIDConnectProvider(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		tags := tagsParam(r.Params)
-		arn, err := providerARNParam(ctx, r, "iam:TagOpenIDConnectProvider", tagConditionKeys(tags))
-		if err != nil {
-			return nil, err
-		}
-		return nil, svc.TagOpenIDConnectProvider(ctx, arn, tags)
-	}
-}
-
-func handleUntagOpenIDConnectProvider(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		keys := r.Params.Strings("TagKeys")
-		var cond map[string][]string
-		if len(keys) > 0 {
-			cond = map[string][]string{"aws:TagKeys": keys}
-		}
-		arn, err := providerARNParam(ctx, r, "iam:UntagOpenIDConnectProvider", cond)
-		if err != nil {
-			return nil, err
-		}
-		return nil, svc.UntagOpenIDConnectProvider(ctx, arn, keys)
-	}
-}
-
-func handleListOpenIDConnectProviderTags(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		arn, err := providerARNParam(ctx, r, "iam:ListOpenIDConnectProviderTags", nil)
-		if err != nil {
-			return nil, err
-		}
-		prov, err := svc.GetOpenIDConnectProvider(ctx, arn)
-		if err != nil {
-			return nil, err
-		}
-		page, more, next, err := pageOf(r.Params, prov.Tags)
-		if err != nil {
-			return nil, err
-		}
-		return &listTagsResult{Tags: allTagsXML(page), listResult: listResult{more, next}}, nil
 	}
 }

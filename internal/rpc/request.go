@@ -1,4 +1,8 @@
-package server
+// Package rpc is what the pipeline (package server) and the handlers of
+// every service share: the request, the handler signature, the operations
+// table and its rules, paging, and the mapping of domain errors to wire
+// codes. A service's handlers import it, not the server.
+package rpc
 
 import (
 	"context"
@@ -21,8 +25,9 @@ const (
 
 // Handler executes one operation. It returns the result shape (an XML-tagged
 // struct for Query operations, a JSON-tagged struct for JSON operations; nil
-// for an empty result) or an error that the table in errors.go maps to the
-// wire.
+// for an empty result) or an error that package server maps to the wire in
+// one place: an *awsapi.Error as it is, a domain error (package fault) by
+// its domain's FaultCodes.
 //
 // A handler authorizes before it changes anything, by calling
 // r.Authorize for every action/resource pair the operation needs.
@@ -106,10 +111,11 @@ type Request struct {
 	BaseLog *slog.Logger
 	log     *slog.Logger
 
-	// op is the operation being served, set by dispatch.
-	op *Operation
-	// authorizer is set by the pipeline; handlers go through Check.
-	authorizer func(ctx context.Context, r *Request, a *authz) (policy.Result, error)
+	// Op is the operation being served, set by the pipeline.
+	Op *Operation
+	// Authorizer answers the request's authorization questions. It is set
+	// by the pipeline (and by tests); handlers ask through Check.
+	Authorizer func(ctx context.Context, r *Request, a *Authz) (policy.Result, error)
 	// Decisions records every authorization made for the request, for the
 	// audit trail.
 	Decisions []Decision
@@ -131,11 +137,11 @@ type Decision struct {
 	Result   policy.Result
 }
 
-// authz is one authorization question. Every decision the broker makes
+// Authz is one authorization question. Every decision the broker makes
 // about a caller (identity policies, a secret's resource policy, a role's
 // trust policy, a web identity against a trust policy) is asked through
 // Request.Check with one of these.
-type authz struct {
+type Authz struct {
 	Action, Resource string
 	// Keys are operation-specific condition keys ("sts:RoleSessionName"),
 	// added to the request's global keys.
@@ -166,7 +172,7 @@ type authz struct {
 // decision for the audit trail (unless Quiet) and returns AccessDenied
 // unless the decision allows (or, with NotDenied, does not explicitly
 // deny).
-func (r *Request) Check(ctx context.Context, a authz) error {
+func (r *Request) Check(ctx context.Context, a Authz) error {
 	res, err := r.decide(ctx, &a)
 	if err != nil {
 		return err
@@ -174,21 +180,21 @@ func (r *Request) Check(ctx context.Context, a authz) error {
 	if res.Decision == policy.Allow || (a.NotDenied && res.Decision != policy.ExplicitDeny) {
 		return nil
 	}
-	return errAccessDenied(r, a.Action, a.Resource, res.Decision == policy.ExplicitDeny)
+	return AccessDenied(r, a.Action, a.Resource, res.Decision == policy.ExplicitDeny)
 }
 
 // Allowed reports, without recording it, whether the caller is allowed
 // action on resource: for filters, never for granting.
 func (r *Request) Allowed(ctx context.Context, action, resource string) bool {
-	res, err := r.decide(ctx, &authz{Action: action, Resource: resource, Quiet: true})
+	res, err := r.decide(ctx, &Authz{Action: action, Resource: resource, Quiet: true})
 	return err == nil && res.Decision == policy.Allow
 }
 
-func (r *Request) decide(ctx context.Context, a *authz) (policy.Result, error) {
-	if r.authorizer == nil {
+func (r *Request) decide(ctx context.Context, a *Authz) (policy.Result, error) {
+	if r.Authorizer == nil {
 		return policy.Result{Decision: policy.ImplicitDeny}, nil
 	}
-	res, err := r.authorizer(ctx, r, a)
+	res, err := r.Authorizer(ctx, r, a)
 	if err != nil {
 		return res, err
 	}
@@ -201,23 +207,23 @@ func (r *Request) decide(ctx context.Context, a *authz) (policy.Result, error) {
 // Authorize is Check of the caller's policies for action on resource, with
 // extra condition keys (operation-specific, e.g. "sts:RoleSessionName").
 func (r *Request) Authorize(ctx context.Context, action, resource string, keys map[string][]string) error {
-	return r.Check(ctx, authz{Action: action, Resource: resource, Keys: keys})
+	return r.Check(ctx, Authz{Action: action, Resource: resource, Keys: keys})
 }
 
 // AuthorizeResource is Check with a secret's resource policy.
 func (r *Request) AuthorizeResource(ctx context.Context, action, resource string, keys map[string][]string, resourcePolicy *policy.Policy) error {
-	return r.Check(ctx, authz{Action: action, Resource: resource, Keys: keys, ResourcePolicy: resourcePolicy})
+	return r.Check(ctx, Authz{Action: action, Resource: resource, Keys: keys, ResourcePolicy: resourcePolicy})
 }
 
 // RefuseExplicitDeny is Check of an action that needs no permission but
 // that an explicit Deny refuses (as AWS does for GetSessionToken).
 func (r *Request) RefuseExplicitDeny(ctx context.Context, action, resource string) error {
-	return r.Check(ctx, authz{Action: action, Resource: resource, NotDenied: true})
+	return r.Check(ctx, Authz{Action: action, Resource: resource, NotDenied: true})
 }
 
-// errAccessDenied builds AWS's message: "User: ARN is not authorized to
+// AccessDenied builds AWS's message: "User: ARN is not authorized to
 // perform: ACTION on resource: RESOURCE [with an explicit deny]".
-func errAccessDenied(r *Request, action, resource string, explicit bool) error {
+func AccessDenied(r *Request, action, resource string, explicit bool) error {
 	who := "anonymous"
 	if r.Caller != nil {
 		who = r.Caller.ARN

@@ -1,4 +1,4 @@
-package server
+package iamapi
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 )
 
 // xmlVirtualMFADevice is botocore's VirtualMFADevice shape. The two
@@ -25,8 +26,8 @@ type createVirtualMFADeviceResult struct {
 	VirtualMFADevice xmlVirtualMFADevice `xml:"VirtualMFADevice"`
 }
 
-func handleCreateVirtualMFADevice(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleCreateVirtualMFADevice(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		p := r.Params
 		name, err := p.Required("VirtualMFADeviceName")
 		if err != nil {
@@ -54,21 +55,21 @@ func handleCreateVirtualMFADevice(svc *iam.Service) Handler {
 	}
 }
 
-func handleEnableMFADevice(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleEnableMFADevice(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		v, err := required(r.Params, "UserName", "SerialNumber", "AuthenticationCode1", "AuthenticationCode2")
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeUser(ctx, r, svc, "iam:EnableMFADevice", v[0], nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:EnableMFADevice", v[0], nil); err != nil {
 			return nil, err
 		}
 		return nil, svc.EnableMFADevice(ctx, v[0], v[1], v[2], v[3])
 	}
 }
 
-func handleDeactivateMFADevice(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleDeactivateMFADevice(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		serial, err := r.Params.Required("SerialNumber")
 		if err != nil {
 			return nil, err
@@ -90,15 +91,15 @@ func handleDeactivateMFADevice(svc *iam.Service) Handler {
 				return nil, err
 			}
 		}
-		if err := authorizeUser(ctx, r, svc, "iam:DeactivateMFADevice", name, nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:DeactivateMFADevice", name, nil); err != nil {
 			return nil, err
 		}
 		return nil, svc.DeactivateMFADevice(ctx, name, serial)
 	}
 }
 
-func handleDeleteVirtualMFADevice(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleDeleteVirtualMFADevice(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		serial, err := r.Params.Required("SerialNumber")
 		if err != nil {
 			return nil, err
@@ -121,13 +122,13 @@ type listMFADevicesResult struct {
 	listResult
 }
 
-func handleListMFADevices(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleListMFADevices(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		name, err := userNameOrCaller(r)
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeUser(ctx, r, svc, "iam:ListMFADevices", name, nil); err != nil {
+		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:ListMFADevices", name, nil); err != nil {
 			return nil, err
 		}
 		devices, err := svc.ListMFADevices(ctx, name)
@@ -151,8 +152,8 @@ type listVirtualMFADevicesResult struct {
 	listResult
 }
 
-func handleListVirtualMFADevices(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleListVirtualMFADevices(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		status := r.Params.String("AssignmentStatus")
 		if err := r.Authorize(ctx, "iam:ListVirtualMFADevices", listResource(svc, "mfa", "/"), nil); err != nil {
 			return nil, err

@@ -1,4 +1,4 @@
-package server
+package rpc
 
 import "fmt"
 
@@ -14,7 +14,7 @@ func NewMux() *Mux { return &Mux{ops: make(map[string]*Operation)} }
 func (m *Mux) add(op *Operation) {
 	key := op.Service + ":" + op.Action
 	if _, dup := m.ops[key]; dup {
-		panic(fmt.Sprintf("server: operation %s registered twice", key))
+		panic(fmt.Sprintf("rpc: operation %s registered twice", key))
 	}
 	m.ops[key] = op
 }

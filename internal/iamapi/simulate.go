@@ -1,4 +1,4 @@
-package server
+package iamapi
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/policy"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 )
 
 // Source types of the simulator's inputs that are not attached policies.
@@ -78,7 +79,7 @@ func parseSimulation(p *awsapi.Params) (*simulation, error) {
 	}
 	for i, a := range sim.actions {
 		if n := len([]rune(a)); n < 3 || n > 128 {
-			return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value '%s' at 'actionNames.%d.member' failed to satisfy constraint: Member must have length between 3 and 128", safeText(a), i+1)
+			return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value '%s' at 'actionNames.%d.member' failed to satisfy constraint: Member must have length between 3 and 128", rpc.SafeText(a), i+1)
 		}
 	}
 	sim.resources = p.Strings("ResourceArns")
@@ -110,12 +111,12 @@ func parseSimulation(p *awsapi.Params) (*simulation, error) {
 	for i, e := range p.Members("ContextEntries") {
 		name := e.String("ContextKeyName")
 		if n := len([]rune(name)); n < 5 || n > 256 {
-			return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value '%s' at 'contextEntries.%d.member.contextKeyName' failed to satisfy constraint: Member must have length between 5 and 256", safeText(name), i+1)
+			return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value '%s' at 'contextEntries.%d.member.contextKeyName' failed to satisfy constraint: Member must have length between 5 and 256", rpc.SafeText(name), i+1)
 		}
 		switch typ := e.String("ContextKeyType"); typ {
 		case "", "string", "stringList", "numeric", "numericList", "boolean", "booleanList", "ip", "ipList", "binary", "binaryList", "date", "dateList":
 		default:
-			return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value '%s' at 'contextEntries.%d.member.contextKeyType' failed to satisfy constraint: Member must satisfy enum value set: [string, stringList, numeric, numericList, boolean, booleanList, ip, ipList, binary, binaryList, date, dateList]", safeText(typ), i+1)
+			return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value '%s' at 'contextEntries.%d.member.contextKeyType' failed to satisfy constraint: Member must satisfy enum value set: [string, stringList, numeric, numericList, boolean, booleanList, ip, ipList, binary, binaryList, date, dateList]", rpc.SafeText(typ), i+1)
 		}
 		sim.context[name] = append(sim.context[name], e.Strings("ContextKeyValues")...)
 	}
@@ -210,8 +211,8 @@ func (sim *simulation) run(account string) []xmlEvaluationResult {
 	return out
 }
 
-func handleSimulatePrincipalPolicy(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleSimulatePrincipalPolicy(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		source, err := r.Params.Required("PolicySourceArn")
 		if err != nil {
 			return nil, err
@@ -239,8 +240,8 @@ func handleSimulatePrincipalPolicy(svc *iam.Service) Handler {
 	}
 }
 
-func handleSimulateCustomPolicy(svc *iam.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleSimulateCustomPolicy(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		if len(r.Params.Strings("PolicyInputList")) == 0 {
 			return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value null at 'policyInputList' failed to satisfy constraint: Member must not be null")
 		}

@@ -1,0 +1,307 @@
+package iam
+
+import (
+	"context"
+	"strings"
+)
+
+// What users, groups and roles share is done once here, by kind: loading
+// and saving one (principal), renaming, deleting, tagging.
+
+// principal is a user, group or role loaded for a change.
+type principal struct {
+	kind EntityKind
+	key  string
+	e    *entity
+	tags *[]Tag // nil for groups, which have no tags
+	h    *holder
+	rec  any
+}
+
+// bucketOf is the bucket of the records of one kind of principal.
+func bucketOf(kind EntityKind) string {
+	switch kind {
+	case KindUser:
+		return bucketUsers
+	case KindGroup:
+		return bucketGroups
+	}
+	return bucketRoles
+}
+
+// noun is the kind as a message starts with it: "User".
+func (k EntityKind) noun() string {
+	s := k.String()
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// newPrincipal is an empty record of that kind to load into; nil for an
+// unknown kind.
+func newPrincipal(kind EntityKind) *principal {
+	p := &principal{kind: kind}
+	switch kind {
+	case KindUser:
+		r := new(userRec)
+		p.rec, p.e, p.h, p.tags = r, &r.entity, &r.holder, &r.Tags
+	case KindGroup:
+		r := new(groupRec)
+		p.rec, p.e, p.h = r, &r.entity, &r.holder
+	case KindRole:
+		r := new(roleRec)
+		p.rec, p.e, p.h, p.tags = r, &r.entity, &r.holder, &r.Tags
+	default:
+		return nil
+	}
+	return p
+}
+
+func (p *principal) save(t *txn) error { return t.put(bucketOf(p.kind), p.key, p.rec) }
+
+// principalByKey loads a principal by its store key; ok is false if absent.
+func (t *txn) principalByKey(kind EntityKind, key string) (*principal, bool, error) {
+	p := newPrincipal(kind)
+	if p == nil {
+		return nil, false, nil
+	}
+	ok, err := t.get(bucketOf(kind), key, p.rec)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	p.key = key
+	return p, true, nil
+}
+
+// principal loads a principal by name (without regard to case).
+func (t *txn) principal(kind EntityKind, name string) (*principal, error) {
+	if newPrincipal(kind) == nil {
+		return nil, newErr(ErrInvalidInput, "Unknown entity kind.")
+	}
+	p, ok, err := t.principalByKey(kind, nameKey(name))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, newErr(ErrNoSuchEntity, "The %s with name %s cannot be found.", kind, name)
+	}
+	return p, nil
+}
+
+// modifyPrincipal changes one user, group or role in a transaction.
+func (s *Service) modifyPrincipal(ctx context.Context, kind EntityKind, name string, fn func(*principal) error) error {
+	return s.update(ctx, func(t *txn) error {
+		p, err := t.principal(kind, name)
+		if err != nil {
+			return err
+		}
+		if err := fn(p); err != nil {
+			return err
+		}
+		return p.save(t)
+	})
+}
+
+// checkNewName validates the new name of a rename as the model's shape
+// for that operation says.
+func checkNewName(kind EntityKind, name string) error {
+	if kind == KindUser {
+		return checkName(name, "newUserName", maxUserName)
+	}
+	return checkName(name, "newGroupName", maxGroupName)
+}
+
+// renamePrincipal renames a user or group and/or changes its path; empty
+// arguments leave the attribute as it is. The policies attached to it
+// follow the rename, and moveRefs moves the other references to it, in the
+// same transaction.
+func (s *Service) renamePrincipal(ctx context.Context, kind EntityKind, name, newName, newPath string, moveRefs func(t *txn, p *principal, oldKey, newKey string) error) error {
+	if err := checkEntityName(kind, name); err != nil {
+		return err
+	}
+	if newName != "" {
+		if err := checkNewName(kind, newName); err != nil {
+			return err
+		}
+	}
+	if newPath != "" {
+		if _, err := checkPath(newPath, "newPath"); err != nil {
+			return err
+		}
+	}
+	return s.update(ctx, func(t *txn) error {
+		p, err := t.principal(kind, name)
+		if err != nil {
+			return err
+		}
+		if newPath != "" {
+			p.e.Path = newPath
+		}
+		oldKey, newKey := p.key, nameKey(newName)
+		if newName == "" || newName == p.e.Name {
+			return p.save(t)
+		}
+		if newKey != oldKey {
+			if _, taken, err := t.principalByKey(kind, newKey); err != nil {
+				return err
+			} else if taken {
+				return newErr(ErrEntityAlreadyExists, "%s with name %s already exists.", kind.noun(), newName)
+			}
+		}
+		p.e.Name = newName
+		if newKey == oldKey {
+			return p.save(t)
+		}
+		if err := t.del(bucketOf(kind), oldKey); err != nil {
+			return err
+		}
+		p.key = newKey
+		if err := p.save(t); err != nil {
+			return err
+		}
+		for _, arn := range p.h.Attached {
+			if err := t.renameAttachment(arn, kind, oldKey, newKey); err != nil {
+				return err
+			}
+		}
+		return moveRefs(t, p, oldKey, newKey)
+	})
+}
+
+// deletePrincipal deletes a user, group or role. before runs first in the
+// same transaction: it refuses with DeleteConflict one that still holds
+// something, and removes the records kept beside it.
+func (s *Service) deletePrincipal(ctx context.Context, kind EntityKind, name string, before func(t *txn, p *principal) error) error {
+	if err := checkEntityName(kind, name); err != nil {
+		return err
+	}
+	return s.update(ctx, func(t *txn) error {
+		p, err := t.principal(kind, name)
+		if err != nil {
+			return err
+		}
+		if err := before(t, p); err != nil {
+			return err
+		}
+		return t.del(bucketOf(kind), p.key)
+	})
+}
+
+// holdsPolicies refuses to delete a principal that still has policies.
+func (h *holder) holdsPolicies() error {
+	switch {
+	case len(h.Inline) > 0:
+		return newErr(ErrDeleteConflict, "Cannot delete entity, must delete policies first.")
+	case len(h.Attached) > 0:
+		return newErr(ErrDeleteConflict, "Cannot delete entity, must detach all policies first.")
+	}
+	return nil
+}
+
+// tagChange is what a Tag or Untag operation does to a resource's tags.
+type tagChange struct {
+	tags  []Tag
+	keys  []string
+	untag bool
+}
+
+func tagging(tags []Tag) tagChange      { return tagChange{tags: tags} }
+func untagging(keys []string) tagChange { return tagChange{keys: keys, untag: true} }
+
+// check validates the change's input, before any resource is loaded.
+func (c tagChange) check() error {
+	if c.untag {
+		return checkTagKeys(c.keys)
+	}
+	if len(c.tags) == 0 {
+		return validationNull("tags")
+	}
+	return checkTags(c.tags)
+}
+
+// apply makes the change: tags replace the value of keys already there;
+// keys not there are ignored.
+func (c tagChange) apply(have *[]Tag) error {
+	if c.untag {
+		*have = removeTags(*have, c.keys)
+		return nil
+	}
+	merged, err := mergeTags(*have, c.tags)
+	if err != nil {
+		return err
+	}
+	*have = merged
+	return nil
+}
+
+// retag makes a change to the tags of a user or role.
+func (s *Service) retag(ctx context.Context, kind EntityKind, name string, c tagChange) error {
+	if err := checkEntityName(kind, name); err != nil {
+		return err
+	}
+	if err := c.check(); err != nil {
+		return err
+	}
+	return s.modifyPrincipal(ctx, kind, name, func(p *principal) error { return c.apply(p.tags) })
+}
+
+// RenamedARN returns the ARN the user or group with that name would have
+// after UpdateUser (UpdateGroup) with newName and newPath; an empty one
+// keeps the attribute as it is.
+func (s *Service) RenamedARN(ctx context.Context, kind EntityKind, name, newName, newPath string) (string, error) {
+	if err := checkEntityName(kind, name); err != nil {
+		return "", err
+	}
+	var arn string
+	err := s.view(ctx, func(t *txn) error {
+		p, err := t.principal(kind, name)
+		if err != nil {
+			return err
+		}
+		path, name := p.e.Path, p.e.Name
+		if newName != "" {
+			name = newName
+		}
+		if newPath != "" {
+			path = newPath
+		}
+		arn = s.arn(kind.String(), path, name)
+		return nil
+	})
+	return arn, err
+}
+
+// EntityARN returns the ARN of the user, group or role with that name. For
+// one that does not exist, the error is ErrNoSuchEntity and the ARN is the
+// one the name would have with the default path, "/": the resource a
+// request about it is authorized on.
+func (s *Service) EntityARN(ctx context.Context, kind EntityKind, name string) (string, error) {
+	if err := checkEntityName(kind, name); err != nil {
+		return "", err
+	}
+	arn := s.arn(kind.String(), "/", name)
+	err := s.view(ctx, func(t *txn) error {
+		p, err := t.principal(kind, name)
+		if err != nil {
+			return err
+		}
+		arn = s.arn(kind.String(), p.e.Path, p.e.Name)
+		return nil
+	})
+	return arn, err
+}
+
+// EntityTags returns the tags of the user or role with that name (none
+// for a group).
+func (s *Service) EntityTags(ctx context.Context, kind EntityKind, name string) ([]Tag, error) {
+	if err := checkEntityName(kind, name); err != nil {
+		return nil, err
+	}
+	var out []Tag
+	err := s.view(ctx, func(t *txn) error {
+		p, err := t.principal(kind, name)
+		if err == nil && p.tags != nil {
+			out = append([]Tag(nil), *p.tags...)
+		}
+		return err
+	})
+	return out, err
+}

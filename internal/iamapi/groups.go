@@ -1,0 +1,104 @@
+package iamapi
+
+import (
+	"context"
+
+	"github.com/shortfuse/shortfuse/internal/awsapi"
+	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/rpc"
+)
+
+type groupResult struct {
+	Group xmlGroup `xml:"Group"`
+}
+
+func handleCreateGroup(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
+		name, err := r.Params.Required("GroupName")
+		if err != nil {
+			return nil, err
+		}
+		path := r.Params.String("Path")
+		arnPath := path
+		if arnPath == "" {
+			arnPath = "/"
+		}
+		if err := r.Authorize(ctx, "iam:CreateGroup", svc.GroupARN(arnPath, name), nil); err != nil {
+			return nil, err
+		}
+		g, err := svc.CreateGroup(ctx, name, path)
+		if err != nil {
+			return nil, err
+		}
+		return &groupResult{Group: groupXML(g)}, nil
+	}
+}
+
+type getGroupResult struct {
+	Group xmlGroup                `xml:"Group"`
+	Users awsapi.Members[xmlUser] `xml:"Users"`
+	listResult
+}
+
+func handleGetGroup(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
+		name, err := r.Params.Required("GroupName")
+		if err != nil {
+			return nil, err
+		}
+		if err := authorizeEntity(ctx, r, svc, iam.KindGroup, "iam:GetGroup", name, nil); err != nil {
+			return nil, err
+		}
+		g, users, err := svc.GetGroup(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		page, more, next, err := pageOf(r.Params, users)
+		if err != nil {
+			return nil, err
+		}
+		return &getGroupResult{Group: groupXML(g), Users: usersXML(page), listResult: listResult{more, next}}, nil
+	}
+}
+
+type listGroupsResult struct {
+	Groups awsapi.Members[xmlGroup] `xml:"Groups"`
+	listResult
+}
+
+func handleListGroups(svc *iam.Service) rpc.Handler {
+	return handleListByPath(svc, "iam:ListGroups", "group", svc.ListGroups, groupsResult)
+}
+
+func groupsResult(page []iam.Group, lr listResult) any {
+	return &listGroupsResult{Groups: groupsXML(page), listResult: lr}
+}
+
+// handleMembership is AddUserToGroup and RemoveUserFromGroup: authorized
+// on the group.
+func handleMembership(svc *iam.Service, action string, change func(ctx context.Context, group, user string) error) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
+		v, err := entityArgs(ctx, r, svc, iam.KindGroup, action, nil, "UserName")
+		if err != nil {
+			return nil, err
+		}
+		return nil, change(ctx, v[0], v[1])
+	}
+}
+
+func handleListGroupsForUser(svc *iam.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
+		name, err := r.Params.Required("UserName")
+		if err != nil {
+			return nil, err
+		}
+		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:ListGroupsForUser", name, nil); err != nil {
+			return nil, err
+		}
+		groups, err := svc.ListGroupsForUser(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		return listPage(r.Params, groups, groupsResult)
+	}
+}
