@@ -3,6 +3,8 @@ package secrets
 import (
 	"errors"
 	"fmt"
+
+	"github.com/shortfuse/shortfuse/internal/fault"
 )
 
 // Kinds of domain error. Each maps to the Secrets Manager error code of the
@@ -31,21 +33,12 @@ var (
 	ErrValidation = errors.New("validation error")
 )
 
-// Error is a domain error. Msg is written in AWS's words and is safe to show
-// to the caller: it never holds a secret value. Kind says which error it is.
-type Error struct {
-	Kind error
-	Msg  string
-}
+// Error is a domain error (package fault): Msg is written in AWS's words
+// and is safe to show to the caller (it never holds a secret value); Kind
+// says which error it is.
+type Error = fault.Error
 
-func (e *Error) Error() string { return e.Msg }
-
-// Unwrap returns Kind, so errors.Is(err, ErrNotFound) works.
-func (e *Error) Unwrap() error { return e.Kind }
-
-func newErr(kind error, format string, args ...any) *Error {
-	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
-}
+func newErr(kind error, format string, args ...any) *Error { return fault.New(kind, format, args...) }
 
 var (
 	errNotFound       = &Error{Kind: ErrNotFound, Msg: "Secrets Manager can't find the specified secret."}

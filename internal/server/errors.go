@@ -57,7 +57,7 @@ func (s *Server) toWire(err error, reqID string) *awsapi.Error {
 	if w, ok := iamapi.Codes.ToWire(err); ok {
 		return w
 	}
-	if w, ok := secretsErrorToWire(err); ok {
+	if w, ok := secretsCodes.ToWire(err); ok {
 		return w
 	}
 	if w, ok := approvalsErrorToWire(err); ok {

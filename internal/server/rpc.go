@@ -1,8 +1,6 @@
 package server
 
 import (
-	"errors"
-
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/rpc"
 )
@@ -41,23 +39,6 @@ const (
 
 // NewMux returns an empty operations table.
 func NewMux() *Mux { return rpc.NewMux() }
-
-// kindCode maps one domain error kind (a sentinel) to its wire code, in
-// the tables of the domains that do not yet use rpc.FaultCodes.
-type kindCode struct {
-	kind error
-	code awsapi.Code
-}
-
-// codeOfKind looks kind up in such a table.
-func codeOfKind(kind error, table []kindCode) (awsapi.Code, bool) {
-	for _, c := range table {
-		if errors.Is(kind, c.kind) {
-			return c.code, true
-		}
-	}
-	return 0, false
-}
 
 // pageToken encodes page positions for one protocol (rpc.PageToken).
 type pageToken struct{ rpc.PageToken }

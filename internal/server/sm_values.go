@@ -179,7 +179,7 @@ func batchError(err error) (*awsapi.Error, bool) {
 	if errors.As(err, &we) {
 		return we, true
 	}
-	return secretsErrorToWire(err)
+	return secretsCodes.ToWire(err)
 }
 
 // --- PutSecretValue ----------------------------------------------------------------

@@ -182,7 +182,7 @@ func FuzzSecretsHandlers(f *testing.F) {
 		}
 		var we *awsapi.Error
 		if !errors.As(err, &we) {
-			if w, ok := secretsErrorToWire(err); ok {
+			if w, ok := secretsCodes.ToWire(err); ok {
 				we = w
 			} else {
 				t.Fatalf("%s: error %v does not map to a wire error", key, err)
