@@ -31,6 +31,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/secrets"
 	"github.com/shortfuse/shortfuse/internal/server"
 	"github.com/shortfuse/shortfuse/internal/sessiontoken"
+	"github.com/shortfuse/shortfuse/internal/smapi"
 )
 
 // runServer runs the broker until ctx ends, in three steps: listen (the
@@ -241,9 +242,9 @@ func (b *broker) serve(ctx context.Context, in *serverInput, ln net.Listener, tl
 			dbcred.EngineMariaDB:  mariadb,
 			dbcred.EngineMySQL:    mariadb,
 		},
-		Master: server.MasterReader(b.secrets),
+		Master: smapi.MasterReader(b.secrets),
 		Live:   b.reg.Live,
-		Audit:  server.LeaseAuditor(b.auditLog, b.account, in.region),
+		Audit:  smapi.LeaseAuditor(b.auditLog, b.account, in.region),
 		Owner:  replicaName(),
 		Logger: b.logger,
 	})
@@ -261,7 +262,7 @@ func (b *broker) serve(ctx context.Context, in *serverInput, ln net.Listener, tl
 	rotator := rotation.New(rotation.Options{
 		Secrets:  b.secrets,
 		Rotators: map[string]dbcred.Rotator{dbcred.EnginePostgres: pg, dbcred.EngineMariaDB: mariadb, dbcred.EngineMySQL: mariadb},
-		Audit:    server.RotationAuditor(b.auditLog, b.account, in.region),
+		Audit:    smapi.RotationAuditor(b.auditLog, b.account, in.region),
 		Owner:    replicaName(),
 		Logger:   b.logger,
 	})

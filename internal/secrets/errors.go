@@ -8,7 +8,7 @@ import (
 )
 
 // Kinds of domain error. Each maps to the Secrets Manager error code of the
-// same name (see the server's mapping table).
+// same name (smapi.Codes).
 var (
 	// ErrNotFound: ResourceNotFoundException.
 	ErrNotFound = errors.New("resource not found")

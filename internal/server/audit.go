@@ -6,13 +6,11 @@ import (
 	"strings"
 
 	"github.com/shortfuse/shortfuse/internal/audit"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 )
 
-// Auditor receives the broker's audit records. Append returns only when the
-// record is durable.
-type Auditor interface {
-	Append(ctx context.Context, r *audit.Record) error
-}
+// Auditor receives the broker's audit records (rpc.Auditor).
+type Auditor = rpc.Auditor
 
 var eventSources = map[string]string{
 	"sts":            audit.SourceSTS,

@@ -21,10 +21,10 @@
 // registry's verdict on the session and every session it descends from
 // (revoked, abandoned, narrowed, used up), which also counts the call
 // against their use limits. What the pipeline does for an operation is
-// declared by its Rules in the operations table (routes.go, sm_routes.go,
-// and package iamapi's Register): Read, Write, Mint (what the audit trail records), IAM (what
-// a session without MFA is refused), SelfRevoke and Uncounted (session
-// control).
+// declared by its Rules in the operations table (routes.go, and the
+// Register of packages iamapi and smapi): Read, Write, Mint (what the
+// audit trail records), IAM (what a session without MFA is refused),
+// SelfRevoke and Uncounted (session control).
 //
 // # One way to do each thing
 //
@@ -50,12 +50,14 @@
 //	authz.go                        policies and condition keys of a caller
 //	mint.go                         the one mint path
 //	audit.go                        audit records of calls
-//	errors.go, sm_errors.go         domain errors to wire errors (IAM's
-//	                                table is iamapi.Codes)
+//	errors.go                       domain errors to wire errors (IAM's
+//	                                table is iamapi.Codes, Secrets
+//	                                Manager's smapi.Codes)
 //	sts.go, sts_webidentity.go      STS
 //	package iamapi                  IAM (its handlers and their operations)
-//	sm_*.go                         Secrets Manager (sm_dynamic.go: dynamic secrets'
-//	                                database credentials, package dbcred)
+//	package smapi                   Secrets Manager (its handlers and their
+//	                                operations; dynamic secrets' database
+//	                                credentials, package dbcred; rotation)
 //	shortfuse.go, shortfuse_oidc.go, shortfuse_approvals.go  the shortfuse service
 //	ui.go                           the approval page's adapter onto the pipeline
 //	authcache.go                    principal cache

@@ -10,6 +10,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/iamapi"
 	"github.com/shortfuse/shortfuse/internal/policy"
 	"github.com/shortfuse/shortfuse/internal/sigv4"
+	"github.com/shortfuse/shortfuse/internal/smapi"
 )
 
 // sigv4Codes maps each verification failure to its wire error. AWS does not
@@ -57,7 +58,7 @@ func (s *Server) toWire(err error, reqID string) *awsapi.Error {
 	if w, ok := iamapi.Codes.ToWire(err); ok {
 		return w
 	}
-	if w, ok := secretsCodes.ToWire(err); ok {
+	if w, ok := smapi.Codes.ToWire(err); ok {
 		return w
 	}
 	if w, ok := approvalsErrorToWire(err); ok {

@@ -150,6 +150,16 @@ func (s *Server) recordEnd(c *sessiontoken.Claims, rec *registry.Record) time.Ti
 	return end
 }
 
+// storedSessionEnd is recordEnd of the session's record as it is stored
+// now.
+func (s *Server) storedSessionEnd(ctx context.Context, c *sessiontoken.Claims) (time.Time, error) {
+	rec, err := s.sessions.Get(ctx, c.AccessKeyID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return s.recordEnd(c, rec), nil
+}
+
 // principalLive checks that the session's principal still exists as the
 // principal it was minted for: the role (for role sessions) or the user,
 // by unique id, as AWS binds a session to the principal's unique id and

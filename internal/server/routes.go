@@ -3,6 +3,7 @@ package server
 import (
 	"github.com/shortfuse/shortfuse/internal/iamapi"
 	"github.com/shortfuse/shortfuse/internal/oidc"
+	"github.com/shortfuse/shortfuse/internal/smapi"
 )
 
 // addOperations is the whole API of the broker, one line per operation,
@@ -34,6 +35,6 @@ func addOperations(m *Mux, s *Server) {
 	// IAM (package iamapi)
 	iamapi.Register(m, s.iam)
 
-	// Secrets Manager: sm_routes.go
-	addSecretsOperations(m, s.secrets, s.readSecretValue, s.rotation)
+	// Secrets Manager (package smapi)
+	smapi.Register(m, smapi.Deps{Secrets: s.secrets, DBCred: s.dbcred, SessionEnd: s.storedSessionEnd, Rotation: s.rotation})
 }

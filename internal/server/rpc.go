@@ -1,7 +1,6 @@
 package server
 
 import (
-	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/rpc"
 )
 
@@ -39,16 +38,6 @@ const (
 
 // NewMux returns an empty operations table.
 func NewMux() *Mux { return rpc.NewMux() }
-
-// pageToken encodes page positions for one protocol (rpc.PageToken).
-type pageToken struct{ rpc.PageToken }
-
-var smNextToken = pageToken{rpc.PageToken{Prefix: "sm1:", Bad: awsapi.Errorf(awsapi.CodeInvalidNextToken, "The NextToken value is invalid.")}}
-
-func (t pageToken) encode(pos int) string        { return t.Encode(pos) }
-func (t pageToken) decode(s string) (int, error) { return t.Decode(s) }
-
-func cutPage[T any](items []T, start, n int) ([]T, int) { return rpc.CutPage(items, start, n) }
 
 func errAccessDenied(r *Request, action, resource string, explicit bool) error {
 	return rpc.AccessDenied(r, action, resource, explicit)

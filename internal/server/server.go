@@ -69,10 +69,10 @@ type Deps struct {
 	// (shortfuse_approvals.go) and the approval page at /ui/.
 	Approvals *approvals.Service
 	// DBCred, if set, hands out the database credentials of dynamic
-	// secrets (sm_dynamic.go).
+	// secrets (package smapi).
 	DBCred *dbcred.Service
 	// Rotation, if set, rotates secrets in AWS's RDS shape (RotateSecret,
-	// CancelRotateSecret: sm_rotation.go).
+	// CancelRotateSecret: package smapi).
 	Rotation *rotation.Service
 }
 

@@ -360,3 +360,11 @@ func handleListSessions(s *Server) Handler {
 		return out, nil
 	}
 }
+
+// sessionEnded tells the database credentials' reaper to look now rather
+// than at its next tick: a session was revoked here.
+func (s *Server) sessionEnded() {
+	if s.dbcred != nil {
+		s.dbcred.Nudge()
+	}
+}

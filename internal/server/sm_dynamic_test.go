@@ -20,6 +20,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/audit"
 	"github.com/shortfuse/shortfuse/internal/dbcred"
 	"github.com/shortfuse/shortfuse/internal/secrets"
+	"github.com/shortfuse/shortfuse/internal/smapi"
 	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
@@ -94,7 +95,7 @@ func newDynBroker(t *testing.T) *dynBroker {
 	au := &memAudit{}
 	dbc := dbcred.New(dbcred.Options{
 		Store: core.st, Sealer: core.sealer, Engines: map[string]dbcred.Engine{dbcred.EnginePostgres: eng},
-		Master: MasterReader(svc), Live: core.reg.Live, Audit: LeaseAuditor(au, smAccount, "us-east-1"), Logger: logger,
+		Master: smapi.MasterReader(svc), Live: core.reg.Live, Audit: smapi.LeaseAuditor(au, smAccount, "us-east-1"), Logger: logger,
 	})
 	deps := core.deps()
 	deps.Secrets, deps.DBCred = svc, dbc

@@ -19,6 +19,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/dbcred"
 	"github.com/shortfuse/shortfuse/internal/rotation"
 	"github.com/shortfuse/shortfuse/internal/secrets"
+	"github.com/shortfuse/shortfuse/internal/smapi"
 	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
@@ -75,7 +76,7 @@ func TestRotateSecretAPI(t *testing.T) {
 	au := &memAudit{}
 	db := &memDB{pw: map[string]string{"app": "Old-App-Passw0rd", "master": testMasterPW}}
 	rot := rotation.New(rotation.Options{Secrets: svc, Rotators: map[string]dbcred.Rotator{"postgres": db}, Owner: "test",
-		Audit: RotationAuditor(au, smAccount, "us-east-1"), Logger: logger})
+		Audit: smapi.RotationAuditor(au, smAccount, "us-east-1"), Logger: logger})
 	deps := core.deps()
 	deps.Secrets, deps.Rotation = svc, rot
 	srv := New(Config{Account: smAccount, Region: "us-east-1", Logger: logger, Audit: au, Redactor: audit.NewRedactor(make([]byte, 32))}, deps)

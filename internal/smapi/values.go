@@ -1,10 +1,11 @@
-package server
+package smapi
 
 import (
 	"context"
 	"errors"
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 	"github.com/shortfuse/shortfuse/internal/secrets"
 )
 
@@ -52,13 +53,13 @@ func versionConditionKeys(versionID, stage string) map[string][]string {
 }
 
 // valueReader reads the value of a secret the caller was authorized to
-// read, as Lookup found it (Server.readSecretValue).
-type valueReader func(ctx context.Context, r *Request, l *secrets.Looked, versionID, stage string) (*secrets.SecretValue, error)
+// read, as Lookup found it (Deps.readSecretValue).
+type valueReader func(ctx context.Context, r *rpc.Request, l *secrets.Looked, versionID, stage string) (*secrets.SecretValue, error)
 
 // readAuthorized reads the secret a SecretId names and one version's value
 // in one store read, authorizes the caller on the secret as authorizeSecret
 // does, and only then has read open the value.
-func readAuthorized(ctx context.Context, r *Request, svc *secrets.Service, read valueReader, idParam *string, versionID, stage string) (*secrets.SecretValue, error) {
+func readAuthorized(ctx context.Context, r *rpc.Request, svc *secrets.Service, read valueReader, idParam *string, versionID, stage string) (*secrets.SecretValue, error) {
 	id, err := secretIDParam(idParam)
 	if err != nil {
 		return nil, err
@@ -74,8 +75,8 @@ func readAuthorized(ctx context.Context, r *Request, svc *secrets.Service, read 
 	return read(ctx, r, l, versionID, stage)
 }
 
-func handleGetSecretValue(svc *secrets.Service, read valueReader) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleGetSecretValue(svc *secrets.Service, read valueReader) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in getSecretValueInput
 		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
@@ -115,8 +116,8 @@ type batchGetSecretValueOutput struct {
 // secretsmanager:GetSecretValue on each secret: a secret the caller may not
 // read, or that cannot be read, is reported in Errors with its error code,
 // and the others are returned.
-func handleBatchGetSecretValue(svc *secrets.Service, read valueReader) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleBatchGetSecretValue(svc *secrets.Service, read valueReader) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in batchGetSecretValueInput
 		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
@@ -168,7 +169,7 @@ func handleBatchGetSecretValue(svc *secrets.Service, read valueReader) Handler {
 	}
 }
 
-func batchGetOne(ctx context.Context, r *Request, svc *secrets.Service, read valueReader, id string) (*secrets.SecretValue, error) {
+func batchGetOne(ctx context.Context, r *rpc.Request, svc *secrets.Service, read valueReader, id string) (*secrets.SecretValue, error) {
 	return readAuthorized(ctx, r, svc, read, &id, "", "")
 }
 
@@ -179,7 +180,7 @@ func batchError(err error) (*awsapi.Error, bool) {
 	if errors.As(err, &we) {
 		return we, true
 	}
-	return secretsCodes.ToWire(err)
+	return Codes.ToWire(err)
 }
 
 // --- PutSecretValue ----------------------------------------------------------------
@@ -200,8 +201,8 @@ type putSecretValueOutput struct {
 	VersionStages []string `json:"VersionStages,omitempty"`
 }
 
-func handlePutSecretValue(svc *secrets.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handlePutSecretValue(svc *secrets.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in putSecretValueInput
 		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
@@ -267,8 +268,8 @@ type listSecretVersionIdsOutput struct {
 	Name      string         `json:"Name"`
 }
 
-func handleListSecretVersionIds(svc *secrets.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleListSecretVersionIds(svc *secrets.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in listSecretVersionIdsInput
 		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
@@ -305,8 +306,8 @@ type updateSecretVersionStageInput struct {
 	MoveToVersionId     *string `json:"MoveToVersionId"`
 }
 
-func handleUpdateSecretVersionStage(svc *secrets.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleUpdateSecretVersionStage(svc *secrets.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in updateSecretVersionStageInput
 		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
@@ -350,8 +351,8 @@ type getRandomPasswordOutput struct {
 }
 
 // GetRandomPassword needs secretsmanager:GetRandomPassword on "*".
-func handleGetRandomPassword(svc *secrets.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleGetRandomPassword(svc *secrets.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in getRandomPasswordInput
 		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err

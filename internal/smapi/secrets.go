@@ -1,4 +1,4 @@
-package server
+package smapi
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 	"github.com/shortfuse/shortfuse/internal/secrets"
 )
 
@@ -62,8 +63,8 @@ type arnNameVersionOutput struct {
 // CreateSecret needs secretsmanager:CreateSecret on the new secret's ARN
 // (made before the secret, so that the caller is authorized on the ARN the
 // secret gets), and secretsmanager:TagResource as well when it has tags.
-func handleCreateSecret(svc *secrets.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleCreateSecret(svc *secrets.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in createSecretInput
 		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
@@ -151,8 +152,8 @@ func describeOut(sec *secrets.Secret) *describeSecretOutput {
 	}
 }
 
-func handleDescribeSecret(svc *secrets.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleDescribeSecret(svc *secrets.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in secretIDInput
 		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
@@ -197,8 +198,8 @@ type listSecretsOutput struct {
 // ListSecrets needs secretsmanager:ListSecrets on "*" (the action has no
 // resource type); as in AWS, it lists every secret's metadata to a caller
 // that has it.
-func handleListSecrets(svc *secrets.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleListSecrets(svc *secrets.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in listSecretsInput
 		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
@@ -245,8 +246,8 @@ type updateSecretInput struct {
 	Type               *string         `json:"Type"`
 }
 
-func handleUpdateSecret(svc *secrets.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleUpdateSecret(svc *secrets.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in updateSecretInput
 		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
@@ -305,8 +306,8 @@ type deleteSecretOutput struct {
 
 // DeleteSecret: as AWS documents, a forced deletion of a secret that does
 // not exist succeeds (for a caller allowed to delete it).
-func handleDeleteSecret(svc *secrets.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleDeleteSecret(svc *secrets.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in deleteSecretInput
 		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
@@ -358,8 +359,8 @@ type arnNameOutput struct {
 	Name string `json:"Name"`
 }
 
-func handleRestoreSecret(svc *secrets.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleRestoreSecret(svc *secrets.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in secretIDInput
 		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
@@ -383,8 +384,8 @@ type tagResourceInput struct {
 	Tags     []tagIn `json:"Tags"`
 }
 
-func handleTagResource(svc *secrets.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleTagResource(svc *secrets.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in tagResourceInput
 		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
@@ -419,8 +420,8 @@ type untagResourceInput struct {
 	TagKeys  []string `json:"TagKeys"`
 }
 
-func handleUntagResource(svc *secrets.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleUntagResource(svc *secrets.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in untagResourceInput
 		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err

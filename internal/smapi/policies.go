@@ -1,9 +1,10 @@
-package server
+package smapi
 
 import (
 	"context"
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 	"github.com/shortfuse/shortfuse/internal/secrets"
 )
 
@@ -13,8 +14,8 @@ type putResourcePolicyInput struct {
 	BlockPublicPolicy *bool   `json:"BlockPublicPolicy"`
 }
 
-func handlePutResourcePolicy(svc *secrets.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handlePutResourcePolicy(svc *secrets.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in putResourcePolicyInput
 		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
@@ -47,8 +48,8 @@ type getResourcePolicyOutput struct {
 	ResourcePolicy string `json:"ResourcePolicy,omitempty"`
 }
 
-func handleGetResourcePolicy(svc *secrets.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleGetResourcePolicy(svc *secrets.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in secretIDInput
 		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
@@ -61,8 +62,8 @@ func handleGetResourcePolicy(svc *secrets.Service) Handler {
 	}
 }
 
-func handleDeleteResourcePolicy(svc *secrets.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleDeleteResourcePolicy(svc *secrets.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in secretIDInput
 		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
@@ -99,8 +100,8 @@ type validateResourcePolicyOutput struct {
 // on the secret when SecretId is given, else on "*". A document that does
 // not parse is MalformedPolicyDocumentException; one that parses but allows
 // public access fails the check named secrets.CheckPublicAccess.
-func handleValidateResourcePolicy(svc *secrets.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleValidateResourcePolicy(svc *secrets.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in validateResourcePolicyInput
 		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err

@@ -1,4 +1,4 @@
-package server
+package smapi
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/audit"
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/dbcred"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 	"github.com/shortfuse/shortfuse/internal/secrets"
 )
 
@@ -24,7 +25,7 @@ import (
 // readers are granted with the master's power, so they must be trusted
 // with the master already. It returns that master ARN ("" when the secret
 // is not dynamic), which the write checks again in its transaction.
-func authorizeMaster(ctx context.Context, r *Request, svc *secrets.Service, tags []secrets.Tag, v secrets.Value) (string, error) {
+func authorizeMaster(ctx context.Context, r *rpc.Request, svc *secrets.Service, tags []secrets.Tag, v secrets.Value) (string, error) {
 	master, err := secrets.DynamicMaster(tags, v)
 	if err != nil || master == "" {
 		return master, err
@@ -32,7 +33,7 @@ func authorizeMaster(ctx context.Context, r *Request, svc *secrets.Service, tags
 	return master, authorizeMasterARN(ctx, r, svc, master)
 }
 
-func authorizeMasterARN(ctx context.Context, r *Request, svc *secrets.Service, master string) error {
+func authorizeMasterARN(ctx context.Context, r *rpc.Request, svc *secrets.Service, master string) error {
 	_, err := authorizeSecret(ctx, r, svc, "secretsmanager:GetSecretValue", master, nil)
 	if errors.Is(err, secrets.ErrNotFound) {
 		// The write refuses it with a clearer message.
@@ -44,11 +45,11 @@ func authorizeMasterARN(ctx context.Context, r *Request, svc *secrets.Service, m
 // readSecretValue is the value GetSecretValue and BatchGetSecretValue
 // return for a secret the caller was authorized to read: the stored
 // version, or for a dynamic secret the caller's database credential.
-func (s *Server) readSecretValue(ctx context.Context, r *Request, l *secrets.Looked, versionID, stage string) (*secrets.SecretValue, error) {
+func (d *Deps) readSecretValue(ctx context.Context, r *rpc.Request, l *secrets.Looked, versionID, stage string) (*secrets.SecretValue, error) {
 	if !secrets.IsDynamic(l.Secret.Tags) {
-		return s.secrets.Open(ctx, l)
+		return d.Secrets.Open(ctx, l)
 	}
-	return s.dynamicValue(ctx, r, l.Secret, versionID, stage)
+	return d.dynamicValue(ctx, r, l.Secret, versionID, stage)
 }
 
 // dbValue is the value handed out: AWS's RDS secret shape with the lease's
@@ -69,14 +70,14 @@ var (
 	errLeaseDropped = &awsapi.Error{Code: awsapi.CodeInvalidRequest, Message: "This session's database credential was dropped; a session gets one credential per dynamic secret."}
 )
 
-func (s *Server) dynamicValue(ctx context.Context, r *Request, sec *secrets.Secret, versionID, stage string) (*secrets.SecretValue, error) {
-	if s.dbcred == nil {
+func (d *Deps) dynamicValue(ctx context.Context, r *rpc.Request, sec *secrets.Secret, versionID, stage string) (*secrets.SecretValue, error) {
+	if d.DBCred == nil {
 		return nil, errNoDBCred
 	}
 	if stage != "" && stage != secrets.StageCurrent {
 		return nil, errDynamicStage
 	}
-	cfgv, err := s.secrets.GetValue(ctx, sec.ARN, versionID, secrets.StageCurrent)
+	cfgv, err := d.Secrets.GetValue(ctx, sec.ARN, versionID, secrets.StageCurrent)
 	if err != nil {
 		if errors.Is(err, secrets.ErrInvalidRequest) || errors.Is(err, secrets.ErrNotFound) && versionID == "" {
 			return nil, err
@@ -90,7 +91,7 @@ func (s *Server) dynamicValue(ctx context.Context, r *Request, sec *secrets.Secr
 	if err != nil {
 		return nil, &awsapi.Error{Code: awsapi.CodeInvalidRequest, Message: "The dynamic secret's configuration is not valid: " + err.Error()}
 	}
-	master, err := s.readMaster(ctx, cfg.MasterARN)
+	master, err := MasterReader(d.Secrets)(ctx, cfg.MasterARN)
 	if err != nil {
 		return nil, &awsapi.Error{Code: awsapi.CodeInvalidRequest, Message: "The dynamic secret's master secret cannot be used: " + err.Error()}
 	}
@@ -99,11 +100,11 @@ func (s *Server) dynamicValue(ctx context.Context, r *Request, sec *secrets.Secr
 	}
 	a := dbcred.Acquire{SecretARN: sec.ARN, Config: cfg, Master: master, AccessKeyID: r.Caller.AccessKeyID}
 	if c := r.Caller.Session; c != nil {
-		rec, err := s.sessions.Get(ctx, c.AccessKeyID)
+		end, err := d.SessionEnd(ctx, c)
 		if err != nil {
 			return nil, err
 		}
-		a.Session, a.Expires = true, s.recordEnd(c, rec)
+		a.Session, a.Expires = true, end
 	} else {
 		life := time.Duration(dbcred.DefaultLeaseSeconds) * time.Second
 		for _, t := range sec.Tags {
@@ -115,7 +116,7 @@ func (s *Server) dynamicValue(ctx context.Context, r *Request, sec *secrets.Secr
 		}
 		a.Expires = r.Time.Add(life)
 	}
-	cred, err := s.dbcred.Get(ctx, a)
+	cred, err := d.DBCred.Get(ctx, a)
 	switch {
 	case errors.Is(err, dbcred.ErrEngine):
 		r.Log().Error("database credential not created", "secret", sec.ARN, "err", err)
@@ -133,11 +134,6 @@ func (s *Server) dynamicValue(ctx context.Context, r *Request, sec *secrets.Secr
 		return nil, err
 	}
 	return &secrets.SecretValue{ARN: cfgv.ARN, Name: cfgv.Name, VersionID: cfgv.VersionID, Stages: cfgv.Stages, Created: l.Created, Value: secrets.StringValue(string(b))}, nil
-}
-
-// readMaster reads and parses a master secret (its AWSCURRENT value).
-func (s *Server) readMaster(ctx context.Context, arn string) (*dbcred.Master, error) {
-	return MasterReader(s.secrets)(ctx, arn)
 }
 
 // MasterReader returns the function that reads master secrets for package
@@ -164,7 +160,7 @@ func MasterReader(svc *secrets.Service) func(ctx context.Context, arn string) (*
 // names CreateDatabaseLease, CreateDatabaseLeaseFailed and
 // DropDatabaseLease, the role, database, secret, session and reason in
 // the request parameters. They never hold a password.
-func LeaseAuditor(a Auditor, account, region string) func(context.Context, dbcred.Event) error {
+func LeaseAuditor(a rpc.Auditor, account, region string) func(context.Context, dbcred.Event) error {
 	return func(ctx context.Context, e dbcred.Event) error {
 		if a == nil {
 			return nil
@@ -195,13 +191,5 @@ func LeaseAuditor(a Auditor, account, region string) func(context.Context, dbcre
 			rec.ErrorCode, rec.ErrorMessage = "DatabaseError", e.Error
 		}
 		return a.Append(ctx, rec)
-	}
-}
-
-// sessionEnded tells the database credentials' reaper to look now rather
-// than at its next tick: a session was revoked here.
-func (s *Server) sessionEnded() {
-	if s.dbcred != nil {
-		s.dbcred.Nudge()
 	}
 }

@@ -1,4 +1,4 @@
-package server
+package smapi
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 	"github.com/shortfuse/shortfuse/internal/secrets"
 )
 
@@ -200,6 +201,9 @@ func strOr(v *string) string {
 
 // --- pagination ------------------------------------------------------------------
 
+// nextToken is Secrets Manager's NextToken.
+var nextToken = rpc.PageToken{Prefix: "sm1:", Bad: awsapi.Errorf(awsapi.CodeInvalidNextToken, "The NextToken value is invalid.")}
+
 // smPage cuts one page out of a full list by NextToken and MaxResults
 // (package rpc).
 func smPage[T any](items []T, token *string, maxResults *int32, def, max int32) (page []T, next *string, err error) {
@@ -212,15 +216,15 @@ func smPage[T any](items []T, token *string, maxResults *int32, def, max int32) 
 	}
 	start := 0
 	if token != nil {
-		if start, err = smNextToken.decode(*token); err != nil {
+		if start, err = nextToken.Decode(*token); err != nil {
 			return nil, nil, err
 		}
 	}
-	page, pos := cutPage(items, start, int(n))
+	page, pos := rpc.CutPage(items, start, int(n))
 	if pos < 0 {
 		return page, nil, nil
 	}
-	tok := smNextToken.encode(pos)
+	tok := nextToken.Encode(pos)
 	return page, &tok, nil
 }
 
@@ -258,14 +262,14 @@ func secretConditionKeys(sec *secrets.Secret, extra map[string][]string) map[str
 //     for the suffix) with no resource policy and no tags. Only a caller
 //     that would be allowed on the secret whatever its suffix gets
 //     ResourceNotFoundException; every other caller gets AccessDenied.
-func authorizeSecret(ctx context.Context, r *Request, svc *secrets.Service, action, id string, extra map[string][]string) (*secrets.Secret, error) {
+func authorizeSecret(ctx context.Context, r *rpc.Request, svc *secrets.Service, action, id string, extra map[string][]string) (*secrets.Secret, error) {
 	sec, err := svc.Describe(ctx, id)
 	return authorizeLooked(ctx, r, svc, action, id, extra, sec, err)
 }
 
 // authorizeLooked is authorizeSecret once the secret id names was looked up:
 // sec, or the lookup's error.
-func authorizeLooked(ctx context.Context, r *Request, svc *secrets.Service, action, id string, extra map[string][]string, sec *secrets.Secret, err error) (*secrets.Secret, error) {
+func authorizeLooked(ctx context.Context, r *rpc.Request, svc *secrets.Service, action, id string, extra map[string][]string, sec *secrets.Secret, err error) (*secrets.Secret, error) {
 	switch {
 	case err == nil:
 		pol, err := svc.ResourcePolicy(sec)
@@ -295,7 +299,7 @@ func authorizeLooked(ctx context.Context, r *Request, svc *secrets.Service, acti
 
 // authorizeSecretParam is authorizeSecret for the secret a request's SecretId parameter
 // names, the parameter validated first.
-func authorizeSecretParam(ctx context.Context, r *Request, svc *secrets.Service, action string, v *string, extra map[string][]string) (*secrets.Secret, error) {
+func authorizeSecretParam(ctx context.Context, r *rpc.Request, svc *secrets.Service, action string, v *string, extra map[string][]string) (*secrets.Secret, error) {
 	id, err := secretIDParam(v)
 	if err != nil {
 		return nil, err
@@ -305,7 +309,7 @@ func authorizeSecretParam(ctx context.Context, r *Request, svc *secrets.Service,
 
 // secretDenied rewrites an AccessDenied error to name the resource as the
 // caller gave it; other errors pass unchanged.
-func secretDenied(r *Request, action, id string, err error) error {
+func secretDenied(r *rpc.Request, action, id string, err error) error {
 	var we *awsapi.Error
 	if !errors.As(err, &we) || we.Code != awsapi.CodeAccessDenied {
 		return err
@@ -314,7 +318,7 @@ func secretDenied(r *Request, action, id string, err error) error {
 	if r.Caller != nil {
 		who = r.Caller.ARN
 	}
-	return &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "User: " + who + " is not authorized to perform: " + action + " on resource: " + safeText(id)}
+	return &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "User: " + who + " is not authorized to perform: " + action + " on resource: " + rpc.SafeText(id)}
 }
 
 const (
@@ -325,8 +329,8 @@ const (
 // handleSMUnsupported refuses an operation of the service model that the
 // broker does not implement, with a message that says so, rather than
 // UnknownOperationException, which the CLI reports as a client bug.
-func handleSMUnsupported(op, msg string) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleSMUnsupported(op, msg string) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		return nil, awsapi.Errorf(awsapi.CodeInvalidRequest, "%s: %s", op, msg)
 	}
 }

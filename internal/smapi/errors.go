@@ -1,4 +1,4 @@
-package server
+package smapi
 
 import (
 	"github.com/shortfuse/shortfuse/internal/awsapi"
@@ -6,10 +6,10 @@ import (
 	"github.com/shortfuse/shortfuse/internal/secrets"
 )
 
-// secretsCodes maps the kinds of Secrets Manager's domain errors (package
+// Codes maps the kinds of Secrets Manager's domain errors (package
 // secrets) to its wire codes (botocore secretsmanager service-2.json); the
 // server's one mapping of errors to the wire consults it.
-var secretsCodes = rpc.FaultCodes{
+var Codes = rpc.FaultCodes{
 	{Kind: secrets.ErrNotFound, Code: awsapi.CodeResourceNotFound},
 	{Kind: secrets.ErrInvalidRequest, Code: awsapi.CodeInvalidRequest},
 	{Kind: secrets.ErrInvalidParameter, Code: awsapi.CodeInvalidParameter},

@@ -1,4 +1,4 @@
-package server
+package smapi
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/audit"
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/rotation"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 	"github.com/shortfuse/shortfuse/internal/secrets"
 )
 
@@ -42,8 +43,8 @@ type rotateSecretOutput struct {
 // password of the user the value names with the master's credential), so
 // it also needs secretsmanager:GetSecretValue on the master, as making a
 // dynamic secret does.
-func handleRotateSecret(svc *secrets.Service, rot *rotation.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleRotateSecret(svc *secrets.Service, rot *rotation.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in rotateSecretInput
 		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
@@ -110,8 +111,8 @@ func handleRotateSecret(svc *secrets.Service, rot *rotation.Service) Handler {
 // CancelRotateSecret needs secretsmanager:CancelRotateSecret. It turns
 // rotation off and leaves the staging labels as they are; VersionId is
 // the pending version of an unfinished rotation, if any.
-func handleCancelRotateSecret(svc *secrets.Service, rot *rotation.Service) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleCancelRotateSecret(svc *secrets.Service, rot *rotation.Service) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in secretIDInput
 		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
 			return nil, err
@@ -175,7 +176,7 @@ func rotationOut(sec *secrets.Secret) rotationFields {
 // RotationSucceeded and RotationFailed, with the secret, the version, the
 // strategy, the database user and what started it. They never hold a
 // password.
-func RotationAuditor(a Auditor, account, region string) func(context.Context, rotation.Event) error {
+func RotationAuditor(a rpc.Auditor, account, region string) func(context.Context, rotation.Event) error {
 	return func(ctx context.Context, e rotation.Event) error {
 		if a == nil {
 			return nil
