@@ -109,8 +109,8 @@ func (d *Deps) dynamicValue(ctx context.Context, r *rpc.Request, sec *secrets.Se
 		life := time.Duration(dbcred.DefaultLeaseSeconds) * time.Second
 		for _, t := range sec.Tags {
 			if t.Key == dbcred.TagLeaseSeconds {
-				if d, err := dbcred.ParseLeaseSeconds(t.Value); err == nil {
-					life = d
+				if lease, err := dbcred.ParseLeaseSeconds(t.Value); err == nil {
+					life = lease
 				}
 			}
 		}
