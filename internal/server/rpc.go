@@ -4,17 +4,16 @@ import (
 	"github.com/shortfuse/shortfuse/internal/rpc"
 )
 
-// The request, the handler signature, the operations table and paging are
-// package rpc's, which the handlers of every service share; these names
-// keep the server's own files as they read.
+// The request, the handler signature and the operations table are package
+// rpc's, which the handlers of every service share; these names keep the
+// server's own files (STS, the shortfuse service, the pipeline) as they
+// read.
 
 type (
 	Request   = rpc.Request
 	Caller    = rpc.Caller
 	Handler   = rpc.Handler
-	Rules     = rpc.Rules
 	Operation = rpc.Operation
-	Decision  = rpc.Decision
 	Mux       = rpc.Mux
 	Protocol  = rpc.Protocol
 	authz     = rpc.Authz
