@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/shortfuse/shortfuse/internal/fault"
 )
 
 // MaxQueryParams bounds the number of form parameters one request may carry.
@@ -61,33 +63,20 @@ func (p *Params) parse(s string) error {
 		}
 		val, err := url.QueryUnescape(v)
 		if err != nil {
-			return Errorf(CodeMalformedQueryString, "invalid escape in value of parameter %q", safeName(key))
+			return Errorf(CodeMalformedQueryString, "invalid escape in value of parameter %q", fault.Printable(key, 64))
 		}
 		if !utf8.ValidString(key) || !utf8.ValidString(val) {
-			return Errorf(CodeMalformedQueryString, "parameter %q is not valid UTF-8", safeName(key))
+			return Errorf(CodeMalformedQueryString, "parameter %q is not valid UTF-8", fault.Printable(key, 64))
 		}
 		if key == "" {
 			return Errorf(CodeMalformedQueryString, "empty parameter name")
 		}
 		if _, dup := p.values[key]; dup {
-			return Errorf(CodeMalformedQueryString, "parameter %q given more than once", safeName(key))
+			return Errorf(CodeMalformedQueryString, "parameter %q given more than once", fault.Printable(key, 64))
 		}
 		p.values[key] = val
 	}
 	return nil
-}
-
-// safeName keeps parameter names printable and short in error messages.
-func safeName(s string) string {
-	if len(s) > 64 {
-		s = s[:64]
-	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
-			return '?'
-		}
-		return r
-	}, s)
 }
 
 // Has reports whether the parameter was given (even empty).
@@ -123,7 +112,7 @@ func (p *Params) Int(name string, def, min, max int64) (int64, error) {
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
-		return 0, Errorf(CodeValidation, "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must be an integer", safeName(v), lowerFirst(p.prefix+name))
+		return 0, Errorf(CodeValidation, "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must be an integer", fault.Printable(v, 64), lowerFirst(p.prefix+name))
 	}
 	if n < min {
 		return 0, Errorf(CodeValidation, "1 validation error detected: Value '%d' at '%s' failed to satisfy constraint: Member must have value greater than or equal to %d", n, lowerFirst(p.prefix+name), min)
@@ -146,7 +135,7 @@ func (p *Params) Bool(name string, def bool) (bool, error) {
 	case "false":
 		return false, nil
 	}
-	return false, Errorf(CodeValidation, "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must be a boolean", safeName(v), lowerFirst(p.prefix+name))
+	return false, Errorf(CodeValidation, "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must be a boolean", fault.Printable(v, 64), lowerFirst(p.prefix+name))
 }
 
 // memberIndexes returns the sorted N of "name.member.N" keys (and of the

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/shortfuse/shortfuse/internal/fault"
 )
 
 // MaxJSONDepth bounds the nesting of arrays and objects in a JSON 1.1
@@ -118,7 +120,7 @@ func unmarshalError(err error) error {
 		if field == "" {
 			field = "the request"
 		}
-		return Errorf(CodeSerialization, "cannot decode %s: the value is not a valid %s", safeName(field), jsonTypeName(te.Type))
+		return Errorf(CodeSerialization, "cannot decode %s: the value is not a valid %s", fault.Printable(field, 64), jsonTypeName(te.Type))
 	}
 	// A type's own UnmarshalJSON (base64 of a blob, a number out of
 	// range) failed. Its text may quote the value: it is not sent.
@@ -248,7 +250,7 @@ func pathString(path string) string {
 	if path == "" {
 		return "the request"
 	}
-	return safeName(path)
+	return fault.Printable(path, 64)
 }
 
 func joinPath(path, key string) string {
@@ -365,7 +367,7 @@ func (d *jsonChecker) object(t reflect.Type, fields map[string]reflect.Type, ele
 			return err
 		}
 		if _, dup := seen[key]; dup {
-			return Errorf(CodeSerialization, "cannot decode %s: member %q is given more than once", pathString(path), safeName(key))
+			return Errorf(CodeSerialization, "cannot decode %s: member %q is given more than once", pathString(path), fault.Printable(key, 64))
 		}
 		seen[key] = struct{}{}
 		d.skipSpace()
@@ -384,7 +386,7 @@ func (d *jsonChecker) object(t reflect.Type, fields map[string]reflect.Type, ele
 				if !d.ignoreUnknown {
 					return unknownMember(t, key, path)
 				}
-				d.unknown = append(d.unknown, safeName(joinPath(path, key)))
+				d.unknown = append(d.unknown, fault.Printable(joinPath(path, key), 64))
 			}
 			vt = ft // nil for an ignored member: any value
 		case elem != nil:
@@ -415,7 +417,7 @@ func unknownMember(t reflect.Type, key, path string) error {
 	if t != nil && path == "" {
 		where = "the input"
 	}
-	return Errorf(CodeValidation, "1 validation error detected: %s has no member %q", where, safeName(key))
+	return Errorf(CodeValidation, "1 validation error detected: %s has no member %q", where, fault.Printable(key, 64))
 }
 
 // caseVariant refuses a key the struct does not have that differs from one
@@ -425,7 +427,7 @@ func unknownMember(t reflect.Type, key, path string) error {
 func caseVariant(fields map[string]reflect.Type, key, path string) error {
 	for name := range fields {
 		if strings.EqualFold(name, key) {
-			return Errorf(CodeValidation, "1 validation error detected: member %q of %s is not spelled as the API spells it (%q); member names are case-sensitive", safeName(key), pathString(path), name)
+			return Errorf(CodeValidation, "1 validation error detected: member %q of %s is not spelled as the API spells it (%q); member names are case-sensitive", fault.Printable(key, 64), pathString(path), name)
 		}
 	}
 	return nil

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/shortfuse/shortfuse/internal/fault"
 )
 
 // Tags of a dynamic secret.
@@ -333,7 +335,7 @@ func object(value []byte, known map[string]bool, what string) (map[string]json.R
 		}
 		key, _ := tok.(string)
 		if !known[key] {
-			return nil, configErr("%s has a member the broker does not know: %q", what, printable(key))
+			return nil, configErr("%s has a member the broker does not know: %q", what, fault.Printable(key, 64))
 		}
 		if _, dup := out[key]; dup {
 			return nil, configErr("%s has the member %q twice", what, key)
@@ -470,18 +472,4 @@ func reservedRole(name string) bool {
 
 func isAlnum(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
-}
-
-// printable keeps a key short and printable before it is quoted in an
-// error.
-func printable(s string) string {
-	if len(s) > 64 {
-		s = s[:64]
-	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
-			return '?'
-		}
-		return r
-	}, s)
 }

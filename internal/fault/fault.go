@@ -4,7 +4,10 @@
 // domain), and sends the message as it is.
 package fault
 
-import "fmt"
+import (
+	"fmt"
+	"unicode/utf8"
+)
 
 // Error is a domain error. Msg is written in AWS's words and is safe to
 // show to a client (it never holds a secret); Kind is a sentinel of the
@@ -22,4 +25,22 @@ func (e *Error) Unwrap() error { return e.Kind }
 // New returns an Error of that kind with a formatted message.
 func New(kind error, format string, args ...any) *Error {
 	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Printable makes text that came from a client, a token or a database fit
+// to quote in a message: control characters and invalid UTF-8 become '?',
+// and past max bytes the rest is cut, marked by '…'.
+func Printable(s string, max int) string {
+	out := make([]rune, 0, min(len(s), max+1))
+	for i, r := range s {
+		if i >= max {
+			out = append(out, '…')
+			break
+		}
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+			r = '?'
+		}
+		out = append(out, r)
+	}
+	return string(out)
 }

@@ -18,3 +18,22 @@ func TestErrorIsItsKindAndSaysItsMessage(t *testing.T) {
 		t.Fatalf("errors.As = %v, message %q", e, e.Msg)
 	}
 }
+
+func TestPrintableMarksWhatItChangesOrCuts(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"plain", 64, "plain"},
+		{"a\nb\x7fc\x00", 64, "a?b?c?"},
+		{"bad\xffutf8", 64, "bad?utf8"},
+		{"abcdef", 3, "abc…"},
+		{"éé", 2, "é…"},
+		{"", 3, ""},
+	} {
+		if got := Printable(tc.in, tc.max); got != tc.want {
+			t.Errorf("Printable(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
+		}
+	}
+}

@@ -64,26 +64,9 @@ func noSuchMFA(serial string) *Error {
 // "1 validation error detected: Value 'x' at 'userName' failed to satisfy
 // constraint: Member must …".
 func validationf(value, field, constraint string) *Error {
-	return newErr(ErrValidation, "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", printable(value), field, constraint)
+	return newErr(ErrValidation, "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", fault.Printable(value, 128), field, constraint)
 }
 
 func validationNull(field string) *Error {
 	return newErr(ErrValidation, "1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", field)
-}
-
-// printable shortens and cleans client text before it is echoed in a message.
-func printable(s string) string {
-	const max = 128
-	out := make([]rune, 0, len(s))
-	for i, r := range s {
-		if i >= max {
-			out = append(out, '…')
-			break
-		}
-		if r < 0x20 || r == 0x7f {
-			r = '?'
-		}
-		out = append(out, r)
-	}
-	return string(out)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/shortfuse/shortfuse/internal/fault"
 	"github.com/shortfuse/shortfuse/internal/policy"
 )
 
@@ -209,14 +210,14 @@ func (s *Service) PrincipalSourcePolicies(ctx context.Context, principalARN stri
 			}
 		}
 		if err == nil && !sameEntityARN(got, principalARN) {
-			err = newErr(ErrNoSuchEntity, "The entity %s cannot be found.", printable(principalARN))
+			err = newErr(ErrNoSuchEntity, "The entity %s cannot be found.", fault.Printable(principalARN, 128))
 		}
 		if err != nil {
 			return nil, err
 		}
 		return src, nil
 	}
-	return nil, newErr(ErrInvalidInput, "Invalid Entity Arn: %s does not clearly define entity type and name.", printable(principalARN))
+	return nil, newErr(ErrInvalidInput, "Invalid Entity Arn: %s does not clearly define entity type and name.", fault.Printable(principalARN, 128))
 }
 
 // UserPolicies returns the identity policies in force for a user (see

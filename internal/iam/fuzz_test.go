@@ -5,6 +5,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/shortfuse/shortfuse/internal/fault"
 	"github.com/shortfuse/shortfuse/internal/store"
 )
 
@@ -44,7 +45,7 @@ func FuzzNames(f *testing.F) {
 		_ = checkSerial(s)
 		_ = checkAccessKeyID(s)
 		_ = checkVersionID(s)
-		_ = printable(s)
+		_ = fault.Printable(s, 128)
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shortfuse/shortfuse/internal/arn"
+	"github.com/shortfuse/shortfuse/internal/fault"
 	"github.com/shortfuse/shortfuse/internal/policy"
 )
 
@@ -103,14 +104,14 @@ func (s *Service) parsePolicyARN(policyARN string) (key string, err error) {
 	}
 	p, perr := arn.Parse(policyARN)
 	if perr != nil || p.Service != "iam" || p.Region != "" || !strings.HasPrefix(p.Resource, "policy/") {
-		return "", newErr(ErrInvalidInput, "ARN %s is not valid.", printable(policyARN))
+		return "", newErr(ErrInvalidInput, "ARN %s is not valid.", fault.Printable(policyARN, 128))
 	}
 	if p.Partition != "aws" || (p.Account != s.account && p.Account != awsAccount) {
 		return "", noSuchPolicy(policyARN)
 	}
 	name := p.Resource[strings.LastIndexByte(p.Resource, '/')+1:]
 	if name == "" {
-		return "", newErr(ErrInvalidInput, "ARN %s is not valid.", printable(policyARN))
+		return "", newErr(ErrInvalidInput, "ARN %s is not valid.", fault.Printable(policyARN, 128))
 	}
 	return policyKey(p.Account, name), nil
 }

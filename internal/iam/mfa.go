@@ -15,6 +15,7 @@ import (
 	"github.com/pquerna/otp/hotp"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/shortfuse/shortfuse/internal/fault"
 	"github.com/shortfuse/shortfuse/internal/seal"
 )
 
@@ -341,7 +342,7 @@ func (s *Service) ListVirtualMFADevices(ctx context.Context, status string) ([]V
 // ErrNoSuchEntity if the user has no such enabled device.
 func (s *Service) CheckMFA(ctx context.Context, userName, serial, code string) error {
 	if checkName(userName, "userName", maxExistingUserName) != nil || checkSerial(serial) != nil {
-		return newErr(ErrNoSuchEntity, "MFA Device with serial number %s does not exist.", printable(serial))
+		return newErr(ErrNoSuchEntity, "MFA Device with serial number %s does not exist.", fault.Printable(serial, 128))
 	}
 	if checkAuthCode(code, "tokenCode") != nil {
 		return invalidCode()

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shortfuse/shortfuse/internal/fault"
 	"github.com/shortfuse/shortfuse/internal/oidc"
 )
 
@@ -79,7 +80,7 @@ func (s *Service) oidcOut(r *oidcRec) *OIDCProvider {
 }
 
 func noSuchOIDC(providerARN string) *Error {
-	return newErr(ErrNoSuchEntity, "OpenIDConnect Provider not found for arn %s", printable(providerARN))
+	return newErr(ErrNoSuchEntity, "OpenIDConnect Provider not found for arn %s", fault.Printable(providerARN, 128))
 }
 
 // oidcKey returns the record key of a provider ARN of this account.
@@ -149,7 +150,7 @@ func checkThumbprints(tps []string) ([]string, error) {
 		}
 		for j := 0; j < len(tp); j++ {
 			if c := tp[j]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-				return nil, newErr(ErrInvalidInput, "Thumbprint %s is not 40 hexadecimal digits.", printable(tp))
+				return nil, newErr(ErrInvalidInput, "Thumbprint %s is not 40 hexadecimal digits.", fault.Printable(tp, 128))
 			}
 		}
 		tp = strings.ToLower(tp)
@@ -170,7 +171,7 @@ func (s *Service) CreateOpenIDConnectProvider(ctx context.Context, in CreateOIDC
 	}
 	iss, err := oidc.NormalizeIssuer(in.URL)
 	if err != nil {
-		return nil, newErr(ErrInvalidInput, "Invalid OpenID Connect provider URL %s: %s.", printable(in.URL), err)
+		return nil, newErr(ErrInvalidInput, "Invalid OpenID Connect provider URL %s: %s.", fault.Printable(in.URL, 128), err)
 	}
 	ids, err := checkClientIDs(in.ClientIDs)
 	if err != nil {
@@ -234,7 +235,7 @@ func (s *Service) GetOpenIDConnectProvider(ctx context.Context, providerARN stri
 func (s *Service) OpenIDConnectProviderForIssuer(ctx context.Context, iss string) (*OIDCProvider, error) {
 	norm, err := oidc.NormalizeIssuer(iss)
 	if err != nil {
-		return nil, newErr(ErrNoSuchEntity, "No OpenIDConnect provider found in your account for %s", printable(iss))
+		return nil, newErr(ErrNoSuchEntity, "No OpenIDConnect provider found in your account for %s", fault.Printable(iss, 128))
 	}
 	var out *OIDCProvider
 	err = s.view(ctx, func(t *txn) error {
@@ -246,7 +247,7 @@ func (s *Service) OpenIDConnectProviderForIssuer(ctx context.Context, iss string
 		// http://host and https://host share a name; only the registered
 		// scheme is the provider.
 		if !ok || rec.URL != norm {
-			return newErr(ErrNoSuchEntity, "No OpenIDConnect provider found in your account for %s", printable(iss))
+			return newErr(ErrNoSuchEntity, "No OpenIDConnect provider found in your account for %s", fault.Printable(iss, 128))
 		}
 		out = s.oidcOut(rec)
 		return nil

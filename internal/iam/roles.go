@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/shortfuse/shortfuse/internal/arn"
+	"github.com/shortfuse/shortfuse/internal/fault"
 	"github.com/shortfuse/shortfuse/internal/policy"
 )
 
@@ -112,11 +113,11 @@ func (s *Service) GetRole(ctx context.Context, name string) (*Role, error) {
 func (s *Service) GetRoleByARN(ctx context.Context, roleARN string) (*Role, error) {
 	name, ok := s.nameFromARN(roleARN, "role")
 	if !ok {
-		return nil, newErr(ErrNoSuchEntity, "The role with ARN %s cannot be found.", printable(roleARN))
+		return nil, newErr(ErrNoSuchEntity, "The role with ARN %s cannot be found.", fault.Printable(roleARN, 128))
 	}
 	r, err := s.GetRole(ctx, name)
 	if errors.Is(err, ErrNoSuchEntity) || errors.Is(err, ErrValidation) {
-		return nil, newErr(ErrNoSuchEntity, "The role with ARN %s cannot be found.", printable(roleARN))
+		return nil, newErr(ErrNoSuchEntity, "The role with ARN %s cannot be found.", fault.Printable(roleARN, 128))
 	}
 	if err != nil {
 		return nil, err
@@ -125,7 +126,7 @@ func (s *Service) GetRoleByARN(ctx context.Context, roleARN string) (*Role, erro
 	// regard to case.
 	rest, ok := strings.CutPrefix(roleARN, "arn:aws:iam::"+s.account+":role"+r.Path)
 	if !ok || !strings.EqualFold(rest, r.Name) {
-		return nil, newErr(ErrNoSuchEntity, "The role with ARN %s cannot be found.", printable(roleARN))
+		return nil, newErr(ErrNoSuchEntity, "The role with ARN %s cannot be found.", fault.Printable(roleARN, 128))
 	}
 	return r, nil
 }

@@ -64,20 +64,3 @@ func (e *Error) Unwrap() error { return e.Err }
 func fail(r Reason, format string, args ...any) *Error {
 	return &Error{Reason: r, Detail: fmt.Sprintf(format, args...)}
 }
-
-// printable shortens and cleans token text before it goes into a Detail.
-func printable(s string) string {
-	const max = 128
-	out := make([]rune, 0, min(len(s), max+1))
-	for i, r := range s {
-		if i >= max {
-			out = append(out, '…')
-			break
-		}
-		if r < 0x20 || r == 0x7f {
-			r = '?'
-		}
-		out = append(out, r)
-	}
-	return string(out)
-}

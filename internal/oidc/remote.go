@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/shortfuse/shortfuse/internal/fault"
 )
 
 // RemoteOptions configure a [Remote]. Zero values take the defaults.
@@ -196,11 +198,11 @@ func (r *Remote) fetch(ctx context.Context, issuer string) (*KeySet, error) {
 	// The issuer in the document must be the one asked for (Discovery
 	// section 4.3), or a document served elsewhere could vouch for keys.
 	if got, err := NormalizeIssuer(docIssuer); err != nil || got != issuer {
-		return nil, fmt.Errorf("discovery document names issuer %q, want %q", printable(docIssuer), issuer)
+		return nil, fmt.Errorf("discovery document names issuer %q, want %q", fault.Printable(docIssuer, 128), issuer)
 	}
 	ju, err := url.Parse(jwksURI)
 	if err != nil || jwksURI == "" || !allowedFetchURL(ju) || ju.Fragment != "" {
-		return nil, fmt.Errorf("discovery document has no https jwks_uri (%q)", printable(jwksURI))
+		return nil, fmt.Errorf("discovery document has no https jwks_uri (%q)", fault.Printable(jwksURI, 128))
 	}
 	body, err = r.get(ctx, ju)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/shortfuse/shortfuse/internal/fault"
 )
 
 // Limits of a token.
@@ -64,7 +65,7 @@ func Parse(raw string) (*Token, error) {
 		return nil, fail(ReasonMalformed, "the token header has no alg")
 	}
 	if alg != string(jose.RS256) && alg != string(jose.ES256) {
-		return nil, fail(ReasonAlgorithm, "the token is signed with alg %q; only RS256 and ES256 are accepted", printable(alg))
+		return nil, fail(ReasonAlgorithm, "the token is signed with alg %q; only RS256 and ES256 are accepted", fault.Printable(alg, 128))
 	}
 	if parts[2] == "" {
 		return nil, fail(ReasonMalformed, "the token has no signature")
@@ -160,7 +161,7 @@ func Verify(ctx context.Context, tok *Token, cfg Config, now time.Time) (*Claims
 	}
 	iss, err := NormalizeIssuer(tok.Issuer)
 	if err != nil || iss != cfg.Issuer {
-		return nil, fail(ReasonIssuer, "the token's issuer %q is not the provider's issuer", printable(tok.Issuer))
+		return nil, fail(ReasonIssuer, "the token's issuer %q is not the provider's issuer", fault.Printable(tok.Issuer, 128))
 	}
 	payload, err := verifySignature(ctx, tok, cfg.Keys, now)
 	if err != nil {
@@ -197,7 +198,7 @@ func Verify(ctx context.Context, tok *Token, cfg Config, now time.Time) (*Claims
 	for name := range all {
 		l := strings.ToLower(name)
 		if other, dup := seen[l]; dup {
-			return nil, fail(ReasonClaims, "the token's claims %q and %q differ only by case", printable(other), printable(name))
+			return nil, fail(ReasonClaims, "the token's claims %q and %q differ only by case", fault.Printable(other, 128), fault.Printable(name, 128))
 		}
 		seen[l] = name
 	}
@@ -222,7 +223,7 @@ func verifySignature(ctx context.Context, tok *Token, keys KeySource, now time.T
 	}
 	if len(cands) == 0 {
 		if tok.KeyID != "" {
-			return nil, fail(ReasonUnknownKey, "the issuer has no %s key with kid %q", tok.Algorithm, printable(tok.KeyID))
+			return nil, fail(ReasonUnknownKey, "the issuer has no %s key with kid %q", tok.Algorithm, fault.Printable(tok.KeyID, 128))
 		}
 		return nil, fail(ReasonUnknownKey, "the issuer has no %s key", tok.Algorithm)
 	}

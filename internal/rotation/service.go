@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/shortfuse/shortfuse/internal/dbcred"
+	"github.com/shortfuse/shortfuse/internal/fault"
 	"github.com/shortfuse/shortfuse/internal/secrets"
 )
 
@@ -153,7 +154,7 @@ func (s *Service) planFor(ctx context.Context, arn string, v secrets.Value) (*pl
 	}
 	rot := s.o.Rotators[engine]
 	if rot == nil {
-		return nil, invalidRequest("The broker cannot rotate secrets of engine %q: it has no rotation support for that engine.", printable(engine))
+		return nil, invalidRequest("The broker cannot rotate secrets of engine %q: it has no rotation support for that engine.", fault.Printable(engine, 64))
 	}
 	cur, err := dbcred.ParseMaster(v.Reveal())
 	if err != nil {
@@ -599,19 +600,6 @@ func (s *Service) setSecret(ctx context.Context, arn string, p *plan, pending *d
 		return nil
 	}
 	return err
-}
-
-// printable keeps a client's text short and printable before it is quoted.
-func printable(s string) string {
-	if len(s) > 64 {
-		s = s[:64]
-	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return '?'
-		}
-		return r
-	}, s)
 }
 
 // MasterOf returns the master secret's ARN that the secret's AWSCURRENT

@@ -64,20 +64,3 @@ const MsgInvalidName = "Invalid name. Must be a valid name containing alphanumer
 func validationf(field, constraint string, args ...any) *Error {
 	return newErr(ErrValidation, "1 validation error detected: Value at '%s' failed to satisfy constraint: %s", field, fmt.Sprintf(constraint, args...))
 }
-
-// printable shortens and cleans client text before it is echoed.
-func printable(s string) string {
-	const max = 128
-	out := make([]rune, 0, min(len(s), max+1))
-	for i, r := range s {
-		if i >= max {
-			out = append(out, '…')
-			break
-		}
-		if r < 0x20 || r == 0x7f {
-			r = '?'
-		}
-		out = append(out, r)
-	}
-	return string(out)
-}

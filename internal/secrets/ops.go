@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/shortfuse/shortfuse/internal/fault"
 	"github.com/shortfuse/shortfuse/internal/store"
 )
 
@@ -81,7 +82,7 @@ func checkTagKey(k string) error {
 	}
 	for _, r := range k {
 		if !tagRune(r) {
-			return newErr(ErrInvalidParameter, "Tag key %q has a character outside letters, digits, white space and _.:/=+-@", printable(k))
+			return newErr(ErrInvalidParameter, "Tag key %q has a character outside letters, digits, white space and _.:/=+-@", fault.Printable(k, 128))
 		}
 	}
 	return nil
@@ -98,11 +99,11 @@ func checkTags(tags []Tag) error {
 		}
 		for _, r := range t.Value {
 			if !tagRune(r) {
-				return newErr(ErrInvalidParameter, "The value of tag %q has a character outside letters, digits, white space and _.:/=+-@", printable(t.Key))
+				return newErr(ErrInvalidParameter, "The value of tag %q has a character outside letters, digits, white space and _.:/=+-@", fault.Printable(t.Key, 128))
 			}
 		}
 		if seen[t.Key] {
-			return newErr(ErrInvalidParameter, "Tag key %q is given more than once.", printable(t.Key))
+			return newErr(ErrInvalidParameter, "Tag key %q is given more than once.", fault.Printable(t.Key, 128))
 		}
 		seen[t.Key] = true
 	}
@@ -445,7 +446,7 @@ func pickVersion(r *secretRec, versionID, stage string) (int, error) {
 	case versionID != "":
 		i := r.version(versionID)
 		if i < 0 {
-			return 0, newErr(ErrNotFound, "Secrets Manager can't find the specified secret value for VersionId: %s", printable(versionID))
+			return 0, newErr(ErrNotFound, "Secrets Manager can't find the specified secret value for VersionId: %s", fault.Printable(versionID, 128))
 		}
 		if stage != "" && !slices.Contains(r.Versions[i].Stages, stage) {
 			return 0, errStageMismatch
@@ -457,7 +458,7 @@ func pickVersion(r *secretRec, versionID, stage string) (int, error) {
 		}
 		i := r.holder(stage)
 		if i < 0 {
-			return 0, newErr(ErrNotFound, "Secrets Manager can't find the specified secret value for staging label: %s", printable(stage))
+			return 0, newErr(ErrNotFound, "Secrets Manager can't find the specified secret value for staging label: %s", fault.Printable(stage, 128))
 		}
 		return i, nil
 	}
@@ -618,10 +619,10 @@ func (s *Service) UpdateStage(ctx context.Context, id, stage, removeFrom, moveTo
 		from := -1
 		if removeFrom != "" {
 			if from = r.version(removeFrom); from < 0 {
-				return newErr(ErrNotFound, "Secrets Manager can't find the specified secret version: %s", printable(removeFrom))
+				return newErr(ErrNotFound, "Secrets Manager can't find the specified secret version: %s", fault.Printable(removeFrom, 128))
 			}
 			if holder != from {
-				return newErr(ErrInvalidParameter, "The staging label %s is not attached to version %s.", printable(stage), printable(removeFrom))
+				return newErr(ErrInvalidParameter, "The staging label %s is not attached to version %s.", fault.Printable(stage, 128), fault.Printable(removeFrom, 128))
 			}
 		}
 		if moveTo == "" {
@@ -634,7 +635,7 @@ func (s *Service) UpdateStage(ctx context.Context, id, stage, removeFrom, moveTo
 		}
 		to := r.version(moveTo)
 		if to < 0 {
-			return newErr(ErrNotFound, "Secrets Manager can't find the specified secret version: %s", printable(moveTo))
+			return newErr(ErrNotFound, "Secrets Manager can't find the specified secret version: %s", fault.Printable(moveTo, 128))
 		}
 		if holder == to {
 			return nil // already there
@@ -642,7 +643,7 @@ func (s *Service) UpdateStage(ctx context.Context, id, stage, removeFrom, moveTo
 		if holder >= 0 && from != holder {
 			// AWS's words (removeFrom is empty here: a removeFrom that is
 			// not the holder was refused above).
-			return newErr(ErrInvalidParameter, "The parameter RemoveFromVersionId can't be empty. Staging label %s is currently attached to version %s, so you must explicitly reference that version in RemoveFromVersionId.", printable(stage), r.Versions[holder].ID)
+			return newErr(ErrInvalidParameter, "The parameter RemoveFromVersionId can't be empty. Staging label %s is currently attached to version %s, so you must explicitly reference that version in RemoveFromVersionId.", fault.Printable(stage, 128), r.Versions[holder].ID)
 		}
 		if len(r.Versions[to].Stages) >= MaxStagesPerVersion {
 			return newErr(ErrLimitExceeded, "A version can have at most %d staging labels.", MaxStagesPerVersion)

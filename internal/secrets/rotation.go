@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/shortfuse/shortfuse/internal/fault"
 	"github.com/shortfuse/shortfuse/internal/store"
 )
 
@@ -95,11 +96,11 @@ func (s *Service) FinishRotation(ctx context.Context, id, versionID string, next
 	err := s.updateLive(ctx, id, now, func(tx store.Tx, r *secretRec) error {
 		i := r.version(versionID)
 		if i < 0 {
-			return newErr(ErrNotFound, "Secrets Manager can't find the specified secret version: %s", printable(versionID))
+			return newErr(ErrNotFound, "Secrets Manager can't find the specified secret version: %s", fault.Printable(versionID, 128))
 		}
 		pending := r.holder(StagePending)
 		if pending != i && (pending >= 0 || !slices.Contains(r.Versions[i].Stages, StageCurrent)) {
-			return newErr(ErrInvalidRequest, "The version %s is not the pending version of a rotation.", printable(versionID))
+			return newErr(ErrInvalidRequest, "The version %s is not the pending version of a rotation.", fault.Printable(versionID, 128))
 		}
 		r.attach(StageCurrent, i)
 		if p := r.holder(StagePending); p >= 0 {

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/shortfuse/shortfuse/internal/fault"
 )
 
 //go:embed templates/*.html static/*
@@ -619,7 +621,7 @@ func (u *UI) postLogin(w http.ResponseWriter, r *http.Request) {
 	// another user out from the same address (behind a proxy, everyone).
 	keys := []string{"user+ip:" + strings.ToLower(user) + "\x00" + meta.SourceIP}
 	if u.throttled(keys, now) {
-		u.o.Logger.Warn("webui: sign-in throttled", "user", safe(user), "source_ip", meta.SourceIP)
+		u.o.Logger.Warn("webui: sign-in throttled", "user", fault.Printable(user, 64), "source_ip", meta.SourceIP)
 		u.getLogin(w, r, "Too many failed sign-ins. Wait a few minutes.", user)
 		return
 	}
@@ -643,18 +645,6 @@ func (u *UI) postLogin(w http.ResponseWriter, r *http.Request) {
 		next = "/ui/password"
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
-}
-
-func safe(s string) string {
-	if len(s) > 64 {
-		s = s[:64]
-	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return '?'
-		}
-		return r
-	}, s)
 }
 
 // --- pages --------------------------------------------------------------------

@@ -79,6 +79,7 @@ import (
 	driver "github.com/go-sql-driver/mysql"
 
 	"github.com/shortfuse/shortfuse/internal/dbcred"
+	"github.com/shortfuse/shortfuse/internal/fault"
 )
 
 // Suffixes of the names of a lease's role and event.
@@ -169,7 +170,7 @@ func (e *Engine) master(ctx context.Context, m *dbcred.Master) (*sql.DB, *sql.Co
 	if !strings.Contains(version, "MariaDB") {
 		conn.Close()
 		db.Close()
-		return nil, nil, fmt.Errorf("mysql: the server is not MariaDB (version %q): the broker creates credentials on MariaDB servers only", printable(version))
+		return nil, nil, fmt.Errorf("mysql: the server is not MariaDB (version %q): the broker creates credentials on MariaDB servers only", fault.Printable(version, 512))
 	}
 	return db, conn, nil
 }
@@ -448,7 +449,7 @@ func safeErr(err error) error {
 			msg = msg[:i]
 		}
 		state := strings.TrimRight(string(me.SQLState[:]), "\x00")
-		return fmt.Errorf("%s (error %d, SQLSTATE %s)", printable(msg), me.Number, state)
+		return fmt.Errorf("%s (error %d, SQLSTATE %s)", fault.Printable(msg, 512), me.Number, state)
 	}
 	return err
 }
@@ -481,17 +482,4 @@ func nativeHash(password string) string {
 	h1 := sha1.Sum([]byte(password))
 	h2 := sha1.Sum(h1[:])
 	return "*" + strings.ToUpper(hex.EncodeToString(h2[:]))
-}
-
-// printable keeps server text short and printable.
-func printable(s string) string {
-	if len(s) > 512 {
-		s = s[:512]
-	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return '?'
-		}
-		return r
-	}, s)
 }
