@@ -312,6 +312,33 @@ func (s *Service) lockOwner(key string) func() {
 	}
 }
 
+// recordNew records a new lease l in state creating: its record, its
+// place among the live leases and its master's, and, for a session, the
+// session's one credential for that secret (refused with errCreating while
+// another is live or being created).
+func recordNew(tx store.Tx, a Acquire, l *Lease) error {
+	if a.Session {
+		k := ownerKey(a.AccessKeyID, a.SecretARN)
+		if have, err := tx.Get(bucketOwners, k); err == nil {
+			if cur, err := getLease(tx, string(have)); err == nil && (cur.State == StateLive || cur.State == StateCreating) {
+				return errCreating
+			}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err := tx.Put(bucketOwners, k, []byte(l.Role)); err != nil {
+			return err
+		}
+	}
+	if err := tx.Put(bucketMasters, a.Config.MasterARN, nil); err != nil {
+		return err
+	}
+	if err := tx.Put(bucketLive, l.Role, nil); err != nil {
+		return err
+	}
+	return tx.Insert(bucketLeases, l.Role, mustJSON(l))
+}
+
 // create records a new lease, audits it, creates its role, and marks it
 // live. The record comes first: a role on the database always has a
 // record, so a broker that dies midway leaves a lease the reaper or the
@@ -340,29 +367,7 @@ func (s *Service) create(ctx context.Context, a Acquire) (*Credential, error) {
 		AccessKeyID: a.AccessKeyID, Session: a.Session,
 		Created: now, Expires: a.Expires.UTC(), State: StateCreating, Sealed: sealed,
 	}
-	err = s.o.Store.Update(ctx, func(tx store.Tx) error {
-		if a.Session {
-			k := ownerKey(a.AccessKeyID, a.SecretARN)
-			if have, err := tx.Get(bucketOwners, k); err == nil {
-				if cur, err := getLease(tx, string(have)); err == nil && (cur.State == StateLive || cur.State == StateCreating) {
-					return errCreating
-				}
-			} else if !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-			if err := tx.Put(bucketOwners, k, []byte(role)); err != nil {
-				return err
-			}
-		}
-		if err := tx.Put(bucketMasters, a.Config.MasterARN, nil); err != nil {
-			return err
-		}
-		if err := tx.Put(bucketLive, role, nil); err != nil {
-			return err
-		}
-		return tx.Insert(bucketLeases, role, mustJSON(l))
-	})
-	if err != nil {
+	if err := s.o.Store.Update(ctx, func(tx store.Tx) error { return recordNew(tx, a, l) }); err != nil {
 		return nil, err
 	}
 	ev := s.event("CreateDatabaseLease", l, "")

@@ -67,70 +67,17 @@ func keyName(kind string, id uint32) string { return fmt.Sprintf("%s/%08x", kind
 func LoadKeys(ctx context.Context, st store.Store, mk *seal.MasterKey, rnd io.Reader) (*seal.Sealer, *sessiontoken.Keyring, error) {
 	// Create the first keys if there are none. The fn may run more than once
 	// (batched transactions), so it generates inside and keeps no state.
-	err := st.Update(ctx, func(tx store.Tx) error {
-		n, err := tx.Count(bucketKeys, "data/")
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			return nil
-		}
-		dk, err := seal.NewDataKey(rnd, 1)
-		if err != nil {
-			return err
-		}
-		wrapped, err := mk.Wrap(dk, rnd)
-		if err != nil {
-			return err
-		}
-		if err := tx.Put(bucketKeys, keyName("data", 1), wrapped); err != nil {
-			return err
-		}
-		sealer, err := seal.NewSealer(rnd, dk)
-		if err != nil {
-			return err
-		}
-		sk, err := sessiontoken.NewServerKey(rnd, 1)
-		if err != nil {
-			return err
-		}
-		ct, err := sealer.Seal(sk.Bytes(), seal.AAD("server-key", keyName("session", 1)))
-		if err != nil {
-			return err
-		}
-		return tx.Put(bucketKeys, keyName("session", 1), ct)
-	})
-	if err != nil {
+	if err := st.Update(ctx, func(tx store.Tx) error { return createFirstKeys(tx, mk, rnd) }); err != nil {
 		return nil, nil, err
 	}
-
 	var (
 		dataKeys   []*seal.DataKey
 		sealedKeys = map[uint32][]byte{}
 	)
-	err = st.View(ctx, func(tx store.Tx) error {
-		if err := tx.Scan(bucketKeys, "data/", "", func(k string, v []byte) (bool, error) {
-			id, err := parseKeyID(k, "data/")
-			if err != nil {
-				return false, err
-			}
-			dk, err := mk.Unwrap(id, v)
-			if err != nil {
-				return false, fmt.Errorf("data key %s does not open with this master key (wrong --master-key-file?): %w", k, err)
-			}
-			dataKeys = append(dataKeys, dk)
-			return true, nil
-		}); err != nil {
-			return err
-		}
-		return tx.Scan(bucketKeys, "session/", "", func(k string, v []byte) (bool, error) {
-			id, err := parseKeyID(k, "session/")
-			if err != nil {
-				return false, err
-			}
-			sealedKeys[id] = append([]byte(nil), v...)
-			return true, nil
-		})
+	err := st.View(ctx, func(tx store.Tx) error {
+		var err error
+		dataKeys, sealedKeys, err = readKeys(tx, mk)
+		return err
 	})
 	if err != nil {
 		return nil, nil, err
@@ -162,6 +109,68 @@ func LoadKeys(ctx context.Context, st store.Store, mk *seal.MasterKey, rnd io.Re
 		return nil, nil, err
 	}
 	return sealer, kr, nil
+}
+
+// createFirstKeys creates data key 1 (wrapped under the master key) and
+// session key 1 (sealed under data key 1) in a store that has no data key.
+func createFirstKeys(tx store.Tx, mk *seal.MasterKey, rnd io.Reader) error {
+	n, err := tx.Count(bucketKeys, "data/")
+	if err != nil || n > 0 {
+		return err
+	}
+	dk, err := seal.NewDataKey(rnd, 1)
+	if err != nil {
+		return err
+	}
+	wrapped, err := mk.Wrap(dk, rnd)
+	if err != nil {
+		return err
+	}
+	if err := tx.Put(bucketKeys, keyName("data", 1), wrapped); err != nil {
+		return err
+	}
+	sealer, err := seal.NewSealer(rnd, dk)
+	if err != nil {
+		return err
+	}
+	sk, err := sessiontoken.NewServerKey(rnd, 1)
+	if err != nil {
+		return err
+	}
+	ct, err := sealer.Seal(sk.Bytes(), seal.AAD("server-key", keyName("session", 1)))
+	if err != nil {
+		return err
+	}
+	return tx.Put(bucketKeys, keyName("session", 1), ct)
+}
+
+// readKeys unwraps the data keys with the master key and reads the sealed
+// session keys, by id.
+func readKeys(tx store.Tx, mk *seal.MasterKey) (dataKeys []*seal.DataKey, sealedKeys map[uint32][]byte, err error) {
+	sealedKeys = map[uint32][]byte{}
+	if err := tx.Scan(bucketKeys, "data/", "", func(k string, v []byte) (bool, error) {
+		id, err := parseKeyID(k, "data/")
+		if err != nil {
+			return false, err
+		}
+		dk, err := mk.Unwrap(id, v)
+		if err != nil {
+			return false, fmt.Errorf("data key %s does not open with this master key (wrong --master-key-file?): %w", k, err)
+		}
+		dataKeys = append(dataKeys, dk)
+		return true, nil
+	}); err != nil {
+		return nil, nil, err
+	}
+	err = tx.Scan(bucketKeys, "session/", "", func(k string, v []byte) (bool, error) {
+		id, err := parseKeyID(k, "session/")
+		if err != nil {
+			return false, err
+		}
+		sealedKeys[id] = append([]byte(nil), v...)
+		return true, nil
+	})
+	return dataKeys, sealedKeys, err
 }
 
 func parseKeyID(k, prefix string) (uint32, error) {

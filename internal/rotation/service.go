@@ -258,18 +258,9 @@ func (s *Service) Start(ctx context.Context, req Request) (*Result, error) {
 	if _, _, err := s.check(ctx, sec); err != nil {
 		return nil, err
 	}
-	var sched *Schedule
-	switch {
-	case req.Rules != nil:
-		if sched, err = ParseRules(*req.Rules); err != nil {
-			return nil, err
-		}
-	case sec.Rotation != nil && (sec.Rotation.AfterDays != 0 || sec.Rotation.Schedule != ""):
-		if sched, err = ParseRules(storedRules(sec.Rotation)); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, invalidRequest("The secret has no rotation schedule yet: give RotationRules (AutomaticallyAfterDays or ScheduleExpression).")
+	sched, err := scheduleOf(req, sec)
+	if err != nil {
+		return nil, err
 	}
 	res := &Result{ARN: sec.ARN, Name: sec.Name}
 	now := s.o.Now().UTC()
@@ -328,6 +319,18 @@ func (s *Service) Start(ctx context.Context, req Request) (*Result, error) {
 	defer cancel()
 	_ = s.rotateClaimed(ctx, sec.ARN, token, TriggerRequest)
 	return res, nil
+}
+
+// scheduleOf is the schedule RotateSecret gives, or else the one the
+// secret has.
+func scheduleOf(req Request, sec *secrets.Secret) (*Schedule, error) {
+	switch {
+	case req.Rules != nil:
+		return ParseRules(*req.Rules)
+	case sec.Rotation != nil && (sec.Rotation.AfterDays != 0 || sec.Rotation.Schedule != ""):
+		return ParseRules(storedRules(sec.Rotation))
+	}
+	return nil, invalidRequest("The secret has no rotation schedule yet: give RotationRules (AutomaticallyAfterDays or ScheduleExpression).")
 }
 
 func storedRules(r *secrets.Rotation) Rules {
