@@ -8,6 +8,8 @@ import (
 	"github.com/shortfuse/shortfuse/internal/secrets"
 )
 
+func (in *putResourcePolicyInput) secretID() *string { return in.SecretId }
+
 type putResourcePolicyInput struct {
 	SecretId          *string `json:"SecretId"`
 	ResourcePolicy    *string `json:"ResourcePolicy"`
@@ -17,10 +19,7 @@ type putResourcePolicyInput struct {
 func handlePutResourcePolicy(svc *secrets.Service) rpc.Handler {
 	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in putResourcePolicyInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
-		id, err := secretIDParam(in.SecretId)
+		id, err := decodeSecretInput(r.Body, &in)
 		if err != nil {
 			return nil, err
 		}

@@ -22,6 +22,8 @@ type rotationRulesIn struct {
 	ScheduleExpression     *string `json:"ScheduleExpression"`
 }
 
+func (in *rotateSecretInput) secretID() *string { return in.SecretId }
+
 type rotateSecretInput struct {
 	SecretId                       *string          `json:"SecretId"`
 	ClientRequestToken             *string          `json:"ClientRequestToken"`
@@ -46,10 +48,7 @@ type rotateSecretOutput struct {
 func handleRotateSecret(svc *secrets.Service, rot *rotation.Service) rpc.Handler {
 	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in rotateSecretInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
-		id, err := secretIDParam(in.SecretId)
+		id, err := decodeSecretInput(r.Body, &in)
 		if err != nil {
 			return nil, err
 		}

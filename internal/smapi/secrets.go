@@ -236,6 +236,8 @@ func handleListSecrets(svc *secrets.Service) rpc.Handler {
 
 // --- UpdateSecret ------------------------------------------------------------------
 
+func (in *updateSecretInput) secretID() *string { return in.SecretId }
+
 type updateSecretInput struct {
 	SecretId           *string         `json:"SecretId"`
 	ClientRequestToken *string         `json:"ClientRequestToken"`
@@ -249,10 +251,7 @@ type updateSecretInput struct {
 func handleUpdateSecret(svc *secrets.Service) rpc.Handler {
 	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in updateSecretInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
-		id, err := secretIDParam(in.SecretId)
+		id, err := decodeSecretInput(r.Body, &in)
 		if err != nil {
 			return nil, err
 		}
@@ -292,6 +291,8 @@ func handleUpdateSecret(svc *secrets.Service) rpc.Handler {
 
 // --- DeleteSecret / RestoreSecret ----------------------------------------------------
 
+func (in *deleteSecretInput) secretID() *string { return in.SecretId }
+
 type deleteSecretInput struct {
 	SecretId                   *string `json:"SecretId"`
 	RecoveryWindowInDays       *int64  `json:"RecoveryWindowInDays"`
@@ -309,10 +310,7 @@ type deleteSecretOutput struct {
 func handleDeleteSecret(svc *secrets.Service) rpc.Handler {
 	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in deleteSecretInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
-		id, err := secretIDParam(in.SecretId)
+		id, err := decodeSecretInput(r.Body, &in)
 		if err != nil {
 			return nil, err
 		}
@@ -379,6 +377,8 @@ func handleRestoreSecret(svc *secrets.Service) rpc.Handler {
 
 // --- TagResource / UntagResource -------------------------------------------------------
 
+func (in *tagResourceInput) secretID() *string { return in.SecretId }
+
 type tagResourceInput struct {
 	SecretId *string `json:"SecretId"`
 	Tags     []tagIn `json:"Tags"`
@@ -387,10 +387,7 @@ type tagResourceInput struct {
 func handleTagResource(svc *secrets.Service) rpc.Handler {
 	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in tagResourceInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
-		id, err := secretIDParam(in.SecretId)
+		id, err := decodeSecretInput(r.Body, &in)
 		if err != nil {
 			return nil, err
 		}
@@ -415,6 +412,8 @@ func handleTagResource(svc *secrets.Service) rpc.Handler {
 	}
 }
 
+func (in *untagResourceInput) secretID() *string { return in.SecretId }
+
 type untagResourceInput struct {
 	SecretId *string  `json:"SecretId"`
 	TagKeys  []string `json:"TagKeys"`
@@ -423,10 +422,7 @@ type untagResourceInput struct {
 func handleUntagResource(svc *secrets.Service) rpc.Handler {
 	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in untagResourceInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
-		id, err := secretIDParam(in.SecretId)
+		id, err := decodeSecretInput(r.Body, &in)
 		if err != nil {
 			return nil, err
 		}

@@ -185,6 +185,8 @@ func batchError(err error) (*awsapi.Error, bool) {
 
 // --- PutSecretValue ----------------------------------------------------------------
 
+func (in *putSecretValueInput) secretID() *string { return in.SecretId }
+
 type putSecretValueInput struct {
 	SecretId           *string         `json:"SecretId"`
 	ClientRequestToken *string         `json:"ClientRequestToken"`
@@ -204,10 +206,7 @@ type putSecretValueOutput struct {
 func handlePutSecretValue(svc *secrets.Service) rpc.Handler {
 	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in putSecretValueInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
-		id, err := secretIDParam(in.SecretId)
+		id, err := decodeSecretInput(r.Body, &in)
 		if err != nil {
 			return nil, err
 		}
@@ -299,6 +298,8 @@ func handleListSecretVersionIds(svc *secrets.Service) rpc.Handler {
 
 // --- UpdateSecretVersionStage ------------------------------------------------------
 
+func (in *updateSecretVersionStageInput) secretID() *string { return in.SecretId }
+
 type updateSecretVersionStageInput struct {
 	SecretId            *string `json:"SecretId"`
 	VersionStage        *string `json:"VersionStage"`
@@ -309,10 +310,7 @@ type updateSecretVersionStageInput struct {
 func handleUpdateSecretVersionStage(svc *secrets.Service) rpc.Handler {
 	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in updateSecretVersionStageInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
-		id, err := secretIDParam(in.SecretId)
+		id, err := decodeSecretInput(r.Body, &in)
 		if err != nil {
 			return nil, err
 		}

@@ -160,6 +160,19 @@ func requiredParam(v *string, field string) (string, error) {
 // refuses it, with ValidationException, before anything is looked up (so a
 // forced DeleteSecret of such a name fails rather than "succeeds"); an ARN
 // is checked by lookup only.
+// secretInput is the input of an operation on one secret, named by
+// SecretId.
+type secretInput interface{ secretID() *string }
+
+// decodeSecretInput decodes the input of an operation on one secret and
+// returns the SecretId it names, checked.
+func decodeSecretInput(body []byte, in secretInput) (string, error) {
+	if err := awsapi.DecodeAWSJSON(body, in); err != nil {
+		return "", err
+	}
+	return secretIDParam(in.secretID())
+}
+
 func secretIDParam(v *string) (string, error) {
 	id, err := requiredParam(v, "secretId")
 	if err != nil {
