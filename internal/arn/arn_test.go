@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func TestParse(t *testing.T) {
+func TestParseSplitsARNsAndRefusesMalformedOnes(t *testing.T) {
 	tests := []struct {
 		name string
 		in   string

@@ -334,7 +334,7 @@ func TestReopen(t *testing.T) {
 	}
 }
 
-func TestRotation(t *testing.T) {
+func TestRotatedAuditFilesChainAndVerify(t *testing.T) {
 	tests := []struct {
 		name       string
 		maxBytes   int64

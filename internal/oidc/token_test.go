@@ -39,7 +39,7 @@ func wantReason(t *testing.T, err error, want Reason) {
 	}
 }
 
-func TestVerify(t *testing.T) {
+func TestVerifyAcceptsOnlyAGoodSignatureThenChecksClaims(t *testing.T) {
 	k := testKeys()
 	ks := mustKeySet(t, standardJWKS(t))
 	cfg := Config{Issuer: testIss, ClientIDs: []string{"other", "sts.amazonaws.com"}, Keys: StaticKeys(ks)}
@@ -115,7 +115,7 @@ func TestVerify(t *testing.T) {
 	}
 }
 
-func TestParse(t *testing.T) {
+func TestParseRefusesMalformedTokens(t *testing.T) {
 	k := testKeys()
 	good := claimsAt(testIss, t0)
 	tests := []struct {

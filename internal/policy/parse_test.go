@@ -11,7 +11,7 @@ func doc(stmts string) string {
 	return `{"Version":"2012-10-17","Statement":[` + stmts + `]}`
 }
 
-func TestParse(t *testing.T) {
+func TestParseAcceptsValidPoliciesAndRefusesMalformedOnes(t *testing.T) {
 	const allowAll = `{"Effect":"Allow","Action":"*","Resource":"*"}`
 	tests := []struct {
 		name string

@@ -191,7 +191,7 @@ func TestAAD(t *testing.T) {
 	})
 }
 
-func TestRotation(t *testing.T) {
+func TestRotatedSealerOpensOldRecordsAndSealsWithTheNewKey(t *testing.T) {
 	k1, k2 := mustDataKey(t, 1), mustDataKey(t, 2)
 	s := mustSealer(t, k1)
 	aad := AAD("r")

@@ -344,7 +344,7 @@ func TestOpenUnknownKey(t *testing.T) {
 	})
 }
 
-func TestRotation(t *testing.T) {
+func TestRotatedKeyringOpensOldTokensAndMintsWithTheNewKey(t *testing.T) {
 	k1, k2 := mustServerKey(t, 1), mustServerKey(t, 2)
 	kr := mustKeyring(t, k1)
 	old, oldClaims := mint(t, kr, userClaims())

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/smithy-go"
 )
 
-func TestParse(t *testing.T) {
+func TestParseReadsVarSecretIDAndJSONKey(t *testing.T) {
 	tests := []struct {
 		name string
 		in   string
