@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/shortfuse/shortfuse/internal/audit"
@@ -180,16 +179,22 @@ func LeaseAuditor(a rpc.Auditor, account, region string) func(context.Context, d
 		if e.Reason != "" {
 			params["reason"] = e.Reason
 		}
-		rec := &audit.Record{
-			EventTime: e.Time, EventSource: audit.SourceShortfuse, EventName: e.Name, AWSRegion: region,
-			SourceIPAddress: "shortfuse", UserAgent: "shortfuse", EventType: "AwsServiceEvent",
-			RecipientAccountID: account, RequestParameters: params,
-			UserIdentity: &audit.UserIdentity{Type: "AWSService", AccountID: account},
-			RequestID:    fmt.Sprintf("lease-%s", e.Role),
-		}
+		rec := serviceEvent(account, region, e.Time, e.Name, "lease-"+e.Role, params)
 		if e.Error != "" {
 			rec.ErrorCode, rec.ErrorMessage = "DatabaseError", e.Error
 		}
 		return a.Append(ctx, rec)
+	}
+}
+
+// serviceEvent is the audit record of something the broker did on its own
+// (event type AwsServiceEvent, identity AWSService), not a request's.
+func serviceEvent(account, region string, at time.Time, name, requestID string, params map[string]any) *audit.Record {
+	return &audit.Record{
+		EventTime: at, EventSource: audit.SourceShortfuse, EventName: name, AWSRegion: region,
+		SourceIPAddress: "shortfuse", UserAgent: "shortfuse", EventType: "AwsServiceEvent",
+		RecipientAccountID: account, RequestParameters: params,
+		UserIdentity: &audit.UserIdentity{Type: "AWSService", AccountID: account},
+		RequestID:    requestID,
 	}
 }

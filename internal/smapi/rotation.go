@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/shortfuse/shortfuse/internal/audit"
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/rotation"
 	"github.com/shortfuse/shortfuse/internal/rpc"
@@ -187,13 +186,7 @@ func RotationAuditor(a rpc.Auditor, account, region string) func(context.Context
 		if e.Username != "" {
 			params["username"] = e.Username
 		}
-		rec := &audit.Record{
-			EventTime: e.Time, EventSource: audit.SourceShortfuse, EventName: e.Name, AWSRegion: region,
-			SourceIPAddress: "shortfuse", UserAgent: "shortfuse", EventType: "AwsServiceEvent",
-			RecipientAccountID: account, RequestParameters: params,
-			UserIdentity: &audit.UserIdentity{Type: "AWSService", AccountID: account},
-			RequestID:    fmt.Sprintf("rotation-%s-%d", e.VersionID, e.Time.UnixNano()),
-		}
+		rec := serviceEvent(account, region, e.Time, e.Name, fmt.Sprintf("rotation-%s-%d", e.VersionID, e.Time.UnixNano()), params)
 		if e.Error != "" {
 			rec.ErrorCode, rec.ErrorMessage = "RotationFailed", e.Error
 		}
