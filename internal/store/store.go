@@ -129,6 +129,27 @@ func bucketByte(c byte) bool {
 	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-'
 }
 
+// CheckKey validates a bucket name and a key, as every backend does before
+// a Get, Put, Insert or Delete.
+func CheckKey(bucket, key string) error {
+	if err := ValidateBucket(bucket); err != nil {
+		return err
+	}
+	return ValidateKey(key)
+}
+
+// CheckRange validates a bucket name, a prefix and a cursor, as every
+// backend does before a Scan or Count.
+func CheckRange(bucket, prefix, after string) error {
+	if err := ValidateBucket(bucket); err != nil {
+		return err
+	}
+	if err := ValidatePrefix(prefix); err != nil {
+		return err
+	}
+	return ValidatePrefix(after)
+}
+
 // ValidateKey reports whether key is a valid key: non-empty valid UTF-8 of
 // at most MaxKeyLen bytes, without NUL. The error wraps ErrInvalid and does
 // not quote the key.

@@ -326,10 +326,7 @@ func (t *tx) check(bucket, key string) error {
 	if t.done {
 		return store.ErrTxDone
 	}
-	if err := store.ValidateBucket(bucket); err != nil {
-		return err
-	}
-	return store.ValidateKey(key)
+	return store.CheckKey(bucket, key)
 }
 
 func (t *tx) checkWrite(bucket, key string) error {
@@ -346,13 +343,7 @@ func (t *tx) checkRange(bucket, prefix, after string) error {
 	if t.done {
 		return store.ErrTxDone
 	}
-	if err := store.ValidateBucket(bucket); err != nil {
-		return err
-	}
-	if err := store.ValidatePrefix(prefix); err != nil {
-		return err
-	}
-	return store.ValidatePrefix(after)
+	return store.CheckRange(bucket, prefix, after)
 }
 
 // Get implements store.Tx.

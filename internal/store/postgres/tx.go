@@ -112,10 +112,7 @@ func (t *tx) check(bucket, key string) error {
 	if err := t.usable(); err != nil {
 		return err
 	}
-	if err := store.ValidateBucket(bucket); err != nil {
-		return err
-	}
-	return store.ValidateKey(key)
+	return store.CheckKey(bucket, key)
 }
 
 func (t *tx) checkWrite(bucket, key string) error {
@@ -132,13 +129,7 @@ func (t *tx) checkRange(bucket, prefix, after string) error {
 	if err := t.usable(); err != nil {
 		return err
 	}
-	if err := store.ValidateBucket(bucket); err != nil {
-		return err
-	}
-	if err := store.ValidatePrefix(prefix); err != nil {
-		return err
-	}
-	return store.ValidatePrefix(after)
+	return store.CheckRange(bucket, prefix, after)
 }
 
 // fail records a failed statement and wraps its error.
