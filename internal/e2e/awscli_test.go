@@ -16,13 +16,15 @@ import (
 	"time"
 )
 
-// The aws CLI of the tests. A command runs in a long-lived Python process
-// that holds the aws CLI's modules (testdata/awsdriver.py) when that
-// process reports the same version as the aws command on PATH; otherwise,
-// or with SHORTFUSE_E2E_AWS_EXEC=1, each command runs the aws command.
-// Both run the CLI's own driver (awscli.clidriver) with the command's
-// environment; the long-lived process saves the second of CPU that Python's
-// start and the imports cost every command.
+// The aws CLI of the tests. Each command runs the aws command. With
+// SHORTFUSE_E2E_AWS_DRIVER=1, a command runs instead in a long-lived Python
+// process that holds the aws CLI's modules (testdata/awsdriver.py), when
+// that process reports the same version as the aws command on PATH: it
+// saves the second of CPU that Python's start and the imports cost every
+// command. It is not the default: the CLI keeps state in its process that
+// one command can leave to the next (its credential cache, under the HOME
+// the process started with, served one test the web identity credentials
+// of another test's broker), which a command of its own never sees.
 
 var awsCLI = func() func(t *testing.T) string {
 	var once sync.Once
@@ -87,7 +89,7 @@ var awsDrivers = func() func(awsPath string) *driverPool {
 	var pool *driverPool
 	return func(awsPath string) *driverPool {
 		once.Do(func() {
-			if os.Getenv("SHORTFUSE_E2E_AWS_EXEC") == "1" {
+			if os.Getenv("SHORTFUSE_E2E_AWS_DRIVER") != "1" {
 				return
 			}
 			p := &driverPool{}
