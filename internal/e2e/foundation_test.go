@@ -98,7 +98,7 @@ func TestUserPolicyAndKeys(t *testing.T) {
 	b.wantAWSError(alice, "AccessDenied", "iam", "list-users")
 
 	// Wrong secret, unknown key, inactive key.
-	b.wantAWSError(creds{AccessKeyID: alice.AccessKeyID, SecretAccessKey: "x" + alice.SecretAccessKey[1:]}, "SignatureDoesNotMatch", "sts", "get-caller-identity")
+	b.wantAWSError(creds{AccessKeyID: alice.AccessKeyID, SecretAccessKey: otherFirstByte(alice.SecretAccessKey)}, "SignatureDoesNotMatch", "sts", "get-caller-identity")
 	b.wantAWSError(creds{AccessKeyID: "AKIAAAAAAAAAAAAAAAAA", SecretAccessKey: alice.SecretAccessKey}, "InvalidClientTokenId", "sts", "get-caller-identity")
 	b.mustAWS(admin, "iam", "update-access-key", "--user-name", "alice", "--access-key-id", alice.AccessKeyID, "--status", "Inactive")
 	b.wantAWSError(alice, "InvalidClientTokenId", "sts", "get-caller-identity")
@@ -352,4 +352,13 @@ func TestSDK(t *testing.T) {
 	if !errors.As(err, &ae) || ae.ErrorCode() != "SignatureDoesNotMatch" {
 		t.Errorf("wrong secret: err = %v, want SignatureDoesNotMatch", err)
 	}
+}
+
+// otherFirstByte is s with its first byte changed: a wrong secret that
+// differs from s whatever s starts with.
+func otherFirstByte(s string) string {
+	if s[0] == 'x' {
+		return "y" + s[1:]
+	}
+	return "x" + s[1:]
 }
