@@ -1,6 +1,8 @@
 package awsapi
 
 import (
+	"bytes"
+	"encoding/xml"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -71,4 +73,24 @@ func TestWriteJSONError(t *testing.T) {
 	if rec.Code != 400 || rec.Body.String() != `{"__type":"ResourceNotFoundException","Message":"a \"quoted\" name"}` {
 		t.Errorf("got %d %s", rec.Code, rec.Body.String())
 	}
+}
+
+// AppendElement writes what encoding/xml writes for a string member.
+func FuzzAppendElement(f *testing.F) {
+	for _, s := range []string{"", "plain", `a<b>&"c'`, "tab\tnew\nline\r", "é✓", "\x00\xff\xfe", "]]>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var want bytes.Buffer
+		if err := xml.NewEncoder(&want).Encode(struct {
+			XMLName xml.Name `xml:"X"`
+			V       string   `xml:"V"`
+		}{V: s}); err != nil {
+			t.Skip()
+		}
+		got := "<X>" + string(AppendElement(nil, "V", s)) + "</X>"
+		if got != want.String() {
+			t.Fatalf("AppendElement(%q) = %s, encoding/xml %s", s, got, want.String())
+		}
+	})
 }

@@ -150,13 +150,25 @@ func (s *Server) requestParameters(r *Request) map[string]any {
 	return m
 }
 
-// responseElements turns a result into a map, with secrets replaced.
+// responseElements turns a result into a map, with secrets replaced: the
+// map that the result's JSON encoding scrubbed by the Redactor gives. The
+// results of the calls that mint sessions, recorded at every mint, build
+// that map themselves (elementsBuilder), which TestResponseElementsBuilt
+// holds to the same map.
 func (s *Server) responseElements(result any) map[string]any {
+	if e, ok := result.(elementsBuilder); ok {
+		return e.responseElements(s.cfg.Redactor)
+	}
+	return scrubbedJSON(s.cfg.Redactor, result)
+}
+
+// scrubbedJSON is result's JSON encoding as a map, scrubbed by r.
+func scrubbedJSON(r *audit.Redactor, result any) map[string]any {
 	b, err := json.Marshal(result)
 	if err != nil {
 		return nil
 	}
-	m, err := s.cfg.Redactor.ScrubJSON(b)
+	m, err := r.ScrubJSON(b)
 	if err != nil {
 		return nil
 	}

@@ -2,11 +2,14 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/shortfuse/shortfuse/internal/audit"
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/policy"
@@ -43,6 +46,104 @@ type assumeRoleResult struct {
 	AssumedRoleUser  assumedRoleUser `xml:"AssumedRoleUser"`
 	PackedPolicySize *int            `xml:"PackedPolicySize,omitempty"`
 	SourceIdentity   string          `xml:"SourceIdentity,omitempty"`
+}
+
+// elementsBuilder is a result that builds its audit record's response
+// elements itself.
+type elementsBuilder interface {
+	responseElements(*audit.Redactor) map[string]any
+}
+
+func (c *stsCredentials) elements(r *audit.Redactor) map[string]any {
+	return map[string]any{
+		"AccessKeyID":     c.AccessKeyID,
+		"Expiration":      c.Expiration.String(),
+		"SecretAccessKey": r.Hash([]byte(c.SecretAccessKey)),
+		"SessionToken":    r.Hash([]byte(c.SessionToken)),
+	}
+}
+
+func (u *assumedRoleUser) elements() map[string]any {
+	return map[string]any{"Arn": u.Arn, "AssumedRoleID": u.AssumedRoleID}
+}
+
+// packedElement is PackedPolicySize as a JSON decoder with UseNumber gives it.
+func packedElement(n *int) any {
+	if n == nil {
+		return nil
+	}
+	return json.Number(strconv.Itoa(*n))
+}
+
+func (g *getSessionTokenResult) responseElements(r *audit.Redactor) map[string]any {
+	return map[string]any{"Credentials": g.Credentials.elements(r)}
+}
+
+func (a *assumeRoleResult) responseElements(r *audit.Redactor) map[string]any {
+	return map[string]any{
+		"Credentials":      a.Credentials.elements(r),
+		"AssumedRoleUser":  a.AssumedRoleUser.elements(),
+		"PackedPolicySize": packedElement(a.PackedPolicySize),
+		"SourceIdentity":   a.SourceIdentity,
+	}
+}
+
+func (c *stsCredentials) appendXML(b []byte) []byte {
+	b = append(b, "<Credentials>"...)
+	b = awsapi.AppendElement(b, "AccessKeyId", c.AccessKeyID)
+	b = awsapi.AppendElement(b, "SecretAccessKey", c.SecretAccessKey)
+	b = awsapi.AppendElement(b, "SessionToken", c.SessionToken)
+	b = awsapi.AppendElement(b, "Expiration", c.Expiration.String())
+	return append(b, "</Credentials>"...)
+}
+
+func (u *assumedRoleUser) appendXML(b []byte) []byte {
+	b = append(b, "<AssumedRoleUser>"...)
+	b = awsapi.AppendElement(b, "AssumedRoleId", u.AssumedRoleID)
+	b = awsapi.AppendElement(b, "Arn", u.Arn)
+	return append(b, "</AssumedRoleUser>"...)
+}
+
+// appendOptional appends what the omitempty members PackedPolicySize and
+// SourceIdentity write.
+func appendOptional(b []byte, packed *int, sourceIdentity string) []byte {
+	if packed != nil {
+		b = awsapi.AppendElement(b, "PackedPolicySize", strconv.Itoa(*packed))
+	}
+	if sourceIdentity != "" {
+		b = awsapi.AppendElement(b, "SourceIdentity", sourceIdentity)
+	}
+	return b
+}
+
+func appendOpen(b []byte, name string) []byte {
+	b = append(b, '<')
+	b = append(b, name...)
+	return append(b, '>')
+}
+
+func appendClose(b []byte, name string) []byte {
+	b = append(b, "</"...)
+	b = append(b, name...)
+	return append(b, '>')
+}
+
+func (g *getCallerIdentityResult) AppendXML(b []byte, name string) []byte {
+	b = appendOpen(b, name)
+	b = awsapi.AppendElement(b, "UserId", g.UserID)
+	b = awsapi.AppendElement(b, "Account", g.Account)
+	b = awsapi.AppendElement(b, "Arn", g.Arn)
+	return appendClose(b, name)
+}
+
+func (g *getSessionTokenResult) AppendXML(b []byte, name string) []byte {
+	return appendClose(g.Credentials.appendXML(appendOpen(b, name)), name)
+}
+
+func (a *assumeRoleResult) AppendXML(b []byte, name string) []byte {
+	b = a.Credentials.appendXML(appendOpen(b, name))
+	b = a.AssumedRoleUser.appendXML(b)
+	return appendClose(appendOptional(b, a.PackedPolicySize, a.SourceIdentity), name)
 }
 
 func credentialsShape(c sessiontoken.Credentials) stsCredentials {

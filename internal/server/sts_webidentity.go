@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shortfuse/shortfuse/internal/audit"
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/oidc"
@@ -82,6 +83,33 @@ type assumeRoleWithWebIdentityResult struct {
 	Provider                    string          `xml:"Provider"`
 	Audience                    string          `xml:"Audience"`
 	SourceIdentity              string          `xml:"SourceIdentity,omitempty"`
+}
+
+func (a *assumeRoleWithWebIdentityResult) responseElements(r *audit.Redactor) map[string]any {
+	return map[string]any{
+		"Credentials":                 a.Credentials.elements(r),
+		"SubjectFromWebIdentityToken": a.SubjectFromWebIdentityToken,
+		"AssumedRoleUser":             a.AssumedRoleUser.elements(),
+		"PackedPolicySize":            packedElement(a.PackedPolicySize),
+		"Provider":                    a.Provider,
+		"Audience":                    a.Audience,
+		"SourceIdentity":              a.SourceIdentity,
+	}
+}
+
+func (a *assumeRoleWithWebIdentityResult) AppendXML(b []byte, name string) []byte {
+	b = a.Credentials.appendXML(appendOpen(b, name))
+	b = awsapi.AppendElement(b, "SubjectFromWebIdentityToken", a.SubjectFromWebIdentityToken)
+	b = a.AssumedRoleUser.appendXML(b)
+	if a.PackedPolicySize != nil {
+		b = awsapi.AppendElement(b, "PackedPolicySize", strconv.Itoa(*a.PackedPolicySize))
+	}
+	b = awsapi.AppendElement(b, "Provider", a.Provider)
+	b = awsapi.AppendElement(b, "Audience", a.Audience)
+	if a.SourceIdentity != "" {
+		b = awsapi.AppendElement(b, "SourceIdentity", a.SourceIdentity)
+	}
+	return appendClose(b, name)
 }
 
 // msgNotAuthorizedWebIdentity is AWS's message for every refusal after
