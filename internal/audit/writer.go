@@ -97,14 +97,23 @@ type Writer struct {
 	// before resvTo are allocated. A truncation or another file voids it.
 	resvFile File
 	resvTo   int64
-	firstSeq uint64 // seq of the first record in f, 0 while f is empty
-	seq      uint64 // seq of the last durable record
-	hash     string // hash of the last durable record
-	lastLine []byte // the last durable line of f (newline included), nil when f is empty
-	broken   error  // the sink failed; repair before writing again
-	gone     error  // the file was removed or replaced: final
+	firstSeq uint64      // seq of the first record in f, 0 while f is empty
+	seq      uint64      // seq of the last durable record
+	hash     string      // hash of the last durable record
+	lastLine []byte      // the last durable line of f (newline included), nil when f is empty
+	broken   error       // the sink failed; repair before writing again
+	gone     error       // the file was removed or replaced: final
+	fInfo    os.FileInfo // f's identity, taken when f was opened (nil if unknown)
 	buf      []byte
 	h        hash.Hash
+}
+
+// setFile makes f the open file.
+func (w *Writer) setFile(f File) {
+	w.f, w.fInfo = f, nil
+	if fi, err := f.Stat(); err == nil {
+		w.fInfo = fi
+	}
 }
 
 // waiter is one Append in the queue.
@@ -164,7 +173,7 @@ func (w *Writer) load() error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrSink, err)
 	}
-	w.f = f
+	w.setFile(f)
 	if err := lockFile(f, w.path); err != nil {
 		return err
 	}
@@ -555,11 +564,14 @@ func (w *Writer) commit(batch []*waiter) (durable int) {
 // checkSameFile makes sure the open file is still the one at the log's path: an audit
 // log removed (rm), renamed away or replaced while the broker runs would otherwise take
 // records that nobody reads, and a restart would start a new chain that verifies. It costs
-// two stat calls per group commit.
+// one stat call per group commit: the open file's identity is taken when it is opened.
 func (w *Writer) checkSameFile() error {
-	open, err := w.f.Stat()
-	if err != nil {
-		return nil // the sink's own failure, handled by write and repair
+	open := w.fInfo
+	if open == nil {
+		var err error
+		if open, err = w.f.Stat(); err != nil {
+			return nil // the sink's own failure, handled by write and repair
+		}
 	}
 	at, err := w.fs.Stat(w.path)
 	switch {
@@ -705,7 +717,7 @@ func (w *Writer) repair() error {
 	if err := w.fs.SyncDir(w.dir); err != nil {
 		return fail(err)
 	}
-	w.f = f
+	w.setFile(f)
 	w.broken = nil
 	return nil
 }
@@ -742,7 +754,7 @@ func (w *Writer) rotate() error {
 		w.broken = err
 		return fmt.Errorf("%w: rotate: %w", ErrSink, err)
 	}
-	w.f = f
+	w.setFile(f)
 	if err := w.fs.SyncDir(w.dir); err != nil {
 		w.broken = err
 		return fmt.Errorf("%w: rotate: %w", ErrSink, err)
