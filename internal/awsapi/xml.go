@@ -90,11 +90,14 @@ var xmlEncoders sync.Pool // of *xmlEncoder
 //
 // result may be nil for operations whose output has no members.
 func EncodeQuery(ns, action string, result any, requestID string) ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
-	b.WriteString("<" + action + `Response xmlns="` + ns + `">`)
+	b := make([]byte, 0, 2048)
+	b = append(b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n<"...)
+	b = append(b, action...)
+	b = append(b, `Response xmlns="`...)
+	b = append(b, ns...)
+	b = append(b, `">`...)
 	if a, ok := result.(XMLAppender); ok {
-		b.Write(a.AppendXML(b.AvailableBuffer(), action+"Result"))
+		b = a.AppendXML(b, action+"Result")
 	} else if result != nil {
 		x, _ := xmlEncoders.Get().(*xmlEncoder)
 		if x == nil {
@@ -108,15 +111,16 @@ func EncodeQuery(ns, action string, result any, requestID string) ([]byte, error
 		if err := x.enc.Flush(); err != nil {
 			return nil, err
 		}
-		b.Write(x.buf.Bytes())
+		b = append(b, x.buf.Bytes()...)
 		if x.buf.Cap() <= 64<<10 {
 			xmlEncoders.Put(x)
 		}
 	}
-	b.WriteString("<ResponseMetadata><RequestId>")
-	xml.EscapeText(&b, []byte(requestID))
-	b.WriteString("</RequestId></ResponseMetadata></" + action + "Response>")
-	return b.Bytes(), nil
+	b = append(b, "<ResponseMetadata>"...)
+	b = AppendElement(b, "RequestId", requestID)
+	b = append(b, "</ResponseMetadata></"...)
+	b = append(b, action...)
+	return append(b, "Response>"...), nil
 }
 
 // XMLAppender is a result that writes itself: AppendXML appends to b the
