@@ -88,3 +88,17 @@ func TestEncodeRecordSeeds(t *testing.T) {
 		t.Fatalf("appendRecord = %s, %v\nwant %s", got, err, want)
 	}
 }
+
+// Event ids are version 4 UUIDs in the canonical form.
+func TestEventIDsAreVersion4UUIDs(t *testing.T) {
+	id, err := newUUID(bytes.NewReader([]byte{0, 1, 2, 3, 4, 5, 0xf6, 7, 0xf8, 9, 10, 11, 12, 13, 14, 0xff}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "00010203-0405-4607-b809-0a0b0c0d0eff"; id != want {
+		t.Errorf("newUUID = %s, want %s", id, want)
+	}
+	if _, err := newUUID(bytes.NewReader(nil)); err == nil {
+		t.Error("newUUID with no randomness: no error")
+	}
+}
