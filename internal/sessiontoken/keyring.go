@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
 	"strings"
@@ -120,6 +121,7 @@ type ringKey struct {
 	raw       [ServerKeySize]byte // to recognise a re-added key
 	aead      cipher.AEAD         // seals tokens
 	secretKey []byte              // HMAC key deriving secret access keys
+	macs      sync.Pool           // of HMAC-SHA256 keyed with secretKey
 }
 
 func newRingKey(k *ServerKey) (*ringKey, error) {
@@ -140,7 +142,9 @@ func newRingKey(k *ServerKey) (*ringKey, error) {
 		return nil, fmt.Errorf("session: %w", err)
 	}
 	clear(tokenKey)
-	return &ringKey{id: k.ID, raw: k.key, aead: aead, secretKey: secretKey}, nil
+	rk := &ringKey{id: k.ID, raw: k.key, aead: aead, secretKey: secretKey}
+	rk.macs.New = func() any { return hmac.New(sha256.New, secretKey) }
+	return rk, nil
 }
 
 // secret derives a session's secret access key:
@@ -149,10 +153,15 @@ func newRingKey(k *ServerKey) (*ringKey, error) {
 //
 // 40 characters of standard base64, like an AWS secret access key (240 bits).
 func (k *ringKey) secret(sessionID string) string {
-	mac := hmac.New(sha256.New, k.secretKey)
+	mac := k.macs.Get().(hash.Hash)
+	mac.Reset()
 	mac.Write([]byte(secretLabel))
 	mac.Write([]byte(sessionID))
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))[:secretLen]
+	var sum [sha256.Size]byte
+	var enc [44]byte // base64 of 32 bytes
+	base64.StdEncoding.Encode(enc[:], mac.Sum(sum[:0]))
+	k.macs.Put(mac)
+	return string(enc[:secretLen])
 }
 
 // Keyring holds the server keys. The key with the highest id mints; every
