@@ -280,9 +280,10 @@ func TestMFA(t *testing.T) {
 	// Replay of the same code is refused.
 	b.wantAWSError(alice, "AccessDenied", "sts", "assume-role", "--role-arn", roleARN, "--role-session-name", "mfa-session", "--serial-number", serial, "--token-code", code)
 
-	// GetSessionToken with MFA gives a session that may call IAM.
-	waitNextWindow()
-	code, _ = totp.GenerateCode(seed, time.Now())
+	// GetSessionToken with MFA gives a session that may call IAM. The code
+	// is the next window's, which the broker takes (one step of clock skew)
+	// and no call has used.
+	code, _ = totp.GenerateCode(seed, time.Now().Add(30*time.Second))
 	b.mustAWS(admin, "iam", "put-user-policy", "--user-name", "alice", "--policy-name", "list", "--policy-document",
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}`)
 	sess := credsFrom(t, b.mustAWS(alice, "sts", "get-session-token", "--serial-number", serial, "--token-code", code))
