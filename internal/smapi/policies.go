@@ -33,11 +33,7 @@ func handlePutResourcePolicy(svc *secrets.Service) rpc.Handler {
 		if err != nil {
 			return nil, err
 		}
-		res, err := svc.PutPolicy(ctx, sec.ARN, doc, block)
-		if err != nil {
-			return nil, err
-		}
-		return &arnNameOutput{ARN: res.ARN, Name: res.Name}, nil
+		return arnNameOut(svc.PutPolicy(ctx, sec.ARN, doc, block))
 	}
 }
 
@@ -48,35 +44,15 @@ type getResourcePolicyOutput struct {
 }
 
 func handleGetResourcePolicy(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in secretIDInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
-		sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:GetResourcePolicy", in.SecretId, nil)
-		if err != nil {
-			return nil, err
-		}
+	return handleSecretID(svc, "secretsmanager:GetResourcePolicy", func(_ context.Context, _ *rpc.Request, sec *secrets.Secret) (any, error) {
 		return &getResourcePolicyOutput{ARN: sec.ARN, Name: sec.Name, ResourcePolicy: sec.Policy}, nil
-	}
+	})
 }
 
 func handleDeleteResourcePolicy(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in secretIDInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
-		sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:DeleteResourcePolicy", in.SecretId, nil)
-		if err != nil {
-			return nil, err
-		}
-		res, err := svc.DeletePolicy(ctx, sec.ARN)
-		if err != nil {
-			return nil, err
-		}
-		return &arnNameOutput{ARN: res.ARN, Name: res.Name}, nil
-	}
+	return handleSecretID(svc, "secretsmanager:DeleteResourcePolicy", func(ctx context.Context, _ *rpc.Request, sec *secrets.Secret) (any, error) {
+		return arnNameOut(svc.DeletePolicy(ctx, sec.ARN))
+	})
 }
 
 type validateResourcePolicyInput struct {

@@ -82,11 +82,7 @@ func handleCreateSecret(svc *secrets.Service) rpc.Handler {
 		if len(in.AddReplicaRegions) > 0 || (in.ForceOverwriteReplicaSecret != nil && *in.ForceOverwriteReplicaSecret) {
 			return nil, awsapi.Errorf(awsapi.CodeInvalidParameter, "AddReplicaRegions: %s", msgNoReplication)
 		}
-		value, err := secretValueParam(in.SecretString, in.SecretBinary)
-		if err != nil {
-			return nil, err
-		}
-		token, err := clientRequestTokenParam(in.ClientRequestToken, value)
+		value, token, err := newValueParams(in.SecretString, in.SecretBinary, in.ClientRequestToken)
 		if err != nil {
 			return nil, err
 		}
@@ -112,14 +108,10 @@ func handleCreateSecret(svc *secrets.Service) rpc.Handler {
 		if err != nil {
 			return nil, err
 		}
-		res, err := svc.Create(ctx, secrets.CreateInput{
+		return arnNameVersionOut(svc.Create(ctx, secrets.CreateInput{
 			ARN: arn, Name: name, Description: strOr(in.Description),
 			Value: value, VersionID: token, Tags: tags, Master: master,
-		})
-		if err != nil {
-			return nil, err
-		}
-		return &arnNameVersionOutput{ARN: res.ARN, Name: res.Name, VersionId: res.VersionID}, nil
+		}))
 	}
 }
 
@@ -153,17 +145,9 @@ func describeOut(sec *secrets.Secret) *describeSecretOutput {
 }
 
 func handleDescribeSecret(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in secretIDInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
-		sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:DescribeSecret", in.SecretId, nil)
-		if err != nil {
-			return nil, err
-		}
+	return handleSecretID(svc, "secretsmanager:DescribeSecret", func(_ context.Context, _ *rpc.Request, sec *secrets.Secret) (any, error) {
 		return describeOut(sec), nil
-	}
+	})
 }
 
 // --- ListSecrets -------------------------------------------------------------------
@@ -261,11 +245,7 @@ func handleUpdateSecret(svc *secrets.Service) rpc.Handler {
 		if err := refuseType(in.Type); err != nil {
 			return nil, err
 		}
-		value, err := secretValueParam(in.SecretString, in.SecretBinary)
-		if err != nil {
-			return nil, err
-		}
-		token, err := clientRequestTokenParam(in.ClientRequestToken, value)
+		value, token, err := newValueParams(in.SecretString, in.SecretBinary, in.ClientRequestToken)
 		if err != nil {
 			return nil, err
 		}
@@ -273,19 +253,11 @@ func handleUpdateSecret(svc *secrets.Service) rpc.Handler {
 		if in.Description != nil {
 			keys = map[string][]string{"secretsmanager:Description": {*in.Description}}
 		}
-		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:UpdateSecret", id, keys)
+		sec, master, err := authorizeValueWrite(ctx, r, svc, "secretsmanager:UpdateSecret", id, keys, value)
 		if err != nil {
 			return nil, err
 		}
-		master, err := authorizeMaster(ctx, r, svc, sec.Tags, value)
-		if err != nil {
-			return nil, err
-		}
-		res, err := svc.Update(ctx, secrets.UpdateInput{SecretID: sec.ARN, Description: in.Description, Value: value, VersionID: token, Master: master})
-		if err != nil {
-			return nil, err
-		}
-		return &arnNameVersionOutput{ARN: res.ARN, Name: res.Name, VersionId: res.VersionID}, nil
+		return arnNameVersionOut(svc.Update(ctx, secrets.UpdateInput{SecretID: sec.ARN, Description: in.Description, Value: value, VersionID: token, Master: master}))
 	}
 }
 
@@ -358,21 +330,9 @@ type arnNameOutput struct {
 }
 
 func handleRestoreSecret(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in secretIDInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
-		sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:RestoreSecret", in.SecretId, nil)
-		if err != nil {
-			return nil, err
-		}
-		res, err := svc.Restore(ctx, sec.ARN)
-		if err != nil {
-			return nil, err
-		}
-		return &arnNameOutput{ARN: res.ARN, Name: res.Name}, nil
-	}
+	return handleSecretID(svc, "secretsmanager:RestoreSecret", func(ctx context.Context, _ *rpc.Request, sec *secrets.Secret) (any, error) {
+		return arnNameOut(svc.Restore(ctx, sec.ARN))
+	})
 }
 
 // --- TagResource / UntagResource -------------------------------------------------------
@@ -392,7 +352,7 @@ func handleTagResource(svc *secrets.Service) rpc.Handler {
 			return nil, err
 		}
 		if in.Tags == nil {
-			return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null")
+			return nil, errNullParam("tags")
 		}
 		tags := smTagsParam(in.Tags)
 		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:TagResource", id, smTagConditionKeys(tags))
@@ -403,10 +363,8 @@ func handleTagResource(svc *secrets.Service) rpc.Handler {
 		if err != nil {
 			return nil, err
 		}
-		if master != "" {
-			if err := authorizeMasterARN(ctx, r, svc, master); err != nil {
-				return nil, err
-			}
+		if err := authorizeMasterARN(ctx, r, svc, master); err != nil {
+			return nil, err
 		}
 		return nil, svc.TagWith(ctx, sec.ARN, tags, master)
 	}
@@ -427,7 +385,7 @@ func handleUntagResource(svc *secrets.Service) rpc.Handler {
 			return nil, err
 		}
 		if in.TagKeys == nil {
-			return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null")
+			return nil, errNullParam("tagKeys")
 		}
 		keys := map[string][]string{"aws:TagKeys": slices.Clone(in.TagKeys)}
 		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:UntagResource", id, keys)

@@ -213,19 +213,11 @@ func handlePutSecretValue(svc *secrets.Service) rpc.Handler {
 		if in.RotationToken != nil {
 			return nil, awsapi.Errorf(awsapi.CodeInvalidParameter, "RotationToken: %s", msgNoRotation)
 		}
-		value, err := secretValueParam(in.SecretString, in.SecretBinary)
+		value, token, err := newValueParams(in.SecretString, in.SecretBinary, in.ClientRequestToken)
 		if err != nil {
 			return nil, err
 		}
-		token, err := clientRequestTokenParam(in.ClientRequestToken, value)
-		if err != nil {
-			return nil, err
-		}
-		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:PutSecretValue", id, nil)
-		if err != nil {
-			return nil, err
-		}
-		master, err := authorizeMaster(ctx, r, svc, sec.Tags, value)
+		sec, master, err := authorizeValueWrite(ctx, r, svc, "secretsmanager:PutSecretValue", id, nil, value)
 		if err != nil {
 			return nil, err
 		}
@@ -323,11 +315,7 @@ func handleUpdateSecretVersionStage(svc *secrets.Service) rpc.Handler {
 		if err != nil {
 			return nil, err
 		}
-		res, err := svc.UpdateStage(ctx, sec.ARN, stage, strOr(in.RemoveFromVersionId), strOr(in.MoveToVersionId))
-		if err != nil {
-			return nil, err
-		}
-		return &arnNameOutput{ARN: res.ARN, Name: res.Name}, nil
+		return arnNameOut(svc.UpdateStage(ctx, sec.ARN, stage, strOr(in.RemoveFromVersionId), strOr(in.MoveToVersionId)))
 	}
 }
 
