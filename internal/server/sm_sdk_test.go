@@ -82,8 +82,14 @@ func (b *smBroker) sts(c aws.Credentials) *sts.Client {
 // user creates an IAM user with an inline policy and returns its key.
 func (b *smBroker) user(t *testing.T, name, policy string) aws.Credentials {
 	t.Helper()
+	return sdkUser(t, b.iam(), name, policy)
+}
+
+// sdkUser creates, with c, an IAM user with an inline policy (none if
+// policy is "") and returns its new access key.
+func sdkUser(t *testing.T, c *sdkiam.Client, name, policy string) aws.Credentials {
+	t.Helper()
 	ctx := context.Background()
-	c := b.iam()
 	if _, err := c.CreateUser(ctx, &sdkiam.CreateUserInput{UserName: aws.String(name)}); err != nil {
 		t.Fatal(err)
 	}

@@ -160,7 +160,7 @@ func TestAssumeRoleWithWebIdentity(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := f.assume(tc.token, tc.mod...)
-			if got := apiCode(err); got != tc.want {
+			if got := errCode(err); got != tc.want {
 				t.Fatalf("AssumeRoleWithWebIdentity() code = %q (%v), want %q", got, err, tc.want)
 			}
 			if err != nil {
@@ -223,7 +223,7 @@ func TestWebIdentityKeyRotation(t *testing.T) {
 				jose.JSONWebKey{Key: &k.RSA2.PublicKey, KeyID: "rsa-2", Algorithm: "RS256"}))
 		}
 		_, err := f.assume(st.token())
-		if got := apiCode(err); got != st.want {
+		if got := errCode(err); got != st.want {
 			t.Fatalf("%s: code = %q (%v), want %q", st.name, got, err, st.want)
 		}
 		if got := f.iss.Fetches.Load(); got != st.wantFetches {
@@ -267,15 +267,7 @@ func TestWebIdentityStoredJWKS(t *testing.T) {
 	jwks := string(testutil.JWKS(t, jose.JSONWebKey{Key: &k.EC.PublicKey, KeyID: "jenkins-1", Algorithm: "ES256", Use: "sig"}))
 	body, _ := json.Marshal(map[string]any{"OpenIDConnectProviderArn": prov, "JWKS": jwks})
 
-	user, err := ic.CreateUser(ctx, &sdkiam.CreateUserInput{UserName: aws.String("nobody")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := ic.CreateAccessKey(ctx, &sdkiam.CreateAccessKeyInput{UserName: user.User.UserName})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nobody := aws.Credentials{AccessKeyID: *key.AccessKey.AccessKeyId, SecretAccessKey: *key.AccessKey.SecretAccessKey}
+	nobody := sdkUser(t, ic, "nobody", "")
 	for _, tc := range []struct {
 		name string
 		c    aws.Credentials
@@ -301,7 +293,7 @@ func TestWebIdentityStoredJWKS(t *testing.T) {
 	// Removing the stored set sends the broker back to the issuer.
 	mustShortfuse(t, b, b.admin, "SetOpenIDConnectProviderJWKS", `{"OpenIDConnectProviderArn":"`+prov+`","JWKS":""}`)
 	b.clock.Shift(2 * time.Minute)
-	if got := apiCode(assume()); got != "IDPCommunicationError" {
+	if got := errCode(assume()); got != "IDPCommunicationError" {
 		t.Fatalf("after removal: code %q, want IDPCommunicationError", got)
 	}
 }
@@ -366,7 +358,7 @@ func TestOpenIDConnectProviderOperations(t *testing.T) {
 		}, "NoSuchEntity"},
 	}
 	for _, st := range steps {
-		if got := apiCode(st.call()); got != st.want {
+		if got := errCode(st.call()); got != st.want {
 			t.Fatalf("%s: code %q, want %q", st.name, got, st.want)
 		}
 	}
@@ -389,16 +381,9 @@ func TestOpenIDConnectProviderOperations(t *testing.T) {
 
 	// Without permission, each operation is AccessDenied, whether or not the
 	// provider exists.
-	user, err := ic.CreateUser(ctx, &sdkiam.CreateUserInput{UserName: aws.String("nobody")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := ic.CreateAccessKey(ctx, &sdkiam.CreateAccessKeyInput{UserName: user.User.UserName})
-	if err != nil {
-		t.Fatal(err)
-	}
+	nobodyKey := sdkUser(t, ic, "nobody", "")
 	nc := sdkiam.New(sdkiam.Options{Region: "us-east-1", BaseEndpoint: aws.String(b.url), RetryMaxAttempts: 1,
-		Credentials: credentials.NewStaticCredentialsProvider(*key.AccessKey.AccessKeyId, *key.AccessKey.SecretAccessKey, "")})
+		Credentials: credentials.StaticCredentialsProvider{Value: nobodyKey}})
 	for name, call := range map[string]func() error{
 		"create": func() error {
 			_, err := nc.CreateOpenIDConnectProvider(ctx, &sdkiam.CreateOpenIDConnectProviderInput{Url: aws.String("https://gitlab.com")})
@@ -421,7 +406,7 @@ func TestOpenIDConnectProviderOperations(t *testing.T) {
 			return err
 		},
 	} {
-		if got := apiCode(call()); got != "AccessDenied" {
+		if got := errCode(call()); got != "AccessDenied" {
 			t.Errorf("%s without permission: code %q, want AccessDenied", name, got)
 		}
 	}
@@ -429,7 +414,7 @@ func TestOpenIDConnectProviderOperations(t *testing.T) {
 	if _, err := ic.DeleteOpenIDConnectProvider(ctx, &sdkiam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ic.DeleteOpenIDConnectProvider(ctx, &sdkiam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn}); apiCode(err) != "NoSuchEntity" {
+	if _, err := ic.DeleteOpenIDConnectProvider(ctx, &sdkiam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn}); errCode(err) != "NoSuchEntity" {
 		t.Errorf("second delete: %v, want NoSuchEntity", err)
 	}
 }
