@@ -80,17 +80,6 @@ func put(t *testing.T, s store.Store, bucket, key, value string) {
 	}
 }
 
-func get(t *testing.T, s store.Store, bucket, key string) (string, error) {
-	t.Helper()
-	var v []byte
-	err := s.View(t.Context(), func(tx store.Tx) error {
-		var err error
-		v, err = tx.Get(bucket, key)
-		return err
-	})
-	return string(v), err
-}
-
 func count(t *testing.T, s store.Store, bucket string) int {
 	t.Helper()
 	var n int
@@ -178,7 +167,7 @@ func TestSeveralStoresShareOneDatabase(t *testing.T) {
 	a := mustOpen(t, dsn, postgres.Options{})
 	b := mustOpen(t, dsn, postgres.Options{})
 	put(t, a, "items", "k", "from-a")
-	if got, err := get(t, b, "items", "k"); err != nil || got != "from-a" {
+	if got, err := storetest.Get(t, b, "items", "k"); err != nil || got != "from-a" {
 		t.Errorf("Get() on the other Store = %q, %v; want %q, nil", got, err, "from-a")
 	}
 }
@@ -229,7 +218,7 @@ func TestSerializationRetry(t *testing.T) {
 		if runs != 2 {
 			t.Errorf("function ran %d times, want 2", runs)
 		}
-		if got, _ := get(t, s, "ctr", "n"); got != "2" {
+		if got, _ := storetest.Get(t, s, "ctr", "n"); got != "2" {
 			t.Errorf("counter = %q, want 2", got)
 		}
 		if st := s.Stats(); st.Retries != 1 || st.GaveUp != 0 {
@@ -247,7 +236,7 @@ func TestSerializationRetry(t *testing.T) {
 		if runs != 1 {
 			t.Errorf("function ran %d times, want 1", runs)
 		}
-		if got, _ := get(t, s, "ctr", "n"); got != "1" {
+		if got, _ := storetest.Get(t, s, "ctr", "n"); got != "1" {
 			t.Errorf("counter = %q, want 1 (only the first Update)", got)
 		}
 		if st := s.Stats(); st.GaveUp != 1 {
@@ -295,7 +284,7 @@ func TestSerializationRetry(t *testing.T) {
 		for err := range errs {
 			t.Errorf("Update() = %v", err)
 		}
-		if got, _ := get(t, s, "ctr", "n"); got != strconv.Itoa(workers*rounds) {
+		if got, _ := storetest.Get(t, s, "ctr", "n"); got != strconv.Itoa(workers*rounds) {
 			t.Errorf("counter = %q, want %d", got, workers*rounds)
 		}
 		if n := count(t, s, "ctr"); n != workers*rounds+1 {

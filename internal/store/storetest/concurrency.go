@@ -66,7 +66,7 @@ func testCounter(t *testing.T, s store.Store) {
 	for err := range errs {
 		t.Errorf("Update() = %v", err)
 	}
-	if got, err := get(t, s, "ctr", "n"); err != nil || got != strconv.Itoa(workers*rounds) {
+	if got, err := Get(t, s, "ctr", "n"); err != nil || got != strconv.Itoa(workers*rounds) {
 		t.Errorf("counter = %q, %v; want %d", got, err, workers*rounds)
 	}
 }
@@ -152,7 +152,7 @@ func testInsertRace(t *testing.T, s store.Store) {
 	if winner < 0 {
 		t.Fatal("no Insert succeeded")
 	}
-	if got, err := get(t, s, "race", "key"); err != nil || got != strconv.Itoa(winner) {
+	if got, err := Get(t, s, "race", "key"); err != nil || got != strconv.Itoa(winner) {
 		t.Errorf("value = %q, %v; want the winner's %d", got, err, winner)
 	}
 }

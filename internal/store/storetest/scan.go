@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -55,11 +56,7 @@ func testScan(t *testing.T, open func(t *testing.T) store.Store) {
 	seed(t, s, "other", "a/0", "x", "c", "x")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, kind := range []string{"View", "Update"} {
-				run := s.View
-				if kind == "Update" {
-					run = s.Update
-				}
+			inEachTx(s, func(kind string, run func(context.Context, func(store.Tx) error) error) {
 				var got []string
 				var bad []string
 				err := run(t.Context(), func(tx store.Tx) error {
@@ -81,7 +78,7 @@ func testScan(t *testing.T, open func(t *testing.T) store.Store) {
 				if bad != nil {
 					t.Errorf("Scan() in %s gave wrong values for keys %q", kind, bad)
 				}
-			}
+			})
 		})
 	}
 }

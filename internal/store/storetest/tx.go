@@ -157,7 +157,7 @@ func testUpdate(t *testing.T, open func(t *testing.T) store.Store) {
 			}
 			// The store stays usable after any outcome.
 			seed(t, s, "items", "after", "1")
-			if got, err := get(t, s, "items", "after"); err != nil || got != "1" {
+			if got, err := Get(t, s, "items", "after"); err != nil || got != "1" {
 				t.Errorf("Get() after the case = %q, %v; want %q, nil", got, err, "1")
 			}
 		})
@@ -259,7 +259,7 @@ func testView(t *testing.T, open func(t *testing.T) store.Store) {
 			_ = s.View(t.Context(), func(store.Tx) error { panic("storetest: boom") })
 		}()
 		seed(t, s, "items", "k4", "v4")
-		if got, err := get(t, s, "items", "k4"); err != nil || got != "v4" {
+		if got, err := Get(t, s, "items", "k4"); err != nil || got != "v4" {
 			t.Errorf("store after a panic in View: Get() = %q, %v", got, err)
 		}
 	})
