@@ -17,24 +17,19 @@ type putResourcePolicyInput struct {
 }
 
 func handlePutResourcePolicy(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in putResourcePolicyInput
-		id, err := decodeSecretInput(r.Body, &in)
-		if err != nil {
+	check := func(in *putResourcePolicyInput) (map[string][]string, error) {
+		if _, err := requiredParam(in.ResourcePolicy, "resourcePolicy"); err != nil {
 			return nil, err
 		}
-		doc, err := requiredParam(in.ResourcePolicy, "resourcePolicy")
-		if err != nil {
-			return nil, err
-		}
-		block := in.BlockPublicPolicy != nil && *in.BlockPublicPolicy
-		keys := map[string][]string{"secretsmanager:BlockPublicPolicy": boolKey(block)}
-		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:PutResourcePolicy", id, keys)
-		if err != nil {
-			return nil, err
-		}
-		return arnNameOut(svc.PutPolicy(ctx, sec.ARN, doc, block))
+		return map[string][]string{"secretsmanager:BlockPublicPolicy": boolKey(in.blockPublic())}, nil
 	}
+	return handleSecretOp(svc, "secretsmanager:PutResourcePolicy", check, func(ctx context.Context, _ *rpc.Request, in *putResourcePolicyInput, sec *secrets.Secret) (any, error) {
+		return arnNameOut(svc.PutPolicy(ctx, sec.ARN, *in.ResourcePolicy, in.blockPublic()))
+	})
+}
+
+func (in *putResourcePolicyInput) blockPublic() bool {
+	return in.BlockPublicPolicy != nil && *in.BlockPublicPolicy
 }
 
 type getResourcePolicyOutput struct {

@@ -121,27 +121,43 @@ type secretIDInput struct {
 	SecretId *string `json:"SecretId"`
 }
 
-type describeSecretOutput struct {
-	ARN                string              `json:"ARN"`
-	Name               string              `json:"Name"`
-	Description        string              `json:"Description,omitempty"`
-	LastChangedDate    *epochTime          `json:"LastChangedDate,omitempty"`
-	LastAccessedDate   *epochTime          `json:"LastAccessedDate,omitempty"`
-	DeletedDate        *epochTime          `json:"DeletedDate,omitempty"`
-	Tags               []tagOut            `json:"Tags,omitzero"`
-	VersionIdsToStages map[string][]string `json:"VersionIdsToStages,omitempty"`
-	CreatedDate        *epochTime          `json:"CreatedDate,omitempty"`
+// secretHead and secretTail are the members DescribeSecret and
+// ListSecrets both answer for a secret, before and after its versions
+// (which the two name differently).
+type secretHead struct {
+	ARN              string     `json:"ARN"`
+	Name             string     `json:"Name"`
+	Description      string     `json:"Description,omitempty"`
+	LastChangedDate  *epochTime `json:"LastChangedDate,omitempty"`
+	LastAccessedDate *epochTime `json:"LastAccessedDate,omitempty"`
+	DeletedDate      *epochTime `json:"DeletedDate,omitempty"`
+	Tags             []tagOut   `json:"Tags,omitzero"`
+}
+
+type secretTail struct {
+	CreatedDate *epochTime `json:"CreatedDate,omitempty"`
 	rotationFields
 }
 
+func secretOut(sec *secrets.Secret) (secretHead, secretTail) {
+	return secretHead{
+			ARN: sec.ARN, Name: sec.Name, Description: sec.Description,
+			LastChangedDate: epoch(sec.LastChanged), LastAccessedDate: epoch(sec.LastAccessed),
+			DeletedDate: epoch(sec.DeletedDate), Tags: smTagsOut(sec),
+		}, secretTail{
+			CreatedDate: epoch(sec.Created), rotationFields: rotationOut(sec),
+		}
+}
+
+type describeSecretOutput struct {
+	secretHead
+	VersionIdsToStages map[string][]string `json:"VersionIdsToStages,omitempty"`
+	secretTail
+}
+
 func describeOut(sec *secrets.Secret) *describeSecretOutput {
-	return &describeSecretOutput{
-		ARN: sec.ARN, Name: sec.Name, Description: sec.Description,
-		LastChangedDate: epoch(sec.LastChanged), LastAccessedDate: epoch(sec.LastAccessed),
-		DeletedDate: epoch(sec.DeletedDate), Tags: smTagsOut(sec),
-		VersionIdsToStages: sec.VersionsToStages(), CreatedDate: epoch(sec.Created),
-		rotationFields: rotationOut(sec),
-	}
+	head, tail := secretOut(sec)
+	return &describeSecretOutput{secretHead: head, VersionIdsToStages: sec.VersionsToStages(), secretTail: tail}
 }
 
 func handleDescribeSecret(svc *secrets.Service) rpc.Handler {
@@ -162,16 +178,9 @@ type listSecretsInput struct {
 }
 
 type secretListEntry struct {
-	ARN                    string              `json:"ARN"`
-	Name                   string              `json:"Name"`
-	Description            string              `json:"Description,omitempty"`
-	LastChangedDate        *epochTime          `json:"LastChangedDate,omitempty"`
-	LastAccessedDate       *epochTime          `json:"LastAccessedDate,omitempty"`
-	DeletedDate            *epochTime          `json:"DeletedDate,omitempty"`
-	Tags                   []tagOut            `json:"Tags,omitzero"`
+	secretHead
 	SecretVersionsToStages map[string][]string `json:"SecretVersionsToStages,omitempty"`
-	CreatedDate            *epochTime          `json:"CreatedDate,omitempty"`
-	rotationFields
+	secretTail
 }
 
 type listSecretsOutput struct {
@@ -206,13 +215,8 @@ func handleListSecrets(svc *secrets.Service) rpc.Handler {
 		}
 		out := &listSecretsOutput{SecretList: []secretListEntry{}, NextToken: next}
 		for _, sec := range page {
-			out.SecretList = append(out.SecretList, secretListEntry{
-				ARN: sec.ARN, Name: sec.Name, Description: sec.Description,
-				LastChangedDate: epoch(sec.LastChanged), LastAccessedDate: epoch(sec.LastAccessed),
-				DeletedDate: epoch(sec.DeletedDate), Tags: smTagsOut(sec),
-				SecretVersionsToStages: sec.VersionsToStages(), CreatedDate: epoch(sec.Created),
-				rotationFields: rotationOut(sec),
-			})
+			head, tail := secretOut(sec)
+			out.SecretList = append(out.SecretList, secretListEntry{secretHead: head, SecretVersionsToStages: sec.VersionsToStages(), secretTail: tail})
 		}
 		return out, nil
 	}
@@ -345,20 +349,14 @@ type tagResourceInput struct {
 }
 
 func handleTagResource(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in tagResourceInput
-		id, err := decodeSecretInput(r.Body, &in)
-		if err != nil {
-			return nil, err
-		}
+	check := func(in *tagResourceInput) (map[string][]string, error) {
 		if in.Tags == nil {
 			return nil, errNullParam("tags")
 		}
+		return smTagConditionKeys(smTagsParam(in.Tags)), nil
+	}
+	return handleSecretOp(svc, "secretsmanager:TagResource", check, func(ctx context.Context, r *rpc.Request, in *tagResourceInput, sec *secrets.Secret) (any, error) {
 		tags := smTagsParam(in.Tags)
-		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:TagResource", id, smTagConditionKeys(tags))
-		if err != nil {
-			return nil, err
-		}
 		master, err := svc.CurrentMaster(ctx, sec.ARN, tags)
 		if err != nil {
 			return nil, err
@@ -367,7 +365,7 @@ func handleTagResource(svc *secrets.Service) rpc.Handler {
 			return nil, err
 		}
 		return nil, svc.TagWith(ctx, sec.ARN, tags, master)
-	}
+	})
 }
 
 func (in *untagResourceInput) secretID() *string { return in.SecretId }
@@ -378,20 +376,13 @@ type untagResourceInput struct {
 }
 
 func handleUntagResource(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in untagResourceInput
-		id, err := decodeSecretInput(r.Body, &in)
-		if err != nil {
-			return nil, err
-		}
+	check := func(in *untagResourceInput) (map[string][]string, error) {
 		if in.TagKeys == nil {
 			return nil, errNullParam("tagKeys")
 		}
-		keys := map[string][]string{"aws:TagKeys": slices.Clone(in.TagKeys)}
-		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:UntagResource", id, keys)
-		if err != nil {
-			return nil, err
-		}
-		return nil, svc.Untag(ctx, sec.ARN, in.TagKeys)
+		return map[string][]string{"aws:TagKeys": slices.Clone(in.TagKeys)}, nil
 	}
+	return handleSecretOp(svc, "secretsmanager:UntagResource", check, func(ctx context.Context, _ *rpc.Request, in *untagResourceInput, sec *secrets.Secret) (any, error) {
+		return nil, svc.Untag(ctx, sec.ARN, in.TagKeys)
+	})
 }

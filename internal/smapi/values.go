@@ -300,23 +300,16 @@ type updateSecretVersionStageInput struct {
 }
 
 func handleUpdateSecretVersionStage(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in updateSecretVersionStageInput
-		id, err := decodeSecretInput(r.Body, &in)
-		if err != nil {
-			return nil, err
-		}
+	check := func(in *updateSecretVersionStageInput) (map[string][]string, error) {
 		stage, err := requiredParam(in.VersionStage, "versionStage")
 		if err != nil {
 			return nil, err
 		}
-		keys := map[string][]string{"secretsmanager:VersionStage": {stage}}
-		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:UpdateSecretVersionStage", id, keys)
-		if err != nil {
-			return nil, err
-		}
-		return arnNameOut(svc.UpdateStage(ctx, sec.ARN, stage, strOr(in.RemoveFromVersionId), strOr(in.MoveToVersionId)))
+		return map[string][]string{"secretsmanager:VersionStage": {stage}}, nil
 	}
+	return handleSecretOp(svc, "secretsmanager:UpdateSecretVersionStage", check, func(ctx context.Context, _ *rpc.Request, in *updateSecretVersionStageInput, sec *secrets.Secret) (any, error) {
+		return arnNameOut(svc.UpdateStage(ctx, sec.ARN, *in.VersionStage, strOr(in.RemoveFromVersionId), strOr(in.MoveToVersionId)))
+	})
 }
 
 // --- GetRandomPassword -------------------------------------------------------------

@@ -372,6 +372,32 @@ func handleSecretID(svc *secrets.Service, action string, answer func(ctx context
 	}
 }
 
+// handleSecretOp serves an operation on the one secret its input, a *T,
+// names by SecretId: check refuses what else is wrong with the input and
+// returns the condition keys of the request beyond the secret's own; the
+// caller is then authorized for action on the secret, and answer acts.
+func handleSecretOp[T any, P interface {
+	*T
+	secretInput
+}](svc *secrets.Service, action string, check func(in P) (map[string][]string, error), answer func(ctx context.Context, r *rpc.Request, in P, sec *secrets.Secret) (any, error)) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
+		in := P(new(T))
+		id, err := decodeSecretInput(r.Body, in)
+		if err != nil {
+			return nil, err
+		}
+		keys, err := check(in)
+		if err != nil {
+			return nil, err
+		}
+		sec, err := authorizeSecret(ctx, r, svc, action, id, keys)
+		if err != nil {
+			return nil, err
+		}
+		return answer(ctx, r, in, sec)
+	}
+}
+
 // arnNameOut is the output ARN and Name of the secret an operation
 // changed.
 func arnNameOut(res *secrets.Result, err error) (any, error) {
