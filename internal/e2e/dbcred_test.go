@@ -10,7 +10,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,15 +50,7 @@ func randHex(n int) string {
 func newPGWorld(t *testing.T) *pgWorld {
 	t.Helper()
 	ctx := context.Background()
-	dsn := pgtest.NewDatabase(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u, admin := pgtest.NewDatabaseConn(t)
 	port, _ := strconv.Atoi(u.Port())
 	w := &pgWorld{admin: admin, host: u.Hostname(), port: port, dbname: strings.TrimPrefix(u.Path, "/"),
 		master: "master_" + randHex(4), masterPW: "M4ster-" + randHex(12), reader: "app_reader_" + randHex(4)}
@@ -82,7 +73,6 @@ func newPGWorld(t *testing.T) *pgWorld {
 		_, _ = admin.Exec(ctx, `DROP OWNED BY `+w.reader)
 		_, _ = admin.Exec(ctx, `DROP ROLE IF EXISTS `+w.reader)
 		_, _ = admin.Exec(ctx, `DROP ROLE IF EXISTS `+w.master)
-		admin.Close(ctx)
 	})
 	return w
 }
