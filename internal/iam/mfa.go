@@ -199,16 +199,10 @@ func (s *Service) DeactivateMFADevice(ctx context.Context, userName, serial stri
 			return err
 		}
 	}
-	if err := checkSerial(serial); err != nil {
-		return err
-	}
-	return s.update(ctx, func(t *txn) error {
-		m, key, err := t.mfa(serial)
-		if err != nil {
-			return err
-		}
+	return s.updateDevice(ctx, serial, func(t *txn, m *mfaRec, key string) error {
 		var u *userRec
 		if userName != "" {
+			var err error
 			if u, err = t.user(userName); err != nil {
 				return err
 			}
@@ -239,14 +233,7 @@ func (s *Service) DeactivateMFADevice(ctx context.Context, userName, serial stri
 
 // DeleteVirtualMFADevice deletes an unassigned virtual MFA device.
 func (s *Service) DeleteVirtualMFADevice(ctx context.Context, serial string) error {
-	if err := checkSerial(serial); err != nil {
-		return err
-	}
-	return s.update(ctx, func(t *txn) error {
-		m, key, err := t.mfa(serial)
-		if err != nil {
-			return err
-		}
+	return s.updateDevice(ctx, serial, func(t *txn, m *mfaRec, key string) error {
 		if m.User != "" {
 			return newErr(ErrDeleteConflict, "MFA device is still assigned to a user; deactivate it first.")
 		}
@@ -379,6 +366,21 @@ func (s *Service) MFADeviceUser(ctx context.Context, serial string) (*User, erro
 }
 
 // userAndMFA loads a user and an MFA device (and the device's store key).
+// updateDevice runs fn, in one write transaction, on the virtual MFA
+// device serial and its key.
+func (s *Service) updateDevice(ctx context.Context, serial string, fn func(t *txn, m *mfaRec, key string) error) error {
+	if err := checkSerial(serial); err != nil {
+		return err
+	}
+	return s.update(ctx, func(t *txn) error {
+		m, key, err := t.mfa(serial)
+		if err != nil {
+			return err
+		}
+		return fn(t, m, key)
+	})
+}
+
 // matchCodes finds the first counter c from first to last at which codes
 // are the consecutive codes c, c+1, ... of device m, and returns the
 // counter of the last code, or -1. A counter whose last code would be at
