@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http/httptest"
 	"slices"
 	"sort"
@@ -244,7 +245,7 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 	_, err = c.UpdateSecretVersionStage(ctx, &sdksm.UpdateSecretVersionStageInput{SecretId: aws.String("/prod/db"), VersionStage: aws.String("AWSCURRENT"), MoveToVersionId: aws.String(v3), RemoveFromVersionId: aws.String(v2)})
 	must("UpdateSecretVersionStage", err)
 	want := map[string]string{v2: "AWSPREVIOUS", v3: "AWSCURRENT,AWSPENDING"}
-	if got := stagesOf(t, c, "/prod/db"); !equalMaps(got, want) {
+	if got := stagesOf(t, c, "/prod/db"); !maps.Equal(got, want) {
 		t.Errorf("stages = %v, want %v", got, want)
 	}
 	_, err = c.UpdateSecretVersionStage(ctx, &sdksm.UpdateSecretVersionStageInput{SecretId: aws.String("/prod/db"), VersionStage: aws.String("AWSCURRENT"), RemoveFromVersionId: aws.String(v3)})
@@ -496,18 +497,6 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 			t.Errorf("the broker's log contains the secret value %q", v)
 		}
 	}
-}
-
-func equalMaps(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 func newTestServer(t testing.TB, srv *Server) string {

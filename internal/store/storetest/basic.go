@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -132,7 +133,7 @@ func runWriteCases(t *testing.T, open func(t *testing.T) store.Store, tests []wr
 				t.Errorf("op error = %v, want %v", opErr, tt.wantErr)
 			}
 			for bucket, want := range tt.want {
-				if got := contents(t, s, bucket); !equalMaps(got, want) {
+				if got := contents(t, s, bucket); !maps.Equal(got, want) {
 					t.Errorf("bucket %q = %v, want %v", bucket, got, want)
 				}
 			}
@@ -445,7 +446,7 @@ func testValidation(t *testing.T, open func(t *testing.T) store.Store) {
 			}
 		})
 	}
-	if got := contents(t, s, "items"); !equalMaps(got, map[string]string{"k": "v"}) {
+	if got := contents(t, s, "items"); !maps.Equal(got, map[string]string{"k": "v"}) {
 		t.Errorf("after invalid writes, bucket = %v, want only k", got)
 	}
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"sync"
 	"testing"
@@ -216,7 +217,7 @@ func testTransfers(t *testing.T, s store.Store) {
 		t.Error(err)
 	}
 	want := map[string]string{"a": strconv.Itoa(total - writers*transfers), "b": strconv.Itoa(writers * transfers)}
-	if got := contents(t, s, "bank"); !equalMaps(got, want) {
+	if got := contents(t, s, "bank"); !maps.Equal(got, want) {
 		t.Errorf("balances = %v, want %v", got, want)
 	}
 }
