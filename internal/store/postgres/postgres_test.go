@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -251,39 +250,22 @@ func TestSerializationRetry(t *testing.T) {
 		s := mustOpen(t, dsn, postgres.Options{})
 		const workers, rounds = 12, 50
 		put(t, s, "ctr", "n", "0")
-		var wg sync.WaitGroup
-		errs := make(chan error, workers)
-		for w := range workers {
-			wg.Go(func() {
-				for r := range rounds {
-					err := s.Update(context.Background(), func(tx store.Tx) error {
-						v, err := tx.Get("ctr", "n")
-						if err != nil {
-							return err
-						}
-						n, _ := strconv.Atoi(string(v))
-						// Also a scan of the bucket, so that
-						// predicate locks take part.
-						if _, err := tx.Count("ctr", "w"); err != nil {
-							return err
-						}
-						return errors.Join(
-							tx.Put("ctr", "n", []byte(strconv.Itoa(n+1))),
-							tx.Put("ctr", fmt.Sprintf("w%02d/%03d", w, r), nil),
-						)
-					})
-					if err != nil {
-						errs <- err
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Errorf("Update() = %v", err)
-		}
+		storetest.UpdateConcurrently(t, s, workers, rounds, func(tx store.Tx, w, r int) error {
+			v, err := tx.Get("ctr", "n")
+			if err != nil {
+				return err
+			}
+			n, _ := strconv.Atoi(string(v))
+			// Also a scan of the bucket, so that predicate locks
+			// take part.
+			if _, err := tx.Count("ctr", "w"); err != nil {
+				return err
+			}
+			return errors.Join(
+				tx.Put("ctr", "n", []byte(strconv.Itoa(n+1))),
+				tx.Put("ctr", fmt.Sprintf("w%02d/%03d", w, r), nil),
+			)
+		})
 		if got, _ := storetest.Get(t, s, "ctr", "n"); got != strconv.Itoa(workers*rounds) {
 			t.Errorf("counter = %q, want %d", got, workers*rounds)
 		}

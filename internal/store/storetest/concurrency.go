@@ -39,23 +39,33 @@ func testConcurrency(t *testing.T, open func(t *testing.T) store.Store) {
 func testCounter(t *testing.T, s store.Store) {
 	const workers, rounds = 16, 200
 	seed(t, s, "ctr", "n", "0")
+	UpdateConcurrently(t, s, workers, rounds, func(tx store.Tx, _, _ int) error {
+		v, err := tx.Get("ctr", "n")
+		if err != nil {
+			return err
+		}
+		n, err := strconv.Atoi(string(v))
+		if err != nil {
+			return err
+		}
+		return tx.Put("ctr", "n", []byte(strconv.Itoa(n+1)))
+	})
+	if got, err := Get(t, s, "ctr", "n"); err != nil || got != strconv.Itoa(workers*rounds) {
+		t.Errorf("counter = %q, %v; want %d", got, err, workers*rounds)
+	}
+}
+
+// UpdateConcurrently has workers goroutines run rounds Updates of s each,
+// with fn given the worker and the round; a worker stops at its first
+// failed Update, which fails t.
+func UpdateConcurrently(t *testing.T, s store.Store, workers, rounds int, fn func(tx store.Tx, worker, round int) error) {
+	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
-	for range workers {
+	for w := range workers {
 		wg.Go(func() {
-			for range rounds {
-				err := s.Update(context.Background(), func(tx store.Tx) error {
-					v, err := tx.Get("ctr", "n")
-					if err != nil {
-						return err
-					}
-					n, err := strconv.Atoi(string(v))
-					if err != nil {
-						return err
-					}
-					return tx.Put("ctr", "n", []byte(strconv.Itoa(n+1)))
-				})
-				if err != nil {
+			for r := range rounds {
+				if err := s.Update(context.Background(), func(tx store.Tx) error { return fn(tx, w, r) }); err != nil {
 					errs <- err
 					return
 				}
@@ -66,9 +76,6 @@ func testCounter(t *testing.T, s store.Store) {
 	close(errs)
 	for err := range errs {
 		t.Errorf("Update() = %v", err)
-	}
-	if got, err := Get(t, s, "ctr", "n"); err != nil || got != strconv.Itoa(workers*rounds) {
-		t.Errorf("counter = %q, %v; want %d", got, err, workers*rounds)
 	}
 }
 
