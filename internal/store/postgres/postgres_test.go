@@ -178,17 +178,7 @@ func TestSeveralStoresShareOneDatabase(t *testing.T) {
 func conflict(t *testing.T, s *postgres.Store) (error, int) {
 	t.Helper()
 	runs := 0
-	increment := func(tx store.Tx) error {
-		v, err := tx.Get("ctr", "n")
-		if err != nil {
-			return err
-		}
-		n, err := strconv.Atoi(string(v))
-		if err != nil {
-			return err
-		}
-		return tx.Put("ctr", "n", []byte(strconv.Itoa(n+1)))
-	}
+	increment := func(tx store.Tx) error { return storetest.Increment(tx, "ctr", "n") }
 	err := s.Update(t.Context(), func(tx store.Tx) error {
 		runs++
 		if _, err := tx.Get("ctr", "n"); err != nil {

@@ -39,20 +39,24 @@ func testConcurrency(t *testing.T, open func(t *testing.T) store.Store) {
 func testCounter(t *testing.T, s store.Store) {
 	const workers, rounds = 16, 200
 	seed(t, s, "ctr", "n", "0")
-	UpdateConcurrently(t, s, workers, rounds, func(tx store.Tx, _, _ int) error {
-		v, err := tx.Get("ctr", "n")
-		if err != nil {
-			return err
-		}
-		n, err := strconv.Atoi(string(v))
-		if err != nil {
-			return err
-		}
-		return tx.Put("ctr", "n", []byte(strconv.Itoa(n+1)))
-	})
+	UpdateConcurrently(t, s, workers, rounds, func(tx store.Tx, _, _ int) error { return Increment(tx, "ctr", "n") })
 	if got, err := Get(t, s, "ctr", "n"); err != nil || got != strconv.Itoa(workers*rounds) {
 		t.Errorf("counter = %q, %v; want %d", got, err, workers*rounds)
 	}
+}
+
+// Increment adds one to the decimal counter at key of bucket: a read,
+// then a write, in tx.
+func Increment(tx store.Tx, bucket, key string) error {
+	v, err := tx.Get(bucket, key)
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(string(v))
+	if err != nil {
+		return err
+	}
+	return tx.Put(bucket, key, []byte(strconv.Itoa(n+1)))
 }
 
 // UpdateConcurrently has workers goroutines run rounds Updates of s each,
