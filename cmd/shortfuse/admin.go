@@ -63,12 +63,7 @@ is needed and the older of them is deleted to make room. The recovery is recorde
 log (eventName RecoverAdminCredentials), with the key ids by their last 4 characters.`,
 		Example: `  shortfuse admin recover --data /var/lib/shortfuse --deactivate-old`,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := in.validate(); err != nil {
-				return err
-			}
-			return runRecover(cmd.Context(), in, d)
-		},
+		RunE:    validated(in, d, runRecover),
 	}
 	in.flags(cmd, d.getenv)
 	f := cmd.Flags()

@@ -48,12 +48,7 @@ of the master key file apart from the backups, or the backups cannot be restored
 
 For a PostgreSQL store, back up the database with pg_dump instead.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := in.validate(); err != nil {
-				return err
-			}
-			return runBackup(cmd.Context(), in, d)
-		},
+		RunE: validated(in, d, runBackup),
 	}
 	f := cmd.Flags()
 	addDataFlag(f, &in.dataDir, d.getenv, "data directory of the broker")

@@ -46,14 +46,9 @@ func TestBenchInputValidate(t *testing.T) {
 			in := base
 			tc.modify(&in)
 			err := in.validate()
-			if tc.err == "" {
-				if err != nil {
-					t.Fatalf("validate() = %v", err)
-				}
+			checkValidated(t, err, tc.err)
+			if err == nil {
 				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Fatalf("validate() = %v, want error containing %q", err, tc.err)
 			}
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("error %q spans lines", err)

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"io"
 	"os"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/shortfuse/shortfuse/internal/client/tty"
 )
@@ -47,4 +50,15 @@ func withStreams(getenv func(string) string, stdin io.Reader, stdout, stderr io.
 	d := processDeps()
 	d.getenv, d.stdin, d.stdout, d.stderr = getenv, stdin, stdout, stderr
 	return d
+}
+
+// validated is the RunE of a command whose input in is complete once its
+// flags are parsed: it checks in, then runs the command with d.
+func validated[T interface{ validate() error }](in T, d *deps, run func(context.Context, T, *deps) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		if err := in.validate(); err != nil {
+			return err
+		}
+		return run(cmd.Context(), in, d)
+	}
 }

@@ -192,16 +192,7 @@ func TestExecInputValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			in := base()
 			tc.change(&in)
-			err := in.validate()
-			if tc.err == "" {
-				if err != nil {
-					t.Fatalf("validate() = %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Fatalf("validate() = %v, want error containing %q", err, tc.err)
-			}
+			checkValidated(t, in.validate(), tc.err)
 		})
 	}
 }

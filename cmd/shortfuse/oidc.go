@@ -62,12 +62,7 @@ func newOIDCProviderCommand(d *deps) *cobra.Command {
 			"iam:UpdateOpenIDConnectProviderThumbprint on the provider. The document is checked here first:\n" +
 			"a key set that holds private key material is refused before it leaves this machine.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := in.validate(); err != nil {
-				return err
-			}
-			return runOIDCSetJWKS(cmd.Context(), in, d)
-		},
+		RunE: validated(in, d, runOIDCSetJWKS),
 	}
 	f := set.Flags()
 	f.StringVar(&in.arn, "arn", "", "ARN of the OpenID Connect provider")

@@ -86,12 +86,7 @@ command is stopped while it waits, it withdraws the request.`,
 		Example: `  shortfuse request --role arn:aws:iam::111122223333:role/deploy --reason "release 1.4"
   TOKEN=$(shortfuse request --role arn:aws:iam::111122223333:role/deploy --duration 10m)`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := in.validate(); err != nil {
-				return err
-			}
-			return runRequest(cmd.Context(), in, d)
-		},
+		RunE: validated(in, d, runRequest),
 	}
 	f := cmd.Flags()
 	addAWSFlags(f, &in.aws)

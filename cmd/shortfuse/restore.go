@@ -47,12 +47,7 @@ backup's keys; if it is not, put the master key file the backup was made under i
 starting the broker. A DIR that already holds a store is refused unless --force is given; the
 store replaced is then kept beside it as shortfuse.db.replaced-TIME.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := in.validate(); err != nil {
-				return err
-			}
-			return runRestore(cmd.Context(), in, d)
-		},
+		RunE: validated(in, d, runRestore),
 	}
 	f := cmd.Flags()
 	addDataFlag(f, &in.dataDir, d.getenv, "data directory to restore into")

@@ -175,12 +175,7 @@ all use the same master key file (or the same key in SHORTFUSE_MASTER_KEY, the t
 file, where secrets come as environment variables). Revocations and key changes made on one replica are enforced
 by all within a second. See docs/OPERATIONS.md.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := in.validate(); err != nil {
-				return err
-			}
-			return runServer(cmd.Context(), in, d)
-		},
+		RunE: validated(in, d, runServer),
 	}
 	f := cmd.Flags()
 	f.StringVar(&in.listen, "listen", envDefault(d.getenv, "SHORTFUSE_LISTEN", "127.0.0.1:7575"), "address to listen on (HOST:PORT; port 0 picks a free one)")

@@ -242,11 +242,10 @@ func (b *broker) serve(ctx context.Context, in *serverInput, ln net.Listener, tl
 			dbcred.EngineMariaDB:  mariadb,
 			dbcred.EngineMySQL:    mariadb,
 		},
-		Master: smapi.MasterReader(b.secrets),
-		Live:   b.reg.Live,
-		Audit:  smapi.LeaseAuditor(b.auditLog, b.account, in.region),
-		Owner:  replicaName(),
-		Logger: b.logger,
+		Master:  smapi.MasterReader(b.secrets),
+		Live:    b.reg.Live,
+		Audit:   smapi.LeaseAuditor(b.auditLog, b.account, in.region),
+		Replica: dbcred.Replica{Owner: replicaName(), Logger: b.logger},
 	})
 	followFeed(bg, &wg, b.st, b.fd, b.feedHead, b.reg, b.keys, b.logger, dbc.Nudge)
 	followAuditHead(bg, &wg, b.st, b.auditLog, b.auditHead, b.logger)
@@ -263,8 +262,7 @@ func (b *broker) serve(ctx context.Context, in *serverInput, ln net.Listener, tl
 		Secrets:  b.secrets,
 		Rotators: map[string]dbcred.Rotator{dbcred.EnginePostgres: pg, dbcred.EngineMariaDB: mariadb, dbcred.EngineMySQL: mariadb},
 		Audit:    smapi.RotationAuditor(b.auditLog, b.account, in.region),
-		Owner:    replicaName(),
-		Logger:   b.logger,
+		Replica:  dbcred.Replica{Owner: replicaName(), Logger: b.logger},
 	})
 	srv := server.New(server.Config{
 		Account:            b.account,

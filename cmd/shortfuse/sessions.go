@@ -36,12 +36,7 @@ func newSessionsCommand(d *deps) *cobra.Command {
 were revoked, expired, used up or abandoned (their heartbeats stopped). Needs
 shortfuse:ListSessions. Secrets are never shown.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := in.validate(); err != nil {
-				return err
-			}
-			return runSessions(cmd.Context(), in, d)
-		},
+		RunE: validated(in, d, runSessions),
 	}
 	f := cmd.Flags()
 	addAWSFlags(f, &in.aws)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"strings"
 	"testing"
 	"time"
 )
@@ -27,16 +26,7 @@ func TestRevokeInputValidate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := tc.in.validate()
-			if tc.err == "" {
-				if err != nil {
-					t.Fatalf("validate() = %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Fatalf("validate() = %v, want error containing %q", err, tc.err)
-			}
+			checkValidated(t, tc.in.validate(), tc.err)
 		})
 	}
 	in := revokeInput{principal: principal, before: "2026-11-25T10:00:00Z"}

@@ -141,12 +141,7 @@ session in a 0600 file under the user's cache directory until shortly before it 
 		Example: `  shortfuse token --role arn:aws:iam::111122223333:role/deploy --max-uses 20
   shortfuse token --mfa-serial arn:aws:iam::111122223333:mfa/alice --format env`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := in.validate(); err != nil {
-				return err
-			}
-			return runToken(cmd.Context(), in, d)
-		},
+		RunE: validated(in, d, runToken),
 	}
 	f := cmd.Flags()
 	addAWSFlags(f, &in.aws)

@@ -35,16 +35,7 @@ func TestTokenInputValidate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := tc.in.validate()
-			if tc.err == "" {
-				if err != nil {
-					t.Fatalf("validate() = %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Fatalf("validate() = %v, want error containing %q", err, tc.err)
-			}
+			checkValidated(t, tc.in.validate(), tc.err)
 		})
 	}
 }

@@ -151,6 +151,45 @@ func getRequest(tx store.Tx, code string) (*Request, error) {
 	return &r, nil
 }
 
+// eachRequest calls fn with every request record, in code order.
+func eachRequest(tx store.Tx, fn func(r *Request)) error {
+	return tx.Scan(bucketRequests, "", "", func(k string, v []byte) (bool, error) {
+		var r Request
+		if err := json.Unmarshal(v, &r); err != nil {
+			return false, fmt.Errorf("approvals: decode request record: %w", err)
+		}
+		fn(&r)
+		return true, nil
+	})
+}
+
+// change has fn change the request code names, in one transaction, and
+// stores it at its next version; it returns the request as stored, and
+// wakes the waiters.
+func (s *Service) change(ctx context.Context, code string, fn func(tx store.Tx, r *Request) error) (*Request, error) {
+	var out *Request
+	err := s.st.Update(ctx, func(tx store.Tx) error {
+		r, err := getRequest(tx, code)
+		if err != nil {
+			return err
+		}
+		if err := fn(tx, r); err != nil {
+			return err
+		}
+		r.Version++
+		if err := putRequest(tx, r); err != nil {
+			return err
+		}
+		out = r
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.wake()
+	return out, nil
+}
+
 func putRequest(tx store.Tx, r *Request) error {
 	v, err := json.Marshal(r)
 	if err != nil {
@@ -303,16 +342,10 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Request, error) {
 	var all []Request
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		all = all[:0]
-		return tx.Scan(bucketRequests, "", "", func(k string, v []byte) (bool, error) {
-			var r Request
-			if err := json.Unmarshal(v, &r); err != nil {
-				return false, fmt.Errorf("approvals: decode request record: %w", err)
+		return eachRequest(tx, func(r *Request) {
+			if f.Status == "" || r.Status(now) == f.Status {
+				all = append(all, *r)
 			}
-			if f.Status != "" && r.Status(now) != f.Status {
-				return true, nil
-			}
-			all = append(all, r)
-			return true, nil
 		})
 	})
 	if err != nil {
@@ -338,12 +371,7 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Request, error) {
 // since version was read; the caller then revokes what it minted.
 func (s *Service) Approve(ctx context.Context, code string, version int, a Approval, rules Rules, minted *Minted) (*Request, error) {
 	now := s.now()
-	var out *Request
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		r, err := getRequest(tx, code)
-		if err != nil {
-			return err
-		}
+	out, err := s.change(ctx, code, func(tx store.Tx, r *Request) error {
 		if r.Version != version {
 			return ErrConflict
 		}
@@ -354,28 +382,20 @@ func (s *Service) Approve(ctx context.Context, code string, version int, a Appro
 		if final != (minted != nil) {
 			return ErrConflict
 		}
-		r.Version++
 		r.Approvals = append(r.Approvals, a)
-		if minted != nil {
-			r.Session = minted
-			v, err := json.Marshal(code)
-			if err != nil {
-				return err
-			}
-			if err := tx.Put(bucketSessions, minted.AccessKeyID, v); err != nil {
-				return err
-			}
+		if minted == nil {
+			return nil
 		}
-		if err := putRequest(tx, r); err != nil {
+		r.Session = minted
+		v, err := json.Marshal(code)
+		if err != nil {
 			return err
 		}
-		out = r
-		return nil
+		return tx.Put(bucketSessions, minted.AccessKeyID, v)
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.wake()
 	kind := EventApproval
 	if minted != nil {
 		kind = EventApproved
@@ -390,12 +410,7 @@ func (s *Service) Deny(ctx context.Context, code, by, reason string) (*Request, 
 		return nil, err
 	}
 	now := s.now().UTC().Truncate(time.Second)
-	var out *Request
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		r, err := getRequest(tx, code)
-		if err != nil {
-			return err
-		}
+	out, err := s.change(ctx, code, func(_ store.Tx, r *Request) error {
 		switch r.Status(now) {
 		case StatusPending:
 		case StatusExpired:
@@ -405,18 +420,12 @@ func (s *Service) Deny(ctx context.Context, code, by, reason string) (*Request, 
 		default:
 			return ErrNotPending
 		}
-		r.Version++
 		r.Denied, r.DeniedBy, r.DeniedAt, r.DenyReason = true, by, now, reason
-		if err := putRequest(tx, r); err != nil {
-			return err
-		}
-		out = r
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.wake()
 	s.emit(EventDenied, by, out, now)
 	return out, nil
 }
@@ -529,15 +538,10 @@ func (s *Service) Purge(ctx context.Context, keep time.Duration) (int, error) {
 	var dead []*Request
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		dead = dead[:0]
-		return tx.Scan(bucketRequests, "", "", func(k string, v []byte) (bool, error) {
-			var r Request
-			if err := json.Unmarshal(v, &r); err != nil {
-				return false, fmt.Errorf("approvals: decode request record: %w", err)
-			}
+		return eachRequest(tx, func(r *Request) {
 			if end := r.endedAt(now); !end.IsZero() && now.Sub(end) > keep {
-				dead = append(dead, &r)
+				dead = append(dead, r)
 			}
-			return true, nil
 		})
 	})
 	if err != nil || len(dead) == 0 {

@@ -105,26 +105,42 @@ func (a ARN) String() string {
 // that are not valid UTF-8 match themselves, and '?' matches one such byte) but an invalid
 // pattern may match inside a multi-byte character of value.
 func Match(pattern, value string, caseInsensitive bool) bool {
+	return MatchLit(pattern, nil, value, caseInsensitive)
+}
+
+// MatchLit is [Match] where a byte of pattern whose lit entry is true is always a
+// literal, even '*' or '?' (the text a policy variable expanded to). lit is nil when no
+// byte is literal, and otherwise as long as pattern.
+func MatchLit(pattern string, lit []bool, value string, caseInsensitive bool) bool {
 	first := strings.IndexByte(pattern, '*')
+	if lit != nil {
+		first = nextLitStar(pattern, lit)
+	}
 	if first < 0 {
-		n, ok := matchPrefix(pattern, value, caseInsensitive)
+		n, ok := matchPrefix(pattern, lit, value, caseInsensitive)
 		return ok && n == len(value)
 	}
-	n, ok := matchPrefix(pattern[:first], value, caseInsensitive)
+	n, ok := matchPrefix(pattern[:first], litTo(lit, first), value, caseInsensitive)
 	if !ok {
 		return false
 	}
 	value = value[n:]
 	last := strings.LastIndexByte(pattern, '*')
-	start, ok := matchSuffix(pattern[last+1:], value, caseInsensitive)
+	if lit != nil {
+		last = lastLitStar(pattern, lit)
+	}
+	start, ok := matchSuffix(pattern[last+1:], litFrom(lit, last+1), value, caseInsensitive)
 	if !ok {
 		return false
 	}
 	value = value[:start]
 	for i := first + 1; i < last; {
 		j := i + strings.IndexByte(pattern[i:], '*')
+		if lit != nil {
+			j = i + nextLitStar(pattern[i:], lit[i:])
+		}
 		if j > i {
-			end := index(pattern[i:j], value, caseInsensitive)
+			end := index(pattern[i:j], litFrom(litTo(lit, j), i), value, caseInsensitive)
 			if end < 0 {
 				return false
 			}
@@ -135,10 +151,61 @@ func Match(pattern, value string, caseInsensitive bool) bool {
 	return true
 }
 
+// nextLitStar is the index of the first '*' of pattern that lit does not mark literal,
+// or -1.
+func nextLitStar(pattern string, lit []bool) int {
+	for i := 0; i < len(pattern); i++ {
+		if pattern[i] == '*' && !lit[i] {
+			return i
+		}
+	}
+	return -1
+}
+
+// lastLitStar is the index of the last '*' of pattern that lit does not mark literal,
+// or -1.
+func lastLitStar(pattern string, lit []bool) int {
+	for i := len(pattern) - 1; i >= 0; i-- {
+		if pattern[i] == '*' && !lit[i] {
+			return i
+		}
+	}
+	return -1
+}
+
+func litTo(lit []bool, i int) []bool {
+	if lit == nil {
+		return nil
+	}
+	return lit[:i]
+}
+
+func litFrom(lit []bool, i int) []bool {
+	if lit == nil {
+		return nil
+	}
+	return lit[i:]
+}
+
+// anyRune reports whether byte i of the segment seg is a '?' that is not literal.
+func anyRune(seg string, lit []bool, i int) bool {
+	return seg[i] == '?' && (lit == nil || !lit[i])
+}
+
+// plainLit reports whether the segment seg has no '?' that lit does not mark literal.
+func plainLit(seg string, lit []bool) bool {
+	for i := range len(seg) {
+		if anyRune(seg, lit, i) {
+			return false
+		}
+	}
+	return true
+}
+
 // matchPrefix matches the star-free segment seg against the start of s and returns the
 // number of bytes of s it covers.
-func matchPrefix(seg, s string, fold bool) (int, bool) {
-	if !fold && strings.IndexByte(seg, '?') < 0 {
+func matchPrefix(seg string, lit []bool, s string, fold bool) (int, bool) {
+	if !fold && (strings.IndexByte(seg, '?') < 0 || lit != nil && plainLit(seg, lit)) {
 		return len(seg), strings.HasPrefix(s, seg)
 	}
 	si := 0
@@ -146,7 +213,7 @@ func matchPrefix(seg, s string, fold bool) (int, bool) {
 		if si >= len(s) {
 			return 0, false
 		}
-		if seg[pi] == '?' {
+		if anyRune(seg, lit, pi) {
 			_, n := utf8.DecodeRuneInString(s[si:])
 			si += n
 			continue
@@ -161,13 +228,13 @@ func matchPrefix(seg, s string, fold bool) (int, bool) {
 
 // matchSuffix matches the star-free segment seg against the end of s and returns where in
 // s the match starts.
-func matchSuffix(seg, s string, fold bool) (int, bool) {
+func matchSuffix(seg string, lit []bool, s string, fold bool) (int, bool) {
 	si := len(s)
 	for pi := len(seg) - 1; pi >= 0; pi-- {
 		if si == 0 {
 			return 0, false
 		}
-		if seg[pi] == '?' {
+		if anyRune(seg, lit, pi) {
 			_, n := utf8.DecodeLastRuneInString(s[:si])
 			si -= n
 			continue
@@ -183,15 +250,15 @@ func matchSuffix(seg, s string, fold bool) (int, bool) {
 // index finds the leftmost match of the star-free segment seg in s and returns the end of
 // that match, or -1. When seg is valid UTF-8 a match can only start at a rune boundary,
 // so strings.Index finds the same match as the rune-by-rune search.
-func index(seg, s string, fold bool) int {
-	if !fold && strings.IndexByte(seg, '?') < 0 {
+func index(seg string, lit []bool, s string, fold bool) int {
+	if !fold && (strings.IndexByte(seg, '?') < 0 || lit != nil && plainLit(seg, lit)) {
 		if i := strings.Index(s, seg); i >= 0 {
 			return i + len(seg)
 		}
 		return -1
 	}
 	for k := 0; k <= len(s); {
-		if n, ok := matchPrefix(seg, s[k:], fold); ok {
+		if n, ok := matchPrefix(seg, lit, s[k:], fold); ok {
 			return k + n
 		}
 		if k == len(s) {
@@ -220,16 +287,22 @@ func isASCIILetter(c byte) bool {
 //
 // See https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_ARN
 func MatchARN(pattern, value string) bool {
+	return MatchARNLit(pattern, nil, value)
+}
+
+// MatchARNLit is [MatchARN] with the literal bytes of pattern marked as [MatchLit] takes
+// them.
+func MatchARNLit(pattern string, lit []bool, value string) bool {
 	for i := 0; i < 5; i++ {
 		pj := strings.IndexByte(pattern, ':')
 		vj := strings.IndexByte(value, ':')
 		if pj < 0 || vj < 0 {
 			return false
 		}
-		if !Match(pattern[:pj], value[:vj], false) {
+		if !MatchLit(pattern[:pj], litTo(lit, pj), value[:vj], false) {
 			return false
 		}
-		pattern, value = pattern[pj+1:], value[vj+1:]
+		pattern, lit, value = pattern[pj+1:], litFrom(lit, pj+1), value[vj+1:]
 	}
-	return Match(pattern, value, false)
+	return MatchLit(pattern, lit, value, false)
 }

@@ -108,14 +108,37 @@ type Options struct {
 	// Audit records an event; an error refuses the lease it is about
 	// (creation) and is logged (drop).
 	Audit func(ctx context.Context, e Event) error
+	// Replica: a drop claimed by a replica that has not finished it after
+	// ClaimTimeout is taken over; default 10 s.
+	Replica
+}
+
+// Replica is what a service that claims work in the store (a lease's drop,
+// a rotation) knows of the replica it runs on.
+type Replica struct {
 	// Owner names this replica in its claims.
 	Owner  string
 	Now    func() time.Time
 	Rand   io.Reader
 	Logger *slog.Logger
-	// ClaimTimeout: a drop claimed by a replica that has not finished it
-	// after this long is taken over; default 10 s.
+	// ClaimTimeout: work claimed by a replica that has not finished it
+	// after this long is taken over.
 	ClaimTimeout time.Duration
+}
+
+// WithDefaults returns r with time.Now, a logger that discards and
+// claimTimeout where r has none.
+func (r Replica) WithDefaults(claimTimeout time.Duration) Replica {
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	if r.Logger == nil {
+		r.Logger = slog.New(slog.DiscardHandler)
+	}
+	if r.ClaimTimeout == 0 {
+		r.ClaimTimeout = claimTimeout
+	}
+	return r
 }
 
 // Service hands out, keeps and drops leases.
@@ -149,15 +172,7 @@ type metrics struct {
 
 // New returns a Service.
 func New(o Options) *Service {
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.ClaimTimeout == 0 {
-		o.ClaimTimeout = 10 * time.Second
-	}
+	o.Replica = o.Replica.WithDefaults(10 * time.Second)
 	return &Service{o: o, pending: map[string]*sync.Mutex{}, nudge: make(chan struct{}, 1), m: metrics{
 		live: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "shortfuse_db_leases_live",

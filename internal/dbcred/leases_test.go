@@ -77,7 +77,7 @@ func newLeaseFixture(t *testing.T) *leaseFixture {
 	f := &leaseFixture{st: st, eng: &fakeEngine{roles: map[string]string{}, drops: map[string]int{}}, live: map[string]bool{}, now: time.Unix(1_800_000_000, 0)}
 	f.svc = func(owner string) *Service {
 		return New(Options{
-			Store: st, Sealer: sealer, Engines: map[string]Engine{EnginePostgres: f.eng}, Owner: owner,
+			Store: st, Sealer: sealer, Engines: map[string]Engine{EnginePostgres: f.eng},
 			Master: func(context.Context, string) (*Master, error) { return &Master{Engine: EnginePostgres}, nil },
 			Live: func(_ context.Context, akid string, _ time.Time) (bool, error) {
 				f.mu.Lock()
@@ -90,7 +90,7 @@ func newLeaseFixture(t *testing.T) *leaseFixture {
 				f.events = append(f.events, e)
 				return nil
 			},
-			Now: func() time.Time { f.mu.Lock(); defer f.mu.Unlock(); return f.now },
+			Replica: Replica{Owner: owner, Now: func() time.Time { f.mu.Lock(); defer f.mu.Unlock(); return f.now }},
 		})
 	}
 	return f

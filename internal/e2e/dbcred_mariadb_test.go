@@ -124,31 +124,16 @@ func mariaWorks(t *testing.T, c dbCred) *sql.Conn {
 // account is gone; it fails the test past limit.
 func mariaExplodedWithin(t *testing.T, f *mariadbtest.Fixture, conn *sql.Conn, c dbCred, start time.Time, limit time.Duration) time.Duration {
 	t.Helper()
-	connDead, loginRefused := false, false
-	for {
-		if !connDead {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			_, err := conn.ExecContext(ctx, `SELECT 1`)
-			cancel()
-			connDead = err != nil
-		}
-		if connDead && !loginRefused {
-			if db, err := mariaLogin(c); err != nil {
-				loginRefused = true
-			} else {
+	return credExplodedWithin(t, c.Username, "connection killed, login refused and account dropped",
+		func(ctx context.Context) error { _, err := conn.ExecContext(ctx, `SELECT 1`); return err },
+		func() error {
+			db, err := mariaLogin(c)
+			if err == nil {
 				db.Close()
 			}
-		}
-		if connDead && loginRefused && !f.AccountExists(t, c.Username) {
-			d := time.Since(start)
-			t.Logf("%s: connection killed, login refused and account dropped %s after the session ended", c.Username, d.Round(time.Millisecond))
-			return d
-		}
-		if d := time.Since(start); d > limit {
-			t.Fatalf("%s still usable %s after its session ended (connection dead %v, login refused %v)", c.Username, d, connDead, loginRefused)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+			return err
+		},
+		func() bool { return !f.AccountExists(t, c.Username) }, start, limit)
 }
 
 // TestMariaDBDynamicCredentials: configured with the aws CLI, read by a

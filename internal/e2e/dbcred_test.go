@@ -10,7 +10,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,15 +50,7 @@ func randHex(n int) string {
 func newPGWorld(t *testing.T) *pgWorld {
 	t.Helper()
 	ctx := context.Background()
-	dsn := pgtest.NewDatabase(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u, admin := pgtest.NewDatabaseConn(t)
 	port, _ := strconv.Atoi(u.Port())
 	w := &pgWorld{admin: admin, host: u.Hostname(), port: port, dbname: strings.TrimPrefix(u.Path, "/"),
 		master: "master_" + randHex(4), masterPW: "M4ster-" + randHex(12), reader: "app_reader_" + randHex(4)}
@@ -82,7 +73,6 @@ func newPGWorld(t *testing.T) *pgWorld {
 		_, _ = admin.Exec(ctx, `DROP OWNED BY `+w.reader)
 		_, _ = admin.Exec(ctx, `DROP ROLE IF EXISTS `+w.reader)
 		_, _ = admin.Exec(ctx, `DROP ROLE IF EXISTS `+w.master)
-		admin.Close(ctx)
 	})
 	return w
 }
@@ -152,28 +142,41 @@ func (w *pgWorld) mustWork(t *testing.T, c dbCred) *pgx.Conn {
 // the test past limit.
 func (w *pgWorld) explodedWithin(t *testing.T, conn *pgx.Conn, c dbCred, start time.Time, limit time.Duration) time.Duration {
 	t.Helper()
+	return credExplodedWithin(t, c.Username, "connection terminated, login refused and role dropped",
+		func(ctx context.Context) error { _, err := conn.Exec(ctx, `SELECT 1`); return err },
+		func() error {
+			c2, err := w.login(c)
+			if err == nil {
+				c2.Close(context.Background())
+			}
+			return err
+		},
+		func() bool { return !w.roleExists(t, c.Username) }, start, limit)
+}
+
+// credExplodedWithin waits until ping fails on the credential's
+// connection, login with it fails and gone reports its user gone, and
+// returns how long after start that was (logged, saying done); it fails
+// the test past limit.
+func credExplodedWithin(t *testing.T, user, done string, ping func(context.Context) error, login func() error, gone func() bool, start time.Time, limit time.Duration) time.Duration {
+	t.Helper()
 	connDead, loginRefused := false, false
 	for {
 		if !connDead {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			_, err := conn.Exec(ctx, `SELECT 1`)
+			connDead = ping(ctx) != nil
 			cancel()
-			connDead = err != nil
 		}
 		if connDead && !loginRefused {
-			if c2, err := w.login(c); err != nil {
-				loginRefused = true
-			} else {
-				c2.Close(context.Background())
-			}
+			loginRefused = login() != nil
 		}
-		if connDead && loginRefused && !w.roleExists(t, c.Username) {
+		if connDead && loginRefused && gone() {
 			d := time.Since(start)
-			t.Logf("%s: connection terminated, login refused and role dropped %s after the session ended", c.Username, d.Round(time.Millisecond))
+			t.Logf("%s: %s %s after the session ended", user, done, d.Round(time.Millisecond))
 			return d
 		}
 		if d := time.Since(start); d > limit {
-			t.Fatalf("%s still usable %s after its session ended (connection dead %v, login refused %v)", c.Username, d, connDead, loginRefused)
+			t.Fatalf("%s still usable %s after its session ended (connection dead %v, login refused %v)", user, d, connDead, loginRefused)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

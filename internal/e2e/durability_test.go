@@ -96,6 +96,21 @@ func newLedger() *ledger {
 
 func acked(a *attempt) bool { return a.acked }
 
+// settle records the answer err to the write a that tg was sent: a
+// failure is counted (and the writer pauses), an acknowledgment marked.
+func (l *ledger) settle(tg *target, a *attempt, err error) {
+	tg.flying.Add(-1)
+	if err != nil {
+		tg.failed(err)
+		time.Sleep(10 * time.Millisecond)
+		return
+	}
+	tg.oks.Add(1)
+	l.mu.Lock()
+	a.acked, a.ackedAt = true, time.Now()
+	l.mu.Unlock()
+}
+
 func (l *ledger) counts() (sent, acked int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -143,16 +158,7 @@ func runWriters(ctx context.Context, l *ledger, pick func() *target) (stop func(
 				tg := pick()
 				tg.flying.Add(1)
 				_, err := tg.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name)})
-				tg.flying.Add(-1)
-				if err != nil {
-					tg.failed(err)
-					time.Sleep(10 * time.Millisecond)
-					continue
-				}
-				tg.oks.Add(1)
-				l.mu.Lock()
-				a.acked, a.ackedAt = true, time.Now()
-				l.mu.Unlock()
+				l.settle(tg, a, err)
 			}
 		}()
 	}
@@ -196,16 +202,7 @@ func runWriters(ctx context.Context, l *ledger, pick func() *target) (stop func(
 					// did not commit.
 					needCreate = hasCode(err, "ResourceNotFoundException")
 				}
-				tg.flying.Add(-1)
-				if err != nil {
-					tg.failed(err)
-					time.Sleep(10 * time.Millisecond)
-					continue
-				}
-				tg.oks.Add(1)
-				l.mu.Lock()
-				a.acked, a.ackedAt = true, time.Now()
-				l.mu.Unlock()
+				l.settle(tg, a, err)
 			}
 		}()
 	}

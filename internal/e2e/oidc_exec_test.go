@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 // TestWebIdentityExec: a job that holds only its CI system's OIDC token runs
@@ -17,7 +19,7 @@ func TestWebIdentityExec(t *testing.T) {
 	admin := b.adminCreds()
 	li := newE2EIssuer(t)
 	_, role := webIdentityRole(t, b, admin, li)
-	tokFile := writeFile(t, "oidc-token", jwtSign(t, li.rsa, jose.RS256, "rsa-1", li.claims())+"\n")
+	tokFile := writeFile(t, "oidc-token", testutil.SignJWT(t, li.rsa, jose.RS256, "rsa-1", li.claims())+"\n")
 	script := `aws sts get-caller-identity --query Arn --output text && printf 'KEY=%s\n' "$AWS_ACCESS_KEY_ID" > "$OUT"`
 
 	for _, tc := range []struct {

@@ -3,140 +3,40 @@ package e2e
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/hmac"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 // e2eIssuer is a CI system's OpenID provider on loopback: discovery
 // document and JWKS with an RSA key "rsa-1" and an EC key "ec-1".
 type e2eIssuer struct {
-	url       string
+	*testutil.OIDCIssuer
 	rsa, rsa2 *rsa.PrivateKey
 	ec        *ecdsa.PrivateKey
-}
-
-type issuerKeySet struct {
-	rsa, rsa2 *rsa.PrivateKey
-	ec        *ecdsa.PrivateKey
-}
-
-var issuerKeys = sync.OnceValue(func() issuerKeySet {
-	r1, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	r2, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		panic(err)
-	}
-	return issuerKeySet{r1, r2, ec}
-})
-
-func (li *e2eIssuer) jwks(t *testing.T) []byte {
-	t.Helper()
-	b, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
-		{Key: &li.rsa.PublicKey, KeyID: "rsa-1", Algorithm: "RS256", Use: "sig"},
-		{Key: &li.ec.PublicKey, KeyID: "ec-1", Algorithm: "ES256", Use: "sig"},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func newE2EIssuer(t *testing.T) *e2eIssuer {
 	t.Helper()
-	li := &e2eIssuer{}
-	k := issuerKeys()
-	li.rsa, li.rsa2, li.ec = k.rsa, k.rsa2, k.ec
-	jwks := li.jwks(t)
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /oidc/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"issuer":"` + li.url + `","jwks_uri":"` + li.url + `/jwks"}`))
-	})
-	mux.HandleFunc("GET /oidc/jwks", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(jwks)
-	})
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	li.url = srv.URL + "/oidc"
-	return li
+	k := testutil.OIDCKeys()
+	return &e2eIssuer{OIDCIssuer: testutil.NewOIDCIssuer(t, testutil.StandardJWKS(t)), rsa: k.RSA, rsa2: k.RSA2, ec: k.EC}
 }
-
-func (li *e2eIssuer) prefix() string { return strings.TrimPrefix(li.url, "http://") }
 
 // claims are GitHub Actions-like claims for octo-org/octo-repo on main,
 // issued now; kv replaces (or with nil removes) claims.
 func (li *e2eIssuer) claims(kv ...any) map[string]any {
-	now := time.Now()
-	m := map[string]any{
-		"iss": li.url, "aud": "sts.amazonaws.com",
-		"sub":        "repo:octo-org/octo-repo:ref:refs/heads/main",
-		"repository": "octo-org/octo-repo", "ref": "refs/heads/main", "ref_type": "branch",
-		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
-	}
-	for i := 0; i+1 < len(kv); i += 2 {
-		if kv[i+1] == nil {
-			delete(m, kv[i].(string))
-		} else {
-			m[kv[i].(string)] = kv[i+1]
-		}
-	}
-	return m
-}
-
-func jwtSign(t *testing.T, key any, alg jose.SignatureAlgorithm, kid string, claims map[string]any) string {
-	t.Helper()
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", kid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, _ := json.Marshal(claims)
-	obj, err := s.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := obj.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
-// jwtForge makes tokens no issuer signed: alg none, or HS256 keyed with
-// the issuer's public key.
-func jwtForge(header string, claims map[string]any, hmacKey []byte) string {
-	enc := base64.RawURLEncoding
-	payload, _ := json.Marshal(claims)
-	s := enc.EncodeToString([]byte(header)) + "." + enc.EncodeToString(payload)
-	if hmacKey == nil {
-		return s + "."
-	}
-	m := hmac.New(sha256.New, hmacKey)
-	m.Write([]byte(s))
-	return s + "." + enc.EncodeToString(m.Sum(nil))
+	m := testutil.WithClaims(testutil.GitHubClaims(li.URL, time.Now()), "ref_type", "branch")
+	return testutil.WithClaims(m, kv...)
 }
 
 // webIdentityRole creates a provider for the issuer and a role "gh-deploy"
@@ -144,8 +44,8 @@ func jwtForge(header string, claims map[string]any, hmacKey []byte) string {
 // ARNs.
 func webIdentityRole(t *testing.T, b *broker, admin creds, li *e2eIssuer) (string, string) {
 	t.Helper()
-	prov := str(t, b.mustAWS(admin, "iam", "create-open-id-connect-provider", "--url", li.url, "--client-id-list", "sts.amazonaws.com"), "OpenIDConnectProviderArn")
-	p := li.prefix()
+	prov := str(t, b.mustAWS(admin, "iam", "create-open-id-connect-provider", "--url", li.URL, "--client-id-list", "sts.amazonaws.com"), "OpenIDConnectProviderArn")
+	p := li.Prefix()
 	trust := writeFile(t, "trust.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"`+prov+`"},`+
 		`"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"`+p+`:aud":"sts.amazonaws.com","`+p+`:ref":"refs/heads/main"},`+
 		`"StringLike":{"`+p+`:sub":"repo:octo-org/octo-repo:*"}}}]}`)
@@ -167,7 +67,7 @@ func TestWebIdentityCLI(t *testing.T) {
 	assume := func(tok string, extra ...string) []string {
 		return append([]string{"sts", "assume-role-with-web-identity", "--role-arn", role, "--role-session-name", "build-1", "--web-identity-token", tok}, extra...)
 	}
-	good := jwtSign(t, li.rsa, jose.RS256, "rsa-1", li.claims())
+	good := testutil.SignJWT(t, li.rsa, jose.RS256, "rsa-1", li.claims())
 
 	// No credentials at all, and --no-sign-request with credentials present.
 	for _, c := range []struct {
@@ -193,7 +93,7 @@ func TestWebIdentityCLI(t *testing.T) {
 		})
 	}
 	t.Run("ok/es256", func(t *testing.T) {
-		b.mustAWS(creds{}, assume(jwtSign(t, li.ec, jose.ES256, "ec-1", li.claims()))...)
+		b.mustAWS(creds{}, assume(testutil.SignJWT(t, li.ec, jose.ES256, "ec-1", li.claims()))...)
 	})
 
 	der, _ := x509.MarshalPKIXPublicKey(&li.rsa.PublicKey)
@@ -204,16 +104,16 @@ func TestWebIdentityCLI(t *testing.T) {
 	for _, tc := range []struct {
 		name, token, code string
 	}{
-		{"wrong-audience", jwtSign(t, li.rsa, jose.RS256, "rsa-1", li.claims("aud", "someone-else")), "InvalidIdentityToken"},
-		{"wrong-issuer", jwtSign(t, li.rsa, jose.RS256, "rsa-1", li.claims("iss", "https://gitlab.com")), "InvalidIdentityToken"},
-		{"expired", jwtSign(t, li.rsa, jose.RS256, "rsa-1", li.claims("iat", time.Now().Add(-time.Hour).Unix(), "exp", time.Now().Add(-30*time.Minute).Unix())), "ExpiredTokenException"},
-		{"not-yet-valid", jwtSign(t, li.rsa, jose.RS256, "rsa-1", li.claims("nbf", time.Now().Add(time.Hour).Unix())), "InvalidIdentityToken"},
-		{"alg-none", jwtForge(`{"alg":"none","typ":"JWT"}`, good0, nil), "InvalidIdentityToken"},
-		{"hs256-with-public-key", jwtForge(`{"alg":"HS256","typ":"JWT","kid":"rsa-1"}`, good0, der), "InvalidIdentityToken"},
-		{"unknown-kid", jwtSign(t, li.rsa2, jose.RS256, "rsa-9", li.claims()), "InvalidIdentityToken"},
+		{"wrong-audience", testutil.SignJWT(t, li.rsa, jose.RS256, "rsa-1", li.claims("aud", "someone-else")), "InvalidIdentityToken"},
+		{"wrong-issuer", testutil.SignJWT(t, li.rsa, jose.RS256, "rsa-1", li.claims("iss", "https://gitlab.com")), "InvalidIdentityToken"},
+		{"expired", testutil.SignJWT(t, li.rsa, jose.RS256, "rsa-1", li.claims("iat", time.Now().Add(-time.Hour).Unix(), "exp", time.Now().Add(-30*time.Minute).Unix())), "ExpiredTokenException"},
+		{"not-yet-valid", testutil.SignJWT(t, li.rsa, jose.RS256, "rsa-1", li.claims("nbf", time.Now().Add(time.Hour).Unix())), "InvalidIdentityToken"},
+		{"alg-none", testutil.ForgeJWT(`{"alg":"none","typ":"JWT"}`, good0, nil), "InvalidIdentityToken"},
+		{"hs256-with-public-key", testutil.ForgeJWT(`{"alg":"HS256","typ":"JWT","kid":"rsa-1"}`, good0, der), "InvalidIdentityToken"},
+		{"unknown-kid", testutil.SignJWT(t, li.rsa2, jose.RS256, "rsa-9", li.claims()), "InvalidIdentityToken"},
 		{"tampered-payload", strings.Join(tampered, "."), "InvalidIdentityToken"},
-		{"trust-rejects-ref", jwtSign(t, li.rsa, jose.RS256, "rsa-1", li.claims("ref", "refs/heads/feature")), "AccessDenied"},
-		{"trust-rejects-repository", jwtSign(t, li.rsa, jose.RS256, "rsa-1", li.claims("sub", "repo:evil/octo-repo:ref:refs/heads/main")), "AccessDenied"},
+		{"trust-rejects-ref", testutil.SignJWT(t, li.rsa, jose.RS256, "rsa-1", li.claims("ref", "refs/heads/feature")), "AccessDenied"},
+		{"trust-rejects-repository", testutil.SignJWT(t, li.rsa, jose.RS256, "rsa-1", li.claims("sub", "repo:evil/octo-repo:ref:refs/heads/main")), "AccessDenied"},
 	} {
 		t.Run("fail/"+tc.name, func(t *testing.T) {
 			r := b.wantAWSError(creds{}, tc.code, assume(tc.token)...)
@@ -247,7 +147,7 @@ func TestWebIdentityCLI(t *testing.T) {
 	})
 	t.Run("ok/provider-listed", func(t *testing.T) {
 		out := b.mustAWS(admin, "iam", "get-open-id-connect-provider", "--open-id-connect-provider-arn", prov)
-		if str(t, out, "Url") != li.prefix() || out["ClientIDList"].([]any)[0] != "sts.amazonaws.com" {
+		if str(t, out, "Url") != li.Prefix() || out["ClientIDList"].([]any)[0] != "sts.amazonaws.com" {
 			t.Errorf("get-open-id-connect-provider = %v", out)
 		}
 		list := b.mustAWS(admin, "iam", "list-open-id-connect-providers")
@@ -304,13 +204,13 @@ func TestWebIdentityBoto3(t *testing.T) {
 		name, token string
 		want        map[string]string
 	}{
-		{"ok/rs256", jwtSign(t, li.rsa, jose.RS256, "rsa-1", li.claims()), map[string]string{
+		{"ok/rs256", testutil.SignJWT(t, li.rsa, jose.RS256, "rsa-1", li.claims()), map[string]string{
 			"Subject": "repo:octo-org/octo-repo:ref:refs/heads/main", "Provider": prov, "Audience": "sts.amazonaws.com",
 			"Arn": "arn:aws:sts::111122223333:assumed-role/gh-deploy/boto3-build", "Caller": "arn:aws:sts::111122223333:assumed-role/gh-deploy/boto3-build",
 		}},
-		{"fail/expired", jwtSign(t, li.ec, jose.ES256, "ec-1", li.claims("exp", time.Now().Add(-time.Hour).Unix())), map[string]string{"Error": "ExpiredTokenException"}},
-		{"fail/wrong-ref", jwtSign(t, li.ec, jose.ES256, "ec-1", li.claims("ref", "refs/tags/v1", "ref_type", "tag")), map[string]string{"Error": "AccessDenied"}},
-		{"fail/alg-none", jwtForge(`{"alg":"none"}`, li.claims(), nil), map[string]string{"Error": "InvalidIdentityToken"}},
+		{"fail/expired", testutil.SignJWT(t, li.ec, jose.ES256, "ec-1", li.claims("exp", time.Now().Add(-time.Hour).Unix())), map[string]string{"Error": "ExpiredTokenException"}},
+		{"fail/wrong-ref", testutil.SignJWT(t, li.ec, jose.ES256, "ec-1", li.claims("ref", "refs/tags/v1", "ref_type", "tag")), map[string]string{"Error": "AccessDenied"}},
+		{"fail/alg-none", testutil.ForgeJWT(`{"alg":"none"}`, li.claims(), nil), map[string]string{"Error": "InvalidIdentityToken"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -351,14 +251,14 @@ func TestWebIdentityStoredJWKS(t *testing.T) {
 		`"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"jenkins.invalid/oidc:sub":"https://jenkins.invalid/job/deploy/"}}}]}`)
 	role := str(t, b.mustAWS(admin, "iam", "create-role", "--role-name", "jenkins-deploy", "--assume-role-policy-document", "file://"+trust), "Role", "Arn")
 	now := time.Now()
-	tok := jwtSign(t, li.rsa, jose.RS256, "rsa-1", map[string]any{
+	tok := testutil.SignJWT(t, li.rsa, jose.RS256, "rsa-1", map[string]any{
 		"iss": iss, "aud": "shortfuse", "sub": "https://jenkins.invalid/job/deploy/", "build_number": 12,
 		"iat": now.Unix(), "exp": now.Add(10 * time.Minute).Unix(),
 	})
 	assume := []string{"sts", "assume-role-with-web-identity", "--role-arn", role, "--role-session-name", "deploy-12", "--web-identity-token", tok}
 	b.wantAWSError(creds{}, "IDPCommunicationError", assume...)
 
-	jwksFile := writeFile(t, "jwks.json", string(li.jwks(t)))
+	jwksFile := writeFile(t, "jwks.json", string(testutil.StandardJWKS(t)))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, mustBinary(t), "oidc-provider", "set-jwks", "--arn", prov, "--file", jwksFile)

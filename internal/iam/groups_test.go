@@ -18,12 +18,7 @@ func TestGroups(t *testing.T) {
 	_, err = f.svc.CreateGroup(bg, "ops", "")
 	must(t, err)
 
-	tests := []struct {
-		name string
-		do   func() error
-		kind error
-		msg  string
-	}{
+	runSteps(t, []step{
 		{"fail/create-exists", func() error { _, err := f.svc.CreateGroup(bg, "DEVS", ""); return err }, ErrEntityAlreadyExists, "Group with name DEVS already exists."},
 		{"fail/create-bad-name", func() error { _, err := f.svc.CreateGroup(bg, "a:b", ""); return err }, ErrValidation, "groupName"},
 		{"ok/add", func() error { return f.svc.AddUserToGroup(bg, "devs", "alice") }, nil, ""},
@@ -36,10 +31,7 @@ func TestGroups(t *testing.T) {
 		{"fail/delete-with-members", func() error { return f.svc.DeleteGroup(bg, "devs") }, ErrDeleteConflict, "must remove users from group first"},
 		{"fail/delete-missing", func() error { return f.svc.DeleteGroup(bg, "qa") }, ErrNoSuchEntity, ""},
 		{"ok/remove", func() error { return f.svc.RemoveUserFromGroup(bg, "devs", "bob") }, nil, ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { wantErr(t, tc.do(), tc.kind, tc.msg) })
-	}
+	})
 
 	_, members, err := f.svc.GetGroup(bg, "devs")
 	must(t, err)

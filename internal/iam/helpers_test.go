@@ -72,6 +72,32 @@ func (f *fixture) user(t *testing.T, name string) *User {
 	return u
 }
 
+// step is one call of a sequence a test makes, and the error it must
+// return: of kind (nil: none), with a message containing msg.
+type step struct {
+	name string
+	do   func() error
+	kind error
+	msg  string
+}
+
+// runSteps makes the calls of steps in order, each a subtest.
+func runSteps(t *testing.T, steps []step) {
+	t.Helper()
+	for _, tc := range steps {
+		t.Run(tc.name, func(t *testing.T) { wantErr(t, tc.do(), tc.kind, tc.msg) })
+	}
+}
+
+// device creates the virtual MFA device name, and returns its seed and
+// serial number.
+func (f *fixture) device(t *testing.T, name string) (seed, serial string) {
+	t.Helper()
+	d, err := f.svc.CreateVirtualMFADevice(bg, name, "", nil)
+	must(t, err)
+	return d.Base32StringSeed, d.SerialNumber
+}
+
 func (f *fixture) role(t *testing.T, name string) *Role {
 	t.Helper()
 	r, err := f.svc.CreateRole(bg, CreateRoleInput{Name: name, AssumeRolePolicyDocument: trustDoc})

@@ -25,12 +25,7 @@ func TestAccessKeys(t *testing.T) {
 	k2, err := f.svc.CreateAccessKey(bg, "alice")
 	must(t, err)
 
-	tests := []struct {
-		name string
-		do   func() error
-		kind error
-		msg  string
-	}{
+	runSteps(t, []step{
 		{"fail/third-key", func() error { _, err := f.svc.CreateAccessKey(bg, "alice"); return err }, ErrLimitExceeded, "Cannot exceed quota for AccessKeysPerUser: 2"},
 		{"fail/create-missing-user", func() error { _, err := f.svc.CreateAccessKey(bg, "nobody"); return err }, ErrNoSuchEntity, ""},
 		{"fail/update-other-users-key", func() error { return f.svc.UpdateAccessKey(bg, "bob", k1.ID, StatusInactive) }, ErrNoSuchEntity, "The Access Key with id " + k1.ID + " cannot be found."},
@@ -40,10 +35,7 @@ func TestAccessKeys(t *testing.T) {
 		{"fail/delete-other-users-key", func() error { return f.svc.DeleteAccessKey(bg, "bob", k1.ID) }, ErrNoSuchEntity, ""},
 		{"fail/delete-unknown", func() error { return f.svc.DeleteAccessKey(bg, "alice", "AKIAAAAAAAAAAAAAAAAA") }, ErrNoSuchEntity, ""},
 		{"ok/deactivate", func() error { return f.svc.UpdateAccessKey(bg, "alice", k1.ID, StatusInactive) }, nil, ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { wantErr(t, tc.do(), tc.kind, tc.msg) })
-	}
+	})
 
 	u, secret, active, err := f.svc.LookupAccessKey(bg, k1.ID)
 	must(t, err)

@@ -131,6 +131,19 @@ func (t *txn) login(u *userRec) (*loginRec, error) {
 	return rec, nil
 }
 
+// userLogin returns the user userName names and its login profile.
+func (t *txn) userLogin(userName string) (*userRec, *loginRec, error) {
+	u, err := t.user(userName)
+	if err != nil {
+		return nil, nil, err
+	}
+	rec, err := t.login(u)
+	if err != nil {
+		return nil, nil, err
+	}
+	return u, rec, nil
+}
+
 func profileOut(u *userRec, r *loginRec) *LoginProfile {
 	return &LoginProfile{UserName: u.Name, CreateDate: r.Created, PasswordResetRequired: r.ResetRequired}
 }
@@ -187,11 +200,7 @@ func (s *Service) GetLoginProfile(ctx context.Context, userName string) (*LoginP
 	}
 	var out *LoginProfile
 	err := s.view(ctx, func(t *txn) error {
-		u, err := t.user(userName)
-		if err != nil {
-			return err
-		}
-		rec, err := t.login(u)
+		u, rec, err := t.userLogin(userName)
 		if err != nil {
 			return err
 		}
@@ -216,11 +225,8 @@ func (s *Service) UpdateLoginProfile(ctx context.Context, userName string, passw
 	if password != nil {
 		var userID string
 		if err := s.view(ctx, func(t *txn) error {
-			u, err := t.user(userName)
+			u, _, err := t.userLogin(userName)
 			if err != nil {
-				return err
-			}
-			if _, err := t.login(u); err != nil {
 				return err
 			}
 			userID = u.ID
@@ -234,11 +240,7 @@ func (s *Service) UpdateLoginProfile(ctx context.Context, userName string, passw
 		}
 	}
 	return s.update(ctx, func(t *txn) error {
-		u, err := t.user(userName)
-		if err != nil {
-			return err
-		}
-		rec, err := t.login(u)
+		u, rec, err := t.userLogin(userName)
 		if err != nil {
 			return err
 		}
@@ -261,11 +263,8 @@ func (s *Service) DeleteLoginProfile(ctx context.Context, userName string) error
 		return err
 	}
 	return s.update(ctx, func(t *txn) error {
-		u, err := t.user(userName)
+		u, _, err := t.userLogin(userName)
 		if err != nil {
-			return err
-		}
-		if _, err := t.login(u); err != nil {
 			return err
 		}
 		return t.del(bucketLogin, u.ID)

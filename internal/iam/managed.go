@@ -429,6 +429,24 @@ func (s *Service) AttachPolicy(ctx context.Context, kind EntityKind, entity, pol
 	if _, err := s.parsePolicyARN(policyARN); err != nil {
 		return attachError(err, policyARN)
 	}
+	policyErr := func(err error) error { return attachError(err, policyARN) }
+	return s.changeAttachment(ctx, kind, entity, policyARN, policyErr, func(p *principal, rec *policyRec) (bool, error) {
+		if contains(p.h.Attached, rec.ARN) {
+			return false, nil
+		}
+		if len(p.h.Attached) >= maxAttachedPerEntity {
+			return false, newErr(ErrLimitExceeded, "Cannot exceed quota for %s: %d", attachQuotaName(kind), maxAttachedPerEntity)
+		}
+		p.h.Attached = append(p.h.Attached, rec.ARN)
+		rec.Attachments = append(rec.Attachments, attachRef{Kind: kind, Key: p.key})
+		return true, nil
+	})
+}
+
+// changeAttachment has change change, in one transaction, the principal
+// kind entity and the managed policy policyARN, and saves both if it
+// reports a change. policyErr words an error finding the policy.
+func (s *Service) changeAttachment(ctx context.Context, kind EntityKind, entity, policyARN string, policyErr func(error) error, change func(p *principal, rec *policyRec) (bool, error)) error {
 	return s.update(ctx, func(t *txn) error {
 		p, err := t.principal(kind, entity)
 		if err != nil {
@@ -436,16 +454,12 @@ func (s *Service) AttachPolicy(ctx context.Context, kind EntityKind, entity, pol
 		}
 		rec, key, err := t.policy(s, policyARN)
 		if err != nil {
-			return attachError(err, policyARN)
+			return policyErr(err)
 		}
-		if contains(p.h.Attached, rec.ARN) {
-			return nil
+		changed, err := change(p, rec)
+		if err != nil || !changed {
+			return err
 		}
-		if len(p.h.Attached) >= maxAttachedPerEntity {
-			return newErr(ErrLimitExceeded, "Cannot exceed quota for %s: %d", attachQuotaName(kind), maxAttachedPerEntity)
-		}
-		p.h.Attached = append(p.h.Attached, rec.ARN)
-		rec.Attachments = append(rec.Attachments, attachRef{Kind: kind, Key: p.key})
 		if err := p.save(t); err != nil {
 			return err
 		}
@@ -453,7 +467,6 @@ func (s *Service) AttachPolicy(ctx context.Context, kind EntityKind, entity, pol
 	})
 }
 
-// DetachPolicy detaches a managed policy from a user, group or role.
 // attachError words a missing policy as Attach{User,Group,Role}Policy
 // does.
 func attachError(err error, policyARN string) error {
@@ -463,6 +476,7 @@ func attachError(err error, policyARN string) error {
 	return err
 }
 
+// DetachPolicy detaches a managed policy from a user, group or role.
 func (s *Service) DetachPolicy(ctx context.Context, kind EntityKind, entity, policyARN string) error {
 	if err := checkEntityName(kind, entity); err != nil {
 		return err
@@ -470,17 +484,10 @@ func (s *Service) DetachPolicy(ctx context.Context, kind EntityKind, entity, pol
 	if _, err := s.parsePolicyARN(policyARN); err != nil {
 		return err
 	}
-	return s.update(ctx, func(t *txn) error {
-		p, err := t.principal(kind, entity)
-		if err != nil {
-			return err
-		}
-		rec, key, err := t.policy(s, policyARN)
-		if err != nil {
-			return err
-		}
+	keep := func(err error) error { return err }
+	return s.changeAttachment(ctx, kind, entity, policyARN, keep, func(p *principal, rec *policyRec) (bool, error) {
 		if !contains(p.h.Attached, rec.ARN) {
-			return newErr(ErrNoSuchEntity, "Policy %s was not found.", rec.ARN)
+			return false, newErr(ErrNoSuchEntity, "Policy %s was not found.", rec.ARN)
 		}
 		p.h.Attached = remove(p.h.Attached, rec.ARN)
 		kept := rec.Attachments[:0:0]
@@ -490,10 +497,7 @@ func (s *Service) DetachPolicy(ctx context.Context, kind EntityKind, entity, pol
 			}
 		}
 		rec.Attachments = kept
-		if err := p.save(t); err != nil {
-			return err
-		}
-		return t.put(bucketPolicies, key, rec)
+		return true, nil
 	})
 }
 

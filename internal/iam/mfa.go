@@ -174,28 +174,9 @@ func (s *Service) EnableMFADevice(ctx context.Context, userName, serial, code1, 
 		if len(u.MFA) >= maxMFAPerUser {
 			return newErr(ErrLimitExceeded, "Cannot exceed quota for MFADevicesPerUser: %d", maxMFAPerUser)
 		}
-		seed, err := s.sealer.Open(m.Seed, mfaAAD(m.Serial))
+		matched, err := s.matchCodes(m, step-2, step, m.LastCounter, code1, code2)
 		if err != nil {
-			return fmt.Errorf("iam: open seed of MFA device: %w", err)
-		}
-		defer clear(seed)
-		matched := int64(-1)
-		for c := step - 2; c <= step; c++ {
-			if c+1 <= m.LastCounter {
-				continue
-			}
-			a, err := totpCode(string(seed), c)
-			if err != nil {
-				return err
-			}
-			b, err := totpCode(string(seed), c+1)
-			if err != nil {
-				return err
-			}
-			ok1, ok2 := codeEqual(a, code1), codeEqual(b, code2)
-			if ok1 && ok2 && matched < 0 {
-				matched = c + 1
-			}
+			return err
 		}
 		if matched < 0 {
 			return invalidCode()
@@ -218,16 +199,10 @@ func (s *Service) DeactivateMFADevice(ctx context.Context, userName, serial stri
 			return err
 		}
 	}
-	if err := checkSerial(serial); err != nil {
-		return err
-	}
-	return s.update(ctx, func(t *txn) error {
-		m, key, err := t.mfa(serial)
-		if err != nil {
-			return err
-		}
+	return s.updateDevice(ctx, serial, func(t *txn, m *mfaRec, key string) error {
 		var u *userRec
 		if userName != "" {
+			var err error
 			if u, err = t.user(userName); err != nil {
 				return err
 			}
@@ -258,14 +233,7 @@ func (s *Service) DeactivateMFADevice(ctx context.Context, userName, serial stri
 
 // DeleteVirtualMFADevice deletes an unassigned virtual MFA device.
 func (s *Service) DeleteVirtualMFADevice(ctx context.Context, serial string) error {
-	if err := checkSerial(serial); err != nil {
-		return err
-	}
-	return s.update(ctx, func(t *txn) error {
-		m, key, err := t.mfa(serial)
-		if err != nil {
-			return err
-		}
+	return s.updateDevice(ctx, serial, func(t *txn, m *mfaRec, key string) error {
 		if m.User != "" {
 			return newErr(ErrDeleteConflict, "MFA device is still assigned to a user; deactivate it first.")
 		}
@@ -356,20 +324,9 @@ func (s *Service) CheckMFA(ctx context.Context, userName, serial, code string) e
 		if m.User != nameKey(u.Name) || !contains(u.MFA, m.Serial) {
 			return newErr(ErrNoSuchEntity, "MFA Device with serial number %s does not exist.", serial)
 		}
-		seed, err := s.sealer.Open(m.Seed, mfaAAD(m.Serial))
+		matched, err := s.matchCodes(m, step-1, step+1, -1, code)
 		if err != nil {
-			return fmt.Errorf("iam: open seed of MFA device: %w", err)
-		}
-		defer clear(seed)
-		matched := int64(-1)
-		for c := step - 1; c <= step+1; c++ {
-			want, err := totpCode(string(seed), c)
-			if err != nil {
-				return err
-			}
-			if codeEqual(want, code) && matched < 0 {
-				matched = c
-			}
+			return err
 		}
 		if matched < 0 || matched <= m.LastCounter {
 			return invalidCode()
@@ -409,6 +366,55 @@ func (s *Service) MFADeviceUser(ctx context.Context, serial string) (*User, erro
 }
 
 // userAndMFA loads a user and an MFA device (and the device's store key).
+// updateDevice runs fn, in one write transaction, on the virtual MFA
+// device serial and its key.
+func (s *Service) updateDevice(ctx context.Context, serial string, fn func(t *txn, m *mfaRec, key string) error) error {
+	if err := checkSerial(serial); err != nil {
+		return err
+	}
+	return s.update(ctx, func(t *txn) error {
+		m, key, err := t.mfa(serial)
+		if err != nil {
+			return err
+		}
+		return fn(t, m, key)
+	})
+}
+
+// matchCodes finds the first counter c from first to last at which codes
+// are the consecutive codes c, c+1, ... of device m, and returns the
+// counter of the last code, or -1. A counter whose last code would be at
+// or before after is not tried. Every other counter is, whether one
+// matched already or not.
+func (s *Service) matchCodes(m *mfaRec, first, last, after int64, codes ...string) (int64, error) {
+	seed, err := s.sealer.Open(m.Seed, mfaAAD(m.Serial))
+	if err != nil {
+		return -1, fmt.Errorf("iam: open seed of MFA device: %w", err)
+	}
+	defer clear(seed)
+	matched := int64(-1)
+	for c := first; c <= last; c++ {
+		end := c + int64(len(codes)) - 1
+		if end <= after {
+			continue
+		}
+		all := true
+		for i, code := range codes {
+			want, err := totpCode(string(seed), c+int64(i))
+			if err != nil {
+				return -1, err
+			}
+			if !codeEqual(want, code) {
+				all = false
+			}
+		}
+		if all && matched < 0 {
+			matched = end
+		}
+	}
+	return matched, nil
+}
+
 func (t *txn) userAndMFA(userName, serial string) (*userRec, *mfaRec, string, error) {
 	u, err := t.user(userName)
 	if err != nil {

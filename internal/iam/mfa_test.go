@@ -60,9 +60,7 @@ func TestEnableMFADevice(t *testing.T) {
 	f := newFixture(t)
 	f.user(t, "alice")
 	f.user(t, "bob")
-	d, err := f.svc.CreateVirtualMFADevice(bg, "phone", "", nil)
-	must(t, err)
-	seed, serial := d.Base32StringSeed, d.SerialNumber
+	seed, serial := f.device(t, "phone")
 	now := f.clock.Now()
 	at := func(steps int) string { return code(t, seed, now.Add(time.Duration(steps)*30*time.Second)) }
 
@@ -100,9 +98,7 @@ func TestCheckMFA(t *testing.T) {
 	f := newFixture(t)
 	f.user(t, "alice")
 	f.user(t, "bob")
-	d, err := f.svc.CreateVirtualMFADevice(bg, "phone", "", nil)
-	must(t, err)
-	seed, serial := d.Base32StringSeed, d.SerialNumber
+	seed, serial := f.device(t, "phone")
 	t0 := f.clock.Now()
 	must(t, f.svc.EnableMFADevice(bg, "alice", serial, code(t, seed, t0.Add(-30*time.Second)), code(t, seed, t0)))
 	other, err := f.svc.CreateVirtualMFADevice(bg, "spare", "", nil)
@@ -170,12 +166,7 @@ func TestDeactivateAndDeleteMFA(t *testing.T) {
 		}
 	}
 
-	tests := []struct {
-		name string
-		do   func() error
-		kind error
-		msg  string
-	}{
+	runSteps(t, []step{
 		{"fail/list-bad-status", func() error { _, err := f.svc.ListVirtualMFADevices(bg, "Some"); return err }, ErrValidation, ""},
 		{"fail/delete-assigned", func() error { return f.svc.DeleteVirtualMFADevice(bg, serial) }, ErrDeleteConflict, ""},
 		{"fail/deactivate-other-user", func() error { return f.svc.DeactivateMFADevice(bg, "bob", serial) }, ErrNoSuchEntity, ""},
@@ -187,10 +178,7 @@ func TestDeactivateAndDeleteMFA(t *testing.T) {
 		{"ok/delete", func() error { return f.svc.DeleteVirtualMFADevice(bg, serial) }, nil, ""},
 		{"fail/delete-again", func() error { return f.svc.DeleteVirtualMFADevice(bg, serial) }, ErrNoSuchEntity, ""},
 		{"ok/delete-user", func() error { return f.svc.DeleteUser(bg, "alice") }, nil, ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { wantErr(t, tc.do(), tc.kind, tc.msg) })
-	}
+	})
 }
 
 func TestBootstrap(t *testing.T) {

@@ -26,12 +26,7 @@ func TestInlinePolicies(t *testing.T) {
 		entity := map[EntityKind]string{KindUser: "u", KindGroup: "g", KindRole: "r"}[kind]
 		quota := inlineQuota(kind)
 		t.Run(kind.String(), func(t *testing.T) {
-			tests := []struct {
-				name string
-				do   func() error
-				kind error
-				msg  string
-			}{
+			runSteps(t, []step{
 				{"ok/put", func() error { return f.svc.PutInlinePolicy(bg, kind, entity, "read", allowRead) }, nil, ""},
 				{"ok/replace", func() error { return f.svc.PutInlinePolicy(bg, kind, entity, "read", allowAll) }, nil, ""},
 				{"ok/second", func() error { return f.svc.PutInlinePolicy(bg, kind, entity, "Another", allowRead) }, nil, ""},
@@ -47,10 +42,7 @@ func TestInlinePolicies(t *testing.T) {
 				{"fail/get-missing", func() error { _, err := f.svc.GetInlinePolicy(bg, kind, entity, "nope"); return err }, ErrNoSuchEntity, fmt.Sprintf("The %s policy with name nope cannot be found.", kind)},
 				{"fail/delete-missing", func() error { return f.svc.DeleteInlinePolicy(bg, kind, entity, "nope") }, ErrNoSuchEntity, ""},
 				{"ok/delete", func() error { return f.svc.DeleteInlinePolicy(bg, kind, entity, "Another") }, nil, ""},
-			}
-			for _, tc := range tests {
-				t.Run(tc.name, func(t *testing.T) { wantErr(t, tc.do(), tc.kind, tc.msg) })
-			}
+			})
 			ip, err := f.svc.GetInlinePolicy(bg, kind, strings.ToUpper(entity), "read")
 			must(t, err)
 			if ip.Document != allowAll || ip.EntityName != entity {
@@ -85,12 +77,7 @@ func TestManagedPolicies(t *testing.T) {
 	if p.ARN != "arn:aws:iam::123456789012:policy/Read" || !strings.HasPrefix(p.ID, "ANPA") || p.DefaultVersionID != "v1" || p.AttachmentCount != 0 {
 		t.Fatalf("CreatePolicy = %+v", p)
 	}
-	tests := []struct {
-		name string
-		do   func() error
-		kind error
-		msg  string
-	}{
+	runSteps(t, []step{
 		{"fail/create-exists", func() error {
 			_, err := f.svc.CreatePolicy(bg, CreatePolicyInput{Name: "read", Path: "/x/", Document: allowRead})
 			return err
@@ -142,10 +129,7 @@ func TestManagedPolicies(t *testing.T) {
 		{"fail/set-default-missing", func() error { return f.svc.SetDefaultPolicyVersion(bg, p.ARN, "v5") }, ErrNoSuchEntity, ""},
 		{"ok/set-default", func() error { return f.svc.SetDefaultPolicyVersion(bg, p.ARN, "v6") }, nil, ""},
 		{"fail/delete-policy-with-versions", func() error { return f.svc.DeletePolicy(bg, p.ARN) }, ErrDeleteConflict, "more than one version"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { wantErr(t, tc.do(), tc.kind, tc.msg) })
-	}
+	})
 
 	vs, err := f.svc.ListPolicyVersions(bg, p.ARN)
 	must(t, err)
@@ -187,12 +171,7 @@ func TestAttachments(t *testing.T) {
 	must(t, err)
 	f.role(t, "r")
 	p := f.policy(t, "p", allowRead)
-	tests := []struct {
-		name string
-		do   func() error
-		kind error
-		msg  string
-	}{
+	runSteps(t, []step{
 		{"ok/user", func() error { return f.svc.AttachPolicy(bg, KindUser, "u", p.ARN) }, nil, ""},
 		{"ok/user-again", func() error { return f.svc.AttachPolicy(bg, KindUser, "U", p.ARN) }, nil, ""},
 		{"ok/group", func() error { return f.svc.AttachPolicy(bg, KindGroup, "g", p.ARN) }, nil, ""},
@@ -208,10 +187,7 @@ func TestAttachments(t *testing.T) {
 			return err
 		}, ErrInvalidInput, ""},
 		{"fail/detach-not-attached", func() error { return f.svc.DetachPolicy(bg, KindGroup, "g", AdministratorAccessARN) }, ErrNoSuchEntity, ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { wantErr(t, tc.do(), tc.kind, tc.msg) })
-	}
+	})
 
 	got, err := f.svc.GetPolicy(bg, p.ARN)
 	must(t, err)

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 // FuzzVerify: parsing and verifying arbitrary text never panics, and no
@@ -14,18 +16,18 @@ func FuzzVerify(f *testing.F) {
 	ks := mustKeySet(f, standardJWKS(f))
 	good := claimsAt(testIss, t0)
 	for _, tok := range []string{
-		sign(f, k.rsa, jose.RS256, "rsa-1", good),
-		sign(f, k.ec, jose.ES256, "ec-1", good),
-		sign(f, k.rsa, jose.RS256, "", good),
+		testutil.SignJWT(f, k.rsa, jose.RS256, "rsa-1", good),
+		testutil.SignJWT(f, k.ec, jose.ES256, "ec-1", good),
+		testutil.SignJWT(f, k.rsa, jose.RS256, "", good),
 	} {
 		f.Add(tok)
 	}
-	rsTok := sign(f, k.rsa, jose.RS256, "rsa-1", good)
+	rsTok := testutil.SignJWT(f, k.rsa, jose.RS256, "rsa-1", good)
 	for _, tok := range []string{
 		noneToken(good),
 		hs256WithPublicKey(f, &k.rsa.PublicKey, "rsa-1", good),
-		tamper(f, rsTok, with(good, "ref", "refs/heads/evil")),
-		sign(f, k.rsa2, jose.RS256, "rsa-1", good),
+		testutil.TamperJWT(rsTok, testutil.WithClaims(good, "ref", "refs/heads/evil")),
+		testutil.SignJWT(f, k.rsa2, jose.RS256, "rsa-1", good),
 		rawToken(`{"alg":"RS256","kid":"rsa-1"}`, `{"iss":"`+testIss+`","iss":"x"}`, []byte{1, 2}),
 		"a.b.c", "", "...",
 	} {

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 func TestParseKeySet(t *testing.T) {
@@ -23,13 +25,13 @@ func TestParseKeySet(t *testing.T) {
 		errText string
 	}{
 		{"ok/rsa-and-ec", jwksDoc(t, rsaKey, ecKey), []string{"ec-1", "rsa-1"}, ""},
-		{"ok/no-alg-no-use", jwksDoc(t, with(rsaKey, "alg", nil, "use", nil)), []string{"rsa-1"}, ""},
-		{"ok/skips-enc-key", jwksDoc(t, rsaKey, with(ecKey, "use", "enc")), []string{"rsa-1"}, ""},
-		{"ok/skips-rs512-key", jwksDoc(t, ecKey, with(rsaKey, "alg", "RS512")), []string{"ec-1"}, ""},
+		{"ok/no-alg-no-use", jwksDoc(t, testutil.WithClaims(rsaKey, "alg", nil, "use", nil)), []string{"rsa-1"}, ""},
+		{"ok/skips-enc-key", jwksDoc(t, rsaKey, testutil.WithClaims(ecKey, "use", "enc")), []string{"rsa-1"}, ""},
+		{"ok/skips-rs512-key", jwksDoc(t, ecKey, testutil.WithClaims(rsaKey, "alg", "RS512")), []string{"ec-1"}, ""},
 		{"ok/skips-okp", jwksDoc(t, ecKey, map[string]any{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}), []string{"ec-1"}, ""},
 		{"ok/skips-short-rsa", jwksDoc(t, ecKey, jwk(t, &k.rsa1024.PublicKey, "short", "")), []string{"ec-1"}, ""},
 		{"ok/skips-p384", jwksDoc(t, rsaKey, jwk(t, &k.p384.PublicKey, "p384", "")), []string{"rsa-1"}, ""},
-		{"ok/skips-alg-mismatch", jwksDoc(t, ecKey, with(rsaKey, "alg", "ES256")), []string{"ec-1"}, ""},
+		{"ok/skips-alg-mismatch", jwksDoc(t, ecKey, testutil.WithClaims(rsaKey, "alg", "ES256")), []string{"ec-1"}, ""},
 
 		{"fail/private-key", jwksDoc(t, rsaKey, private), nil, "private"},
 		{"fail/symmetric", jwksDoc(t, rsaKey, map[string]any{"kty": "oct", "kid": "h"}), nil, "symmetric"},

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 func verifyRemote(t *testing.T, r *Remote, iss, token string, now time.Time) error {
@@ -25,12 +27,12 @@ func verifyRemote(t *testing.T, r *Remote, iss, token string, now time.Time) err
 // unknown kid at most once per MinInterval, and refetches after TTL.
 func TestRemote(t *testing.T) {
 	k := testKeys()
-	ti := newTestIssuer(t, standardJWKS(t))
+	ti := testutil.NewOIDCIssuer(t, standardJWKS(t))
 	r := NewRemote(RemoteOptions{TTL: time.Hour, MinInterval: time.Minute})
-	iss := ti.url
+	iss := ti.URL
 	now := t0
 	rsTok := func(key any, kid string, at time.Time) string {
-		return sign(t, key, jose.RS256, kid, claimsAt(iss, at))
+		return testutil.SignJWT(t, key, jose.RS256, kid, claimsAt(iss, at))
 	}
 
 	steps := []struct {
@@ -41,7 +43,7 @@ func TestRemote(t *testing.T) {
 		wantFetches int32
 	}{
 		{"ok/first-use-fetches", 0, func(at time.Time) string { return rsTok(k.rsa, "rsa-1", at) }, 0, 1},
-		{"ok/cached", time.Second, func(at time.Time) string { return sign(t, k.ec, jose.ES256, "ec-1", claimsAt(iss, at)) }, 0, 1},
+		{"ok/cached", time.Second, func(at time.Time) string { return testutil.SignJWT(t, k.ec, jose.ES256, "ec-1", claimsAt(iss, at)) }, 0, 1},
 		{"fail/unknown-kid-too-soon-after-fetch", 2 * time.Second, func(at time.Time) string { return rsTok(k.rsa2, "rsa-2", at) }, ReasonUnknownKey, 1},
 		{"fail/unknown-kid-refreshes", 2 * time.Minute, func(at time.Time) string { return rsTok(k.rsa2, "rsa-2", at) }, ReasonUnknownKey, 2},
 		{"fail/unknown-kid-again-is-rate-limited", 2*time.Minute + time.Second, func(at time.Time) string { return rsTok(k.rsa2, "rsa-2", at) }, ReasonUnknownKey, 2},
@@ -51,7 +53,7 @@ func TestRemote(t *testing.T) {
 	}
 	for i, st := range steps {
 		if i == 6 {
-			ti.setJWKS(jwksDoc(t, jwk(t, &k.rsa.PublicKey, "rsa-1", ""), jwk(t, &k.rsa2.PublicKey, "rsa-2", "")))
+			ti.SetJWKS(jwksDoc(t, jwk(t, &k.rsa.PublicKey, "rsa-1", ""), jwk(t, &k.rsa2.PublicKey, "rsa-2", "")))
 		}
 		at := now.Add(st.at)
 		err := verifyRemote(t, r, iss, st.token(at), at)
@@ -61,7 +63,7 @@ func TestRemote(t *testing.T) {
 		if st.want != 0 {
 			wantReasonNamed(t, st.name, err, st.want)
 		}
-		if got := ti.fetches.Load(); got != st.wantFetches {
+		if got := ti.Fetches.Load(); got != st.wantFetches {
 			t.Fatalf("%s: JWKS fetches = %d, want %d", st.name, got, st.wantFetches)
 		}
 	}
@@ -79,14 +81,14 @@ func wantReasonNamed(t *testing.T, name string, err error, want Reason) {
 // MaxStale, and failed fetches are not retried within MinInterval.
 func TestRemoteStale(t *testing.T) {
 	k := testKeys()
-	ti := newTestIssuer(t, standardJWKS(t))
+	ti := testutil.NewOIDCIssuer(t, standardJWKS(t))
 	r := NewRemote(RemoteOptions{TTL: time.Hour, MinInterval: time.Minute, MaxStale: 2 * time.Hour})
-	iss := ti.url
-	tok := func(at time.Time) string { return sign(t, k.rsa, jose.RS256, "rsa-1", claimsAt(iss, at)) }
+	iss := ti.URL
+	tok := func(at time.Time) string { return testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", claimsAt(iss, at)) }
 	if err := verifyRemote(t, r, iss, tok(t0), t0); err != nil {
 		t.Fatal(err)
 	}
-	ti.setJWKS([]byte(`garbage`))
+	ti.SetJWKS([]byte(`garbage`))
 	at := t0.Add(90 * time.Minute) // past TTL: refetch fails, stale keys serve
 	if err := verifyRemote(t, r, iss, tok(at), at); err != nil {
 		t.Fatalf("stale keys: %v", err)
@@ -97,10 +99,10 @@ func TestRemoteStale(t *testing.T) {
 	if e := err.(*Error); strings.Contains(e.Detail, "garbage") || e.Err == nil {
 		t.Errorf("error = %+v, want a fixed detail and an internal cause", e)
 	}
-	n := ti.fetches.Load()
+	n := ti.Fetches.Load()
 	at = at.Add(30 * time.Second) // within MinInterval of the failure: no fetch
 	wantReasonNamed(t, "rate-limited", verifyRemote(t, r, iss, tok(at), at), ReasonKeys)
-	if got := ti.fetches.Load(); got != n {
+	if got := ti.Fetches.Load(); got != n {
 		t.Errorf("fetches = %d, want %d (no retry within MinInterval)", got, n)
 	}
 }
@@ -122,10 +124,10 @@ func TestRemoteDiscoveryRefusals(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ti := newTestIssuer(t, standardJWKS(t))
-			ti.discovery = tc.doc
+			ti := testutil.NewOIDCIssuer(t, standardJWKS(t))
+			ti.Discovery = tc.doc
 			r := NewRemote(RemoteOptions{})
-			err := verifyRemote(t, r, ti.url, sign(t, k.rsa, jose.RS256, "rsa-1", claimsAt(ti.url, t0)), t0)
+			err := verifyRemote(t, r, ti.URL, testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", claimsAt(ti.URL, t0)), t0)
 			wantReasonNamed(t, tc.name, err, ReasonKeys)
 		})
 	}
@@ -148,7 +150,7 @@ func TestRemoteBoundsResponse(t *testing.T) {
 	t.Cleanup(srv.Close)
 	url = srv.URL
 	r := NewRemote(RemoteOptions{MaxResponseBytes: 64 << 10})
-	err := verifyRemote(t, r, url, sign(t, k.rsa, jose.RS256, "rsa-1", claimsAt(url, t0)), t0)
+	err := verifyRemote(t, r, url, testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", claimsAt(url, t0)), t0)
 	wantReasonNamed(t, "too-large", err, ReasonKeys)
 	if !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("error = %v, want it to say the response is too large", err)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 const testIss = "https://token.actions.githubusercontent.com"
@@ -45,7 +47,7 @@ func TestVerifyAcceptsOnlyAGoodSignatureThenChecksClaims(t *testing.T) {
 	cfg := Config{Issuer: testIss, ClientIDs: []string{"other", "sts.amazonaws.com"}, Keys: StaticKeys(ks)}
 	now := t0
 	good := claimsAt(testIss, now)
-	rsTok := sign(t, k.rsa, jose.RS256, "rsa-1", good)
+	rsTok := testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", good)
 	tests := []struct {
 		name  string
 		token string
@@ -53,45 +55,45 @@ func TestVerifyAcceptsOnlyAGoodSignatureThenChecksClaims(t *testing.T) {
 		want  Reason
 	}{
 		{"ok/rs256", rsTok, now, 0},
-		{"ok/es256", sign(t, k.ec, jose.ES256, "ec-1", good), now, 0},
-		{"ok/no-kid", sign(t, k.rsa, jose.RS256, "", good), now, 0},
-		{"ok/aud-list", sign(t, k.rsa, jose.RS256, "rsa-1", with(good, "aud", []string{"x", "sts.amazonaws.com"})), now, 0},
-		{"ok/no-nbf", sign(t, k.rsa, jose.RS256, "rsa-1", with(good, "nbf", nil)), now, 0},
+		{"ok/es256", testutil.SignJWT(t, k.ec, jose.ES256, "ec-1", good), now, 0},
+		{"ok/no-kid", testutil.SignJWT(t, k.rsa, jose.RS256, "", good), now, 0},
+		{"ok/aud-list", testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", testutil.WithClaims(good, "aud", []string{"x", "sts.amazonaws.com"})), now, 0},
+		{"ok/no-nbf", testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", testutil.WithClaims(good, "nbf", nil)), now, 0},
 		{"ok/trailing-newline", rsTok + "\n", now, 0},
-		{"ok/iss-trailing-slash", sign(t, k.rsa, jose.RS256, "rsa-1", with(good, "iss", testIss+"/")), now, 0},
-		{"ok/fractional-times", sign(t, k.rsa, jose.RS256, "rsa-1", with(good, "exp", float64(now.Unix())+60.5)), now, 0},
+		{"ok/iss-trailing-slash", testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", testutil.WithClaims(good, "iss", testIss+"/")), now, 0},
+		{"ok/fractional-times", testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", testutil.WithClaims(good, "exp", float64(now.Unix())+60.5)), now, 0},
 		{"ok/exp-within-skew", rsTok, now.Add(5*time.Minute + 59*time.Second), 0},
-		{"ok/nbf-within-skew", sign(t, k.rsa, jose.RS256, "rsa-1", with(good, "nbf", now.Add(59*time.Second).Unix())), now, 0},
+		{"ok/nbf-within-skew", testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", testutil.WithClaims(good, "nbf", now.Add(59*time.Second).Unix())), now, 0},
 
 		{"fail/expired-at-skew", rsTok, now.Add(6 * time.Minute), ReasonExpired},
 		{"fail/expired", rsTok, now.Add(time.Hour), ReasonExpired},
-		{"fail/not-yet-valid", sign(t, k.rsa, jose.RS256, "rsa-1", with(good, "nbf", now.Add(2*time.Minute).Unix())), now, ReasonNotYetValid},
-		{"fail/issued-in-future", sign(t, k.rsa, jose.RS256, "rsa-1", with(good, "iat", now.Add(2*time.Minute).Unix())), now, ReasonIssuedInFuture},
-		{"fail/wrong-audience", sign(t, k.rsa, jose.RS256, "rsa-1", with(good, "aud", "someone-else")), now, ReasonAudience},
-		{"fail/empty-aud-list", sign(t, k.rsa, jose.RS256, "rsa-1", with(good, "aud", []string{})), now, ReasonMalformed},
-		{"fail/no-aud", sign(t, k.rsa, jose.RS256, "rsa-1", with(good, "aud", nil)), now, ReasonMalformed},
-		{"fail/wrong-issuer", sign(t, k.rsa, jose.RS256, "rsa-1", with(good, "iss", "https://gitlab.com")), now, ReasonIssuer},
-		{"fail/issuer-http", sign(t, k.rsa, jose.RS256, "rsa-1", with(good, "iss", "http://token.actions.githubusercontent.com")), now, ReasonIssuer},
+		{"fail/not-yet-valid", testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", testutil.WithClaims(good, "nbf", now.Add(2*time.Minute).Unix())), now, ReasonNotYetValid},
+		{"fail/issued-in-future", testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", testutil.WithClaims(good, "iat", now.Add(2*time.Minute).Unix())), now, ReasonIssuedInFuture},
+		{"fail/wrong-audience", testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", testutil.WithClaims(good, "aud", "someone-else")), now, ReasonAudience},
+		{"fail/empty-aud-list", testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", testutil.WithClaims(good, "aud", []string{})), now, ReasonMalformed},
+		{"fail/no-aud", testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", testutil.WithClaims(good, "aud", nil)), now, ReasonMalformed},
+		{"fail/wrong-issuer", testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", testutil.WithClaims(good, "iss", "https://gitlab.com")), now, ReasonIssuer},
+		{"fail/issuer-http", testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", testutil.WithClaims(good, "iss", "http://token.actions.githubusercontent.com")), now, ReasonIssuer},
 		{"fail/alg-none", noneToken(good), now, ReasonAlgorithm},
 		{"fail/hs256-public-key", hs256WithPublicKey(t, &k.rsa.PublicKey, "rsa-1", good), now, ReasonAlgorithm},
-		{"fail/rs384", sign(t, k.rsa, jose.RS384, "rsa-1", good), now, ReasonAlgorithm},
-		{"fail/ps256", sign(t, k.rsa, jose.PS256, "rsa-1", good), now, ReasonAlgorithm},
-		{"fail/unknown-kid", sign(t, k.rsa2, jose.RS256, "rsa-2", good), now, ReasonUnknownKey},
-		{"fail/other-key-same-kid", sign(t, k.rsa2, jose.RS256, "rsa-1", good), now, ReasonSignature},
-		{"fail/es256-with-rsa-kid", sign(t, k.ec, jose.ES256, "rsa-1", good), now, ReasonUnknownKey},
+		{"fail/rs384", testutil.SignJWT(t, k.rsa, jose.RS384, "rsa-1", good), now, ReasonAlgorithm},
+		{"fail/ps256", testutil.SignJWT(t, k.rsa, jose.PS256, "rsa-1", good), now, ReasonAlgorithm},
+		{"fail/unknown-kid", testutil.SignJWT(t, k.rsa2, jose.RS256, "rsa-2", good), now, ReasonUnknownKey},
+		{"fail/other-key-same-kid", testutil.SignJWT(t, k.rsa2, jose.RS256, "rsa-1", good), now, ReasonSignature},
+		{"fail/es256-with-rsa-kid", testutil.SignJWT(t, k.ec, jose.ES256, "rsa-1", good), now, ReasonUnknownKey},
 		{"fail/rs256-header-on-ec-sig", rawToken(`{"alg":"RS256","kid":"ec-1"}`, `{"iss":"`+testIss+`"}`, make([]byte, 64)), now, ReasonUnknownKey},
-		{"fail/tampered-payload", tamper(t, rsTok, with(good, "ref", "refs/heads/evil")), now, ReasonSignature},
-		{"fail/tampered-then-expired", tamper(t, rsTok, with(good, "exp", now.Add(-time.Hour).Unix())), now, ReasonSignature},
-		{"fail/no-sub", sign(t, k.rsa, jose.RS256, "rsa-1", with(good, "sub", nil)), now, ReasonClaims},
-		{"fail/sub-too-long", sign(t, k.rsa, jose.RS256, "rsa-1", with(good, "sub", strings.Repeat("s", 256))), now, ReasonClaims},
-		{"fail/sub-control-char", sign(t, k.rsa, jose.RS256, "rsa-1", with(good, "sub", "a\nb")), now, ReasonClaims},
-		{"fail/sub-not-string", sign(t, k.rsa, jose.RS256, "rsa-1", with(good, "sub", 7)), now, ReasonClaims},
-		{"fail/claims-differ-by-case", sign(t, k.rsa, jose.RS256, "rsa-1", with(good, "Ref", "refs/heads/evil")), now, ReasonClaims},
-		{"fail/no-exp", sign(t, k.rsa, jose.RS256, "rsa-1", with(good, "exp", nil)), now, ReasonMalformed},
-		{"fail/no-iat", sign(t, k.rsa, jose.RS256, "rsa-1", with(good, "iat", nil)), now, ReasonMalformed},
-		{"fail/exp-string", sign(t, k.rsa, jose.RS256, "rsa-1", with(good, "exp", "tomorrow")), now, ReasonMalformed},
-		{"fail/exp-negative", sign(t, k.rsa, jose.RS256, "rsa-1", with(good, "exp", -1)), now, ReasonMalformed},
-		{"fail/amr-not-list", sign(t, k.rsa, jose.RS256, "rsa-1", with(good, "amr", 3)), now, ReasonMalformed},
+		{"fail/tampered-payload", testutil.TamperJWT(rsTok, testutil.WithClaims(good, "ref", "refs/heads/evil")), now, ReasonSignature},
+		{"fail/tampered-then-expired", testutil.TamperJWT(rsTok, testutil.WithClaims(good, "exp", now.Add(-time.Hour).Unix())), now, ReasonSignature},
+		{"fail/no-sub", testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", testutil.WithClaims(good, "sub", nil)), now, ReasonClaims},
+		{"fail/sub-too-long", testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", testutil.WithClaims(good, "sub", strings.Repeat("s", 256))), now, ReasonClaims},
+		{"fail/sub-control-char", testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", testutil.WithClaims(good, "sub", "a\nb")), now, ReasonClaims},
+		{"fail/sub-not-string", testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", testutil.WithClaims(good, "sub", 7)), now, ReasonClaims},
+		{"fail/claims-differ-by-case", testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", testutil.WithClaims(good, "Ref", "refs/heads/evil")), now, ReasonClaims},
+		{"fail/no-exp", testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", testutil.WithClaims(good, "exp", nil)), now, ReasonMalformed},
+		{"fail/no-iat", testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", testutil.WithClaims(good, "iat", nil)), now, ReasonMalformed},
+		{"fail/exp-string", testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", testutil.WithClaims(good, "exp", "tomorrow")), now, ReasonMalformed},
+		{"fail/exp-negative", testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", testutil.WithClaims(good, "exp", -1)), now, ReasonMalformed},
+		{"fail/amr-not-list", testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", testutil.WithClaims(good, "amr", 3)), now, ReasonMalformed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -123,7 +125,7 @@ func TestParseRefusesMalformedTokens(t *testing.T) {
 		token string
 		want  Reason
 	}{
-		{"ok/rs256", sign(t, k.rsa, jose.RS256, "rsa-1", good), 0},
+		{"ok/rs256", testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", good), 0},
 		{"fail/empty", "", ReasonMalformed},
 		{"fail/too-long", strings.Repeat("a", MaxTokenLen+1), ReasonMalformed},
 		{"fail/two-parts", "a.b", ReasonMalformed},
@@ -141,8 +143,8 @@ func TestParseRefusesMalformedTokens(t *testing.T) {
 		{"fail/payload-invalid-utf8", rawToken(`{"alg":"RS256"}`, "{\"iss\":\"x\xff\"}", []byte{1}), ReasonMalformed},
 		{"fail/payload-trailing", rawToken(`{"alg":"RS256"}`, `{"iss":"x"} {}`, []byte{1}), ReasonMalformed},
 		{"fail/payload-array", rawToken(`{"alg":"RS256"}`, `["iss"]`, []byte{1}), ReasonMalformed},
-		{"fail/no-iss", sign(t, k.rsa, jose.RS256, "rsa-1", with(good, "iss", nil)), ReasonMalformed},
-		{"fail/iss-number", sign(t, k.rsa, jose.RS256, "rsa-1", with(good, "iss", 1)), ReasonMalformed},
+		{"fail/no-iss", testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", testutil.WithClaims(good, "iss", nil)), ReasonMalformed},
+		{"fail/iss-number", testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", testutil.WithClaims(good, "iss", 1)), ReasonMalformed},
 		{"fail/empty-signature", rawToken(`{"alg":"RS256"}`, `{"iss":"x"}`, nil), ReasonMalformed},
 	}
 	for _, tc := range tests {
@@ -160,7 +162,7 @@ func TestConditionKeys(t *testing.T) {
 	k := testKeys()
 	ks := mustKeySet(t, standardJWKS(t))
 	cfg := Config{Issuer: testIss, ClientIDs: []string{"sts.amazonaws.com"}, Keys: StaticKeys(ks)}
-	claims := with(claimsAt(testIss, t0),
+	claims := testutil.WithClaims(claimsAt(testIss, t0),
 		"aud", []string{"other", "sts.amazonaws.com"},
 		"amr", []string{"pwd", "mfa"},
 		"ref_protected", "true",
@@ -171,7 +173,7 @@ func TestConditionKeys(t *testing.T) {
 		"https://aws.amazon.com/tags", map[string]any{},
 		"long", strings.Repeat("x", 1025),
 	)
-	tok, err := Parse(sign(t, k.rsa, jose.RS256, "rsa-1", claims))
+	tok, err := Parse(testutil.SignJWT(t, k.rsa, jose.RS256, "rsa-1", claims))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +253,7 @@ func TestVerifyRefreshOnUnknownKid(t *testing.T) {
 			if tc.kid == "rsa-2" {
 				key = k.rsa2
 			}
-			tok, err := Parse(sign(t, key, jose.RS256, tc.kid, claimsAt(testIss, t0)))
+			tok, err := Parse(testutil.SignJWT(t, key, jose.RS256, tc.kid, claimsAt(testIss, t0)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -268,7 +270,7 @@ func TestVerifySkew(t *testing.T) {
 	k := testKeys()
 	ks := mustKeySet(t, standardJWKS(t))
 	exp := t0.Add(5 * time.Minute)
-	tok, err := Parse(sign(t, k.ec, jose.ES256, "ec-1", claimsAt(testIss, t0)))
+	tok, err := Parse(testutil.SignJWT(t, k.ec, jose.ES256, "ec-1", claimsAt(testIss, t0)))
 	if err != nil {
 		t.Fatal(err)
 	}

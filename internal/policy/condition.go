@@ -284,7 +284,7 @@ func (ev *evaluator) matchText(c *condition, v *condValue, r string) bool {
 	}
 	switch c.fam {
 	case famARN:
-		return arnLit(text, lit, r)
+		return arn.MatchARNLit(text, lit, r)
 	case famBool:
 		want, ok1 := boolOf(text)
 		got, ok2 := boolOf(r)
@@ -302,7 +302,7 @@ func (ev *evaluator) matchText(c *condition, v *condValue, r string) bool {
 		case patGlob:
 			return p.glob.match(r)
 		}
-		return globLit(text, lit, r, false)
+		return arn.MatchLit(text, lit, r, false)
 	}
 	return text == r
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/shortfuse/shortfuse/internal/arn"
 )
 
 // Principal describes the caller, for Principal and NotPrincipal elements of resource and
@@ -394,7 +396,7 @@ func (ev *evaluator) matchPattern(p *pattern, s string) bool {
 		return p.glob.match(s)
 	}
 	text, lit, ok := ev.expand(p.segs)
-	return ok && globLit(text, lit, s, false)
+	return ok && arn.MatchLit(text, lit, s, false)
 }
 
 // expand substitutes the policy variables of a template. It fails when a variable's key is

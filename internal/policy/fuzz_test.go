@@ -82,8 +82,8 @@ func FuzzGlob(f *testing.F) {
 			t.Fatalf("glob(%q).match(%q, fold=%v) = %v, want %v", p, s, fold, !want, want)
 		}
 		lit := make([]bool, len(p))
-		if got := globLit(p, lit, s, fold); got != want {
-			t.Fatalf("globLit(%q, no literals, %q, fold=%v) = %v, want %v", p, s, fold, got, want)
+		if got := arn.MatchLit(p, lit, s, fold); got != want {
+			t.Fatalf("arn.MatchLit(%q, no literals, %q, fold=%v) = %v, want %v", p, s, fold, got, want)
 		}
 		// Marking every byte literal turns the pattern into a plain comparison.
 		for i := range lit {
@@ -93,8 +93,8 @@ func FuzzGlob(f *testing.F) {
 		if fold {
 			exact = len(p) == len(s) && eqFold(s, lowerASCIIString(p), true)
 		}
-		if got := globLit(p, lit, s, fold); got != exact {
-			t.Fatalf("globLit(%q, all literal, %q, fold=%v) = %v, want %v", p, s, fold, got, exact)
+		if got := arn.MatchLit(p, lit, s, fold); got != exact {
+			t.Fatalf("arn.MatchLit(%q, all literal, %q, fold=%v) = %v, want %v", p, s, fold, got, exact)
 		}
 	})
 }

@@ -34,7 +34,7 @@ func TestReplicasPostgresStore(t *testing.T) {
 		t.Cleanup(func() { st.Close() })
 		svc := secrets.New(st, sealer, "123456789012", "us-east-1", c.Now, rand.Reader)
 		svcs = append(svcs, svc)
-		reps = append(reps, New(Options{Secrets: svc, Rotators: map[string]dbcred.Rotator{"postgres": db}, Owner: string(rune('a' + i)), Now: c.Now}))
+		reps = append(reps, New(Options{Secrets: svc, Rotators: map[string]dbcred.Rotator{"postgres": db}, Replica: dbcred.Replica{Owner: string(rune('a' + i)), Now: c.Now}}))
 	}
 	ctx := context.Background()
 	users := []string{"u1", "u2", "u3", "u4"}

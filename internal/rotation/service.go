@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -50,14 +48,9 @@ type Options struct {
 	Rotators map[string]dbcred.Rotator
 	// Audit records an event; an error is logged.
 	Audit func(ctx context.Context, e Event) error
-	// Owner names this replica in its claims.
-	Owner  string
-	Now    func() time.Time
-	Rand   io.Reader
-	Logger *slog.Logger
-	// ClaimTimeout: a rotation claimed by a replica that has not finished
-	// it after this long is taken over; default 2 minutes.
-	ClaimTimeout time.Duration
+	// Replica: a rotation claimed by a replica that has not finished it
+	// after ClaimTimeout is taken over; default 2 minutes.
+	dbcred.Replica
 	// RetryMin and RetryMax bound the wait before a failed rotation is
 	// tried again, doubled at each failure in a row; default 1 minute and
 	// 1 hour.
@@ -72,15 +65,7 @@ type Service struct {
 
 // New returns a Service.
 func New(o Options) *Service {
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.ClaimTimeout == 0 {
-		o.ClaimTimeout = 2 * time.Minute
-	}
+	o.Replica = o.Replica.WithDefaults(2 * time.Minute)
 	if o.RetryMin == 0 {
 		o.RetryMin = time.Minute
 	}

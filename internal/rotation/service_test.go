@@ -95,7 +95,7 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) rotation(owner string) *Service {
 	return New(Options{
-		Secrets: e.svc, Rotators: map[string]dbcred.Rotator{"postgres": e.db}, Owner: owner, Now: e.clock.Now,
+		Secrets: e.svc, Rotators: map[string]dbcred.Rotator{"postgres": e.db}, Replica: dbcred.Replica{Owner: owner, Now: e.clock.Now},
 		Audit: func(_ context.Context, ev Event) error {
 			e.mu.Lock()
 			defer e.mu.Unlock()

@@ -323,22 +323,36 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Result, error) {
 			ARN: in.ARN, Name: in.Name, Description: in.Description,
 			Created: now, Changed: now, Tags: slices.Clone(in.Tags), Tagged: len(in.Tags) > 0,
 		}
-		res = &Result{ARN: r.ARN, Name: r.Name}
-		if err := s.checkDynamic(tx, r, in.Value, in.Master, now); err != nil {
-			return err
-		}
-		if !in.Value.IsZero() {
-			if _, err := s.addVersion(tx, r, in.VersionID, in.Value, nil, now); err != nil {
+		if in.Value.IsZero() {
+			// The tags of a dynamic secret are checked with no value too.
+			if err := checkDynamicTags(r.Tags); err != nil {
 				return err
 			}
-			res.VersionID = in.VersionID
 		}
-		return s.save(tx, r)
+		res, err = s.saveValue(tx, r, in.VersionID, in.Value, in.Master, now)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// saveValue saves r with v as its new version versionID (checked, for a
+// dynamic secret, as its configuration, the master authorized being
+// master), or with no new version when v is zero.
+func (s *Service) saveValue(tx store.Tx, r *secretRec, versionID string, v Value, master string, now time.Time) (*Result, error) {
+	res := &Result{ARN: r.ARN, Name: r.Name}
+	if !v.IsZero() {
+		if err := s.checkDynamic(tx, r, v, master, now); err != nil {
+			return nil, err
+		}
+		if _, err := s.addVersion(tx, r, versionID, v, nil, now); err != nil {
+			return nil, err
+		}
+		res.VersionID = versionID
+	}
+	return res, s.save(tx, r)
 }
 
 // GetValue returns the value of one version of the secret id: the version
@@ -570,21 +584,13 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (*Result, error) {
 	now := s.now()
 	var res *Result
 	err := s.updateLive(ctx, in.SecretID, now, func(tx store.Tx, r *secretRec) error {
-		res = &Result{ARN: r.ARN, Name: r.Name}
 		if in.Description != nil {
 			r.Description = *in.Description
 			r.Changed = now
 		}
-		if !in.Value.IsZero() {
-			if err := s.checkDynamic(tx, r, in.Value, in.Master, now); err != nil {
-				return err
-			}
-			if _, err := s.addVersion(tx, r, in.VersionID, in.Value, nil, now); err != nil {
-				return err
-			}
-			res.VersionID = in.VersionID
-		}
-		return s.save(tx, r)
+		var err error
+		res, err = s.saveValue(tx, r, in.VersionID, in.Value, in.Master, now)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -730,6 +736,22 @@ func (s *Service) updateLive(ctx context.Context, id string, now time.Time, fn f
 		}
 		return fn(tx, r)
 	})
+}
+
+// updateLiveSecret is updateLive that returns the secret as fn left it.
+func (s *Service) updateLiveSecret(ctx context.Context, id string, now time.Time, fn func(tx store.Tx, r *secretRec) error) (*Secret, error) {
+	var out *Secret
+	err := s.updateLive(ctx, id, now, func(tx store.Tx, r *secretRec) error {
+		if err := fn(tx, r); err != nil {
+			return err
+		}
+		out = r.secret()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // modify runs fn on a live secret that is not scheduled for deletion and

@@ -56,9 +56,7 @@ func (r *secretRec) appendRotation(b []byte) []byte {
 // the copy if fn changed it and returned nil. The secret's LastChangedDate
 // is left alone: the scheduler's claims are not changes of the secret.
 func (s *Service) UpdateRotation(ctx context.Context, id string, fn func(sec *Secret, rot *Rotation) error) (*Secret, error) {
-	now := s.now()
-	var out *Secret
-	err := s.updateLive(ctx, id, now, func(tx store.Tx, r *secretRec) error {
+	return s.updateLiveSecret(ctx, id, s.now(), func(tx store.Tx, r *secretRec) error {
 		var rot, before Rotation
 		if r.Rotation != nil {
 			rot = *r.Rotation
@@ -71,17 +69,10 @@ func (s *Service) UpdateRotation(ctx context.Context, id string, fn func(sec *Se
 		rot.normalize()
 		if rot != before || r.Rotation == nil && rot != (Rotation{}) {
 			r.Rotation = &rot
-			if err := s.save(tx, r); err != nil {
-				return err
-			}
+			return s.save(tx, r)
 		}
-		out = r.secret()
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // FinishRotation is a rotation's last step, in one transaction: the
@@ -92,8 +83,7 @@ func (s *Service) UpdateRotation(ctx context.Context, id string, fn func(sec *Se
 // now, the next one due at next, and no claim or failure.
 func (s *Service) FinishRotation(ctx context.Context, id, versionID string, next time.Time) (*Secret, error) {
 	now := s.now()
-	var out *Secret
-	err := s.updateLive(ctx, id, now, func(tx store.Tx, r *secretRec) error {
+	return s.updateLiveSecret(ctx, id, now, func(tx store.Tx, r *secretRec) error {
 		i := r.version(versionID)
 		if i < 0 {
 			return newErr(ErrNotFound, "Secrets Manager can't find the specified secret version: %s", fault.Printable(versionID, 128))
@@ -115,14 +105,6 @@ func (s *Service) FinishRotation(ctx context.Context, id, versionID string, next
 		rot.normalize()
 		r.Rotation = &rot
 		r.Changed = now
-		if err := s.save(tx, r); err != nil {
-			return err
-		}
-		out = r.secret()
-		return nil
+		return s.save(tx, r)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }

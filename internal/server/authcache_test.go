@@ -75,17 +75,17 @@ func TestPrincipalCacheSeesIAMWrites(t *testing.T) {
 
 	// A trust policy that no longer names the caller denies the next AssumeRole.
 	must(admin.UpdateAssumeRolePolicy(ctx, &sdkiam.UpdateAssumeRolePolicyInput{RoleName: aws.String("deploy"), PolicyDocument: trust("admin")}))
-	if code := apiCode(assume()); code != "AccessDenied" {
+	if code := errCode(assume()); code != "AccessDenied" {
 		t.Errorf("AssumeRole after the trust policy changed: %q, want AccessDenied", code)
 	}
 	// So does a deleted identity policy, for every action.
 	must(admin.DeleteUserPolicy(ctx, &sdkiam.DeleteUserPolicyInput{UserName: aws.String("ci"), PolicyName: aws.String("p")}))
-	if code := apiCode(getUser()); code != "AccessDenied" {
+	if code := errCode(getUser()); code != "AccessDenied" {
 		t.Errorf("GetUser after its policy was deleted: %q, want AccessDenied", code)
 	}
 	// And a deactivated key stops authenticating.
 	must(admin.UpdateAccessKey(ctx, &sdkiam.UpdateAccessKeyInput{UserName: aws.String("ci"), AccessKeyId: key.AccessKey.AccessKeyId, Status: iamtypes.StatusTypeInactive}))
-	if code := apiCode(getUser()); code != "InvalidClientTokenId" {
+	if code := errCode(getUser()); code != "InvalidClientTokenId" {
 		t.Errorf("GetUser with a deactivated key: %q, want InvalidClientTokenId", code)
 	}
 }

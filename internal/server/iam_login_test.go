@@ -16,14 +16,8 @@ import (
 func TestLoginProfilesSDK(t *testing.T) {
 	admin, client := iamSDKBroker(t)
 	ctx := context.Background()
-	if _, err := admin.CreateUser(ctx, &sdkiam.CreateUserInput{UserName: aws.String("alice")}); err != nil {
-		t.Fatal(err)
-	}
-	key, err := admin.CreateAccessKey(ctx, &sdkiam.CreateAccessKeyInput{UserName: aws.String("alice")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice := client(aws.ToString(key.AccessKey.AccessKeyId), aws.ToString(key.AccessKey.SecretAccessKey))
+	aliceKey := sdkUser(t, admin, "alice", "")
+	alice := client(aliceKey.AccessKeyID, aliceKey.SecretAccessKey)
 	code := func(err error) string {
 		var ae smithy.APIError
 		if errors.As(err, &ae) {

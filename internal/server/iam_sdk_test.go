@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdkiam "github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
-	"github.com/aws/smithy-go"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 )
@@ -44,17 +43,6 @@ func iamSDKBroker(t *testing.T) (*sdkiam.Client, func(akid, secret string) *sdki
 		})
 	}
 	return client(core.admin.AccessKeyID, core.admin.SecretAccessKey), client
-}
-
-func apiCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	if err != nil {
-		return "non-API error: " + err.Error()
-	}
-	return ""
 }
 
 // TestIAMWithSDK drives the IAM API with the real aws-sdk-go-v2 client, so
@@ -98,7 +86,7 @@ func TestIAMWithSDK(t *testing.T) {
 		t.Errorf("paged ListUsers = %s", s)
 	}
 	_, err = admin.GetUser(ctx, &sdkiam.GetUserInput{UserName: aws.String("nobody")})
-	if apiCode(err) != "NoSuchEntity" {
+	if errCode(err) != "NoSuchEntity" {
 		t.Errorf("GetUser(nobody) = %v, want NoSuchEntity", err)
 	}
 	var nse *iamtypes.NoSuchEntityException
@@ -111,7 +99,7 @@ func TestIAMWithSDK(t *testing.T) {
 	check("CreateAccessKey", err)
 	ci := newClient(aws.ToString(key.AccessKey.AccessKeyId), aws.ToString(key.AccessKey.SecretAccessKey))
 	_, err = ci.ListUsers(ctx, &sdkiam.ListUsersInput{})
-	if apiCode(err) != "AccessDenied" {
+	if errCode(err) != "AccessDenied" {
 		t.Errorf("ci ListUsers without policy = %v, want AccessDenied", err)
 	}
 	selfPolicy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:GetUser","iam:ListAccessKeys"],"Resource":"arn:aws:iam::123456789012:user/team/${aws:username}"}]}`
@@ -120,7 +108,7 @@ func TestIAMWithSDK(t *testing.T) {
 	if _, err := ci.GetUser(ctx, &sdkiam.GetUserInput{}); err != nil {
 		t.Errorf("ci GetUser self with policy: %v", err)
 	}
-	if _, err := ci.GetUser(ctx, &sdkiam.GetUserInput{UserName: aws.String("dev1")}); apiCode(err) != "AccessDenied" {
+	if _, err := ci.GetUser(ctx, &sdkiam.GetUserInput{UserName: aws.String("dev1")}); errCode(err) != "AccessDenied" {
 		t.Errorf("ci GetUser dev1 = %v, want AccessDenied", err)
 	}
 	lk, err := ci.ListAccessKeys(ctx, &sdkiam.ListAccessKeysInput{})
@@ -140,7 +128,7 @@ func TestIAMWithSDK(t *testing.T) {
 	}
 	_, err = admin.UpdateAccessKey(ctx, &sdkiam.UpdateAccessKeyInput{UserName: aws.String("ci"), AccessKeyId: key.AccessKey.AccessKeyId, Status: iamtypes.StatusTypeInactive})
 	check("UpdateAccessKey", err)
-	if _, err := ci.GetUser(ctx, &sdkiam.GetUserInput{}); apiCode(err) != "InvalidClientTokenId" {
+	if _, err := ci.GetUser(ctx, &sdkiam.GetUserInput{}); errCode(err) != "InvalidClientTokenId" {
 		t.Errorf("inactive key = %v, want InvalidClientTokenId", err)
 	}
 

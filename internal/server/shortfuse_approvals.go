@@ -12,6 +12,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/approvals"
 	"github.com/shortfuse/shortfuse/internal/awsapi"
+	"github.com/shortfuse/shortfuse/internal/brokerwire"
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/policy"
 	"github.com/shortfuse/shortfuse/internal/registry"
@@ -108,46 +109,29 @@ func invalidParam(format string, args ...any) error {
 
 // --- wire shapes -----------------------------------------------------------
 
-type buildShape struct {
-	System     string `json:"System,omitempty"`
-	URL        string `json:"Url,omitempty"`
-	Job        string `json:"Job,omitempty"`
-	Number     string `json:"Number,omitempty"`
-	Commit     string `json:"Commit,omitempty"`
-	ParamsHash string `json:"ParametersHash,omitempty"`
-}
-
-type approvalShape struct {
-	Approver        string  `json:"Approver"`
-	UserName        string  `json:"UserName"`
-	ApprovedAt      float64 `json:"ApprovedAt"`
-	DurationSeconds int64   `json:"DurationSeconds,omitempty"`
-	AttachedPolicy  bool    `json:"AttachedPolicy,omitempty"`
-}
-
 // RequestShape is a request as the shortfuse service answers it.
 type requestShape struct {
-	Code              string          `json:"Code"`
-	Status            string          `json:"Status"`
-	RoleArn           string          `json:"RoleArn"`
-	Requester         string          `json:"Requester"`
-	SourceIP          string          `json:"SourceIp,omitempty"`
-	Reason            string          `json:"Reason,omitempty"`
-	DurationSeconds   int64           `json:"DurationSeconds"`
-	CreatedAt         float64         `json:"CreatedAt"`
-	ExpiresAt         float64         `json:"ExpiresAt"`
-	Build             buildShape      `json:"Build"`
-	ApprovalsRequired int             `json:"ApprovalsRequired"`
-	ApproversGroup    string          `json:"ApproversGroup,omitempty"`
-	Approvals         []approvalShape `json:"Approvals"`
-	SessionPolicy     string          `json:"SessionPolicy,omitempty"`
-	DeniedBy          string          `json:"DeniedBy,omitempty"`
-	DeniedAt          *float64        `json:"DeniedAt,omitempty"`
-	DenyReason        string          `json:"DenyReason,omitempty"`
-	SessionAccessKey  string          `json:"SessionAccessKeyId,omitempty"`
-	SessionExpiration *float64        `json:"SessionExpiration,omitempty"`
-	RedeemedAt        *float64        `json:"RedeemedAt,omitempty"`
-	Replays           int             `json:"Replays,omitempty"`
+	Code              string                `json:"Code"`
+	Status            string                `json:"Status"`
+	RoleArn           string                `json:"RoleArn"`
+	Requester         string                `json:"Requester"`
+	SourceIP          string                `json:"SourceIp,omitempty"`
+	Reason            string                `json:"Reason,omitempty"`
+	DurationSeconds   int64                 `json:"DurationSeconds"`
+	CreatedAt         float64               `json:"CreatedAt"`
+	ExpiresAt         float64               `json:"ExpiresAt"`
+	Build             brokerwire.Build      `json:"Build"`
+	ApprovalsRequired int                   `json:"ApprovalsRequired"`
+	ApproversGroup    string                `json:"ApproversGroup,omitempty"`
+	Approvals         []brokerwire.Approval `json:"Approvals"`
+	SessionPolicy     string                `json:"SessionPolicy,omitempty"`
+	DeniedBy          string                `json:"DeniedBy,omitempty"`
+	DeniedAt          *float64              `json:"DeniedAt,omitempty"`
+	DenyReason        string                `json:"DenyReason,omitempty"`
+	SessionAccessKey  string                `json:"SessionAccessKeyId,omitempty"`
+	SessionExpiration *float64              `json:"SessionExpiration,omitempty"`
+	RedeemedAt        *float64              `json:"RedeemedAt,omitempty"`
+	Replays           int                   `json:"Replays,omitempty"`
 }
 
 func apEpoch(t time.Time) float64 { return float64(t.Unix()) }
@@ -171,10 +155,10 @@ func requestOut(q *approvals.Request, now time.Time) requestShape {
 		DurationSeconds:   int64(q.Duration / time.Second),
 		CreatedAt:         apEpoch(q.CreatedAt),
 		ExpiresAt:         apEpoch(q.ExpiresAt),
-		Build:             buildShape{System: q.Build.System, URL: q.Build.URL, Job: q.Build.Job, Number: q.Build.Number, Commit: q.Build.Commit, ParamsHash: q.Build.ParamsHash},
+		Build:             brokerwire.Build{System: q.Build.System, URL: q.Build.URL, Job: q.Build.Job, Number: q.Build.Number, Commit: q.Build.Commit, ParametersHash: q.Build.ParamsHash},
 		ApprovalsRequired: q.Rules.Required,
 		ApproversGroup:    q.Rules.Group,
-		Approvals:         []approvalShape{},
+		Approvals:         []brokerwire.Approval{},
 		SessionPolicy:     q.Policy(),
 		DeniedBy:          q.DeniedBy,
 		DeniedAt:          apEpochPtr(q.DeniedAt),
@@ -183,7 +167,7 @@ func requestOut(q *approvals.Request, now time.Time) requestShape {
 		Replays:           q.Replays,
 	}
 	for _, a := range q.Approvals {
-		out.Approvals = append(out.Approvals, approvalShape{Approver: a.ARN, UserName: a.UserName, ApprovedAt: apEpoch(a.At), DurationSeconds: int64(a.Duration / time.Second), AttachedPolicy: a.Policy != ""})
+		out.Approvals = append(out.Approvals, brokerwire.Approval{Approver: a.ARN, UserName: a.UserName, ApprovedAt: brokerwire.EpochTime{Time: a.At}, DurationSeconds: int64(a.Duration / time.Second), AttachedPolicy: a.Policy != ""})
 	}
 	if q.Session != nil {
 		out.SessionAccessKey = q.Session.AccessKeyID
@@ -376,20 +360,12 @@ func (s *Server) mayActAsApprover(ctx context.Context, r *Request, q *approvals.
 // --- CreateRequest ----------------------------------------------------------
 
 type createRequestInput struct {
-	RoleArn         *string     `json:"RoleArn"`
-	DurationSeconds *int64      `json:"DurationSeconds"`
-	Reason          *string     `json:"Reason"`
-	Build           *buildShape `json:"Build"`
-	VerifyKey       []byte      `json:"VerifyKey"`
-	WrapKey         []byte      `json:"WrapKey"`
-}
-
-type createRequestOutput struct {
-	Code              string  `json:"Code"`
-	Status            string  `json:"Status"`
-	ExpiresAt         float64 `json:"ExpiresAt"`
-	ApprovalsRequired int     `json:"ApprovalsRequired"`
-	ApprovalPath      string  `json:"ApprovalPath"`
+	RoleArn         *string           `json:"RoleArn"`
+	DurationSeconds *int64            `json:"DurationSeconds"`
+	Reason          *string           `json:"Reason"`
+	Build           *brokerwire.Build `json:"Build"`
+	VerifyKey       []byte            `json:"VerifyKey"`
+	WrapKey         []byte            `json:"WrapKey"`
 }
 
 var reRoleARN = regexp.MustCompile(`^arn:aws:iam::\d{12}:role/[\w+=,.@/-]{1,512}$`)
@@ -420,7 +396,7 @@ func handleCreateRequest(s *Server) Handler {
 		}
 		var build approvals.Build
 		if in.Build != nil {
-			build = approvals.Build{System: in.Build.System, URL: in.Build.URL, Job: in.Build.Job, Number: in.Build.Number, Commit: in.Build.Commit, ParamsHash: in.Build.ParamsHash}
+			build = approvals.Build{System: in.Build.System, URL: in.Build.URL, Job: in.Build.Job, Number: in.Build.Number, Commit: in.Build.Commit, ParamsHash: in.Build.ParametersHash}
 			if err := build.Validate(); err != nil {
 				return nil, invalidParam("Build: %s", err.Error())
 			}
@@ -452,7 +428,7 @@ func handleCreateRequest(s *Server) Handler {
 			return nil, err
 		}
 		s.log.Info("approval requested", "request_id", r.ID, "code", q.Code, "role", roleARN, "by", r.Caller.ARN)
-		return &createRequestOutput{Code: q.Code, Status: string(q.Status(r.Time)), ExpiresAt: apEpoch(q.ExpiresAt), ApprovalsRequired: q.Rules.Required, ApprovalPath: "/ui/requests/" + q.Code}, nil
+		return &brokerwire.CreateRequestOutput{Code: q.Code, Status: string(q.Status(r.Time)), ExpiresAt: brokerwire.EpochTime{Time: q.ExpiresAt}, ApprovalsRequired: q.Rules.Required, ApprovalPath: "/ui/requests/" + q.Code}, nil
 	}
 }
 
@@ -850,12 +826,6 @@ type redeemRequestInput struct {
 	Proof []byte  `json:"Proof"`
 }
 
-type redeemRequestOutput struct {
-	Code              string  `json:"Code"`
-	SealedCredentials []byte  `json:"SealedCredentials"`
-	Expiration        float64 `json:"Expiration"`
-}
-
 // RedeemRequest hands the sealed session to the requester once. A second
 // redemption is refused, counted as an alarm, and revokes the session: a
 // replayed redemption means the request's secret was copied or its answer
@@ -901,7 +871,7 @@ func handleRedeemRequest(s *Server) Handler {
 			return nil, err
 		}
 		s.log.Info("approval redeemed", "request_id", r.ID, "code", code, "by", r.Caller.ARN)
-		return &redeemRequestOutput{Code: code, SealedCredentials: red.Wrapped, Expiration: apEpoch(red.Expires)}, nil
+		return &brokerwire.RedeemRequestOutput{Code: code, SealedCredentials: red.Wrapped, Expiration: brokerwire.EpochTime{Time: red.Expires}}, nil
 	}
 }
 

@@ -3,14 +3,12 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 
@@ -20,26 +18,16 @@ import (
 // callShortfuse sends a signed JSON 1.1 request to the shortfuse service.
 func callShortfuse(t *testing.T, b *testBroker, c aws.Credentials, op, body string) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest("POST", b.url+"/", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "shortfuse."+op)
-	if err := v4.NewSigner().SignHTTP(context.Background(), c, req, sha256Hex(body), "shortfuse", "us-east-1", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
+	resp := signedPost(t, b.url, c, body, "shortfuse", "us-east-1", time.Now(), http.Header{
+		"Content-Type": {"application/x-amz-json-1.1"},
+		"X-Amz-Target": {"shortfuse." + op},
+	})
+	data := resp.body
 	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
+	if err := json.Unmarshal([]byte(data), &m); err != nil {
 		t.Fatalf("%s: response is not JSON: %s", op, data)
 	}
-	return resp.StatusCode, m
+	return resp.status, m
 }
 
 func mustShortfuse(t *testing.T, b *testBroker, c aws.Credentials, op, body string) map[string]any {

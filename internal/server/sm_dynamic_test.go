@@ -95,7 +95,7 @@ func newDynBroker(t *testing.T) *dynBroker {
 	au := &memAudit{}
 	dbc := dbcred.New(dbcred.Options{
 		Store: core.st, Sealer: core.sealer, Engines: map[string]dbcred.Engine{dbcred.EnginePostgres: eng},
-		Master: smapi.MasterReader(svc), Live: core.reg.Live, Audit: smapi.LeaseAuditor(au, smAccount, "us-east-1"), Logger: logger,
+		Master: smapi.MasterReader(svc), Live: core.reg.Live, Audit: smapi.LeaseAuditor(au, smAccount, "us-east-1"), Replica: dbcred.Replica{Logger: logger},
 	})
 	deps := core.deps()
 	deps.Secrets, deps.DBCred = svc, dbc

@@ -75,8 +75,8 @@ func TestRotateSecretAPI(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	au := &memAudit{}
 	db := &memDB{pw: map[string]string{"app": "Old-App-Passw0rd", "master": testMasterPW}}
-	rot := rotation.New(rotation.Options{Secrets: svc, Rotators: map[string]dbcred.Rotator{"postgres": db}, Owner: "test",
-		Audit: smapi.RotationAuditor(au, smAccount, "us-east-1"), Logger: logger})
+	rot := rotation.New(rotation.Options{Secrets: svc, Rotators: map[string]dbcred.Rotator{"postgres": db},
+		Audit: smapi.RotationAuditor(au, smAccount, "us-east-1"), Replica: dbcred.Replica{Owner: "test", Logger: logger}})
 	deps := core.deps()
 	deps.Secrets, deps.Rotation = svc, rot
 	srv := New(Config{Account: smAccount, Region: "us-east-1", Logger: logger, Audit: au, Redactor: audit.NewRedactor(make([]byte, 32))}, deps)

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http/httptest"
 	"slices"
 	"sort"
@@ -82,8 +83,14 @@ func (b *smBroker) sts(c aws.Credentials) *sts.Client {
 // user creates an IAM user with an inline policy and returns its key.
 func (b *smBroker) user(t *testing.T, name, policy string) aws.Credentials {
 	t.Helper()
+	return sdkUser(t, b.iam(), name, policy)
+}
+
+// sdkUser creates, with c, an IAM user with an inline policy (none if
+// policy is "") and returns its new access key.
+func sdkUser(t *testing.T, c *sdkiam.Client, name, policy string) aws.Credentials {
+	t.Helper()
 	ctx := context.Background()
-	c := b.iam()
 	if _, err := c.CreateUser(ctx, &sdkiam.CreateUserInput{UserName: aws.String(name)}); err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +245,7 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 	_, err = c.UpdateSecretVersionStage(ctx, &sdksm.UpdateSecretVersionStageInput{SecretId: aws.String("/prod/db"), VersionStage: aws.String("AWSCURRENT"), MoveToVersionId: aws.String(v3), RemoveFromVersionId: aws.String(v2)})
 	must("UpdateSecretVersionStage", err)
 	want := map[string]string{v2: "AWSPREVIOUS", v3: "AWSCURRENT,AWSPENDING"}
-	if got := stagesOf(t, c, "/prod/db"); !equalMaps(got, want) {
+	if got := stagesOf(t, c, "/prod/db"); !maps.Equal(got, want) {
 		t.Errorf("stages = %v, want %v", got, want)
 	}
 	_, err = c.UpdateSecretVersionStage(ctx, &sdksm.UpdateSecretVersionStageInput{SecretId: aws.String("/prod/db"), VersionStage: aws.String("AWSCURRENT"), RemoveFromVersionId: aws.String(v3)})
@@ -490,18 +497,6 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 			t.Errorf("the broker's log contains the secret value %q", v)
 		}
 	}
-}
-
-func equalMaps(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 func newTestServer(t testing.TB, srv *Server) string {

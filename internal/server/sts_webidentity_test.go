@@ -2,21 +2,10 @@ package server
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,143 +17,23 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/shortfuse/shortfuse/internal/policy"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
-
-// oidcKeys are generated once per test process: RSA generation is slow.
-var oidcKeys = sync.OnceValue(func() struct {
-	rsa, rsa2 *rsa.PrivateKey
-	ec        *ecdsa.PrivateKey
-} {
-	var k struct {
-		rsa, rsa2 *rsa.PrivateKey
-		ec        *ecdsa.PrivateKey
-	}
-	var err error
-	if k.rsa, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-		panic(err)
-	}
-	if k.rsa2, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-		panic(err)
-	}
-	if k.ec, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
-		panic(err)
-	}
-	return k
-})
 
 // localIssuer is an OpenID provider on loopback: discovery document and
 // JWKS, with RSA key "rsa-1" and EC key "ec-1".
-type localIssuer struct {
-	url     string
-	mu      sync.Mutex
-	jwks    []byte
-	fetches atomic.Int32
-}
-
-func jwksOf(t *testing.T, keys ...jose.JSONWebKey) []byte {
-	t.Helper()
-	b, err := json.Marshal(jose.JSONWebKeySet{Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+type localIssuer struct{ *testutil.OIDCIssuer }
 
 func newLocalIssuer(t *testing.T) *localIssuer {
 	t.Helper()
-	k := oidcKeys()
-	li := &localIssuer{jwks: jwksOf(t,
-		jose.JSONWebKey{Key: &k.rsa.PublicKey, KeyID: "rsa-1", Algorithm: "RS256", Use: "sig"},
-		jose.JSONWebKey{Key: &k.ec.PublicKey, KeyID: "ec-1", Algorithm: "ES256", Use: "sig"})}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /oidc/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"issuer":"` + li.url + `","jwks_uri":"` + li.url + `/jwks","id_token_signing_alg_values_supported":["RS256","ES256"]}`))
-	})
-	mux.HandleFunc("GET /oidc/jwks", func(w http.ResponseWriter, r *http.Request) {
-		li.fetches.Add(1)
-		li.mu.Lock()
-		defer li.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(li.jwks)
-	})
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	li.url = srv.URL + "/oidc"
-	return li
+	return &localIssuer{testutil.NewOIDCIssuer(t, testutil.StandardJWKS(t))}
 }
-
-func (li *localIssuer) setJWKS(b []byte) {
-	li.mu.Lock()
-	li.jwks = b
-	li.mu.Unlock()
-}
-
-// prefix is the condition-key prefix of the issuer.
-func (li *localIssuer) prefix() string { return strings.TrimPrefix(li.url, "http://") }
 
 func (li *localIssuer) claims(now time.Time, kv ...any) map[string]any {
-	m := map[string]any{
-		"iss":              li.url,
-		"sub":              "repo:octo-org/octo-repo:ref:refs/heads/main",
-		"aud":              "sts.amazonaws.com",
-		"iat":              now.Unix(),
-		"nbf":              now.Unix(),
-		"exp":              now.Add(5 * time.Minute).Unix(),
-		"repository":       "octo-org/octo-repo",
-		"ref":              "refs/heads/main",
-		"environment":      "production",
-		"job_workflow_ref": "octo-org/octo-repo/.github/workflows/deploy.yml@refs/heads/main",
-	}
-	for i := 0; i+1 < len(kv); i += 2 {
-		if kv[i+1] == nil {
-			delete(m, kv[i].(string))
-			continue
-		}
-		m[kv[i].(string)] = kv[i+1]
-	}
-	return m
-}
-
-func signToken(t *testing.T, key any, alg jose.SignatureAlgorithm, kid string, claims map[string]any) string {
-	t.Helper()
-	opts := (&jose.SignerOptions{}).WithType("JWT")
-	if kid != "" {
-		opts.WithHeader("kid", kid)
-	}
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, _ := json.Marshal(claims)
-	obj, err := s.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := obj.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func unsignedToken(header string, claims map[string]any, sigKey []byte) string {
-	enc := base64.RawURLEncoding
-	payload, _ := json.Marshal(claims)
-	signing := enc.EncodeToString([]byte(header)) + "." + enc.EncodeToString(payload)
-	if sigKey == nil {
-		return signing + "."
-	}
-	m := hmac.New(sha256.New, sigKey)
-	m.Write([]byte(signing))
-	return signing + "." + enc.EncodeToString(m.Sum(nil))
-}
-
-func tamperToken(tok string, claims map[string]any) string {
-	parts := strings.Split(tok, ".")
-	payload, _ := json.Marshal(claims)
-	parts[1] = base64.RawURLEncoding.EncodeToString(payload)
-	return strings.Join(parts, ".")
+	m := testutil.WithClaims(testutil.GitHubClaims(li.URL, now),
+		"environment", "production",
+		"job_workflow_ref", "octo-org/octo-repo/.github/workflows/deploy.yml@refs/heads/main")
+	return testutil.WithClaims(m, kv...)
 }
 
 func (b *testBroker) iamClient() *sdkiam.Client {
@@ -203,13 +72,13 @@ func newWebIdentityFixture(t *testing.T) *webIdentityFixture {
 	ctx := context.Background()
 	ic := b.iamClient()
 	out, err := ic.CreateOpenIDConnectProvider(ctx, &sdkiam.CreateOpenIDConnectProviderInput{
-		Url: aws.String(li.url), ClientIDList: []string{"sts.amazonaws.com"},
+		Url: aws.String(li.URL), ClientIDList: []string{"sts.amazonaws.com"},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	prov := *out.OpenIDConnectProviderArn
-	p := li.prefix()
+	p := li.Prefix()
 	trust := trustPolicyFor(prov, p, `{"StringEquals":{"`+p+`:aud":"sts.amazonaws.com","`+p+`:ref":"refs/heads/main","`+p+`:environment":"production"},`+
 		`"StringLike":{"`+p+`:sub":"repo:octo-org/octo-repo:*","`+p+`:job_workflow_ref":"octo-org/octo-repo/.github/workflows/*"}}`)
 	role, err := ic.CreateRole(ctx, &sdkiam.CreateRoleInput{RoleName: aws.String("deploy"), AssumeRolePolicyDocument: aws.String(trust)})
@@ -233,11 +102,11 @@ func (f *webIdentityFixture) assume(token string, mod ...func(*sts.AssumeRoleWit
 
 func TestAssumeRoleWithWebIdentity(t *testing.T) {
 	f := newWebIdentityFixture(t)
-	k := oidcKeys()
+	k := testutil.OIDCKeys()
 	now := f.b.clock.Now()
 	good := f.iss.claims(now)
-	rsTok := signToken(t, k.rsa, jose.RS256, "rsa-1", good)
-	derRSA, _ := x509.MarshalPKIXPublicKey(&k.rsa.PublicKey)
+	rsTok := testutil.SignJWT(t, k.RSA, jose.RS256, "rsa-1", good)
+	derRSA, _ := x509.MarshalPKIXPublicKey(&k.RSA.PublicKey)
 
 	ic := f.b.iamClient()
 	other, err := ic.CreateRole(context.Background(), &sdkiam.CreateRoleInput{RoleName: aws.String("other-provider"),
@@ -261,25 +130,25 @@ func TestAssumeRoleWithWebIdentity(t *testing.T) {
 		want  string
 	}{
 		{"ok/rs256", rsTok, nil, ""},
-		{"ok/es256", signToken(t, k.ec, jose.ES256, "ec-1", good), nil, ""},
+		{"ok/es256", testutil.SignJWT(t, k.EC, jose.ES256, "ec-1", good), nil, ""},
 		{"ok/session-policy", rsTok, []func(*sts.AssumeRoleWithWebIdentityInput){func(in *sts.AssumeRoleWithWebIdentityInput) {
 			in.Policy = aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:GetCallerIdentity","Resource":"*"}]}`)
 			in.DurationSeconds = aws.Int32(900)
 		}}, ""},
 
-		{"fail/wrong-audience", signToken(t, k.rsa, jose.RS256, "rsa-1", f.iss.claims(now, "aud", "someone-else")), nil, "InvalidIdentityToken"},
-		{"fail/wrong-issuer", signToken(t, k.rsa, jose.RS256, "rsa-1", f.iss.claims(now, "iss", "http://127.0.0.1:1/elsewhere")), nil, "InvalidIdentityToken"},
-		{"fail/expired", signToken(t, k.rsa, jose.RS256, "rsa-1", f.iss.claims(now.Add(-time.Hour))), nil, "ExpiredTokenException"},
-		{"fail/not-yet-valid", signToken(t, k.rsa, jose.RS256, "rsa-1", f.iss.claims(now, "nbf", now.Add(10*time.Minute).Unix())), nil, "InvalidIdentityToken"},
-		{"fail/alg-none", unsignedToken(`{"alg":"none","typ":"JWT"}`, good, nil), nil, "InvalidIdentityToken"},
-		{"fail/hs256-public-key", unsignedToken(`{"alg":"HS256","typ":"JWT","kid":"rsa-1"}`, good, derRSA), nil, "InvalidIdentityToken"},
-		{"fail/unknown-kid", signToken(t, k.rsa2, jose.RS256, "rsa-2", good), nil, "InvalidIdentityToken"},
-		{"fail/tampered-payload", tamperToken(rsTok, f.iss.claims(now, "repository", "evil-org/octo-repo")), nil, "InvalidIdentityToken"},
+		{"fail/wrong-audience", testutil.SignJWT(t, k.RSA, jose.RS256, "rsa-1", f.iss.claims(now, "aud", "someone-else")), nil, "InvalidIdentityToken"},
+		{"fail/wrong-issuer", testutil.SignJWT(t, k.RSA, jose.RS256, "rsa-1", f.iss.claims(now, "iss", "http://127.0.0.1:1/elsewhere")), nil, "InvalidIdentityToken"},
+		{"fail/expired", testutil.SignJWT(t, k.RSA, jose.RS256, "rsa-1", f.iss.claims(now.Add(-time.Hour))), nil, "ExpiredTokenException"},
+		{"fail/not-yet-valid", testutil.SignJWT(t, k.RSA, jose.RS256, "rsa-1", f.iss.claims(now, "nbf", now.Add(10*time.Minute).Unix())), nil, "InvalidIdentityToken"},
+		{"fail/alg-none", testutil.ForgeJWT(`{"alg":"none","typ":"JWT"}`, good, nil), nil, "InvalidIdentityToken"},
+		{"fail/hs256-public-key", testutil.ForgeJWT(`{"alg":"HS256","typ":"JWT","kid":"rsa-1"}`, good, derRSA), nil, "InvalidIdentityToken"},
+		{"fail/unknown-kid", testutil.SignJWT(t, k.RSA2, jose.RS256, "rsa-2", good), nil, "InvalidIdentityToken"},
+		{"fail/tampered-payload", testutil.TamperJWT(rsTok, f.iss.claims(now, "repository", "evil-org/octo-repo")), nil, "InvalidIdentityToken"},
 		{"fail/garbage", "not-a-token", nil, "InvalidIdentityToken"},
-		{"fail/claims-differ-by-case", signToken(t, k.rsa, jose.RS256, "rsa-1", f.iss.claims(now, "Ref", "refs/heads/evil")), nil, "IDPRejectedClaim"},
-		{"fail/trust-rejects-ref", signToken(t, k.rsa, jose.RS256, "rsa-1", f.iss.claims(now, "ref", "refs/heads/feature", "sub", "repo:octo-org/octo-repo:ref:refs/heads/feature")), nil, "AccessDenied"},
-		{"fail/trust-rejects-repository", signToken(t, k.rsa, jose.RS256, "rsa-1", f.iss.claims(now, "sub", "repo:evil-org/octo-repo:ref:refs/heads/main")), nil, "AccessDenied"},
-		{"fail/trust-needs-environment", signToken(t, k.rsa, jose.RS256, "rsa-1", f.iss.claims(now, "environment", nil)), nil, "AccessDenied"},
+		{"fail/claims-differ-by-case", testutil.SignJWT(t, k.RSA, jose.RS256, "rsa-1", f.iss.claims(now, "Ref", "refs/heads/evil")), nil, "IDPRejectedClaim"},
+		{"fail/trust-rejects-ref", testutil.SignJWT(t, k.RSA, jose.RS256, "rsa-1", f.iss.claims(now, "ref", "refs/heads/feature", "sub", "repo:octo-org/octo-repo:ref:refs/heads/feature")), nil, "AccessDenied"},
+		{"fail/trust-rejects-repository", testutil.SignJWT(t, k.RSA, jose.RS256, "rsa-1", f.iss.claims(now, "sub", "repo:evil-org/octo-repo:ref:refs/heads/main")), nil, "AccessDenied"},
+		{"fail/trust-needs-environment", testutil.SignJWT(t, k.RSA, jose.RS256, "rsa-1", f.iss.claims(now, "environment", nil)), nil, "AccessDenied"},
 		{"fail/role-missing", rsTok, []func(*sts.AssumeRoleWithWebIdentityInput){roleARN(aws.String("arn:aws:iam::" + f.b.srv.cfg.Account + ":role/nope"))}, "AccessDenied"},
 		{"fail/role-trusts-other-provider", rsTok, []func(*sts.AssumeRoleWithWebIdentityInput){roleARN(other.Role.Arn)}, "AccessDenied"},
 		{"fail/role-trusts-account-only", rsTok, []func(*sts.AssumeRoleWithWebIdentityInput){roleARN(awsTrust.Role.Arn)}, "AccessDenied"},
@@ -291,7 +160,7 @@ func TestAssumeRoleWithWebIdentity(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := f.assume(tc.token, tc.mod...)
-			if got := apiCode(err); got != tc.want {
+			if got := errCode(err); got != tc.want {
 				t.Fatalf("AssumeRoleWithWebIdentity() code = %q (%v), want %q", got, err, tc.want)
 			}
 			if err != nil {
@@ -328,9 +197,9 @@ func TestAssumeRoleWithWebIdentity(t *testing.T) {
 // fetch the issuer's keys again, at most once a minute.
 func TestWebIdentityKeyRotation(t *testing.T) {
 	f := newWebIdentityFixture(t)
-	k := oidcKeys()
+	k := testutil.OIDCKeys()
 	tok := func(key any, kid string) string {
-		return signToken(t, key, jose.RS256, kid, f.iss.claims(f.b.clock.Now()))
+		return testutil.SignJWT(t, key, jose.RS256, kid, f.iss.claims(f.b.clock.Now()))
 	}
 	steps := []struct {
 		name        string
@@ -340,24 +209,24 @@ func TestWebIdentityKeyRotation(t *testing.T) {
 		want        string
 		wantFetches int32
 	}{
-		{"ok/first-token-fetches-keys", 0, false, func() string { return tok(k.rsa, "rsa-1") }, "", 1},
-		{"fail/unknown-kid-too-soon-no-fetch", 0, false, func() string { return tok(k.rsa2, "rsa-2") }, "InvalidIdentityToken", 1},
-		{"fail/unknown-kid-after-refresh-still-unknown", 2 * time.Minute, false, func() string { return tok(k.rsa2, "rsa-2") }, "InvalidIdentityToken", 2},
-		{"ok/rotated-key-found", 4 * time.Minute, true, func() string { return tok(k.rsa2, "rsa-2") }, "", 3},
-		{"ok/cached", 4 * time.Minute, false, func() string { return tok(k.rsa, "rsa-1") }, "", 3},
+		{"ok/first-token-fetches-keys", 0, false, func() string { return tok(k.RSA, "rsa-1") }, "", 1},
+		{"fail/unknown-kid-too-soon-no-fetch", 0, false, func() string { return tok(k.RSA2, "rsa-2") }, "InvalidIdentityToken", 1},
+		{"fail/unknown-kid-after-refresh-still-unknown", 2 * time.Minute, false, func() string { return tok(k.RSA2, "rsa-2") }, "InvalidIdentityToken", 2},
+		{"ok/rotated-key-found", 4 * time.Minute, true, func() string { return tok(k.RSA2, "rsa-2") }, "", 3},
+		{"ok/cached", 4 * time.Minute, false, func() string { return tok(k.RSA, "rsa-1") }, "", 3},
 	}
 	for _, st := range steps {
 		f.b.clock.Shift(st.clock)
 		if st.rotate {
-			f.iss.setJWKS(jwksOf(t,
-				jose.JSONWebKey{Key: &k.rsa.PublicKey, KeyID: "rsa-1", Algorithm: "RS256"},
-				jose.JSONWebKey{Key: &k.rsa2.PublicKey, KeyID: "rsa-2", Algorithm: "RS256"}))
+			f.iss.SetJWKS(testutil.JWKS(t,
+				jose.JSONWebKey{Key: &k.RSA.PublicKey, KeyID: "rsa-1", Algorithm: "RS256"},
+				jose.JSONWebKey{Key: &k.RSA2.PublicKey, KeyID: "rsa-2", Algorithm: "RS256"}))
 		}
 		_, err := f.assume(st.token())
-		if got := apiCode(err); got != st.want {
+		if got := errCode(err); got != st.want {
 			t.Fatalf("%s: code = %q (%v), want %q", st.name, got, err, st.want)
 		}
-		if got := f.iss.fetches.Load(); got != st.wantFetches {
+		if got := f.iss.Fetches.Load(); got != st.wantFetches {
 			t.Fatalf("%s: JWKS fetches = %d, want %d", st.name, got, st.wantFetches)
 		}
 	}
@@ -368,7 +237,7 @@ func TestWebIdentityKeyRotation(t *testing.T) {
 // shortfuse.SetOpenIDConnectProviderJWKS.
 func TestWebIdentityStoredJWKS(t *testing.T) {
 	b := newTestBroker(t, time.Hour, nil)
-	k := oidcKeys()
+	k := testutil.OIDCKeys()
 	ctx := context.Background()
 	ic := b.iamClient()
 	const iss = "https://jenkins.invalid/oidc"
@@ -384,7 +253,7 @@ func TestWebIdentityStoredJWKS(t *testing.T) {
 	}
 	now := b.clock.Now()
 	claims := map[string]any{"iss": iss, "sub": "https://jenkins.invalid/job/deploy/", "aud": "shortfuse", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "build_number": 7}
-	token := signToken(t, k.ec, jose.ES256, "jenkins-1", claims)
+	token := testutil.SignJWT(t, k.EC, jose.ES256, "jenkins-1", claims)
 	assume := func() error {
 		_, err := b.anonSTS().AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{RoleArn: role.Role.Arn, RoleSessionName: aws.String("deploy-7"), WebIdentityToken: aws.String(token)})
 		return err
@@ -395,18 +264,10 @@ func TestWebIdentityStoredJWKS(t *testing.T) {
 		!strings.Contains(err.Error(), "Couldn't retrieve verification key from your identity provider, please reference AssumeRoleWithWebIdentity documentation for requirements") {
 		t.Fatalf("unreachable issuer: %v, want IDPCommunicationError", err)
 	}
-	jwks := string(jwksOf(t, jose.JSONWebKey{Key: &k.ec.PublicKey, KeyID: "jenkins-1", Algorithm: "ES256", Use: "sig"}))
+	jwks := string(testutil.JWKS(t, jose.JSONWebKey{Key: &k.EC.PublicKey, KeyID: "jenkins-1", Algorithm: "ES256", Use: "sig"}))
 	body, _ := json.Marshal(map[string]any{"OpenIDConnectProviderArn": prov, "JWKS": jwks})
 
-	user, err := ic.CreateUser(ctx, &sdkiam.CreateUserInput{UserName: aws.String("nobody")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := ic.CreateAccessKey(ctx, &sdkiam.CreateAccessKeyInput{UserName: user.User.UserName})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nobody := aws.Credentials{AccessKeyID: *key.AccessKey.AccessKeyId, SecretAccessKey: *key.AccessKey.SecretAccessKey}
+	nobody := sdkUser(t, ic, "nobody", "")
 	for _, tc := range []struct {
 		name string
 		c    aws.Credentials
@@ -415,7 +276,7 @@ func TestWebIdentityStoredJWKS(t *testing.T) {
 	}{
 		{"fail/not-authorized", nobody, string(body), "AccessDeniedException"},
 		{"fail/no-provider", b.admin, `{"OpenIDConnectProviderArn":"arn:aws:iam::` + b.srv.cfg.Account + `:oidc-provider/nope.example","JWKS":` + strconvQuote(jwks) + `}`, "NoSuchEntityException"},
-		{"fail/private-key", b.admin, `{"OpenIDConnectProviderArn":"` + prov + `","JWKS":` + strconvQuote(string(jwksOf(t, jose.JSONWebKey{Key: k.ec, KeyID: "x"}))) + `}`, "InvalidInputException"},
+		{"fail/private-key", b.admin, `{"OpenIDConnectProviderArn":"` + prov + `","JWKS":` + strconvQuote(string(testutil.JWKS(t, jose.JSONWebKey{Key: k.EC, KeyID: "x"}))) + `}`, "InvalidInputException"},
 		{"fail/no-jwks-member", b.admin, `{"OpenIDConnectProviderArn":"` + prov + `"}`, "InvalidParameterException"},
 		{"fail/unknown-member", b.admin, `{"OpenIDConnectProviderArn":"` + prov + `","Jwks":""}`, "ValidationException"},
 		{"fail/duplicate-member", b.admin, `{"OpenIDConnectProviderArn":"` + prov + `","JWKS":"","JWKS":""}`, "SerializationException"},
@@ -432,7 +293,7 @@ func TestWebIdentityStoredJWKS(t *testing.T) {
 	// Removing the stored set sends the broker back to the issuer.
 	mustShortfuse(t, b, b.admin, "SetOpenIDConnectProviderJWKS", `{"OpenIDConnectProviderArn":"`+prov+`","JWKS":""}`)
 	b.clock.Shift(2 * time.Minute)
-	if got := apiCode(assume()); got != "IDPCommunicationError" {
+	if got := errCode(assume()); got != "IDPCommunicationError" {
 		t.Fatalf("after removal: code %q, want IDPCommunicationError", got)
 	}
 }
@@ -497,7 +358,7 @@ func TestOpenIDConnectProviderOperations(t *testing.T) {
 		}, "NoSuchEntity"},
 	}
 	for _, st := range steps {
-		if got := apiCode(st.call()); got != st.want {
+		if got := errCode(st.call()); got != st.want {
 			t.Fatalf("%s: code %q, want %q", st.name, got, st.want)
 		}
 	}
@@ -520,16 +381,9 @@ func TestOpenIDConnectProviderOperations(t *testing.T) {
 
 	// Without permission, each operation is AccessDenied, whether or not the
 	// provider exists.
-	user, err := ic.CreateUser(ctx, &sdkiam.CreateUserInput{UserName: aws.String("nobody")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := ic.CreateAccessKey(ctx, &sdkiam.CreateAccessKeyInput{UserName: user.User.UserName})
-	if err != nil {
-		t.Fatal(err)
-	}
+	nobodyKey := sdkUser(t, ic, "nobody", "")
 	nc := sdkiam.New(sdkiam.Options{Region: "us-east-1", BaseEndpoint: aws.String(b.url), RetryMaxAttempts: 1,
-		Credentials: credentials.NewStaticCredentialsProvider(*key.AccessKey.AccessKeyId, *key.AccessKey.SecretAccessKey, "")})
+		Credentials: credentials.StaticCredentialsProvider{Value: nobodyKey}})
 	for name, call := range map[string]func() error{
 		"create": func() error {
 			_, err := nc.CreateOpenIDConnectProvider(ctx, &sdkiam.CreateOpenIDConnectProviderInput{Url: aws.String("https://gitlab.com")})
@@ -552,7 +406,7 @@ func TestOpenIDConnectProviderOperations(t *testing.T) {
 			return err
 		},
 	} {
-		if got := apiCode(call()); got != "AccessDenied" {
+		if got := errCode(call()); got != "AccessDenied" {
 			t.Errorf("%s without permission: code %q, want AccessDenied", name, got)
 		}
 	}
@@ -560,7 +414,7 @@ func TestOpenIDConnectProviderOperations(t *testing.T) {
 	if _, err := ic.DeleteOpenIDConnectProvider(ctx, &sdkiam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ic.DeleteOpenIDConnectProvider(ctx, &sdkiam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn}); apiCode(err) != "NoSuchEntity" {
+	if _, err := ic.DeleteOpenIDConnectProvider(ctx, &sdkiam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn}); errCode(err) != "NoSuchEntity" {
 		t.Errorf("second delete: %v, want NoSuchEntity", err)
 	}
 }

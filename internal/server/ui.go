@@ -238,7 +238,7 @@ func requestView(q *requestShape) *webui.Request {
 		Code: q.Code, Status: q.Status, RoleARN: q.RoleArn, Requester: q.Requester, SourceIP: q.SourceIP, Reason: q.Reason,
 		Duration:  time.Duration(q.DurationSeconds) * time.Second,
 		CreatedAt: time.Unix(int64(q.CreatedAt), 0), ExpiresAt: time.Unix(int64(q.ExpiresAt), 0),
-		Build:    webui.Build{System: q.Build.System, URL: q.Build.URL, Job: q.Build.Job, Number: q.Build.Number, Commit: q.Build.Commit, ParamsHash: q.Build.ParamsHash},
+		Build:    webui.Build{System: q.Build.System, URL: q.Build.URL, Job: q.Build.Job, Number: q.Build.Number, Commit: q.Build.Commit, ParamsHash: q.Build.ParametersHash},
 		Required: q.ApprovalsRequired, Group: q.ApproversGroup, Policy: q.SessionPolicy, DeniedBy: q.DeniedBy, DenyReason: q.DenyReason,
 		SessionAccessKeyID: q.SessionAccessKey,
 	}
@@ -246,7 +246,7 @@ func requestView(q *requestShape) *webui.Request {
 		out.SessionExpires = time.Unix(int64(*q.SessionExpiration), 0)
 	}
 	for _, a := range q.Approvals {
-		out.Approvals = append(out.Approvals, webui.Approval{UserName: a.UserName, At: time.Unix(int64(a.ApprovedAt), 0), Duration: time.Duration(a.DurationSeconds) * time.Second})
+		out.Approvals = append(out.Approvals, webui.Approval{UserName: a.UserName, At: time.Unix(a.ApprovedAt.Unix(), 0), Duration: time.Duration(a.DurationSeconds) * time.Second})
 	}
 	return out
 }

@@ -139,8 +139,9 @@ func timeOrZero(s int64) time.Time {
 	return time.Unix(s, 0).UTC()
 }
 
-func encodeClaims(c *Claims) ([]byte, error) {
-	w := wireClaims{
+// wireOf is the wire form of c.
+func wireOf(c *Claims) wireClaims {
+	return wireClaims{
 		SessionID:         c.SessionID,
 		Account:           c.Account,
 		Type:              c.Type,
@@ -162,6 +163,36 @@ func encodeClaims(c *Claims) ([]byte, error) {
 		MaxUses:           c.MaxUses,
 		Chain:             c.Chain,
 	}
+}
+
+// claims are the Claims w encodes.
+func (w *wireClaims) claims() *Claims {
+	return &Claims{
+		SessionID:         w.SessionID,
+		Account:           w.Account,
+		Type:              w.Type,
+		PrincipalARN:      w.PrincipalARN,
+		UserID:            w.UserID,
+		SourceARN:         w.SourceARN,
+		RoleARN:           w.RoleARN,
+		RoleID:            w.RoleID,
+		RoleSessionName:   w.RoleSessionName,
+		IssuedAt:          timeOrZero(w.IssuedAt),
+		Expires:           timeOrZero(w.Expires),
+		MFA:               w.MFA,
+		MFAAuthTime:       timeOrZero(w.MFAAuthTime),
+		SessionPolicies:   w.SessionPolicies,
+		PolicyARNs:        w.PolicyARNs,
+		Tags:              w.Tags,
+		TransitiveTagKeys: w.TransitiveTagKeys,
+		SourceIdentity:    w.SourceIdentity,
+		MaxUses:           w.MaxUses,
+		Chain:             w.Chain,
+	}
+}
+
+func encodeClaims(c *Claims) ([]byte, error) {
+	w := wireOf(c)
 	// No HTML escaping: policies are full of characters it would inflate.
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -196,37 +227,22 @@ func asSealed(c *Claims) (*Claims, bool) {
 			return nil, false
 		}
 	}
-	nilIfEmpty := func(l []string) []string {
-		if len(l) == 0 {
-			return nil
+	// What JSON gives back: an empty list or map is left out, and so
+	// read back as nil; the others are read into fresh ones.
+	w := wireOf(c)
+	for _, l := range []*[]string{&w.SessionPolicies, &w.PolicyARNs, &w.TransitiveTagKeys, &w.Chain} {
+		if len(*l) == 0 {
+			*l = nil
+		} else {
+			*l = slices.Clone(*l)
 		}
-		return slices.Clone(l)
 	}
-	out := &Claims{
-		SessionID:         c.SessionID,
-		Account:           c.Account,
-		Type:              c.Type,
-		PrincipalARN:      c.PrincipalARN,
-		UserID:            c.UserID,
-		SourceARN:         c.SourceARN,
-		RoleARN:           c.RoleARN,
-		RoleID:            c.RoleID,
-		RoleSessionName:   c.RoleSessionName,
-		IssuedAt:          timeOrZero(c.IssuedAt.Unix()),
-		Expires:           timeOrZero(c.Expires.Unix()),
-		MFA:               c.MFA,
-		MFAAuthTime:       timeOrZero(unixOrZero(c.MFAAuthTime)),
-		SessionPolicies:   nilIfEmpty(c.SessionPolicies),
-		PolicyARNs:        nilIfEmpty(c.PolicyARNs),
-		TransitiveTagKeys: nilIfEmpty(c.TransitiveTagKeys),
-		SourceIdentity:    c.SourceIdentity,
-		MaxUses:           c.MaxUses,
-		Chain:             nilIfEmpty(c.Chain),
+	if len(w.Tags) == 0 {
+		w.Tags = nil
+	} else {
+		w.Tags = maps.Clone(w.Tags)
 	}
-	if len(c.Tags) > 0 {
-		out.Tags = maps.Clone(c.Tags)
-	}
-	return out, true
+	return w.claims(), true
 }
 
 // decodeClaims decodes claims that have already been authenticated. It is
@@ -242,28 +258,7 @@ func decodeClaims(b []byte) (*Claims, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("trailing data")
 	}
-	c := &Claims{
-		SessionID:         w.SessionID,
-		Account:           w.Account,
-		Type:              w.Type,
-		PrincipalARN:      w.PrincipalARN,
-		UserID:            w.UserID,
-		SourceARN:         w.SourceARN,
-		RoleARN:           w.RoleARN,
-		RoleID:            w.RoleID,
-		RoleSessionName:   w.RoleSessionName,
-		IssuedAt:          timeOrZero(w.IssuedAt),
-		Expires:           timeOrZero(w.Expires),
-		MFA:               w.MFA,
-		MFAAuthTime:       timeOrZero(w.MFAAuthTime),
-		SessionPolicies:   w.SessionPolicies,
-		PolicyARNs:        w.PolicyARNs,
-		Tags:              w.Tags,
-		TransitiveTagKeys: w.TransitiveTagKeys,
-		SourceIdentity:    w.SourceIdentity,
-		MaxUses:           w.MaxUses,
-		Chain:             w.Chain,
-	}
+	c := w.claims()
 	if !validSessionID(c.SessionID) {
 		return nil, errors.New("bad session id")
 	}

@@ -17,28 +17,19 @@ type putResourcePolicyInput struct {
 }
 
 func handlePutResourcePolicy(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in putResourcePolicyInput
-		id, err := decodeSecretInput(r.Body, &in)
-		if err != nil {
+	check := func(in *putResourcePolicyInput) (map[string][]string, error) {
+		if _, err := requiredParam(in.ResourcePolicy, "resourcePolicy"); err != nil {
 			return nil, err
 		}
-		doc, err := requiredParam(in.ResourcePolicy, "resourcePolicy")
-		if err != nil {
-			return nil, err
-		}
-		block := in.BlockPublicPolicy != nil && *in.BlockPublicPolicy
-		keys := map[string][]string{"secretsmanager:BlockPublicPolicy": boolKey(block)}
-		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:PutResourcePolicy", id, keys)
-		if err != nil {
-			return nil, err
-		}
-		res, err := svc.PutPolicy(ctx, sec.ARN, doc, block)
-		if err != nil {
-			return nil, err
-		}
-		return &arnNameOutput{ARN: res.ARN, Name: res.Name}, nil
+		return map[string][]string{"secretsmanager:BlockPublicPolicy": boolKey(in.blockPublic())}, nil
 	}
+	return handleSecretOp(svc, "secretsmanager:PutResourcePolicy", check, func(ctx context.Context, _ *rpc.Request, in *putResourcePolicyInput, sec *secrets.Secret) (any, error) {
+		return arnNameOut(svc.PutPolicy(ctx, sec.ARN, *in.ResourcePolicy, in.blockPublic()))
+	})
+}
+
+func (in *putResourcePolicyInput) blockPublic() bool {
+	return in.BlockPublicPolicy != nil && *in.BlockPublicPolicy
 }
 
 type getResourcePolicyOutput struct {
@@ -48,35 +39,15 @@ type getResourcePolicyOutput struct {
 }
 
 func handleGetResourcePolicy(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in secretIDInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
-		sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:GetResourcePolicy", in.SecretId, nil)
-		if err != nil {
-			return nil, err
-		}
+	return handleSecretID(svc, "secretsmanager:GetResourcePolicy", func(_ context.Context, _ *rpc.Request, sec *secrets.Secret) (any, error) {
 		return &getResourcePolicyOutput{ARN: sec.ARN, Name: sec.Name, ResourcePolicy: sec.Policy}, nil
-	}
+	})
 }
 
 func handleDeleteResourcePolicy(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in secretIDInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
-		sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:DeleteResourcePolicy", in.SecretId, nil)
-		if err != nil {
-			return nil, err
-		}
-		res, err := svc.DeletePolicy(ctx, sec.ARN)
-		if err != nil {
-			return nil, err
-		}
-		return &arnNameOutput{ARN: res.ARN, Name: res.Name}, nil
-	}
+	return handleSecretID(svc, "secretsmanager:DeleteResourcePolicy", func(ctx context.Context, _ *rpc.Request, sec *secrets.Secret) (any, error) {
+		return arnNameOut(svc.DeletePolicy(ctx, sec.ARN))
+	})
 }
 
 type validateResourcePolicyInput struct {

@@ -90,10 +90,8 @@ func handleRotateSecret(svc *secrets.Service, rot *rotation.Service) rpc.Handler
 		if err != nil {
 			return nil, err
 		}
-		if master != "" {
-			if err := authorizeMasterARN(ctx, r, svc, master); err != nil {
-				return nil, err
-			}
+		if err := authorizeMasterARN(ctx, r, svc, master); err != nil {
+			return nil, err
 		}
 		res, err := rot.Start(ctx, rotation.Request{
 			SecretID: sec.ARN, Token: token, Rules: rules,
@@ -110,15 +108,7 @@ func handleRotateSecret(svc *secrets.Service, rot *rotation.Service) rpc.Handler
 // rotation off and leaves the staging labels as they are; VersionId is
 // the pending version of an unfinished rotation, if any.
 func handleCancelRotateSecret(svc *secrets.Service, rot *rotation.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in secretIDInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
-		sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:CancelRotateSecret", in.SecretId, nil)
-		if err != nil {
-			return nil, err
-		}
+	return handleSecretID(svc, "secretsmanager:CancelRotateSecret", func(ctx context.Context, _ *rpc.Request, sec *secrets.Secret) (any, error) {
 		if rot == nil {
 			return nil, awsapi.Errorf(awsapi.CodeInvalidRequest, "CancelRotateSecret: %s", msgNoRotation)
 		}
@@ -127,7 +117,7 @@ func handleCancelRotateSecret(svc *secrets.Service, rot *rotation.Service) rpc.H
 			return nil, err
 		}
 		return &rotateSecretOutput{ARN: after.ARN, Name: after.Name, VersionId: pending}, nil
-	}
+	})
 }
 
 // rotationRulesOut is RotationRulesType in DescribeSecret and ListSecrets.

@@ -82,11 +82,7 @@ func handleCreateSecret(svc *secrets.Service) rpc.Handler {
 		if len(in.AddReplicaRegions) > 0 || (in.ForceOverwriteReplicaSecret != nil && *in.ForceOverwriteReplicaSecret) {
 			return nil, awsapi.Errorf(awsapi.CodeInvalidParameter, "AddReplicaRegions: %s", msgNoReplication)
 		}
-		value, err := secretValueParam(in.SecretString, in.SecretBinary)
-		if err != nil {
-			return nil, err
-		}
-		token, err := clientRequestTokenParam(in.ClientRequestToken, value)
+		value, token, err := newValueParams(in.SecretString, in.SecretBinary, in.ClientRequestToken)
 		if err != nil {
 			return nil, err
 		}
@@ -112,14 +108,10 @@ func handleCreateSecret(svc *secrets.Service) rpc.Handler {
 		if err != nil {
 			return nil, err
 		}
-		res, err := svc.Create(ctx, secrets.CreateInput{
+		return arnNameVersionOut(svc.Create(ctx, secrets.CreateInput{
 			ARN: arn, Name: name, Description: strOr(in.Description),
 			Value: value, VersionID: token, Tags: tags, Master: master,
-		})
-		if err != nil {
-			return nil, err
-		}
-		return &arnNameVersionOutput{ARN: res.ARN, Name: res.Name, VersionId: res.VersionID}, nil
+		}))
 	}
 }
 
@@ -129,41 +121,49 @@ type secretIDInput struct {
 	SecretId *string `json:"SecretId"`
 }
 
-type describeSecretOutput struct {
-	ARN                string              `json:"ARN"`
-	Name               string              `json:"Name"`
-	Description        string              `json:"Description,omitempty"`
-	LastChangedDate    *epochTime          `json:"LastChangedDate,omitempty"`
-	LastAccessedDate   *epochTime          `json:"LastAccessedDate,omitempty"`
-	DeletedDate        *epochTime          `json:"DeletedDate,omitempty"`
-	Tags               []tagOut            `json:"Tags,omitzero"`
-	VersionIdsToStages map[string][]string `json:"VersionIdsToStages,omitempty"`
-	CreatedDate        *epochTime          `json:"CreatedDate,omitempty"`
+// secretHead and secretTail are the members DescribeSecret and
+// ListSecrets both answer for a secret, before and after its versions
+// (which the two name differently).
+type secretHead struct {
+	ARN              string     `json:"ARN"`
+	Name             string     `json:"Name"`
+	Description      string     `json:"Description,omitempty"`
+	LastChangedDate  *epochTime `json:"LastChangedDate,omitempty"`
+	LastAccessedDate *epochTime `json:"LastAccessedDate,omitempty"`
+	DeletedDate      *epochTime `json:"DeletedDate,omitempty"`
+	Tags             []tagOut   `json:"Tags,omitzero"`
+}
+
+type secretTail struct {
+	CreatedDate *epochTime `json:"CreatedDate,omitempty"`
 	rotationFields
 }
 
+func secretOut(sec *secrets.Secret) (secretHead, secretTail) {
+	return secretHead{
+			ARN: sec.ARN, Name: sec.Name, Description: sec.Description,
+			LastChangedDate: epoch(sec.LastChanged), LastAccessedDate: epoch(sec.LastAccessed),
+			DeletedDate: epoch(sec.DeletedDate), Tags: smTagsOut(sec),
+		}, secretTail{
+			CreatedDate: epoch(sec.Created), rotationFields: rotationOut(sec),
+		}
+}
+
+type describeSecretOutput struct {
+	secretHead
+	VersionIdsToStages map[string][]string `json:"VersionIdsToStages,omitempty"`
+	secretTail
+}
+
 func describeOut(sec *secrets.Secret) *describeSecretOutput {
-	return &describeSecretOutput{
-		ARN: sec.ARN, Name: sec.Name, Description: sec.Description,
-		LastChangedDate: epoch(sec.LastChanged), LastAccessedDate: epoch(sec.LastAccessed),
-		DeletedDate: epoch(sec.DeletedDate), Tags: smTagsOut(sec),
-		VersionIdsToStages: sec.VersionsToStages(), CreatedDate: epoch(sec.Created),
-		rotationFields: rotationOut(sec),
-	}
+	head, tail := secretOut(sec)
+	return &describeSecretOutput{secretHead: head, VersionIdsToStages: sec.VersionsToStages(), secretTail: tail}
 }
 
 func handleDescribeSecret(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in secretIDInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
-		sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:DescribeSecret", in.SecretId, nil)
-		if err != nil {
-			return nil, err
-		}
+	return handleSecretID(svc, "secretsmanager:DescribeSecret", func(_ context.Context, _ *rpc.Request, sec *secrets.Secret) (any, error) {
 		return describeOut(sec), nil
-	}
+	})
 }
 
 // --- ListSecrets -------------------------------------------------------------------
@@ -178,16 +178,9 @@ type listSecretsInput struct {
 }
 
 type secretListEntry struct {
-	ARN                    string              `json:"ARN"`
-	Name                   string              `json:"Name"`
-	Description            string              `json:"Description,omitempty"`
-	LastChangedDate        *epochTime          `json:"LastChangedDate,omitempty"`
-	LastAccessedDate       *epochTime          `json:"LastAccessedDate,omitempty"`
-	DeletedDate            *epochTime          `json:"DeletedDate,omitempty"`
-	Tags                   []tagOut            `json:"Tags,omitzero"`
+	secretHead
 	SecretVersionsToStages map[string][]string `json:"SecretVersionsToStages,omitempty"`
-	CreatedDate            *epochTime          `json:"CreatedDate,omitempty"`
-	rotationFields
+	secretTail
 }
 
 type listSecretsOutput struct {
@@ -222,13 +215,8 @@ func handleListSecrets(svc *secrets.Service) rpc.Handler {
 		}
 		out := &listSecretsOutput{SecretList: []secretListEntry{}, NextToken: next}
 		for _, sec := range page {
-			out.SecretList = append(out.SecretList, secretListEntry{
-				ARN: sec.ARN, Name: sec.Name, Description: sec.Description,
-				LastChangedDate: epoch(sec.LastChanged), LastAccessedDate: epoch(sec.LastAccessed),
-				DeletedDate: epoch(sec.DeletedDate), Tags: smTagsOut(sec),
-				SecretVersionsToStages: sec.VersionsToStages(), CreatedDate: epoch(sec.Created),
-				rotationFields: rotationOut(sec),
-			})
+			head, tail := secretOut(sec)
+			out.SecretList = append(out.SecretList, secretListEntry{secretHead: head, SecretVersionsToStages: sec.VersionsToStages(), secretTail: tail})
 		}
 		return out, nil
 	}
@@ -261,11 +249,7 @@ func handleUpdateSecret(svc *secrets.Service) rpc.Handler {
 		if err := refuseType(in.Type); err != nil {
 			return nil, err
 		}
-		value, err := secretValueParam(in.SecretString, in.SecretBinary)
-		if err != nil {
-			return nil, err
-		}
-		token, err := clientRequestTokenParam(in.ClientRequestToken, value)
+		value, token, err := newValueParams(in.SecretString, in.SecretBinary, in.ClientRequestToken)
 		if err != nil {
 			return nil, err
 		}
@@ -273,19 +257,11 @@ func handleUpdateSecret(svc *secrets.Service) rpc.Handler {
 		if in.Description != nil {
 			keys = map[string][]string{"secretsmanager:Description": {*in.Description}}
 		}
-		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:UpdateSecret", id, keys)
+		sec, master, err := authorizeValueWrite(ctx, r, svc, "secretsmanager:UpdateSecret", id, keys, value)
 		if err != nil {
 			return nil, err
 		}
-		master, err := authorizeMaster(ctx, r, svc, sec.Tags, value)
-		if err != nil {
-			return nil, err
-		}
-		res, err := svc.Update(ctx, secrets.UpdateInput{SecretID: sec.ARN, Description: in.Description, Value: value, VersionID: token, Master: master})
-		if err != nil {
-			return nil, err
-		}
-		return &arnNameVersionOutput{ARN: res.ARN, Name: res.Name, VersionId: res.VersionID}, nil
+		return arnNameVersionOut(svc.Update(ctx, secrets.UpdateInput{SecretID: sec.ARN, Description: in.Description, Value: value, VersionID: token, Master: master}))
 	}
 }
 
@@ -358,21 +334,9 @@ type arnNameOutput struct {
 }
 
 func handleRestoreSecret(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in secretIDInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
-		sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:RestoreSecret", in.SecretId, nil)
-		if err != nil {
-			return nil, err
-		}
-		res, err := svc.Restore(ctx, sec.ARN)
-		if err != nil {
-			return nil, err
-		}
-		return &arnNameOutput{ARN: res.ARN, Name: res.Name}, nil
-	}
+	return handleSecretID(svc, "secretsmanager:RestoreSecret", func(ctx context.Context, _ *rpc.Request, sec *secrets.Secret) (any, error) {
+		return arnNameOut(svc.Restore(ctx, sec.ARN))
+	})
 }
 
 // --- TagResource / UntagResource -------------------------------------------------------
@@ -385,31 +349,23 @@ type tagResourceInput struct {
 }
 
 func handleTagResource(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in tagResourceInput
-		id, err := decodeSecretInput(r.Body, &in)
-		if err != nil {
-			return nil, err
-		}
+	check := func(in *tagResourceInput) (map[string][]string, error) {
 		if in.Tags == nil {
-			return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null")
+			return nil, errNullParam("tags")
 		}
+		return smTagConditionKeys(smTagsParam(in.Tags)), nil
+	}
+	return handleSecretOp(svc, "secretsmanager:TagResource", check, func(ctx context.Context, r *rpc.Request, in *tagResourceInput, sec *secrets.Secret) (any, error) {
 		tags := smTagsParam(in.Tags)
-		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:TagResource", id, smTagConditionKeys(tags))
-		if err != nil {
-			return nil, err
-		}
 		master, err := svc.CurrentMaster(ctx, sec.ARN, tags)
 		if err != nil {
 			return nil, err
 		}
-		if master != "" {
-			if err := authorizeMasterARN(ctx, r, svc, master); err != nil {
-				return nil, err
-			}
+		if err := authorizeMasterARN(ctx, r, svc, master); err != nil {
+			return nil, err
 		}
 		return nil, svc.TagWith(ctx, sec.ARN, tags, master)
-	}
+	})
 }
 
 func (in *untagResourceInput) secretID() *string { return in.SecretId }
@@ -420,20 +376,13 @@ type untagResourceInput struct {
 }
 
 func handleUntagResource(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in untagResourceInput
-		id, err := decodeSecretInput(r.Body, &in)
-		if err != nil {
-			return nil, err
-		}
+	check := func(in *untagResourceInput) (map[string][]string, error) {
 		if in.TagKeys == nil {
-			return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null")
+			return nil, errNullParam("tagKeys")
 		}
-		keys := map[string][]string{"aws:TagKeys": slices.Clone(in.TagKeys)}
-		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:UntagResource", id, keys)
-		if err != nil {
-			return nil, err
-		}
-		return nil, svc.Untag(ctx, sec.ARN, in.TagKeys)
+		return map[string][]string{"aws:TagKeys": slices.Clone(in.TagKeys)}, nil
 	}
+	return handleSecretOp(svc, "secretsmanager:UntagResource", check, func(ctx context.Context, _ *rpc.Request, in *untagResourceInput, sec *secrets.Secret) (any, error) {
+		return nil, svc.Untag(ctx, sec.ARN, in.TagKeys)
+	})
 }

@@ -213,19 +213,11 @@ func handlePutSecretValue(svc *secrets.Service) rpc.Handler {
 		if in.RotationToken != nil {
 			return nil, awsapi.Errorf(awsapi.CodeInvalidParameter, "RotationToken: %s", msgNoRotation)
 		}
-		value, err := secretValueParam(in.SecretString, in.SecretBinary)
+		value, token, err := newValueParams(in.SecretString, in.SecretBinary, in.ClientRequestToken)
 		if err != nil {
 			return nil, err
 		}
-		token, err := clientRequestTokenParam(in.ClientRequestToken, value)
-		if err != nil {
-			return nil, err
-		}
-		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:PutSecretValue", id, nil)
-		if err != nil {
-			return nil, err
-		}
-		master, err := authorizeMaster(ctx, r, svc, sec.Tags, value)
+		sec, master, err := authorizeValueWrite(ctx, r, svc, "secretsmanager:PutSecretValue", id, nil, value)
 		if err != nil {
 			return nil, err
 		}
@@ -308,27 +300,16 @@ type updateSecretVersionStageInput struct {
 }
 
 func handleUpdateSecretVersionStage(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in updateSecretVersionStageInput
-		id, err := decodeSecretInput(r.Body, &in)
-		if err != nil {
-			return nil, err
-		}
+	check := func(in *updateSecretVersionStageInput) (map[string][]string, error) {
 		stage, err := requiredParam(in.VersionStage, "versionStage")
 		if err != nil {
 			return nil, err
 		}
-		keys := map[string][]string{"secretsmanager:VersionStage": {stage}}
-		sec, err := authorizeSecret(ctx, r, svc, "secretsmanager:UpdateSecretVersionStage", id, keys)
-		if err != nil {
-			return nil, err
-		}
-		res, err := svc.UpdateStage(ctx, sec.ARN, stage, strOr(in.RemoveFromVersionId), strOr(in.MoveToVersionId))
-		if err != nil {
-			return nil, err
-		}
-		return &arnNameOutput{ARN: res.ARN, Name: res.Name}, nil
+		return map[string][]string{"secretsmanager:VersionStage": {stage}}, nil
 	}
+	return handleSecretOp(svc, "secretsmanager:UpdateSecretVersionStage", check, func(ctx context.Context, _ *rpc.Request, in *updateSecretVersionStageInput, sec *secrets.Secret) (any, error) {
+		return arnNameOut(svc.UpdateStage(ctx, sec.ARN, *in.VersionStage, strOr(in.RemoveFromVersionId), strOr(in.MoveToVersionId)))
+	})
 }
 
 // --- GetRandomPassword -------------------------------------------------------------

@@ -143,11 +143,17 @@ func filtersParam(in []filterIn) []secrets.Filter {
 	return out
 }
 
+// errNullParam refuses a required member that is null, as the service
+// model's constraints do ("Member must not be null").
+func errNullParam(field string) error {
+	return awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", field)
+}
+
 // requiredParam returns a required string member, refusing null and empty
-// as the service model's constraints do ("Member must not be null").
+// as the service model's constraints do.
 func requiredParam(v *string, field string) (string, error) {
 	if v == nil {
-		return "", awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", field)
+		return "", errNullParam(field)
 	}
 	if *v == "" {
 		return "", awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value at '%s' failed to satisfy constraint: Member must have length greater than or equal to 1", field)
@@ -203,6 +209,20 @@ func clientRequestTokenParam(tok *string, value secrets.Value) (string, error) {
 		return "", awsapi.Errorf(awsapi.CodeInvalidRequest, "You must provide a ClientRequestToken value. We recommend a UUID-type value.")
 	}
 	return strOr(tok), nil
+}
+
+// newValueParams are the value (SecretString or SecretBinary) and the
+// ClientRequestToken of a request that may make a new version.
+func newValueParams(str *secretStringIn, bin *secretBinaryIn, tok *string) (secrets.Value, string, error) {
+	value, err := secretValueParam(str, bin)
+	if err != nil {
+		return secrets.Value{}, "", err
+	}
+	token, err := clientRequestTokenParam(tok, value)
+	if err != nil {
+		return secrets.Value{}, "", err
+	}
+	return value, token, nil
 }
 
 func strOr(v *string) string {
@@ -318,6 +338,81 @@ func authorizeSecretParam(ctx context.Context, r *rpc.Request, svc *secrets.Serv
 		return nil, err
 	}
 	return authorizeSecret(ctx, r, svc, action, id, extra)
+}
+
+// authorizeValueWrite is authorizeSecret for a write of value to the
+// secret id names, with authorizeMaster for the master the written secret
+// would name. It returns the secret and that master.
+func authorizeValueWrite(ctx context.Context, r *rpc.Request, svc *secrets.Service, action, id string, extra map[string][]string, value secrets.Value) (*secrets.Secret, string, error) {
+	sec, err := authorizeSecret(ctx, r, svc, action, id, extra)
+	if err != nil {
+		return nil, "", err
+	}
+	master, err := authorizeMaster(ctx, r, svc, sec.Tags, value)
+	if err != nil {
+		return nil, "", err
+	}
+	return sec, master, nil
+}
+
+// handleSecretID serves an operation whose input is SecretId alone: it
+// authorizes the caller for action on the secret, and answer makes the
+// output.
+func handleSecretID(svc *secrets.Service, action string, answer func(ctx context.Context, r *rpc.Request, sec *secrets.Secret) (any, error)) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
+		var in secretIDInput
+		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
+			return nil, err
+		}
+		sec, err := authorizeSecretParam(ctx, r, svc, action, in.SecretId, nil)
+		if err != nil {
+			return nil, err
+		}
+		return answer(ctx, r, sec)
+	}
+}
+
+// handleSecretOp serves an operation on the one secret its input, a *T,
+// names by SecretId: check refuses what else is wrong with the input and
+// returns the condition keys of the request beyond the secret's own; the
+// caller is then authorized for action on the secret, and answer acts.
+func handleSecretOp[T any, P interface {
+	*T
+	secretInput
+}](svc *secrets.Service, action string, check func(in P) (map[string][]string, error), answer func(ctx context.Context, r *rpc.Request, in P, sec *secrets.Secret) (any, error)) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
+		in := P(new(T))
+		id, err := decodeSecretInput(r.Body, in)
+		if err != nil {
+			return nil, err
+		}
+		keys, err := check(in)
+		if err != nil {
+			return nil, err
+		}
+		sec, err := authorizeSecret(ctx, r, svc, action, id, keys)
+		if err != nil {
+			return nil, err
+		}
+		return answer(ctx, r, in, sec)
+	}
+}
+
+// arnNameOut is the output ARN and Name of the secret an operation
+// changed.
+func arnNameOut(res *secrets.Result, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &arnNameOutput{ARN: res.ARN, Name: res.Name}, nil
+}
+
+// arnNameVersionOut is arnNameOut with the version the operation made.
+func arnNameVersionOut(res *secrets.Result, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &arnNameVersionOutput{ARN: res.ARN, Name: res.Name, VersionId: res.VersionID}, nil
 }
 
 // secretDenied rewrites an AccessDenied error to name the resource as the

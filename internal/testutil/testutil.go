@@ -1,6 +1,7 @@
 // Package testutil holds the few helpers that tests of several packages
-// share: a settable clock and a buffer that is safe to write while a test
-// reads it.
+// share: a settable clock, a buffer that is safe to write while a test
+// reads it, a temporary store, and a local OpenID provider with the tokens
+// it signs (and forgeries of them).
 package testutil
 
 import (

@@ -18,19 +18,8 @@ List<String> call(Map cfg = [:]) {
         error("getTempCreds: ${e.message}")
     }
     String tokenCommand = opts.tokenCommand()
-    def answer
-    timeout(time: opts.approvalTimeoutMinutes, unit: 'MINUTES') {
-        Map args = [
-            message   : opts.message ?: 'Temporary AWS credentials',
-            ok        : 'Use these credentials',
-            parameters: [password(name: 'TEMP_CREDS', description: "Paste the output of: ${tokenCommand}")],
-        ]
-        if (opts.approver) {
-            args.submitter = opts.approver
-        }
-        answer = input(args)
-    }
-    String token = Token.plain(answer)
+    String token = Token.ask(this, opts, opts.message ?: 'Temporary AWS credentials', 'Use these credentials',
+        'TEMP_CREDS', "Paste the output of: ${tokenCommand}")
     String problem = Token.problem(token)
     if (problem != null) {
         error("failed to get temporary credentials: ${problem}")

@@ -46,19 +46,8 @@ private String askToken(Options opts) {
         .replace('@TOKEN_COMMAND@', tokenCommand)
         .replace('@DURATION@', opts.duration)
 
-    def answer
-    timeout(time: opts.approvalTimeoutMinutes, unit: 'MINUTES') {
-        Map args = [
-            message   : opts.message ?: 'Approve with an exploding token',
-            ok        : 'Run with this token',
-            parameters: [password(name: 'SHORTFUSE_TOKEN', description: prompt)],
-        ]
-        if (opts.approver) {
-            args.submitter = opts.approver
-        }
-        answer = input(args)
-    }
-    String token = Token.plain(answer)
+    String token = Token.ask(this, opts, opts.message ?: 'Approve with an exploding token', 'Run with this token',
+        'SHORTFUSE_TOKEN', prompt)
     String problem = Token.problem(token)
     if (problem != null) {
         error("withShortfuse: ${problem}; the approver should paste the output of: ${tokenCommand}")

@@ -209,18 +209,7 @@ func TestValidateRefusesWhatTheAPIServerWould(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			vals, err := ParseValues("tls: {existingSecret: t}\n" + tc.values)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ch, err := Load(chartDir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			docs, _, err := Render(ch, vals, false)
-			if err != nil {
-				t.Fatalf("helm template: %v", err)
-			}
+			docs := renderValues(t, "tls: {existingSecret: t}\n"+tc.values)
 			var errs []string
 			for _, d := range docs {
 				if _, err := Validate(d.YAML); err != nil {

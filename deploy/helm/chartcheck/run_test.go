@@ -275,7 +275,8 @@ func writeTLS(t *testing.T) func(dir string) {
 	}
 }
 
-func renderWorkload(t *testing.T, values string) (corev1.PodSpec, int32) {
+// renderValues renders the chart with the values file values.
+func renderValues(t *testing.T, values string) []Manifest {
 	t.Helper()
 	vals, err := ParseValues(values)
 	if err != nil {
@@ -287,8 +288,14 @@ func renderWorkload(t *testing.T, values string) (corev1.PodSpec, int32) {
 	}
 	docs, _, err := Render(ch, vals, false)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("helm template: %v", err)
 	}
+	return docs
+}
+
+func renderWorkload(t *testing.T, values string) (corev1.PodSpec, int32) {
+	t.Helper()
+	docs := renderValues(t, values)
 	for _, d := range docs {
 		obj, err := Validate(d.YAML)
 		if err != nil {

@@ -4,20 +4,14 @@ import (
 	"context"
 	"time"
 
+	"github.com/shortfuse/shortfuse/internal/brokerwire"
 	"github.com/shortfuse/shortfuse/internal/client/awsconf"
 )
 
 // Build-bound approval requests (docs/APPROVALS.md).
 
 // Build identifies the CI build that asks.
-type Build struct {
-	System         string `json:"System,omitempty"`
-	URL            string `json:"Url,omitempty"`
-	Job            string `json:"Job,omitempty"`
-	Number         string `json:"Number,omitempty"`
-	Commit         string `json:"Commit,omitempty"`
-	ParametersHash string `json:"ParametersHash,omitempty"`
-}
+type Build = brokerwire.Build
 
 // CreateRequestInput asks for a role session. VerifyKey and WrapKey are
 // the public halves of the job's redemption key.
@@ -31,22 +25,10 @@ type CreateRequestInput struct {
 }
 
 // CreateRequestOutput is the broker's receipt.
-type CreateRequestOutput struct {
-	Code              string    `json:"Code"`
-	Status            string    `json:"Status"`
-	ExpiresAt         EpochTime `json:"ExpiresAt"`
-	ApprovalsRequired int       `json:"ApprovalsRequired"`
-	ApprovalPath      string    `json:"ApprovalPath"`
-}
+type CreateRequestOutput = brokerwire.CreateRequestOutput
 
 // Approval is one approver's decision.
-type Approval struct {
-	Approver        string    `json:"Approver"`
-	UserName        string    `json:"UserName"`
-	ApprovedAt      EpochTime `json:"ApprovedAt"`
-	DurationSeconds int64     `json:"DurationSeconds,omitempty"`
-	AttachedPolicy  bool      `json:"AttachedPolicy,omitempty"`
-}
+type Approval = brokerwire.Approval
 
 // ApprovalRequest is a request as the broker reports it.
 type ApprovalRequest struct {
@@ -160,11 +142,7 @@ func (c *Client) DenyRequest(ctx context.Context, code, reason string) (*Approva
 }
 
 // RedeemRequestOutput holds the session sealed to the job's wrap key.
-type RedeemRequestOutput struct {
-	Code              string    `json:"Code"`
-	SealedCredentials []byte    `json:"SealedCredentials"`
-	Expiration        EpochTime `json:"Expiration"`
-}
+type RedeemRequestOutput = brokerwire.RedeemRequestOutput
 
 // RedeemRequest takes the approved session, once; proof is the redemption
 // key's signature over the code.

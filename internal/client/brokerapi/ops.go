@@ -2,45 +2,14 @@ package brokerapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"math"
 	"time"
+
+	"github.com/shortfuse/shortfuse/internal/brokerwire"
 )
 
 // EpochTime is a time sent as epoch seconds (an integer or a fraction).
-type EpochTime struct{ time.Time }
-
-// UnmarshalJSON reads epoch seconds; null or 0 is the zero time.
-func (t *EpochTime) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		t.Time = time.Time{}
-		return nil
-	}
-	var f float64
-	if err := json.Unmarshal(b, &f); err != nil {
-		return errors.New("want epoch seconds")
-	}
-	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1<<40 {
-		return errors.New("epoch seconds out of range")
-	}
-	if f < 1 {
-		// 0 means "never"; the first second of 1970 means nothing else.
-		t.Time = time.Time{}
-		return nil
-	}
-	sec, frac := math.Modf(f)
-	t.Time = time.Unix(int64(sec), int64(frac*1e9)).UTC()
-	return nil
-}
-
-// MarshalJSON writes epoch seconds.
-func (t EpochTime) MarshalJSON() ([]byte, error) {
-	if t.IsZero() {
-		return []byte("null"), nil
-	}
-	return json.Marshal(t.Unix())
-}
+type EpochTime = brokerwire.EpochTime
 
 // Session is one session as ListSessions reports it. It never carries the
 // session's secrets.

@@ -149,6 +149,45 @@ func newRole(t *testing.T) string {
 	return r
 }
 
+// leaseEnv is what the lease tests start from: a fresh database, an
+// engine without TLS, the database's master, and a role name and a
+// password for a lease.
+type leaseEnv struct {
+	f    *mariadbtest.Fixture
+	e    *Engine
+	m    *dbcred.Master
+	role string
+	pw   dbcred.Password
+}
+
+func newLeaseEnv(t *testing.T) *leaseEnv {
+	t.Helper()
+	t.Parallel()
+	f := mariadbtest.NewFixture(t)
+	pw, err := dbcred.NewPasswordFrom(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &leaseEnv{f: f, e: &Engine{TLS: "false"}, m: master(f), role: newRole(t), pw: pw}
+}
+
+// create makes the lease of env.role with grants until the lease's end.
+func (env *leaseEnv) create(t *testing.T, ctx context.Context, grants []string, end time.Time) {
+	t.Helper()
+	if err := env.e.CreateLease(ctx, env.m, env.role, env.pw, grants, end); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkNothingLeft fails t if a failed creation left the account of role
+// or any lease role.
+func checkNothingLeft(t *testing.T, f *mariadbtest.Fixture, role string) {
+	t.Helper()
+	if f.AccountExists(t, role) || len(f.LeaseRoles(t)) != 0 {
+		t.Fatalf("a failed creation left account %v, roles %v", f.AccountExists(t, role), f.LeaseRoles(t))
+	}
+}
+
 func TestQuoteStringOnServer(t *testing.T) {
 	s := mariadbtest.Start(t)
 	ctx := context.Background()
@@ -179,16 +218,10 @@ func TestQuoteStringOnServer(t *testing.T) {
 }
 
 func TestCreateLoginDrop(t *testing.T) {
-	t.Parallel()
-	f := mariadbtest.NewFixture(t)
+	env := newLeaseEnv(t)
+	f, e, m, role, pw := env.f, env.e, env.m, env.role, env.pw
 	ctx := context.Background()
-	e := &Engine{TLS: "false"}
-	m := master(f)
-	role := newRole(t)
-	pw, _ := dbcred.NewPasswordFrom(nil)
-	if err := e.CreateLease(ctx, m, role, pw, []string{f.Reader, f.Writer}, time.Now().Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
+	env.create(t, ctx, []string{f.Reader, f.Writer}, time.Now().Add(time.Hour))
 	db, conn, err := f.Login(ctx, role, pw.Reveal())
 	if err != nil {
 		t.Fatalf("login with the lease's password: %v", err)
@@ -252,15 +285,10 @@ func TestCreateLoginDrop(t *testing.T) {
 // The end event is the database's own backstop: with no broker, the
 // account is locked, dropped and disconnected at the lease's end.
 func TestEndEvent(t *testing.T) {
-	t.Parallel()
-	f := mariadbtest.NewFixture(t)
+	env := newLeaseEnv(t)
+	f, role, pw := env.f, env.role, env.pw
 	ctx := context.Background()
-	e := &Engine{TLS: "false"}
-	role := newRole(t)
-	pw, _ := dbcred.NewPasswordFrom(nil)
-	if err := e.CreateLease(ctx, master(f), role, pw, []string{f.Reader}, time.Now().Add(2*time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	env.create(t, ctx, []string{f.Reader}, time.Now().Add(2*time.Second))
 	db, conn, err := f.Login(ctx, role, pw.Reveal())
 	if err != nil {
 		t.Fatal(err)
@@ -285,17 +313,11 @@ func TestEndEvent(t *testing.T) {
 // Without a database in the master secret, or with event_scheduler off,
 // no event is made, and leases work the same.
 func TestNoEvent(t *testing.T) {
-	t.Parallel()
-	f := mariadbtest.NewFixture(t)
-	ctx := context.Background()
-	e := &Engine{TLS: "false"}
-	m := master(f)
+	env := newLeaseEnv(t)
+	f, e, m, role := env.f, env.e, env.m, env.role
 	m.DBName = ""
-	role := newRole(t)
-	pw, _ := dbcred.NewPasswordFrom(nil)
-	if err := e.CreateLease(ctx, m, role, pw, []string{f.Reader}, time.Now().Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
+	ctx := context.Background()
+	env.create(t, ctx, []string{f.Reader}, time.Now().Add(time.Hour))
 	var events int
 	if err := f.Server.Root.QueryRow(`SELECT count(*) FROM information_schema.EVENTS WHERE EVENT_NAME = ?`, role+"_end").Scan(&events); err != nil || events != 0 {
 		t.Fatalf("events: %d, %v", events, err)
@@ -311,23 +333,16 @@ func TestNoEvent(t *testing.T) {
 // A creation that fails midway (a grant the master may not give) leaves
 // nothing behind, and its error holds no password.
 func TestCreateFailsCleanly(t *testing.T) {
-	t.Parallel()
-	f := mariadbtest.NewFixture(t)
-	ctx := context.Background()
-	e := &Engine{TLS: "false"}
-	m := master(f)
-	role := newRole(t)
-	pw, _ := dbcred.NewPasswordFrom(nil)
-	err := e.CreateLease(ctx, m, role, pw, []string{f.Reader, "not_a_role"}, time.Now().Add(time.Hour))
+	env := newLeaseEnv(t)
+	f, role, pw := env.f, env.role, env.pw
+	err := env.e.CreateLease(context.Background(), env.m, role, pw, []string{f.Reader, "not_a_role"}, time.Now().Add(time.Hour))
 	if err == nil {
 		t.Fatal("CreateLease granted a role that does not exist")
 	}
 	if strings.Contains(err.Error(), pw.Reveal()) || strings.Contains(err.Error(), nativeHash(pw.Reveal())[1:]) {
 		t.Fatalf("the error holds the password or its hash: %v", err)
 	}
-	if f.AccountExists(t, role) || len(f.LeaseRoles(t)) != 0 {
-		t.Fatalf("a failed creation left account %v, roles %v", f.AccountExists(t, role), f.LeaseRoles(t))
-	}
+	checkNothingLeft(t, f, role)
 }
 
 func TestWrongMaster(t *testing.T) {
@@ -354,16 +369,10 @@ func TestWrongMaster(t *testing.T) {
 
 // Drop's kill loop ends many connections at once.
 func TestDropManyConnections(t *testing.T) {
-	t.Parallel()
-	f := mariadbtest.NewFixture(t)
+	env := newLeaseEnv(t)
+	f, e, m, role, pw := env.f, env.e, env.m, env.role, env.pw
 	ctx := context.Background()
-	e := &Engine{TLS: "false"}
-	m := master(f)
-	role := newRole(t)
-	pw, _ := dbcred.NewPasswordFrom(nil)
-	if err := e.CreateLease(ctx, m, role, pw, []string{f.Reader}, time.Now().Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
+	env.create(t, ctx, []string{f.Reader}, time.Now().Add(time.Hour))
 	var conns []*sql.Conn
 	for range 10 {
 		db, conn, err := f.Login(ctx, role, pw.Reveal())
@@ -388,20 +397,14 @@ func TestDropManyConnections(t *testing.T) {
 // cannot make credentials (no credential without its backstop), says why,
 // and leaves nothing behind.
 func TestMasterWithoutEvent(t *testing.T) {
-	t.Parallel()
-	f := mariadbtest.NewFixture(t)
+	env := newLeaseEnv(t)
+	f, role := env.f, env.role
 	if _, err := f.Server.Root.Exec("REVOKE EVENT ON `" + f.DB + "`.* FROM `" + f.Master + "`@'%'"); err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	e := &Engine{TLS: "false"}
-	role := newRole(t)
-	pw, _ := dbcred.NewPasswordFrom(nil)
-	err := e.CreateLease(ctx, master(f), role, pw, []string{f.Reader}, time.Now().Add(time.Hour))
+	err := env.e.CreateLease(context.Background(), env.m, role, env.pw, []string{f.Reader}, time.Now().Add(time.Hour))
 	if err == nil || !strings.Contains(err.Error(), "EVENT") {
 		t.Fatalf("CreateLease = %v, want an error that names the EVENT privilege", err)
 	}
-	if f.AccountExists(t, role) || len(f.LeaseRoles(t)) != 0 {
-		t.Fatalf("a failed creation left account %v, roles %v", f.AccountExists(t, role), f.LeaseRoles(t))
-	}
+	checkNothingLeft(t, f, role)
 }

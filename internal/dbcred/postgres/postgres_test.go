@@ -37,16 +37,7 @@ func randName(prefix string) string {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	dsn := pgtest.NewDatabase(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close(context.Background()) })
+	u, admin := pgtest.NewDatabaseConn(t)
 	f := &fixture{admin: admin, dsn: u, reader: randName("app_reader_")}
 	masterName, masterPW := randName("master_"), randName("pw'\\")
 	port, _ := strconv.Atoi(u.Port())

@@ -209,6 +209,23 @@ func NewDatabase(t testing.TB) string {
 // withDatabase returns dsn with its database replaced by name. It handles
 // both forms pgx accepts: URLs and key=value strings, where a later key
 // overrides an earlier one.
+// NewDatabaseConn is NewDatabase that returns the database's DSN as a URL
+// and a connection to it as DSN's role, closed when the test ends.
+func NewDatabaseConn(t testing.TB) (*url.URL, *pgx.Conn) {
+	t.Helper()
+	dsn := NewDatabase(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return u, conn
+}
+
 func withDatabase(dsn, name string) (string, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		u, err := url.Parse(dsn)

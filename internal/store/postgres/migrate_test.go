@@ -11,6 +11,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/store/pgtest"
 	"github.com/shortfuse/shortfuse/internal/store/postgres"
+	"github.com/shortfuse/shortfuse/internal/store/storetest"
 )
 
 // migrations returns the versions recorded in the database.
@@ -93,7 +94,7 @@ func TestMigrate(t *testing.T) {
 		}
 		put(t, stores[0], "items", "k", "v")
 		for i, s := range stores {
-			if got, err := get(t, s, "items", "k"); err != nil || got != "v" {
+			if got, err := storetest.Get(t, s, "items", "k"); err != nil || got != "v" {
 				t.Errorf("Get() on store %d = %q, %v", i, got, err)
 			}
 		}

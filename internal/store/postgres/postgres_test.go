@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -78,17 +77,6 @@ func put(t *testing.T, s store.Store, bucket, key, value string) {
 	if err := s.Update(t.Context(), func(tx store.Tx) error { return tx.Put(bucket, key, []byte(value)) }); err != nil {
 		t.Fatalf("Update() = %v", err)
 	}
-}
-
-func get(t *testing.T, s store.Store, bucket, key string) (string, error) {
-	t.Helper()
-	var v []byte
-	err := s.View(t.Context(), func(tx store.Tx) error {
-		var err error
-		v, err = tx.Get(bucket, key)
-		return err
-	})
-	return string(v), err
 }
 
 func count(t *testing.T, s store.Store, bucket string) int {
@@ -178,7 +166,7 @@ func TestSeveralStoresShareOneDatabase(t *testing.T) {
 	a := mustOpen(t, dsn, postgres.Options{})
 	b := mustOpen(t, dsn, postgres.Options{})
 	put(t, a, "items", "k", "from-a")
-	if got, err := get(t, b, "items", "k"); err != nil || got != "from-a" {
+	if got, err := storetest.Get(t, b, "items", "k"); err != nil || got != "from-a" {
 		t.Errorf("Get() on the other Store = %q, %v; want %q, nil", got, err, "from-a")
 	}
 }
@@ -190,17 +178,7 @@ func TestSeveralStoresShareOneDatabase(t *testing.T) {
 func conflict(t *testing.T, s *postgres.Store) (error, int) {
 	t.Helper()
 	runs := 0
-	increment := func(tx store.Tx) error {
-		v, err := tx.Get("ctr", "n")
-		if err != nil {
-			return err
-		}
-		n, err := strconv.Atoi(string(v))
-		if err != nil {
-			return err
-		}
-		return tx.Put("ctr", "n", []byte(strconv.Itoa(n+1)))
-	}
+	increment := func(tx store.Tx) error { return storetest.Increment(tx, "ctr", "n") }
 	err := s.Update(t.Context(), func(tx store.Tx) error {
 		runs++
 		if _, err := tx.Get("ctr", "n"); err != nil {
@@ -229,7 +207,7 @@ func TestSerializationRetry(t *testing.T) {
 		if runs != 2 {
 			t.Errorf("function ran %d times, want 2", runs)
 		}
-		if got, _ := get(t, s, "ctr", "n"); got != "2" {
+		if got, _ := storetest.Get(t, s, "ctr", "n"); got != "2" {
 			t.Errorf("counter = %q, want 2", got)
 		}
 		if st := s.Stats(); st.Retries != 1 || st.GaveUp != 0 {
@@ -247,7 +225,7 @@ func TestSerializationRetry(t *testing.T) {
 		if runs != 1 {
 			t.Errorf("function ran %d times, want 1", runs)
 		}
-		if got, _ := get(t, s, "ctr", "n"); got != "1" {
+		if got, _ := storetest.Get(t, s, "ctr", "n"); got != "1" {
 			t.Errorf("counter = %q, want 1 (only the first Update)", got)
 		}
 		if st := s.Stats(); st.GaveUp != 1 {
@@ -262,40 +240,23 @@ func TestSerializationRetry(t *testing.T) {
 		s := mustOpen(t, dsn, postgres.Options{})
 		const workers, rounds = 12, 50
 		put(t, s, "ctr", "n", "0")
-		var wg sync.WaitGroup
-		errs := make(chan error, workers)
-		for w := range workers {
-			wg.Go(func() {
-				for r := range rounds {
-					err := s.Update(context.Background(), func(tx store.Tx) error {
-						v, err := tx.Get("ctr", "n")
-						if err != nil {
-							return err
-						}
-						n, _ := strconv.Atoi(string(v))
-						// Also a scan of the bucket, so that
-						// predicate locks take part.
-						if _, err := tx.Count("ctr", "w"); err != nil {
-							return err
-						}
-						return errors.Join(
-							tx.Put("ctr", "n", []byte(strconv.Itoa(n+1))),
-							tx.Put("ctr", fmt.Sprintf("w%02d/%03d", w, r), nil),
-						)
-					})
-					if err != nil {
-						errs <- err
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Errorf("Update() = %v", err)
-		}
-		if got, _ := get(t, s, "ctr", "n"); got != strconv.Itoa(workers*rounds) {
+		storetest.UpdateConcurrently(t, s, workers, rounds, func(tx store.Tx, w, r int) error {
+			v, err := tx.Get("ctr", "n")
+			if err != nil {
+				return err
+			}
+			n, _ := strconv.Atoi(string(v))
+			// Also a scan of the bucket, so that predicate locks
+			// take part.
+			if _, err := tx.Count("ctr", "w"); err != nil {
+				return err
+			}
+			return errors.Join(
+				tx.Put("ctr", "n", []byte(strconv.Itoa(n+1))),
+				tx.Put("ctr", fmt.Sprintf("w%02d/%03d", w, r), nil),
+			)
+		})
+		if got, _ := storetest.Get(t, s, "ctr", "n"); got != strconv.Itoa(workers*rounds) {
 			t.Errorf("counter = %q, want %d", got, workers*rounds)
 		}
 		if n := count(t, s, "ctr"); n != workers*rounds+1 {

@@ -1,8 +1,10 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -33,11 +35,7 @@ func testGet(t *testing.T, open func(t *testing.T) store.Store) {
 	seed(t, s, "other", "k2", "v2")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, kind := range []string{"View", "Update"} {
-				run := s.View
-				if kind == "Update" {
-					run = s.Update
-				}
+			inEachTx(s, func(kind string, run func(context.Context, func(store.Tx) error) error) {
 				var got []byte
 				var getErr error
 				err := run(t.Context(), func(tx store.Tx) error {
@@ -51,12 +49,12 @@ func testGet(t *testing.T, open func(t *testing.T) store.Store) {
 					if !errors.Is(getErr, tt.wantErr) {
 						t.Errorf("Get() in %s = %q, %v; want error %v", kind, got, getErr, tt.wantErr)
 					}
-					continue
+					return
 				}
 				if getErr != nil || string(got) != tt.want {
 					t.Errorf("Get() in %s = %q, %v; want %q, nil", kind, got, getErr, tt.want)
 				}
-			}
+			})
 		})
 	}
 
@@ -83,7 +81,7 @@ func testGet(t *testing.T, open func(t *testing.T) store.Store) {
 		if string(kept) != "v1" {
 			t.Errorf("value kept from an ended View = %q, want %q", kept, "v1")
 		}
-		if got, err := get(t, s, "items", "k1"); err != nil || got != "v2" {
+		if got, err := Get(t, s, "items", "k1"); err != nil || got != "v2" {
 			t.Errorf("Get() = %q, %v; want %q, nil", got, err, "v2")
 		}
 	})
@@ -135,7 +133,7 @@ func runWriteCases(t *testing.T, open func(t *testing.T) store.Store, tests []wr
 				t.Errorf("op error = %v, want %v", opErr, tt.wantErr)
 			}
 			for bucket, want := range tt.want {
-				if got := contents(t, s, bucket); !equalMaps(got, want) {
+				if got := contents(t, s, bucket); !maps.Equal(got, want) {
 					t.Errorf("bucket %q = %v, want %v", bucket, got, want)
 				}
 			}
@@ -448,7 +446,7 @@ func testValidation(t *testing.T, open func(t *testing.T) store.Store) {
 			}
 		})
 	}
-	if got := contents(t, s, "items"); !equalMaps(got, map[string]string{"k": "v"}) {
+	if got := contents(t, s, "items"); !maps.Equal(got, map[string]string{"k": "v"}) {
 		t.Errorf("after invalid writes, bucket = %v, want only k", got)
 	}
 

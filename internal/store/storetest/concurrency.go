@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"sync"
 	"testing"
@@ -38,23 +39,37 @@ func testConcurrency(t *testing.T, open func(t *testing.T) store.Store) {
 func testCounter(t *testing.T, s store.Store) {
 	const workers, rounds = 16, 200
 	seed(t, s, "ctr", "n", "0")
+	UpdateConcurrently(t, s, workers, rounds, func(tx store.Tx, _, _ int) error { return Increment(tx, "ctr", "n") })
+	if got, err := Get(t, s, "ctr", "n"); err != nil || got != strconv.Itoa(workers*rounds) {
+		t.Errorf("counter = %q, %v; want %d", got, err, workers*rounds)
+	}
+}
+
+// Increment adds one to the decimal counter at key of bucket: a read,
+// then a write, in tx.
+func Increment(tx store.Tx, bucket, key string) error {
+	v, err := tx.Get(bucket, key)
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(string(v))
+	if err != nil {
+		return err
+	}
+	return tx.Put(bucket, key, []byte(strconv.Itoa(n+1)))
+}
+
+// UpdateConcurrently has workers goroutines run rounds Updates of s each,
+// with fn given the worker and the round; a worker stops at its first
+// failed Update, which fails t.
+func UpdateConcurrently(t *testing.T, s store.Store, workers, rounds int, fn func(tx store.Tx, worker, round int) error) {
+	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
-	for range workers {
+	for w := range workers {
 		wg.Go(func() {
-			for range rounds {
-				err := s.Update(context.Background(), func(tx store.Tx) error {
-					v, err := tx.Get("ctr", "n")
-					if err != nil {
-						return err
-					}
-					n, err := strconv.Atoi(string(v))
-					if err != nil {
-						return err
-					}
-					return tx.Put("ctr", "n", []byte(strconv.Itoa(n+1)))
-				})
-				if err != nil {
+			for r := range rounds {
+				if err := s.Update(context.Background(), func(tx store.Tx) error { return fn(tx, w, r) }); err != nil {
 					errs <- err
 					return
 				}
@@ -65,9 +80,6 @@ func testCounter(t *testing.T, s store.Store) {
 	close(errs)
 	for err := range errs {
 		t.Errorf("Update() = %v", err)
-	}
-	if got, err := get(t, s, "ctr", "n"); err != nil || got != strconv.Itoa(workers*rounds) {
-		t.Errorf("counter = %q, %v; want %d", got, err, workers*rounds)
 	}
 }
 
@@ -152,7 +164,7 @@ func testInsertRace(t *testing.T, s store.Store) {
 	if winner < 0 {
 		t.Fatal("no Insert succeeded")
 	}
-	if got, err := get(t, s, "race", "key"); err != nil || got != strconv.Itoa(winner) {
+	if got, err := Get(t, s, "race", "key"); err != nil || got != strconv.Itoa(winner) {
 		t.Errorf("value = %q, %v; want the winner's %d", got, err, winner)
 	}
 }
@@ -216,7 +228,7 @@ func testTransfers(t *testing.T, s store.Store) {
 		t.Error(err)
 	}
 	want := map[string]string{"a": strconv.Itoa(total - writers*transfers), "b": strconv.Itoa(writers * transfers)}
-	if got := contents(t, s, "bank"); !equalMaps(got, want) {
+	if got := contents(t, s, "bank"); !maps.Equal(got, want) {
 		t.Errorf("balances = %v, want %v", got, want)
 	}
 }

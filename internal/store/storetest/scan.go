@@ -2,8 +2,10 @@ package storetest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 
@@ -55,11 +57,7 @@ func testScan(t *testing.T, open func(t *testing.T) store.Store) {
 	seed(t, s, "other", "a/0", "x", "c", "x")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, kind := range []string{"View", "Update"} {
-				run := s.View
-				if kind == "Update" {
-					run = s.Update
-				}
+			inEachTx(s, func(kind string, run func(context.Context, func(store.Tx) error) error) {
 				var got []string
 				var bad []string
 				err := run(t.Context(), func(tx store.Tx) error {
@@ -81,7 +79,7 @@ func testScan(t *testing.T, open func(t *testing.T) store.Store) {
 				if bad != nil {
 					t.Errorf("Scan() in %s gave wrong values for keys %q", kind, bad)
 				}
-			}
+			})
 		})
 	}
 }
@@ -298,7 +296,7 @@ func testScanCallback(t *testing.T, open func(t *testing.T) store.Store) {
 				t.Errorf("Scan() visited %q, want %q", seen, tt.wantVisited)
 			}
 			if tt.wantBucket != nil {
-				if got := contents(t, s, "scan"); !equalMaps(got, tt.wantBucket) {
+				if got := contents(t, s, "scan"); !maps.Equal(got, tt.wantBucket) {
 					t.Errorf("bucket after Scan = %v, want %v", got, tt.wantBucket)
 				}
 			}
@@ -354,7 +352,7 @@ func testScanCallback(t *testing.T, open func(t *testing.T) store.Store) {
 		if !errors.Is(err, errSentinel) {
 			t.Fatalf("Update() = %v, want %v", err, wrapped)
 		}
-		if got := contents(t, s, "scan"); !equalMaps(got, dataMap(scanAll, "v:")) {
+		if got := contents(t, s, "scan"); !maps.Equal(got, dataMap(scanAll, "v:")) {
 			t.Errorf("bucket after failed Update = %v, want it unchanged", got)
 		}
 	})

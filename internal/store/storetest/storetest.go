@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"testing"
@@ -39,6 +40,12 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 }
 
+// inEachTx runs check in a View and in an Update of s; kind names which.
+func inEachTx(s store.Store, check func(kind string, run func(context.Context, func(store.Tx) error) error)) {
+	check("View", s.View)
+	check("Update", s.Update)
+}
+
 // errSentinel is what failing transaction functions wrap.
 var errSentinel = errors.New("storetest: sentinel")
 
@@ -69,8 +76,8 @@ func seed(t *testing.T, s store.Store, bucket string, kv ...string) {
 	})
 }
 
-// get reads one key in its own View.
-func get(t *testing.T, s store.Store, bucket, key string) (string, error) {
+// Get reads one key of s in its own View.
+func Get(t *testing.T, s store.Store, bucket, key string) (string, error) {
 	t.Helper()
 	var v []byte
 	err := s.View(t.Context(), func(tx store.Tx) error {
@@ -102,18 +109,6 @@ func scanKeys(tx store.Tx, bucket, prefix, after string) ([]string, error) {
 		return true, nil
 	})
 	return keys, err
-}
-
-func equalMaps(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 func sortedKeys(m map[string]string) []string {

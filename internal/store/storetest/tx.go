@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime"
 	"sync"
 	"testing"
@@ -151,13 +152,13 @@ func testUpdate(t *testing.T, open func(t *testing.T) store.Store) {
 				tt.check(t, s.Update(t.Context(), tt.fn))
 			}()
 			for bucket, want := range tt.want {
-				if got := contents(t, s, bucket); !equalMaps(got, want) {
+				if got := contents(t, s, bucket); !maps.Equal(got, want) {
 					t.Errorf("bucket %q = %v, want %v", bucket, got, want)
 				}
 			}
 			// The store stays usable after any outcome.
 			seed(t, s, "items", "after", "1")
-			if got, err := get(t, s, "items", "after"); err != nil || got != "1" {
+			if got, err := Get(t, s, "items", "after"); err != nil || got != "1" {
 				t.Errorf("Get() after the case = %q, %v; want %q, nil", got, err, "1")
 			}
 		})
@@ -172,7 +173,7 @@ func testUpdate(t *testing.T, open func(t *testing.T) store.Store) {
 			return nil
 		})
 		checkDone(t, kept)
-		if got := contents(t, s, "items"); !equalMaps(got, map[string]string{"k1": "v1"}) {
+		if got := contents(t, s, "items"); !maps.Equal(got, map[string]string{"k1": "v1"}) {
 			t.Errorf("bucket = %v, want it unchanged", got)
 		}
 	})
@@ -231,7 +232,7 @@ func testView(t *testing.T, open func(t *testing.T) store.Store) {
 			}
 		})
 	}
-	if got := contents(t, s, "items"); !equalMaps(got, seedItems) {
+	if got := contents(t, s, "items"); !maps.Equal(got, seedItems) {
 		t.Errorf("bucket after writes in View = %v, want it unchanged", got)
 	}
 	if got := contents(t, s, "fresh"); len(got) != 0 {
@@ -259,7 +260,7 @@ func testView(t *testing.T, open func(t *testing.T) store.Store) {
 			_ = s.View(t.Context(), func(store.Tx) error { panic("storetest: boom") })
 		}()
 		seed(t, s, "items", "k4", "v4")
-		if got, err := get(t, s, "items", "k4"); err != nil || got != "v4" {
+		if got, err := Get(t, s, "items", "k4"); err != nil || got != "v4" {
 			t.Errorf("store after a panic in View: Get() = %q, %v", got, err)
 		}
 	})
@@ -330,7 +331,7 @@ func testIsolation(t *testing.T, open func(t *testing.T) store.Store) {
 			t.Errorf("View saw a=%q b=%q count=%d, want its snapshot: old, old, 2", a, b, n)
 		}
 		want := map[string]string{"a": "new", "b": "new", "c": "new"}
-		if got := contents(t, s, "acct"); !equalMaps(got, want) {
+		if got := contents(t, s, "acct"); !maps.Equal(got, want) {
 			t.Errorf("after the Update, bucket = %v, want %v", got, want)
 		}
 	})
@@ -354,14 +355,14 @@ func testIsolation(t *testing.T, open func(t *testing.T) store.Store) {
 			})
 		}()
 		<-written
-		if got := contents(t, s, "acct"); !equalMaps(got, map[string]string{"a": "old"}) {
+		if got := contents(t, s, "acct"); !maps.Equal(got, map[string]string{"a": "old"}) {
 			t.Errorf("View during an open Update saw %v, want only committed data", got)
 		}
 		close(release)
 		if err := <-done; err != nil {
 			t.Fatalf("Update() = %v", err)
 		}
-		if got := contents(t, s, "acct"); !equalMaps(got, map[string]string{"a": "new", "b": "new"}) {
+		if got := contents(t, s, "acct"); !maps.Equal(got, map[string]string{"a": "new", "b": "new"}) {
 			t.Errorf("after commit, bucket = %v", got)
 		}
 	})

@@ -24,6 +24,28 @@ class Token implements Serializable {
     }
 
     /**
+     * ask waits, at most opts.approvalTimeoutMinutes, for an approver
+     * (opts.approver, when set) to answer an input step whose one password
+     * parameter is name, described by description, and returns the text
+     * answered. script is the pipeline script whose steps it runs.
+     */
+    static String ask(Object script, Options opts, String message, String ok, String name, String description) {
+        def answer
+        script.timeout(time: opts.approvalTimeoutMinutes, unit: 'MINUTES') {
+            Map args = [
+                message   : message,
+                ok        : ok,
+                parameters: [script.password(name: name, description: description)],
+            ]
+            if (opts.approver) {
+                args.submitter = opts.approver
+            }
+            answer = script.input(args)
+        }
+        return plain(answer)
+    }
+
+    /**
      * problem returns why s is not a token in the jenkins format, or null when
      * it is one. The reason never quotes s.
      */
