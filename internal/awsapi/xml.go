@@ -135,10 +135,18 @@ type XMLAppender interface {
 // AppendElement appends <name>text</name>, text escaped as encoding/xml
 // escapes character data.
 func AppendElement(b []byte, name, text string) []byte {
+	return AppendEnd(appendEscaped(AppendStart(b, name), text), name)
+}
+
+// AppendStart appends the start tag <name>.
+func AppendStart(b []byte, name string) []byte {
 	b = append(b, '<')
 	b = append(b, name...)
-	b = append(b, '>')
-	b = appendEscaped(b, text)
+	return append(b, '>')
+}
+
+// AppendEnd appends the end tag </name>.
+func AppendEnd(b []byte, name string) []byte {
 	b = append(b, "</"...)
 	b = append(b, name...)
 	return append(b, '>')

@@ -153,8 +153,8 @@ func (s *Server) requestParameters(r *Request) map[string]any {
 // responseElements turns a result into a map, with secrets replaced: the
 // map that the result's JSON encoding scrubbed by the Redactor gives. The
 // results of the calls that mint sessions, recorded at every mint, build
-// that map themselves (elementsBuilder), which TestResponseElementsBuilt
-// holds to the same map.
+// that map themselves (elementsBuilder), which
+// TestResponseElementsBuiltAsScrubbedJSON holds to the same map.
 func (s *Server) responseElements(result any) map[string]any {
 	if e, ok := result.(elementsBuilder); ok {
 		return e.responseElements(s.cfg.Redactor)

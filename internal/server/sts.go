@@ -116,34 +116,22 @@ func appendOptional(b []byte, packed *int, sourceIdentity string) []byte {
 	return b
 }
 
-func appendOpen(b []byte, name string) []byte {
-	b = append(b, '<')
-	b = append(b, name...)
-	return append(b, '>')
-}
-
-func appendClose(b []byte, name string) []byte {
-	b = append(b, "</"...)
-	b = append(b, name...)
-	return append(b, '>')
-}
-
 func (g *getCallerIdentityResult) AppendXML(b []byte, name string) []byte {
-	b = appendOpen(b, name)
+	b = awsapi.AppendStart(b, name)
 	b = awsapi.AppendElement(b, "UserId", g.UserID)
 	b = awsapi.AppendElement(b, "Account", g.Account)
 	b = awsapi.AppendElement(b, "Arn", g.Arn)
-	return appendClose(b, name)
+	return awsapi.AppendEnd(b, name)
 }
 
 func (g *getSessionTokenResult) AppendXML(b []byte, name string) []byte {
-	return appendClose(g.Credentials.appendXML(appendOpen(b, name)), name)
+	return awsapi.AppendEnd(g.Credentials.appendXML(awsapi.AppendStart(b, name)), name)
 }
 
 func (a *assumeRoleResult) AppendXML(b []byte, name string) []byte {
-	b = a.Credentials.appendXML(appendOpen(b, name))
+	b = a.Credentials.appendXML(awsapi.AppendStart(b, name))
 	b = a.AssumedRoleUser.appendXML(b)
-	return appendClose(appendOptional(b, a.PackedPolicySize, a.SourceIdentity), name)
+	return awsapi.AppendEnd(appendOptional(b, a.PackedPolicySize, a.SourceIdentity), name)
 }
 
 func credentialsShape(c sessiontoken.Credentials) stsCredentials {

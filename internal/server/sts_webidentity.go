@@ -98,7 +98,7 @@ func (a *assumeRoleWithWebIdentityResult) responseElements(r *audit.Redactor) ma
 }
 
 func (a *assumeRoleWithWebIdentityResult) AppendXML(b []byte, name string) []byte {
-	b = a.Credentials.appendXML(appendOpen(b, name))
+	b = a.Credentials.appendXML(awsapi.AppendStart(b, name))
 	b = awsapi.AppendElement(b, "SubjectFromWebIdentityToken", a.SubjectFromWebIdentityToken)
 	b = a.AssumedRoleUser.appendXML(b)
 	if a.PackedPolicySize != nil {
@@ -109,7 +109,7 @@ func (a *assumeRoleWithWebIdentityResult) AppendXML(b []byte, name string) []byt
 	if a.SourceIdentity != "" {
 		b = awsapi.AppendElement(b, "SourceIdentity", a.SourceIdentity)
 	}
-	return appendClose(b, name)
+	return awsapi.AppendEnd(b, name)
 }
 
 // msgNotAuthorizedWebIdentity is AWS's message for every refusal after
