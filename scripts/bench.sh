@@ -18,6 +18,7 @@
 # SCALE ("1000 1000000"; "" to skip), ROUNDS (5: slices per target, alternating), MICRO (1 to run the microbenchmarks, the default; 0 to skip).
 # TABLE_ONLY (1: remake the tables from the files of an earlier run in $OUT, with the same knobs).
 set -euo pipefail
+. "$(dirname "$0")/lib/broker.sh"
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
 
@@ -66,14 +67,8 @@ start_broker() {
 	t0="$(date +%s%N)"
 	"$OUT/shortfuse" server --listen 127.0.0.1:0 --data "$1" 2>"$2" &
 	server_pid=$!
-	url=""
-	for _ in $(seq 1 2000); do
-		url="$(grep -o 'msg=listening url=http://[0-9.:]*' "$2" | head -1 | cut -d= -f3 || true)"
-		[ -n "$url" ] && curl -sf "$url/healthz" >/dev/null 2>&1 && break
-		sleep 0.005
-	done
+	url="$(broker_url "$2")" || exit 1
 	t1="$(date +%s%N)"
-	[ -n "$url" ] || { echo "the broker did not start:" >&2; cat "$2" >&2; exit 1; }
 	startup_ms=$(((t1 - t0) / 1000000))
 	log "broker at $url (pid $server_pid), up in ${startup_ms} ms"
 }

@@ -9,6 +9,7 @@
 # CONCURRENCY ("1 32"), OPS ("get-secret-value assume-role get-session-token put-secret-value").
 # Prints one line per measurement and, at the end, the means per version.
 set -euo pipefail
+. "$(dirname "$0")/lib/broker.sh"
 [ $# -eq 2 ] || { echo "usage: $0 OLD_BINARY NEW_BINARY" >&2; exit 2; }
 old="$1" new="$2"
 OUT="${OUT:-${TMPDIR:-/tmp}/shortfuse-compare}"
@@ -29,13 +30,7 @@ for which in old new; do
 	"$bin" server --listen 127.0.0.1:0 --data "$OUT/$which" 2>"$OUT/$which.log" &
 	pid[$which]=$!
 	pids+=("$!")
-	for _ in $(seq 1 400); do
-		u="$(grep -o 'msg=listening url=http://[0-9.:]*' "$OUT/$which.log" | head -1 | cut -d= -f3 || true)"
-		[ -n "$u" ] && curl -sf "$u/healthz" >/dev/null 2>&1 && break
-		sleep 0.025
-	done
-	[ -n "$u" ] || { echo "the $which broker did not start:" >&2; cat "$OUT/$which.log" >&2; exit 1; }
-	url[$which]="$u"
+	url[$which]="$(broker_url "$OUT/$which.log")" || exit 1
 done
 
 ticks="$(getconf CLK_TCK)"

@@ -10,6 +10,7 @@
 # binary also runs the bench client. docs/PERFORMANCE.md gives a run and the experimental
 # build it compared ("What the durable writes cost").
 set -euo pipefail
+. "$(dirname "$0")/lib/broker.sh"
 [ $# -ge 1 ] || { echo "usage: $0 NAME=BINARY [NAME=BINARY ...]" >&2; exit 2; }
 OUT="${OUT:-${TMPDIR:-/tmp}/shortfuse-floor}"
 SHM=/dev/shm/shortfuse-floor-$$
@@ -30,13 +31,7 @@ for arg in "$@"; do
 		[ "$where" = tmpfs ] && dir="$SHM/$name-tmpfs"
 		"$bin" server --listen 127.0.0.1:0 --data "$dir" 2>"$OUT/$name-$where.log" &
 		pids+=("$!")
-		u=""
-		for _ in $(seq 1 400); do
-			u="$(grep -o 'msg=listening url=http://[0-9.:]*' "$OUT/$name-$where.log" | head -1 | cut -d= -f3 || true)"
-			[ -n "$u" ] && curl -sf "$u/healthz" >/dev/null 2>&1 && break
-			sleep 0.025
-		done
-		[ -n "$u" ] || { echo "$name ($where) did not start:" >&2; cat "$OUT/$name-$where.log" >&2; exit 1; }
+		u="$(broker_url "$OUT/$name-$where.log")" || exit 1
 		names+=("$name, $where") dirs+=("$dir") urls+=("$u")
 	done
 done

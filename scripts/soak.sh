@@ -9,6 +9,7 @@
 # Environment: OUT (default $TMPDIR/shortfuse-soak), DURATION (5m), INTERVAL (10s),
 # CONCURRENCY (32), AUDIT_KEEP (4: rotated audit files kept), AUDIT_MAX_BYTES (16 MiB).
 set -euo pipefail
+. "$(dirname "$0")/lib/broker.sh"
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
 OUT="${OUT:-${TMPDIR:-/tmp}/shortfuse-soak}"
@@ -25,13 +26,7 @@ bin="$OUT/shortfuse"
 	--audit-max-bytes "$AUDIT_MAX_BYTES" --audit-ship-dir "$OUT/ship" 2>"$OUT/broker.log" &
 pid=$!
 trap 'kill -TERM "$pid" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
-url=""
-for _ in $(seq 1 400); do
-	url="$(grep -o 'msg=listening url=http://[0-9.:]*' "$OUT/broker.log" | head -1 | cut -d= -f3 || true)"
-	[ -n "$url" ] && curl -sf "$url/healthz" >/dev/null 2>&1 && break
-	sleep 0.025
-done
-[ -n "$url" ] || { echo "the broker did not start" >&2; cat "$OUT/broker.log" >&2; exit 1; }
+url="$(broker_url "$OUT/broker.log")" || exit 1
 
 AWS_SHARED_CREDENTIALS_FILE="$OUT/data/admin-credentials" AWS_CONFIG_FILE=/nonexistent \
 	"$bin" bench --endpoint-url "$url" --op mixed --concurrency "$CONCURRENCY" --duration "$DURATION" \
