@@ -17,11 +17,9 @@ import (
 // operation's action is "iam:" + verb + noun ("iam:TagRole",
 // "iam:ListRoleTags"). A type without tags leaves the tag functions nil.
 type iamResource struct {
-	noun string         // "User", "Group", "Role", "OpenIDConnectProvider"
-	kind iam.EntityKind // of a user, group or role
-	// target reads the resource's name (or ARN) from the request and
-	// authorizes action on the resource.
-	target func(ctx context.Context, r *rpc.Request, action string, keys map[string][]string) (string, error)
+	noun   string         // "User", "Group", "Role", "OpenIDConnectProvider"
+	kind   iam.EntityKind // of a user, group or role
+	target target
 	del    func(ctx context.Context, name string) error
 	tags   func(ctx context.Context, name string) ([]iam.Tag, error)
 	tag    func(ctx context.Context, name string, tags []iam.Tag) error
@@ -30,18 +28,18 @@ type iamResource struct {
 
 func iamUsers(svc *iam.Service) *iamResource {
 	return &iamResource{
-		noun: "User", kind: iam.KindUser, target: namedTarget(svc, iam.KindUser, "UserName"), del: svc.DeleteUser,
+		noun: "User", kind: iam.KindUser, target: entityTarget(svc, iam.KindUser), del: svc.DeleteUser,
 		tags: namedTags(svc, iam.KindUser), tag: svc.TagUser, untag: svc.UntagUser,
 	}
 }
 
 func iamGroups(svc *iam.Service) *iamResource {
-	return &iamResource{noun: "Group", kind: iam.KindGroup, target: namedTarget(svc, iam.KindGroup, "GroupName"), del: svc.DeleteGroup}
+	return &iamResource{noun: "Group", kind: iam.KindGroup, target: entityTarget(svc, iam.KindGroup), del: svc.DeleteGroup}
 }
 
 func iamRoles(svc *iam.Service) *iamResource {
 	return &iamResource{
-		noun: "Role", kind: iam.KindRole, target: namedTarget(svc, iam.KindRole, "RoleName"), del: svc.DeleteRole,
+		noun: "Role", kind: iam.KindRole, target: entityTarget(svc, iam.KindRole), del: svc.DeleteRole,
 		tags: namedTags(svc, iam.KindRole), tag: svc.TagRole, untag: svc.UntagRole,
 	}
 }
@@ -66,15 +64,67 @@ func namedTags(svc *iam.Service, kind iam.EntityKind) func(context.Context, stri
 	return func(ctx context.Context, name string) ([]iam.Tag, error) { return svc.EntityTags(ctx, kind, name) }
 }
 
-// namedTarget reads a user's, group's or role's name from the parameter
-// and authorizes the action on it (authorizeEntity).
-func namedTarget(svc *iam.Service, kind iam.EntityKind, param string) func(context.Context, *rpc.Request, string, map[string][]string) (string, error) {
+// --- targets ---------------------------------------------------------------------
+
+// A target reads the name (or ARN) of the resource an operation is on from
+// the request and authorizes action on the resource, with the condition
+// keys keys.
+type target func(ctx context.Context, r *rpc.Request, action string, keys map[string][]string) (string, error)
+
+// An authorizer authorizes action on the resource named name.
+type authorizer func(ctx context.Context, r *rpc.Request, action, name string, keys map[string][]string) error
+
+// entityAuthorizer authorizes on a user, group or role (authorizeEntity).
+func entityAuthorizer(svc *iam.Service, kind iam.EntityKind) authorizer {
+	return func(ctx context.Context, r *rpc.Request, action, name string, keys map[string][]string) error {
+		return authorizeEntity(ctx, r, svc, kind, action, name, keys)
+	}
+}
+
+// policyAuthorizer authorizes on a managed policy (authorizePolicy).
+func policyAuthorizer(svc *iam.Service) authorizer {
+	return func(ctx context.Context, r *rpc.Request, action, name string, keys map[string][]string) error {
+		return authorizePolicy(ctx, r, svc, action, name, keys)
+	}
+}
+
+// authorizeAsGiven authorizes on the name as the request gives it.
+func authorizeAsGiven(ctx context.Context, r *rpc.Request, action, name string, keys map[string][]string) error {
+	return r.Authorize(ctx, action, name, keys)
+}
+
+// paramTarget reads the resource's name from the required member param and
+// authorizes with auth.
+func paramTarget(param string, auth authorizer) target {
 	return func(ctx context.Context, r *rpc.Request, action string, keys map[string][]string) (string, error) {
 		name, err := r.Params.Required(param)
 		if err != nil {
 			return "", err
 		}
-		return name, authorizeEntity(ctx, r, svc, kind, action, name, keys)
+		return name, auth(ctx, r, action, name, keys)
+	}
+}
+
+// entityTarget is a user, group or role named by its member (entityParam).
+func entityTarget(svc *iam.Service, kind iam.EntityKind) target {
+	return paramTarget(entityParam(kind), entityAuthorizer(svc, kind))
+}
+
+// policyTarget is a managed policy named by PolicyArn.
+func policyTarget(svc *iam.Service) target {
+	return paramTarget("PolicyArn", policyAuthorizer(svc))
+}
+
+// userTarget is the user of an operation on one's own user: UserName, or
+// the caller (userNameOrCaller).
+func userTarget(svc *iam.Service) target {
+	auth := entityAuthorizer(svc, iam.KindUser)
+	return func(ctx context.Context, r *rpc.Request, action string, keys map[string][]string) (string, error) {
+		name, err := userNameOrCaller(r)
+		if err != nil {
+			return "", err
+		}
+		return name, auth(ctx, r, action, name, keys)
 	}
 }
 
@@ -88,6 +138,74 @@ func authorizeEntity(ctx context.Context, r *rpc.Request, svc *iam.Service, kind
 		return err
 	}
 	return r.Authorize(ctx, action, arn, keys)
+}
+
+// authorizedArgs reads the required members params, the first of which
+// names the resource, and authorizes action on that resource with auth and
+// the condition keys that keys (if not nil) makes of the members.
+func authorizedArgs(ctx context.Context, r *rpc.Request, auth authorizer, action string, keys func(v []string) map[string][]string, params ...string) ([]string, error) {
+	v, err := required(r.Params, params...)
+	if err != nil {
+		return nil, err
+	}
+	var k map[string][]string
+	if keys != nil {
+		k = keys(v)
+	}
+	return v, auth(ctx, r, action, v[0], k)
+}
+
+// --- handlers of one shape -----------------------------------------------------------
+
+// handleRead is an operation that reads what read returns of its target
+// and answers with what result makes of it and the request's parameters.
+func handleRead[T any](t target, action string, read func(ctx context.Context, name string) (T, error), result func(p *awsapi.Params, v T) (any, error)) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
+		name, err := t(ctx, r, action, nil)
+		if err != nil {
+			return nil, err
+		}
+		v, err := read(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		return result(r.Params, v)
+	}
+}
+
+// handleGet is handleRead answering with one result.
+func handleGet[T, R any](t target, action string, get func(ctx context.Context, name string) (T, error), result func(v T) R) rpc.Handler {
+	return handleRead(t, action, get, func(_ *awsapi.Params, v T) (any, error) { return result(v), nil })
+}
+
+// handleList is handleRead answering with the request's page of a list.
+func handleList[T any](t target, action string, list func(ctx context.Context, name string) ([]T, error), result func(page []T, lr listResult) any) rpc.Handler {
+	return handleRead(t, action, list, func(p *awsapi.Params, items []T) (any, error) { return listPage(p, items, result) })
+}
+
+// handleAct is an operation with no result on its target.
+func handleAct(t target, action string, act func(ctx context.Context, name string) error) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
+		name, err := t(ctx, r, action, nil)
+		if err != nil {
+			return nil, err
+		}
+		return nil, act(ctx, name)
+	}
+}
+
+// handlePairOp is an operation with no result on two required members:
+// the first names the resource, authorized with auth (and the condition
+// keys that keys, if not nil, makes of the members), the second is what
+// op does with it.
+func handlePairOp(auth authorizer, action string, keys func(v []string) map[string][]string, params [2]string, op func(ctx context.Context, name, arg string) error) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
+		v, err := authorizedArgs(ctx, r, auth, action, keys, params[:]...)
+		if err != nil {
+			return nil, err
+		}
+		return nil, op(ctx, v[0], v[1])
+	}
 }
 
 // handleRename is UpdateUser and UpdateGroup: a rename (New...Name) and/or
@@ -115,13 +233,7 @@ func handleRename(svc *iam.Service, res *iamResource, update func(ctx context.Co
 }
 
 func handleDelete(res *iamResource) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		name, err := res.target(ctx, r, "iam:Delete"+res.noun, nil)
-		if err != nil {
-			return nil, err
-		}
-		return nil, res.del(ctx, name)
-	}
+	return handleAct(res.target, "iam:Delete"+res.noun, res.del)
 }
 
 func handleTag(res *iamResource) rpc.Handler {
@@ -156,17 +268,7 @@ type listTagsResult struct {
 }
 
 func handleListTags(res *iamResource) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		name, err := res.target(ctx, r, "iam:List"+res.noun+"Tags", nil)
-		if err != nil {
-			return nil, err
-		}
-		tags, err := res.tags(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		return listPage(r.Params, tags, func(page []iam.Tag, lr listResult) any {
-			return &listTagsResult{Tags: allTagsXML(page), listResult: lr}
-		})
-	}
+	return handleList(res.target, "iam:List"+res.noun+"Tags", res.tags, func(page []iam.Tag, lr listResult) any {
+		return &listTagsResult{Tags: allTagsXML(page), listResult: lr}
+	})
 }

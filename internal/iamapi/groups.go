@@ -19,11 +19,7 @@ func handleCreateGroup(svc *iam.Service) rpc.Handler {
 			return nil, err
 		}
 		path := r.Params.String("Path")
-		arnPath := path
-		if arnPath == "" {
-			arnPath = "/"
-		}
-		if err := r.Authorize(ctx, "iam:CreateGroup", svc.GroupARN(arnPath, name), nil); err != nil {
+		if err := r.Authorize(ctx, "iam:CreateGroup", svc.GroupARN(arnPath(path), name), nil); err != nil {
 			return nil, err
 		}
 		g, err := svc.CreateGroup(ctx, name, path)
@@ -41,23 +37,19 @@ type getGroupResult struct {
 }
 
 func handleGetGroup(svc *iam.Service) rpc.Handler {
+	t := entityTarget(svc, iam.KindGroup)
 	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		name, err := r.Params.Required("GroupName")
+		name, err := t(ctx, r, "iam:GetGroup", nil)
 		if err != nil {
-			return nil, err
-		}
-		if err := authorizeEntity(ctx, r, svc, iam.KindGroup, "iam:GetGroup", name, nil); err != nil {
 			return nil, err
 		}
 		g, users, err := svc.GetGroup(ctx, name)
 		if err != nil {
 			return nil, err
 		}
-		page, more, next, err := pageOf(r.Params, users)
-		if err != nil {
-			return nil, err
-		}
-		return &getGroupResult{Group: groupXML(g), Users: usersXML(page), listResult: listResult{more, next}}, nil
+		return listPage(r.Params, users, func(page []iam.User, lr listResult) any {
+			return &getGroupResult{Group: groupXML(g), Users: usersXML(page), listResult: lr}
+		})
 	}
 }
 
@@ -77,28 +69,9 @@ func groupsResult(page []iam.Group, lr listResult) any {
 // handleMembership is AddUserToGroup and RemoveUserFromGroup: authorized
 // on the group.
 func handleMembership(svc *iam.Service, action string, change func(ctx context.Context, group, user string) error) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		v, err := entityArgs(ctx, r, svc, iam.KindGroup, action, nil, "UserName")
-		if err != nil {
-			return nil, err
-		}
-		return nil, change(ctx, v[0], v[1])
-	}
+	return handlePairOp(entityAuthorizer(svc, iam.KindGroup), action, nil, [2]string{"GroupName", "UserName"}, change)
 }
 
 func handleListGroupsForUser(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		name, err := r.Params.Required("UserName")
-		if err != nil {
-			return nil, err
-		}
-		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:ListGroupsForUser", name, nil); err != nil {
-			return nil, err
-		}
-		groups, err := svc.ListGroupsForUser(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		return listPage(r.Params, groups, groupsResult)
-	}
+	return handleList(entityTarget(svc, iam.KindUser), "iam:ListGroupsForUser", svc.ListGroupsForUser, groupsResult)
 }

@@ -73,20 +73,7 @@ func handleCreateLoginProfile(svc *iam.Service) rpc.Handler {
 }
 
 func handleGetLoginProfile(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		name, err := userNameOrCaller(r)
-		if err != nil {
-			return nil, err
-		}
-		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:GetLoginProfile", name, nil); err != nil {
-			return nil, err
-		}
-		p, err := svc.GetLoginProfile(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		return loginProfileXML(p), nil
-	}
+	return handleGet(userTarget(svc), "iam:GetLoginProfile", svc.GetLoginProfile, loginProfileXML)
 }
 
 func handleUpdateLoginProfile(svc *iam.Service) rpc.Handler {
@@ -119,16 +106,7 @@ func handleUpdateLoginProfile(svc *iam.Service) rpc.Handler {
 }
 
 func handleDeleteLoginProfile(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		name, err := userNameOrCaller(r)
-		if err != nil {
-			return nil, err
-		}
-		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:DeleteLoginProfile", name, nil); err != nil {
-			return nil, err
-		}
-		return nil, svc.DeleteLoginProfile(ctx, name)
-	}
+	return handleAct(userTarget(svc), "iam:DeleteLoginProfile", svc.DeleteLoginProfile)
 }
 
 // ChangePassword: an IAM user changes their own password. As when an AWS

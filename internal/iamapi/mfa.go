@@ -34,11 +34,7 @@ func handleCreateVirtualMFADevice(svc *iam.Service) rpc.Handler {
 			return nil, err
 		}
 		path, tags := p.String("Path"), tagsParam(p)
-		arnPath := path
-		if arnPath == "" {
-			arnPath = "/"
-		}
-		if err := r.Authorize(ctx, "iam:CreateVirtualMFADevice", svc.MFASerial(arnPath, name), tagConditionKeys(tags)); err != nil {
+		if err := r.Authorize(ctx, "iam:CreateVirtualMFADevice", svc.MFASerial(arnPath(path), name), tagConditionKeys(tags)); err != nil {
 			return nil, err
 		}
 		d, err := svc.CreateVirtualMFADevice(ctx, name, path, tags)
@@ -56,12 +52,10 @@ func handleCreateVirtualMFADevice(svc *iam.Service) rpc.Handler {
 }
 
 func handleEnableMFADevice(svc *iam.Service) rpc.Handler {
+	auth := entityAuthorizer(svc, iam.KindUser)
 	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		v, err := required(r.Params, "UserName", "SerialNumber", "AuthenticationCode1", "AuthenticationCode2")
+		v, err := authorizedArgs(ctx, r, auth, "iam:EnableMFADevice", nil, "UserName", "SerialNumber", "AuthenticationCode1", "AuthenticationCode2")
 		if err != nil {
-			return nil, err
-		}
-		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:EnableMFADevice", v[0], nil); err != nil {
 			return nil, err
 		}
 		return nil, svc.EnableMFADevice(ctx, v[0], v[1], v[2], v[3])
@@ -99,16 +93,7 @@ func handleDeactivateMFADevice(svc *iam.Service) rpc.Handler {
 }
 
 func handleDeleteVirtualMFADevice(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		serial, err := r.Params.Required("SerialNumber")
-		if err != nil {
-			return nil, err
-		}
-		if err := r.Authorize(ctx, "iam:DeleteVirtualMFADevice", serial, nil); err != nil {
-			return nil, err
-		}
-		return nil, svc.DeleteVirtualMFADevice(ctx, serial)
-	}
+	return handleAct(paramTarget("SerialNumber", authorizeAsGiven), "iam:DeleteVirtualMFADevice", svc.DeleteVirtualMFADevice)
 }
 
 type xmlMFADevice struct {
@@ -123,28 +108,13 @@ type listMFADevicesResult struct {
 }
 
 func handleListMFADevices(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		name, err := userNameOrCaller(r)
-		if err != nil {
-			return nil, err
-		}
-		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:ListMFADevices", name, nil); err != nil {
-			return nil, err
-		}
-		devices, err := svc.ListMFADevices(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		page, more, next, err := pageOf(r.Params, devices)
-		if err != nil {
-			return nil, err
-		}
-		out := &listMFADevicesResult{MFADevices: make(awsapi.Members[xmlMFADevice], len(page)), listResult: listResult{more, next}}
-		for i, d := range page {
-			out.MFADevices[i] = xmlMFADevice{UserName: d.UserName, SerialNumber: d.SerialNumber, EnableDate: awsapi.Time(d.EnableDate)}
-		}
-		return out, nil
-	}
+	return handleList(userTarget(svc), "iam:ListMFADevices", svc.ListMFADevices, func(page []iam.MFADevice, lr listResult) any {
+		return &listMFADevicesResult{MFADevices: membersOf(page, mfaDeviceXML), listResult: lr}
+	})
+}
+
+func mfaDeviceXML(d *iam.MFADevice) xmlMFADevice {
+	return xmlMFADevice{UserName: d.UserName, SerialNumber: d.SerialNumber, EnableDate: awsapi.Time(d.EnableDate)}
 }
 
 type listVirtualMFADevicesResult struct {
@@ -162,20 +132,20 @@ func handleListVirtualMFADevices(svc *iam.Service) rpc.Handler {
 		if err != nil {
 			return nil, err
 		}
-		page, more, next, err := pageOf(r.Params, devices)
-		if err != nil {
-			return nil, err
-		}
-		out := &listVirtualMFADevicesResult{VirtualMFADevices: make(awsapi.Members[xmlVirtualMFADevice], len(page)), listResult: listResult{more, next}}
-		for i, d := range page {
-			x := xmlVirtualMFADevice{SerialNumber: d.SerialNumber, Tags: tagsXML(d.Tags)}
-			if d.User != nil {
-				u := userXML(d.User, false)
-				t := awsapi.Time(d.EnableDate)
-				x.User, x.EnableDate = &u, &t
-			}
-			out.VirtualMFADevices[i] = x
-		}
-		return out, nil
+		return listPage(r.Params, devices, func(page []iam.VirtualMFADevice, lr listResult) any {
+			return &listVirtualMFADevicesResult{VirtualMFADevices: membersOf(page, virtualMFADeviceXML), listResult: lr}
+		})
 	}
+}
+
+// virtualMFADeviceXML is a device as ListVirtualMFADevices writes it:
+// without its seed.
+func virtualMFADeviceXML(d *iam.VirtualMFADevice) xmlVirtualMFADevice {
+	x := xmlVirtualMFADevice{SerialNumber: d.SerialNumber, Tags: tagsXML(d.Tags)}
+	if d.User != nil {
+		u := userSummary(d.User)
+		t := awsapi.Time(d.EnableDate)
+		x.User, x.EnableDate = &u, &t
+	}
+	return x
 }

@@ -93,23 +93,15 @@ func providerARNParam(ctx context.Context, r *rpc.Request, action string, keys m
 }
 
 func handleGetOpenIDConnectProvider(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		arn, err := providerARNParam(ctx, r, "iam:GetOpenIDConnectProvider", nil)
-		if err != nil {
-			return nil, err
-		}
-		prov, err := svc.GetOpenIDConnectProvider(ctx, arn)
-		if err != nil {
-			return nil, err
-		}
+	return handleGet(providerARNParam, "iam:GetOpenIDConnectProvider", svc.GetOpenIDConnectProvider, func(prov *iam.OIDCProvider) *getOIDCProviderResult {
 		return &getOIDCProviderResult{
 			Url:            oidc.ConditionPrefix(prov.URL),
 			ClientIDList:   awsapi.Members[string](prov.ClientIDs),
 			ThumbprintList: awsapi.Members[string](prov.Thumbprints),
 			CreateDate:     awsapi.Time(prov.CreateDate),
 			Tags:           tagsXML(prov.Tags),
-		}, nil
-	}
+		}
+	})
 }
 
 func handleListOpenIDConnectProviders(svc *iam.Service) rpc.Handler {
@@ -121,40 +113,35 @@ func handleListOpenIDConnectProviders(svc *iam.Service) rpc.Handler {
 		if err != nil {
 			return nil, err
 		}
-		out := &listOIDCProvidersResult{OpenIDConnectProviderList: make(awsapi.Members[oidcProviderListEntry], len(provs))}
-		for i := range provs {
-			out.OpenIDConnectProviderList[i] = oidcProviderListEntry{Arn: provs[i].ARN}
+		return &listOIDCProvidersResult{OpenIDConnectProviderList: membersOf(provs, func(p *iam.OIDCProvider) oidcProviderListEntry {
+			return oidcProviderListEntry{Arn: p.ARN}
+		})}, nil
+	}
+}
+
+// handleClientIDOp is AddClientIDToOpenIDConnectProvider and
+// RemoveClientIDFromOpenIDConnectProvider: ClientID, then the provider
+// (providerARNParam), given to op.
+func handleClientIDOp(action string, op func(ctx context.Context, providerARN, clientID string) error) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
+		id, err := r.Params.Required("ClientID")
+		if err != nil {
+			return nil, err
 		}
-		return out, nil
+		arn, err := providerARNParam(ctx, r, action, nil)
+		if err != nil {
+			return nil, err
+		}
+		return nil, op(ctx, arn, id)
 	}
 }
 
 func handleAddClientIDToOpenIDConnectProvider(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		id, err := r.Params.Required("ClientID")
-		if err != nil {
-			return nil, err
-		}
-		arn, err := providerARNParam(ctx, r, "iam:AddClientIDToOpenIDConnectProvider", nil)
-		if err != nil {
-			return nil, err
-		}
-		return nil, svc.AddClientIDToOpenIDConnectProvider(ctx, arn, id)
-	}
+	return handleClientIDOp("iam:AddClientIDToOpenIDConnectProvider", svc.AddClientIDToOpenIDConnectProvider)
 }
 
 func handleRemoveClientIDFromOpenIDConnectProvider(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		id, err := r.Params.Required("ClientID")
-		if err != nil {
-			return nil, err
-		}
-		arn, err := providerARNParam(ctx, r, "iam:RemoveClientIDFromOpenIDConnectProvider", nil)
-		if err != nil {
-			return nil, err
-		}
-		return nil, svc.RemoveClientIDFromOpenIDConnectProvider(ctx, arn, id)
-	}
+	return handleClientIDOp("iam:RemoveClientIDFromOpenIDConnectProvider", svc.RemoveClientIDFromOpenIDConnectProvider)
 }
 
 // UpdateOpenIDConnectProviderThumbprint stores the list; the broker checks

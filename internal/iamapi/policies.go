@@ -32,21 +32,6 @@ func entityWord(kind iam.EntityKind) string {
 	return "Role"
 }
 
-// entityArgs reads the name of the user, group or role (entityParam) and
-// the other required members, in that order, and authorizes action on the
-// entity, with the condition keys that keys (if not nil) makes of them.
-func entityArgs(ctx context.Context, r *rpc.Request, svc *iam.Service, kind iam.EntityKind, action string, keys func(v []string) map[string][]string, members ...string) ([]string, error) {
-	v, err := required(r.Params, append([]string{entityParam(kind)}, members...)...)
-	if err != nil {
-		return nil, err
-	}
-	var k map[string][]string
-	if keys != nil {
-		k = keys(v)
-	}
-	return v, authorizeEntity(ctx, r, svc, kind, action, v[0], k)
-}
-
 // policyARNKey is the condition key of attaching and detaching: the
 // policy's ARN (the second member).
 func policyARNKey(v []string) map[string][]string {
@@ -56,9 +41,9 @@ func policyARNKey(v []string) map[string][]string {
 // --- inline policies -----------------------------------------------------------
 
 func handlePutInlinePolicy(svc *iam.Service, kind iam.EntityKind) rpc.Handler {
-	action := "iam:Put" + entityWord(kind) + "Policy"
+	action, auth := "iam:Put"+entityWord(kind)+"Policy", entityAuthorizer(svc, kind)
 	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		v, err := entityArgs(ctx, r, svc, kind, action, nil, "PolicyName", "PolicyDocument")
+		v, err := authorizedArgs(ctx, r, auth, action, nil, entityParam(kind), "PolicyName", "PolicyDocument")
 		if err != nil {
 			return nil, err
 		}
@@ -77,9 +62,9 @@ type getInlinePolicyResult struct {
 }
 
 func handleGetInlinePolicy(svc *iam.Service, kind iam.EntityKind) rpc.Handler {
-	action := "iam:Get" + entityWord(kind) + "Policy"
+	action, auth := "iam:Get"+entityWord(kind)+"Policy", entityAuthorizer(svc, kind)
 	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		v, err := entityArgs(ctx, r, svc, kind, action, nil, "PolicyName")
+		v, err := authorizedArgs(ctx, r, auth, action, nil, entityParam(kind), "PolicyName")
 		if err != nil {
 			return nil, err
 		}
@@ -106,34 +91,25 @@ type listPolicyNamesResult struct {
 }
 
 func handleListInlinePolicies(svc *iam.Service, kind iam.EntityKind) rpc.Handler {
-	action := "iam:List" + entityWord(kind) + "Policies"
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		v, err := entityArgs(ctx, r, svc, kind, action, nil)
-		if err != nil {
-			return nil, err
-		}
-		name := v[0]
-		names, err := svc.ListInlinePolicies(ctx, kind, name)
-		if err != nil {
-			return nil, err
-		}
-		page, more, next, err := pageOf(r.Params, names)
-		if err != nil {
-			return nil, err
-		}
-		return &listPolicyNamesResult{PolicyNames: append(awsapi.Members[string]{}, page...), listResult: listResult{more, next}}, nil
+	list := func(ctx context.Context, name string) ([]string, error) {
+		return svc.ListInlinePolicies(ctx, kind, name)
 	}
+	return handleList(entityTarget(svc, kind), "iam:List"+entityWord(kind)+"Policies", list, func(page []string, lr listResult) any {
+		return &listPolicyNamesResult{PolicyNames: append(awsapi.Members[string]{}, page...), listResult: lr}
+	})
+}
+
+// handleEntityPolicyOp is Delete…Policy, Attach…Policy and Detach…Policy
+// of a user, group or role: verb names the action, member is the required
+// member naming the policy, keys makes the condition keys (if not nil) and
+// op is the service call.
+func handleEntityPolicyOp(svc *iam.Service, kind iam.EntityKind, verb, member string, keys func(v []string) map[string][]string, op func(ctx context.Context, kind iam.EntityKind, name, policy string) error) rpc.Handler {
+	return handlePairOp(entityAuthorizer(svc, kind), "iam:"+verb+entityWord(kind)+"Policy", keys, [2]string{entityParam(kind), member},
+		func(ctx context.Context, name, policy string) error { return op(ctx, kind, name, policy) })
 }
 
 func handleDeleteInlinePolicy(svc *iam.Service, kind iam.EntityKind) rpc.Handler {
-	action := "iam:Delete" + entityWord(kind) + "Policy"
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		v, err := entityArgs(ctx, r, svc, kind, action, nil, "PolicyName")
-		if err != nil {
-			return nil, err
-		}
-		return nil, svc.DeleteInlinePolicy(ctx, kind, v[0], v[1])
-	}
+	return handleEntityPolicyOp(svc, kind, "Delete", "PolicyName", nil, svc.DeleteInlinePolicy)
 }
 
 // --- managed policies ------------------------------------------------------------
@@ -171,9 +147,24 @@ type policyResult struct {
 	Policy xmlPolicy `xml:"Policy"`
 }
 
+// policyDetail is the result of CreatePolicy and GetPolicy.
+func policyDetail(mp *iam.ManagedPolicy) *policyResult {
+	return &policyResult{Policy: policyXML(mp, true)}
+}
+
+// usageFilterParam reads PolicyUsageFilter.
+func usageFilterParam(p *awsapi.Params) (string, error) {
+	usage := p.String("PolicyUsageFilter")
+	switch usage {
+	case "", "PermissionsPolicy", "PermissionsBoundary":
+		return usage, nil
+	}
+	return "", awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value '%s' at 'policyUsageFilter' failed to satisfy constraint: Member must satisfy enum value set: [PermissionsPolicy, PermissionsBoundary]", rpc.SafeText(usage))
+}
+
 // authorizePolicy authorizes an action on a managed policy. The resource
 // is the policy's ARN as stored, or as given if there is none.
-func authorizePolicy(ctx context.Context, r *rpc.Request, svc *iam.Service, action, policyARN string) error {
+func authorizePolicy(ctx context.Context, r *rpc.Request, svc *iam.Service, action, policyARN string, keys map[string][]string) error {
 	resource := policyARN
 	p, err := svc.GetPolicy(ctx, policyARN)
 	switch {
@@ -183,7 +174,7 @@ func authorizePolicy(ctx context.Context, r *rpc.Request, svc *iam.Service, acti
 	default:
 		return err
 	}
-	return r.Authorize(ctx, action, resource, nil)
+	return r.Authorize(ctx, action, resource, keys)
 }
 
 func handleCreatePolicy(svc *iam.Service) rpc.Handler {
@@ -194,36 +185,19 @@ func handleCreatePolicy(svc *iam.Service) rpc.Handler {
 			return nil, err
 		}
 		in := iam.CreatePolicyInput{Name: v[0], Document: v[1], Path: p.String("Path"), Description: p.String("Description"), Tags: tagsParam(p)}
-		arnPath := in.Path
-		if arnPath == "" {
-			arnPath = "/"
-		}
-		if err := r.Authorize(ctx, "iam:CreatePolicy", svc.PolicyARN(arnPath, in.Name), tagConditionKeys(in.Tags)); err != nil {
+		if err := r.Authorize(ctx, "iam:CreatePolicy", svc.PolicyARN(arnPath(in.Path), in.Name), tagConditionKeys(in.Tags)); err != nil {
 			return nil, err
 		}
 		mp, err := svc.CreatePolicy(ctx, in)
 		if err != nil {
 			return nil, err
 		}
-		return &policyResult{Policy: policyXML(mp, true)}, nil
+		return policyDetail(mp), nil
 	}
 }
 
 func handleGetPolicy(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		arn, err := r.Params.Required("PolicyArn")
-		if err != nil {
-			return nil, err
-		}
-		if err := authorizePolicy(ctx, r, svc, "iam:GetPolicy", arn); err != nil {
-			return nil, err
-		}
-		mp, err := svc.GetPolicy(ctx, arn)
-		if err != nil {
-			return nil, err
-		}
-		return &policyResult{Policy: policyXML(mp, true)}, nil
-	}
+	return handleGet(policyTarget(svc), "iam:GetPolicy", svc.GetPolicy, policyDetail)
 }
 
 type listPoliciesResult struct {
@@ -238,11 +212,9 @@ func handleListPolicies(svc *iam.Service) rpc.Handler {
 		if err != nil {
 			return nil, err
 		}
-		usage := p.String("PolicyUsageFilter")
-		switch usage {
-		case "", "PermissionsPolicy", "PermissionsBoundary":
-		default:
-			return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value '%s' at 'policyUsageFilter' failed to satisfy constraint: Member must satisfy enum value set: [PermissionsPolicy, PermissionsBoundary]", rpc.SafeText(usage))
+		usage, err := usageFilterParam(p)
+		if err != nil {
+			return nil, err
 		}
 		in := iam.ListPoliciesInput{Scope: p.String("Scope"), OnlyAttached: onlyAttached, PathPrefix: p.String("PathPrefix")}
 		if err := r.Authorize(ctx, "iam:ListPolicies", listResource(svc, "policy", in.PathPrefix), nil); err != nil {
@@ -254,29 +226,17 @@ func handleListPolicies(svc *iam.Service) rpc.Handler {
 				return nil, err
 			}
 		}
-		page, more, next, err := pageOf(p, policies)
-		if err != nil {
-			return nil, err
-		}
-		out := &listPoliciesResult{Policies: make(awsapi.Members[xmlPolicy], len(page)), listResult: listResult{more, next}}
-		for i := range page {
-			out.Policies[i] = policyXML(&page[i], false)
-		}
-		return out, nil
+		return listPage(p, policies, func(page []iam.ManagedPolicy, lr listResult) any {
+			return &listPoliciesResult{Policies: membersOf(page, policySummary), listResult: lr}
+		})
 	}
 }
 
+// policySummary is a policy as ListPolicies writes it.
+func policySummary(p *iam.ManagedPolicy) xmlPolicy { return policyXML(p, false) }
+
 func handleDeletePolicy(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		arn, err := r.Params.Required("PolicyArn")
-		if err != nil {
-			return nil, err
-		}
-		if err := authorizePolicy(ctx, r, svc, "iam:DeletePolicy", arn); err != nil {
-			return nil, err
-		}
-		return nil, svc.DeletePolicy(ctx, arn)
-	}
+	return handleAct(policyTarget(svc), "iam:DeletePolicy", svc.DeletePolicy)
 }
 
 // xmlPolicyVersion is botocore's PolicyVersion shape; Document is
@@ -310,7 +270,7 @@ func handleCreatePolicyVersion(svc *iam.Service) rpc.Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizePolicy(ctx, r, svc, "iam:CreatePolicyVersion", v[0]); err != nil {
+		if err := authorizePolicy(ctx, r, svc, "iam:CreatePolicyVersion", v[0], nil); err != nil {
 			return nil, err
 		}
 		pv, err := svc.CreatePolicyVersion(ctx, v[0], v[1], setDefault)
@@ -323,11 +283,8 @@ func handleCreatePolicyVersion(svc *iam.Service) rpc.Handler {
 
 func handleGetPolicyVersion(svc *iam.Service) rpc.Handler {
 	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		v, err := required(r.Params, "PolicyArn", "VersionId")
+		v, err := authorizedArgs(ctx, r, policyAuthorizer(svc), "iam:GetPolicyVersion", nil, policyVersionParams[:]...)
 		if err != nil {
-			return nil, err
-		}
-		if err := authorizePolicy(ctx, r, svc, "iam:GetPolicyVersion", v[0]); err != nil {
 			return nil, err
 		}
 		pv, err := svc.GetPolicyVersion(ctx, v[0], v[1])
@@ -344,78 +301,33 @@ type listPolicyVersionsResult struct {
 }
 
 func handleListPolicyVersions(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		arn, err := r.Params.Required("PolicyArn")
-		if err != nil {
-			return nil, err
-		}
-		if err := authorizePolicy(ctx, r, svc, "iam:ListPolicyVersions", arn); err != nil {
-			return nil, err
-		}
-		versions, err := svc.ListPolicyVersions(ctx, arn)
-		if err != nil {
-			return nil, err
-		}
-		page, more, next, err := pageOf(r.Params, versions)
-		if err != nil {
-			return nil, err
-		}
-		out := &listPolicyVersionsResult{Versions: make(awsapi.Members[xmlPolicyVersion], len(page)), listResult: listResult{more, next}}
-		for i := range page {
-			out.Versions[i] = versionXML(&page[i], false)
-		}
-		return out, nil
-	}
+	return handleList(policyTarget(svc), "iam:ListPolicyVersions", svc.ListPolicyVersions, func(page []iam.PolicyVersion, lr listResult) any {
+		return &listPolicyVersionsResult{Versions: membersOf(page, versionSummary), listResult: lr}
+	})
 }
 
+// versionSummary is a version as ListPolicyVersions writes it.
+func versionSummary(v *iam.PolicyVersion) xmlPolicyVersion { return versionXML(v, false) }
+
+// policyVersionParams name the version of the operations on one.
+var policyVersionParams = [2]string{"PolicyArn", "VersionId"}
+
 func handleDeletePolicyVersion(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		v, err := required(r.Params, "PolicyArn", "VersionId")
-		if err != nil {
-			return nil, err
-		}
-		if err := authorizePolicy(ctx, r, svc, "iam:DeletePolicyVersion", v[0]); err != nil {
-			return nil, err
-		}
-		return nil, svc.DeletePolicyVersion(ctx, v[0], v[1])
-	}
+	return handlePairOp(policyAuthorizer(svc), "iam:DeletePolicyVersion", nil, policyVersionParams, svc.DeletePolicyVersion)
 }
 
 func handleSetDefaultPolicyVersion(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		v, err := required(r.Params, "PolicyArn", "VersionId")
-		if err != nil {
-			return nil, err
-		}
-		if err := authorizePolicy(ctx, r, svc, "iam:SetDefaultPolicyVersion", v[0]); err != nil {
-			return nil, err
-		}
-		return nil, svc.SetDefaultPolicyVersion(ctx, v[0], v[1])
-	}
+	return handlePairOp(policyAuthorizer(svc), "iam:SetDefaultPolicyVersion", nil, policyVersionParams, svc.SetDefaultPolicyVersion)
 }
 
 // --- attachments -------------------------------------------------------------------
 
 func handleAttachPolicy(svc *iam.Service, kind iam.EntityKind) rpc.Handler {
-	action := "iam:Attach" + entityWord(kind) + "Policy"
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		v, err := entityArgs(ctx, r, svc, kind, action, policyARNKey, "PolicyArn")
-		if err != nil {
-			return nil, err
-		}
-		return nil, svc.AttachPolicy(ctx, kind, v[0], v[1])
-	}
+	return handleEntityPolicyOp(svc, kind, "Attach", "PolicyArn", policyARNKey, svc.AttachPolicy)
 }
 
 func handleDetachPolicy(svc *iam.Service, kind iam.EntityKind) rpc.Handler {
-	action := "iam:Detach" + entityWord(kind) + "Policy"
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		v, err := entityArgs(ctx, r, svc, kind, action, policyARNKey, "PolicyArn")
-		if err != nil {
-			return nil, err
-		}
-		return nil, svc.DetachPolicy(ctx, kind, v[0], v[1])
-	}
+	return handleEntityPolicyOp(svc, kind, "Detach", "PolicyArn", policyARNKey, svc.DetachPolicy)
 }
 
 type xmlAttachedPolicy struct {
@@ -429,27 +341,24 @@ type listAttachedPoliciesResult struct {
 }
 
 func handleListAttachedPolicies(svc *iam.Service, kind iam.EntityKind) rpc.Handler {
-	action := "iam:ListAttached" + entityWord(kind) + "Policies"
+	action, t := "iam:ListAttached"+entityWord(kind)+"Policies", entityTarget(svc, kind)
 	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		v, err := entityArgs(ctx, r, svc, kind, action, nil)
+		name, err := t(ctx, r, action, nil)
 		if err != nil {
 			return nil, err
 		}
-		name := v[0]
 		attached, err := svc.ListAttachedPolicies(ctx, kind, name, r.Params.String("PathPrefix"))
 		if err != nil {
 			return nil, err
 		}
-		page, more, next, err := pageOf(r.Params, attached)
-		if err != nil {
-			return nil, err
-		}
-		out := &listAttachedPoliciesResult{AttachedPolicies: make(awsapi.Members[xmlAttachedPolicy], len(page)), listResult: listResult{more, next}}
-		for i, a := range page {
-			out.AttachedPolicies[i] = xmlAttachedPolicy{PolicyName: a.Name, PolicyArn: a.ARN}
-		}
-		return out, nil
+		return listPage(r.Params, attached, func(page []iam.AttachedPolicy, lr listResult) any {
+			return &listAttachedPoliciesResult{AttachedPolicies: membersOf(page, attachedPolicyXML), listResult: lr}
+		})
 	}
+}
+
+func attachedPolicyXML(a *iam.AttachedPolicy) xmlAttachedPolicy {
+	return xmlAttachedPolicy{PolicyName: a.Name, PolicyArn: a.ARN}
 }
 
 type xmlPolicyGroup struct {
@@ -502,11 +411,11 @@ func handleListEntitiesForPolicy(svc *iam.Service) rpc.Handler {
 		default:
 			return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value '%s' at 'entityFilter' failed to satisfy constraint: Member must satisfy enum value set: [User, Role, Group, LocalManagedPolicy, AWSManagedPolicy]", rpc.SafeText(f))
 		}
-		usage := p.String("PolicyUsageFilter")
-		if usage != "" && usage != "PermissionsPolicy" && usage != "PermissionsBoundary" {
-			return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value '%s' at 'policyUsageFilter' failed to satisfy constraint: Member must satisfy enum value set: [PermissionsPolicy, PermissionsBoundary]", rpc.SafeText(usage))
+		usage, err := usageFilterParam(p)
+		if err != nil {
+			return nil, err
 		}
-		if err := authorizePolicy(ctx, r, svc, "iam:ListEntitiesForPolicy", arn); err != nil {
+		if err := authorizePolicy(ctx, r, svc, "iam:ListEntitiesForPolicy", arn, nil); err != nil {
 			return nil, err
 		}
 		ents, err := svc.ListEntitiesForPolicy(ctx, arn, max(filter, 0), p.String("PathPrefix"))
@@ -525,24 +434,24 @@ func handleListEntitiesForPolicy(svc *iam.Service) rpc.Handler {
 				items = append(items, entityItem{iam.KindRole, e})
 			}
 		}
-		page, more, next, err := pageOf(p, items)
-		if err != nil {
-			return nil, err
-		}
-		out := &listEntitiesForPolicyResult{
-			PolicyGroups: awsapi.Members[xmlPolicyGroup]{}, PolicyUsers: awsapi.Members[xmlPolicyUser]{}, PolicyRoles: awsapi.Members[xmlPolicyRole]{},
-			listResult: listResult{more, next},
-		}
-		for _, it := range page {
-			switch it.kind {
-			case iam.KindGroup:
-				out.PolicyGroups = append(out.PolicyGroups, xmlPolicyGroup{it.ref.Name, it.ref.ID})
-			case iam.KindUser:
-				out.PolicyUsers = append(out.PolicyUsers, xmlPolicyUser{it.ref.Name, it.ref.ID})
-			case iam.KindRole:
-				out.PolicyRoles = append(out.PolicyRoles, xmlPolicyRole{it.ref.Name, it.ref.ID})
-			}
-		}
-		return out, nil
+		return listPage(p, items, entitiesForPolicyResult)
 	}
+}
+
+func entitiesForPolicyResult(page []entityItem, lr listResult) any {
+	out := &listEntitiesForPolicyResult{
+		PolicyGroups: awsapi.Members[xmlPolicyGroup]{}, PolicyUsers: awsapi.Members[xmlPolicyUser]{}, PolicyRoles: awsapi.Members[xmlPolicyRole]{},
+		listResult: lr,
+	}
+	for _, it := range page {
+		switch it.kind {
+		case iam.KindGroup:
+			out.PolicyGroups = append(out.PolicyGroups, xmlPolicyGroup{it.ref.Name, it.ref.ID})
+		case iam.KindUser:
+			out.PolicyUsers = append(out.PolicyUsers, xmlPolicyUser{it.ref.Name, it.ref.ID})
+		case iam.KindRole:
+			out.PolicyRoles = append(out.PolicyRoles, xmlPolicyRole{it.ref.Name, it.ref.ID})
+		}
+	}
+	return out
 }

@@ -30,11 +30,7 @@ func handleCreateRole(svc *iam.Service) rpc.Handler {
 			Name: v[0], Path: p.String("Path"), AssumeRolePolicyDocument: v[1],
 			Description: p.String("Description"), MaxSessionDuration: int32(maxSession), Tags: tagsParam(p),
 		}
-		arnPath := in.Path
-		if arnPath == "" {
-			arnPath = "/"
-		}
-		if err := r.Authorize(ctx, "iam:CreateRole", svc.RoleARN(arnPath, in.Name), tagConditionKeys(in.Tags)); err != nil {
+		if err := r.Authorize(ctx, "iam:CreateRole", svc.RoleARN(arnPath(in.Path), in.Name), tagConditionKeys(in.Tags)); err != nil {
 			return nil, err
 		}
 		role, err := svc.CreateRole(ctx, in)
@@ -50,30 +46,24 @@ func handleCreateRole(svc *iam.Service) rpc.Handler {
 }
 
 func handleGetRole(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		name, err := r.Params.Required("RoleName")
-		if err != nil {
-			return nil, err
-		}
-		if err := authorizeEntity(ctx, r, svc, iam.KindRole, "iam:GetRole", name, nil); err != nil {
-			return nil, err
-		}
+	get := func(ctx context.Context, name string) (xmlRole, error) {
 		role, err := svc.GetRole(ctx, name)
 		if err != nil {
-			return nil, err
+			return xmlRole{}, err
 		}
 		x := roleXML(role, true)
 		x.RoleLastUsed = &xmlRoleLastUsed{}
 		lu, err := svc.GetRoleLastUsed(ctx, role.ID)
 		if err != nil {
-			return nil, err
+			return xmlRole{}, err
 		}
 		if lu != nil {
 			t := awsapi.Time(lu.Date)
 			x.RoleLastUsed = &xmlRoleLastUsed{LastUsedDate: &t, Region: lu.Region}
 		}
-		return &roleResult{Role: x}, nil
+		return x, nil
 	}
+	return handleGet(entityTarget(svc, iam.KindRole), "iam:GetRole", get, func(x xmlRole) *roleResult { return &roleResult{Role: x} })
 }
 
 type listRolesResult struct {
@@ -83,13 +73,12 @@ type listRolesResult struct {
 
 func handleListRoles(svc *iam.Service) rpc.Handler {
 	return handleListByPath(svc, "iam:ListRoles", "role", svc.ListRoles, func(page []iam.Role, lr listResult) any {
-		out := &listRolesResult{Roles: make(awsapi.Members[xmlRole], len(page)), listResult: lr}
-		for i := range page {
-			out.Roles[i] = roleXML(&page[i], false)
-		}
-		return out
+		return &listRolesResult{Roles: membersOf(page, roleSummary), listResult: lr}
 	})
 }
+
+// roleSummary is a role as ListRoles writes it: without tags.
+func roleSummary(r *iam.Role) xmlRole { return roleXML(r, false) }
 
 type updateRoleResult struct{}
 
@@ -119,14 +108,5 @@ func handleUpdateRole(svc *iam.Service) rpc.Handler {
 }
 
 func handleUpdateAssumeRolePolicy(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		v, err := required(r.Params, "RoleName", "PolicyDocument")
-		if err != nil {
-			return nil, err
-		}
-		if err := authorizeEntity(ctx, r, svc, iam.KindRole, "iam:UpdateAssumeRolePolicy", v[0], nil); err != nil {
-			return nil, err
-		}
-		return nil, svc.UpdateAssumeRolePolicy(ctx, v[0], v[1])
-	}
+	return handlePairOp(entityAuthorizer(svc, iam.KindRole), "iam:UpdateAssumeRolePolicy", nil, [2]string{"RoleName", "PolicyDocument"}, svc.UpdateAssumeRolePolicy)
 }

@@ -25,36 +25,22 @@ func handleCreateUser(svc *iam.Service) rpc.Handler {
 		}
 		path := p.String("Path")
 		tags := tagsParam(p)
-		arnPath := path
-		if arnPath == "" {
-			arnPath = "/"
-		}
-		if err := r.Authorize(ctx, "iam:CreateUser", svc.UserARN(arnPath, name), tagConditionKeys(tags)); err != nil {
+		if err := r.Authorize(ctx, "iam:CreateUser", svc.UserARN(arnPath(path), name), tagConditionKeys(tags)); err != nil {
 			return nil, err
 		}
 		u, err := svc.CreateUser(ctx, iam.CreateUserInput{Name: name, Path: path, Tags: tags})
 		if err != nil {
 			return nil, err
 		}
-		return &userResult{User: userXML(u, true)}, nil
+		return userDetail(u), nil
 	}
 }
 
+// userDetail is the result of CreateUser and GetUser.
+func userDetail(u *iam.User) *userResult { return &userResult{User: userXML(u, true)} }
+
 func handleGetUser(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		name, err := userNameOrCaller(r)
-		if err != nil {
-			return nil, err
-		}
-		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:GetUser", name, nil); err != nil {
-			return nil, err
-		}
-		u, err := svc.GetUser(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		return &userResult{User: userXML(u, true)}, nil
-	}
+	return handleGet(userTarget(svc), "iam:GetUser", svc.GetUser, userDetail)
 }
 
 type listUsersResult struct {
@@ -83,23 +69,12 @@ type createAccessKeyResult struct {
 }
 
 func handleCreateAccessKey(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		name, err := userNameOrCaller(r)
-		if err != nil {
-			return nil, err
-		}
-		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:CreateAccessKey", name, nil); err != nil {
-			return nil, err
-		}
-		k, err := svc.CreateAccessKey(ctx, name)
-		if err != nil {
-			return nil, err
-		}
+	return handleGet(userTarget(svc), "iam:CreateAccessKey", svc.CreateAccessKey, func(k *iam.AccessKey) *createAccessKeyResult {
 		// The one response that carries a long-term secret.
 		return &createAccessKeyResult{AccessKey: xmlAccessKey{
 			UserName: k.UserName, AccessKeyID: k.ID, Status: k.Status, SecretAccessKey: k.Secret, CreateDate: awsapi.Time(k.CreateDate),
-		}}, nil
-	}
+		}}
+	})
 }
 
 type xmlAccessKeyMetadata struct {
@@ -115,62 +90,43 @@ type listAccessKeysResult struct {
 }
 
 func handleListAccessKeys(svc *iam.Service) rpc.Handler {
+	return handleList(userTarget(svc), "iam:ListAccessKeys", svc.ListAccessKeys, func(page []iam.AccessKey, lr listResult) any {
+		return &listAccessKeysResult{AccessKeyMetadata: membersOf(page, accessKeyMetadataXML), listResult: lr}
+	})
+}
+
+func accessKeyMetadataXML(k *iam.AccessKey) xmlAccessKeyMetadata {
+	return xmlAccessKeyMetadata{UserName: k.UserName, AccessKeyID: k.ID, Status: k.Status, CreateDate: awsapi.Time(k.CreateDate)}
+}
+
+// handleAccessKeyOp is UpdateAccessKey and DeleteAccessKey: the required
+// members (AccessKeyId first), then the key's user (userTarget), which op
+// is given with them.
+func handleAccessKeyOp(svc *iam.Service, action string, op func(ctx context.Context, user string, v []string) error, params ...string) rpc.Handler {
+	t := userTarget(svc)
 	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		name, err := userNameOrCaller(r)
+		v, err := required(r.Params, params...)
 		if err != nil {
 			return nil, err
 		}
-		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:ListAccessKeys", name, nil); err != nil {
-			return nil, err
-		}
-		keys, err := svc.ListAccessKeys(ctx, name)
+		name, err := t(ctx, r, action, nil)
 		if err != nil {
 			return nil, err
 		}
-		page, more, next, err := pageOf(r.Params, keys)
-		if err != nil {
-			return nil, err
-		}
-		out := &listAccessKeysResult{AccessKeyMetadata: awsapi.Members[xmlAccessKeyMetadata]{}, listResult: listResult{more, next}}
-		for _, k := range page {
-			out.AccessKeyMetadata = append(out.AccessKeyMetadata, xmlAccessKeyMetadata{UserName: k.UserName, AccessKeyID: k.ID, Status: k.Status, CreateDate: awsapi.Time(k.CreateDate)})
-		}
-		return out, nil
+		return nil, op(ctx, name, v)
 	}
 }
 
 func handleUpdateAccessKey(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		v, err := required(r.Params, "AccessKeyId", "Status")
-		if err != nil {
-			return nil, err
-		}
-		name, err := userNameOrCaller(r)
-		if err != nil {
-			return nil, err
-		}
-		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:UpdateAccessKey", name, nil); err != nil {
-			return nil, err
-		}
-		return nil, svc.UpdateAccessKey(ctx, name, v[0], v[1])
-	}
+	return handleAccessKeyOp(svc, "iam:UpdateAccessKey", func(ctx context.Context, user string, v []string) error {
+		return svc.UpdateAccessKey(ctx, user, v[0], v[1])
+	}, "AccessKeyId", "Status")
 }
 
 func handleDeleteAccessKey(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		akid, err := r.Params.Required("AccessKeyId")
-		if err != nil {
-			return nil, err
-		}
-		name, err := userNameOrCaller(r)
-		if err != nil {
-			return nil, err
-		}
-		if err := authorizeEntity(ctx, r, svc, iam.KindUser, "iam:DeleteAccessKey", name, nil); err != nil {
-			return nil, err
-		}
-		return nil, svc.DeleteAccessKey(ctx, name, akid)
-	}
+	return handleAccessKeyOp(svc, "iam:DeleteAccessKey", func(ctx context.Context, user string, v []string) error {
+		return svc.DeleteAccessKey(ctx, user, v[0])
+	}, "AccessKeyId")
 }
 
 type xmlAccessKeyLastUsed struct {

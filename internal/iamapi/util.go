@@ -55,20 +55,23 @@ func listPage[T any](p *awsapi.Params, items []T, result func(page []T, lr listR
 // whose path starts with PathPrefix, authorized on the ARN of the type
 // with that prefix (listResource), a page at a time.
 func handleListByPath[T any](svc *iam.Service, action, resourceType string, list func(context.Context, string) ([]T, error), result func(page []T, lr listResult) any) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
+	prefixTarget := func(ctx context.Context, r *rpc.Request, action string, keys map[string][]string) (string, error) {
 		prefix := r.Params.String("PathPrefix")
 		if err := iam.CheckPathPrefix(prefix); err != nil {
-			return nil, err
+			return "", err
 		}
-		if err := r.Authorize(ctx, action, listResource(svc, resourceType, prefix), nil); err != nil {
-			return nil, err
-		}
-		items, err := list(ctx, prefix)
-		if err != nil {
-			return nil, err
-		}
-		return listPage(r.Params, items, result)
+		return prefix, r.Authorize(ctx, action, listResource(svc, resourceType, prefix), keys)
 	}
+	return handleList(prefixTarget, action, list, result)
+}
+
+// membersOf is the list member of items, each written as x makes it.
+func membersOf[T, X any](items []T, x func(*T) X) awsapi.Members[X] {
+	out := make(awsapi.Members[X], len(items))
+	for i := range items {
+		out[i] = x(&items[i])
+	}
+	return out
 }
 
 // --- documents ---------------------------------------------------------------
@@ -157,10 +160,16 @@ func required(p *awsapi.Params, names ...string) ([]string, error) {
 // of the entity type with the requested path prefix
 // ("arn:aws:iam::ACCOUNT:user/").
 func listResource(svc *iam.Service, resourceType, pathPrefix string) string {
-	if pathPrefix == "" {
-		pathPrefix = "/"
+	return "arn:aws:iam::" + svc.Account() + ":" + resourceType + arnPath(pathPrefix)
+}
+
+// arnPath is the path in an ARN of a request's Path (or PathPrefix): "/"
+// when the request gives none.
+func arnPath(path string) string {
+	if path == "" {
+		return "/"
 	}
-	return "arn:aws:iam::" + svc.Account() + ":" + resourceType + pathPrefix
+	return path
 }
 
 // --- shapes ----------------------------------------------------------------------
@@ -190,33 +199,22 @@ func userXML(u *iam.User, withTags bool) xmlUser {
 	return x
 }
 
-func usersXML(us []iam.User) awsapi.Members[xmlUser] {
-	out := make(awsapi.Members[xmlUser], len(us))
-	for i := range us {
-		out[i] = userXML(&us[i], false)
-	}
-	return out
-}
+// userSummary is a user as lists write it: without tags.
+func userSummary(u *iam.User) xmlUser { return userXML(u, false) }
+
+func usersXML(us []iam.User) awsapi.Members[xmlUser] { return membersOf(us, userSummary) }
 
 func tagsXML(tags []iam.Tag) awsapi.Members[awsapi.Tag] {
 	if len(tags) == 0 {
 		return nil
 	}
-	out := make(awsapi.Members[awsapi.Tag], len(tags))
-	for i, t := range tags {
-		out[i] = awsapi.Tag{Key: t.Key, Value: t.Value}
-	}
-	return out
+	return allTagsXML(tags)
 }
 
 // allTagsXML is tagsXML for results whose Tags member is required: an
 // empty list is written as an empty element.
 func allTagsXML(tags []iam.Tag) awsapi.Members[awsapi.Tag] {
-	out := make(awsapi.Members[awsapi.Tag], len(tags))
-	for i, t := range tags {
-		out[i] = awsapi.Tag{Key: t.Key, Value: t.Value}
-	}
-	return out
+	return membersOf(tags, func(t *iam.Tag) awsapi.Tag { return awsapi.Tag{Key: t.Key, Value: t.Value} })
 }
 
 // xmlGroup is botocore's Group shape.
@@ -232,13 +230,7 @@ func groupXML(g *iam.Group) xmlGroup {
 	return xmlGroup{Path: g.Path, GroupName: g.Name, GroupID: g.ID, Arn: g.ARN, CreateDate: awsapi.Time(g.CreateDate)}
 }
 
-func groupsXML(gs []iam.Group) awsapi.Members[xmlGroup] {
-	out := make(awsapi.Members[xmlGroup], len(gs))
-	for i := range gs {
-		out[i] = groupXML(&gs[i])
-	}
-	return out
-}
+func groupsXML(gs []iam.Group) awsapi.Members[xmlGroup] { return membersOf(gs, groupXML) }
 
 // xmlRole is botocore's Role shape. AssumeRolePolicyDocument is URL-encoded,
 // as IAM sends it.
