@@ -194,6 +194,23 @@ func handleAct(t target, action string, act func(ctx context.Context, name strin
 	}
 }
 
+// handleMembersOp is an operation with no result that reads its required
+// members params before its target, and gives op the target's name and
+// the members' values.
+func handleMembersOp(t target, action string, op func(ctx context.Context, name string, v []string) error, params ...string) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
+		v, err := required(r.Params, params...)
+		if err != nil {
+			return nil, err
+		}
+		name, err := t(ctx, r, action, nil)
+		if err != nil {
+			return nil, err
+		}
+		return nil, op(ctx, name, v)
+	}
+}
+
 // handlePairOp is an operation with no result on two required members:
 // the first names the resource, authorized with auth (and the condition
 // keys that keys, if not nil, makes of the members), the second is what

@@ -123,17 +123,9 @@ func handleListOpenIDConnectProviders(svc *iam.Service) rpc.Handler {
 // RemoveClientIDFromOpenIDConnectProvider: ClientID, then the provider
 // (providerARNParam), given to op.
 func handleClientIDOp(action string, op func(ctx context.Context, providerARN, clientID string) error) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		id, err := r.Params.Required("ClientID")
-		if err != nil {
-			return nil, err
-		}
-		arn, err := providerARNParam(ctx, r, action, nil)
-		if err != nil {
-			return nil, err
-		}
-		return nil, op(ctx, arn, id)
-	}
+	return handleMembersOp(providerARNParam, action, func(ctx context.Context, arn string, v []string) error {
+		return op(ctx, arn, v[0])
+	}, "ClientID")
 }
 
 func handleAddClientIDToOpenIDConnectProvider(svc *iam.Service) rpc.Handler {

@@ -10,15 +10,9 @@ import (
 )
 
 // entityParam is the request member naming the principal of an operation
-// on user, group or role policies.
+// on user, group or role policies: UserName, GroupName or RoleName.
 func entityParam(kind iam.EntityKind) string {
-	switch kind {
-	case iam.KindUser:
-		return "UserName"
-	case iam.KindGroup:
-		return "GroupName"
-	}
-	return "RoleName"
+	return entityWord(kind) + "Name"
 }
 
 // entityWord is the word in the operation names: PutUserPolicy, …

@@ -99,32 +99,17 @@ func accessKeyMetadataXML(k *iam.AccessKey) xmlAccessKeyMetadata {
 	return xmlAccessKeyMetadata{UserName: k.UserName, AccessKeyID: k.ID, Status: k.Status, CreateDate: awsapi.Time(k.CreateDate)}
 }
 
-// handleAccessKeyOp is UpdateAccessKey and DeleteAccessKey: the required
-// members (AccessKeyId first), then the key's user (userTarget), which op
-// is given with them.
-func handleAccessKeyOp(svc *iam.Service, action string, op func(ctx context.Context, user string, v []string) error, params ...string) rpc.Handler {
-	t := userTarget(svc)
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		v, err := required(r.Params, params...)
-		if err != nil {
-			return nil, err
-		}
-		name, err := t(ctx, r, action, nil)
-		if err != nil {
-			return nil, err
-		}
-		return nil, op(ctx, name, v)
-	}
-}
+// UpdateAccessKey and DeleteAccessKey read the key's members before its
+// user (userTarget).
 
 func handleUpdateAccessKey(svc *iam.Service) rpc.Handler {
-	return handleAccessKeyOp(svc, "iam:UpdateAccessKey", func(ctx context.Context, user string, v []string) error {
+	return handleMembersOp(userTarget(svc), "iam:UpdateAccessKey", func(ctx context.Context, user string, v []string) error {
 		return svc.UpdateAccessKey(ctx, user, v[0], v[1])
 	}, "AccessKeyId", "Status")
 }
 
 func handleDeleteAccessKey(svc *iam.Service) rpc.Handler {
-	return handleAccessKeyOp(svc, "iam:DeleteAccessKey", func(ctx context.Context, user string, v []string) error {
+	return handleMembersOp(userTarget(svc), "iam:DeleteAccessKey", func(ctx context.Context, user string, v []string) error {
 		return svc.DeleteAccessKey(ctx, user, v[0])
 	}, "AccessKeyId")
 }
