@@ -86,6 +86,19 @@ func (t *txn) principal(kind EntityKind, name string) (*principal, error) {
 	return p, nil
 }
 
+// readPrincipal returns what fn makes of one user, group or role, in a
+// read transaction.
+func readPrincipal[T any](ctx context.Context, s *Service, kind EntityKind, name string, fn func(t *txn, p *principal) (T, error)) (T, error) {
+	return read(ctx, s, func(t *txn) (T, error) {
+		p, err := t.principal(kind, name)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return fn(t, p)
+	})
+}
+
 // modifyPrincipal changes one user, group or role in a transaction.
 func (s *Service) modifyPrincipal(ctx context.Context, kind EntityKind, name string, fn func(*principal) error) error {
 	return s.update(ctx, func(t *txn) error {
@@ -250,12 +263,7 @@ func (s *Service) RenamedARN(ctx context.Context, kind EntityKind, name, newName
 	if err := checkEntityName(kind, name); err != nil {
 		return "", err
 	}
-	var arn string
-	err := s.view(ctx, func(t *txn) error {
-		p, err := t.principal(kind, name)
-		if err != nil {
-			return err
-		}
+	return readPrincipal(ctx, s, kind, name, func(_ *txn, p *principal) (string, error) {
 		path, name := p.e.Path, p.e.Name
 		if newName != "" {
 			name = newName
@@ -263,10 +271,8 @@ func (s *Service) RenamedARN(ctx context.Context, kind EntityKind, name, newName
 		if newPath != "" {
 			path = newPath
 		}
-		arn = s.arn(kind.String(), path, name)
-		return nil
+		return s.arn(kind.String(), path, name), nil
 	})
-	return arn, err
 }
 
 // EntityARN returns the ARN of the user, group or role with that name. For
@@ -277,15 +283,12 @@ func (s *Service) EntityARN(ctx context.Context, kind EntityKind, name string) (
 	if err := checkEntityName(kind, name); err != nil {
 		return "", err
 	}
-	arn := s.arn(kind.String(), "/", name)
-	err := s.view(ctx, func(t *txn) error {
-		p, err := t.principal(kind, name)
-		if err != nil {
-			return err
-		}
-		arn = s.arn(kind.String(), p.e.Path, p.e.Name)
-		return nil
+	arn, err := readPrincipal(ctx, s, kind, name, func(_ *txn, p *principal) (string, error) {
+		return s.arn(kind.String(), p.e.Path, p.e.Name), nil
 	})
+	if err != nil {
+		arn = s.arn(kind.String(), "/", name)
+	}
 	return arn, err
 }
 
@@ -295,13 +298,10 @@ func (s *Service) EntityTags(ctx context.Context, kind EntityKind, name string) 
 	if err := checkEntityName(kind, name); err != nil {
 		return nil, err
 	}
-	var out []Tag
-	err := s.view(ctx, func(t *txn) error {
-		p, err := t.principal(kind, name)
-		if err == nil && p.tags != nil {
-			out = append([]Tag(nil), *p.tags...)
+	return readPrincipal(ctx, s, kind, name, func(_ *txn, p *principal) ([]Tag, error) {
+		if p.tags == nil {
+			return nil, nil
 		}
-		return err
+		return append([]Tag(nil), *p.tags...), nil
 	})
-	return out, err
 }

@@ -20,15 +20,7 @@ func (s *Service) CreateGroup(ctx context.Context, name, path string) (*Group, e
 	}
 	rec := &groupRec{entity: entity{Name: name, ID: id, Path: path, Created: s.timestamp()}}
 	err = s.update(ctx, func(t *txn) error {
-		var existing groupRec
-		ok, err := t.get(bucketGroups, nameKey(name), &existing)
-		if err != nil {
-			return err
-		}
-		if ok {
-			return newErr(ErrEntityAlreadyExists, "Group with name %s already exists.", name)
-		}
-		return t.put(bucketGroups, nameKey(name), rec)
+		return insertNew(t, bucketGroups, nameKey(name), rec, newErr(ErrEntityAlreadyExists, "Group with name %s already exists.", name))
 	})
 	if err != nil {
 		return nil, err
@@ -52,17 +44,10 @@ func (s *Service) GetGroup(ctx context.Context, name string) (*Group, []User, er
 		}
 		g = s.groupOut(rec)
 		users = users[:0]
-		for _, uk := range rec.Members {
-			u := new(userRec)
-			ok, err := t.get(bucketUsers, uk, u)
-			if err != nil {
-				return err
-			}
-			if ok {
-				users = append(users, *s.userOut(u))
-			}
-		}
-		return nil
+		return eachRec(t, bucketUsers, rec.Members, func(_ string, u *userRec) error {
+			users = append(users, *s.userOut(u))
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, nil, err
@@ -77,38 +62,23 @@ func (s *Service) ListGroups(ctx context.Context, pathPrefix string) ([]Group, e
 	if err := CheckPathPrefix(pathPrefix); err != nil {
 		return nil, err
 	}
-	var out []Group
-	err := s.view(ctx, func(t *txn) error {
-		out = out[:0]
-		return scanAll(t, bucketGroups, "", func(_ string, rec *groupRec) error {
+	return read(ctx, s, func(t *txn) ([]Group, error) {
+		var out []Group
+		err := scanAll(t, bucketGroups, "", func(_ string, rec *groupRec) error {
 			if strings.HasPrefix(rec.Path, pathPrefix) {
 				out = append(out, *s.groupOut(rec))
 			}
 			return nil
 		})
+		return out, err
 	})
-	return out, err
 }
 
 // UpdateGroup renames a group and/or changes its path; empty arguments leave
 // the attribute as it is. Its members and attachments follow the rename.
 func (s *Service) UpdateGroup(ctx context.Context, name, newName, newPath string) error {
 	return s.renamePrincipal(ctx, KindGroup, name, newName, newPath, func(t *txn, p *principal, oldKey, newKey string) error {
-		for _, uk := range p.rec.(*groupRec).Members {
-			u := new(userRec)
-			ok, err := t.get(bucketUsers, uk, u)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				continue
-			}
-			u.Groups = replace(u.Groups, oldKey, newKey)
-			if err := t.put(bucketUsers, uk, u); err != nil {
-				return err
-			}
-		}
-		return nil
+		return modifyEach(t, bucketUsers, p.rec.(*groupRec).Members, func(u *userRec) { u.Groups = replace(u.Groups, oldKey, newKey) })
 	})
 }
 
@@ -187,24 +157,17 @@ func (s *Service) ListGroupsForUser(ctx context.Context, userName string) ([]Gro
 	if err := checkName(userName, "userName", maxExistingUserName); err != nil {
 		return nil, err
 	}
-	var out []Group
-	err := s.view(ctx, func(t *txn) error {
+	out, err := read(ctx, s, func(t *txn) ([]Group, error) {
 		u, err := t.user(userName)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		out = out[:0]
-		for _, gk := range u.Groups {
-			g := new(groupRec)
-			ok, err := t.get(bucketGroups, gk, g)
-			if err != nil {
-				return err
-			}
-			if ok {
-				out = append(out, *s.groupOut(g))
-			}
-		}
-		return nil
+		var out []Group
+		err = eachRec(t, bucketGroups, u.Groups, func(_ string, g *groupRec) error {
+			out = append(out, *s.groupOut(g))
+			return nil
+		})
+		return out, err
 	})
 	if err != nil {
 		return nil, err

@@ -91,21 +91,14 @@ func (s *Service) GetInlinePolicy(ctx context.Context, kind EntityKind, entity, 
 	if err := checkName(name, "policyName", maxPolicyName); err != nil {
 		return nil, err
 	}
-	var out *InlinePolicy
-	err := s.view(ctx, func(t *txn) error {
-		p, err := t.principal(kind, entity)
-		if err != nil {
-			return err
-		}
+	return readPrincipal(ctx, s, kind, entity, func(_ *txn, p *principal) (*InlinePolicy, error) {
 		for _, ip := range p.h.Inline {
 			if ip.Name == name {
-				out = &InlinePolicy{EntityName: p.e.Name, Name: ip.Name, Document: ip.Document}
-				return nil
+				return &InlinePolicy{EntityName: p.e.Name, Name: ip.Name, Document: ip.Document}, nil
 			}
 		}
-		return noSuchInline(kind, name)
+		return nil, noSuchInline(kind, name)
 	})
-	return out, err
 }
 
 // ListInlinePolicies returns the names of the inline policies of a user,
@@ -114,17 +107,12 @@ func (s *Service) ListInlinePolicies(ctx context.Context, kind EntityKind, entit
 	if err := checkEntityName(kind, entity); err != nil {
 		return nil, err
 	}
-	var out []string
-	err := s.view(ctx, func(t *txn) error {
-		p, err := t.principal(kind, entity)
-		if err != nil {
-			return err
-		}
-		out = out[:0]
+	out, err := readPrincipal(ctx, s, kind, entity, func(_ *txn, p *principal) ([]string, error) {
+		var out []string
 		for _, ip := range p.h.Inline {
 			out = append(out, ip.Name)
 		}
-		return nil
+		return out, nil
 	})
 	sort.Strings(out)
 	return out, err

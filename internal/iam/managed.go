@@ -222,16 +222,20 @@ func (s *Service) CreatePolicy(ctx context.Context, in CreatePolicyInput) (*Mana
 
 // GetPolicy returns a managed policy's metadata.
 func (s *Service) GetPolicy(ctx context.Context, policyARN string) (*ManagedPolicy, error) {
-	var out *ManagedPolicy
-	err := s.view(ctx, func(t *txn) error {
+	return readPolicy(ctx, s, policyARN, func(rec *policyRec) (*ManagedPolicy, error) { return policyOut(rec), nil })
+}
+
+// readPolicy returns what fn makes of a managed policy, in a read
+// transaction.
+func readPolicy[T any](ctx context.Context, s *Service, policyARN string, fn func(rec *policyRec) (T, error)) (T, error) {
+	return read(ctx, s, func(t *txn) (T, error) {
 		rec, _, err := t.policy(s, policyARN)
 		if err != nil {
-			return err
+			var zero T
+			return zero, err
 		}
-		out = policyOut(rec)
-		return nil
+		return fn(rec)
 	})
-	return out, err
 }
 
 // ListPolicies returns the managed policies that pass the filter: AWS
@@ -253,9 +257,8 @@ func (s *Service) ListPolicies(ctx context.Context, in ListPoliciesInput) ([]Man
 			return nil, err
 		}
 	}
-	var out []ManagedPolicy
-	err := s.view(ctx, func(t *txn) error {
-		out = out[:0]
+	return read(ctx, s, func(t *txn) ([]ManagedPolicy, error) {
+		var out []ManagedPolicy
 		for _, prefix := range prefixes {
 			err := scanAll(t, bucketPolicies, prefix, func(_ string, rec *policyRec) error {
 				if in.OnlyAttached && len(rec.Attachments) == 0 {
@@ -268,12 +271,11 @@ func (s *Service) ListPolicies(ctx context.Context, in ListPoliciesInput) ([]Man
 				return nil
 			})
 			if err != nil {
-				return err
+				return out, err
 			}
 		}
-		return nil
+		return out, nil
 	})
-	return out, err
 }
 
 // DeletePolicy deletes a customer managed policy that is attached to
@@ -334,38 +336,28 @@ func (s *Service) GetPolicyVersion(ctx context.Context, policyARN, vid string) (
 	if err := checkVersionID(vid); err != nil {
 		return nil, err
 	}
-	var out *PolicyVersion
-	err := s.view(ctx, func(t *txn) error {
-		rec, _, err := t.policy(s, policyARN)
-		if err != nil {
-			return err
-		}
+	return readPolicy(ctx, s, policyARN, func(rec *policyRec) (*PolicyVersion, error) {
 		v, _ := rec.version(vid)
 		if v == nil {
-			return noSuchVersion(policyARN, vid)
+			return nil, noSuchVersion(policyARN, vid)
 		}
-		out = &PolicyVersion{VersionID: v.ID, Document: v.Document, IsDefault: v.ID == rec.Default, CreateDate: v.Created}
-		return nil
+		return rec.versionOut(v), nil
 	})
-	return out, err
+}
+
+func (rec *policyRec) versionOut(v *versionRec) *PolicyVersion {
+	return &PolicyVersion{VersionID: v.ID, Document: v.Document, IsDefault: v.ID == rec.Default, CreateDate: v.Created}
 }
 
 // ListPolicyVersions returns the versions of a managed policy, newest first.
 func (s *Service) ListPolicyVersions(ctx context.Context, policyARN string) ([]PolicyVersion, error) {
-	var out []PolicyVersion
-	err := s.view(ctx, func(t *txn) error {
-		rec, _, err := t.policy(s, policyARN)
-		if err != nil {
-			return err
-		}
-		out = out[:0]
+	return readPolicy(ctx, s, policyARN, func(rec *policyRec) ([]PolicyVersion, error) {
+		var out []PolicyVersion
 		for i := len(rec.Versions) - 1; i >= 0; i-- {
-			v := rec.Versions[i]
-			out = append(out, PolicyVersion{VersionID: v.ID, Document: v.Document, IsDefault: v.ID == rec.Default, CreateDate: v.Created})
+			out = append(out, *rec.versionOut(&rec.Versions[i]))
 		}
-		return nil
+		return out, nil
 	})
-	return out, err
 }
 
 // DeletePolicyVersion deletes a version that is not the default.
@@ -525,21 +517,15 @@ func (s *Service) ListAttachedPolicies(ctx context.Context, kind EntityKind, ent
 			return nil, err
 		}
 	}
-	var out []AttachedPolicy
-	err := s.view(ctx, func(t *txn) error {
-		p, err := t.principal(kind, entity)
-		if err != nil {
-			return err
-		}
-		out = out[:0]
+	return readPrincipal(ctx, s, kind, entity, func(_ *txn, p *principal) ([]AttachedPolicy, error) {
+		var out []AttachedPolicy
 		for _, a := range p.h.Attached {
 			if strings.HasPrefix(policyPathOf(a), pathPrefix) {
 				out = append(out, AttachedPolicy{Name: policyNameOf(a), ARN: a})
 			}
 		}
-		return nil
+		return out, nil
 	})
-	return out, err
 }
 
 // renameAttachment follows a principal's rename in a policy's attachments.

@@ -224,6 +224,17 @@ func (s *Service) view(ctx context.Context, fn func(*txn) error) error {
 	return s.st.View(ctx, func(tx store.Tx) error { return fn(&txn{tx}) })
 }
 
+// read runs fn in a read transaction and returns what it returns.
+func read[T any](ctx context.Context, s *Service, fn func(*txn) (T, error)) (T, error) {
+	var out T
+	err := s.view(ctx, func(t *txn) error {
+		var err error
+		out, err = fn(t)
+		return err
+	})
+	return out, err
+}
+
 func (s *Service) update(ctx context.Context, fn func(*txn) error) error {
 	err := s.st.Update(ctx, func(tx store.Tx) error { return fn(&txn{tx}) })
 	// Every write (even a failed one, to be safe) moves the generation on,
@@ -280,40 +291,81 @@ func scanAll[T any](t *txn, bucket, prefix string, fn func(key string, rec *T) e
 	})
 }
 
-func (t *txn) user(name string) (*userRec, error) {
-	rec := new(userRec)
-	ok, err := t.get(bucketUsers, nameKey(name), rec)
+// eachRec calls fn with the record under each of keys, in their order;
+// absent ones are skipped.
+func eachRec[T any](t *txn, bucket string, keys []string, fn func(key string, rec *T) error) error {
+	for _, key := range keys {
+		rec := new(T)
+		ok, err := t.get(bucket, key, rec)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		if err := fn(key, rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// modifyEach changes the record under each of keys with fn and saves it;
+// absent ones are skipped.
+func modifyEach[T any](t *txn, bucket string, keys []string, fn func(rec *T)) error {
+	return eachRec(t, bucket, keys, func(key string, rec *T) error {
+		fn(rec)
+		return t.put(bucket, key, rec)
+	})
+}
+
+// insertNew saves rec under key unless a record is there already, which
+// is refused with taken.
+func insertNew[T any](t *txn, bucket, key string, rec *T, taken error) error {
+	if err := absent[T](t, bucket, key, taken); err != nil {
+		return err
+	}
+	return t.put(bucket, key, rec)
+}
+
+// absent returns taken if a record is stored under key.
+func absent[T any](t *txn, bucket, key string, taken error) error {
+	var existing T
+	ok, err := t.get(bucket, key, &existing)
+	if err != nil {
+		return err
+	}
+	if ok {
+		return taken
+	}
+	return nil
+}
+
+// named loads the record of the user, group or role with that name
+// (without regard to case); missing makes the error for one that is
+// absent.
+func named[T any](t *txn, bucket, name string, missing func(string) *Error) (*T, error) {
+	rec := new(T)
+	ok, err := t.get(bucket, nameKey(name), rec)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, noSuchUser(name)
+		return nil, missing(name)
 	}
 	return rec, nil
+}
+
+func (t *txn) user(name string) (*userRec, error) {
+	return named[userRec](t, bucketUsers, name, noSuchUser)
 }
 
 func (t *txn) group(name string) (*groupRec, error) {
-	rec := new(groupRec)
-	ok, err := t.get(bucketGroups, nameKey(name), rec)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, noSuchGroup(name)
-	}
-	return rec, nil
+	return named[groupRec](t, bucketGroups, name, noSuchGroup)
 }
 
 func (t *txn) role(name string) (*roleRec, error) {
-	rec := new(roleRec)
-	ok, err := t.get(bucketRoles, nameKey(name), rec)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, noSuchRole(name)
-	}
-	return rec, nil
+	return named[roleRec](t, bucketRoles, name, noSuchRole)
 }
 
 // --- names, ids, ARNs ------------------------------------------------------

@@ -40,15 +40,7 @@ func (s *Service) CreateUser(ctx context.Context, in CreateUserInput) (*User, er
 }
 
 func (t *txn) insertUser(rec *userRec) error {
-	var existing userRec
-	ok, err := t.get(bucketUsers, nameKey(rec.Name), &existing)
-	if err != nil {
-		return err
-	}
-	if ok {
-		return newErr(ErrEntityAlreadyExists, "User with name %s already exists.", rec.Name)
-	}
-	return t.put(bucketUsers, nameKey(rec.Name), rec)
+	return insertNew(t, bucketUsers, nameKey(rec.Name), rec, newErr(ErrEntityAlreadyExists, "User with name %s already exists.", rec.Name))
 }
 
 // GetUser returns the user with that name (without regard to case).
@@ -56,17 +48,15 @@ func (s *Service) GetUser(ctx context.Context, name string) (*User, error) {
 	if err := checkName(name, "userName", maxExistingUserName); err != nil {
 		return nil, err
 	}
-	var out *User
-	err := s.view(ctx, func(t *txn) error {
+	return read(ctx, s, func(t *txn) (*User, error) {
 		rec, err := t.user(name)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		out = s.userOut(rec)
+		out := s.userOut(rec)
 		out.PasswordLastUsed, err = t.passwordLastUsed(rec.ID)
-		return err
+		return out, err
 	})
-	return out, err
 }
 
 // ListUsers returns the users whose path starts with pathPrefix ("" for
@@ -75,9 +65,9 @@ func (s *Service) ListUsers(ctx context.Context, pathPrefix string) ([]User, err
 	if err := CheckPathPrefix(pathPrefix); err != nil {
 		return nil, err
 	}
-	var out []User
-	err := s.view(ctx, func(t *txn) error {
-		return scanAll(t, bucketUsers, "", func(_ string, rec *userRec) error {
+	return read(ctx, s, func(t *txn) ([]User, error) {
+		var out []User
+		err := scanAll(t, bucketUsers, "", func(_ string, rec *userRec) error {
 			if !strings.HasPrefix(rec.Path, pathPrefix) {
 				return nil
 			}
@@ -89,8 +79,8 @@ func (s *Service) ListUsers(ctx context.Context, pathPrefix string) ([]User, err
 			out = append(out, *u)
 			return nil
 		})
+		return out, err
 	})
-	return out, err
 }
 
 // UpdateUser renames a user and/or changes its path; empty arguments leave
@@ -103,33 +93,11 @@ func (s *Service) UpdateUser(ctx context.Context, name, newName, newPath string)
 }
 
 func (t *txn) renameUserRefs(rec *userRec, oldKey, newKey string) error {
-	for _, gk := range rec.Groups {
-		g := new(groupRec)
-		ok, err := t.get(bucketGroups, gk, g)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			continue
-		}
-		g.Members = replace(g.Members, oldKey, newKey)
-		if err := t.put(bucketGroups, gk, g); err != nil {
-			return err
-		}
+	if err := modifyEach(t, bucketGroups, rec.Groups, func(g *groupRec) { g.Members = replace(g.Members, oldKey, newKey) }); err != nil {
+		return err
 	}
-	for _, akid := range rec.Keys {
-		k := new(keyRec)
-		ok, err := t.get(bucketKeys, akid, k)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			continue
-		}
-		k.User = newKey
-		if err := t.put(bucketKeys, akid, k); err != nil {
-			return err
-		}
+	if err := modifyEach(t, bucketKeys, rec.Keys, func(k *keyRec) { k.User = newKey }); err != nil {
+		return err
 	}
 	for _, serial := range rec.MFA {
 		m, key, err := t.mfa(serial)
