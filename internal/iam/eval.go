@@ -71,41 +71,26 @@ func (c *collector) attached(h *holder) error {
 	return nil
 }
 
-func (c *collector) user(u *userRec) error {
-	if err := c.inline(&u.holder, SourceUser); err != nil {
+// holder gathers the inline, then the attached policies of a user, group
+// or role; typ is its source type.
+func (c *collector) holder(h *holder, typ string) error {
+	if err := c.inline(h, typ); err != nil {
 		return err
 	}
-	if err := c.attached(&u.holder); err != nil {
-		return err
-	}
-	for _, gk := range u.Groups {
-		g := new(groupRec)
-		ok, err := c.t.get(bucketGroups, gk, g)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			continue
-		}
-		if err := c.group(g); err != nil {
-			return err
-		}
-	}
-	return nil
+	return c.attached(h)
 }
 
-func (c *collector) group(g *groupRec) error {
-	if err := c.inline(&g.holder, SourceGroup); err != nil {
+// principal gathers the policies of a user, group or role, and then a
+// user's groups' policies.
+func (c *collector) principal(p *principal) error {
+	if err := c.holder(p.h, p.kind.String()); err != nil {
 		return err
 	}
-	return c.attached(&g.holder)
-}
-
-func (c *collector) role(r *roleRec) error {
-	if err := c.inline(&r.holder, SourceRole); err != nil {
-		return err
+	u, ok := p.rec.(*userRec)
+	if !ok {
+		return nil
 	}
-	return c.attached(&r.holder)
+	return eachRec(c.t, bucketGroups, u.Groups, func(_ string, g *groupRec) error { return c.holder(&g.holder, SourceGroup) })
 }
 
 func (s *Service) collect(ctx context.Context, fn func(*collector) error) ([]SourcePolicy, error) {
@@ -136,78 +121,46 @@ func labeled(src []SourcePolicy, err error) ([]policy.Labeled, error) {
 // its inline policies, its attached managed policies (default versions),
 // then each group's inline and attached policies.
 func (s *Service) UserSourcePolicies(ctx context.Context, userName string) ([]SourcePolicy, error) {
-	if err := checkName(userName, "userName", maxExistingUserName); err != nil {
-		return nil, err
-	}
-	return s.collect(ctx, func(c *collector) error {
-		u, err := c.t.user(userName)
-		if err != nil {
-			return err
-		}
-		return c.user(u)
-	})
+	return s.sourcePolicies(ctx, KindUser, userName)
 }
 
 // RoleSourcePolicies returns a role's inline and attached policies.
 func (s *Service) RoleSourcePolicies(ctx context.Context, roleName string) ([]SourcePolicy, error) {
-	if err := checkName(roleName, "roleName", maxRoleName); err != nil {
-		return nil, err
-	}
-	return s.collect(ctx, func(c *collector) error {
-		r, err := c.t.role(roleName)
-		if err != nil {
-			return err
-		}
-		return c.role(r)
-	})
+	return s.sourcePolicies(ctx, KindRole, roleName)
 }
 
 // GroupSourcePolicies returns a group's inline and attached policies.
 func (s *Service) GroupSourcePolicies(ctx context.Context, groupName string) ([]SourcePolicy, error) {
-	if err := checkName(groupName, "groupName", maxGroupName); err != nil {
+	return s.sourcePolicies(ctx, KindGroup, groupName)
+}
+
+// sourcePolicies returns the identity policies in force for the user,
+// group or role with that name.
+func (s *Service) sourcePolicies(ctx context.Context, kind EntityKind, name string) ([]SourcePolicy, error) {
+	if err := checkEntityName(kind, name); err != nil {
 		return nil, err
 	}
 	return s.collect(ctx, func(c *collector) error {
-		g, err := c.t.group(groupName)
+		p, err := c.t.principal(kind, name)
 		if err != nil {
 			return err
 		}
-		return c.group(g)
+		return c.principal(p)
 	})
 }
 
 // PrincipalSourcePolicies returns the policies of the user, group or role
 // named by its ARN (in this account), for the policy simulator.
 func (s *Service) PrincipalSourcePolicies(ctx context.Context, principalARN string) ([]SourcePolicy, error) {
-	for _, typ := range []string{"user", "group", "role"} {
-		name, ok := s.nameFromARN(principalARN, typ)
+	for _, kind := range []EntityKind{KindUser, KindGroup, KindRole} {
+		name, ok := s.nameFromARN(principalARN, kind.String())
 		if !ok {
 			continue
 		}
-		var (
-			src []SourcePolicy
-			err error
-			got string
-		)
-		switch typ {
-		case "user":
-			var u *User
-			if u, err = s.GetUser(ctx, name); err == nil {
-				got = u.ARN
-				src, err = s.UserSourcePolicies(ctx, name)
-			}
-		case "group":
-			var g *Group
-			if g, _, err = s.GetGroup(ctx, name); err == nil {
-				got = g.ARN
-				src, err = s.GroupSourcePolicies(ctx, name)
-			}
-		case "role":
-			var r *Role
-			if r, err = s.GetRole(ctx, name); err == nil {
-				got = r.ARN
-				src, err = s.RoleSourcePolicies(ctx, name)
-			}
+		var src []SourcePolicy
+		got, err := s.EntityARN(ctx, kind, name)
+		if err == nil {
+			src, err = s.sourcePolicies(ctx, kind, name)
 		}
 		if err == nil && !sameEntityARN(got, principalARN) {
 			err = newErr(ErrNoSuchEntity, "The entity %s cannot be found.", fault.Printable(principalARN, 128))

@@ -122,25 +122,18 @@ func (s *Service) ListAccessKeys(ctx context.Context, userName string) ([]Access
 	if err := checkName(userName, "userName", maxExistingUserName); err != nil {
 		return nil, err
 	}
-	var out []AccessKey
-	err := s.view(ctx, func(t *txn) error {
+	return read(ctx, s, func(t *txn) ([]AccessKey, error) {
 		u, err := t.user(userName)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		for _, akid := range u.Keys {
-			k := new(keyRec)
-			ok, err := t.get(bucketKeys, akid, k)
-			if err != nil {
-				return err
-			}
-			if ok {
-				out = append(out, AccessKey{UserName: u.Name, ID: k.ID, Status: k.Status, CreateDate: k.Created})
-			}
-		}
-		return nil
+		var out []AccessKey
+		err = eachRec(t, bucketKeys, u.Keys, func(_ string, k *keyRec) error {
+			out = append(out, AccessKey{UserName: u.Name, ID: k.ID, Status: k.Status, CreateDate: k.Created})
+			return nil
+		})
+		return out, err
 	})
-	return out, err
 }
 
 // userKey loads the user and its key akid, failing with NoSuchEntity if the
@@ -217,16 +210,13 @@ func (s *Service) AccessKeyOwner(ctx context.Context, akid string) (*User, error
 	if checkAccessKeyID(akid) != nil {
 		return nil, noSuchAccessKey(akid)
 	}
-	var out *User
-	err := s.view(ctx, func(t *txn) error {
+	return read(ctx, s, func(t *txn) (*User, error) {
 		_, u, err := t.keyAndUser(akid)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		out = s.userOut(u)
-		return nil
+		return s.userOut(u), nil
 	})
-	return out, err
 }
 
 // GetAccessKeyLastUsed returns when, where and by whom the key was last
@@ -235,24 +225,19 @@ func (s *Service) GetAccessKeyLastUsed(ctx context.Context, akid string) (*KeyLa
 	if err := checkAccessKeyID(akid); err != nil {
 		return nil, err
 	}
-	var out *KeyLastUsed
-	err := s.view(ctx, func(t *txn) error {
+	return read(ctx, s, func(t *txn) (*KeyLastUsed, error) {
 		_, u, err := t.keyAndUser(akid)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		out = &KeyLastUsed{UserName: u.Name, UserARN: s.UserARN(u.Path, u.Name)}
+		out := &KeyLastUsed{UserName: u.Name, UserARN: s.UserARN(u.Path, u.Name)}
 		var use keyUseRec
 		ok, err := t.get(bucketKeyUse, akid, &use)
-		if err != nil {
-			return err
-		}
 		if ok {
 			out.Used, out.Date, out.Service, out.Region = true, use.Date, use.Service, use.Region
 		}
-		return nil
+		return out, err
 	})
-	return out, err
 }
 
 func (t *txn) keyAndUser(akid string) (*keyRec, *userRec, error) {

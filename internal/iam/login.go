@@ -198,16 +198,13 @@ func (s *Service) GetLoginProfile(ctx context.Context, userName string) (*LoginP
 	if err := checkName(userName, "userName", maxExistingUserName); err != nil {
 		return nil, err
 	}
-	var out *LoginProfile
-	err := s.view(ctx, func(t *txn) error {
+	return read(ctx, s, func(t *txn) (*LoginProfile, error) {
 		u, rec, err := t.userLogin(userName)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		out = profileOut(u, rec)
-		return nil
+		return profileOut(u, rec), nil
 	})
-	return out, err
 }
 
 // UpdateLoginProfile sets a new password (if password is not nil) and/or

@@ -204,15 +204,7 @@ func (s *Service) CreatePolicy(ctx context.Context, in CreatePolicyInput) (*Mana
 	}
 	key := policyKey(s.account, in.Name)
 	err = s.update(ctx, func(t *txn) error {
-		var existing policyRec
-		ok, err := t.get(bucketPolicies, key, &existing)
-		if err != nil {
-			return err
-		}
-		if ok {
-			return newErr(ErrEntityAlreadyExists, "A policy called %s already exists. Duplicate names are not allowed.", in.Name)
-		}
-		return t.put(bucketPolicies, key, rec)
+		return insertNew(t, bucketPolicies, key, rec, newErr(ErrEntityAlreadyExists, "A policy called %s already exists. Duplicate names are not allowed.", in.Name))
 	})
 	if err != nil {
 		return nil, err

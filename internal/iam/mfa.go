@@ -116,15 +116,7 @@ func (s *Service) CreateVirtualMFADevice(ctx context.Context, name, path string,
 	}
 	rec := &mfaRec{Serial: serial, Name: name, Path: path, Seed: sealed, Created: s.timestamp(), Tags: tags}
 	err = s.update(ctx, func(t *txn) error {
-		var existing mfaRec
-		ok, err := t.get(bucketMFA, nameKey(name), &existing)
-		if err != nil {
-			return err
-		}
-		if ok {
-			return newErr(ErrEntityAlreadyExists, "MFADevice entity at the same path and name already exists.")
-		}
-		return t.put(bucketMFA, nameKey(name), rec)
+		return insertNew(t, bucketMFA, nameKey(name), rec, newErr(ErrEntityAlreadyExists, "MFADevice entity at the same path and name already exists."))
 	})
 	if err != nil {
 		return nil, err
@@ -246,23 +238,21 @@ func (s *Service) ListMFADevices(ctx context.Context, userName string) ([]MFADev
 	if err := checkName(userName, "userName", maxExistingUserName); err != nil {
 		return nil, err
 	}
-	var out []MFADevice
-	err := s.view(ctx, func(t *txn) error {
+	return read(ctx, s, func(t *txn) ([]MFADevice, error) {
 		u, err := t.user(userName)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		out = out[:0]
+		var out []MFADevice
 		for _, serial := range u.MFA {
 			m, _, err := t.mfa(serial)
 			if err != nil {
-				return err
+				return out, err
 			}
 			out = append(out, MFADevice{UserName: u.Name, SerialNumber: m.Serial, EnableDate: m.Enabled})
 		}
-		return nil
+		return out, nil
 	})
-	return out, err
 }
 
 // ListVirtualMFADevices returns the virtual MFA devices with that
@@ -274,10 +264,9 @@ func (s *Service) ListVirtualMFADevices(ctx context.Context, status string) ([]V
 	default:
 		return nil, validationf(status, "assignmentStatus", "Member must satisfy enum value set: [Assigned, Unassigned, Any]")
 	}
-	var out []VirtualMFADevice
-	err := s.view(ctx, func(t *txn) error {
-		out = out[:0]
-		return scanAll(t, bucketMFA, "", func(_ string, m *mfaRec) error {
+	out, err := read(ctx, s, func(t *txn) ([]VirtualMFADevice, error) {
+		var out []VirtualMFADevice
+		err := scanAll(t, bucketMFA, "", func(_ string, m *mfaRec) error {
 			assigned := m.User != ""
 			if status == "Assigned" && !assigned || status == "Unassigned" && assigned {
 				return nil
@@ -297,6 +286,7 @@ func (s *Service) ListVirtualMFADevices(ctx context.Context, status string) ([]V
 			out = append(out, d)
 			return nil
 		})
+		return out, err
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].SerialNumber < out[j].SerialNumber })
 	return out, err
@@ -342,27 +332,24 @@ func (s *Service) MFADeviceUser(ctx context.Context, serial string) (*User, erro
 	if err := checkSerial(serial); err != nil {
 		return nil, err
 	}
-	var out *User
-	err := s.view(ctx, func(t *txn) error {
+	return read(ctx, s, func(t *txn) (*User, error) {
 		m, _, err := t.mfa(serial)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if m.User == "" {
-			return newErr(ErrNoSuchEntity, "MFA Device with serial number %s does not exist.", serial)
+			return nil, newErr(ErrNoSuchEntity, "MFA Device with serial number %s does not exist.", serial)
 		}
 		u := new(userRec)
 		ok, err := t.get(bucketUsers, m.User, u)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !ok {
-			return newErr(ErrNoSuchEntity, "MFA Device with serial number %s does not exist.", serial)
+			return nil, newErr(ErrNoSuchEntity, "MFA Device with serial number %s does not exist.", serial)
 		}
-		out = s.userOut(u)
-		return nil
+		return s.userOut(u), nil
 	})
-	return out, err
 }
 
 // userAndMFA loads a user and an MFA device (and the device's store key).

@@ -187,13 +187,8 @@ func (s *Service) CreateOpenIDConnectProvider(ctx context.Context, in CreateOIDC
 	rec := &oidcRec{URL: iss, ClientIDs: ids, Thumbprints: tps, Created: s.timestamp(), Tags: in.Tags}
 	key := oidc.ConditionPrefix(iss)
 	err = s.update(ctx, func(t *txn) error {
-		var existing oidcRec
-		ok, err := t.get(bucketOIDC, key, &existing)
-		if err != nil {
+		if err := absent[oidcRec](t, bucketOIDC, key, newErr(ErrEntityAlreadyExists, "Provider with url %s already exists.", iss)); err != nil {
 			return err
-		}
-		if ok {
-			return newErr(ErrEntityAlreadyExists, "Provider with url %s already exists.", iss)
 		}
 		n, err := t.Count(bucketOIDC, "")
 		if err != nil {
@@ -216,16 +211,13 @@ func (s *Service) GetOpenIDConnectProvider(ctx context.Context, providerARN stri
 	if err != nil {
 		return nil, err
 	}
-	var out *OIDCProvider
-	err = s.view(ctx, func(t *txn) error {
+	return read(ctx, s, func(t *txn) (*OIDCProvider, error) {
 		rec, err := t.oidcProvider(key, providerARN)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		out = s.oidcOut(rec)
-		return nil
+		return s.oidcOut(rec), nil
 	})
-	return out, err
 }
 
 // OpenIDConnectProviderForIssuer returns the provider whose issuer is iss,
@@ -237,33 +229,30 @@ func (s *Service) OpenIDConnectProviderForIssuer(ctx context.Context, iss string
 	if err != nil {
 		return nil, newErr(ErrNoSuchEntity, "No OpenIDConnect provider found in your account for %s", fault.Printable(iss, 128))
 	}
-	var out *OIDCProvider
-	err = s.view(ctx, func(t *txn) error {
+	return read(ctx, s, func(t *txn) (*OIDCProvider, error) {
 		rec := new(oidcRec)
 		ok, err := t.get(bucketOIDC, oidc.ConditionPrefix(norm), rec)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		// http://host and https://host share a name; only the registered
 		// scheme is the provider.
 		if !ok || rec.URL != norm {
-			return newErr(ErrNoSuchEntity, "No OpenIDConnect provider found in your account for %s", fault.Printable(iss, 128))
+			return nil, newErr(ErrNoSuchEntity, "No OpenIDConnect provider found in your account for %s", fault.Printable(iss, 128))
 		}
-		out = s.oidcOut(rec)
-		return nil
+		return s.oidcOut(rec), nil
 	})
-	return out, err
 }
 
 // ListOpenIDConnectProviders returns every provider, ordered by ARN.
 func (s *Service) ListOpenIDConnectProviders(ctx context.Context) ([]OIDCProvider, error) {
-	var out []OIDCProvider
-	err := s.view(ctx, func(t *txn) error {
-		out = out[:0]
-		return scanAll(t, bucketOIDC, "", func(_ string, rec *oidcRec) error {
+	out, err := read(ctx, s, func(t *txn) ([]OIDCProvider, error) {
+		var out []OIDCProvider
+		err := scanAll(t, bucketOIDC, "", func(_ string, rec *oidcRec) error {
 			out = append(out, *s.oidcOut(rec))
 			return nil
 		})
+		return out, err
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].ARN < out[j].ARN })
 	return out, err

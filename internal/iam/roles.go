@@ -74,15 +74,7 @@ func (s *Service) CreateRole(ctx context.Context, in CreateRoleInput) (*Role, er
 		Description: in.Description, MaxSession: in.MaxSessionDuration, Tags: in.Tags,
 	}
 	err = s.update(ctx, func(t *txn) error {
-		var existing roleRec
-		ok, err := t.get(bucketRoles, nameKey(in.Name), &existing)
-		if err != nil {
-			return err
-		}
-		if ok {
-			return newErr(ErrEntityAlreadyExists, "Role with name %s already exists.", in.Name)
-		}
-		return t.put(bucketRoles, nameKey(in.Name), rec)
+		return insertNew(t, bucketRoles, nameKey(in.Name), rec, newErr(ErrEntityAlreadyExists, "Role with name %s already exists.", in.Name))
 	})
 	if err != nil {
 		return nil, err
@@ -95,16 +87,13 @@ func (s *Service) GetRole(ctx context.Context, name string) (*Role, error) {
 	if err := checkName(name, "roleName", maxRoleName); err != nil {
 		return nil, err
 	}
-	var out *Role
-	err := s.view(ctx, func(t *txn) error {
+	return read(ctx, s, func(t *txn) (*Role, error) {
 		rec, err := t.role(name)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		out = s.roleOut(rec)
-		return nil
+		return s.roleOut(rec), nil
 	})
-	return out, err
 }
 
 // GetRoleByARN returns the role whose ARN is roleARN: the account, the path
@@ -155,17 +144,16 @@ func (s *Service) ListRoles(ctx context.Context, pathPrefix string) ([]Role, err
 	if err := CheckPathPrefix(pathPrefix); err != nil {
 		return nil, err
 	}
-	var out []Role
-	err := s.view(ctx, func(t *txn) error {
-		out = out[:0]
-		return scanAll(t, bucketRoles, "", func(_ string, rec *roleRec) error {
+	return read(ctx, s, func(t *txn) ([]Role, error) {
+		var out []Role
+		err := scanAll(t, bucketRoles, "", func(_ string, rec *roleRec) error {
 			if strings.HasPrefix(rec.Path, pathPrefix) {
 				out = append(out, *s.roleOut(rec))
 			}
 			return nil
 		})
+		return out, err
 	})
-	return out, err
 }
 
 // UpdateRole changes a role's description (when description is not nil)

@@ -70,14 +70,12 @@ func (s *Service) recordUse(ctx context.Context, fresh func(*txn) (bool, error),
 // GetRoleLastUsed returns the last recorded use of the role with unique id
 // roleID, or nil if it was never used.
 func (s *Service) GetRoleLastUsed(ctx context.Context, roleID string) (*RoleLastUsed, error) {
-	var out *RoleLastUsed
-	err := s.view(ctx, func(t *txn) error {
+	return read(ctx, s, func(t *txn) (*RoleLastUsed, error) {
 		var use roleUseRec
 		ok, err := t.get(bucketRoleUse, roleID, &use)
-		if ok {
-			out = &RoleLastUsed{Date: use.Date, Region: use.Region}
+		if !ok {
+			return nil, err
 		}
-		return err
+		return &RoleLastUsed{Date: use.Date, Region: use.Region}, err
 	})
-	return out, err
 }
