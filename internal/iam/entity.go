@@ -99,6 +99,46 @@ func readPrincipal[T any](ctx context.Context, s *Service, kind EntityKind, name
 	})
 }
 
+// readUser returns what fn makes of the user with that name, in a read
+// transaction.
+func readUser[T any](ctx context.Context, s *Service, userName string, fn func(t *txn, u *userRec) (T, error)) (T, error) {
+	if err := checkName(userName, "userName", maxExistingUserName); err != nil {
+		var zero T
+		return zero, err
+	}
+	return read(ctx, s, func(t *txn) (T, error) {
+		u, err := t.user(userName)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return fn(t, u)
+	})
+}
+
+// listByPath returns what out makes of each record in bucket (users,
+// groups or roles) whose path starts with pathPrefix, ordered by name.
+func listByPath[R, T any](ctx context.Context, s *Service, bucket, pathPrefix string, path func(*R) string, out func(t *txn, rec *R) (*T, error)) ([]T, error) {
+	if err := CheckPathPrefix(pathPrefix); err != nil {
+		return nil, err
+	}
+	return read(ctx, s, func(t *txn) ([]T, error) {
+		var list []T
+		err := scanAll(t, bucket, "", func(_ string, rec *R) error {
+			if !strings.HasPrefix(path(rec), pathPrefix) {
+				return nil
+			}
+			v, err := out(t, rec)
+			if err != nil {
+				return err
+			}
+			list = append(list, *v)
+			return nil
+		})
+		return list, err
+	})
+}
+
 // modifyPrincipal changes one user, group or role in a transaction.
 func (s *Service) modifyPrincipal(ctx context.Context, kind EntityKind, name string, fn func(*principal) error) error {
 	return s.update(ctx, func(t *txn) error {

@@ -2,7 +2,6 @@ package iam
 
 import (
 	"context"
-	"strings"
 )
 
 // CreateGroup creates a group; path "" means "/".
@@ -43,11 +42,8 @@ func (s *Service) GetGroup(ctx context.Context, name string) (*Group, []User, er
 			return err
 		}
 		g = s.groupOut(rec)
-		users = users[:0]
-		return eachRec(t, bucketUsers, rec.Members, func(_ string, u *userRec) error {
-			users = append(users, *s.userOut(u))
-			return nil
-		})
+		users, err = mapRecs(t, bucketUsers, rec.Members, func(u *userRec) User { return *s.userOut(u) })
+		return err
 	})
 	if err != nil {
 		return nil, nil, err
@@ -59,18 +55,8 @@ func (s *Service) GetGroup(ctx context.Context, name string) (*Group, []User, er
 // ListGroups returns the groups whose path starts with pathPrefix, ordered
 // by name.
 func (s *Service) ListGroups(ctx context.Context, pathPrefix string) ([]Group, error) {
-	if err := CheckPathPrefix(pathPrefix); err != nil {
-		return nil, err
-	}
-	return read(ctx, s, func(t *txn) ([]Group, error) {
-		var out []Group
-		err := scanAll(t, bucketGroups, "", func(_ string, rec *groupRec) error {
-			if strings.HasPrefix(rec.Path, pathPrefix) {
-				out = append(out, *s.groupOut(rec))
-			}
-			return nil
-		})
-		return out, err
+	return listByPath(ctx, s, bucketGroups, pathPrefix, func(r *groupRec) string { return r.Path }, func(_ *txn, r *groupRec) (*Group, error) {
+		return s.groupOut(r), nil
 	})
 }
 
@@ -154,20 +140,8 @@ func (s *Service) changeMembership(ctx context.Context, groupName, userName stri
 
 // ListGroupsForUser returns the groups the user belongs to, ordered by name.
 func (s *Service) ListGroupsForUser(ctx context.Context, userName string) ([]Group, error) {
-	if err := checkName(userName, "userName", maxExistingUserName); err != nil {
-		return nil, err
-	}
-	out, err := read(ctx, s, func(t *txn) ([]Group, error) {
-		u, err := t.user(userName)
-		if err != nil {
-			return nil, err
-		}
-		var out []Group
-		err = eachRec(t, bucketGroups, u.Groups, func(_ string, g *groupRec) error {
-			out = append(out, *s.groupOut(g))
-			return nil
-		})
-		return out, err
+	out, err := readUser(ctx, s, userName, func(t *txn, u *userRec) ([]Group, error) {
+		return mapRecs(t, bucketGroups, u.Groups, func(g *groupRec) Group { return *s.groupOut(g) })
 	})
 	if err != nil {
 		return nil, err

@@ -54,11 +54,7 @@ func (s *Service) PutInlinePolicy(ctx context.Context, kind EntityKind, entity, 
 	if err := s.checkIdentityDocument(doc, "policyDocument"); err != nil {
 		return err
 	}
-	return s.update(ctx, func(t *txn) error {
-		p, err := t.principal(kind, entity)
-		if err != nil {
-			return err
-		}
+	return s.modifyPrincipal(ctx, kind, entity, func(p *principal) error {
 		inline := make([]inlineRec, 0, len(p.h.Inline)+1)
 		replaced := false
 		for _, ip := range p.h.Inline {
@@ -79,7 +75,7 @@ func (s *Service) PutInlinePolicy(ctx context.Context, kind EntityKind, entity, 
 			return newErr(ErrLimitExceeded, "Maximum policy size of %d bytes exceeded for %s %s", q, kind, p.e.Name)
 		}
 		p.h.Inline = inline
-		return p.save(t)
+		return nil
 	})
 }
 
@@ -126,11 +122,7 @@ func (s *Service) DeleteInlinePolicy(ctx context.Context, kind EntityKind, entit
 	if err := checkName(name, "policyName", maxPolicyName); err != nil {
 		return err
 	}
-	return s.update(ctx, func(t *txn) error {
-		p, err := t.principal(kind, entity)
-		if err != nil {
-			return err
-		}
+	return s.modifyPrincipal(ctx, kind, entity, func(p *principal) error {
 		kept := p.h.Inline[:0:0]
 		for _, ip := range p.h.Inline {
 			if ip.Name != name {
@@ -141,6 +133,6 @@ func (s *Service) DeleteInlinePolicy(ctx context.Context, kind EntityKind, entit
 			return noSuchInline(kind, name)
 		}
 		p.h.Inline = kept
-		return p.save(t)
+		return nil
 	})
 }

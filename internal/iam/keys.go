@@ -119,20 +119,10 @@ func (t *txn) addKey(u *userRec, k *keyRec) error {
 
 // ListAccessKeys returns the user's keys (without secrets) in creation order.
 func (s *Service) ListAccessKeys(ctx context.Context, userName string) ([]AccessKey, error) {
-	if err := checkName(userName, "userName", maxExistingUserName); err != nil {
-		return nil, err
-	}
-	return read(ctx, s, func(t *txn) ([]AccessKey, error) {
-		u, err := t.user(userName)
-		if err != nil {
-			return nil, err
-		}
-		var out []AccessKey
-		err = eachRec(t, bucketKeys, u.Keys, func(_ string, k *keyRec) error {
-			out = append(out, AccessKey{UserName: u.Name, ID: k.ID, Status: k.Status, CreateDate: k.Created})
-			return nil
+	return readUser(ctx, s, userName, func(t *txn, u *userRec) ([]AccessKey, error) {
+		return mapRecs(t, bucketKeys, u.Keys, func(k *keyRec) AccessKey {
+			return AccessKey{UserName: u.Name, ID: k.ID, Status: k.Status, CreateDate: k.Created}
 		})
-		return out, err
 	})
 }
 

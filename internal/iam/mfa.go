@@ -235,14 +235,7 @@ func (s *Service) DeleteVirtualMFADevice(ctx context.Context, serial string) err
 
 // ListMFADevices returns the devices enabled for a user.
 func (s *Service) ListMFADevices(ctx context.Context, userName string) ([]MFADevice, error) {
-	if err := checkName(userName, "userName", maxExistingUserName); err != nil {
-		return nil, err
-	}
-	return read(ctx, s, func(t *txn) ([]MFADevice, error) {
-		u, err := t.user(userName)
-		if err != nil {
-			return nil, err
-		}
+	return readUser(ctx, s, userName, func(t *txn, u *userRec) ([]MFADevice, error) {
 		var out []MFADevice
 		for _, serial := range u.MFA {
 			m, _, err := t.mfa(serial)

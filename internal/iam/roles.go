@@ -141,18 +141,8 @@ func (s *Service) nameFromARN(a, resourceType string) (string, bool) {
 // ListRoles returns the roles whose path starts with pathPrefix, ordered by
 // name.
 func (s *Service) ListRoles(ctx context.Context, pathPrefix string) ([]Role, error) {
-	if err := CheckPathPrefix(pathPrefix); err != nil {
-		return nil, err
-	}
-	return read(ctx, s, func(t *txn) ([]Role, error) {
-		var out []Role
-		err := scanAll(t, bucketRoles, "", func(_ string, rec *roleRec) error {
-			if strings.HasPrefix(rec.Path, pathPrefix) {
-				out = append(out, *s.roleOut(rec))
-			}
-			return nil
-		})
-		return out, err
+	return listByPath(ctx, s, bucketRoles, pathPrefix, func(r *roleRec) string { return r.Path }, func(_ *txn, r *roleRec) (*Role, error) {
+		return s.roleOut(r), nil
 	})
 }
 
@@ -172,18 +162,13 @@ func (s *Service) UpdateRole(ctx context.Context, name string, description *stri
 			return err
 		}
 	}
-	return s.update(ctx, func(t *txn) error {
-		rec, err := t.role(name)
-		if err != nil {
-			return err
-		}
+	return s.modifyRole(ctx, name, func(rec *roleRec) {
 		if description != nil {
 			rec.Description = *description
 		}
 		if maxSession != 0 {
 			rec.MaxSession = maxSession
 		}
-		return t.put(bucketRoles, nameKey(rec.Name), rec)
 	})
 }
 
@@ -195,13 +180,14 @@ func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, name, doc string) 
 	if err := s.checkTrust(doc, "policyDocument"); err != nil {
 		return err
 	}
-	return s.update(ctx, func(t *txn) error {
-		rec, err := t.role(name)
-		if err != nil {
-			return err
-		}
-		rec.Trust = doc
-		return t.put(bucketRoles, nameKey(rec.Name), rec)
+	return s.modifyRole(ctx, name, func(rec *roleRec) { rec.Trust = doc })
+}
+
+// modifyRole changes one role in a transaction (modifyPrincipal).
+func (s *Service) modifyRole(ctx context.Context, name string, fn func(*roleRec)) error {
+	return s.modifyPrincipal(ctx, KindRole, name, func(p *principal) error {
+		fn(p.rec.(*roleRec))
+		return nil
 	})
 }
 

@@ -310,6 +310,17 @@ func eachRec[T any](t *txn, bucket string, keys []string, fn func(key string, re
 	return nil
 }
 
+// mapRecs returns what fn makes of the record under each of keys, in
+// their order; absent ones are skipped.
+func mapRecs[R, T any](t *txn, bucket string, keys []string, fn func(*R) T) ([]T, error) {
+	var out []T
+	err := eachRec(t, bucket, keys, func(_ string, rec *R) error {
+		out = append(out, fn(rec))
+		return nil
+	})
+	return out, err
+}
+
 // modifyEach changes the record under each of keys with fn and saves it;
 // absent ones are skipped.
 func modifyEach[T any](t *txn, bucket string, keys []string, fn func(rec *T)) error {

@@ -3,7 +3,6 @@ package iam
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"github.com/shortfuse/shortfuse/internal/store"
 )
@@ -45,42 +44,21 @@ func (t *txn) insertUser(rec *userRec) error {
 
 // GetUser returns the user with that name (without regard to case).
 func (s *Service) GetUser(ctx context.Context, name string) (*User, error) {
-	if err := checkName(name, "userName", maxExistingUserName); err != nil {
-		return nil, err
-	}
-	return read(ctx, s, func(t *txn) (*User, error) {
-		rec, err := t.user(name)
-		if err != nil {
-			return nil, err
-		}
-		out := s.userOut(rec)
-		out.PasswordLastUsed, err = t.passwordLastUsed(rec.ID)
-		return out, err
-	})
+	return readUser(ctx, s, name, s.userWithUse)
+}
+
+// userWithUse is the user with its password's last use.
+func (s *Service) userWithUse(t *txn, rec *userRec) (*User, error) {
+	u := s.userOut(rec)
+	var err error
+	u.PasswordLastUsed, err = t.passwordLastUsed(rec.ID)
+	return u, err
 }
 
 // ListUsers returns the users whose path starts with pathPrefix ("" for
 // all), ordered by name.
 func (s *Service) ListUsers(ctx context.Context, pathPrefix string) ([]User, error) {
-	if err := CheckPathPrefix(pathPrefix); err != nil {
-		return nil, err
-	}
-	return read(ctx, s, func(t *txn) ([]User, error) {
-		var out []User
-		err := scanAll(t, bucketUsers, "", func(_ string, rec *userRec) error {
-			if !strings.HasPrefix(rec.Path, pathPrefix) {
-				return nil
-			}
-			u := s.userOut(rec)
-			var err error
-			if u.PasswordLastUsed, err = t.passwordLastUsed(rec.ID); err != nil {
-				return err
-			}
-			out = append(out, *u)
-			return nil
-		})
-		return out, err
-	})
+	return listByPath(ctx, s, bucketUsers, pathPrefix, func(r *userRec) string { return r.Path }, s.userWithUse)
 }
 
 // UpdateUser renames a user and/or changes its path; empty arguments leave
