@@ -133,13 +133,9 @@ func (t *txn) userKey(userName, akid string) (*userRec, *keyRec, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	k := new(keyRec)
-	ok, err := t.get(bucketKeys, akid, k)
+	k, err := load(t, bucketKeys, akid, func(k *keyRec) bool { return k.User == nameKey(u.Name) }, noSuchAccessKey, akid)
 	if err != nil {
 		return nil, nil, err
-	}
-	if !ok || k.User != nameKey(u.Name) {
-		return nil, nil, noSuchAccessKey(akid)
 	}
 	return u, k, nil
 }

@@ -120,15 +120,7 @@ func noSuchLogin(name string) *Error {
 }
 
 func (t *txn) login(u *userRec) (*loginRec, error) {
-	rec := new(loginRec)
-	ok, err := t.get(bucketLogin, u.ID, rec)
-	if err != nil {
-		return nil, err
-	}
-	if !ok || rec.UserID != u.ID {
-		return nil, noSuchLogin(u.Name)
-	}
-	return rec, nil
+	return load(t, bucketLogin, u.ID, func(r *loginRec) bool { return r.UserID == u.ID }, noSuchLogin, u.Name)
 }
 
 // userLogin returns the user userName names and its login profile.

@@ -122,13 +122,9 @@ func (t *txn) policy(s *Service, policyARN string) (*policyRec, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	rec := new(policyRec)
-	ok, err := t.get(bucketPolicies, key, rec)
+	rec, err := load(t, bucketPolicies, key, func(r *policyRec) bool { return sameEntityARN(r.ARN, policyARN) }, noSuchPolicy, policyARN)
 	if err != nil {
 		return nil, "", err
-	}
-	if !ok || !sameEntityARN(rec.ARN, policyARN) {
-		return nil, "", noSuchPolicy(policyARN)
 	}
 	return rec, key, nil
 }

@@ -55,13 +55,9 @@ func (t *txn) mfa(serial string) (*mfaRec, string, error) {
 	if name == "" {
 		return nil, "", noSuchMFA(serial)
 	}
-	rec := new(mfaRec)
-	ok, err := t.get(bucketMFA, key, rec)
+	rec, err := load(t, bucketMFA, key, func(r *mfaRec) bool { return sameEntityARN(r.Serial, serial) }, noSuchMFA, serial)
 	if err != nil {
 		return nil, "", err
-	}
-	if !ok || !sameEntityARN(rec.Serial, serial) {
-		return nil, "", noSuchMFA(serial)
 	}
 	return rec, key, nil
 }

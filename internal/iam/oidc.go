@@ -96,15 +96,7 @@ func (s *Service) oidcKey(providerARN string) (string, error) {
 }
 
 func (t *txn) oidcProvider(key, providerARN string) (*oidcRec, error) {
-	rec := new(oidcRec)
-	ok, err := t.get(bucketOIDC, key, rec)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, noSuchOIDC(providerARN)
-	}
-	return rec, nil
+	return load[oidcRec](t, bucketOIDC, key, nil, noSuchOIDC, providerARN)
 }
 
 func checkClientID(id string) error {

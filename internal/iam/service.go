@@ -352,31 +352,32 @@ func absent[T any](t *txn, bucket, key string, taken error) error {
 	return nil
 }
 
-// named loads the record of the user, group or role with that name
-// (without regard to case); missing makes the error for one that is
-// absent.
-func named[T any](t *txn, bucket, name string, missing func(string) *Error) (*T, error) {
+// load decodes the record under key. One that is absent, or that match
+// (if not nil) refuses, is missing(name).
+func load[T any](t *txn, bucket, key string, match func(*T) bool, missing func(string) *Error, name string) (*T, error) {
 	rec := new(T)
-	ok, err := t.get(bucket, nameKey(name), rec)
+	ok, err := t.get(bucket, key, rec)
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
+	if !ok || match != nil && !match(rec) {
 		return nil, missing(name)
 	}
 	return rec, nil
 }
 
+// user, group and role load one by name, without regard to case.
+
 func (t *txn) user(name string) (*userRec, error) {
-	return named[userRec](t, bucketUsers, name, noSuchUser)
+	return load[userRec](t, bucketUsers, nameKey(name), nil, noSuchUser, name)
 }
 
 func (t *txn) group(name string) (*groupRec, error) {
-	return named[groupRec](t, bucketGroups, name, noSuchGroup)
+	return load[groupRec](t, bucketGroups, nameKey(name), nil, noSuchGroup, name)
 }
 
 func (t *txn) role(name string) (*roleRec, error) {
-	return named[roleRec](t, bucketRoles, name, noSuchRole)
+	return load[roleRec](t, bucketRoles, nameKey(name), nil, noSuchRole, name)
 }
 
 // --- names, ids, ARNs ------------------------------------------------------
