@@ -5,6 +5,38 @@ import (
 	"time"
 )
 
+// checkUseRecording records a use at place first, then checks that a use
+// within a minute at the same place is not written again, and one at
+// another place (of the kind word) or a minute later is. last reads back
+// the recorded use (lu, for the messages): its place and date, or "" when
+// there is none.
+func checkUseRecording(t *testing.T, f *fixture, word, first, other string, record func(place string) error, last func() (lu any, place string, date time.Time, err error)) {
+	t.Helper()
+	t0 := f.clock.Now()
+	must(t, record(first))
+	tests := []struct {
+		name     string
+		advance  time.Duration
+		place    string
+		wantDate time.Time
+	}{
+		{"ok/same-minute-not-rewritten", 30 * time.Second, first, t0},
+		{"ok/other-" + word + "-written", 0, other, t0.Add(30 * time.Second)},
+		{"ok/after-a-minute-written", 2 * time.Minute, other, t0.Add(150 * time.Second)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f.clock.Add(tc.advance)
+			must(t, record(tc.place))
+			lu, place, date, err := last()
+			must(t, err)
+			if place != tc.place || !date.Equal(tc.wantDate) {
+				t.Errorf("last used = %+v, want %s at %v", lu, tc.place, tc.wantDate)
+			}
+		})
+	}
+}
+
 func TestRoleLastUsed(t *testing.T) {
 	f := newFixture(t)
 	r := f.role(t, "deployer")
@@ -13,31 +45,15 @@ func TestRoleLastUsed(t *testing.T) {
 	if lu != nil {
 		t.Fatalf("never used: %+v", lu)
 	}
-	t0 := f.clock.Now()
-	must(t, f.svc.RecordRoleUse(bg, r.ID, "us-east-1"))
-
-	tests := []struct {
-		name       string
-		advance    time.Duration
-		region     string
-		wantDate   time.Time
-		wantRegion string
-	}{
-		{"ok/same-minute-not-rewritten", 30 * time.Second, "us-east-1", t0, "us-east-1"},
-		{"ok/other-region-written", 0, "eu-west-1", t0.Add(30 * time.Second), "eu-west-1"},
-		{"ok/after-a-minute-written", 2 * time.Minute, "eu-west-1", t0.Add(150 * time.Second), "eu-west-1"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			f.clock.Add(tc.advance)
-			must(t, f.svc.RecordRoleUse(bg, r.ID, tc.region))
+	checkUseRecording(t, f, "region", "us-east-1", "eu-west-1",
+		func(region string) error { return f.svc.RecordRoleUse(bg, r.ID, region) },
+		func() (any, string, time.Time, error) {
 			lu, err := f.svc.GetRoleLastUsed(bg, r.ID)
-			must(t, err)
-			if lu == nil || !lu.Date.Equal(tc.wantDate) || lu.Region != tc.wantRegion {
-				t.Errorf("last used = %+v, want %s at %v", lu, tc.wantRegion, tc.wantDate)
+			if err != nil || lu == nil {
+				return lu, "", time.Time{}, err
 			}
+			return lu, lu.Region, lu.Date, nil
 		})
-	}
 	t.Run("ok/deleted-role-forgets", func(t *testing.T) {
 		must(t, f.svc.DeleteRole(bg, "deployer"))
 		lu, err := f.svc.GetRoleLastUsed(bg, r.ID)
