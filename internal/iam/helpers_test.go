@@ -72,6 +72,16 @@ func (f *fixture) user(t *testing.T, name string) *User {
 	return u
 }
 
+// nameList is the names of items, comma-separated, as the list tests
+// compare them.
+func nameList[T any](items []T, name func(*T) string) string {
+	names := make([]string, len(items))
+	for i := range items {
+		names[i] = name(&items[i])
+	}
+	return strings.Join(names, ",")
+}
+
 // step is one call of a sequence a test makes, and the error it must
 // return: of kind (nil: none), with a message containing msg.
 type step struct {

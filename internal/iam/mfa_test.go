@@ -56,11 +56,19 @@ func TestCreateVirtualMFADevice(t *testing.T) {
 	}
 }
 
-func TestEnableMFADevice(t *testing.T) {
-	f := newFixture(t)
+// newMFAFixture is the world of the MFA tests: the users alice and bob and
+// the virtual MFA device phone, whose seed and serial number it returns.
+func newMFAFixture(t *testing.T) (f *fixture, seed, serial string) {
+	t.Helper()
+	f = newFixture(t)
 	f.user(t, "alice")
 	f.user(t, "bob")
-	seed, serial := f.device(t, "phone")
+	seed, serial = f.device(t, "phone")
+	return f, seed, serial
+}
+
+func TestEnableMFADevice(t *testing.T) {
+	f, seed, serial := newMFAFixture(t)
 	now := f.clock.Now()
 	at := func(steps int) string { return code(t, seed, now.Add(time.Duration(steps)*30*time.Second)) }
 
@@ -95,10 +103,7 @@ func TestEnableMFADevice(t *testing.T) {
 }
 
 func TestCheckMFA(t *testing.T) {
-	f := newFixture(t)
-	f.user(t, "alice")
-	f.user(t, "bob")
-	seed, serial := f.device(t, "phone")
+	f, seed, serial := newMFAFixture(t)
 	t0 := f.clock.Now()
 	must(t, f.svc.EnableMFADevice(bg, "alice", serial, code(t, seed, t0.Add(-30*time.Second)), code(t, seed, t0)))
 	other, err := f.svc.CreateVirtualMFADevice(bg, "spare", "", nil)

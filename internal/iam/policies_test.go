@@ -226,11 +226,7 @@ func TestAttachments(t *testing.T) {
 		t.Run("ListPolicies/"+tc.name, func(t *testing.T) {
 			ps, err := f.svc.ListPolicies(bg, tc.in)
 			wantErr(t, err, tc.kind, "")
-			var names []string
-			for _, p := range ps {
-				names = append(names, p.Name)
-			}
-			if s := strings.Join(names, ","); s != tc.want {
+			if s := nameList(ps, func(p *ManagedPolicy) string { return p.Name }); s != tc.want {
 				t.Errorf("ListPolicies = %s, want %s", s, tc.want)
 			}
 		})

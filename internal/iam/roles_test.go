@@ -135,11 +135,7 @@ func TestListRoles(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rs, err := f.svc.ListRoles(bg, tc.prefix)
 			must(t, err)
-			var names []string
-			for _, r := range rs {
-				names = append(names, r.Name)
-			}
-			if got := strings.Join(names, ","); got != tc.want {
+			if got := nameList(rs, func(r *Role) string { return r.Name }); got != tc.want {
 				t.Errorf("ListRoles(%q) = %s, want %s", tc.prefix, got, tc.want)
 			}
 		})

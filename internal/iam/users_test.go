@@ -115,11 +115,7 @@ func TestListUsers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			us, err := f.svc.ListUsers(bg, tc.prefix)
 			wantErr(t, err, tc.kind, "")
-			var names []string
-			for _, u := range us {
-				names = append(names, u.Name)
-			}
-			if got := strings.Join(names, ","); got != tc.want {
+			if got := nameList(us, func(u *User) string { return u.Name }); got != tc.want {
 				t.Errorf("ListUsers(%q) = %q, want %q", tc.prefix, got, tc.want)
 			}
 		})
