@@ -125,34 +125,31 @@ type getAccessKeyLastUsedResult struct {
 	AccessKeyLastUsed xmlAccessKeyLastUsed `xml:"AccessKeyLastUsed"`
 }
 
-func handleGetAccessKeyLastUsed(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		akid, err := r.Params.Required("AccessKeyId")
-		if err != nil {
-			return nil, err
-		}
-		// The resource is the key's owner; for an unknown key there is
-		// none, and only a caller allowed on every resource learns so.
+// keyOwnerAuthorizer authorizes on the owner of the access key named: for
+// an unknown key there is none, and only a caller allowed on every
+// resource learns so.
+func keyOwnerAuthorizer(svc *iam.Service) authorizer {
+	return func(ctx context.Context, r *rpc.Request, action, akid string, keys map[string][]string) error {
 		resource := "*"
 		owner, err := svc.AccessKeyOwner(ctx, akid)
 		switch {
 		case err == nil:
 			resource = owner.ARN
 		case !errors.Is(err, iam.ErrNoSuchEntity):
-			return nil, err
+			return err
 		}
-		if err := r.Authorize(ctx, "iam:GetAccessKeyLastUsed", resource, nil); err != nil {
-			return nil, err
-		}
-		lu, err := svc.GetAccessKeyLastUsed(ctx, akid)
-		if err != nil {
-			return nil, err
-		}
+		return r.Authorize(ctx, action, resource, keys)
+	}
+}
+
+func handleGetAccessKeyLastUsed(svc *iam.Service) rpc.Handler {
+	t := paramTarget("AccessKeyId", keyOwnerAuthorizer(svc))
+	return handleGet(t, "iam:GetAccessKeyLastUsed", svc.GetAccessKeyLastUsed, func(lu *iam.KeyLastUsed) *getAccessKeyLastUsedResult {
 		out := &getAccessKeyLastUsedResult{UserName: lu.UserName, AccessKeyLastUsed: xmlAccessKeyLastUsed{ServiceName: "N/A", Region: "N/A"}}
 		if lu.Used {
 			t := awsapi.Time(lu.Date)
 			out.AccessKeyLastUsed = xmlAccessKeyLastUsed{LastUsedDate: &t, ServiceName: lu.Service, Region: lu.Region}
 		}
-		return out, nil
-	}
+		return out
+	})
 }
