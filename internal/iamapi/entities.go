@@ -183,6 +183,44 @@ func handleList[T any](t target, action string, list func(ctx context.Context, n
 	return handleRead(t, action, list, func(p *awsapi.Params, items []T) (any, error) { return listPage(p, items, result) })
 }
 
+// handleCreate is a Create operation. read reads the request into the
+// service's input, of which resource names the new resource's ARN and the
+// tags it is created with: the action is authorized on that ARN with the
+// tags' condition keys. create then makes the resource, and result answers
+// with it.
+func handleCreate[In, T, R any](action string, read func(p *awsapi.Params) (In, error), resource func(in *In) (arn string, tags []iam.Tag), create func(ctx context.Context, in In) (T, error), result func(p *awsapi.Params, v T) R) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
+		in, err := read(r.Params)
+		if err != nil {
+			return nil, err
+		}
+		arn, tags := resource(&in)
+		if err := r.Authorize(ctx, action, arn, tagConditionKeys(tags)); err != nil {
+			return nil, err
+		}
+		v, err := create(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		return result(r.Params, v), nil
+	}
+}
+
+// namedInput is the input of CreateGroup and CreateVirtualMFADevice: a
+// name, a path and tags.
+type namedInput struct {
+	name, path string
+	tags       []iam.Tag
+}
+
+// readNamed reads a namedInput whose name is the required member param.
+func readNamed(param string) func(p *awsapi.Params) (namedInput, error) {
+	return func(p *awsapi.Params) (namedInput, error) {
+		name, err := p.Required(param)
+		return namedInput{name: name, path: p.String("Path"), tags: tagsParam(p)}, err
+	}
+}
+
 // handleAct is an operation with no result on its target.
 func handleAct(t target, action string, act func(ctx context.Context, name string) error) rpc.Handler {
 	return func(ctx context.Context, r *rpc.Request) (any, error) {

@@ -12,22 +12,15 @@ type groupResult struct {
 	Group xmlGroup `xml:"Group"`
 }
 
+// handleCreateGroup: a group has no tags; the request's are ignored.
 func handleCreateGroup(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		name, err := r.Params.Required("GroupName")
-		if err != nil {
-			return nil, err
-		}
-		path := r.Params.String("Path")
-		if err := r.Authorize(ctx, "iam:CreateGroup", svc.GroupARN(arnPath(path), name), nil); err != nil {
-			return nil, err
-		}
-		g, err := svc.CreateGroup(ctx, name, path)
-		if err != nil {
-			return nil, err
-		}
-		return &groupResult{Group: groupXML(g)}, nil
+	resource := func(in *namedInput) (string, []iam.Tag) { return svc.GroupARN(arnPath(in.path), in.name), nil }
+	create := func(ctx context.Context, in namedInput) (*iam.Group, error) {
+		return svc.CreateGroup(ctx, in.name, in.path)
 	}
+	return handleCreate("iam:CreateGroup", readNamed("GroupName"), resource, create, func(_ *awsapi.Params, g *iam.Group) *groupResult {
+		return &groupResult{Group: groupXML(g)}
+	})
 }
 
 type getGroupResult struct {

@@ -27,28 +27,19 @@ type createVirtualMFADeviceResult struct {
 }
 
 func handleCreateVirtualMFADevice(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		p := r.Params
-		name, err := p.Required("VirtualMFADeviceName")
-		if err != nil {
-			return nil, err
-		}
-		path, tags := p.String("Path"), tagsParam(p)
-		if err := r.Authorize(ctx, "iam:CreateVirtualMFADevice", svc.MFASerial(arnPath(path), name), tagConditionKeys(tags)); err != nil {
-			return nil, err
-		}
-		d, err := svc.CreateVirtualMFADevice(ctx, name, path, tags)
-		if err != nil {
-			return nil, err
-		}
+	resource := func(in *namedInput) (string, []iam.Tag) { return svc.MFASerial(arnPath(in.path), in.name), in.tags }
+	create := func(ctx context.Context, in namedInput) (*iam.VirtualMFADevice, error) {
+		return svc.CreateVirtualMFADevice(ctx, in.name, in.path, in.tags)
+	}
+	return handleCreate("iam:CreateVirtualMFADevice", readNamed("VirtualMFADeviceName"), resource, create, func(_ *awsapi.Params, d *iam.VirtualMFADevice) *createVirtualMFADeviceResult {
 		// The one response that carries an MFA seed.
 		return &createVirtualMFADeviceResult{VirtualMFADevice: xmlVirtualMFADevice{
 			SerialNumber:     d.SerialNumber,
 			Base32StringSeed: base64.StdEncoding.EncodeToString([]byte(d.Base32StringSeed)),
 			QRCodePNG:        base64.StdEncoding.EncodeToString(d.QRCodePNG),
 			Tags:             tagsXML(d.Tags),
-		}}, nil
-	}
+		}}
+	})
 }
 
 func handleEnableMFADevice(svc *iam.Service) rpc.Handler {

@@ -52,27 +52,21 @@ func oidcResourceForURL(svc *iam.Service, rawURL string) string {
 }
 
 func handleCreateOpenIDConnectProvider(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		p := r.Params
+	read := func(p *awsapi.Params) (iam.CreateOIDCProviderInput, error) {
 		url, err := p.Required("Url")
-		if err != nil {
-			return nil, err
-		}
-		in := iam.CreateOIDCProviderInput{
+		return iam.CreateOIDCProviderInput{
 			URL:         url,
 			ClientIDs:   p.Strings("ClientIDList"),
 			Thumbprints: p.Strings("ThumbprintList"),
 			Tags:        tagsParam(p),
-		}
-		if err := r.Authorize(ctx, "iam:CreateOpenIDConnectProvider", oidcResourceForURL(svc, url), tagConditionKeys(in.Tags)); err != nil {
-			return nil, err
-		}
-		prov, err := svc.CreateOpenIDConnectProvider(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		return &createOIDCProviderResult{OpenIDConnectProviderArn: prov.ARN, Tags: tagsXML(prov.Tags)}, nil
+		}, err
 	}
+	resource := func(in *iam.CreateOIDCProviderInput) (string, []iam.Tag) {
+		return oidcResourceForURL(svc, in.URL), in.Tags
+	}
+	return handleCreate("iam:CreateOpenIDConnectProvider", read, resource, svc.CreateOpenIDConnectProvider, func(_ *awsapi.Params, prov *iam.OIDCProvider) *createOIDCProviderResult {
+		return &createOIDCProviderResult{OpenIDConnectProviderArn: prov.ARN, Tags: tagsXML(prov.Tags)}
+	})
 }
 
 // providerARNParam reads OpenIDConnectProviderArn and authorizes action on

@@ -172,22 +172,19 @@ func authorizePolicy(ctx context.Context, r *rpc.Request, svc *iam.Service, acti
 }
 
 func handleCreatePolicy(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		p := r.Params
+	read := func(p *awsapi.Params) (iam.CreatePolicyInput, error) {
 		v, err := required(p, "PolicyName", "PolicyDocument")
 		if err != nil {
-			return nil, err
+			return iam.CreatePolicyInput{}, err
 		}
-		in := iam.CreatePolicyInput{Name: v[0], Document: v[1], Path: p.String("Path"), Description: p.String("Description"), Tags: tagsParam(p)}
-		if err := r.Authorize(ctx, "iam:CreatePolicy", svc.PolicyARN(arnPath(in.Path), in.Name), tagConditionKeys(in.Tags)); err != nil {
-			return nil, err
-		}
-		mp, err := svc.CreatePolicy(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		return policyDetail(mp), nil
+		return iam.CreatePolicyInput{Name: v[0], Document: v[1], Path: p.String("Path"), Description: p.String("Description"), Tags: tagsParam(p)}, nil
 	}
+	resource := func(in *iam.CreatePolicyInput) (string, []iam.Tag) {
+		return svc.PolicyARN(arnPath(in.Path), in.Name), in.Tags
+	}
+	return handleCreate("iam:CreatePolicy", read, resource, svc.CreatePolicy, func(_ *awsapi.Params, mp *iam.ManagedPolicy) *policyResult {
+		return policyDetail(mp)
+	})
 }
 
 func handleGetPolicy(svc *iam.Service) rpc.Handler {

@@ -13,36 +13,30 @@ type roleResult struct {
 }
 
 func handleCreateRole(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		p := r.Params
+	read := func(p *awsapi.Params) (iam.CreateRoleInput, error) {
 		v, err := required(p, "RoleName", "AssumeRolePolicyDocument")
 		if err != nil {
-			return nil, err
+			return iam.CreateRoleInput{}, err
 		}
 		if err := refuseBoundary(p); err != nil {
-			return nil, err
+			return iam.CreateRoleInput{}, err
 		}
 		maxSession, err := p.Int("MaxSessionDuration", 3600, 3600, 43200)
-		if err != nil {
-			return nil, err
-		}
-		in := iam.CreateRoleInput{
+		return iam.CreateRoleInput{
 			Name: v[0], Path: p.String("Path"), AssumeRolePolicyDocument: v[1],
 			Description: p.String("Description"), MaxSessionDuration: int32(maxSession), Tags: tagsParam(p),
-		}
-		if err := r.Authorize(ctx, "iam:CreateRole", svc.RoleARN(arnPath(in.Path), in.Name), tagConditionKeys(in.Tags)); err != nil {
-			return nil, err
-		}
-		role, err := svc.CreateRole(ctx, in)
-		if err != nil {
-			return nil, err
-		}
+		}, err
+	}
+	resource := func(in *iam.CreateRoleInput) (string, []iam.Tag) {
+		return svc.RoleARN(arnPath(in.Path), in.Name), in.Tags
+	}
+	return handleCreate("iam:CreateRole", read, resource, svc.CreateRole, func(p *awsapi.Params, role *iam.Role) *roleResult {
 		x := roleXML(role, true)
 		if !p.Has("MaxSessionDuration") {
 			x.MaxSessionDuration = 0 // IAM's CreateRole echoes it only when given
 		}
-		return &roleResult{Role: x}, nil
-	}
+		return &roleResult{Role: x}
+	})
 }
 
 func handleGetRole(svc *iam.Service) rpc.Handler {

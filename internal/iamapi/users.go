@@ -14,26 +14,17 @@ type userResult struct {
 }
 
 func handleCreateUser(svc *iam.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		p := r.Params
+	read := func(p *awsapi.Params) (iam.CreateUserInput, error) {
 		name, err := p.Required("UserName")
 		if err != nil {
-			return nil, err
+			return iam.CreateUserInput{}, err
 		}
-		if err := refuseBoundary(p); err != nil {
-			return nil, err
-		}
-		path := p.String("Path")
-		tags := tagsParam(p)
-		if err := r.Authorize(ctx, "iam:CreateUser", svc.UserARN(arnPath(path), name), tagConditionKeys(tags)); err != nil {
-			return nil, err
-		}
-		u, err := svc.CreateUser(ctx, iam.CreateUserInput{Name: name, Path: path, Tags: tags})
-		if err != nil {
-			return nil, err
-		}
-		return userDetail(u), nil
+		return iam.CreateUserInput{Name: name, Path: p.String("Path"), Tags: tagsParam(p)}, refuseBoundary(p)
 	}
+	resource := func(in *iam.CreateUserInput) (string, []iam.Tag) {
+		return svc.UserARN(arnPath(in.Path), in.Name), in.Tags
+	}
+	return handleCreate("iam:CreateUser", read, resource, svc.CreateUser, func(_ *awsapi.Params, u *iam.User) *userResult { return userDetail(u) })
 }
 
 // userDetail is the result of CreateUser and GetUser.
