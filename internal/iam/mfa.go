@@ -178,6 +178,20 @@ func (s *Service) EnableMFADevice(ctx context.Context, userName, serial, code1, 
 	})
 }
 
+// noSuchAssignedMFA is the error for a device that is not assigned to the
+// user asked about.
+func noSuchAssignedMFA(serial string) *Error {
+	return newErr(ErrNoSuchEntity, "MFA Device with serial number %s does not exist.", serial)
+}
+
+// assignedUser loads the user device m (serial) is assigned to.
+func (t *txn) assignedUser(m *mfaRec, serial string) (*userRec, error) {
+	if m.User == "" {
+		return nil, noSuchAssignedMFA(serial)
+	}
+	return load[userRec](t, bucketUsers, m.User, nil, noSuchAssignedMFA, serial)
+}
+
 // DeactivateMFADevice unassigns a device from its user; userName "" means
 // whichever user it is assigned to. The device remains and can be enabled
 // again.
@@ -195,19 +209,12 @@ func (s *Service) DeactivateMFADevice(ctx context.Context, userName, serial stri
 				return err
 			}
 			if m.User != nameKey(u.Name) {
-				return newErr(ErrNoSuchEntity, "MFA Device with serial number %s does not exist.", serial)
+				return noSuchAssignedMFA(serial)
 			}
 		} else {
-			if m.User == "" {
-				return newErr(ErrNoSuchEntity, "MFA Device with serial number %s does not exist.", serial)
-			}
-			u = new(userRec)
-			ok, err := t.get(bucketUsers, m.User, u)
-			if err != nil {
+			var err error
+			if u, err = t.assignedUser(m, serial); err != nil {
 				return err
-			}
-			if !ok {
-				return newErr(ErrNoSuchEntity, "MFA Device with serial number %s does not exist.", serial)
 			}
 		}
 		u.MFA = remove(u.MFA, m.Serial)
@@ -289,7 +296,7 @@ func (s *Service) ListVirtualMFADevices(ctx context.Context, status string) ([]V
 // ErrNoSuchEntity if the user has no such enabled device.
 func (s *Service) CheckMFA(ctx context.Context, userName, serial, code string) error {
 	if checkName(userName, "userName", maxExistingUserName) != nil || checkSerial(serial) != nil {
-		return newErr(ErrNoSuchEntity, "MFA Device with serial number %s does not exist.", fault.Printable(serial, 128))
+		return noSuchAssignedMFA(fault.Printable(serial, 128))
 	}
 	if checkAuthCode(code, "tokenCode") != nil {
 		return invalidCode()
@@ -301,7 +308,7 @@ func (s *Service) CheckMFA(ctx context.Context, userName, serial, code string) e
 			return err
 		}
 		if m.User != nameKey(u.Name) || !contains(u.MFA, m.Serial) {
-			return newErr(ErrNoSuchEntity, "MFA Device with serial number %s does not exist.", serial)
+			return noSuchAssignedMFA(serial)
 		}
 		matched, err := s.matchCodes(m, step-1, step+1, -1, code)
 		if err != nil {
@@ -326,16 +333,9 @@ func (s *Service) MFADeviceUser(ctx context.Context, serial string) (*User, erro
 		if err != nil {
 			return nil, err
 		}
-		if m.User == "" {
-			return nil, newErr(ErrNoSuchEntity, "MFA Device with serial number %s does not exist.", serial)
-		}
-		u := new(userRec)
-		ok, err := t.get(bucketUsers, m.User, u)
+		u, err := t.assignedUser(m, serial)
 		if err != nil {
 			return nil, err
-		}
-		if !ok {
-			return nil, newErr(ErrNoSuchEntity, "MFA Device with serial number %s does not exist.", serial)
 		}
 		return s.userOut(u), nil
 	})

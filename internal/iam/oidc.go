@@ -203,13 +203,22 @@ func (s *Service) GetOpenIDConnectProvider(ctx context.Context, providerARN stri
 	if err != nil {
 		return nil, err
 	}
+	return s.readOIDC(ctx, key, nil, noSuchOIDC, providerARN)
+}
+
+// readOIDC returns the provider stored under key, loaded as load does it.
+func (s *Service) readOIDC(ctx context.Context, key string, match func(*oidcRec) bool, missing func(string) *Error, name string) (*OIDCProvider, error) {
 	return read(ctx, s, func(t *txn) (*OIDCProvider, error) {
-		rec, err := t.oidcProvider(key, providerARN)
+		rec, err := load(t, bucketOIDC, key, match, missing, name)
 		if err != nil {
 			return nil, err
 		}
 		return s.oidcOut(rec), nil
 	})
+}
+
+func noSuchIssuer(iss string) *Error {
+	return newErr(ErrNoSuchEntity, "No OpenIDConnect provider found in your account for %s", fault.Printable(iss, 128))
 }
 
 // OpenIDConnectProviderForIssuer returns the provider whose issuer is iss,
@@ -219,21 +228,11 @@ func (s *Service) GetOpenIDConnectProvider(ctx context.Context, providerARN stri
 func (s *Service) OpenIDConnectProviderForIssuer(ctx context.Context, iss string) (*OIDCProvider, error) {
 	norm, err := oidc.NormalizeIssuer(iss)
 	if err != nil {
-		return nil, newErr(ErrNoSuchEntity, "No OpenIDConnect provider found in your account for %s", fault.Printable(iss, 128))
+		return nil, noSuchIssuer(iss)
 	}
-	return read(ctx, s, func(t *txn) (*OIDCProvider, error) {
-		rec := new(oidcRec)
-		ok, err := t.get(bucketOIDC, oidc.ConditionPrefix(norm), rec)
-		if err != nil {
-			return nil, err
-		}
-		// http://host and https://host share a name; only the registered
-		// scheme is the provider.
-		if !ok || rec.URL != norm {
-			return nil, newErr(ErrNoSuchEntity, "No OpenIDConnect provider found in your account for %s", fault.Printable(iss, 128))
-		}
-		return s.oidcOut(rec), nil
-	})
+	// http://host and https://host share a name; only the registered
+	// scheme is the provider.
+	return s.readOIDC(ctx, oidc.ConditionPrefix(norm), func(r *oidcRec) bool { return r.URL == norm }, noSuchIssuer, iss)
 }
 
 // ListOpenIDConnectProviders returns every provider, ordered by ARN.
