@@ -282,13 +282,19 @@ func (s *Service) modifyOIDC(ctx context.Context, providerARN string, fn func(*o
 	})
 }
 
-// AddClientIDToOpenIDConnectProvider adds an audience; adding one the
-// provider has is not an error.
-func (s *Service) AddClientIDToOpenIDConnectProvider(ctx context.Context, providerARN, clientID string) error {
+// checkClientIDMember checks the ClientID of AddClientIDTo… and
+// RemoveClientIDFrom…: a required member (checkClientID).
+func checkClientIDMember(clientID string) error {
 	if clientID == "" {
 		return validationNull("clientID")
 	}
-	if err := checkClientID(clientID); err != nil {
+	return checkClientID(clientID)
+}
+
+// AddClientIDToOpenIDConnectProvider adds an audience; adding one the
+// provider has is not an error.
+func (s *Service) AddClientIDToOpenIDConnectProvider(ctx context.Context, providerARN, clientID string) error {
+	if err := checkClientIDMember(clientID); err != nil {
 		return err
 	}
 	return s.modifyOIDC(ctx, providerARN, func(rec *oidcRec) error {
@@ -306,10 +312,7 @@ func (s *Service) AddClientIDToOpenIDConnectProvider(ctx context.Context, provid
 // RemoveClientIDFromOpenIDConnectProvider removes an audience; removing
 // one the provider does not have is not an error, as in IAM.
 func (s *Service) RemoveClientIDFromOpenIDConnectProvider(ctx context.Context, providerARN, clientID string) error {
-	if clientID == "" {
-		return validationNull("clientID")
-	}
-	if err := checkClientID(clientID); err != nil {
+	if err := checkClientIDMember(clientID); err != nil {
 		return err
 	}
 	return s.modifyOIDC(ctx, providerARN, func(rec *oidcRec) error {
