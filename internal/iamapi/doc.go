@@ -9,5 +9,7 @@
 // Operations that several resource types share (Delete, Tag, Untag,
 // List...Tags, the renames) have one handler each over an iamResource
 // (entities.go); those on a user's, group's or role's policies take the
-// entity kind (policies.go).
+// entity kind (policies.go). Operations of one shape (get, list, act on,
+// create) share a handler too, given their target: how the resource is
+// read from the request and authorized (entities.go).
 package iamapi

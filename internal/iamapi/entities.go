@@ -11,7 +11,9 @@ import (
 
 // The operations that several IAM resource types share (Delete, Tag,
 // Untag, List...Tags) have one handler each, given what it needs of the
-// type as an iamResource.
+// type as an iamResource. Below them, the handlers of one shape (read,
+// list, act on, create) serve every operation that has it, given how the
+// operation reads and authorizes its resource: a target.
 
 // iamResource is one IAM resource type as those handlers see it. Each
 // operation's action is "iam:" + verb + noun ("iam:TagRole",
