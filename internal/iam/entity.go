@@ -5,8 +5,9 @@ import (
 	"strings"
 )
 
-// What users, groups and roles share is done once here, by kind: loading
-// and saving one (principal), renaming, deleting, tagging.
+// What users, groups and roles share is done once here, by kind: loading,
+// reading and saving one (principal), listing them by path, renaming,
+// deleting, tagging.
 
 // principal is a user, group or role loaded for a change.
 type principal struct {
