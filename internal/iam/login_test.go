@@ -17,6 +17,19 @@ func TestMain(m *testing.M) {
 
 const goodPassword = "correct horse battery staple"
 
+// checkPassword reports whether CheckPassword of user's password fails
+// with want (nil: succeeds), and fails the test if not; what names the
+// case.
+func (f *fixture) checkPassword(t *testing.T, what, user, password string, want error) bool {
+	t.Helper()
+	_, err := f.svc.CheckPassword(bg, user, password)
+	if !errors.Is(err, want) {
+		t.Errorf("CheckPassword(%s) = %v, want %v", what, err, want)
+		return false
+	}
+	return true
+}
+
 func TestLoginProfileLifecycle(t *testing.T) {
 	f := newFixture(t)
 	f.user(t, "alice")
@@ -34,8 +47,8 @@ func TestLoginProfileLifecycle(t *testing.T) {
 	if *got != *p {
 		t.Errorf("GetLoginProfile() = %+v, want %+v", got, p)
 	}
-	if _, err := f.svc.CheckPassword(bg, "alice", goodPassword); err != nil {
-		t.Fatalf("CheckPassword(good) = %v", err)
+	if !f.checkPassword(t, "good", "alice", goodPassword, nil) {
+		t.FailNow()
 	}
 
 	// The stored record holds a salted hash, never the password.
@@ -70,9 +83,7 @@ func TestLoginProfileLifecycle(t *testing.T) {
 	if got.PasswordResetRequired {
 		t.Error("ChangePassword() left the reset flag set")
 	}
-	if _, err := f.svc.CheckPassword(bg, "alice", goodPassword); !errors.Is(err, ErrWrongPassword) {
-		t.Errorf("CheckPassword(old) = %v, want ErrWrongPassword", err)
-	}
+	f.checkPassword(t, "old", "alice", goodPassword, ErrWrongPassword)
 
 	// UpdateLoginProfile: the administrator sets a password and the flag.
 	pw, yes := "administrator chosen pw", true
@@ -82,17 +93,13 @@ func TestLoginProfileLifecycle(t *testing.T) {
 	if !got.PasswordResetRequired {
 		t.Error("UpdateLoginProfile() did not set the reset flag")
 	}
-	if _, err := f.svc.CheckPassword(bg, "alice", pw); err != nil {
-		t.Errorf("CheckPassword(updated) = %v", err)
-	}
+	f.checkPassword(t, "updated", "alice", pw, nil)
 
 	must(t, f.svc.DeleteLoginProfile(bg, "alice"))
 	_, err = f.svc.GetLoginProfile(bg, "alice")
 	wantErr(t, err, ErrNoSuchEntity, "cannot be found")
 	wantErr(t, f.svc.DeleteLoginProfile(bg, "alice"), ErrNoSuchEntity, "")
-	if _, err := f.svc.CheckPassword(bg, "alice", pw); !errors.Is(err, ErrWrongPassword) {
-		t.Errorf("CheckPassword(deleted) = %v, want ErrWrongPassword", err)
-	}
+	f.checkPassword(t, "deleted", "alice", pw, ErrWrongPassword)
 }
 
 func TestLoginProfileDoesNotSurviveRecreation(t *testing.T) {
@@ -105,8 +112,8 @@ func TestLoginProfileDoesNotSurviveRecreation(t *testing.T) {
 	must(t, f.svc.DeleteLoginProfile(bg, "bob"))
 	must(t, f.svc.DeleteUser(bg, "bob"))
 	f.user(t, "bob")
-	if _, err := f.svc.CheckPassword(bg, "bob", goodPassword); !errors.Is(err, ErrWrongPassword) {
-		t.Fatalf("CheckPassword() for a new user of the same name = %v, want ErrWrongPassword", err)
+	if !f.checkPassword(t, "a new user of the same name", "bob", goodPassword, ErrWrongPassword) {
+		t.FailNow()
 	}
 	_, err = f.svc.GetLoginProfile(bg, "bob")
 	wantErr(t, err, ErrNoSuchEntity, "")
@@ -114,9 +121,7 @@ func TestLoginProfileDoesNotSurviveRecreation(t *testing.T) {
 	_, err = f.svc.CreateLoginProfile(bg, "bob", goodPassword, false)
 	must(t, err)
 	must(t, f.svc.UpdateUser(bg, "bob", "robert", ""))
-	if _, err := f.svc.CheckPassword(bg, "robert", goodPassword); err != nil {
-		t.Errorf("CheckPassword() after rename = %v", err)
-	}
+	f.checkPassword(t, "after rename", "robert", goodPassword, nil)
 }
 
 func TestCheckPasswordRefusals(t *testing.T) {
@@ -137,9 +142,7 @@ func TestCheckPasswordRefusals(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := f.svc.CheckPassword(bg, tc.user, tc.password); !errors.Is(err, ErrWrongPassword) {
-				t.Errorf("CheckPassword() = %v, want ErrWrongPassword", err)
-			}
+			f.checkPassword(t, tc.name, tc.user, tc.password, ErrWrongPassword)
 		})
 	}
 }
