@@ -17,6 +17,13 @@ func TestMain(m *testing.M) {
 
 const goodPassword = "correct horse battery staple"
 
+// password gives the user a login profile with goodPassword.
+func (f *fixture) password(t *testing.T, user string) {
+	t.Helper()
+	_, err := f.svc.CreateLoginProfile(bg, user, goodPassword, false)
+	must(t, err)
+}
+
 // checkPassword reports whether CheckPassword of user's password fails
 // with want (nil: succeeds), and fails the test if not; what names the
 // case.
@@ -105,8 +112,7 @@ func TestLoginProfileLifecycle(t *testing.T) {
 func TestLoginProfileDoesNotSurviveRecreation(t *testing.T) {
 	f := newFixture(t)
 	f.user(t, "bob")
-	_, err := f.svc.CreateLoginProfile(bg, "bob", goodPassword, false)
-	must(t, err)
+	f.password(t, "bob")
 	// As in AWS, a user with a login profile cannot be deleted.
 	wantErr(t, f.svc.DeleteUser(bg, "bob"), ErrDeleteConflict, "login profile")
 	must(t, f.svc.DeleteLoginProfile(bg, "bob"))
@@ -115,11 +121,10 @@ func TestLoginProfileDoesNotSurviveRecreation(t *testing.T) {
 	if !f.checkPassword(t, "a new user of the same name", "bob", goodPassword, ErrWrongPassword) {
 		t.FailNow()
 	}
-	_, err = f.svc.GetLoginProfile(bg, "bob")
+	_, err := f.svc.GetLoginProfile(bg, "bob")
 	wantErr(t, err, ErrNoSuchEntity, "")
 	// A rename keeps the password.
-	_, err = f.svc.CreateLoginProfile(bg, "bob", goodPassword, false)
-	must(t, err)
+	f.password(t, "bob")
 	must(t, f.svc.UpdateUser(bg, "bob", "robert", ""))
 	f.checkPassword(t, "after rename", "robert", goodPassword, nil)
 }
@@ -127,8 +132,7 @@ func TestLoginProfileDoesNotSurviveRecreation(t *testing.T) {
 func TestCheckPasswordRefusals(t *testing.T) {
 	f := newFixture(t)
 	f.user(t, "carol")
-	_, err := f.svc.CreateLoginProfile(bg, "carol", goodPassword, false)
-	must(t, err)
+	f.password(t, "carol")
 	f.user(t, "dave")
 	tests := []struct {
 		name, user, password string
