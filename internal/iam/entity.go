@@ -90,14 +90,7 @@ func (t *txn) principal(kind EntityKind, name string) (*principal, error) {
 // readPrincipal returns what fn makes of one user, group or role, in a
 // read transaction.
 func readPrincipal[T any](ctx context.Context, s *Service, kind EntityKind, name string, fn func(t *txn, p *principal) (T, error)) (T, error) {
-	return read(ctx, s, func(t *txn) (T, error) {
-		p, err := t.principal(kind, name)
-		if err != nil {
-			var zero T
-			return zero, err
-		}
-		return fn(t, p)
-	})
+	return readFrom(ctx, s, func(t *txn) (*principal, error) { return t.principal(kind, name) }, fn)
 }
 
 // readUser returns what fn makes of the user with that name, in a read
@@ -107,14 +100,7 @@ func readUser[T any](ctx context.Context, s *Service, userName string, fn func(t
 		var zero T
 		return zero, err
 	}
-	return read(ctx, s, func(t *txn) (T, error) {
-		u, err := t.user(userName)
-		if err != nil {
-			var zero T
-			return zero, err
-		}
-		return fn(t, u)
-	})
+	return readFrom(ctx, s, func(t *txn) (*userRec, error) { return t.user(userName) }, fn)
 }
 
 // listByPath returns what out makes of each record in bucket (users,

@@ -196,13 +196,15 @@ func (s *Service) AccessKeyOwner(ctx context.Context, akid string) (*User, error
 	if checkAccessKeyID(akid) != nil {
 		return nil, noSuchAccessKey(akid)
 	}
-	return read(ctx, s, func(t *txn) (*User, error) {
+	return readFrom(ctx, s, keyUser(akid), func(_ *txn, u *userRec) (*User, error) { return s.userOut(u), nil })
+}
+
+// keyUser loads the user access key akid belongs to.
+func keyUser(akid string) func(*txn) (*userRec, error) {
+	return func(t *txn) (*userRec, error) {
 		_, u, err := t.keyAndUser(akid)
-		if err != nil {
-			return nil, err
-		}
-		return s.userOut(u), nil
-	})
+		return u, err
+	}
 }
 
 // GetAccessKeyLastUsed returns when, where and by whom the key was last
@@ -211,11 +213,7 @@ func (s *Service) GetAccessKeyLastUsed(ctx context.Context, akid string) (*KeyLa
 	if err := checkAccessKeyID(akid); err != nil {
 		return nil, err
 	}
-	return read(ctx, s, func(t *txn) (*KeyLastUsed, error) {
-		_, u, err := t.keyAndUser(akid)
-		if err != nil {
-			return nil, err
-		}
+	return readFrom(ctx, s, keyUser(akid), func(t *txn, u *userRec) (*KeyLastUsed, error) {
 		out := &KeyLastUsed{UserName: u.Name, UserARN: s.UserARN(u.Path, u.Name)}
 		var use keyUseRec
 		ok, err := t.get(bucketKeyUse, akid, &use)

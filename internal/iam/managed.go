@@ -216,14 +216,11 @@ func (s *Service) GetPolicy(ctx context.Context, policyARN string) (*ManagedPoli
 // readPolicy returns what fn makes of a managed policy, in a read
 // transaction.
 func readPolicy[T any](ctx context.Context, s *Service, policyARN string, fn func(rec *policyRec) (T, error)) (T, error) {
-	return read(ctx, s, func(t *txn) (T, error) {
+	load := func(t *txn) (*policyRec, error) {
 		rec, _, err := t.policy(s, policyARN)
-		if err != nil {
-			var zero T
-			return zero, err
-		}
-		return fn(rec)
-	})
+		return rec, err
+	}
+	return readFrom(ctx, s, load, func(_ *txn, rec *policyRec) (T, error) { return fn(rec) })
 }
 
 // ListPolicies returns the managed policies that pass the filter: AWS

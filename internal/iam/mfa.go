@@ -328,17 +328,14 @@ func (s *Service) MFADeviceUser(ctx context.Context, serial string) (*User, erro
 	if err := checkSerial(serial); err != nil {
 		return nil, err
 	}
-	return read(ctx, s, func(t *txn) (*User, error) {
+	load := func(t *txn) (*userRec, error) {
 		m, _, err := t.mfa(serial)
 		if err != nil {
 			return nil, err
 		}
-		u, err := t.assignedUser(m, serial)
-		if err != nil {
-			return nil, err
-		}
-		return s.userOut(u), nil
-	})
+		return t.assignedUser(m, serial)
+	}
+	return readFrom(ctx, s, load, func(_ *txn, u *userRec) (*User, error) { return s.userOut(u), nil })
 }
 
 // userAndMFA loads a user and an MFA device (and the device's store key).

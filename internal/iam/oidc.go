@@ -208,13 +208,8 @@ func (s *Service) GetOpenIDConnectProvider(ctx context.Context, providerARN stri
 
 // readOIDC returns the provider stored under key, loaded as load does it.
 func (s *Service) readOIDC(ctx context.Context, key string, match func(*oidcRec) bool, missing func(string) *Error, name string) (*OIDCProvider, error) {
-	return read(ctx, s, func(t *txn) (*OIDCProvider, error) {
-		rec, err := load(t, bucketOIDC, key, match, missing, name)
-		if err != nil {
-			return nil, err
-		}
-		return s.oidcOut(rec), nil
-	})
+	return readFrom(ctx, s, func(t *txn) (*oidcRec, error) { return load(t, bucketOIDC, key, match, missing, name) },
+		func(_ *txn, rec *oidcRec) (*OIDCProvider, error) { return s.oidcOut(rec), nil })
 }
 
 func noSuchIssuer(iss string) *Error {

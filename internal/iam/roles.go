@@ -87,13 +87,8 @@ func (s *Service) GetRole(ctx context.Context, name string) (*Role, error) {
 	if err := checkName(name, "roleName", maxRoleName); err != nil {
 		return nil, err
 	}
-	return read(ctx, s, func(t *txn) (*Role, error) {
-		rec, err := t.role(name)
-		if err != nil {
-			return nil, err
-		}
-		return s.roleOut(rec), nil
-	})
+	return readFrom(ctx, s, func(t *txn) (*roleRec, error) { return t.role(name) },
+		func(_ *txn, rec *roleRec) (*Role, error) { return s.roleOut(rec), nil })
 }
 
 // GetRoleByARN returns the role whose ARN is roleARN: the account, the path

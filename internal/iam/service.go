@@ -235,6 +235,19 @@ func read[T any](ctx context.Context, s *Service, fn func(*txn) (T, error)) (T, 
 	return out, err
 }
 
+// readFrom returns, in a read transaction, what fn makes of what load
+// loads.
+func readFrom[R, T any](ctx context.Context, s *Service, load func(*txn) (R, error), fn func(t *txn, rec R) (T, error)) (T, error) {
+	return read(ctx, s, func(t *txn) (T, error) {
+		rec, err := load(t)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return fn(t, rec)
+	})
+}
+
 func (s *Service) update(ctx context.Context, fn func(*txn) error) error {
 	err := s.st.Update(ctx, func(tx store.Tx) error { return fn(&txn{tx}) })
 	// Every write (even a failed one, to be safe) moves the generation on,
