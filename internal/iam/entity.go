@@ -128,16 +128,7 @@ func listByPath[R, T any](ctx context.Context, s *Service, bucket, pathPrefix st
 
 // modifyPrincipal changes one user, group or role in a transaction.
 func (s *Service) modifyPrincipal(ctx context.Context, kind EntityKind, name string, fn func(*principal) error) error {
-	return s.update(ctx, func(t *txn) error {
-		p, err := t.principal(kind, name)
-		if err != nil {
-			return err
-		}
-		if err := fn(p); err != nil {
-			return err
-		}
-		return p.save(t)
-	})
+	return modify(ctx, s, func(t *txn) (*principal, error) { return t.principal(kind, name) }, fn, (*principal).save)
 }
 
 // checkNewName validates the new name of a rename as the model's shape

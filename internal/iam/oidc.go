@@ -265,16 +265,8 @@ func (s *Service) modifyOIDC(ctx context.Context, providerARN string, fn func(*o
 	if err != nil {
 		return err
 	}
-	return s.update(ctx, func(t *txn) error {
-		rec, err := t.oidcProvider(key, providerARN)
-		if err != nil {
-			return err
-		}
-		if err := fn(rec); err != nil {
-			return err
-		}
-		return t.put(bucketOIDC, key, rec)
-	})
+	return modify(ctx, s, func(t *txn) (*oidcRec, error) { return t.oidcProvider(key, providerARN) }, fn,
+		func(rec *oidcRec, t *txn) error { return t.put(bucketOIDC, key, rec) })
 }
 
 // checkClientIDMember checks the ClientID of AddClientIDTo… and

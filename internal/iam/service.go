@@ -248,6 +248,21 @@ func readFrom[R, T any](ctx context.Context, s *Service, load func(*txn) (R, err
 	})
 }
 
+// modify, in a write transaction, loads a record with load, changes it
+// with fn and saves it with save.
+func modify[R any](ctx context.Context, s *Service, load func(*txn) (R, error), fn func(rec R) error, save func(rec R, t *txn) error) error {
+	return s.update(ctx, func(t *txn) error {
+		rec, err := load(t)
+		if err != nil {
+			return err
+		}
+		if err := fn(rec); err != nil {
+			return err
+		}
+		return save(rec, t)
+	})
+}
+
 func (s *Service) update(ctx context.Context, fn func(*txn) error) error {
 	err := s.st.Update(ctx, func(tx store.Tx) error { return fn(&txn{tx}) })
 	// Every write (even a failed one, to be safe) moves the generation on,
