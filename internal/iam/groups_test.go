@@ -10,13 +10,11 @@ func TestGroups(t *testing.T) {
 	f := newFixture(t)
 	f.user(t, "alice")
 	f.user(t, "bob")
-	g, err := f.svc.CreateGroup(bg, "Devs", "/eng/")
-	must(t, err)
+	g := f.group(t, "Devs", "/eng/")
 	if g.ARN != "arn:aws:iam::123456789012:group/eng/Devs" || !strings.HasPrefix(g.ID, "AGPA") {
 		t.Fatalf("CreateGroup = %+v", g)
 	}
-	_, err = f.svc.CreateGroup(bg, "ops", "")
-	must(t, err)
+	f.group(t, "ops", "")
 
 	runSteps(t, []step{
 		{"fail/create-exists", func() error { _, err := f.svc.CreateGroup(bg, "DEVS", ""); return err }, ErrEntityAlreadyExists, "Group with name DEVS already exists."},
@@ -76,12 +74,10 @@ func TestGroupLimitsAndConflicts(t *testing.T) {
 	f.user(t, "u")
 	for i := range maxGroupsPerUser {
 		name := fmt.Sprintf("g%d", i)
-		_, err := f.svc.CreateGroup(bg, name, "")
-		must(t, err)
+		f.group(t, name, "")
 		must(t, f.svc.AddUserToGroup(bg, name, "u"))
 	}
-	_, err := f.svc.CreateGroup(bg, "extra", "")
-	must(t, err)
+	f.group(t, "extra", "")
 	wantErr(t, f.svc.AddUserToGroup(bg, "extra", "u"), ErrLimitExceeded, "GroupsPerUser: 10")
 
 	mp := f.policy(t, "p", allowRead)
@@ -96,8 +92,7 @@ func TestGroupLimitsAndConflicts(t *testing.T) {
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			g := fmt.Sprintf("c%d", i)
-			_, err := f.svc.CreateGroup(bg, g, "")
-			must(t, err)
+			f.group(t, g, "")
 			tc.setup(g)
 			wantErr(t, f.svc.DeleteGroup(bg, g), ErrDeleteConflict, tc.msg)
 		})

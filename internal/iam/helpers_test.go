@@ -115,6 +115,13 @@ func (f *fixture) role(t *testing.T, name string) *Role {
 	return r
 }
 
+func (f *fixture) group(t *testing.T, name, path string) *Group {
+	t.Helper()
+	g, err := f.svc.CreateGroup(bg, name, path)
+	must(t, err)
+	return g
+}
+
 func (f *fixture) policy(t *testing.T, name, doc string) *ManagedPolicy {
 	t.Helper()
 	p, err := f.svc.CreatePolicy(bg, CreatePolicyInput{Name: name, Document: doc})

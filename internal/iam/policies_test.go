@@ -19,8 +19,7 @@ func docOfSize(n, pad int) string {
 func TestInlinePolicies(t *testing.T) {
 	f := newFixture(t)
 	f.user(t, "u")
-	_, err := f.svc.CreateGroup(bg, "g", "")
-	must(t, err)
+	f.group(t, "g", "")
 	f.role(t, "r")
 	for _, kind := range []EntityKind{KindUser, KindGroup, KindRole} {
 		entity := map[EntityKind]string{KindUser: "u", KindGroup: "g", KindRole: "r"}[kind]
@@ -167,8 +166,7 @@ func TestAttachments(t *testing.T) {
 	_, _, _, err := f.svc.Bootstrap(bg, "admin")
 	must(t, err)
 	f.user(t, "u")
-	_, err = f.svc.CreateGroup(bg, "g", "/team/")
-	must(t, err)
+	f.group(t, "g", "/team/")
 	f.role(t, "r")
 	p := f.policy(t, "p", allowRead)
 	runSteps(t, []step{
@@ -252,8 +250,7 @@ func TestAttachLimit(t *testing.T) {
 func TestEffectivePolicies(t *testing.T) {
 	f := newFixture(t)
 	f.user(t, "u")
-	_, err := f.svc.CreateGroup(bg, "g", "")
-	must(t, err)
+	f.group(t, "g", "")
 	must(t, f.svc.AddUserToGroup(bg, "g", "u"))
 	shared := f.policy(t, "shared", allowRead)
 	groupOnly := f.policy(t, "grouponly", allowRead)
@@ -262,7 +259,7 @@ func TestEffectivePolicies(t *testing.T) {
 	must(t, f.svc.PutInlinePolicy(bg, KindGroup, "g", "team", allowAll))
 	must(t, f.svc.AttachPolicy(bg, KindGroup, "g", shared.ARN))
 	must(t, f.svc.AttachPolicy(bg, KindGroup, "g", groupOnly.ARN))
-	_, err = f.svc.CreatePolicyVersion(bg, groupOnly.ARN, allowAll, true)
+	_, err := f.svc.CreatePolicyVersion(bg, groupOnly.ARN, allowAll, true)
 	must(t, err)
 
 	src, err := f.svc.UserSourcePolicies(bg, "u")

@@ -126,8 +126,7 @@ func TestUpdateUserRenameFollowsReferences(t *testing.T) {
 	f := newFixture(t)
 	f.user(t, "old")
 	f.user(t, "other")
-	_, err := f.svc.CreateGroup(bg, "devs", "")
-	must(t, err)
+	f.group(t, "devs", "")
 	must(t, f.svc.AddUserToGroup(bg, "devs", "old"))
 	mp := f.policy(t, "read", allowRead)
 	must(t, f.svc.AttachPolicy(bg, KindUser, "old", mp.ARN))
@@ -187,8 +186,7 @@ func TestUpdateUserRenameFollowsReferences(t *testing.T) {
 func TestDeleteUser(t *testing.T) {
 	f := newFixture(t)
 	mp := f.policy(t, "p", allowRead)
-	_, err := f.svc.CreateGroup(bg, "g", "")
-	must(t, err)
+	f.group(t, "g", "")
 	setups := map[string]func(name string){
 		"keys":     func(n string) { _, err := f.svc.CreateAccessKey(bg, n); must(t, err) },
 		"inline":   func(n string) { must(t, f.svc.PutInlinePolicy(bg, KindUser, n, "p", allowRead)) },
