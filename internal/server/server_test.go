@@ -21,6 +21,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
@@ -31,7 +32,7 @@ type testBroker struct {
 	admin aws.Credentials
 }
 
-func newTestBroker(t *testing.T, maxSession time.Duration, extra func(*Mux)) *testBroker {
+func newTestBroker(t *testing.T, maxSession time.Duration, extra func(*rpc.Mux)) *testBroker {
 	t.Helper()
 	clk := &testutil.Clock{}
 	core := newTestCore(t, "123456789012", clk.Now)
@@ -159,8 +160,8 @@ func sha256Hex(s string) string {
 }
 
 func TestDispatchAndAuthErrors(t *testing.T) {
-	b := newTestBroker(t, time.Hour, func(m *Mux) {
-		m.Query("sts", "TestPanic", Read, func(ctx context.Context, r *Request) (any, error) { panic("boom: secret-value-xyz") })
+	b := newTestBroker(t, time.Hour, func(m *rpc.Mux) {
+		m.Query("sts", "TestPanic", rpc.Read, func(ctx context.Context, r *rpc.Request) (any, error) { panic("boom: secret-value-xyz") })
 	})
 	gci := "Action=GetCallerIdentity&Version=2011-06-15"
 	now := time.Now()

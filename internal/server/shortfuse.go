@@ -11,6 +11,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/dbcred"
 	"github.com/shortfuse/shortfuse/internal/registry"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 )
 
@@ -31,8 +32,8 @@ type revokeSessionInput struct {
 
 // RevokeSession: a caller may always revoke its own session; revoking
 // another needs shortfuse:RevokeSession on that session's principal.
-func handleRevokeSession(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleRevokeSession(s *Server) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in revokeSessionInput
 		if err := decodeBody(r.Body, &in); err != nil {
 			return nil, err
@@ -63,7 +64,7 @@ func handleRevokeSession(s *Server) Handler {
 			if rec != nil {
 				resource = rec.PrincipalARN
 			}
-			if err := r.Check(ctx, authz{Action: "shortfuse:RevokeSession", Resource: resource}); err != nil {
+			if err := r.Check(ctx, rpc.Authz{Action: "shortfuse:RevokeSession", Resource: resource}); err != nil {
 				return nil, &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "User: " + r.Caller.ARN + " is not authorized to perform: shortfuse:RevokeSession on the session it named"}
 			}
 			if rec == nil {
@@ -95,8 +96,8 @@ var rePrincipalARN = regexp.MustCompile(`^arn:aws:(iam::\d{12}:(user|role)/[\w+=
 
 // RevokeSessions revokes every session of a principal issued before a time
 // (default: now): the response to a leaked credential.
-func handleRevokeSessions(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleRevokeSessions(s *Server) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in revokeSessionsInput
 		if err := decodeBody(r.Body, &in); err != nil {
 			return nil, err
@@ -139,8 +140,8 @@ type heartbeatOutput struct {
 }
 
 // Heartbeat arms the caller's dead-man switch.
-func handleHeartbeat(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleHeartbeat(s *Server) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in heartbeatInput
 		if err := decodeBody(r.Body, &in); err != nil {
 			return nil, err
@@ -183,8 +184,8 @@ type narrowSessionOutput struct {
 // spends no use, and binds the session's whole family, as every limit of
 // a session does. This is how a session from GetSessionToken, which can
 // carry no session tags, gets a use limit.
-func handleNarrowSession(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleNarrowSession(s *Server) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in narrowSessionInput
 		if err := decodeBody(r.Body, &in); err != nil {
 			return nil, err
@@ -306,8 +307,8 @@ func sessionOut(rec *registry.Record, leases []dbcred.Lease, now time.Time, befo
 	return sh
 }
 
-func handleListSessions(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleListSessions(s *Server) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in listSessionsInput
 		if err := decodeBody(r.Body, &in); err != nil {
 			return nil, err

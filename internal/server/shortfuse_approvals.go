@@ -16,6 +16,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/policy"
 	"github.com/shortfuse/shortfuse/internal/registry"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 )
 
@@ -60,8 +61,8 @@ func errApprovalsOff() error {
 
 // approvalsOp wraps a handler: it refuses when approvals are not
 // configured, and maps the approvals domain's errors to the wire.
-func approvalsOp(s *Server, h Handler) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func approvalsOp(s *Server, h rpc.Handler) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		if s.approval == nil {
 			return nil, errApprovalsOff()
 		}
@@ -188,7 +189,7 @@ type requestOutput struct {
 // from, back to the root's source (the human or key that started the
 // chain). So a request made through any number of hops is still the
 // request of whoever is at the start, who cannot approve it.
-func (s *Server) requesterIdentities(ctx context.Context, c *Caller) ([]string, error) {
+func (s *Server) requesterIdentities(ctx context.Context, c *rpc.Caller) ([]string, error) {
 	ids := []string{c.ARN}
 	add := func(arns ...string) {
 		for _, a := range arns {
@@ -221,7 +222,7 @@ func containsFold(list []string, v string) bool {
 
 // requesterID returns the identity of the caller under which q was
 // requested, or "" if the caller is not its requester.
-func (s *Server) requesterID(ctx context.Context, c *Caller, q *approvals.Request) (string, error) {
+func (s *Server) requesterID(ctx context.Context, c *rpc.Caller, q *approvals.Request) (string, error) {
 	ids, err := s.requesterIdentities(ctx, c)
 	if err != nil {
 		return "", err
@@ -236,7 +237,7 @@ func (s *Server) requesterID(ctx context.Context, c *Caller, q *approvals.Reques
 
 // isRequester reports whether the caller is (one of the identities of) the
 // requester of q.
-func (s *Server) isRequester(ctx context.Context, c *Caller, q *approvals.Request) (bool, error) {
+func (s *Server) isRequester(ctx context.Context, c *rpc.Caller, q *approvals.Request) (bool, error) {
 	id, err := s.requesterID(ctx, c, q)
 	return id != "", err
 }
@@ -246,7 +247,7 @@ func (s *Server) isRequester(ctx context.Context, c *Caller, q *approvals.Reques
 // (the people who could approve), and operators allowed
 // shortfuse:ListRequests on the role. The checks are not recorded as
 // decisions: they only filter what is shown.
-func (s *Server) visible(ctx context.Context, r *Request, q *approvals.Request) bool {
+func (s *Server) visible(ctx context.Context, r *rpc.Request, q *approvals.Request) bool {
 	mine, err := s.isRequester(ctx, r.Caller, q)
 	if err != nil {
 		// A chain that cannot be read hides the request: nothing is shown
@@ -275,7 +276,7 @@ func decodeCoded(body []byte, in codedInput) error {
 	return nil
 }
 
-func (s *Server) getVisible(ctx context.Context, r *Request, code string) (*approvals.Request, error) {
+func (s *Server) getVisible(ctx context.Context, r *rpc.Request, code string) (*approvals.Request, error) {
 	code, err := approvals.ParseCode(code)
 	if err != nil {
 		return nil, invalidParam("Code: %s", err.Error())
@@ -341,7 +342,7 @@ func (s *Server) inGroup(ctx context.Context, userName, group string) (bool, err
 // in the approvers group if there is one, whose identity policies allow
 // sts:AssumeRole on the role and whom the role's trust policy trusts. keys
 // are extra condition keys (MFA). Every evaluation is recorded.
-func (s *Server) mayActAsApprover(ctx context.Context, r *Request, q *approvals.Request, role *iam.Role, rules approvals.Rules, keys map[string][]string) error {
+func (s *Server) mayActAsApprover(ctx context.Context, r *rpc.Request, q *approvals.Request, role *iam.Role, rules approvals.Rules, keys map[string][]string) error {
 	if r.Caller.UserName == "" || r.Caller.RoleName != "" {
 		return &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "Only IAM users (with MFA) approve or deny requests; role sessions cannot."}
 	}
@@ -370,8 +371,8 @@ type createRequestInput struct {
 
 var reRoleARN = regexp.MustCompile(`^arn:aws:iam::\d{12}:role/[\w+=,.@/-]{1,512}$`)
 
-func handleCreateRequest(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleCreateRequest(s *Server) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in createRequestInput
 		if err := decodeBody(r.Body, &in); err != nil {
 			return nil, err
@@ -441,8 +442,8 @@ type getRequestInput struct {
 	WaitSeconds *int64  `json:"WaitSeconds"`
 }
 
-func handleGetRequest(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleGetRequest(s *Server) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in getRequestInput
 		if err := decodeCoded(r.Body, &in); err != nil {
 			return nil, err
@@ -472,8 +473,8 @@ type listRequestsOutput struct {
 	Requests []requestShape `json:"Requests"`
 }
 
-func handleListRequests(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleListRequests(s *Server) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in listRequestsInput
 		if err := decodeBody(r.Body, &in); err != nil {
 			return nil, err
@@ -526,7 +527,7 @@ type approveRequestInput struct {
 // by the returned verify func once everything else allows the approval (so
 // that a refused approval does not use up the code), or a session that was
 // created with MFA. It returns when the factor was presented.
-func (s *Server) approverMFA(ctx context.Context, r *Request, serial, code *string) (time.Time, func() error, error) {
+func (s *Server) approverMFA(ctx context.Context, r *rpc.Request, serial, code *string) (time.Time, func() error, error) {
 	c := r.Caller
 	if code != nil {
 		if !reTokenCode.MatchString(*code) {
@@ -567,8 +568,8 @@ func (s *Server) approverMFA(ctx context.Context, r *Request, serial, code *stri
 	return time.Time{}, nil, &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "Approving a request needs MFA: pass TokenCode (and SerialNumber), or sign the request with a session created with MFA."}
 }
 
-func handleApproveRequest(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleApproveRequest(s *Server) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in approveRequestInput
 		if err := decodeCoded(r.Body, &in); err != nil {
 			return nil, err
@@ -700,7 +701,7 @@ type wrappedCredentials struct {
 // AssumeRole session of the role whose source is the approver (so that
 // revoking the approver's sessions revokes it), tagged with the request
 // and the build, and seals it to the request's wrap key.
-func (s *Server) mintApproved(ctx context.Context, r *Request, q *approvals.Request, role *iam.Role, rules approvals.Rules, a approvals.Approval, sessName string, mfaTime time.Time) (*approvals.Minted, error) {
+func (s *Server) mintApproved(ctx context.Context, r *rpc.Request, q *approvals.Request, role *iam.Role, rules approvals.Rules, a approvals.Approval, sessName string, mfaTime time.Time) (*approvals.Minted, error) {
 	approvers := append(q.Approvers(), a.UserName)
 	tags := map[string]string{
 		tagRequest:    q.Code,
@@ -775,8 +776,8 @@ type denyRequestInput struct {
 
 // DenyRequest: the requester withdraws its own request; otherwise the
 // caller must be someone who could approve it (no MFA needed to say no).
-func handleDenyRequest(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleDenyRequest(s *Server) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in denyRequestInput
 		if err := decodeCoded(r.Body, &in); err != nil {
 			return nil, err
@@ -830,8 +831,8 @@ type redeemRequestInput struct {
 // redemption is refused, counted as an alarm, and revokes the session: a
 // replayed redemption means the request's secret was copied or its answer
 // intercepted.
-func handleRedeemRequest(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleRedeemRequest(s *Server) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in redeemRequestInput
 		if err := decodeCoded(r.Body, &in); err != nil {
 			return nil, err
@@ -891,8 +892,8 @@ type revokeRequestSessionOutput struct {
 // requester and its approvers may always do so (an approver takes back the
 // line of sight they lent); others need shortfuse:RevokeSession on the
 // session's principal.
-func handleRevokeRequestSession(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleRevokeRequestSession(s *Server) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in revokeRequestSessionInput
 		if err := decodeCoded(r.Body, &in); err != nil {
 			return nil, err

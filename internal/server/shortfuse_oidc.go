@@ -5,6 +5,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/oidc"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 )
 
 // shortfuse.SetOpenIDConnectProviderJWKS stores an OpenID Connect
@@ -28,8 +29,8 @@ type setOIDCJWKSOutput struct {
 	KeyIds                   []string `json:"KeyIds"`
 }
 
-func handleSetOpenIDConnectProviderJWKS(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleSetOpenIDConnectProviderJWKS(s *Server) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		var in setOIDCJWKSInput
 		// Strict: a member whose name differs only by case ("Jwks") is
 		// refused, never read as this one.
