@@ -17,10 +17,30 @@ import (
 
 // The shortfuse service: session control beyond AWS (docs/shortfuse-api.md).
 
-// decodeBody decodes a JSON 1.1 request body strictly (awsapi.DecodeJSON):
-// unknown or wrong-case members, duplicate keys and trailing data are
-// refused.
-func decodeBody(body []byte, v any) error { return awsapi.DecodeJSON(body, v) }
+// jsonOp is the handler of a shortfuse operation whose input is In: it
+// decodes the JSON 1.1 request body strictly (awsapi.DecodeJSON: unknown or
+// wrong-case members, duplicate keys and trailing data are refused) and
+// serves the input.
+func jsonOp[In any](serve func(ctx context.Context, r *rpc.Request, in *In) (any, error)) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
+		var in In
+		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+			return nil, err
+		}
+		return serve(ctx, r, &in)
+	}
+}
+
+// sessionOp is jsonOp for the operations a session makes on itself: a
+// caller with long-term access keys is refused once its input decodes.
+func sessionOp[In any](serve func(ctx context.Context, r *rpc.Request, in *In) (any, error)) rpc.Handler {
+	return jsonOp(func(ctx context.Context, r *rpc.Request, in *In) (any, error) {
+		if r.Caller.Session == nil {
+			return nil, errNotSession()
+		}
+		return serve(ctx, r, in)
+	})
+}
 
 func errNotSession() error {
 	return &awsapi.Error{Code: awsapi.CodeInvalidRequest, Message: "This operation needs session credentials (from GetSessionToken or AssumeRole); long-term access keys have no session."}
@@ -33,11 +53,7 @@ type revokeSessionInput struct {
 // RevokeSession: a caller may always revoke its own session; revoking
 // another needs shortfuse:RevokeSession on that session's principal.
 func handleRevokeSession(s *Server) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in revokeSessionInput
-		if err := decodeBody(r.Body, &in); err != nil {
-			return nil, err
-		}
+	return jsonOp(func(ctx context.Context, r *rpc.Request, in *revokeSessionInput) (any, error) {
 		target := ""
 		if in.AccessKeyID != nil {
 			target = *in.AccessKeyID
@@ -80,7 +96,7 @@ func handleRevokeSession(s *Server) rpc.Handler {
 		}
 		s.log.Info("session revoked", "request_id", r.ID, "access_key_id", target, "by", r.Caller.ARN)
 		return nil, nil
-	}
+	})
 }
 
 type revokeSessionsInput struct {
@@ -97,11 +113,7 @@ var rePrincipalARN = regexp.MustCompile(`^arn:aws:(iam::\d{12}:(user|role)/[\w+=
 // RevokeSessions revokes every session of a principal issued before a time
 // (default: now): the response to a leaked credential.
 func handleRevokeSessions(s *Server) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in revokeSessionsInput
-		if err := decodeBody(r.Body, &in); err != nil {
-			return nil, err
-		}
+	return jsonOp(func(ctx context.Context, r *rpc.Request, in *revokeSessionsInput) (any, error) {
 		if in.PrincipalArn == nil || !rePrincipalARN.MatchString(*in.PrincipalArn) || len(*in.PrincipalArn) > 2048 {
 			return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameter, Message: "PrincipalArn must be the ARN of an IAM user, an IAM role or an assumed-role session"}
 		}
@@ -127,7 +139,7 @@ func handleRevokeSessions(s *Server) rpc.Handler {
 		}
 		s.log.Info("sessions revoked", "request_id", r.ID, "principal", *in.PrincipalArn, "before", before.UTC().Format(time.RFC3339), "by", r.Caller.ARN, "count", n)
 		return &revokeSessionsOutput{Revoked: n}, nil
-	}
+	})
 }
 
 type heartbeatInput struct {
@@ -141,14 +153,7 @@ type heartbeatOutput struct {
 
 // Heartbeat arms the caller's dead-man switch.
 func handleHeartbeat(s *Server) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in heartbeatInput
-		if err := decodeBody(r.Body, &in); err != nil {
-			return nil, err
-		}
-		if r.Caller.Session == nil {
-			return nil, errNotSession()
-		}
+	return sessionOp(func(ctx context.Context, r *rpc.Request, in *heartbeatInput) (any, error) {
 		grace := int64(60)
 		if in.GraceSeconds != nil {
 			grace = *in.GraceSeconds
@@ -161,7 +166,7 @@ func handleHeartbeat(s *Server) rpc.Handler {
 			return nil, sessionRefusal(err)
 		}
 		return &heartbeatOutput{Expiration: float64(s.recordEnd(r.Caller.Session, rec).Unix()), Deadline: float64(rec.Deadline.Unix())}, nil
-	}
+	})
 }
 
 type narrowSessionInput struct {
@@ -185,14 +190,7 @@ type narrowSessionOutput struct {
 // a session does. This is how a session from GetSessionToken, which can
 // carry no session tags, gets a use limit.
 func handleNarrowSession(s *Server) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in narrowSessionInput
-		if err := decodeBody(r.Body, &in); err != nil {
-			return nil, err
-		}
-		if r.Caller.Session == nil {
-			return nil, errNotSession()
-		}
+	return sessionOp(func(ctx context.Context, r *rpc.Request, in *narrowSessionInput) (any, error) {
 		var n registry.Narrowing
 		if in.MaxUses != nil {
 			if *in.MaxUses < 1 || *in.MaxUses > 1000000 {
@@ -227,7 +225,7 @@ func handleNarrowSession(s *Server) rpc.Handler {
 		}
 		r.Log().Info("session narrowed", "access_key_id", rec.AccessKeyID, "max_uses", rec.MaxUses, "expires", end.UTC().Format(time.RFC3339))
 		return out, nil
-	}
+	})
 }
 
 type listSessionsInput struct {
@@ -308,11 +306,7 @@ func sessionOut(rec *registry.Record, leases []dbcred.Lease, now time.Time, befo
 }
 
 func handleListSessions(s *Server) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in listSessionsInput
-		if err := decodeBody(r.Body, &in); err != nil {
-			return nil, err
-		}
+	return jsonOp(func(ctx context.Context, r *rpc.Request, in *listSessionsInput) (any, error) {
 		if err := r.Authorize(ctx, "shortfuse:ListSessions", "*", nil); err != nil {
 			return nil, err
 		}
@@ -359,7 +353,7 @@ func handleListSessions(s *Server) rpc.Handler {
 			out.NextToken = base64.RawURLEncoding.EncodeToString([]byte(next))
 		}
 		return out, nil
-	}
+	})
 }
 
 // sessionEnded tells the database credentials' reaper to look now rather

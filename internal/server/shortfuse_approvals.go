@@ -108,6 +108,31 @@ func invalidParam(format string, args ...any) error {
 	return awsapi.Errorf(awsapi.CodeInvalidParameter, format, args...)
 }
 
+// durationParam checks the optional DurationSeconds of a request or an
+// approval (def when none): an approved session lasts from
+// approvals.MinDuration to approvals.MaxSessionDuration.
+func durationParam(seconds *int64, def time.Duration) (time.Duration, error) {
+	if seconds == nil {
+		return def, nil
+	}
+	if *seconds < int64(approvals.MinDuration/time.Second) || *seconds > int64(approvals.MaxSessionDuration/time.Second) {
+		return 0, invalidParam("DurationSeconds must be from 60 to 43200")
+	}
+	return time.Duration(*seconds) * time.Second, nil
+}
+
+// reasonParam checks the optional Reason of a request or a denial ("" when
+// none).
+func reasonParam(reason *string) (string, error) {
+	if reason == nil {
+		return "", nil
+	}
+	if err := approvals.CheckReason(*reason); err != nil {
+		return "", invalidParam("Reason: %s", err.Error())
+	}
+	return *reason, nil
+}
+
 // --- wire shapes -----------------------------------------------------------
 
 // RequestShape is a request as the shortfuse service answers it.
@@ -264,16 +289,18 @@ func (s *Server) visible(ctx context.Context, r *rpc.Request, q *approvals.Reque
 // by its Code.
 type codedInput interface{ requestCode() *string }
 
-// decodeCoded decodes the input of an approval operation, which must name
-// a request.
-func decodeCoded(body []byte, in codedInput) error {
-	if err := decodeBody(body, in); err != nil {
-		return err
-	}
-	if in.requestCode() == nil {
-		return invalidParam("Code is required")
-	}
-	return nil
+// codedOp is jsonOp for an approval operation, whose input must name a
+// request.
+func codedOp[In any, P interface {
+	*In
+	codedInput
+}](serve func(ctx context.Context, r *rpc.Request, in P) (any, error)) rpc.Handler {
+	return jsonOp(func(ctx context.Context, r *rpc.Request, in *In) (any, error) {
+		if P(in).requestCode() == nil {
+			return nil, invalidParam("Code is required")
+		}
+		return serve(ctx, r, in)
+	})
 }
 
 func (s *Server) getVisible(ctx context.Context, r *rpc.Request, code string) (*approvals.Request, error) {
@@ -358,6 +385,24 @@ func (s *Server) mayActAsApprover(ctx context.Context, r *rpc.Request, q *approv
 	return s.checkAssumeRole(ctx, r, "sts:AssumeRole", role, role.ARN, keys)
 }
 
+// approverOf checks that the caller may decide q as an approver: the role's
+// rules load, no policy denies the caller action on the role explicitly, and
+// the caller could approve (mayActAsApprover, with the condition keys keys).
+// It returns the role and its rules.
+func (s *Server) approverOf(ctx context.Context, r *rpc.Request, q *approvals.Request, action string, keys map[string][]string) (*iam.Role, approvals.Rules, error) {
+	role, rules, err := s.roleRules(ctx, q.RoleARN)
+	if err != nil {
+		return nil, approvals.Rules{}, err
+	}
+	if err := r.RefuseExplicitDeny(ctx, action, role.ARN); err != nil {
+		return nil, approvals.Rules{}, err
+	}
+	if err := s.mayActAsApprover(ctx, r, q, role, rules, keys); err != nil {
+		return nil, approvals.Rules{}, err
+	}
+	return role, rules, nil
+}
+
 // --- CreateRequest ----------------------------------------------------------
 
 type createRequestInput struct {
@@ -372,28 +417,18 @@ type createRequestInput struct {
 var reRoleARN = regexp.MustCompile(`^arn:aws:iam::\d{12}:role/[\w+=,.@/-]{1,512}$`)
 
 func handleCreateRequest(s *Server) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in createRequestInput
-		if err := decodeBody(r.Body, &in); err != nil {
-			return nil, err
-		}
+	return jsonOp(func(ctx context.Context, r *rpc.Request, in *createRequestInput) (any, error) {
 		if in.RoleArn == nil || !reRoleARN.MatchString(*in.RoleArn) {
 			return nil, invalidParam("RoleArn must be the ARN of a role, arn:aws:iam::ACCOUNT:role/NAME")
 		}
 		roleARN := *in.RoleArn
-		dur := 15 * time.Minute
-		if in.DurationSeconds != nil {
-			if *in.DurationSeconds < int64(approvals.MinDuration/time.Second) || *in.DurationSeconds > int64(approvals.MaxSessionDuration/time.Second) {
-				return nil, invalidParam("DurationSeconds must be from 60 to 43200")
-			}
-			dur = time.Duration(*in.DurationSeconds) * time.Second
+		dur, err := durationParam(in.DurationSeconds, 15*time.Minute)
+		if err != nil {
+			return nil, err
 		}
-		reason := ""
-		if in.Reason != nil {
-			reason = *in.Reason
-			if err := approvals.CheckReason(reason); err != nil {
-				return nil, invalidParam("Reason: %s", err.Error())
-			}
+		reason, err := reasonParam(in.Reason)
+		if err != nil {
+			return nil, err
 		}
 		var build approvals.Build
 		if in.Build != nil {
@@ -430,7 +465,7 @@ func handleCreateRequest(s *Server) rpc.Handler {
 		}
 		s.log.Info("approval requested", "request_id", r.ID, "code", q.Code, "role", roleARN, "by", r.Caller.ARN)
 		return &brokerwire.CreateRequestOutput{Code: q.Code, Status: string(q.Status(r.Time)), ExpiresAt: brokerwire.EpochTime{Time: q.ExpiresAt}, ApprovalsRequired: q.Rules.Required, ApprovalPath: "/ui/requests/" + q.Code}, nil
-	}
+	})
 }
 
 // --- GetRequest / ListRequests ------------------------------------------------
@@ -443,11 +478,7 @@ type getRequestInput struct {
 }
 
 func handleGetRequest(s *Server) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in getRequestInput
-		if err := decodeCoded(r.Body, &in); err != nil {
-			return nil, err
-		}
+	return codedOp(func(ctx context.Context, r *rpc.Request, in *getRequestInput) (any, error) {
 		q, err := s.getVisible(ctx, r, *in.Code)
 		if err != nil {
 			return nil, err
@@ -461,7 +492,7 @@ func handleGetRequest(s *Server) rpc.Handler {
 			}
 		}
 		return &requestOutput{Request: requestOut(q, s.cfg.Now())}, nil
-	}
+	})
 }
 
 type listRequestsInput struct {
@@ -474,11 +505,7 @@ type listRequestsOutput struct {
 }
 
 func handleListRequests(s *Server) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in listRequestsInput
-		if err := decodeBody(r.Body, &in); err != nil {
-			return nil, err
-		}
+	return jsonOp(func(ctx context.Context, r *rpc.Request, in *listRequestsInput) (any, error) {
 		f := approvals.Filter{Status: approvals.StatusPending, Limit: 100}
 		if in.Status != nil {
 			switch st := approvals.Status(*in.Status); st {
@@ -507,7 +534,7 @@ func handleListRequests(s *Server) rpc.Handler {
 			out.Requests = append(out.Requests, requestOut(&list[i], now))
 		}
 		return out, nil
-	}
+	})
 }
 
 // --- ApproveRequest -------------------------------------------------------------
@@ -569,12 +596,8 @@ func (s *Server) approverMFA(ctx context.Context, r *rpc.Request, serial, code *
 }
 
 func handleApproveRequest(s *Server) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in approveRequestInput
-		if err := decodeCoded(r.Body, &in); err != nil {
-			return nil, err
-		}
-		narrowed, sessionPolicy, err := s.approveParams(&in)
+	return codedOp(func(ctx context.Context, r *rpc.Request, in *approveRequestInput) (any, error) {
+		narrowed, sessionPolicy, err := s.approveParams(in)
 		if err != nil {
 			return nil, err
 		}
@@ -594,13 +617,6 @@ func handleApproveRequest(s *Server) rpc.Handler {
 		if err != nil {
 			return nil, err
 		}
-		role, rules, err := s.roleRules(ctx, q.RoleARN)
-		if err != nil {
-			return nil, err
-		}
-		if err := r.RefuseExplicitDeny(ctx, "shortfuse:ApproveRequest", role.ARN); err != nil {
-			return nil, err
-		}
 		sessName := "approval-" + q.Code
 		mfaAge := max(int64(r.Time.Sub(mfaTime)/time.Second), 0)
 		keys := map[string][]string{
@@ -608,7 +624,8 @@ func handleApproveRequest(s *Server) rpc.Handler {
 			"aws:MultiFactorAuthPresent": {"true"},
 			"aws:MultiFactorAuthAge":     {strconv.FormatInt(mfaAge, 10)},
 		}
-		if err := s.mayActAsApprover(ctx, r, q, role, rules, keys); err != nil {
+		role, rules, err := s.approverOf(ctx, r, q, "shortfuse:ApproveRequest", keys)
+		if err != nil {
 			return nil, err
 		}
 		a := approvals.Approval{ARN: r.Caller.ARN, UserName: r.Caller.UserName, At: r.Time.UTC().Truncate(time.Second), Duration: narrowed, Policy: sessionPolicy, SourceIP: r.SourceIP}
@@ -641,17 +658,14 @@ func handleApproveRequest(s *Server) rpc.Handler {
 		}
 		s.log.Info("approval given", "request_id", r.ID, "code", q.Code, "by", r.Caller.ARN, "approvals", len(updated.Approvals), "required", rules.Required, "minted", minted != nil)
 		return &requestOutput{Request: requestOut(updated, s.cfg.Now())}, nil
-	}
+	})
 }
 
 // approveParams checks ApproveRequest's parameters: a narrower
 // duration (0 when none) and a session policy ("" when none).
 func (s *Server) approveParams(in *approveRequestInput) (narrowed time.Duration, sessionPolicy string, err error) {
-	if in.DurationSeconds != nil {
-		if *in.DurationSeconds < int64(approvals.MinDuration/time.Second) || *in.DurationSeconds > int64(approvals.MaxSessionDuration/time.Second) {
-			return 0, "", invalidParam("DurationSeconds must be from 60 to 43200")
-		}
-		narrowed = time.Duration(*in.DurationSeconds) * time.Second
+	if narrowed, err = durationParam(in.DurationSeconds, 0); err != nil {
+		return 0, "", err
 	}
 	if in.Policy == nil || *in.Policy == "" {
 		return narrowed, "", nil
@@ -777,17 +791,10 @@ type denyRequestInput struct {
 // DenyRequest: the requester withdraws its own request; otherwise the
 // caller must be someone who could approve it (no MFA needed to say no).
 func handleDenyRequest(s *Server) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in denyRequestInput
-		if err := decodeCoded(r.Body, &in); err != nil {
+	return codedOp(func(ctx context.Context, r *rpc.Request, in *denyRequestInput) (any, error) {
+		reason, err := reasonParam(in.Reason)
+		if err != nil {
 			return nil, err
-		}
-		reason := ""
-		if in.Reason != nil {
-			reason = *in.Reason
-			if err := approvals.CheckReason(reason); err != nil {
-				return nil, invalidParam("Reason: %s", err.Error())
-			}
 		}
 		q, err := s.getVisible(ctx, r, *in.Code)
 		if err != nil {
@@ -798,14 +805,7 @@ func handleDenyRequest(s *Server) rpc.Handler {
 			return nil, err
 		}
 		if !mine {
-			role, rules, err := s.roleRules(ctx, q.RoleARN)
-			if err != nil {
-				return nil, err
-			}
-			if err := r.RefuseExplicitDeny(ctx, "shortfuse:DenyRequest", role.ARN); err != nil {
-				return nil, err
-			}
-			if err := s.mayActAsApprover(ctx, r, q, role, rules, map[string][]string{"sts:RoleSessionName": {"approval-" + q.Code}}); err != nil {
+			if _, _, err := s.approverOf(ctx, r, q, "shortfuse:DenyRequest", map[string][]string{"sts:RoleSessionName": {"approval-" + q.Code}}); err != nil {
 				return nil, err
 			}
 		}
@@ -815,7 +815,7 @@ func handleDenyRequest(s *Server) rpc.Handler {
 		}
 		s.log.Info("approval denied", "request_id", r.ID, "code", q.Code, "by", r.Caller.ARN)
 		return &requestOutput{Request: requestOut(updated, s.cfg.Now())}, nil
-	}
+	})
 }
 
 // --- RedeemRequest ----------------------------------------------------------------
@@ -832,11 +832,7 @@ type redeemRequestInput struct {
 // replayed redemption means the request's secret was copied or its answer
 // intercepted.
 func handleRedeemRequest(s *Server) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in redeemRequestInput
-		if err := decodeCoded(r.Body, &in); err != nil {
-			return nil, err
-		}
+	return codedOp(func(ctx context.Context, r *rpc.Request, in *redeemRequestInput) (any, error) {
 		code, err := approvals.ParseCode(*in.Code)
 		if err != nil {
 			return nil, invalidParam("Code: %s", err.Error())
@@ -873,7 +869,7 @@ func handleRedeemRequest(s *Server) rpc.Handler {
 		}
 		s.log.Info("approval redeemed", "request_id", r.ID, "code", code, "by", r.Caller.ARN)
 		return &brokerwire.RedeemRequestOutput{Code: code, SealedCredentials: red.Wrapped, Expiration: brokerwire.EpochTime{Time: red.Expires}}, nil
-	}
+	})
 }
 
 // --- RevokeRequestSession ------------------------------------------------------------
@@ -893,11 +889,7 @@ type revokeRequestSessionOutput struct {
 // line of sight they lent); others need shortfuse:RevokeSession on the
 // session's principal.
 func handleRevokeRequestSession(s *Server) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in revokeRequestSessionInput
-		if err := decodeCoded(r.Body, &in); err != nil {
-			return nil, err
-		}
+	return codedOp(func(ctx context.Context, r *rpc.Request, in *revokeRequestSessionInput) (any, error) {
 		q, err := s.getVisible(ctx, r, *in.Code)
 		if err != nil {
 			return nil, err
@@ -926,5 +918,5 @@ func handleRevokeRequestSession(s *Server) rpc.Handler {
 		}
 		s.log.Info("approval session revoked", "request_id", r.ID, "code", q.Code, "access_key_id", q.Session.AccessKeyID, "by", r.Caller.ARN)
 		return &revokeRequestSessionOutput{AccessKeyID: q.Session.AccessKeyID}, nil
-	}
+	})
 }
