@@ -55,14 +55,8 @@ func TestPrincipalCacheSeesIAMWrites(t *testing.T) {
 		return aws.String(fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:user/%s"},"Action":"sts:AssumeRole"}]}`, iamTestAccount, who))
 	}
 	must(admin.CreateRole(ctx, &sdkiam.CreateRoleInput{RoleName: aws.String("deploy"), AssumeRolePolicyDocument: trust("ci")}))
-	assume := func() error {
-		_, err := ciSTS.AssumeRole(ctx, &sdksts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("job-1")})
-		return err
-	}
-	getUser := func() error {
-		_, err := ciIAM.GetUser(ctx, &sdkiam.GetUserInput{})
-		return err
-	}
+	assume := sdkStep(ctx, ciSTS.AssumeRole, &sdksts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("job-1")})
+	getUser := sdkStep(ctx, ciIAM.GetUser, &sdkiam.GetUserInput{})
 	// Warm the cache.
 	for range 3 {
 		if err := getUser(); err != nil {
