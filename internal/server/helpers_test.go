@@ -2,8 +2,56 @@ package server
 
 import (
 	"context"
+	"errors"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/aws/smithy-go"
 )
+
+// sdkConfig configures an SDK client of the broker at url that signs with
+// c and does not retry, so that each call is one request.
+func sdkConfig(url string, c aws.Credentials) aws.Config {
+	return aws.Config{
+		Region:           "us-east-1",
+		BaseEndpoint:     aws.String(url),
+		Credentials:      credentials.StaticCredentialsProvider{Value: c},
+		RetryMaxAttempts: 1,
+	}
+}
+
+// accessKeyCreds are the credentials of an access key IAM created.
+func accessKeyCreds(k *iamtypes.AccessKey) aws.Credentials {
+	return aws.Credentials{AccessKeyID: *k.AccessKeyId, SecretAccessKey: *k.SecretAccessKey}
+}
+
+// sessionCreds are the credentials of a session STS issued.
+func sessionCreds(c *ststypes.Credentials) aws.Credentials {
+	return aws.Credentials{AccessKeyID: *c.AccessKeyId, SecretAccessKey: *c.SecretAccessKey, SessionToken: *c.SessionToken}
+}
+
+// errCode is the AWS error code of an SDK call's error ("" for none).
+func errCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	if err != nil {
+		return "non-API error: " + err.Error()
+	}
+	return ""
+}
+
+// wantCode checks the error code of an SDK call.
+func wantCode(t *testing.T, what string, err error, code string) {
+	t.Helper()
+	if got := errCode(err); got != code {
+		t.Errorf("%s: error %q (%v), want %q", what, got, err, code)
+	}
+}
 
 // sdkStep is a call of an SDK operation with a fixed input, for tables of
 // steps that check only the call's error.

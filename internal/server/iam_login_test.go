@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdkiam "github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
@@ -17,7 +16,7 @@ func TestLoginProfilesSDK(t *testing.T) {
 	admin, client := iamSDKBroker(t)
 	ctx := context.Background()
 	aliceKey := sdkUser(t, admin, "alice", "")
-	alice := client(aliceKey.AccessKeyID, aliceKey.SecretAccessKey)
+	alice := client(aliceKey)
 	runCodeSteps(t, []codeStep{
 		{"fail/short-password", sdkStep(ctx, admin.CreateLoginProfile, &sdkiam.CreateLoginProfileInput{UserName: aws.String("alice"), Password: aws.String("short")}), "PasswordPolicyViolation"},
 		{"fail/no-such-user", sdkStep(ctx, admin.CreateLoginProfile, &sdkiam.CreateLoginProfileInput{UserName: aws.String("nobody"), Password: aws.String("a long enough password")}), "NoSuchEntity"},
@@ -65,13 +64,7 @@ func TestPasswordErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	role := sdkiam.New(sdkiam.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(b.url),
-		Credentials: credentials.StaticCredentialsProvider{Value: aws.Credentials{AccessKeyID: *out.Credentials.AccessKeyId,
-			SecretAccessKey: *out.Credentials.SecretAccessKey, SessionToken: *out.Credentials.SessionToken}},
-		RetryMaxAttempts: 1,
-	})
+	role := sdkiam.NewFromConfig(sdkConfig(b.url, sessionCreds(out.Credentials)))
 	tests := []struct {
 		name   string
 		call   func() error

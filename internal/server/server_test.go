@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -18,7 +17,6 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/shortfuse/shortfuse/internal/rpc"
@@ -46,27 +44,7 @@ func newTestBroker(t *testing.T, maxSession time.Duration, extra func(*rpc.Mux))
 }
 
 func (b *testBroker) sts(c aws.Credentials) *sts.Client {
-	return sts.NewFromConfig(aws.Config{
-		Region:           "us-east-1",
-		Credentials:      credentials.StaticCredentialsProvider{Value: c},
-		BaseEndpoint:     aws.String(b.url),
-		RetryMaxAttempts: 1,
-	})
-}
-
-func errCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	if err != nil {
-		return "non-API error: " + err.Error()
-	}
-	return ""
-}
-
-func sessionCreds(out *sts.GetSessionTokenOutput) aws.Credentials {
-	return aws.Credentials{AccessKeyID: *out.Credentials.AccessKeyId, SecretAccessKey: *out.Credentials.SecretAccessKey, SessionToken: *out.Credentials.SessionToken}
+	return sts.NewFromConfig(sdkConfig(b.url, c))
 }
 
 // TestSessionExpiryBoundary checks expiry to the second: valid at t−1 s,
@@ -82,7 +60,7 @@ func TestSessionExpiryBoundary(t *testing.T) {
 	if d := time.Until(exp); d > 61*time.Second || d < 55*time.Second {
 		t.Fatalf("Expiration in %v, want the 60 s cap", d)
 	}
-	sess := sessionCreds(out)
+	sess := sessionCreds(out.Credentials)
 	tampered := sess
 	tampered.SessionToken = sess.SessionToken[:len(sess.SessionToken)-2] + "AA"
 	if tampered.SessionToken == sess.SessionToken {

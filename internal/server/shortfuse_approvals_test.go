@@ -338,7 +338,7 @@ func TestApprovalDuplicateApprover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantShortfuseError(t, b.testBroker, sessionCreds(sess), "ApproveRequest", jsonBody(t, map[string]any{"Code": code}), "InvalidRequestException")
+	wantShortfuseError(t, b.testBroker, sessionCreds(sess.Credentials), "ApproveRequest", jsonBody(t, map[string]any{"Code": code}), "InvalidRequestException")
 	// bob's approval, signed with his MFA session (no code in the call),
 	// completes it.
 	bs, err := b.sts(b.users["bob"]).GetSessionToken(context.Background(), &sts.GetSessionTokenInput{
@@ -347,7 +347,7 @@ func TestApprovalDuplicateApprover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := requestOf(t, mustShortfuse(t, b.testBroker, sessionCreds(bs), "ApproveRequest", jsonBody(t, map[string]any{"Code": code})))
+	out := requestOf(t, mustShortfuse(t, b.testBroker, sessionCreds(bs.Credentials), "ApproveRequest", jsonBody(t, map[string]any{"Code": code})))
 	if out["Status"] != "approved" {
 		t.Fatalf("after bob: %v", out)
 	}
@@ -357,7 +357,7 @@ func TestApprovalDuplicateApprover(t *testing.T) {
 		t.Fatal(err)
 	}
 	code2, _ := b.ask(t, deployRole, nil)
-	wantShortfuseError(t, b.testBroker, sessionCreds(plain), "ApproveRequest", jsonBody(t, map[string]any{"Code": code2}), "AccessDeniedException")
+	wantShortfuseError(t, b.testBroker, sessionCreds(plain.Credentials), "ApproveRequest", jsonBody(t, map[string]any{"Code": code2}), "AccessDeniedException")
 }
 
 func TestApprovalMisconfigured(t *testing.T) {

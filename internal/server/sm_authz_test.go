@@ -155,7 +155,7 @@ func TestSecretsSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess := b.sm(aws.Credentials{AccessKeyID: *st.Credentials.AccessKeyId, SecretAccessKey: *st.Credentials.SecretAccessKey, SessionToken: *st.Credentials.SessionToken})
+	sess := b.sm(sessionCreds(st.Credentials))
 	gv, err := sess.GetSecretValue(ctx, &sdksm.GetSecretValueInput{SecretId: aws.String("/prod/exampleCredential")})
 	if err != nil || aws.ToString(gv.SecretString) != "v/prod/exampleCredential" {
 		t.Fatalf("session GetSecretValue = %v", err)
@@ -174,7 +174,7 @@ func TestSecretsSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	role := b.sm(aws.Credentials{AccessKeyID: *ar.Credentials.AccessKeyId, SecretAccessKey: *ar.Credentials.SecretAccessKey, SessionToken: *ar.Credentials.SessionToken})
+	role := b.sm(sessionCreds(ar.Credentials))
 	if _, err := role.GetSecretValue(ctx, &sdksm.GetSecretValueInput{SecretId: aws.String("/prod/exampleCredential")}); err != nil {
 		t.Errorf("role GetSecretValue = %v", err)
 	}

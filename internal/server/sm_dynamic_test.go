@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdksm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -104,7 +103,7 @@ func newDynBroker(t *testing.T) *dynBroker {
 }
 
 func (b *dynBroker) sm(c aws.Credentials) *sdksm.Client {
-	return sdksm.New(sdksm.Options{Region: "us-east-1", BaseEndpoint: aws.String(b.url), Credentials: credentials.StaticCredentialsProvider{Value: c}, RetryMaxAttempts: 1})
+	return sdksm.NewFromConfig(sdkConfig(b.url, c))
 }
 
 const testMasterPW = "Th3-Master-Passw0rd"
@@ -135,7 +134,7 @@ func TestDynamicSecretAttacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	job := sessionCreds(out)
+	job := sessionCreds(out.Credentials)
 	jobSM := b.sm(job)
 
 	t.Run("reads-without-the-master", func(t *testing.T) {
@@ -197,7 +196,7 @@ func TestDynamicSecretAttacks(t *testing.T) {
 			t.Fatal(err)
 		}
 		v1, _ := jobSM.GetSecretValue(ctx, &sdksm.GetSecretValueInput{SecretId: aws.String("/prod/db")})
-		v2, err := b.sm(sessionCreds(out2)).GetSecretValue(ctx, &sdksm.GetSecretValueInput{SecretId: aws.String("/prod/db")})
+		v2, err := b.sm(sessionCreds(out2.Credentials)).GetSecretValue(ctx, &sdksm.GetSecretValueInput{SecretId: aws.String("/prod/db")})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdkiam "github.com/aws/aws-sdk-go-v2/service/iam"
 	sdksm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
@@ -54,30 +53,15 @@ func newSMBroker(t testing.TB) *smBroker {
 }
 
 func (b *smBroker) sm(c aws.Credentials) *sdksm.Client {
-	return sdksm.New(sdksm.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(b.url),
-		Credentials:      credentials.StaticCredentialsProvider{Value: c},
-		RetryMaxAttempts: 1,
-	})
+	return sdksm.NewFromConfig(sdkConfig(b.url, c))
 }
 
 func (b *smBroker) iam() *sdkiam.Client {
-	return sdkiam.New(sdkiam.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(b.url),
-		Credentials:      credentials.StaticCredentialsProvider{Value: b.admin},
-		RetryMaxAttempts: 1,
-	})
+	return sdkiam.NewFromConfig(sdkConfig(b.url, b.admin))
 }
 
 func (b *smBroker) sts(c aws.Credentials) *sts.Client {
-	return sts.New(sts.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(b.url),
-		Credentials:      credentials.StaticCredentialsProvider{Value: c},
-		RetryMaxAttempts: 1,
-	})
+	return sts.NewFromConfig(sdkConfig(b.url, c))
 }
 
 // user creates an IAM user with an inline policy and returns its key.
@@ -103,15 +87,7 @@ func sdkUser(t *testing.T, c *sdkiam.Client, name, policy string) aws.Credential
 	if err != nil {
 		t.Fatal(err)
 	}
-	return aws.Credentials{AccessKeyID: *k.AccessKey.AccessKeyId, SecretAccessKey: *k.AccessKey.SecretAccessKey}
-}
-
-// wantCode checks the error code of an SDK call.
-func wantCode(t *testing.T, what string, err error, code string) {
-	t.Helper()
-	if got := errCode(err); got != code {
-		t.Errorf("%s: error %q (%v), want %q", what, got, err, code)
-	}
+	return accessKeyCreds(k.AccessKey)
 }
 
 func stagesOf(t *testing.T, c *sdksm.Client, id string) map[string]string {

@@ -56,7 +56,7 @@ func TestAssumeRoleChaining(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	parent := aws.Credentials{AccessKeyID: *parentOut.Credentials.AccessKeyId, SecretAccessKey: *parentOut.Credentials.SecretAccessKey, SessionToken: *parentOut.Credentials.SessionToken}
+	parent := sessionCreds(parentOut.Credentials)
 
 	tests := []struct {
 		name     string

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdkiam "github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -37,12 +36,7 @@ func (li *localIssuer) claims(now time.Time, kv ...any) map[string]any {
 }
 
 func (b *testBroker) iamClient() *sdkiam.Client {
-	return sdkiam.New(sdkiam.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(b.url),
-		Credentials:      credentials.StaticCredentialsProvider{Value: b.admin},
-		RetryMaxAttempts: 1,
-	})
+	return sdkiam.NewFromConfig(sdkConfig(b.url, b.admin))
 }
 
 // anonSTS is an STS client without credentials: AssumeRoleWithWebIdentity
@@ -176,7 +170,7 @@ func TestAssumeRoleWithWebIdentity(t *testing.T) {
 				t.Errorf("response = sub %q aud %q provider %q arn %q source %q", *out.SubjectFromWebIdentityToken, *out.Audience, *out.Provider, *out.AssumedRoleUser.Arn, aws.ToString(out.SourceIdentity))
 			}
 			// The session works, as the assumed role.
-			c := aws.Credentials{AccessKeyID: *out.Credentials.AccessKeyId, SecretAccessKey: *out.Credentials.SecretAccessKey, SessionToken: *out.Credentials.SessionToken}
+			c := sessionCreds(out.Credentials)
 			id, err := f.b.sts(c).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
 			if err != nil {
 				t.Fatalf("GetCallerIdentity with the session: %v", err)
@@ -352,8 +346,7 @@ func TestOpenIDConnectProviderOperations(t *testing.T) {
 	// Without permission, each operation is AccessDenied, whether or not the
 	// provider exists.
 	nobodyKey := sdkUser(t, ic, "nobody", "")
-	nc := sdkiam.New(sdkiam.Options{Region: "us-east-1", BaseEndpoint: aws.String(b.url), RetryMaxAttempts: 1,
-		Credentials: credentials.StaticCredentialsProvider{Value: nobodyKey}})
+	nc := sdkiam.NewFromConfig(sdkConfig(b.url, nobodyKey))
 	runCodeSteps(t, []codeStep{
 		{"fail/create-without-permission", sdkStep(ctx, nc.CreateOpenIDConnectProvider, &sdkiam.CreateOpenIDConnectProviderInput{Url: aws.String("https://gitlab.com")}), "AccessDenied"},
 		{"fail/get-without-permission", sdkStep(ctx, nc.GetOpenIDConnectProvider, &sdkiam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn}), "AccessDenied"},
