@@ -289,6 +289,13 @@ func (s *Server) visible(ctx context.Context, r *rpc.Request, q *approvals.Reque
 // by its Code.
 type codedInput interface{ requestCode() *string }
 
+// namedRequest is the Code member of a codedInput.
+type namedRequest struct {
+	Code *string `json:"Code"`
+}
+
+func (n *namedRequest) requestCode() *string { return n.Code }
+
 // codedOp is jsonOp for an approval operation, whose input must name a
 // request.
 func codedOp[In any, P interface {
@@ -470,11 +477,9 @@ func handleCreateRequest(s *Server) rpc.Handler {
 
 // --- GetRequest / ListRequests ------------------------------------------------
 
-func (in *getRequestInput) requestCode() *string { return in.Code }
-
 type getRequestInput struct {
-	Code        *string `json:"Code"`
-	WaitSeconds *int64  `json:"WaitSeconds"`
+	namedRequest
+	WaitSeconds *int64 `json:"WaitSeconds"`
 }
 
 func handleGetRequest(s *Server) rpc.Handler {
@@ -539,10 +544,8 @@ func handleListRequests(s *Server) rpc.Handler {
 
 // --- ApproveRequest -------------------------------------------------------------
 
-func (in *approveRequestInput) requestCode() *string { return in.Code }
-
 type approveRequestInput struct {
-	Code            *string `json:"Code"`
+	namedRequest
 	DurationSeconds *int64  `json:"DurationSeconds"`
 	Policy          *string `json:"Policy"`
 	SerialNumber    *string `json:"SerialNumber"`
@@ -781,10 +784,8 @@ func tagValue(v string) string {
 
 // --- DenyRequest ----------------------------------------------------------------
 
-func (in *denyRequestInput) requestCode() *string { return in.Code }
-
 type denyRequestInput struct {
-	Code   *string `json:"Code"`
+	namedRequest
 	Reason *string `json:"Reason"`
 }
 
@@ -820,11 +821,9 @@ func handleDenyRequest(s *Server) rpc.Handler {
 
 // --- RedeemRequest ----------------------------------------------------------------
 
-func (in *redeemRequestInput) requestCode() *string { return in.Code }
-
 type redeemRequestInput struct {
-	Code  *string `json:"Code"`
-	Proof []byte  `json:"Proof"`
+	namedRequest
+	Proof []byte `json:"Proof"`
 }
 
 // RedeemRequest hands the sealed session to the requester once. A second
@@ -874,10 +873,8 @@ func handleRedeemRequest(s *Server) rpc.Handler {
 
 // --- RevokeRequestSession ------------------------------------------------------------
 
-func (in *revokeRequestSessionInput) requestCode() *string { return in.Code }
-
 type revokeRequestSessionInput struct {
-	Code *string `json:"Code"`
+	namedRequest
 }
 
 type revokeRequestSessionOutput struct {
