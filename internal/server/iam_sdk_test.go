@@ -27,11 +27,9 @@ const (
 // key, and a function making clients for other keys.
 func iamSDKBroker(t *testing.T) (*sdkiam.Client, func(aws.Credentials) *sdkiam.Client) {
 	t.Helper()
-	core := newTestCore(t, iamTestAccount, nil)
-	srv := New(Config{Account: iamTestAccount, Region: "us-east-1"}, core.deps())
-	url := newTestServer(t, srv)
-	client := func(c aws.Credentials) *sdkiam.Client { return sdkiam.NewFromConfig(sdkConfig(url, c)) }
-	return client(core.admin), client
+	b := newTestBroker(t, 0, nil)
+	client := func(c aws.Credentials) *sdkiam.Client { return sdkiam.NewFromConfig(sdkConfig(b.url, c)) }
+	return b.iamClient(), client
 }
 
 // TestIAMWithSDK drives the IAM API with the real aws-sdk-go-v2 client, so

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -30,17 +29,29 @@ type testBroker struct {
 	admin aws.Credentials
 }
 
+// newTestBroker starts the broker of account 123456789012 on a test clock,
+// with sessions capped at maxSession; extra adds operations to its table.
 func newTestBroker(t *testing.T, maxSession time.Duration, extra func(*rpc.Mux)) *testBroker {
+	t.Helper()
+	b, _ := newTestBrokerWith(t, maxSession, nil)
+	if extra != nil {
+		extra(b.srv.mux)
+	}
+	return b
+}
+
+// newTestBrokerWith is newTestBroker whose dependencies more adds to, made
+// over its core and on its clock. It returns the core too.
+func newTestBrokerWith(t *testing.T, maxSession time.Duration, more func(core *testCore, clk *testutil.Clock, deps *Deps)) (*testBroker, *testCore) {
 	t.Helper()
 	clk := &testutil.Clock{}
 	core := newTestCore(t, "123456789012", clk.Now)
-	srv := New(Config{Account: "123456789012", Region: "us-east-1", MaxSessionDuration: maxSession, Now: clk.Now}, core.deps())
-	if extra != nil {
-		extra(srv.mux)
+	deps := core.deps()
+	if more != nil {
+		more(core, clk, &deps)
 	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	return &testBroker{srv: srv, url: hs.URL, clock: clk, admin: core.admin}
+	srv := New(Config{Account: "123456789012", Region: "us-east-1", MaxSessionDuration: maxSession, Now: clk.Now}, deps)
+	return &testBroker{srv: srv, url: newTestServer(t, srv), clock: clk, admin: core.admin}, core
 }
 
 func (b *testBroker) sts(c aws.Credentials) *sts.Client {

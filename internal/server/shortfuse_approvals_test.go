@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -48,15 +47,14 @@ func allow(action, resource string) string {
 func newApprovalBroker(t *testing.T, roleTags map[string][]iam.Tag) *approvalBroker {
 	t.Helper()
 	ctx := context.Background()
-	clk := &testutil.Clock{}
-	core := newTestCore(t, apAccount, clk.Now)
-	st, svc, account := core.st, core.iam, apAccount
-	ap := approvals.New(st, approvals.Options{Now: clk.Now, Rand: rand.Reader})
-	srv := New(Config{Account: account, Region: "us-east-1", MaxSessionDuration: time.Hour, Now: clk.Now}, Deps{IAM: svc, Keyring: core.keyring, Sessions: core.reg, Approvals: ap})
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
+	var ap *approvals.Service
+	tb, core := newTestBrokerWith(t, time.Hour, func(core *testCore, clk *testutil.Clock, deps *Deps) {
+		ap = approvals.New(core.st, approvals.Options{Now: clk.Now, Rand: rand.Reader})
+		deps.Approvals = ap
+	})
+	svc := core.iam
 	b := &approvalBroker{
-		testBroker: &testBroker{srv: srv, url: hs.URL, clock: clk, admin: core.admin},
+		testBroker: tb,
 		iam:        svc, approvals: ap, users: map[string]aws.Credentials{}, seeds: map[string]string{}, steps: map[string]int64{},
 	}
 	must := func(err error) {

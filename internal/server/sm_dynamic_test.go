@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -84,22 +83,34 @@ type dynBroker struct {
 	secret *secrets.Service
 }
 
-func newDynBroker(t *testing.T) *dynBroker {
+// newAuditedSMBroker starts the broker with Secrets Manager on the real
+// clock, auditing to memory and logging at debug level; plane adds to its
+// dependencies the services of the plane under test, made over b's core,
+// secrets and audit.
+func newAuditedSMBroker(t *testing.T, plane func(b *dynBroker, logger *slog.Logger, deps *Deps)) *dynBroker {
 	t.Helper()
 	core := newTestCore(t, smAccount, nil)
-	svc := secrets.New(core.st, core.sealer, smAccount, "us-east-1", time.Now, rand.Reader)
-	logs := &testutil.Buffer{}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	eng := &recordingEngine{created: map[string][]string{}, until: map[string]time.Time{}}
-	au := &memAudit{}
-	dbc := dbcred.New(dbcred.Options{
-		Store: core.st, Sealer: core.sealer, Engines: map[string]dbcred.Engine{dbcred.EnginePostgres: eng},
-		Master: smapi.MasterReader(svc), Live: core.reg.Live, Audit: smapi.LeaseAuditor(au, smAccount, "us-east-1"), Replica: dbcred.Replica{Logger: logger},
-	})
+	logs, logger := debugLog()
+	b := &dynBroker{admin: core.admin, audit: &memAudit{}, logs: logs, core: core, secret: core.secretsService(time.Now)}
 	deps := core.deps()
-	deps.Secrets, deps.DBCred = svc, dbc
-	srv := New(Config{Account: smAccount, Region: "us-east-1", Logger: logger, Audit: au, Redactor: audit.NewRedactor(make([]byte, 32))}, deps)
-	return &dynBroker{url: newTestServer(t, srv), admin: core.admin, eng: eng, dbc: dbc, audit: au, logs: logs, core: core, secret: svc}
+	deps.Secrets = b.secret
+	plane(b, logger, &deps)
+	srv := New(Config{Account: smAccount, Region: "us-east-1", Logger: logger, Audit: b.audit, Redactor: audit.NewRedactor(make([]byte, 32))}, deps)
+	b.url = newTestServer(t, srv)
+	return b
+}
+
+// newDynBroker is the broker with dynamic secrets on a recording database.
+func newDynBroker(t *testing.T) *dynBroker {
+	t.Helper()
+	return newAuditedSMBroker(t, func(b *dynBroker, logger *slog.Logger, deps *Deps) {
+		b.eng = &recordingEngine{created: map[string][]string{}, until: map[string]time.Time{}}
+		b.dbc = dbcred.New(dbcred.Options{
+			Store: b.core.st, Sealer: b.core.sealer, Engines: map[string]dbcred.Engine{dbcred.EnginePostgres: b.eng},
+			Master: smapi.MasterReader(b.secret), Live: b.core.reg.Live, Audit: smapi.LeaseAuditor(b.audit, smAccount, "us-east-1"), Replica: dbcred.Replica{Logger: logger},
+		})
+		deps.DBCred = b.dbc
+	})
 }
 
 func (b *dynBroker) sm(c aws.Credentials) *sdksm.Client {

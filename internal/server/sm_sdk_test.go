@@ -3,9 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
-	"log/slog"
 	"maps"
 	"net/http/httptest"
 	"slices"
@@ -42,9 +40,8 @@ func newSMBroker(t testing.TB) *smBroker {
 	t.Helper()
 	core := newTestCore(t, smAccount, nil)
 	smClock := &testutil.Clock{}
-	svc := secrets.New(core.st, core.sealer, smAccount, "us-east-1", smClock.Now, rand.Reader)
-	logs := &testutil.Buffer{}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	svc := core.secretsService(smClock.Now)
+	logs, logger := debugLog()
 	deps := core.deps()
 	deps.Secrets = svc
 	srv := New(Config{Account: smAccount, Region: "us-east-1", Logger: logger}, deps)
