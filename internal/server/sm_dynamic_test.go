@@ -119,18 +119,27 @@ func (b *dynBroker) sm(c aws.Credentials) *sdksm.Client {
 
 const testMasterPW = "Th3-Master-Passw0rd"
 
+// createMasterSecret creates, with c, the secret /prod/db-master: the
+// master credentials of the database, password testMasterPW. It returns
+// its ARN.
+func createMasterSecret(t *testing.T, c *sdksm.Client) string {
+	t.Helper()
+	master, err := c.CreateSecret(context.Background(), &sdksm.CreateSecretInput{Name: aws.String("/prod/db-master"),
+		SecretString: aws.String(`{"engine":"postgres","host":"db.internal","port":5432,"username":"master","password":"` + testMasterPW + `","dbname":"app"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(master.ARN)
+}
+
 // TestDynamicSecretAttacks: what a reader of a dynamic secret may try.
 func TestDynamicSecretAttacks(t *testing.T) {
 	b := newDynBroker(t)
 	ctx := context.Background()
 	sm := b.sm(b.admin)
-	master, err := sm.CreateSecret(ctx, &sdksm.CreateSecretInput{Name: aws.String("/prod/db-master"),
-		SecretString: aws.String(`{"engine":"postgres","host":"db.internal","port":5432,"username":"master","password":"` + testMasterPW + `","dbname":"app"}`)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = sm.CreateSecret(ctx, &sdksm.CreateSecretInput{Name: aws.String("/prod/db"),
-		SecretString: aws.String(`{"masterarn":"` + aws.ToString(master.ARN) + `","grants":["app_reader"]}`),
+	masterARN := createMasterSecret(t, sm)
+	_, err := sm.CreateSecret(ctx, &sdksm.CreateSecretInput{Name: aws.String("/prod/db"),
+		SecretString: aws.String(`{"masterarn":"` + masterARN + `","grants":["app_reader"]}`),
 		Tags:         []smtypes.Tag{{Key: aws.String("shortfuse:dynamic"), Value: aws.String("true")}}})
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +149,7 @@ func TestDynamicSecretAttacks(t *testing.T) {
 	sb := &smBroker{url: b.url, admin: b.admin}
 	reader := sb.user(t, "reader", `{"Version":"2012-10-17","Statement":[
 		{"Effect":"Allow","Action":["secretsmanager:GetSecretValue","secretsmanager:CreateSecret","secretsmanager:PutSecretValue","secretsmanager:TagResource"],"Resource":"*"},
-		{"Effect":"Deny","Action":"secretsmanager:GetSecretValue","Resource":"`+aws.ToString(master.ARN)+`"}]}`)
+		{"Effect":"Deny","Action":"secretsmanager:GetSecretValue","Resource":"`+masterARN+`"}]}`)
 	out, err := sb.sts(reader).GetSessionToken(ctx, &sts.GetSessionTokenInput{})
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +166,7 @@ func TestDynamicSecretAttacks(t *testing.T) {
 		if strings.Contains(s, testMasterPW) || strings.Contains(s, "masterarn") || strings.Contains(s, "grants") {
 			t.Fatalf("the value leaks configuration: %s", s)
 		}
-		if _, err := jobSM.GetSecretValue(ctx, &sdksm.GetSecretValueInput{SecretId: master.ARN}); err == nil {
+		if _, err := jobSM.GetSecretValue(ctx, &sdksm.GetSecretValueInput{SecretId: aws.String(masterARN)}); err == nil {
 			t.Fatal("the job read the master")
 		}
 	})
@@ -185,19 +194,19 @@ func TestDynamicSecretAttacks(t *testing.T) {
 
 	t.Run("cannot-configure-with-an-unreadable-master", func(t *testing.T) {
 		_, err := jobSM.CreateSecret(ctx, &sdksm.CreateSecretInput{Name: aws.String("/evil/db"),
-			SecretString: aws.String(`{"masterarn":"` + aws.ToString(master.ARN) + `","grants":["app_owner"]}`),
+			SecretString: aws.String(`{"masterarn":"` + masterARN + `","grants":["app_owner"]}`),
 			Tags:         []smtypes.Tag{{Key: aws.String("shortfuse:dynamic"), Value: aws.String("true")}}})
 		wantCode(t, "CreateSecret with the master", err, "AccessDeniedException")
 		// Nor by writing a configuration into a static secret, then tagging it.
 		if _, err := jobSM.CreateSecret(ctx, &sdksm.CreateSecretInput{Name: aws.String("/evil/two"),
-			SecretString: aws.String(`{"masterarn":"` + aws.ToString(master.ARN) + `","grants":["app_owner"]}`)}); err != nil {
+			SecretString: aws.String(`{"masterarn":"` + masterARN + `","grants":["app_owner"]}`)}); err != nil {
 			t.Fatal(err)
 		}
 		_, err = jobSM.TagResource(ctx, &sdksm.TagResourceInput{SecretId: aws.String("/evil/two"), Tags: []smtypes.Tag{{Key: aws.String("shortfuse:dynamic"), Value: aws.String("true")}}})
 		wantCode(t, "TagResource making it dynamic", err, "AccessDeniedException")
 		// Nor by changing an existing dynamic secret's grants.
 		_, err = jobSM.PutSecretValue(ctx, &sdksm.PutSecretValueInput{SecretId: aws.String("/prod/db"),
-			SecretString: aws.String(`{"masterarn":"` + aws.ToString(master.ARN) + `","grants":["app_owner"]}`)})
+			SecretString: aws.String(`{"masterarn":"` + masterARN + `","grants":["app_owner"]}`)})
 		wantCode(t, "PutSecretValue with new grants", err, "AccessDeniedException")
 	})
 

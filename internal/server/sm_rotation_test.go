@@ -72,17 +72,13 @@ func TestRotateSecretAPI(t *testing.T) {
 	sb := &smBroker{url: b.url, admin: b.admin}
 	ctx := context.Background()
 	admin := b.sm(b.admin)
-	master, err := admin.CreateSecret(ctx, &sdksm.CreateSecretInput{Name: aws.String("/prod/db-master"),
-		SecretString: aws.String(`{"engine":"postgres","host":"db.internal","port":5432,"username":"master","password":"` + testMasterPW + `","dbname":"app"}`)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	masterARN := createMasterSecret(t, admin)
 	if _, err := admin.CreateSecret(ctx, &sdksm.CreateSecretInput{Name: aws.String("/prod/db"),
 		SecretString: aws.String(`{"engine":"postgres","host":"db.internal","port":5432,"username":"app","password":"Old-App-Passw0rd","dbname":"app"}`)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := admin.CreateSecret(ctx, &sdksm.CreateSecretInput{Name: aws.String("/prod/db-alt"),
-		SecretString: aws.String(`{"engine":"postgres","host":"db.internal","port":5432,"username":"app2","password":"x","dbname":"app","masterarn":"` + aws.ToString(master.ARN) + `"}`)}); err != nil {
+		SecretString: aws.String(`{"engine":"postgres","host":"db.internal","port":5432,"username":"app2","password":"x","dbname":"app","masterarn":"` + masterARN + `"}`)}); err != nil {
 		t.Fatal(err)
 	}
 	rotator := b.sm(sb.user(t, "rotator", `{"Version":"2012-10-17","Statement":[
@@ -90,7 +86,7 @@ func TestRotateSecretAPI(t *testing.T) {
 	outsider := b.sm(sb.user(t, "outsider", `{"Version":"2012-10-17","Statement":[
 		{"Effect":"Allow","Action":["secretsmanager:DescribeSecret"],"Resource":"*"}]}`))
 
-	_, err = outsider.RotateSecret(ctx, &sdksm.RotateSecretInput{SecretId: aws.String("/prod/db"), RotationRules: &smtypes.RotationRulesType{AutomaticallyAfterDays: aws.Int64(1)}})
+	_, err := outsider.RotateSecret(ctx, &sdksm.RotateSecretInput{SecretId: aws.String("/prod/db"), RotationRules: &smtypes.RotationRulesType{AutomaticallyAfterDays: aws.Int64(1)}})
 	wantCode(t, "RotateSecret without secretsmanager:RotateSecret", err, "AccessDeniedException")
 	_, err = outsider.CancelRotateSecret(ctx, &sdksm.CancelRotateSecretInput{SecretId: aws.String("/prod/db")})
 	wantCode(t, "CancelRotateSecret without secretsmanager:CancelRotateSecret", err, "AccessDeniedException")
