@@ -14,7 +14,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -212,11 +211,7 @@ func TestPresignedGetCallerIdentity(t *testing.T) {
 				}), middleware.After)
 		})
 	}
-	client := sts.NewFromConfig(aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.StaticCredentialsProvider{Value: b.admin},
-		BaseEndpoint: aws.String(b.url),
-	}, withExpires)
+	client := sts.NewFromConfig(sdkConfig(b.url, b.admin), withExpires)
 	ps := sts.NewPresignClient(client)
 	pr, err := ps.PresignGetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
 	if err != nil {
