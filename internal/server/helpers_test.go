@@ -62,6 +62,21 @@ func sdkStep[In, Out, Opt any](ctx context.Context, op func(context.Context, *In
 	}
 }
 
+// allPages collects the items of every page a paginator serves (its
+// HasMorePages and NextPage); a page that fails stops the test.
+func allPages[Out, Item, Opt any](t *testing.T, what string, more func() bool, next func(context.Context, ...func(*Opt)) (*Out, error), items func(*Out) []Item) []Item {
+	t.Helper()
+	var all []Item
+	for more() {
+		page, err := next(context.Background())
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		all = append(all, items(page)...)
+	}
+	return all
+}
+
 // codeStep is one row of a table of calls: the call, named by its outcome,
 // and the error code it must return ("" for success).
 type codeStep struct {

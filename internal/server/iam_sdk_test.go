@@ -60,14 +60,11 @@ func TestIAMWithSDK(t *testing.T) {
 	if aws.ToString(self.User.UserName) != "admin" {
 		t.Errorf("GetUser self = %s", aws.ToString(self.User.UserName))
 	}
-	var names []string
 	pager := sdkiam.NewListUsersPaginator(admin, &sdkiam.ListUsersInput{MaxItems: aws.Int32(2)})
-	for pager.HasMorePages() {
-		page, err := pager.NextPage(ctx)
-		check("ListUsers", err)
-		for _, u := range page.Users {
-			names = append(names, aws.ToString(u.UserName))
-		}
+	var names []string
+	users := allPages(t, "ListUsers", pager.HasMorePages, pager.NextPage, func(p *sdkiam.ListUsersOutput) []iamtypes.User { return p.Users })
+	for _, u := range users {
+		names = append(names, aws.ToString(u.UserName))
 	}
 	if s := strings.Join(names, ","); s != "admin,ci,dev1,dev2" {
 		t.Errorf("paged ListUsers = %s", s)

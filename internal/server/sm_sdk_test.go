@@ -230,16 +230,13 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 	if len(lv.Versions) != 2 || aws.ToString(lv.ARN) != arn || aws.ToString(lv.Name) != "/prod/db" {
 		t.Errorf("ListSecretVersionIds = %+v", lv)
 	}
-	var all []string
 	pager := sdksm.NewListSecretVersionIdsPaginator(c, &sdksm.ListSecretVersionIdsInput{SecretId: aws.String("/prod/db"), IncludeDeprecated: aws.Bool(true), MaxResults: aws.Int32(1)})
-	for pager.HasMorePages() {
-		page, err := pager.NextPage(ctx)
-		must("ListSecretVersionIds page", err)
-		for _, v := range page.Versions {
-			all = append(all, aws.ToString(v.VersionId))
-			if v.CreatedDate == nil {
-				t.Error("version without CreatedDate")
-			}
+	var all []string
+	versions := allPages(t, "ListSecretVersionIds page", pager.HasMorePages, pager.NextPage, func(p *sdksm.ListSecretVersionIdsOutput) []smtypes.SecretVersionsListEntry { return p.Versions })
+	for _, v := range versions {
+		all = append(all, aws.ToString(v.VersionId))
+		if v.CreatedDate == nil {
+			t.Error("version without CreatedDate")
 		}
 	}
 	if got, want := strings.Join(all, ","), strings.Join([]string{v1, v2, v3}, ","); got != want {
@@ -290,14 +287,11 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 		_, err := c.CreateSecret(ctx, &sdksm.CreateSecretInput{Name: aws.String(n), SecretString: aws.String("v-" + n)})
 		must("CreateSecret "+n, err)
 	}
-	var names []string
 	lp := sdksm.NewListSecretsPaginator(c, &sdksm.ListSecretsInput{MaxResults: aws.Int32(2), SortBy: smtypes.SortByTypeName})
-	for lp.HasMorePages() {
-		page, err := lp.NextPage(ctx)
-		must("ListSecrets page", err)
-		for _, s := range page.SecretList {
-			names = append(names, aws.ToString(s.Name))
-		}
+	var names []string
+	listed := allPages(t, "ListSecrets page", lp.HasMorePages, lp.NextPage, func(p *sdksm.ListSecretsOutput) []smtypes.SecretListEntry { return p.SecretList })
+	for _, s := range listed {
+		names = append(names, aws.ToString(s.Name))
 	}
 	if got := strings.Join(names, ","); got != "/prod/api,/prod/db,/prod/empty,/staging/db" {
 		t.Errorf("ListSecrets by name = %s", got)
