@@ -154,19 +154,29 @@ type heartbeatOutput struct {
 // Heartbeat arms the caller's dead-man switch.
 func handleHeartbeat(s *Server) rpc.Handler {
 	return sessionOp(func(ctx context.Context, r *rpc.Request, in *heartbeatInput) (any, error) {
-		grace := int64(60)
+		seconds := int64(60)
 		if in.GraceSeconds != nil {
-			grace = *in.GraceSeconds
+			seconds = *in.GraceSeconds
 		}
-		if grace < 10 || grace > 3600 {
-			return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameter, Message: "GraceSeconds must be between 10 and 3600"}
+		grace, err := graceParam(seconds)
+		if err != nil {
+			return nil, err
 		}
-		rec, err := s.sessions.Heartbeat(ctx, r.Caller.AccessKeyID, time.Duration(grace)*time.Second, r.Time)
+		rec, err := s.sessions.Heartbeat(ctx, r.Caller.AccessKeyID, grace, r.Time)
 		if err != nil {
 			return nil, sessionRefusal(err)
 		}
 		return &heartbeatOutput{Expiration: float64(s.recordEnd(r.Caller.Session, rec).Unix()), Deadline: float64(rec.Deadline.Unix())}, nil
 	})
+}
+
+// graceParam checks the GraceSeconds of a dead-man switch: from 10 s to an
+// hour.
+func graceParam(seconds int64) (time.Duration, error) {
+	if seconds < 10 || seconds > 3600 {
+		return 0, &awsapi.Error{Code: awsapi.CodeInvalidParameter, Message: "GraceSeconds must be between 10 and 3600"}
+	}
+	return time.Duration(seconds) * time.Second, nil
 }
 
 type narrowSessionInput struct {
@@ -205,10 +215,11 @@ func handleNarrowSession(s *Server) rpc.Handler {
 			n.Expires = r.Time.Add(time.Duration(*in.DurationSeconds) * time.Second)
 		}
 		if in.GraceSeconds != nil {
-			if *in.GraceSeconds < 10 || *in.GraceSeconds > 3600 {
-				return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameter, Message: "GraceSeconds must be between 10 and 3600"}
+			grace, err := graceParam(*in.GraceSeconds)
+			if err != nil {
+				return nil, err
 			}
-			n.Grace = time.Duration(*in.GraceSeconds) * time.Second
+			n.Grace = grace
 		}
 		if n == (registry.Narrowing{}) {
 			return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameter, Message: "Give at least one of MaxUses, DurationSeconds and GraceSeconds"}
