@@ -567,28 +567,14 @@ func (s *Server) approverMFA(ctx context.Context, r *rpc.Request, serial, code *
 			return time.Time{}, nil, invalidParam("SerialNumber is not an MFA device serial number")
 		}
 		verify := func() error {
-			var serials []string
-			if serial != nil {
-				serials = []string{*serial}
-			} else {
-				devs, err := s.iam.ListMFADevices(ctx, c.UserName)
-				if err != nil {
-					return err
-				}
-				for _, d := range devs {
-					serials = append(serials, d.SerialNumber)
-				}
+			ok, err := s.userMFA(ctx, c.UserName, serial, *code)
+			if err != nil {
+				return err
 			}
-			for _, sn := range serials {
-				err := s.iam.CheckMFA(ctx, c.UserName, sn, *code)
-				if err == nil {
-					return nil
-				}
-				if !errors.Is(err, iam.ErrInvalidAuthenticationCode) && !errors.Is(err, iam.ErrNoSuchEntity) {
-					return err
-				}
+			if !ok {
+				return &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "MultiFactorAuthentication failed with invalid MFA one time pass code."}
 			}
-			return &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "MultiFactorAuthentication failed with invalid MFA one time pass code."}
+			return nil
 		}
 		return r.Time, verify, nil
 	}
@@ -596,6 +582,34 @@ func (s *Server) approverMFA(ctx context.Context, r *rpc.Request, serial, code *
 		return c.Session.MFAAuthTime, func() error { return nil }, nil
 	}
 	return time.Time{}, nil, &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "Approving a request needs MFA: pass TokenCode (and SerialNumber), or sign the request with a session created with MFA."}
+}
+
+// userMFA reports whether code is the current code of one of the user's
+// MFA devices (of the device serial only, when given). A failure other
+// than a wrong code or a device that is gone is returned.
+func (s *Server) userMFA(ctx context.Context, userName string, serial *string, code string) (bool, error) {
+	var serials []string
+	if serial != nil {
+		serials = []string{*serial}
+	} else {
+		devs, err := s.iam.ListMFADevices(ctx, userName)
+		if err != nil {
+			return false, err
+		}
+		for _, d := range devs {
+			serials = append(serials, d.SerialNumber)
+		}
+	}
+	for _, sn := range serials {
+		err := s.iam.CheckMFA(ctx, userName, sn, code)
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, iam.ErrInvalidAuthenticationCode) && !errors.Is(err, iam.ErrNoSuchEntity) {
+			return false, err
+		}
+	}
+	return false, nil
 }
 
 func handleApproveRequest(s *Server) rpc.Handler {

@@ -120,20 +120,9 @@ func (b *uiBackend) signIn(ctx context.Context, r *rpc.Request, userName, passwo
 	if !reTokenCode.MatchString(code) {
 		return nil, nil, refused
 	}
-	devs, err := s.iam.ListMFADevices(ctx, profile.UserName)
+	ok, err := s.userMFA(ctx, profile.UserName, nil, code)
 	if err != nil {
 		return nil, nil, err
-	}
-	ok := false
-	for _, d := range devs {
-		err := s.iam.CheckMFA(ctx, profile.UserName, d.SerialNumber, code)
-		if err == nil {
-			ok = true
-			break
-		}
-		if !errors.Is(err, iam.ErrInvalidAuthenticationCode) && !errors.Is(err, iam.ErrNoSuchEntity) {
-			return nil, nil, err
-		}
 	}
 	if !ok {
 		return nil, nil, refused
