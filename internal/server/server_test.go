@@ -110,18 +110,31 @@ func rawCall(t *testing.T, b *testBroker, c aws.Credentials, body, service, regi
 	return resp.status, resp.body
 }
 
-// signedResponse is what signedPost returns.
-type signedResponse struct {
+// rawResponse is a response read whole.
+type rawResponse struct {
 	status int
 	header http.Header
 	body   string
 }
 
-// signedPost posts body to url with the headers hdr, signed by the SDK's
-// signer with c for the given scope (unsigned if c has no key).
-func signedPost(t *testing.T, url string, c aws.Credentials, body, service, region string, signTime time.Time, hdr http.Header) signedResponse {
+// send sends req and reads its response whole.
+func send(t *testing.T, req *http.Request) rawResponse {
 	t.Helper()
-	req, err := http.NewRequest("POST", url+"/", strings.NewReader(body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return rawResponse{status: resp.StatusCode, header: resp.Header, body: string(data)}
+}
+
+// signedRequest is a request of method to url with body and the headers
+// hdr, signed by the SDK's signer with c for the given scope (unsigned if
+// c has no key).
+func signedRequest(t *testing.T, method, url string, c aws.Credentials, body, service, region string, signTime time.Time, hdr http.Header) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,13 +146,14 @@ func signedPost(t *testing.T, url string, c aws.Credentials, body, service, regi
 			t.Fatal(err)
 		}
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return signedResponse{status: resp.StatusCode, header: resp.Header, body: string(data)}
+	return req
+}
+
+// signedPost posts body to url with the headers hdr, signed as
+// signedRequest signs.
+func signedPost(t *testing.T, url string, c aws.Credentials, body, service, region string, signTime time.Time, hdr http.Header) rawResponse {
+	t.Helper()
+	return send(t, signedRequest(t, "POST", url+"/", c, body, service, region, signTime, hdr))
 }
 
 func sha256Hex(s string) string {
@@ -229,13 +243,8 @@ func TestPresignedGetCallerIdentity(t *testing.T) {
 		for _, a := range accept {
 			req.Header.Set("Accept", a)
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(data)
+		resp := send(t, req)
+		return resp.status, resp.body
 	}
 	if status, body := do(); status != 200 || !strings.Contains(body, ":user/admin") {
 		t.Fatalf("presigned call: %d %s", status, body)
