@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -59,6 +60,20 @@ func sdkStep[In, Out, Opt any](ctx context.Context, op func(context.Context, *In
 	return func() error {
 		_, err := op(ctx, in)
 		return err
+	}
+}
+
+// wantCodeMessage checks the error code of an SDK call, which must match
+// for the test to go on, and that its message contains contains (when
+// given).
+func wantCodeMessage(t *testing.T, err error, code, contains string) {
+	t.Helper()
+	if got := errCode(err); got != code {
+		t.Fatalf("code = %q (%v), want %q", got, err, code)
+	}
+	var ae smithy.APIError
+	if contains != "" && (!errors.As(err, &ae) || !strings.Contains(ae.ErrorMessage(), contains)) {
+		t.Errorf("message %v does not contain %q", err, contains)
 	}
 }
 

@@ -2,15 +2,12 @@ package server
 
 import (
 	"context"
-	"errors"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/shortfuse/shortfuse/internal/iam"
 )
@@ -76,13 +73,7 @@ func TestAssumeRoleChaining(t *testing.T) {
 			in := tt.in
 			in.RoleArn, in.RoleSessionName = aws.String(second), aws.String("child")
 			out, err := b.sts(parent).AssumeRole(ctx, &in)
-			if got := errCode(err); got != tt.code {
-				t.Fatalf("code = %q (%v), want %q", got, err, tt.code)
-			}
-			var ae smithy.APIError
-			if tt.contains != "" && (!errors.As(err, &ae) || !strings.Contains(ae.ErrorMessage(), tt.contains)) {
-				t.Errorf("message %v does not contain %q", err, tt.contains)
-			}
+			wantCodeMessage(t, err, tt.code, tt.contains)
 			if err != nil {
 				return
 			}
@@ -125,13 +116,7 @@ func TestAssumeRoleAWSErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := b.sts(b.admin).AssumeRole(ctx, &tt.in)
-			if got := errCode(err); got != tt.code {
-				t.Fatalf("code = %q (%v), want %q", got, err, tt.code)
-			}
-			var ae smithy.APIError
-			if tt.contains != "" && (!errors.As(err, &ae) || !strings.Contains(ae.ErrorMessage(), tt.contains)) {
-				t.Errorf("message %v does not contain %q", err, tt.contains)
-			}
+			wantCodeMessage(t, err, tt.code, tt.contains)
 		})
 	}
 	// PackedPolicySize only when the request has session policies or tags.
