@@ -132,6 +132,18 @@ func createMasterSecret(t *testing.T, c *sdksm.Client) string {
 	return aws.ToString(master.ARN)
 }
 
+// leaseLogin reads, with c, the database login that the dynamic secret
+// /prod/db issues to c's session.
+func leaseLogin(t *testing.T, c *sdksm.Client) (login struct{ Username, Password string }) {
+	t.Helper()
+	v, err := c.GetSecretValue(context.Background(), &sdksm.GetSecretValueInput{SecretId: aws.String("/prod/db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = json.Unmarshal([]byte(aws.ToString(v.SecretString)), &login)
+	return login
+}
+
 // TestDynamicSecretAttacks: what a reader of a dynamic secret may try.
 func TestDynamicSecretAttacks(t *testing.T) {
 	b := newDynBroker(t)
@@ -226,9 +238,7 @@ func TestDynamicSecretAttacks(t *testing.T) {
 	})
 
 	t.Run("no-password-in-audit-or-logs", func(t *testing.T) {
-		v, _ := jobSM.GetSecretValue(ctx, &sdksm.GetSecretValueInput{SecretId: aws.String("/prod/db")})
-		var cred struct{ Password string }
-		_ = json.Unmarshal([]byte(aws.ToString(v.SecretString)), &cred)
+		cred := leaseLogin(t, jobSM)
 		if cred.Password == "" {
 			t.Fatal("no password")
 		}
@@ -244,9 +254,7 @@ func TestDynamicSecretAttacks(t *testing.T) {
 	})
 
 	t.Run("dropped-with-the-session", func(t *testing.T) {
-		v, _ := jobSM.GetSecretValue(ctx, &sdksm.GetSecretValueInput{SecretId: aws.String("/prod/db")})
-		var cred struct{ Username string }
-		_ = json.Unmarshal([]byte(aws.ToString(v.SecretString)), &cred)
+		cred := leaseLogin(t, jobSM)
 		if err := b.core.reg.Revoke(ctx, job.AccessKeyID, "test", time.Now()); err != nil {
 			t.Fatal(err)
 		}
