@@ -73,18 +73,18 @@ func ParseRules(tags map[string]string, roleMax time.Duration) (Rules, error) {
 			}
 			r.Group = v
 		case TagMaxDur:
-			d, err := time.ParseDuration(v)
-			if err != nil || d < MinDuration || d > MaxSessionDuration || d%time.Second != 0 {
-				return Rules{}, misconfigured("%s must be a duration from %s to %s in whole seconds", TagMaxDur, MinDuration, MaxSessionDuration)
+			d, err := tagDuration(TagMaxDur, v, MinDuration, MaxSessionDuration)
+			if err != nil {
+				return Rules{}, err
 			}
 			if roleMax > 0 && d > roleMax {
 				return Rules{}, misconfigured("%s is longer than the role's maximum session duration", TagMaxDur)
 			}
 			r.MaxDuration = d
 		case TagWindow:
-			d, err := time.ParseDuration(v)
-			if err != nil || d < MinWindow || d > MaxWindow || d%time.Second != 0 {
-				return Rules{}, misconfigured("%s must be a duration from %s to %s in whole seconds", TagWindow, MinWindow, MaxWindow)
+			d, err := tagDuration(TagWindow, v, MinWindow, MaxWindow)
+			if err != nil {
+				return Rules{}, err
 			}
 			r.Window = d
 		default:
@@ -95,6 +95,16 @@ func ParseRules(tags map[string]string, roleMax time.Duration) (Rules, error) {
 		}
 	}
 	return r, nil
+}
+
+// tagDuration parses the duration value v of a rule tag: a duration from lo
+// to hi in whole seconds.
+func tagDuration(tag, v string, lo, hi time.Duration) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < lo || d > hi || d%time.Second != 0 {
+		return 0, misconfigured("%s must be a duration from %s to %s in whole seconds", tag, lo, hi)
+	}
+	return d, nil
 }
 
 // Validate checks rules built in code or decoded from a record.

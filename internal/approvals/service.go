@@ -144,6 +144,11 @@ func getRequest(tx store.Tx, code string) (*Request, error) {
 	if err != nil {
 		return nil, err
 	}
+	return decodeRequest(v)
+}
+
+// decodeRequest decodes a stored request record.
+func decodeRequest(v []byte) (*Request, error) {
 	var r Request
 	if err := json.Unmarshal(v, &r); err != nil {
 		return nil, fmt.Errorf("approvals: decode request record: %w", err)
@@ -154,11 +159,11 @@ func getRequest(tx store.Tx, code string) (*Request, error) {
 // eachRequest calls fn with every request record, in code order.
 func eachRequest(tx store.Tx, fn func(r *Request)) error {
 	return tx.Scan(bucketRequests, "", "", func(k string, v []byte) (bool, error) {
-		var r Request
-		if err := json.Unmarshal(v, &r); err != nil {
-			return false, fmt.Errorf("approvals: decode request record: %w", err)
+		r, err := decodeRequest(v)
+		if err != nil {
+			return false, err
 		}
-		fn(&r)
+		fn(r)
 		return true, nil
 	})
 }
@@ -259,9 +264,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Request, error) 
 		err = s.st.Update(ctx, func(tx store.Tx) error {
 			pending := 0
 			if err := tx.Scan(bucketRequests, "", "", func(_ string, v []byte) (bool, error) {
-				var o Request
-				if err := json.Unmarshal(v, &o); err != nil {
-					return false, fmt.Errorf("approvals: decode request record: %w", err)
+				o, err := decodeRequest(v)
+				if err != nil {
+					return false, err
 				}
 				if strings.EqualFold(o.Requester, r.Requester) && o.Status(now) == StatusPending {
 					pending++

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -145,7 +146,7 @@ func (k *Keys) Reload(ctx context.Context) error {
 		return errors.New("keys: the store holds no data or session keys")
 	}
 	// Data keys first: a new session key may be sealed under a new data key.
-	for _, id := range sortedIDs(data) {
+	for _, id := range slices.Sorted(maps.Keys(data)) {
 		if k.data[id] {
 			continue
 		}
@@ -158,7 +159,7 @@ func (k *Keys) Reload(ctx context.Context) error {
 		}
 		k.data[id] = true
 	}
-	for _, id := range sortedIDs(sessions) {
+	for _, id := range slices.Sorted(maps.Keys(sessions)) {
 		if k.sessions[id] {
 			continue
 		}
@@ -195,15 +196,6 @@ func scanKeys(tx store.Tx, kind string, fn func(id uint32, v []byte)) error {
 		fn(id, slices.Clone(v))
 		return true, nil
 	})
-}
-
-func sortedIDs[V any](m map[uint32]V) []uint32 {
-	ids := make([]uint32, 0, len(m))
-	for id := range m {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
 }
 
 // RotatePolicy says which keys Rotate replaces.
@@ -444,7 +436,7 @@ func RewrapDataKeys(ctx context.Context, st store.Store, oldMK, newMK *seal.Mast
 		if len(wrapped) == 0 {
 			return errors.New("keys: the store holds no data keys")
 		}
-		for _, id := range sortedIDs(wrapped) {
+		for _, id := range slices.Sorted(maps.Keys(wrapped)) {
 			dk, err := oldMK.Unwrap(id, wrapped[id])
 			if err != nil {
 				return fmt.Errorf("data key %d does not open with the current master key: %w", id, err)

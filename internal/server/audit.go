@@ -21,7 +21,7 @@ var eventSources = map[string]string{
 
 // auditIntent puts a state-changing request on record before it executes,
 // so that a broken sink refuses it with nothing changed.
-func (s *Server) auditIntent(ctx context.Context, r *Request) error {
+func (s *Server) auditIntent(ctx context.Context, r *rpc.Request) error {
 	if s.cfg.Audit == nil {
 		return nil
 	}
@@ -38,7 +38,7 @@ func (s *Server) auditIntent(ctx context.Context, r *Request) error {
 
 // auditRequest writes the request's complete record; it returns only when
 // the record is durable.
-func (s *Server) auditRequest(ctx context.Context, r *Request, result any, err error) error {
+func (s *Server) auditRequest(ctx context.Context, r *rpc.Request, result any, err error) error {
 	if s.cfg.Audit == nil {
 		return nil
 	}
@@ -66,17 +66,17 @@ func (s *Server) auditRequest(ctx context.Context, r *Request, result any, err e
 // CloudTrail does); those of writes are kept, and those of the calls that
 // mint sessions, whose access key id and expiry tie later records to this
 // one.
-func recordsResponse(r *Request) bool {
-	return r.Op != nil && !r.Op.Rules.Has(Read)
+func recordsResponse(r *rpc.Request) bool {
+	return r.Op != nil && !r.Op.Rules.Has(rpc.Read)
 }
 
 // readOnlyRecord is CloudTrail's readOnly flag: reads, and the STS calls
 // that mint sessions.
-func readOnlyRecord(r *Request) bool {
-	return r.Op != nil && (r.Op.Rules.Has(Read) || r.Op.Rules.Has(Mint))
+func readOnlyRecord(r *rpc.Request) bool {
+	return r.Op != nil && (r.Op.Rules.Has(rpc.Read) || r.Op.Rules.Has(rpc.Mint))
 }
 
-func (s *Server) baseRecord(r *Request) *audit.Record {
+func (s *Server) baseRecord(r *rpc.Request) *audit.Record {
 	rec := &audit.Record{
 		EventTime:          r.Time,
 		EventSource:        eventSources[r.Service],
@@ -130,7 +130,7 @@ func (s *Server) baseRecord(r *Request) *audit.Record {
 
 // requestParameters is the request as CloudTrail would show it, with every
 // secret field replaced by its HMAC under the audit key.
-func (s *Server) requestParameters(r *Request) map[string]any {
+func (s *Server) requestParameters(r *rpc.Request) map[string]any {
 	var m map[string]any
 	switch {
 	case r.Params != nil:

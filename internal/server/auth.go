@@ -9,6 +9,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 	"github.com/shortfuse/shortfuse/internal/sigv4"
 )
@@ -29,7 +30,7 @@ var (
 //   - long-term access keys (AKIA…): looked up in IAM; an unknown key is
 //     still put through a full verification against a dummy secret so that
 //     refusals take the same time whether or not the key exists.
-func (s *Server) authenticate(ctx context.Context, hr *http.Request, body []byte, op *Operation, now time.Time) (*Caller, error) {
+func (s *Server) authenticate(ctx context.Context, hr *http.Request, body []byte, op *rpc.Operation, now time.Time) (*rpc.Caller, error) {
 	a, err := sigv4.Parse(hr)
 	if err != nil {
 		var se *sigv4.Error
@@ -40,7 +41,7 @@ func (s *Server) authenticate(ctx context.Context, hr *http.Request, body []byte
 	}
 	// The operation of a JSON request is named by a header; it must be
 	// signed, or a captured request could be replayed as another operation.
-	if op.Protocol == ProtocolJSON && !a.IsSigned("x-amz-target") {
+	if op.Protocol == rpc.ProtocolJSON && !a.IsSigned("x-amz-target") {
 		return nil, &sigv4.Error{Reason: sigv4.ReasonSignature, Detail: "X-Amz-Target must be signed"}
 	}
 	opts := sigv4.Options{
@@ -98,7 +99,7 @@ func (s *Server) authenticate(ctx context.Context, hr *http.Request, body []byte
 		return nil, errInvalidClientToken
 	}
 	s.recordKeyUse(ctx, a.AccessKeyID, op.Service, opts.Region, now)
-	return &Caller{
+	return &rpc.Caller{
 		Account:     s.cfg.Account,
 		ARN:         user.ARN,
 		UserID:      user.ID,
@@ -108,8 +109,8 @@ func (s *Server) authenticate(ctx context.Context, hr *http.Request, body []byte
 	}, nil
 }
 
-func callerFromSession(c *sessiontoken.Claims) *Caller {
-	caller := &Caller{
+func callerFromSession(c *sessiontoken.Claims) *rpc.Caller {
+	caller := &rpc.Caller{
 		Account:     c.Account,
 		ARN:         c.PrincipalARN,
 		UserID:      c.UserID,

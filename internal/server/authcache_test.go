@@ -3,12 +3,10 @@ package server
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdkiam "github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	sdksts "github.com/aws/aws-sdk-go-v2/service/sts"
@@ -22,18 +20,10 @@ func TestPrincipalCacheSeesIAMWrites(t *testing.T) {
 	ctx := context.Background()
 	core := newTestCore(t, iamTestAccount, nil)
 	srv := New(Config{Account: iamTestAccount, Region: "us-east-1", PrincipalCacheTTL: time.Hour}, core.deps())
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	creds := func(akid, secret string) aws.CredentialsProvider {
-		return credentials.NewStaticCredentialsProvider(akid, secret, "")
-	}
-	iamOf := func(c aws.CredentialsProvider) *sdkiam.Client {
-		return sdkiam.New(sdkiam.Options{Region: "us-east-1", BaseEndpoint: aws.String(ts.URL), Credentials: c, RetryMaxAttempts: 1, HTTPClient: ts.Client()})
-	}
-	stsOf := func(c aws.CredentialsProvider) *sdksts.Client {
-		return sdksts.New(sdksts.Options{Region: "us-east-1", BaseEndpoint: aws.String(ts.URL), Credentials: c, RetryMaxAttempts: 1, HTTPClient: ts.Client()})
-	}
-	admin := iamOf(credentials.StaticCredentialsProvider{Value: core.admin})
+	url := newTestServer(t, srv)
+	iamOf := func(c aws.Credentials) *sdkiam.Client { return sdkiam.NewFromConfig(sdkConfig(url, c)) }
+	stsOf := func(c aws.Credentials) *sdksts.Client { return sdksts.NewFromConfig(sdkConfig(url, c)) }
+	admin := iamOf(core.admin)
 	must := func(_ any, err error) {
 		t.Helper()
 		if err != nil {
@@ -46,7 +36,7 @@ func TestPrincipalCacheSeesIAMWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ciCreds := creds(*key.AccessKey.AccessKeyId, *key.AccessKey.SecretAccessKey)
+	ciCreds := accessKeyCreds(key.AccessKey)
 	ciIAM, ciSTS := iamOf(ciCreds), stsOf(ciCreds)
 	roleARN := "arn:aws:iam::" + iamTestAccount + ":role/deploy"
 	must(admin.PutUserPolicy(ctx, &sdkiam.PutUserPolicyInput{UserName: aws.String("ci"), PolicyName: aws.String("p"),
@@ -55,14 +45,8 @@ func TestPrincipalCacheSeesIAMWrites(t *testing.T) {
 		return aws.String(fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:user/%s"},"Action":"sts:AssumeRole"}]}`, iamTestAccount, who))
 	}
 	must(admin.CreateRole(ctx, &sdkiam.CreateRoleInput{RoleName: aws.String("deploy"), AssumeRolePolicyDocument: trust("ci")}))
-	assume := func() error {
-		_, err := ciSTS.AssumeRole(ctx, &sdksts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("job-1")})
-		return err
-	}
-	getUser := func() error {
-		_, err := ciIAM.GetUser(ctx, &sdkiam.GetUserInput{})
-		return err
-	}
+	assume := sdkStep(ctx, ciSTS.AssumeRole, &sdksts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("job-1")})
+	getUser := sdkStep(ctx, ciIAM.GetUser, &sdkiam.GetUserInput{})
 	// Warm the cache.
 	for range 3 {
 		if err := getUser(); err != nil {

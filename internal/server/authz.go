@@ -8,6 +8,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/policy"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 )
 
 // authorize answers one authorization question (authz) with IAM's logic:
@@ -16,7 +17,7 @@ import (
 // condition keys. It is pure apart from reading the caller's policies from
 // IAM. Request.Check is the entry point handlers use; it records the
 // decision.
-func (s *Server) authorize(ctx context.Context, r *Request, a *authz) (policy.Result, error) {
+func (s *Server) authorize(ctx context.Context, r *rpc.Request, a *rpc.Authz) (policy.Result, error) {
 	var in policy.Input
 	req := &policy.Request{Action: a.Action, Resource: a.Resource}
 	switch {
@@ -64,7 +65,7 @@ func (s *Server) authorize(ctx context.Context, r *Request, a *authz) (policy.Re
 
 // decide evaluates the request against the caller's policies and the
 // resource or trust policy the authorization names.
-func (s *Server) decide(req *policy.Request, in policy.Input, a *authz) policy.Result {
+func (s *Server) decide(req *policy.Request, in policy.Input, a *rpc.Authz) policy.Result {
 	switch {
 	case a.Trust != nil:
 		in.Resource = []policy.Labeled{{ID: "AssumeRolePolicyDocument", Policy: a.Trust}}
@@ -76,7 +77,7 @@ func (s *Server) decide(req *policy.Request, in policy.Input, a *authz) policy.R
 }
 
 // policyInput gathers the policies that apply to the caller.
-func (s *Server) policyInput(ctx context.Context, c *Caller) (policy.Input, error) {
+func (s *Server) policyInput(ctx context.Context, c *rpc.Caller) (policy.Input, error) {
 	var in policy.Input
 	var err error
 	switch {
@@ -111,7 +112,7 @@ func (s *Server) policyInput(ctx context.Context, c *Caller) (policy.Input, erro
 }
 
 // principalOf describes the caller for resource and trust policies.
-func principalOf(c *Caller) *policy.Principal {
+func principalOf(c *rpc.Caller) *policy.Principal {
 	p := &policy.Principal{Account: c.Account}
 	p.AWS = append(p.AWS, c.ARN)
 	if c.Session != nil && c.Session.RoleARN != "" {
@@ -123,7 +124,7 @@ func principalOf(c *Caller) *policy.Principal {
 
 // requestContext builds the global condition keys of the request
 // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html).
-func (s *Server) requestContext(ctx context.Context, r *Request) (map[string][]string, error) {
+func (s *Server) requestContext(ctx context.Context, r *rpc.Request) (map[string][]string, error) {
 	c := r.Caller
 	m := map[string][]string{
 		"aws:CurrentTime":           {r.Time.UTC().Format(time.RFC3339)},

@@ -41,10 +41,10 @@
 //
 // # Files
 //
-//	server.go, routes.go            front door, the operations table
-//	rpc.go                          names of package rpc's request, handler,
-//	                                table and rules, which every service's
-//	                                handlers share
+//	server.go, routes.go            front door, the operations table (its
+//	                                request, handler and rules are package
+//	                                rpc's, which every service's handlers
+//	                                share)
 //	pipeline.go                     dispatch and the session rules (admit)
 //	auth.go, ratelimit.go           SigV4 authentication, throttling of failures
 //	authz.go                        policies and condition keys of a caller

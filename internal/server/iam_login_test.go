@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdkiam "github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
@@ -17,35 +16,11 @@ func TestLoginProfilesSDK(t *testing.T) {
 	admin, client := iamSDKBroker(t)
 	ctx := context.Background()
 	aliceKey := sdkUser(t, admin, "alice", "")
-	alice := client(aliceKey.AccessKeyID, aliceKey.SecretAccessKey)
-	code := func(err error) string {
-		var ae smithy.APIError
-		if errors.As(err, &ae) {
-			return ae.ErrorCode()
-		}
-		if err != nil {
-			return err.Error()
-		}
-		return ""
-	}
-
-	tests := []struct {
-		name string
-		call func() error
-		want string
-	}{
-		{"fail/short-password", func() error {
-			_, err := admin.CreateLoginProfile(ctx, &sdkiam.CreateLoginProfileInput{UserName: aws.String("alice"), Password: aws.String("short")})
-			return err
-		}, "PasswordPolicyViolation"},
-		{"fail/no-such-user", func() error {
-			_, err := admin.CreateLoginProfile(ctx, &sdkiam.CreateLoginProfileInput{UserName: aws.String("nobody"), Password: aws.String("a long enough password")})
-			return err
-		}, "NoSuchEntity"},
-		{"fail/no-profile-yet", func() error {
-			_, err := admin.GetLoginProfile(ctx, &sdkiam.GetLoginProfileInput{UserName: aws.String("alice")})
-			return err
-		}, "NoSuchEntity"},
+	alice := client(aliceKey)
+	runCodeSteps(t, []codeStep{
+		{"fail/short-password", sdkStep(ctx, admin.CreateLoginProfile, &sdkiam.CreateLoginProfileInput{UserName: aws.String("alice"), Password: aws.String("short")}), "PasswordPolicyViolation"},
+		{"fail/no-such-user", sdkStep(ctx, admin.CreateLoginProfile, &sdkiam.CreateLoginProfileInput{UserName: aws.String("nobody"), Password: aws.String("a long enough password")}), "NoSuchEntity"},
+		{"fail/no-profile-yet", sdkStep(ctx, admin.GetLoginProfile, &sdkiam.GetLoginProfileInput{UserName: aws.String("alice")}), "NoSuchEntity"},
 		{"ok/create", func() error {
 			out, err := admin.CreateLoginProfile(ctx, &sdkiam.CreateLoginProfileInput{UserName: aws.String("alice"), Password: aws.String("first password of alice"), PasswordResetRequired: true})
 			if err == nil && (aws.ToString(out.LoginProfile.UserName) != "alice" || !out.LoginProfile.PasswordResetRequired || out.LoginProfile.CreateDate == nil) {
@@ -53,30 +28,12 @@ func TestLoginProfilesSDK(t *testing.T) {
 			}
 			return err
 		}, ""},
-		{"fail/create-twice", func() error {
-			_, err := admin.CreateLoginProfile(ctx, &sdkiam.CreateLoginProfileInput{UserName: aws.String("alice"), Password: aws.String("first password of alice")})
-			return err
-		}, "EntityAlreadyExists"},
-		{"fail/user-lacks-permission", func() error {
-			_, err := alice.GetLoginProfile(ctx, &sdkiam.GetLoginProfileInput{})
-			return err
-		}, "AccessDenied"},
-		{"fail/change-wrong-old", func() error {
-			_, err := alice.ChangePassword(ctx, &sdkiam.ChangePasswordInput{OldPassword: aws.String("not the password!!"), NewPassword: aws.String("second password of alice")})
-			return err
-		}, "InvalidInput"},
-		{"fail/change-to-same", func() error {
-			_, err := alice.ChangePassword(ctx, &sdkiam.ChangePasswordInput{OldPassword: aws.String("first password of alice"), NewPassword: aws.String("first password of alice")})
-			return err
-		}, "PasswordPolicyViolation"},
-		{"fail/update-short", func() error {
-			_, err := admin.UpdateLoginProfile(ctx, &sdkiam.UpdateLoginProfileInput{UserName: aws.String("alice"), Password: aws.String("short")})
-			return err
-		}, "PasswordPolicyViolation"},
-		{"ok/change-own", func() error {
-			_, err := alice.ChangePassword(ctx, &sdkiam.ChangePasswordInput{OldPassword: aws.String("first password of alice"), NewPassword: aws.String("second password of alice")})
-			return err
-		}, ""},
+		{"fail/create-twice", sdkStep(ctx, admin.CreateLoginProfile, &sdkiam.CreateLoginProfileInput{UserName: aws.String("alice"), Password: aws.String("first password of alice")}), "EntityAlreadyExists"},
+		{"fail/user-lacks-permission", sdkStep(ctx, alice.GetLoginProfile, &sdkiam.GetLoginProfileInput{}), "AccessDenied"},
+		{"fail/change-wrong-old", sdkStep(ctx, alice.ChangePassword, &sdkiam.ChangePasswordInput{OldPassword: aws.String("not the password!!"), NewPassword: aws.String("second password of alice")}), "InvalidInput"},
+		{"fail/change-to-same", sdkStep(ctx, alice.ChangePassword, &sdkiam.ChangePasswordInput{OldPassword: aws.String("first password of alice"), NewPassword: aws.String("first password of alice")}), "PasswordPolicyViolation"},
+		{"fail/update-short", sdkStep(ctx, admin.UpdateLoginProfile, &sdkiam.UpdateLoginProfileInput{UserName: aws.String("alice"), Password: aws.String("short")}), "PasswordPolicyViolation"},
+		{"ok/change-own", sdkStep(ctx, alice.ChangePassword, &sdkiam.ChangePasswordInput{OldPassword: aws.String("first password of alice"), NewPassword: aws.String("second password of alice")}), ""},
 		{"ok/reset-cleared", func() error {
 			out, err := admin.GetLoginProfile(ctx, &sdkiam.GetLoginProfileInput{UserName: aws.String("alice")})
 			if err == nil && out.LoginProfile.PasswordResetRequired {
@@ -84,26 +41,10 @@ func TestLoginProfilesSDK(t *testing.T) {
 			}
 			return err
 		}, ""},
-		{"ok/update", func() error {
-			_, err := admin.UpdateLoginProfile(ctx, &sdkiam.UpdateLoginProfileInput{UserName: aws.String("alice"), Password: aws.String("third password of alice"), PasswordResetRequired: aws.Bool(true)})
-			return err
-		}, ""},
-		{"ok/delete", func() error {
-			_, err := admin.DeleteLoginProfile(ctx, &sdkiam.DeleteLoginProfileInput{UserName: aws.String("alice")})
-			return err
-		}, ""},
-		{"fail/delete-twice", func() error {
-			_, err := admin.DeleteLoginProfile(ctx, &sdkiam.DeleteLoginProfileInput{UserName: aws.String("alice")})
-			return err
-		}, "NoSuchEntity"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := code(tc.call()); got != tc.want {
-				t.Fatalf("code = %q, want %q", got, tc.want)
-			}
-		})
-	}
+		{"ok/update", sdkStep(ctx, admin.UpdateLoginProfile, &sdkiam.UpdateLoginProfileInput{UserName: aws.String("alice"), Password: aws.String("third password of alice"), PasswordResetRequired: aws.Bool(true)}), ""},
+		{"ok/delete", sdkStep(ctx, admin.DeleteLoginProfile, &sdkiam.DeleteLoginProfileInput{UserName: aws.String("alice")}), ""},
+		{"fail/delete-twice", sdkStep(ctx, admin.DeleteLoginProfile, &sdkiam.DeleteLoginProfileInput{UserName: aws.String("alice")}), "NoSuchEntity"},
+	})
 }
 
 // TestPasswordErrors: the codes, statuses and messages of IAM's password
@@ -123,13 +64,7 @@ func TestPasswordErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	role := sdkiam.New(sdkiam.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(b.url),
-		Credentials: credentials.StaticCredentialsProvider{Value: aws.Credentials{AccessKeyID: *out.Credentials.AccessKeyId,
-			SecretAccessKey: *out.Credentials.SecretAccessKey, SessionToken: *out.Credentials.SessionToken}},
-		RetryMaxAttempts: 1,
-	})
+	role := sdkiam.NewFromConfig(sdkConfig(b.url, sessionCreds(out.Credentials)))
 	tests := []struct {
 		name   string
 		call   func() error
@@ -137,18 +72,9 @@ func TestPasswordErrors(t *testing.T) {
 		status int
 		msg    string
 	}{
-		{"fail/change-password-not-a-user", func() error {
-			_, err := role.ChangePassword(ctx, &sdkiam.ChangePasswordInput{OldPassword: aws.String("old password of a role"), NewPassword: aws.String("new password of a role")})
-			return err
-		}, "InvalidUserType", 400, "The request was rejected because the type of user for the transaction was incorrect: only IAM users can change their password."},
-		{"fail/create-short", func() error {
-			_, err := admin.CreateLoginProfile(ctx, &sdkiam.CreateLoginProfileInput{UserName: aws.String("bob"), Password: aws.String("short")})
-			return err
-		}, "PasswordPolicyViolation", 400, "Password does not conform to the account password policy: it must have at least 14 characters."},
-		{"ok/create", func() error {
-			_, err := admin.CreateLoginProfile(ctx, &sdkiam.CreateLoginProfileInput{UserName: aws.String("bob"), Password: aws.String("BOBBOBBOBBOBBOB")})
-			return err
-		}, "", 0, ""},
+		{"fail/change-password-not-a-user", sdkStep(ctx, role.ChangePassword, &sdkiam.ChangePasswordInput{OldPassword: aws.String("old password of a role"), NewPassword: aws.String("new password of a role")}), "InvalidUserType", 400, "The request was rejected because the type of user for the transaction was incorrect: only IAM users can change their password."},
+		{"fail/create-short", sdkStep(ctx, admin.CreateLoginProfile, &sdkiam.CreateLoginProfileInput{UserName: aws.String("bob"), Password: aws.String("short")}), "PasswordPolicyViolation", 400, "Password does not conform to the account password policy: it must have at least 14 characters."},
+		{"ok/create", sdkStep(ctx, admin.CreateLoginProfile, &sdkiam.CreateLoginProfileInput{UserName: aws.String("bob"), Password: aws.String("BOBBOBBOBBOBBOB")}), "", 0, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,14 +3,12 @@ package server
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdkiam "github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/pquerna/otp"
@@ -27,22 +25,11 @@ const (
 // iamSDKBroker starts the broker in-process on a test HTTP server and
 // returns an aws-sdk-go-v2 IAM client signed with the bootstrap admin's
 // key, and a function making clients for other keys.
-func iamSDKBroker(t *testing.T) (*sdkiam.Client, func(akid, secret string) *sdkiam.Client) {
+func iamSDKBroker(t *testing.T) (*sdkiam.Client, func(aws.Credentials) *sdkiam.Client) {
 	t.Helper()
-	core := newTestCore(t, iamTestAccount, nil)
-	srv := New(Config{Account: iamTestAccount, Region: "us-east-1"}, core.deps())
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	client := func(akid, secret string) *sdkiam.Client {
-		return sdkiam.New(sdkiam.Options{
-			Region:           "us-east-1",
-			BaseEndpoint:     aws.String(ts.URL),
-			Credentials:      credentials.NewStaticCredentialsProvider(akid, secret, ""),
-			RetryMaxAttempts: 1,
-			HTTPClient:       ts.Client(),
-		})
-	}
-	return client(core.admin.AccessKeyID, core.admin.SecretAccessKey), client
+	b := newTestBroker(t, 0, nil)
+	client := func(c aws.Credentials) *sdkiam.Client { return sdkiam.NewFromConfig(sdkConfig(b.url, c)) }
+	return b.iamClient(), client
 }
 
 // TestIAMWithSDK drives the IAM API with the real aws-sdk-go-v2 client, so
@@ -73,14 +60,11 @@ func TestIAMWithSDK(t *testing.T) {
 	if aws.ToString(self.User.UserName) != "admin" {
 		t.Errorf("GetUser self = %s", aws.ToString(self.User.UserName))
 	}
-	var names []string
 	pager := sdkiam.NewListUsersPaginator(admin, &sdkiam.ListUsersInput{MaxItems: aws.Int32(2)})
-	for pager.HasMorePages() {
-		page, err := pager.NextPage(ctx)
-		check("ListUsers", err)
-		for _, u := range page.Users {
-			names = append(names, aws.ToString(u.UserName))
-		}
+	var names []string
+	users := allPages(t, "ListUsers", pager.HasMorePages, pager.NextPage, func(p *sdkiam.ListUsersOutput) []iamtypes.User { return p.Users })
+	for _, u := range users {
+		names = append(names, aws.ToString(u.UserName))
 	}
 	if s := strings.Join(names, ","); s != "admin,ci,dev1,dev2" {
 		t.Errorf("paged ListUsers = %s", s)
@@ -97,7 +81,7 @@ func TestIAMWithSDK(t *testing.T) {
 	// Access keys: the new user can act only within its policies.
 	key, err := admin.CreateAccessKey(ctx, &sdkiam.CreateAccessKeyInput{UserName: aws.String("ci")})
 	check("CreateAccessKey", err)
-	ci := newClient(aws.ToString(key.AccessKey.AccessKeyId), aws.ToString(key.AccessKey.SecretAccessKey))
+	ci := newClient(accessKeyCreds(key.AccessKey))
 	_, err = ci.ListUsers(ctx, &sdkiam.ListUsersInput{})
 	if errCode(err) != "AccessDenied" {
 		t.Errorf("ci ListUsers without policy = %v, want AccessDenied", err)

@@ -79,39 +79,29 @@ func NewMetrics() *Metrics {
 	reg := prometheus.NewRegistry()
 	m := &Metrics{
 		Registry: reg,
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shortfuse_requests_total",
-			Help: "API requests by service, action and outcome (OK or the AWS error code).",
-		}, []string{"service", "action", "outcome"}),
+		requests: newCounterVec("shortfuse_requests_total",
+			"API requests by service, action and outcome (OK or the AWS error code).",
+			"service", "action", "outcome"),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "shortfuse_request_duration_seconds",
 			Help:    "API request latency by service and action.",
 			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"service", "action"}),
-		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shortfuse_auth_failures_total",
-			Help: "Requests refused during authentication, by error code.",
-		}, []string{"code"}),
-		throttled: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "shortfuse_throttled_total",
-			Help: "Requests refused because their access key or address failed to authenticate too often.",
-		}),
-		sessionsMinted: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shortfuse_sessions_minted_total",
-			Help: "Sessions minted, by type.",
-		}, []string{"type"}),
-		revocations: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shortfuse_revocations_total",
-			Help: "Session revocations, by kind (session, principal).",
-		}, []string{"kind"}),
-		AuditWriteErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "shortfuse_audit_write_failures_total",
-			Help: "Audit records that could not be written (each refused its request).",
-		}),
-		unknownMembers: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "shortfuse_request_unknown_members_total",
-			Help: "Members of JSON request bodies that the operation's input shape does not have, ignored as AWS ignores them.",
-		}),
+		authFailures: newCounterVec("shortfuse_auth_failures_total",
+			"Requests refused during authentication, by error code.",
+			"code"),
+		throttled: newCounter("shortfuse_throttled_total",
+			"Requests refused because their access key or address failed to authenticate too often."),
+		sessionsMinted: newCounterVec("shortfuse_sessions_minted_total",
+			"Sessions minted, by type.",
+			"type"),
+		revocations: newCounterVec("shortfuse_revocations_total",
+			"Session revocations, by kind (session, principal).",
+			"kind"),
+		AuditWriteErrors: newCounter("shortfuse_audit_write_failures_total",
+			"Audit records that could not be written (each refused its request)."),
+		unknownMembers: newCounter("shortfuse_request_unknown_members_total",
+			"Members of JSON request bodies that the operation's input shape does not have, ignored as AWS ignores them."),
 	}
 	reg.MustRegister(m.requests, m.latency, m.authFailures, m.throttled, m.sessionsMinted, m.revocations, m.AuditWriteErrors,
 		m.unknownMembers, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -119,6 +109,16 @@ func NewMetrics() *Metrics {
 	// the metrics created last count (one broker per process).
 	awsapi.SetUnknownMembersHook(m.observeUnknownMembers)
 	return m
+}
+
+// newCounter and newCounterVec declare a counter of the broker's metrics
+// (one with labels).
+func newCounter(name, help string) prometheus.Counter {
+	return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+}
+
+func newCounterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 }
 
 // observeUnknownMembers counts the request members the JSON decoder

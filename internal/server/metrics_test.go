@@ -1,15 +1,12 @@
 package server
 
 import (
-	"crypto/rand"
-	"log/slog"
 	"strings"
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
-	"github.com/shortfuse/shortfuse/internal/secrets"
 	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
@@ -19,12 +16,11 @@ import (
 func TestUnknownMembersMetric(t *testing.T) {
 	core := newTestCore(t, smAccount, nil)
 	deps := core.deps()
-	deps.Secrets = secrets.New(core.st, core.sealer, smAccount, "us-east-1", (&testutil.Clock{}).Now, rand.Reader)
-	logs := &testutil.Buffer{}
+	deps.Secrets = core.secretsService((&testutil.Clock{}).Now)
+	logs, logger := debugLog()
 	m := NewMetrics()
 	t.Cleanup(func() { awsapi.SetUnknownMembersHook(nil) })
-	srv := New(Config{Account: smAccount, Region: "us-east-1", Metrics: m,
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}, deps)
+	srv := New(Config{Account: smAccount, Region: "us-east-1", Metrics: m, Logger: logger}, deps)
 	b := &smBroker{url: newTestServer(t, srv), admin: core.admin}
 
 	body := `{"Name":"/m","SecretString":"value-xyz","ClientRequestToken":"` + strings.Repeat("a", 36) + `","CrossAccountPrimaryARN":"arn-xyz","Future":{"x":1}}`

@@ -8,6 +8,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/registry"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 )
 
@@ -52,7 +53,7 @@ const maxUsesTag = "shortfuse:max-uses"
 // durable in the registry before its credentials exist outside this
 // function: a session the registry does not know is refused, so
 // registration is what makes revocation, use limits and lineage binding.
-func (s *Server) mintSession(ctx context.Context, r *Request, sp sessionSpec) (sessiontoken.Credentials, *sessiontoken.Claims, error) {
+func (s *Server) mintSession(ctx context.Context, r *rpc.Request, sp sessionSpec) (sessiontoken.Credentials, *sessiontoken.Claims, error) {
 	now := r.Time.UTC().Truncate(time.Second)
 	c := sessiontoken.Claims{
 		Account:           s.cfg.Account,

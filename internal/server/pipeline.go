@@ -8,6 +8,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/registry"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 )
 
@@ -23,7 +24,7 @@ import (
 // error to answer with: a refusal, the handler's error, or InternalFailure
 // when the audit trail cannot be written (fail closed: nothing changes
 // without an intent record, no response leaves without its record).
-func (s *Server) dispatch(ctx context.Context, op *Operation, r *Request, encode func(any) error) (any, error) {
+func (s *Server) dispatch(ctx context.Context, op *rpc.Operation, r *rpc.Request, encode func(any) error) (any, error) {
 	r.Op, r.Authorizer = op, s.authorize
 	if r.Caller != nil {
 		if err := s.admit(ctx, op, r); err != nil {
@@ -34,7 +35,7 @@ func (s *Server) dispatch(ctx context.Context, op *Operation, r *Request, encode
 			return nil, err
 		}
 	}
-	if !op.Rules.Has(Read) && !op.Rules.Has(Mint) {
+	if !op.Rules.Has(rpc.Read) && !op.Rules.Has(rpc.Mint) {
 		if err := s.auditIntent(ctx, r); err != nil {
 			r.Log().Error("audit intent not written; request refused", "err", err)
 			return nil, awsapi.Internal()
@@ -77,7 +78,7 @@ func (s *Server) dispatch(ctx context.Context, op *Operation, r *Request, encode
 //
 // A role session that passes is noted as a use of its role (GetRole's
 // RoleLastUsed).
-func (s *Server) admit(ctx context.Context, op *Operation, r *Request) error {
+func (s *Server) admit(ctx context.Context, op *rpc.Operation, r *rpc.Request) error {
 	c := r.Caller.Session
 	if c == nil {
 		return nil
@@ -89,7 +90,7 @@ func (s *Server) admit(ctx context.Context, op *Operation, r *Request) error {
 		return &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "Cannot call GetSessionToken with session credentials"}
 	}
 	if c.Type == sessiontoken.TypeGetSessionToken {
-		if op.Rules.Has(IAM) && !c.MFA {
+		if op.Rules.Has(rpc.IAM) && !c.MFA {
 			return errInvalidClientToken
 		}
 		if op.Service == "sts" && op.Action != "AssumeRole" && op.Action != "GetCallerIdentity" {
@@ -99,7 +100,7 @@ func (s *Server) admit(ctx context.Context, op *Operation, r *Request) error {
 	if err := s.principalLive(ctx, c); err != nil {
 		return err
 	}
-	use := registry.Use{Count: !op.Rules.Has(Uncounted), UsedUpOK: op.Rules.Has(SelfRevoke)}
+	use := registry.Use{Count: !op.Rules.Has(rpc.Uncounted), UsedUpOK: op.Rules.Has(rpc.SelfRevoke)}
 	if err := s.sessions.Admit(ctx, c, r.Time, use); err != nil {
 		if errors.Is(err, registry.ErrUnconfirmed) {
 			r.Log().Warn("session refused: not confirmed live", "access_key_id", c.AccessKeyID, "err", err)

@@ -22,7 +22,6 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/audit"
 	"github.com/shortfuse/shortfuse/internal/keystore"
-	"github.com/shortfuse/shortfuse/internal/secrets"
 )
 
 // BenchmarkHandler measures the broker's own work per request: signed
@@ -36,7 +35,7 @@ func BenchmarkHandler(b *testing.B) {
 	ctx := context.Background()
 	core := newTestCore(b, smAccount, nil)
 	dir := b.TempDir()
-	svc := secrets.New(core.st, core.sealer, smAccount, "us-east-1", time.Now, rand.Reader)
+	svc := core.secretsService(time.Now)
 	auditKey, err := keystore.LoadAuditKey(ctx, core.st, core.sealer, rand.Reader)
 	if err != nil {
 		b.Fatal(err)

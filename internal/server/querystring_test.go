@@ -1,14 +1,10 @@
 package server
 
 import (
-	"context"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
 // TestQueryParametersInURL: the Query protocol's parameters may be in the
@@ -52,27 +48,12 @@ func TestQueryParametersInURL(t *testing.T) {
 			if strings.Contains(tt.query, "2010-05-08") {
 				service = "iam"
 			}
-			req, err := http.NewRequest(tt.method, b.url+"/?"+tt.query, strings.NewReader(tt.body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for k, v := range tt.hdr {
-				req.Header[k] = v
-			}
-			if err := v4.NewSigner().SignHTTP(context.Background(), b.admin, req, sha256Hex(tt.body), service, "us-east-1", time.Now()); err != nil {
-				t.Fatal(err)
-			}
+			req := signedRequest(t, tt.method, b.url+"/?"+tt.query, b.admin, tt.body, service, "us-east-1", time.Now(), tt.hdr)
 			if tt.tamper != "" {
 				req.URL.RawQuery = tt.tamper
 			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			data, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != tt.wantStatus || !strings.Contains(string(data), tt.want) {
-				t.Errorf("%s ?%s: %d %s\nwant %d with %s", tt.method, tt.query, resp.StatusCode, data, tt.wantStatus, tt.want)
+			if resp := send(t, req); resp.status != tt.wantStatus || !strings.Contains(resp.body, tt.want) {
+				t.Errorf("%s ?%s: %d %s\nwant %d with %s", tt.method, tt.query, resp.status, resp.body, tt.wantStatus, tt.want)
 			}
 		})
 	}

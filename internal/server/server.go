@@ -79,7 +79,7 @@ type Deps struct {
 // Server serves the AWS APIs of the broker.
 type Server struct {
 	cfg      Config
-	mux      *Mux
+	mux      *rpc.Mux
 	iam      *iam.Service
 	keyring  *sessiontoken.Keyring
 	sessions *registry.Service
@@ -130,7 +130,7 @@ func New(cfg Config, deps Deps) *Server {
 	_, _ = io.ReadFull(cfg.Rand, dummy[:])
 	s := &Server{
 		cfg:         cfg,
-		mux:         NewMux(),
+		mux:         rpc.NewMux(),
 		iam:         deps.IAM,
 		keyring:     deps.Keyring,
 		sessions:    deps.Sessions,
@@ -169,7 +169,7 @@ func (s *Server) Handler() http.Handler {
 }
 
 // Mux returns the operations table.
-func (s *Server) Mux() *Mux { return s.mux }
+func (s *Server) Mux() *rpc.Mux { return s.mux }
 
 // serviceByVersion maps the Query protocol's Version parameter to a service.
 var serviceByVersion = map[string]string{
@@ -220,10 +220,10 @@ type apiCall struct {
 	qf    awsapi.QueryFormat // XML, or JSON when the client asks (Accept)
 	start time.Time
 	id    string
-	proto Protocol
+	proto rpc.Protocol
 	ns    string
-	op    *Operation
-	req   *Request
+	op    *rpc.Operation
+	req   *rpc.Request
 }
 
 // finish writes the error (if any), the log line and the metrics.
@@ -234,7 +234,7 @@ func (c *apiCall) finish(we *awsapi.Error) {
 	}
 	status, outcome := http.StatusOK, "OK"
 	if we != nil {
-		if c.proto == ProtocolJSON {
+		if c.proto == rpc.ProtocolJSON {
 			awsapi.WriteJSONError(c.w, we, jsonMessageKey(c.hr))
 			status, outcome = we.JSONStatus(), we.JSONCode()
 		} else {
@@ -272,7 +272,7 @@ func (c *apiCall) fail(err error) { c.finish(c.s.toWire(err, c.id)) }
 
 // encode turns a result into the response body of the call's protocol.
 func (c *apiCall) encode(result any) ([]byte, error) {
-	if c.proto == ProtocolJSON {
+	if c.proto == rpc.ProtocolJSON {
 		return encodeJSONResult(result)
 	}
 	return c.qf.Encode(c.ns, c.op.Action, result, c.id)
@@ -283,17 +283,17 @@ func (c *apiCall) encode(result any) ([]byte, error) {
 // authenticate the caller, and hand the call to the pipeline (dispatch),
 // which applies the session rules, audits, executes and encodes.
 func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
-	c := &apiCall{s: s, w: w, hr: hr, qf: awsapi.QueryFormatOf(hr.Header), start: time.Now(), id: s.newRequestID(), proto: ProtocolQuery, ns: awsapi.NamespaceSTS}
+	c := &apiCall{s: s, w: w, hr: hr, qf: awsapi.QueryFormatOf(hr.Header), start: time.Now(), id: s.newRequestID(), proto: rpc.ProtocolQuery, ns: awsapi.NamespaceSTS}
 	w.Header().Set("X-Amzn-Requestid", c.id)
 	if hr.Header.Get("X-Amz-Target") != "" {
-		c.proto = ProtocolJSON
+		c.proto = rpc.ProtocolJSON
 	}
 	body, params, err := s.decodeOperation(w, hr, c)
 	if err != nil {
 		c.fail(err)
 		return
 	}
-	r := &Request{
+	r := &rpc.Request{
 		ID:        c.id,
 		Time:      s.cfg.Now().UTC(),
 		Service:   c.op.Service,
@@ -304,7 +304,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 		Secure:    hr.TLS != nil,
 		BaseLog:   s.log,
 	}
-	if c.proto == ProtocolJSON {
+	if c.proto == rpc.ProtocolJSON {
 		r.Body = body
 	}
 	c.req = r
@@ -323,7 +323,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 		c.fail(err)
 		return
 	}
-	if c.proto == ProtocolJSON {
+	if c.proto == rpc.ProtocolJSON {
 		awsapi.WriteJSON(w, out)
 	} else {
 		c.qf.Write(w, out)
@@ -349,13 +349,13 @@ func (s *Server) decodeOperation(w http.ResponseWriter, hr *http.Request, c *api
 		}
 		return nil, nil, awsapi.Errorf(awsapi.CodeSerialization, "cannot read request body")
 	}
-	if c.proto == ProtocolJSON {
+	if c.proto == rpc.ProtocolJSON {
 		target := hr.Header.Get("X-Amz-Target")
 		prefix, action, ok := strings.Cut(target, ".")
 		if svc := serviceByTargetPrefix[prefix]; ok && svc != "" {
 			c.op = s.mux.Lookup(svc, action)
 		}
-		if c.op == nil || c.op.Protocol != ProtocolJSON {
+		if c.op == nil || c.op.Protocol != rpc.ProtocolJSON {
 			c.op = nil
 			return nil, nil, awsapi.Errorf(awsapi.CodeInvalidAction, "Unrecognized operation %q", safeText(target))
 		}
@@ -384,7 +384,7 @@ func (s *Server) decodeOperation(w http.ResponseWriter, hr *http.Request, c *api
 		c.ns = namespace(svc)
 		c.op = s.mux.Lookup(svc, action)
 	}
-	if c.op == nil || c.op.Protocol != ProtocolQuery {
+	if c.op == nil || c.op.Protocol != rpc.ProtocolQuery {
 		c.op = nil
 		return nil, nil, awsapi.Errorf(awsapi.CodeInvalidAction, "Could not find operation %s for version %s", safeText(action), safeText(version))
 	}
@@ -396,7 +396,7 @@ func (s *Server) decodeOperation(w http.ResponseWriter, hr *http.Request, c *api
 // pair that keeps failing is answered Throttling instead. Throttling
 // applies only to failures: verification comes first, and a correctly
 // signed request is never refused because of anyone's failures.
-func (s *Server) authFailed(hr *http.Request, r *Request, err error) *awsapi.Error {
+func (s *Server) authFailed(hr *http.Request, r *rpc.Request, err error) *awsapi.Error {
 	we := s.toWire(err, r.ID)
 	if we.Code != awsapi.CodeInternal {
 		if m := s.cfg.Metrics; m != nil {
@@ -439,7 +439,7 @@ func accessKeyIDOf(hr *http.Request) string {
 
 // execute runs the handler and turns a panic into an internal error, so no
 // panic reaches a client.
-func (s *Server) execute(ctx context.Context, op *Operation, req *Request) (result any, err error) {
+func (s *Server) execute(ctx context.Context, op *rpc.Operation, req *rpc.Request) (result any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("panic in handler", "request_id", req.ID, "op", op.Service+":"+op.Action, "panic", p)

@@ -5,10 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -16,11 +14,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
@@ -31,41 +28,33 @@ type testBroker struct {
 	admin aws.Credentials
 }
 
-func newTestBroker(t *testing.T, maxSession time.Duration, extra func(*Mux)) *testBroker {
+// newTestBroker starts the broker of account 123456789012 on a test clock,
+// with sessions capped at maxSession; extra adds operations to its table.
+func newTestBroker(t *testing.T, maxSession time.Duration, extra func(*rpc.Mux)) *testBroker {
+	t.Helper()
+	b, _ := newTestBrokerWith(t, maxSession, nil)
+	if extra != nil {
+		extra(b.srv.mux)
+	}
+	return b
+}
+
+// newTestBrokerWith is newTestBroker whose dependencies more adds to, made
+// over its core and on its clock. It returns the core too.
+func newTestBrokerWith(t *testing.T, maxSession time.Duration, more func(core *testCore, clk *testutil.Clock, deps *Deps)) (*testBroker, *testCore) {
 	t.Helper()
 	clk := &testutil.Clock{}
 	core := newTestCore(t, "123456789012", clk.Now)
-	srv := New(Config{Account: "123456789012", Region: "us-east-1", MaxSessionDuration: maxSession, Now: clk.Now}, core.deps())
-	if extra != nil {
-		extra(srv.mux)
+	deps := core.deps()
+	if more != nil {
+		more(core, clk, &deps)
 	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	return &testBroker{srv: srv, url: hs.URL, clock: clk, admin: core.admin}
+	srv := New(Config{Account: "123456789012", Region: "us-east-1", MaxSessionDuration: maxSession, Now: clk.Now}, deps)
+	return &testBroker{srv: srv, url: newTestServer(t, srv), clock: clk, admin: core.admin}, core
 }
 
 func (b *testBroker) sts(c aws.Credentials) *sts.Client {
-	return sts.NewFromConfig(aws.Config{
-		Region:           "us-east-1",
-		Credentials:      credentials.StaticCredentialsProvider{Value: c},
-		BaseEndpoint:     aws.String(b.url),
-		RetryMaxAttempts: 1,
-	})
-}
-
-func errCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	if err != nil {
-		return "non-API error: " + err.Error()
-	}
-	return ""
-}
-
-func sessionCreds(out *sts.GetSessionTokenOutput) aws.Credentials {
-	return aws.Credentials{AccessKeyID: *out.Credentials.AccessKeyId, SecretAccessKey: *out.Credentials.SecretAccessKey, SessionToken: *out.Credentials.SessionToken}
+	return sts.NewFromConfig(sdkConfig(b.url, c))
 }
 
 // TestSessionExpiryBoundary checks expiry to the second: valid at t−1 s,
@@ -81,7 +70,7 @@ func TestSessionExpiryBoundary(t *testing.T) {
 	if d := time.Until(exp); d > 61*time.Second || d < 55*time.Second {
 		t.Fatalf("Expiration in %v, want the 60 s cap", d)
 	}
-	sess := sessionCreds(out)
+	sess := sessionCreds(out.Credentials)
 	tampered := sess
 	tampered.SessionToken = sess.SessionToken[:len(sess.SessionToken)-2] + "AA"
 	if tampered.SessionToken == sess.SessionToken {
@@ -121,18 +110,31 @@ func rawCall(t *testing.T, b *testBroker, c aws.Credentials, body, service, regi
 	return resp.status, resp.body
 }
 
-// signedResponse is what signedPost returns.
-type signedResponse struct {
+// rawResponse is a response read whole.
+type rawResponse struct {
 	status int
 	header http.Header
 	body   string
 }
 
-// signedPost posts body to url with the headers hdr, signed by the SDK's
-// signer with c for the given scope (unsigned if c has no key).
-func signedPost(t *testing.T, url string, c aws.Credentials, body, service, region string, signTime time.Time, hdr http.Header) signedResponse {
+// send sends req and reads its response whole.
+func send(t *testing.T, req *http.Request) rawResponse {
 	t.Helper()
-	req, err := http.NewRequest("POST", url+"/", strings.NewReader(body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return rawResponse{status: resp.StatusCode, header: resp.Header, body: string(data)}
+}
+
+// signedRequest is a request of method to url with body and the headers
+// hdr, signed by the SDK's signer with c for the given scope (unsigned if
+// c has no key).
+func signedRequest(t *testing.T, method, url string, c aws.Credentials, body, service, region string, signTime time.Time, hdr http.Header) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,13 +146,14 @@ func signedPost(t *testing.T, url string, c aws.Credentials, body, service, regi
 			t.Fatal(err)
 		}
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return signedResponse{status: resp.StatusCode, header: resp.Header, body: string(data)}
+	return req
+}
+
+// signedPost posts body to url with the headers hdr, signed as
+// signedRequest signs.
+func signedPost(t *testing.T, url string, c aws.Credentials, body, service, region string, signTime time.Time, hdr http.Header) rawResponse {
+	t.Helper()
+	return send(t, signedRequest(t, "POST", url+"/", c, body, service, region, signTime, hdr))
 }
 
 func sha256Hex(s string) string {
@@ -159,8 +162,8 @@ func sha256Hex(s string) string {
 }
 
 func TestDispatchAndAuthErrors(t *testing.T) {
-	b := newTestBroker(t, time.Hour, func(m *Mux) {
-		m.Query("sts", "TestPanic", Read, func(ctx context.Context, r *Request) (any, error) { panic("boom: secret-value-xyz") })
+	b := newTestBroker(t, time.Hour, func(m *rpc.Mux) {
+		m.Query("sts", "TestPanic", rpc.Read, func(ctx context.Context, r *rpc.Request) (any, error) { panic("boom: secret-value-xyz") })
 	})
 	gci := "Action=GetCallerIdentity&Version=2011-06-15"
 	now := time.Now()
@@ -222,11 +225,7 @@ func TestPresignedGetCallerIdentity(t *testing.T) {
 				}), middleware.After)
 		})
 	}
-	client := sts.NewFromConfig(aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.StaticCredentialsProvider{Value: b.admin},
-		BaseEndpoint: aws.String(b.url),
-	}, withExpires)
+	client := sts.NewFromConfig(sdkConfig(b.url, b.admin), withExpires)
 	ps := sts.NewPresignClient(client)
 	pr, err := ps.PresignGetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
 	if err != nil {
@@ -244,13 +243,8 @@ func TestPresignedGetCallerIdentity(t *testing.T) {
 		for _, a := range accept {
 			req.Header.Set("Accept", a)
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(data)
+		resp := send(t, req)
+		return resp.status, resp.body
 	}
 	if status, body := do(); status != 200 || !strings.Contains(body, ":user/admin") {
 		t.Fatalf("presigned call: %d %s", status, body)

@@ -6,12 +6,12 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -87,7 +87,7 @@ func jsonShape(t *testing.T, body string) []string {
 		}
 	}
 	walk("", "", doc)
-	return sortedKeys(set)
+	return slices.Sorted(maps.Keys(set))
 }
 
 // jsonNumberKind tells a timestamp (a member named …Date) from a number.
@@ -188,16 +188,7 @@ func xmlShape(t *testing.T, body string) []string {
 			set[f.path+":"+kind] = true
 		}
 	}
-	return sortedKeys(set)
-}
-
-func sortedKeys(set map[string]bool) []string {
-	out := make([]string, 0, len(set))
-	for k := range set {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(set))
 }
 
 // shapeStep is one call of TestResponseShapes: a Query call (params) or a

@@ -11,15 +11,36 @@ import (
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/dbcred"
 	"github.com/shortfuse/shortfuse/internal/registry"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 )
 
 // The shortfuse service: session control beyond AWS (docs/shortfuse-api.md).
 
-// decodeBody decodes a JSON 1.1 request body strictly (awsapi.DecodeJSON):
-// unknown or wrong-case members, duplicate keys and trailing data are
-// refused.
-func decodeBody(body []byte, v any) error { return awsapi.DecodeJSON(body, v) }
+// jsonOp is the handler of a shortfuse operation whose input is In: it
+// decodes the JSON 1.1 request body strictly (awsapi.DecodeJSON: unknown or
+// wrong-case members, duplicate keys and trailing data are refused) and
+// serves the input.
+func jsonOp[In any](serve func(ctx context.Context, r *rpc.Request, in *In) (any, error)) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
+		var in In
+		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
+			return nil, err
+		}
+		return serve(ctx, r, &in)
+	}
+}
+
+// sessionOp is jsonOp for the operations a session makes on itself: a
+// caller with long-term access keys is refused once its input decodes.
+func sessionOp[In any](serve func(ctx context.Context, r *rpc.Request, in *In) (any, error)) rpc.Handler {
+	return jsonOp(func(ctx context.Context, r *rpc.Request, in *In) (any, error) {
+		if r.Caller.Session == nil {
+			return nil, errNotSession()
+		}
+		return serve(ctx, r, in)
+	})
+}
 
 func errNotSession() error {
 	return &awsapi.Error{Code: awsapi.CodeInvalidRequest, Message: "This operation needs session credentials (from GetSessionToken or AssumeRole); long-term access keys have no session."}
@@ -31,12 +52,8 @@ type revokeSessionInput struct {
 
 // RevokeSession: a caller may always revoke its own session; revoking
 // another needs shortfuse:RevokeSession on that session's principal.
-func handleRevokeSession(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		var in revokeSessionInput
-		if err := decodeBody(r.Body, &in); err != nil {
-			return nil, err
-		}
+func handleRevokeSession(s *Server) rpc.Handler {
+	return jsonOp(func(ctx context.Context, r *rpc.Request, in *revokeSessionInput) (any, error) {
 		target := ""
 		if in.AccessKeyID != nil {
 			target = *in.AccessKeyID
@@ -63,7 +80,7 @@ func handleRevokeSession(s *Server) Handler {
 			if rec != nil {
 				resource = rec.PrincipalARN
 			}
-			if err := r.Check(ctx, authz{Action: "shortfuse:RevokeSession", Resource: resource}); err != nil {
+			if err := r.Check(ctx, rpc.Authz{Action: "shortfuse:RevokeSession", Resource: resource}); err != nil {
 				return nil, &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "User: " + r.Caller.ARN + " is not authorized to perform: shortfuse:RevokeSession on the session it named"}
 			}
 			if rec == nil {
@@ -79,7 +96,7 @@ func handleRevokeSession(s *Server) Handler {
 		}
 		s.log.Info("session revoked", "request_id", r.ID, "access_key_id", target, "by", r.Caller.ARN)
 		return nil, nil
-	}
+	})
 }
 
 type revokeSessionsInput struct {
@@ -95,12 +112,8 @@ var rePrincipalARN = regexp.MustCompile(`^arn:aws:(iam::\d{12}:(user|role)/[\w+=
 
 // RevokeSessions revokes every session of a principal issued before a time
 // (default: now): the response to a leaked credential.
-func handleRevokeSessions(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		var in revokeSessionsInput
-		if err := decodeBody(r.Body, &in); err != nil {
-			return nil, err
-		}
+func handleRevokeSessions(s *Server) rpc.Handler {
+	return jsonOp(func(ctx context.Context, r *rpc.Request, in *revokeSessionsInput) (any, error) {
 		if in.PrincipalArn == nil || !rePrincipalARN.MatchString(*in.PrincipalArn) || len(*in.PrincipalArn) > 2048 {
 			return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameter, Message: "PrincipalArn must be the ARN of an IAM user, an IAM role or an assumed-role session"}
 		}
@@ -126,7 +139,7 @@ func handleRevokeSessions(s *Server) Handler {
 		}
 		s.log.Info("sessions revoked", "request_id", r.ID, "principal", *in.PrincipalArn, "before", before.UTC().Format(time.RFC3339), "by", r.Caller.ARN, "count", n)
 		return &revokeSessionsOutput{Revoked: n}, nil
-	}
+	})
 }
 
 type heartbeatInput struct {
@@ -139,28 +152,31 @@ type heartbeatOutput struct {
 }
 
 // Heartbeat arms the caller's dead-man switch.
-func handleHeartbeat(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		var in heartbeatInput
-		if err := decodeBody(r.Body, &in); err != nil {
+func handleHeartbeat(s *Server) rpc.Handler {
+	return sessionOp(func(ctx context.Context, r *rpc.Request, in *heartbeatInput) (any, error) {
+		seconds := int64(60)
+		if in.GraceSeconds != nil {
+			seconds = *in.GraceSeconds
+		}
+		grace, err := graceParam(seconds)
+		if err != nil {
 			return nil, err
 		}
-		if r.Caller.Session == nil {
-			return nil, errNotSession()
-		}
-		grace := int64(60)
-		if in.GraceSeconds != nil {
-			grace = *in.GraceSeconds
-		}
-		if grace < 10 || grace > 3600 {
-			return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameter, Message: "GraceSeconds must be between 10 and 3600"}
-		}
-		rec, err := s.sessions.Heartbeat(ctx, r.Caller.AccessKeyID, time.Duration(grace)*time.Second, r.Time)
+		rec, err := s.sessions.Heartbeat(ctx, r.Caller.AccessKeyID, grace, r.Time)
 		if err != nil {
 			return nil, sessionRefusal(err)
 		}
 		return &heartbeatOutput{Expiration: float64(s.recordEnd(r.Caller.Session, rec).Unix()), Deadline: float64(rec.Deadline.Unix())}, nil
+	})
+}
+
+// graceParam checks the GraceSeconds of a dead-man switch: from 10 s to an
+// hour.
+func graceParam(seconds int64) (time.Duration, error) {
+	if seconds < 10 || seconds > 3600 {
+		return 0, &awsapi.Error{Code: awsapi.CodeInvalidParameter, Message: "GraceSeconds must be between 10 and 3600"}
 	}
+	return time.Duration(seconds) * time.Second, nil
 }
 
 type narrowSessionInput struct {
@@ -183,15 +199,8 @@ type narrowSessionOutput struct {
 // spends no use, and binds the session's whole family, as every limit of
 // a session does. This is how a session from GetSessionToken, which can
 // carry no session tags, gets a use limit.
-func handleNarrowSession(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		var in narrowSessionInput
-		if err := decodeBody(r.Body, &in); err != nil {
-			return nil, err
-		}
-		if r.Caller.Session == nil {
-			return nil, errNotSession()
-		}
+func handleNarrowSession(s *Server) rpc.Handler {
+	return sessionOp(func(ctx context.Context, r *rpc.Request, in *narrowSessionInput) (any, error) {
 		var n registry.Narrowing
 		if in.MaxUses != nil {
 			if *in.MaxUses < 1 || *in.MaxUses > 1000000 {
@@ -206,10 +215,11 @@ func handleNarrowSession(s *Server) Handler {
 			n.Expires = r.Time.Add(time.Duration(*in.DurationSeconds) * time.Second)
 		}
 		if in.GraceSeconds != nil {
-			if *in.GraceSeconds < 10 || *in.GraceSeconds > 3600 {
-				return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameter, Message: "GraceSeconds must be between 10 and 3600"}
+			grace, err := graceParam(*in.GraceSeconds)
+			if err != nil {
+				return nil, err
 			}
-			n.Grace = time.Duration(*in.GraceSeconds) * time.Second
+			n.Grace = grace
 		}
 		if n == (registry.Narrowing{}) {
 			return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameter, Message: "Give at least one of MaxUses, DurationSeconds and GraceSeconds"}
@@ -226,7 +236,7 @@ func handleNarrowSession(s *Server) Handler {
 		}
 		r.Log().Info("session narrowed", "access_key_id", rec.AccessKeyID, "max_uses", rec.MaxUses, "expires", end.UTC().Format(time.RFC3339))
 		return out, nil
-	}
+	})
 }
 
 type listSessionsInput struct {
@@ -306,12 +316,8 @@ func sessionOut(rec *registry.Record, leases []dbcred.Lease, now time.Time, befo
 	return sh
 }
 
-func handleListSessions(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		var in listSessionsInput
-		if err := decodeBody(r.Body, &in); err != nil {
-			return nil, err
-		}
+func handleListSessions(s *Server) rpc.Handler {
+	return jsonOp(func(ctx context.Context, r *rpc.Request, in *listSessionsInput) (any, error) {
 		if err := r.Authorize(ctx, "shortfuse:ListSessions", "*", nil); err != nil {
 			return nil, err
 		}
@@ -358,7 +364,7 @@ func handleListSessions(s *Server) Handler {
 			out.NextToken = base64.RawURLEncoding.EncodeToString([]byte(next))
 		}
 		return out, nil
-	}
+	})
 }
 
 // sessionEnded tells the database credentials' reaper to look now rather

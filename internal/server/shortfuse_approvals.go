@@ -16,6 +16,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/policy"
 	"github.com/shortfuse/shortfuse/internal/registry"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 )
 
@@ -60,8 +61,8 @@ func errApprovalsOff() error {
 
 // approvalsOp wraps a handler: it refuses when approvals are not
 // configured, and maps the approvals domain's errors to the wire.
-func approvalsOp(s *Server, h Handler) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func approvalsOp(s *Server, h rpc.Handler) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		if s.approval == nil {
 			return nil, errApprovalsOff()
 		}
@@ -105,6 +106,31 @@ func domainMessage(err error) string {
 
 func invalidParam(format string, args ...any) error {
 	return awsapi.Errorf(awsapi.CodeInvalidParameter, format, args...)
+}
+
+// durationParam checks the optional DurationSeconds of a request or an
+// approval (def when none): an approved session lasts from
+// approvals.MinDuration to approvals.MaxSessionDuration.
+func durationParam(seconds *int64, def time.Duration) (time.Duration, error) {
+	if seconds == nil {
+		return def, nil
+	}
+	if *seconds < int64(approvals.MinDuration/time.Second) || *seconds > int64(approvals.MaxSessionDuration/time.Second) {
+		return 0, invalidParam("DurationSeconds must be from 60 to 43200")
+	}
+	return time.Duration(*seconds) * time.Second, nil
+}
+
+// reasonParam checks the optional Reason of a request or a denial ("" when
+// none).
+func reasonParam(reason *string) (string, error) {
+	if reason == nil {
+		return "", nil
+	}
+	if err := approvals.CheckReason(*reason); err != nil {
+		return "", invalidParam("Reason: %s", err.Error())
+	}
+	return *reason, nil
 }
 
 // --- wire shapes -----------------------------------------------------------
@@ -188,7 +214,7 @@ type requestOutput struct {
 // from, back to the root's source (the human or key that started the
 // chain). So a request made through any number of hops is still the
 // request of whoever is at the start, who cannot approve it.
-func (s *Server) requesterIdentities(ctx context.Context, c *Caller) ([]string, error) {
+func (s *Server) requesterIdentities(ctx context.Context, c *rpc.Caller) ([]string, error) {
 	ids := []string{c.ARN}
 	add := func(arns ...string) {
 		for _, a := range arns {
@@ -221,7 +247,7 @@ func containsFold(list []string, v string) bool {
 
 // requesterID returns the identity of the caller under which q was
 // requested, or "" if the caller is not its requester.
-func (s *Server) requesterID(ctx context.Context, c *Caller, q *approvals.Request) (string, error) {
+func (s *Server) requesterID(ctx context.Context, c *rpc.Caller, q *approvals.Request) (string, error) {
 	ids, err := s.requesterIdentities(ctx, c)
 	if err != nil {
 		return "", err
@@ -236,7 +262,7 @@ func (s *Server) requesterID(ctx context.Context, c *Caller, q *approvals.Reques
 
 // isRequester reports whether the caller is (one of the identities of) the
 // requester of q.
-func (s *Server) isRequester(ctx context.Context, c *Caller, q *approvals.Request) (bool, error) {
+func (s *Server) isRequester(ctx context.Context, c *rpc.Caller, q *approvals.Request) (bool, error) {
 	id, err := s.requesterID(ctx, c, q)
 	return id != "", err
 }
@@ -246,7 +272,7 @@ func (s *Server) isRequester(ctx context.Context, c *Caller, q *approvals.Reques
 // (the people who could approve), and operators allowed
 // shortfuse:ListRequests on the role. The checks are not recorded as
 // decisions: they only filter what is shown.
-func (s *Server) visible(ctx context.Context, r *Request, q *approvals.Request) bool {
+func (s *Server) visible(ctx context.Context, r *rpc.Request, q *approvals.Request) bool {
 	mine, err := s.isRequester(ctx, r.Caller, q)
 	if err != nil {
 		// A chain that cannot be read hides the request: nothing is shown
@@ -263,19 +289,28 @@ func (s *Server) visible(ctx context.Context, r *Request, q *approvals.Request) 
 // by its Code.
 type codedInput interface{ requestCode() *string }
 
-// decodeCoded decodes the input of an approval operation, which must name
-// a request.
-func decodeCoded(body []byte, in codedInput) error {
-	if err := decodeBody(body, in); err != nil {
-		return err
-	}
-	if in.requestCode() == nil {
-		return invalidParam("Code is required")
-	}
-	return nil
+// namedRequest is the Code member of a codedInput.
+type namedRequest struct {
+	Code *string `json:"Code"`
 }
 
-func (s *Server) getVisible(ctx context.Context, r *Request, code string) (*approvals.Request, error) {
+func (n *namedRequest) requestCode() *string { return n.Code }
+
+// codedOp is jsonOp for an approval operation, whose input must name a
+// request.
+func codedOp[In any, P interface {
+	*In
+	codedInput
+}](serve func(ctx context.Context, r *rpc.Request, in P) (any, error)) rpc.Handler {
+	return jsonOp(func(ctx context.Context, r *rpc.Request, in *In) (any, error) {
+		if P(in).requestCode() == nil {
+			return nil, invalidParam("Code is required")
+		}
+		return serve(ctx, r, in)
+	})
+}
+
+func (s *Server) getVisible(ctx context.Context, r *rpc.Request, code string) (*approvals.Request, error) {
 	code, err := approvals.ParseCode(code)
 	if err != nil {
 		return nil, invalidParam("Code: %s", err.Error())
@@ -341,7 +376,7 @@ func (s *Server) inGroup(ctx context.Context, userName, group string) (bool, err
 // in the approvers group if there is one, whose identity policies allow
 // sts:AssumeRole on the role and whom the role's trust policy trusts. keys
 // are extra condition keys (MFA). Every evaluation is recorded.
-func (s *Server) mayActAsApprover(ctx context.Context, r *Request, q *approvals.Request, role *iam.Role, rules approvals.Rules, keys map[string][]string) error {
+func (s *Server) mayActAsApprover(ctx context.Context, r *rpc.Request, q *approvals.Request, role *iam.Role, rules approvals.Rules, keys map[string][]string) error {
 	if r.Caller.UserName == "" || r.Caller.RoleName != "" {
 		return &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "Only IAM users (with MFA) approve or deny requests; role sessions cannot."}
 	}
@@ -357,6 +392,24 @@ func (s *Server) mayActAsApprover(ctx context.Context, r *Request, q *approvals.
 	return s.checkAssumeRole(ctx, r, "sts:AssumeRole", role, role.ARN, keys)
 }
 
+// approverOf checks that the caller may decide q as an approver: the role's
+// rules load, no policy denies the caller action on the role explicitly, and
+// the caller could approve (mayActAsApprover, with the condition keys keys).
+// It returns the role and its rules.
+func (s *Server) approverOf(ctx context.Context, r *rpc.Request, q *approvals.Request, action string, keys map[string][]string) (*iam.Role, approvals.Rules, error) {
+	role, rules, err := s.roleRules(ctx, q.RoleARN)
+	if err != nil {
+		return nil, approvals.Rules{}, err
+	}
+	if err := r.RefuseExplicitDeny(ctx, action, role.ARN); err != nil {
+		return nil, approvals.Rules{}, err
+	}
+	if err := s.mayActAsApprover(ctx, r, q, role, rules, keys); err != nil {
+		return nil, approvals.Rules{}, err
+	}
+	return role, rules, nil
+}
+
 // --- CreateRequest ----------------------------------------------------------
 
 type createRequestInput struct {
@@ -370,29 +423,19 @@ type createRequestInput struct {
 
 var reRoleARN = regexp.MustCompile(`^arn:aws:iam::\d{12}:role/[\w+=,.@/-]{1,512}$`)
 
-func handleCreateRequest(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		var in createRequestInput
-		if err := decodeBody(r.Body, &in); err != nil {
-			return nil, err
-		}
+func handleCreateRequest(s *Server) rpc.Handler {
+	return jsonOp(func(ctx context.Context, r *rpc.Request, in *createRequestInput) (any, error) {
 		if in.RoleArn == nil || !reRoleARN.MatchString(*in.RoleArn) {
 			return nil, invalidParam("RoleArn must be the ARN of a role, arn:aws:iam::ACCOUNT:role/NAME")
 		}
 		roleARN := *in.RoleArn
-		dur := 15 * time.Minute
-		if in.DurationSeconds != nil {
-			if *in.DurationSeconds < int64(approvals.MinDuration/time.Second) || *in.DurationSeconds > int64(approvals.MaxSessionDuration/time.Second) {
-				return nil, invalidParam("DurationSeconds must be from 60 to 43200")
-			}
-			dur = time.Duration(*in.DurationSeconds) * time.Second
+		dur, err := durationParam(in.DurationSeconds, 15*time.Minute)
+		if err != nil {
+			return nil, err
 		}
-		reason := ""
-		if in.Reason != nil {
-			reason = *in.Reason
-			if err := approvals.CheckReason(reason); err != nil {
-				return nil, invalidParam("Reason: %s", err.Error())
-			}
+		reason, err := reasonParam(in.Reason)
+		if err != nil {
+			return nil, err
 		}
 		var build approvals.Build
 		if in.Build != nil {
@@ -429,24 +472,18 @@ func handleCreateRequest(s *Server) Handler {
 		}
 		s.log.Info("approval requested", "request_id", r.ID, "code", q.Code, "role", roleARN, "by", r.Caller.ARN)
 		return &brokerwire.CreateRequestOutput{Code: q.Code, Status: string(q.Status(r.Time)), ExpiresAt: brokerwire.EpochTime{Time: q.ExpiresAt}, ApprovalsRequired: q.Rules.Required, ApprovalPath: "/ui/requests/" + q.Code}, nil
-	}
+	})
 }
 
 // --- GetRequest / ListRequests ------------------------------------------------
 
-func (in *getRequestInput) requestCode() *string { return in.Code }
-
 type getRequestInput struct {
-	Code        *string `json:"Code"`
-	WaitSeconds *int64  `json:"WaitSeconds"`
+	namedRequest
+	WaitSeconds *int64 `json:"WaitSeconds"`
 }
 
-func handleGetRequest(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		var in getRequestInput
-		if err := decodeCoded(r.Body, &in); err != nil {
-			return nil, err
-		}
+func handleGetRequest(s *Server) rpc.Handler {
+	return codedOp(func(ctx context.Context, r *rpc.Request, in *getRequestInput) (any, error) {
 		q, err := s.getVisible(ctx, r, *in.Code)
 		if err != nil {
 			return nil, err
@@ -460,7 +497,7 @@ func handleGetRequest(s *Server) Handler {
 			}
 		}
 		return &requestOutput{Request: requestOut(q, s.cfg.Now())}, nil
-	}
+	})
 }
 
 type listRequestsInput struct {
@@ -472,12 +509,8 @@ type listRequestsOutput struct {
 	Requests []requestShape `json:"Requests"`
 }
 
-func handleListRequests(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		var in listRequestsInput
-		if err := decodeBody(r.Body, &in); err != nil {
-			return nil, err
-		}
+func handleListRequests(s *Server) rpc.Handler {
+	return jsonOp(func(ctx context.Context, r *rpc.Request, in *listRequestsInput) (any, error) {
 		f := approvals.Filter{Status: approvals.StatusPending, Limit: 100}
 		if in.Status != nil {
 			switch st := approvals.Status(*in.Status); st {
@@ -506,15 +539,13 @@ func handleListRequests(s *Server) Handler {
 			out.Requests = append(out.Requests, requestOut(&list[i], now))
 		}
 		return out, nil
-	}
+	})
 }
 
 // --- ApproveRequest -------------------------------------------------------------
 
-func (in *approveRequestInput) requestCode() *string { return in.Code }
-
 type approveRequestInput struct {
-	Code            *string `json:"Code"`
+	namedRequest
 	DurationSeconds *int64  `json:"DurationSeconds"`
 	Policy          *string `json:"Policy"`
 	SerialNumber    *string `json:"SerialNumber"`
@@ -526,7 +557,7 @@ type approveRequestInput struct {
 // by the returned verify func once everything else allows the approval (so
 // that a refused approval does not use up the code), or a session that was
 // created with MFA. It returns when the factor was presented.
-func (s *Server) approverMFA(ctx context.Context, r *Request, serial, code *string) (time.Time, func() error, error) {
+func (s *Server) approverMFA(ctx context.Context, r *rpc.Request, serial, code *string) (time.Time, func() error, error) {
 	c := r.Caller
 	if code != nil {
 		if !reTokenCode.MatchString(*code) {
@@ -536,28 +567,14 @@ func (s *Server) approverMFA(ctx context.Context, r *Request, serial, code *stri
 			return time.Time{}, nil, invalidParam("SerialNumber is not an MFA device serial number")
 		}
 		verify := func() error {
-			var serials []string
-			if serial != nil {
-				serials = []string{*serial}
-			} else {
-				devs, err := s.iam.ListMFADevices(ctx, c.UserName)
-				if err != nil {
-					return err
-				}
-				for _, d := range devs {
-					serials = append(serials, d.SerialNumber)
-				}
+			ok, err := s.userMFA(ctx, c.UserName, serial, *code)
+			if err != nil {
+				return err
 			}
-			for _, sn := range serials {
-				err := s.iam.CheckMFA(ctx, c.UserName, sn, *code)
-				if err == nil {
-					return nil
-				}
-				if !errors.Is(err, iam.ErrInvalidAuthenticationCode) && !errors.Is(err, iam.ErrNoSuchEntity) {
-					return err
-				}
+			if !ok {
+				return &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "MultiFactorAuthentication failed with invalid MFA one time pass code."}
 			}
-			return &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "MultiFactorAuthentication failed with invalid MFA one time pass code."}
+			return nil
 		}
 		return r.Time, verify, nil
 	}
@@ -567,13 +584,37 @@ func (s *Server) approverMFA(ctx context.Context, r *Request, serial, code *stri
 	return time.Time{}, nil, &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "Approving a request needs MFA: pass TokenCode (and SerialNumber), or sign the request with a session created with MFA."}
 }
 
-func handleApproveRequest(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		var in approveRequestInput
-		if err := decodeCoded(r.Body, &in); err != nil {
-			return nil, err
+// userMFA reports whether code is the current code of one of the user's
+// MFA devices (of the device serial only, when given). A failure other
+// than a wrong code or a device that is gone is returned.
+func (s *Server) userMFA(ctx context.Context, userName string, serial *string, code string) (bool, error) {
+	var serials []string
+	if serial != nil {
+		serials = []string{*serial}
+	} else {
+		devs, err := s.iam.ListMFADevices(ctx, userName)
+		if err != nil {
+			return false, err
 		}
-		narrowed, sessionPolicy, err := s.approveParams(&in)
+		for _, d := range devs {
+			serials = append(serials, d.SerialNumber)
+		}
+	}
+	for _, sn := range serials {
+		err := s.iam.CheckMFA(ctx, userName, sn, code)
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, iam.ErrInvalidAuthenticationCode) && !errors.Is(err, iam.ErrNoSuchEntity) {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+func handleApproveRequest(s *Server) rpc.Handler {
+	return codedOp(func(ctx context.Context, r *rpc.Request, in *approveRequestInput) (any, error) {
+		narrowed, sessionPolicy, err := s.approveParams(in)
 		if err != nil {
 			return nil, err
 		}
@@ -593,13 +634,6 @@ func handleApproveRequest(s *Server) Handler {
 		if err != nil {
 			return nil, err
 		}
-		role, rules, err := s.roleRules(ctx, q.RoleARN)
-		if err != nil {
-			return nil, err
-		}
-		if err := r.RefuseExplicitDeny(ctx, "shortfuse:ApproveRequest", role.ARN); err != nil {
-			return nil, err
-		}
 		sessName := "approval-" + q.Code
 		mfaAge := max(int64(r.Time.Sub(mfaTime)/time.Second), 0)
 		keys := map[string][]string{
@@ -607,7 +641,8 @@ func handleApproveRequest(s *Server) Handler {
 			"aws:MultiFactorAuthPresent": {"true"},
 			"aws:MultiFactorAuthAge":     {strconv.FormatInt(mfaAge, 10)},
 		}
-		if err := s.mayActAsApprover(ctx, r, q, role, rules, keys); err != nil {
+		role, rules, err := s.approverOf(ctx, r, q, "shortfuse:ApproveRequest", keys)
+		if err != nil {
 			return nil, err
 		}
 		a := approvals.Approval{ARN: r.Caller.ARN, UserName: r.Caller.UserName, At: r.Time.UTC().Truncate(time.Second), Duration: narrowed, Policy: sessionPolicy, SourceIP: r.SourceIP}
@@ -640,17 +675,14 @@ func handleApproveRequest(s *Server) Handler {
 		}
 		s.log.Info("approval given", "request_id", r.ID, "code", q.Code, "by", r.Caller.ARN, "approvals", len(updated.Approvals), "required", rules.Required, "minted", minted != nil)
 		return &requestOutput{Request: requestOut(updated, s.cfg.Now())}, nil
-	}
+	})
 }
 
 // approveParams checks ApproveRequest's parameters: a narrower
 // duration (0 when none) and a session policy ("" when none).
 func (s *Server) approveParams(in *approveRequestInput) (narrowed time.Duration, sessionPolicy string, err error) {
-	if in.DurationSeconds != nil {
-		if *in.DurationSeconds < int64(approvals.MinDuration/time.Second) || *in.DurationSeconds > int64(approvals.MaxSessionDuration/time.Second) {
-			return 0, "", invalidParam("DurationSeconds must be from 60 to 43200")
-		}
-		narrowed = time.Duration(*in.DurationSeconds) * time.Second
+	if narrowed, err = durationParam(in.DurationSeconds, 0); err != nil {
+		return 0, "", err
 	}
 	if in.Policy == nil || *in.Policy == "" {
 		return narrowed, "", nil
@@ -700,7 +732,7 @@ type wrappedCredentials struct {
 // AssumeRole session of the role whose source is the approver (so that
 // revoking the approver's sessions revokes it), tagged with the request
 // and the build, and seals it to the request's wrap key.
-func (s *Server) mintApproved(ctx context.Context, r *Request, q *approvals.Request, role *iam.Role, rules approvals.Rules, a approvals.Approval, sessName string, mfaTime time.Time) (*approvals.Minted, error) {
+func (s *Server) mintApproved(ctx context.Context, r *rpc.Request, q *approvals.Request, role *iam.Role, rules approvals.Rules, a approvals.Approval, sessName string, mfaTime time.Time) (*approvals.Minted, error) {
 	approvers := append(q.Approvers(), a.UserName)
 	tags := map[string]string{
 		tagRequest:    q.Code,
@@ -766,27 +798,18 @@ func tagValue(v string) string {
 
 // --- DenyRequest ----------------------------------------------------------------
 
-func (in *denyRequestInput) requestCode() *string { return in.Code }
-
 type denyRequestInput struct {
-	Code   *string `json:"Code"`
+	namedRequest
 	Reason *string `json:"Reason"`
 }
 
 // DenyRequest: the requester withdraws its own request; otherwise the
 // caller must be someone who could approve it (no MFA needed to say no).
-func handleDenyRequest(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		var in denyRequestInput
-		if err := decodeCoded(r.Body, &in); err != nil {
+func handleDenyRequest(s *Server) rpc.Handler {
+	return codedOp(func(ctx context.Context, r *rpc.Request, in *denyRequestInput) (any, error) {
+		reason, err := reasonParam(in.Reason)
+		if err != nil {
 			return nil, err
-		}
-		reason := ""
-		if in.Reason != nil {
-			reason = *in.Reason
-			if err := approvals.CheckReason(reason); err != nil {
-				return nil, invalidParam("Reason: %s", err.Error())
-			}
 		}
 		q, err := s.getVisible(ctx, r, *in.Code)
 		if err != nil {
@@ -797,14 +820,7 @@ func handleDenyRequest(s *Server) Handler {
 			return nil, err
 		}
 		if !mine {
-			role, rules, err := s.roleRules(ctx, q.RoleARN)
-			if err != nil {
-				return nil, err
-			}
-			if err := r.RefuseExplicitDeny(ctx, "shortfuse:DenyRequest", role.ARN); err != nil {
-				return nil, err
-			}
-			if err := s.mayActAsApprover(ctx, r, q, role, rules, map[string][]string{"sts:RoleSessionName": {"approval-" + q.Code}}); err != nil {
+			if _, _, err := s.approverOf(ctx, r, q, "shortfuse:DenyRequest", map[string][]string{"sts:RoleSessionName": {"approval-" + q.Code}}); err != nil {
 				return nil, err
 			}
 		}
@@ -814,28 +830,22 @@ func handleDenyRequest(s *Server) Handler {
 		}
 		s.log.Info("approval denied", "request_id", r.ID, "code", q.Code, "by", r.Caller.ARN)
 		return &requestOutput{Request: requestOut(updated, s.cfg.Now())}, nil
-	}
+	})
 }
 
 // --- RedeemRequest ----------------------------------------------------------------
 
-func (in *redeemRequestInput) requestCode() *string { return in.Code }
-
 type redeemRequestInput struct {
-	Code  *string `json:"Code"`
-	Proof []byte  `json:"Proof"`
+	namedRequest
+	Proof []byte `json:"Proof"`
 }
 
 // RedeemRequest hands the sealed session to the requester once. A second
 // redemption is refused, counted as an alarm, and revokes the session: a
 // replayed redemption means the request's secret was copied or its answer
 // intercepted.
-func handleRedeemRequest(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		var in redeemRequestInput
-		if err := decodeCoded(r.Body, &in); err != nil {
-			return nil, err
-		}
+func handleRedeemRequest(s *Server) rpc.Handler {
+	return codedOp(func(ctx context.Context, r *rpc.Request, in *redeemRequestInput) (any, error) {
 		code, err := approvals.ParseCode(*in.Code)
 		if err != nil {
 			return nil, invalidParam("Code: %s", err.Error())
@@ -872,15 +882,13 @@ func handleRedeemRequest(s *Server) Handler {
 		}
 		s.log.Info("approval redeemed", "request_id", r.ID, "code", code, "by", r.Caller.ARN)
 		return &brokerwire.RedeemRequestOutput{Code: code, SealedCredentials: red.Wrapped, Expiration: brokerwire.EpochTime{Time: red.Expires}}, nil
-	}
+	})
 }
 
 // --- RevokeRequestSession ------------------------------------------------------------
 
-func (in *revokeRequestSessionInput) requestCode() *string { return in.Code }
-
 type revokeRequestSessionInput struct {
-	Code *string `json:"Code"`
+	namedRequest
 }
 
 type revokeRequestSessionOutput struct {
@@ -891,12 +899,8 @@ type revokeRequestSessionOutput struct {
 // requester and its approvers may always do so (an approver takes back the
 // line of sight they lent); others need shortfuse:RevokeSession on the
 // session's principal.
-func handleRevokeRequestSession(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		var in revokeRequestSessionInput
-		if err := decodeCoded(r.Body, &in); err != nil {
-			return nil, err
-		}
+func handleRevokeRequestSession(s *Server) rpc.Handler {
+	return codedOp(func(ctx context.Context, r *rpc.Request, in *revokeRequestSessionInput) (any, error) {
 		q, err := s.getVisible(ctx, r, *in.Code)
 		if err != nil {
 			return nil, err
@@ -925,5 +929,5 @@ func handleRevokeRequestSession(s *Server) Handler {
 		}
 		s.log.Info("approval session revoked", "request_id", r.ID, "code", q.Code, "access_key_id", q.Session.AccessKeyID, "by", r.Caller.ARN)
 		return &revokeRequestSessionOutput{AccessKeyID: q.Session.AccessKeyID}, nil
-	}
+	})
 }

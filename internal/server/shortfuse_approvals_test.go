@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -48,15 +47,14 @@ func allow(action, resource string) string {
 func newApprovalBroker(t *testing.T, roleTags map[string][]iam.Tag) *approvalBroker {
 	t.Helper()
 	ctx := context.Background()
-	clk := &testutil.Clock{}
-	core := newTestCore(t, apAccount, clk.Now)
-	st, svc, account := core.st, core.iam, apAccount
-	ap := approvals.New(st, approvals.Options{Now: clk.Now, Rand: rand.Reader})
-	srv := New(Config{Account: account, Region: "us-east-1", MaxSessionDuration: time.Hour, Now: clk.Now}, Deps{IAM: svc, Keyring: core.keyring, Sessions: core.reg, Approvals: ap})
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
+	var ap *approvals.Service
+	tb, core := newTestBrokerWith(t, time.Hour, func(core *testCore, clk *testutil.Clock, deps *Deps) {
+		ap = approvals.New(core.st, approvals.Options{Now: clk.Now, Rand: rand.Reader})
+		deps.Approvals = ap
+	})
+	svc := core.iam
 	b := &approvalBroker{
-		testBroker: &testBroker{srv: srv, url: hs.URL, clock: clk, admin: core.admin},
+		testBroker: tb,
 		iam:        svc, approvals: ap, users: map[string]aws.Credentials{}, seeds: map[string]string{}, steps: map[string]int64{},
 	}
 	must := func(err error) {
@@ -160,7 +158,7 @@ func (b *approvalBroker) ask(t *testing.T, role string, extra map[string]any) (s
 	for kk, v := range extra {
 		in[kk] = v
 	}
-	out := mustShortfuse(t, b.testBroker, b.users["jenkins"], "CreateRequest", jsonBody(t, in))
+	out := b.call(t, "jenkins", "CreateRequest", in)
 	code, _ := out["Code"].(string)
 	if _, err := approvals.ParseCode(code); err != nil || out["ApprovalPath"] != "/ui/requests/"+code {
 		t.Fatalf("CreateRequest() = %v", out)
@@ -174,7 +172,20 @@ func (b *approvalBroker) approve(t *testing.T, user, code string, extra map[stri
 	for k, v := range extra {
 		in[k] = v
 	}
-	return mustShortfuse(t, b.testBroker, b.users[user], "ApproveRequest", jsonBody(t, in))
+	return b.call(t, user, "ApproveRequest", in)
+}
+
+// call makes op as user with the input in, which must succeed.
+func (b *approvalBroker) call(t *testing.T, user, op string, in any) map[string]any {
+	t.Helper()
+	return mustShortfuse(t, b.testBroker, b.users[user], op, jsonBody(t, in))
+}
+
+// refused makes op as user with the input in, which must be refused with
+// the error code.
+func (b *approvalBroker) refused(t *testing.T, user, op string, in any, code string) {
+	t.Helper()
+	wantShortfuseError(t, b.testBroker, b.users[user], op, jsonBody(t, in), code)
 }
 
 func requestOf(t *testing.T, out map[string]any) map[string]any {
@@ -189,7 +200,7 @@ func requestOf(t *testing.T, out map[string]any) map[string]any {
 // redeem takes the session and opens it with the job's key.
 func (b *approvalBroker) redeem(t *testing.T, code string, k *approvals.RedemptionKey) aws.Credentials {
 	t.Helper()
-	out := mustShortfuse(t, b.testBroker, b.users["jenkins"], "RedeemRequest", jsonBody(t, map[string]any{"Code": code, "Proof": k.Proof(code)}))
+	out := b.call(t, "jenkins", "RedeemRequest", map[string]any{"Code": code, "Proof": k.Proof(code)})
 	sealed, err := base64.StdEncoding.DecodeString(out["SealedCredentials"].(string))
 	if err != nil {
 		t.Fatal(err)
@@ -210,16 +221,16 @@ func TestApprovalOneApprover(t *testing.T) {
 	code, k := b.ask(t, deployRole, nil)
 
 	// Who sees the request.
-	got := requestOf(t, mustShortfuse(t, b.testBroker, b.users["alice"], "GetRequest", jsonBody(t, map[string]any{"Code": code})))
+	got := requestOf(t, b.call(t, "alice", "GetRequest", map[string]any{"Code": code}))
 	if got["Status"] != "pending" || got["Requester"] != "arn:aws:iam::"+apAccount+":user/jenkins" || got["Build"].(map[string]any)["Url"] != "https://ci.example/job/deploy/42/" {
 		t.Fatalf("GetRequest() = %v", got)
 	}
-	wantShortfuseError(t, b.testBroker, b.users["dave"], "GetRequest", jsonBody(t, map[string]any{"Code": code}), "ResourceNotFoundException")
-	list := mustShortfuse(t, b.testBroker, b.users["alice"], "ListRequests", "{}")
+	b.refused(t, "dave", "GetRequest", map[string]any{"Code": code}, "ResourceNotFoundException")
+	list := b.call(t, "alice", "ListRequests", map[string]any{})
 	if n := len(list["Requests"].([]any)); n != 1 {
 		t.Errorf("ListRequests(alice) has %d requests, want 1", n)
 	}
-	list = mustShortfuse(t, b.testBroker, b.users["dave"], "ListRequests", "{}")
+	list = b.call(t, "dave", "ListRequests", map[string]any{})
 	if n := len(list["Requests"].([]any)); n != 0 {
 		t.Errorf("ListRequests(dave) has %d requests, want 0", n)
 	}
@@ -241,10 +252,10 @@ func TestApprovalOneApprover(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.body == nil {
-				wantShortfuseError(t, b.testBroker, b.users["jenkins"], "RedeemRequest", jsonBody(t, map[string]any{"Code": code, "Proof": k.Proof(code)}), "InvalidRequestException")
+				b.refused(t, "jenkins", "RedeemRequest", map[string]any{"Code": code, "Proof": k.Proof(code)}, "InvalidRequestException")
 				return
 			}
-			wantShortfuseError(t, b.testBroker, b.users[tc.user], "ApproveRequest", jsonBody(t, tc.body), tc.code)
+			b.refused(t, tc.user, "ApproveRequest", tc.body, tc.code)
 		})
 	}
 
@@ -256,9 +267,9 @@ func TestApprovalOneApprover(t *testing.T) {
 	}
 
 	// A stranger, even with the proof, cannot redeem; a wrong proof fails.
-	wantShortfuseError(t, b.testBroker, b.users["alice"], "RedeemRequest", jsonBody(t, map[string]any{"Code": code, "Proof": k.Proof(code)}), "ResourceNotFoundException")
+	b.refused(t, "alice", "RedeemRequest", map[string]any{"Code": code, "Proof": k.Proof(code)}, "ResourceNotFoundException")
 	other, _ := approvals.NewRedemptionKey(rand.Reader)
-	wantShortfuseError(t, b.testBroker, b.users["jenkins"], "RedeemRequest", jsonBody(t, map[string]any{"Code": code, "Proof": other.Proof(code)}), "AccessDeniedException")
+	b.refused(t, "jenkins", "RedeemRequest", map[string]any{"Code": code, "Proof": other.Proof(code)}, "AccessDeniedException")
 
 	sess := b.redeem(t, code, k)
 	id, err := b.sts(sess).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
@@ -280,12 +291,12 @@ func TestApprovalOneApprover(t *testing.T) {
 	}
 
 	// The second redemption is refused, counted, and kills the session.
-	wantShortfuseError(t, b.testBroker, b.users["jenkins"], "RedeemRequest", jsonBody(t, map[string]any{"Code": code, "Proof": k.Proof(code)}), "InvalidRequestException")
+	b.refused(t, "jenkins", "RedeemRequest", map[string]any{"Code": code, "Proof": k.Proof(code)}, "InvalidRequestException")
 	if b.approvals.Replays() != 1 {
 		t.Errorf("Replays() = %d, want 1", b.approvals.Replays())
 	}
 	wantCallerCode(t, b.testBroker, sess, "ExpiredToken")
-	got = requestOf(t, mustShortfuse(t, b.testBroker, b.users["alice"], "GetRequest", jsonBody(t, map[string]any{"Code": code})))
+	got = requestOf(t, b.call(t, "alice", "GetRequest", map[string]any{"Code": code}))
 	if got["Status"] != "redeemed" || got["Replays"] != float64(1) {
 		t.Errorf("after replay: %v", got)
 	}
@@ -296,13 +307,13 @@ func TestApprovalNOfM(t *testing.T) {
 	code, k := b.ask(t, releaseRole, nil)
 
 	// carol may assume the role but is not in the approvers group.
-	wantShortfuseError(t, b.testBroker, b.users["carol"], "ApproveRequest", jsonBody(t, map[string]any{"Code": code, "TokenCode": b.code(t, "carol")}), "AccessDeniedException")
+	b.refused(t, "carol", "ApproveRequest", map[string]any{"Code": code, "TokenCode": b.code(t, "carol")}, "AccessDeniedException")
 
 	first := requestOf(t, b.approve(t, "alice", code, nil))
 	if first["Status"] != "pending" || len(first["Approvals"].([]any)) != 1 {
 		t.Fatalf("after alice: %v", first)
 	}
-	wantShortfuseError(t, b.testBroker, b.users["jenkins"], "RedeemRequest", jsonBody(t, map[string]any{"Code": code, "Proof": k.Proof(code)}), "InvalidRequestException")
+	b.refused(t, "jenkins", "RedeemRequest", map[string]any{"Code": code, "Proof": k.Proof(code)}, "InvalidRequestException")
 	second := requestOf(t, b.approve(t, "bob", code, nil))
 	if second["Status"] != "approved" {
 		t.Fatalf("after bob: %v", second)
@@ -317,12 +328,12 @@ func TestApprovalNOfM(t *testing.T) {
 		t.Errorf("session lasts %s", d)
 	}
 	// Both approvers may take their line of sight back.
-	out := mustShortfuse(t, b.testBroker, b.users["alice"], "RevokeRequestSession", jsonBody(t, map[string]any{"Code": code}))
+	out := b.call(t, "alice", "RevokeRequestSession", map[string]any{"Code": code})
 	if out["AccessKeyId"] != sess.AccessKeyID {
 		t.Errorf("RevokeRequestSession() = %v", out)
 	}
 	wantCallerCode(t, b.testBroker, sess, "ExpiredToken")
-	wantShortfuseError(t, b.testBroker, b.users["dave"], "RevokeRequestSession", jsonBody(t, map[string]any{"Code": code}), "ResourceNotFoundException")
+	b.refused(t, "dave", "RevokeRequestSession", map[string]any{"Code": code}, "ResourceNotFoundException")
 }
 
 func TestApprovalDuplicateApprover(t *testing.T) {
@@ -330,7 +341,7 @@ func TestApprovalDuplicateApprover(t *testing.T) {
 	code, _ := b.ask(t, releaseRole, nil)
 	b.approve(t, "alice", code, nil)
 	// A second approval by alice, with a fresh code, does not count.
-	wantShortfuseError(t, b.testBroker, b.users["alice"], "ApproveRequest", jsonBody(t, map[string]any{"Code": code, "TokenCode": b.code(t, "alice")}), "InvalidRequestException")
+	b.refused(t, "alice", "ApproveRequest", map[string]any{"Code": code, "TokenCode": b.code(t, "alice")}, "InvalidRequestException")
 	// Nor does one signed with her MFA session.
 	sess, err := b.sts(b.users["alice"]).GetSessionToken(context.Background(), &sts.GetSessionTokenInput{
 		SerialNumber: aws.String("arn:aws:iam::" + apAccount + ":mfa/alice-phone"), TokenCode: aws.String(b.code(t, "alice")),
@@ -338,7 +349,7 @@ func TestApprovalDuplicateApprover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantShortfuseError(t, b.testBroker, sessionCreds(sess), "ApproveRequest", jsonBody(t, map[string]any{"Code": code}), "InvalidRequestException")
+	wantShortfuseError(t, b.testBroker, sessionCreds(sess.Credentials), "ApproveRequest", jsonBody(t, map[string]any{"Code": code}), "InvalidRequestException")
 	// bob's approval, signed with his MFA session (no code in the call),
 	// completes it.
 	bs, err := b.sts(b.users["bob"]).GetSessionToken(context.Background(), &sts.GetSessionTokenInput{
@@ -347,7 +358,7 @@ func TestApprovalDuplicateApprover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := requestOf(t, mustShortfuse(t, b.testBroker, sessionCreds(bs), "ApproveRequest", jsonBody(t, map[string]any{"Code": code})))
+	out := requestOf(t, mustShortfuse(t, b.testBroker, sessionCreds(bs.Credentials), "ApproveRequest", jsonBody(t, map[string]any{"Code": code})))
 	if out["Status"] != "approved" {
 		t.Fatalf("after bob: %v", out)
 	}
@@ -357,7 +368,7 @@ func TestApprovalDuplicateApprover(t *testing.T) {
 		t.Fatal(err)
 	}
 	code2, _ := b.ask(t, deployRole, nil)
-	wantShortfuseError(t, b.testBroker, sessionCreds(plain), "ApproveRequest", jsonBody(t, map[string]any{"Code": code2}), "AccessDeniedException")
+	wantShortfuseError(t, b.testBroker, sessionCreds(plain.Credentials), "ApproveRequest", jsonBody(t, map[string]any{"Code": code2}), "AccessDeniedException")
 }
 
 func TestApprovalMisconfigured(t *testing.T) {
@@ -384,32 +395,32 @@ func TestApprovalMisconfigured(t *testing.T) {
 	if err := b.iam.TagRole(context.Background(), "deploy", []iam.Tag{{Key: approvals.TagRequired, Value: "0"}}); err != nil {
 		t.Fatal(err)
 	}
-	wantShortfuseError(t, b.testBroker, b.users["alice"], "ApproveRequest", jsonBody(t, map[string]any{"Code": code, "TokenCode": b.code(t, "alice")}), "AccessDeniedException")
+	b.refused(t, "alice", "ApproveRequest", map[string]any{"Code": code, "TokenCode": b.code(t, "alice")}, "AccessDeniedException")
 
 	// Unapproved requests expire at the end of the window.
 	code, k := b.ask(t, "arn:aws:iam::"+apAccount+":role/shortwait", map[string]any{"DurationSeconds": 600})
 	b.clock.Shift(61 * time.Second)
-	got := requestOf(t, mustShortfuse(t, b.testBroker, b.users["jenkins"], "GetRequest", jsonBody(t, map[string]any{"Code": code})))
+	got := requestOf(t, b.call(t, "jenkins", "GetRequest", map[string]any{"Code": code}))
 	if got["Status"] != "expired" {
 		t.Fatalf("after the window: %v", got)
 	}
-	wantShortfuseError(t, b.testBroker, b.users["bob"], "ApproveRequest", jsonBody(t, map[string]any{"Code": code, "TokenCode": b.code(t, "bob")}), "InvalidRequestException")
-	wantShortfuseError(t, b.testBroker, b.users["jenkins"], "RedeemRequest", jsonBody(t, map[string]any{"Code": code, "Proof": k.Proof(code)}), "InvalidRequestException")
+	b.refused(t, "bob", "ApproveRequest", map[string]any{"Code": code, "TokenCode": b.code(t, "bob")}, "InvalidRequestException")
+	b.refused(t, "jenkins", "RedeemRequest", map[string]any{"Code": code, "Proof": k.Proof(code)}, "InvalidRequestException")
 }
 
 func TestApprovalDenyAndWithdraw(t *testing.T) {
 	b := newApprovalBroker(t, nil)
 	code, k := b.ask(t, deployRole, nil)
-	wantShortfuseError(t, b.testBroker, b.users["dave"], "DenyRequest", jsonBody(t, map[string]any{"Code": code}), "ResourceNotFoundException")
-	out := requestOf(t, mustShortfuse(t, b.testBroker, b.users["bob"], "DenyRequest", jsonBody(t, map[string]any{"Code": code, "Reason": "not on a Friday"})))
+	b.refused(t, "dave", "DenyRequest", map[string]any{"Code": code}, "ResourceNotFoundException")
+	out := requestOf(t, b.call(t, "bob", "DenyRequest", map[string]any{"Code": code, "Reason": "not on a Friday"}))
 	if out["Status"] != "denied" || out["DenyReason"] != "not on a Friday" {
 		t.Fatalf("DenyRequest() = %v", out)
 	}
-	wantShortfuseError(t, b.testBroker, b.users["jenkins"], "RedeemRequest", jsonBody(t, map[string]any{"Code": code, "Proof": k.Proof(code)}), "InvalidRequestException")
+	b.refused(t, "jenkins", "RedeemRequest", map[string]any{"Code": code, "Proof": k.Proof(code)}, "InvalidRequestException")
 
 	// The requester withdraws its own request.
 	code2, _ := b.ask(t, deployRole, nil)
-	out = requestOf(t, mustShortfuse(t, b.testBroker, b.users["jenkins"], "DenyRequest", jsonBody(t, map[string]any{"Code": code2})))
+	out = requestOf(t, b.call(t, "jenkins", "DenyRequest", map[string]any{"Code": code2}))
 	if out["Status"] != "denied" {
 		t.Fatalf("withdraw: %v", out)
 	}
@@ -439,7 +450,7 @@ func TestCreateRequestRefusals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := good()
 			tc.mod(m)
-			wantShortfuseError(t, b.testBroker, b.users[tc.user], "CreateRequest", jsonBody(t, m), tc.code)
+			b.refused(t, tc.user, "CreateRequest", m, tc.code)
 		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/oidc"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 )
 
 // shortfuse.SetOpenIDConnectProviderJWKS stores an OpenID Connect
@@ -18,6 +19,8 @@ import (
 // ("JWKS": "" removes the stored set; keys come from the issuer again)
 // Response: {"OpenIDConnectProviderArn": "arn:…", "KeyIds": ["…"]}
 
+// setOIDCJWKSInput is decoded strictly (jsonOp): a member whose name
+// differs only by case ("Jwks") is refused, never read as JWKS.
 type setOIDCJWKSInput struct {
 	OpenIDConnectProviderArn *string `json:"OpenIDConnectProviderArn"`
 	JWKS                     *string `json:"JWKS"`
@@ -28,14 +31,8 @@ type setOIDCJWKSOutput struct {
 	KeyIds                   []string `json:"KeyIds"`
 }
 
-func handleSetOpenIDConnectProviderJWKS(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
-		var in setOIDCJWKSInput
-		// Strict: a member whose name differs only by case ("Jwks") is
-		// refused, never read as this one.
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
+func handleSetOpenIDConnectProviderJWKS(s *Server) rpc.Handler {
+	return jsonOp(func(ctx context.Context, r *rpc.Request, in *setOIDCJWKSInput) (any, error) {
 		if in.OpenIDConnectProviderArn == nil || len(*in.OpenIDConnectProviderArn) < 20 || len(*in.OpenIDConnectProviderArn) > 2048 {
 			return nil, &awsapi.Error{Code: awsapi.CodeInvalidParameter, Message: "OpenIDConnectProviderArn must be the ARN of an OpenID Connect provider"}
 		}
@@ -60,5 +57,5 @@ func handleSetOpenIDConnectProviderJWKS(s *Server) Handler {
 		}
 		r.Log().Info("OpenID Connect provider key set changed", "provider", arn, "by", r.Caller.ARN, "keys", len(out.KeyIds))
 		return out, nil
-	}
+	})
 }

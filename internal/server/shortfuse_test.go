@@ -53,7 +53,7 @@ func (b *testBroker) sessionToken(t *testing.T) aws.Credentials {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sessionCreds(out)
+	return sessionCreds(out.Credentials)
 }
 
 func wantCallerCode(t *testing.T, b *testBroker, c aws.Credentials, want string) {
@@ -133,7 +133,7 @@ func TestMaxUses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := aws.Credentials{AccessKeyID: *out.Credentials.AccessKeyId, SecretAccessKey: *out.Credentials.SecretAccessKey, SessionToken: *out.Credentials.SessionToken}
+	c := sessionCreds(out.Credentials)
 	for i := range 3 {
 		if _, err := b.sts(c).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
 			t.Fatalf("use %d: %v", i+1, err)

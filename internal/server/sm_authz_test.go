@@ -66,11 +66,7 @@ func TestSecretsAuthorization(t *testing.T) {
 		_, err := c.GetSecretValue(ctx, in)
 		return err
 	}
-	tests := []struct {
-		name string
-		call func() error
-		want string
-	}{
+	runCodeSteps(t, []codeStep{
 		{"ok/recipe-policy-by-name", func() error { return get(reader, "/prod/exampleCredential", "") }, ""},
 		{"ok/recipe-policy-by-full-arn", func() error { return get(reader, prodARN, "") }, ""},
 		{"ok/recipe-policy-by-partial-arn", func() error {
@@ -79,22 +75,10 @@ func TestSecretsAuthorization(t *testing.T) {
 		{"ok/recipe-policy-missing-prod-secret-is-not-found", func() error { return get(reader, "/prod/missing", "") }, "ResourceNotFoundException"},
 		{"fail/recipe-policy-staging", func() error { return get(reader, "/staging/exampleCredential", "") }, "AccessDeniedException"},
 		{"fail/recipe-policy-missing-staging-looks-denied", func() error { return get(reader, "/staging/missing", "") }, "AccessDeniedException"},
-		{"fail/recipe-policy-put", func() error {
-			_, err := reader.PutSecretValue(ctx, &sdksm.PutSecretValueInput{SecretId: aws.String("/prod/exampleCredential"), SecretString: aws.String("x")})
-			return err
-		}, "AccessDeniedException"},
-		{"fail/recipe-policy-describe", func() error {
-			_, err := reader.DescribeSecret(ctx, &sdksm.DescribeSecretInput{SecretId: aws.String("/prod/exampleCredential")})
-			return err
-		}, "AccessDeniedException"},
-		{"fail/recipe-policy-list", func() error {
-			_, err := reader.ListSecrets(ctx, &sdksm.ListSecretsInput{})
-			return err
-		}, "AccessDeniedException"},
-		{"fail/recipe-policy-random-password", func() error {
-			_, err := reader.GetRandomPassword(ctx, &sdksm.GetRandomPasswordInput{})
-			return err
-		}, "AccessDeniedException"},
+		{"fail/recipe-policy-put", sdkStep(ctx, reader.PutSecretValue, &sdksm.PutSecretValueInput{SecretId: aws.String("/prod/exampleCredential"), SecretString: aws.String("x")}), "AccessDeniedException"},
+		{"fail/recipe-policy-describe", sdkStep(ctx, reader.DescribeSecret, &sdksm.DescribeSecretInput{SecretId: aws.String("/prod/exampleCredential")}), "AccessDeniedException"},
+		{"fail/recipe-policy-list", sdkStep(ctx, reader.ListSecrets, &sdksm.ListSecretsInput{}), "AccessDeniedException"},
+		{"fail/recipe-policy-random-password", sdkStep(ctx, reader.GetRandomPassword, &sdksm.GetRandomPasswordInput{}), "AccessDeniedException"},
 		{"ok/resource-tag", func() error { return get(tagged, "/team/ci", "") }, ""},
 		{"fail/resource-tag-other-value", func() error { return get(tagged, "/team/web", "") }, "AccessDeniedException"},
 		{"fail/resource-tag-untagged", func() error { return get(tagged, "/prod/exampleCredential", "") }, "AccessDeniedException"},
@@ -106,36 +90,13 @@ func TestSecretsAuthorization(t *testing.T) {
 		{"ok/resource-policy-allows", func() error { return get(viaResource, "/shared/token", "") }, ""},
 		{"fail/resource-policy-only-for-that-secret", func() error { return get(viaResource, "/prod/exampleCredential", "") }, "AccessDeniedException"},
 		{"fail/resource-policy-deny-beats-identity-allow", func() error { return get(stageDeny, "/shared/token", "") }, "AccessDeniedException"},
-		{"ok/request-tag", func() error {
-			_, err := creator.CreateSecret(ctx, &sdksm.CreateSecretInput{Name: aws.String("/team/new"), Tags: []smtypes.Tag{tag("team", "ci")}})
-			return err
-		}, ""},
-		{"fail/request-tag-other-value", func() error {
-			_, err := creator.CreateSecret(ctx, &sdksm.CreateSecretInput{Name: aws.String("/team/new2"), Tags: []smtypes.Tag{tag("team", "web")}})
-			return err
-		}, "AccessDeniedException"},
-		{"fail/request-tag-extra-key", func() error {
-			_, err := creator.CreateSecret(ctx, &sdksm.CreateSecretInput{Name: aws.String("/team/new3"), Tags: []smtypes.Tag{tag("team", "ci"), tag("owner", "x")}})
-			return err
-		}, "AccessDeniedException"},
-		{"fail/request-tag-none", func() error {
-			_, err := creator.CreateSecret(ctx, &sdksm.CreateSecretInput{Name: aws.String("/team/new4")})
-			return err
-		}, "AccessDeniedException"},
-		{"ok/name-condition", func() error {
-			_, err := namer.DescribeSecret(ctx, &sdksm.DescribeSecretInput{SecretId: aws.String("/team/web")})
-			return err
-		}, ""},
-		{"fail/name-condition", func() error {
-			_, err := namer.DescribeSecret(ctx, &sdksm.DescribeSecretInput{SecretId: aws.String("/prod/exampleCredential")})
-			return err
-		}, "AccessDeniedException"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			wantCode(t, "call", tt.call(), tt.want)
-		})
-	}
+		{"ok/request-tag", sdkStep(ctx, creator.CreateSecret, &sdksm.CreateSecretInput{Name: aws.String("/team/new"), Tags: []smtypes.Tag{tag("team", "ci")}}), ""},
+		{"fail/request-tag-other-value", sdkStep(ctx, creator.CreateSecret, &sdksm.CreateSecretInput{Name: aws.String("/team/new2"), Tags: []smtypes.Tag{tag("team", "web")}}), "AccessDeniedException"},
+		{"fail/request-tag-extra-key", sdkStep(ctx, creator.CreateSecret, &sdksm.CreateSecretInput{Name: aws.String("/team/new3"), Tags: []smtypes.Tag{tag("team", "ci"), tag("owner", "x")}}), "AccessDeniedException"},
+		{"fail/request-tag-none", sdkStep(ctx, creator.CreateSecret, &sdksm.CreateSecretInput{Name: aws.String("/team/new4")}), "AccessDeniedException"},
+		{"ok/name-condition", sdkStep(ctx, namer.DescribeSecret, &sdksm.DescribeSecretInput{SecretId: aws.String("/team/web")}), ""},
+		{"fail/name-condition", sdkStep(ctx, namer.DescribeSecret, &sdksm.DescribeSecretInput{SecretId: aws.String("/prod/exampleCredential")}), "AccessDeniedException"},
+	})
 
 	// A denied caller learns nothing about existence: the two refusals
 	// read the same but for the name the caller gave.
@@ -194,7 +155,7 @@ func TestSecretsSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess := b.sm(aws.Credentials{AccessKeyID: *st.Credentials.AccessKeyId, SecretAccessKey: *st.Credentials.SecretAccessKey, SessionToken: *st.Credentials.SessionToken})
+	sess := b.sm(sessionCreds(st.Credentials))
 	gv, err := sess.GetSecretValue(ctx, &sdksm.GetSecretValueInput{SecretId: aws.String("/prod/exampleCredential")})
 	if err != nil || aws.ToString(gv.SecretString) != "v/prod/exampleCredential" {
 		t.Fatalf("session GetSecretValue = %v", err)
@@ -213,7 +174,7 @@ func TestSecretsSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	role := b.sm(aws.Credentials{AccessKeyID: *ar.Credentials.AccessKeyId, SecretAccessKey: *ar.Credentials.SecretAccessKey, SessionToken: *ar.Credentials.SessionToken})
+	role := b.sm(sessionCreds(ar.Credentials))
 	if _, err := role.GetSecretValue(ctx, &sdksm.GetSecretValueInput{SecretId: aws.String("/prod/exampleCredential")}); err != nil {
 		t.Errorf("role GetSecretValue = %v", err)
 	}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdksm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -85,42 +83,75 @@ type dynBroker struct {
 	secret *secrets.Service
 }
 
-func newDynBroker(t *testing.T) *dynBroker {
+// newAuditedSMBroker starts the broker with Secrets Manager on the real
+// clock, auditing to memory and logging at debug level; plane adds to its
+// dependencies the services of the plane under test, made over b's core,
+// secrets and audit.
+func newAuditedSMBroker(t *testing.T, plane func(b *dynBroker, logger *slog.Logger, deps *Deps)) *dynBroker {
 	t.Helper()
 	core := newTestCore(t, smAccount, nil)
-	svc := secrets.New(core.st, core.sealer, smAccount, "us-east-1", time.Now, rand.Reader)
-	logs := &testutil.Buffer{}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	eng := &recordingEngine{created: map[string][]string{}, until: map[string]time.Time{}}
-	au := &memAudit{}
-	dbc := dbcred.New(dbcred.Options{
-		Store: core.st, Sealer: core.sealer, Engines: map[string]dbcred.Engine{dbcred.EnginePostgres: eng},
-		Master: smapi.MasterReader(svc), Live: core.reg.Live, Audit: smapi.LeaseAuditor(au, smAccount, "us-east-1"), Replica: dbcred.Replica{Logger: logger},
-	})
+	logs, logger := debugLog()
+	b := &dynBroker{admin: core.admin, audit: &memAudit{}, logs: logs, core: core, secret: core.secretsService(time.Now)}
 	deps := core.deps()
-	deps.Secrets, deps.DBCred = svc, dbc
-	srv := New(Config{Account: smAccount, Region: "us-east-1", Logger: logger, Audit: au, Redactor: audit.NewRedactor(make([]byte, 32))}, deps)
-	return &dynBroker{url: newTestServer(t, srv), admin: core.admin, eng: eng, dbc: dbc, audit: au, logs: logs, core: core, secret: svc}
+	deps.Secrets = b.secret
+	plane(b, logger, &deps)
+	srv := New(Config{Account: smAccount, Region: "us-east-1", Logger: logger, Audit: b.audit, Redactor: audit.NewRedactor(make([]byte, 32))}, deps)
+	b.url = newTestServer(t, srv)
+	return b
+}
+
+// newDynBroker is the broker with dynamic secrets on a recording database.
+func newDynBroker(t *testing.T) *dynBroker {
+	t.Helper()
+	return newAuditedSMBroker(t, func(b *dynBroker, logger *slog.Logger, deps *Deps) {
+		b.eng = &recordingEngine{created: map[string][]string{}, until: map[string]time.Time{}}
+		b.dbc = dbcred.New(dbcred.Options{
+			Store: b.core.st, Sealer: b.core.sealer, Engines: map[string]dbcred.Engine{dbcred.EnginePostgres: b.eng},
+			Master: smapi.MasterReader(b.secret), Live: b.core.reg.Live, Audit: smapi.LeaseAuditor(b.audit, smAccount, "us-east-1"), Replica: dbcred.Replica{Logger: logger},
+		})
+		deps.DBCred = b.dbc
+	})
 }
 
 func (b *dynBroker) sm(c aws.Credentials) *sdksm.Client {
-	return sdksm.New(sdksm.Options{Region: "us-east-1", BaseEndpoint: aws.String(b.url), Credentials: credentials.StaticCredentialsProvider{Value: c}, RetryMaxAttempts: 1})
+	return sdksm.NewFromConfig(sdkConfig(b.url, c))
 }
 
 const testMasterPW = "Th3-Master-Passw0rd"
+
+// createMasterSecret creates, with c, the secret /prod/db-master: the
+// master credentials of the database, password testMasterPW. It returns
+// its ARN.
+func createMasterSecret(t *testing.T, c *sdksm.Client) string {
+	t.Helper()
+	master, err := c.CreateSecret(context.Background(), &sdksm.CreateSecretInput{Name: aws.String("/prod/db-master"),
+		SecretString: aws.String(`{"engine":"postgres","host":"db.internal","port":5432,"username":"master","password":"` + testMasterPW + `","dbname":"app"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(master.ARN)
+}
+
+// leaseLogin reads, with c, the database login that the dynamic secret
+// /prod/db issues to c's session.
+func leaseLogin(t *testing.T, c *sdksm.Client) (login struct{ Username, Password string }) {
+	t.Helper()
+	v, err := c.GetSecretValue(context.Background(), &sdksm.GetSecretValueInput{SecretId: aws.String("/prod/db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = json.Unmarshal([]byte(aws.ToString(v.SecretString)), &login)
+	return login
+}
 
 // TestDynamicSecretAttacks: what a reader of a dynamic secret may try.
 func TestDynamicSecretAttacks(t *testing.T) {
 	b := newDynBroker(t)
 	ctx := context.Background()
 	sm := b.sm(b.admin)
-	master, err := sm.CreateSecret(ctx, &sdksm.CreateSecretInput{Name: aws.String("/prod/db-master"),
-		SecretString: aws.String(`{"engine":"postgres","host":"db.internal","port":5432,"username":"master","password":"` + testMasterPW + `","dbname":"app"}`)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = sm.CreateSecret(ctx, &sdksm.CreateSecretInput{Name: aws.String("/prod/db"),
-		SecretString: aws.String(`{"masterarn":"` + aws.ToString(master.ARN) + `","grants":["app_reader"]}`),
+	masterARN := createMasterSecret(t, sm)
+	_, err := sm.CreateSecret(ctx, &sdksm.CreateSecretInput{Name: aws.String("/prod/db"),
+		SecretString: aws.String(`{"masterarn":"` + masterARN + `","grants":["app_reader"]}`),
 		Tags:         []smtypes.Tag{{Key: aws.String("shortfuse:dynamic"), Value: aws.String("true")}}})
 	if err != nil {
 		t.Fatal(err)
@@ -130,12 +161,12 @@ func TestDynamicSecretAttacks(t *testing.T) {
 	sb := &smBroker{url: b.url, admin: b.admin}
 	reader := sb.user(t, "reader", `{"Version":"2012-10-17","Statement":[
 		{"Effect":"Allow","Action":["secretsmanager:GetSecretValue","secretsmanager:CreateSecret","secretsmanager:PutSecretValue","secretsmanager:TagResource"],"Resource":"*"},
-		{"Effect":"Deny","Action":"secretsmanager:GetSecretValue","Resource":"`+aws.ToString(master.ARN)+`"}]}`)
+		{"Effect":"Deny","Action":"secretsmanager:GetSecretValue","Resource":"`+masterARN+`"}]}`)
 	out, err := sb.sts(reader).GetSessionToken(ctx, &sts.GetSessionTokenInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	job := sessionCreds(out)
+	job := sessionCreds(out.Credentials)
 	jobSM := b.sm(job)
 
 	t.Run("reads-without-the-master", func(t *testing.T) {
@@ -147,7 +178,7 @@ func TestDynamicSecretAttacks(t *testing.T) {
 		if strings.Contains(s, testMasterPW) || strings.Contains(s, "masterarn") || strings.Contains(s, "grants") {
 			t.Fatalf("the value leaks configuration: %s", s)
 		}
-		if _, err := jobSM.GetSecretValue(ctx, &sdksm.GetSecretValueInput{SecretId: master.ARN}); err == nil {
+		if _, err := jobSM.GetSecretValue(ctx, &sdksm.GetSecretValueInput{SecretId: aws.String(masterARN)}); err == nil {
 			t.Fatal("the job read the master")
 		}
 	})
@@ -175,19 +206,19 @@ func TestDynamicSecretAttacks(t *testing.T) {
 
 	t.Run("cannot-configure-with-an-unreadable-master", func(t *testing.T) {
 		_, err := jobSM.CreateSecret(ctx, &sdksm.CreateSecretInput{Name: aws.String("/evil/db"),
-			SecretString: aws.String(`{"masterarn":"` + aws.ToString(master.ARN) + `","grants":["app_owner"]}`),
+			SecretString: aws.String(`{"masterarn":"` + masterARN + `","grants":["app_owner"]}`),
 			Tags:         []smtypes.Tag{{Key: aws.String("shortfuse:dynamic"), Value: aws.String("true")}}})
 		wantCode(t, "CreateSecret with the master", err, "AccessDeniedException")
 		// Nor by writing a configuration into a static secret, then tagging it.
 		if _, err := jobSM.CreateSecret(ctx, &sdksm.CreateSecretInput{Name: aws.String("/evil/two"),
-			SecretString: aws.String(`{"masterarn":"` + aws.ToString(master.ARN) + `","grants":["app_owner"]}`)}); err != nil {
+			SecretString: aws.String(`{"masterarn":"` + masterARN + `","grants":["app_owner"]}`)}); err != nil {
 			t.Fatal(err)
 		}
 		_, err = jobSM.TagResource(ctx, &sdksm.TagResourceInput{SecretId: aws.String("/evil/two"), Tags: []smtypes.Tag{{Key: aws.String("shortfuse:dynamic"), Value: aws.String("true")}}})
 		wantCode(t, "TagResource making it dynamic", err, "AccessDeniedException")
 		// Nor by changing an existing dynamic secret's grants.
 		_, err = jobSM.PutSecretValue(ctx, &sdksm.PutSecretValueInput{SecretId: aws.String("/prod/db"),
-			SecretString: aws.String(`{"masterarn":"` + aws.ToString(master.ARN) + `","grants":["app_owner"]}`)})
+			SecretString: aws.String(`{"masterarn":"` + masterARN + `","grants":["app_owner"]}`)})
 		wantCode(t, "PutSecretValue with new grants", err, "AccessDeniedException")
 	})
 
@@ -197,7 +228,7 @@ func TestDynamicSecretAttacks(t *testing.T) {
 			t.Fatal(err)
 		}
 		v1, _ := jobSM.GetSecretValue(ctx, &sdksm.GetSecretValueInput{SecretId: aws.String("/prod/db")})
-		v2, err := b.sm(sessionCreds(out2)).GetSecretValue(ctx, &sdksm.GetSecretValueInput{SecretId: aws.String("/prod/db")})
+		v2, err := b.sm(sessionCreds(out2.Credentials)).GetSecretValue(ctx, &sdksm.GetSecretValueInput{SecretId: aws.String("/prod/db")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,9 +238,7 @@ func TestDynamicSecretAttacks(t *testing.T) {
 	})
 
 	t.Run("no-password-in-audit-or-logs", func(t *testing.T) {
-		v, _ := jobSM.GetSecretValue(ctx, &sdksm.GetSecretValueInput{SecretId: aws.String("/prod/db")})
-		var cred struct{ Password string }
-		_ = json.Unmarshal([]byte(aws.ToString(v.SecretString)), &cred)
+		cred := leaseLogin(t, jobSM)
 		if cred.Password == "" {
 			t.Fatal("no password")
 		}
@@ -225,9 +254,7 @@ func TestDynamicSecretAttacks(t *testing.T) {
 	})
 
 	t.Run("dropped-with-the-session", func(t *testing.T) {
-		v, _ := jobSM.GetSecretValue(ctx, &sdksm.GetSecretValueInput{SecretId: aws.String("/prod/db")})
-		var cred struct{ Username string }
-		_ = json.Unmarshal([]byte(aws.ToString(v.SecretString)), &cred)
+		cred := leaseLogin(t, jobSM)
 		if err := b.core.reg.Revoke(ctx, job.AccessKeyID, "test", time.Now()); err != nil {
 			t.Fatal(err)
 		}

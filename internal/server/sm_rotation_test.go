@@ -2,25 +2,20 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdksm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
-	"github.com/shortfuse/shortfuse/internal/audit"
 	"github.com/shortfuse/shortfuse/internal/dbcred"
 	"github.com/shortfuse/shortfuse/internal/rotation"
-	"github.com/shortfuse/shortfuse/internal/secrets"
 	"github.com/shortfuse/shortfuse/internal/smapi"
-	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 // memDB is a database of users and passwords that can rotate.
@@ -69,32 +64,21 @@ func (d *memDB) SetUserPassword(_ context.Context, m *dbcred.Master, user, _ str
 // CancelRotateSecret through the SDK, and what a caller allowed to rotate
 // but not to read can learn (nothing).
 func TestRotateSecretAPI(t *testing.T) {
-	core := newTestCore(t, smAccount, nil)
-	svc := secrets.New(core.st, core.sealer, smAccount, "us-east-1", time.Now, rand.Reader)
-	logs := &testutil.Buffer{}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	au := &memAudit{}
 	db := &memDB{pw: map[string]string{"app": "Old-App-Passw0rd", "master": testMasterPW}}
-	rot := rotation.New(rotation.Options{Secrets: svc, Rotators: map[string]dbcred.Rotator{"postgres": db},
-		Audit: smapi.RotationAuditor(au, smAccount, "us-east-1"), Replica: dbcred.Replica{Owner: "test", Logger: logger}})
-	deps := core.deps()
-	deps.Secrets, deps.Rotation = svc, rot
-	srv := New(Config{Account: smAccount, Region: "us-east-1", Logger: logger, Audit: au, Redactor: audit.NewRedactor(make([]byte, 32))}, deps)
-	b := &dynBroker{url: newTestServer(t, srv), admin: core.admin}
+	b := newAuditedSMBroker(t, func(b *dynBroker, logger *slog.Logger, deps *Deps) {
+		deps.Rotation = rotation.New(rotation.Options{Secrets: b.secret, Rotators: map[string]dbcred.Rotator{"postgres": db},
+			Audit: smapi.RotationAuditor(b.audit, smAccount, "us-east-1"), Replica: dbcred.Replica{Owner: "test", Logger: logger}})
+	})
 	sb := &smBroker{url: b.url, admin: b.admin}
 	ctx := context.Background()
 	admin := b.sm(b.admin)
-	master, err := admin.CreateSecret(ctx, &sdksm.CreateSecretInput{Name: aws.String("/prod/db-master"),
-		SecretString: aws.String(`{"engine":"postgres","host":"db.internal","port":5432,"username":"master","password":"` + testMasterPW + `","dbname":"app"}`)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	masterARN := createMasterSecret(t, admin)
 	if _, err := admin.CreateSecret(ctx, &sdksm.CreateSecretInput{Name: aws.String("/prod/db"),
 		SecretString: aws.String(`{"engine":"postgres","host":"db.internal","port":5432,"username":"app","password":"Old-App-Passw0rd","dbname":"app"}`)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := admin.CreateSecret(ctx, &sdksm.CreateSecretInput{Name: aws.String("/prod/db-alt"),
-		SecretString: aws.String(`{"engine":"postgres","host":"db.internal","port":5432,"username":"app2","password":"x","dbname":"app","masterarn":"` + aws.ToString(master.ARN) + `"}`)}); err != nil {
+		SecretString: aws.String(`{"engine":"postgres","host":"db.internal","port":5432,"username":"app2","password":"x","dbname":"app","masterarn":"` + masterARN + `"}`)}); err != nil {
 		t.Fatal(err)
 	}
 	rotator := b.sm(sb.user(t, "rotator", `{"Version":"2012-10-17","Statement":[
@@ -102,7 +86,7 @@ func TestRotateSecretAPI(t *testing.T) {
 	outsider := b.sm(sb.user(t, "outsider", `{"Version":"2012-10-17","Statement":[
 		{"Effect":"Allow","Action":["secretsmanager:DescribeSecret"],"Resource":"*"}]}`))
 
-	_, err = outsider.RotateSecret(ctx, &sdksm.RotateSecretInput{SecretId: aws.String("/prod/db"), RotationRules: &smtypes.RotationRulesType{AutomaticallyAfterDays: aws.Int64(1)}})
+	_, err := outsider.RotateSecret(ctx, &sdksm.RotateSecretInput{SecretId: aws.String("/prod/db"), RotationRules: &smtypes.RotationRulesType{AutomaticallyAfterDays: aws.Int64(1)}})
 	wantCode(t, "RotateSecret without secretsmanager:RotateSecret", err, "AccessDeniedException")
 	_, err = outsider.CancelRotateSecret(ctx, &sdksm.CancelRotateSecretInput{SecretId: aws.String("/prod/db")})
 	wantCode(t, "CancelRotateSecret without secretsmanager:CancelRotateSecret", err, "AccessDeniedException")
@@ -159,13 +143,13 @@ func TestRotateSecretAPI(t *testing.T) {
 		t.Errorf("after CancelRotateSecret: enabled %v, next %v", d.RotationEnabled, d.NextRotationDate)
 	}
 	// Nowhere a password: audit records and logs.
-	text := au.text(t) + logs.String()
+	text := b.audit.text(t) + b.logs.String()
 	for _, pw := range append([]string{"Old-App-Passw0rd", testMasterPW}, db.seen...) {
 		if strings.Contains(text, pw) {
 			t.Errorf("a password is in the audit records or logs")
 		}
 	}
-	if !strings.Contains(au.text(t), "RotationSucceeded") {
+	if !strings.Contains(b.audit.text(t), "RotationSucceeded") {
 		t.Error("no RotationSucceeded audit record")
 	}
 }

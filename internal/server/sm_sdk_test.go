@@ -3,9 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
-	"log/slog"
 	"maps"
 	"net/http/httptest"
 	"slices"
@@ -15,7 +13,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdkiam "github.com/aws/aws-sdk-go-v2/service/iam"
 	sdksm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
@@ -43,9 +40,8 @@ func newSMBroker(t testing.TB) *smBroker {
 	t.Helper()
 	core := newTestCore(t, smAccount, nil)
 	smClock := &testutil.Clock{}
-	svc := secrets.New(core.st, core.sealer, smAccount, "us-east-1", smClock.Now, rand.Reader)
-	logs := &testutil.Buffer{}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	svc := core.secretsService(smClock.Now)
+	logs, logger := debugLog()
 	deps := core.deps()
 	deps.Secrets = svc
 	srv := New(Config{Account: smAccount, Region: "us-east-1", Logger: logger}, deps)
@@ -54,30 +50,15 @@ func newSMBroker(t testing.TB) *smBroker {
 }
 
 func (b *smBroker) sm(c aws.Credentials) *sdksm.Client {
-	return sdksm.New(sdksm.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(b.url),
-		Credentials:      credentials.StaticCredentialsProvider{Value: c},
-		RetryMaxAttempts: 1,
-	})
+	return sdksm.NewFromConfig(sdkConfig(b.url, c))
 }
 
 func (b *smBroker) iam() *sdkiam.Client {
-	return sdkiam.New(sdkiam.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(b.url),
-		Credentials:      credentials.StaticCredentialsProvider{Value: b.admin},
-		RetryMaxAttempts: 1,
-	})
+	return sdkiam.NewFromConfig(sdkConfig(b.url, b.admin))
 }
 
 func (b *smBroker) sts(c aws.Credentials) *sts.Client {
-	return sts.New(sts.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(b.url),
-		Credentials:      credentials.StaticCredentialsProvider{Value: c},
-		RetryMaxAttempts: 1,
-	})
+	return sts.NewFromConfig(sdkConfig(b.url, c))
 }
 
 // user creates an IAM user with an inline policy and returns its key.
@@ -103,15 +84,7 @@ func sdkUser(t *testing.T, c *sdkiam.Client, name, policy string) aws.Credential
 	if err != nil {
 		t.Fatal(err)
 	}
-	return aws.Credentials{AccessKeyID: *k.AccessKey.AccessKeyId, SecretAccessKey: *k.AccessKey.SecretAccessKey}
-}
-
-// wantCode checks the error code of an SDK call.
-func wantCode(t *testing.T, what string, err error, code string) {
-	t.Helper()
-	if got := errCode(err); got != code {
-		t.Errorf("%s: error %q (%v), want %q", what, got, err, code)
-	}
+	return accessKeyCreds(k.AccessKey)
 }
 
 func stagesOf(t *testing.T, c *sdksm.Client, id string) map[string]string {
@@ -257,16 +230,13 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 	if len(lv.Versions) != 2 || aws.ToString(lv.ARN) != arn || aws.ToString(lv.Name) != "/prod/db" {
 		t.Errorf("ListSecretVersionIds = %+v", lv)
 	}
-	var all []string
 	pager := sdksm.NewListSecretVersionIdsPaginator(c, &sdksm.ListSecretVersionIdsInput{SecretId: aws.String("/prod/db"), IncludeDeprecated: aws.Bool(true), MaxResults: aws.Int32(1)})
-	for pager.HasMorePages() {
-		page, err := pager.NextPage(ctx)
-		must("ListSecretVersionIds page", err)
-		for _, v := range page.Versions {
-			all = append(all, aws.ToString(v.VersionId))
-			if v.CreatedDate == nil {
-				t.Error("version without CreatedDate")
-			}
+	var all []string
+	versions := allPages(t, "ListSecretVersionIds page", pager.HasMorePages, pager.NextPage, func(p *sdksm.ListSecretVersionIdsOutput) []smtypes.SecretVersionsListEntry { return p.Versions })
+	for _, v := range versions {
+		all = append(all, aws.ToString(v.VersionId))
+		if v.CreatedDate == nil {
+			t.Error("version without CreatedDate")
 		}
 	}
 	if got, want := strings.Join(all, ","), strings.Join([]string{v1, v2, v3}, ","); got != want {
@@ -317,14 +287,11 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 		_, err := c.CreateSecret(ctx, &sdksm.CreateSecretInput{Name: aws.String(n), SecretString: aws.String("v-" + n)})
 		must("CreateSecret "+n, err)
 	}
-	var names []string
 	lp := sdksm.NewListSecretsPaginator(c, &sdksm.ListSecretsInput{MaxResults: aws.Int32(2), SortBy: smtypes.SortByTypeName})
-	for lp.HasMorePages() {
-		page, err := lp.NextPage(ctx)
-		must("ListSecrets page", err)
-		for _, s := range page.SecretList {
-			names = append(names, aws.ToString(s.Name))
-		}
+	var names []string
+	listed := allPages(t, "ListSecrets page", lp.HasMorePages, lp.NextPage, func(p *sdksm.ListSecretsOutput) []smtypes.SecretListEntry { return p.SecretList })
+	for _, s := range listed {
+		names = append(names, aws.ToString(s.Name))
 	}
 	if got := strings.Join(names, ","); got != "/prod/api,/prod/db,/prod/empty,/staging/db" {
 		t.Errorf("ListSecrets by name = %s", got)

@@ -144,8 +144,8 @@ func credentialsShape(c sessiontoken.Credentials) stsCredentials {
 }
 
 // GetCallerIdentity needs no permission, as in AWS.
-func handleGetCallerIdentity() Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleGetCallerIdentity() rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		return &getCallerIdentityResult{UserID: r.Caller.UserID, Account: r.Caller.Account, Arn: r.Caller.ARN}, nil
 	}
 }
@@ -168,7 +168,7 @@ func validationError(format string, args ...any) error { return rpc.ValidationEr
 
 // mfa checks SerialNumber/TokenCode if given. It returns whether MFA was
 // presented and verified.
-func (s *Server) mfa(ctx context.Context, r *Request) (bool, error) {
+func (s *Server) mfa(ctx context.Context, r *rpc.Request) (bool, error) {
 	serial, hasSerial := r.Params.Lookup("SerialNumber")
 	code, hasCode := r.Params.Lookup("TokenCode")
 	if !hasSerial && !hasCode {
@@ -198,8 +198,8 @@ func (s *Server) mfa(ctx context.Context, r *Request) (bool, error) {
 // GetSessionToken: 900–129600 s (default 43200) for IAM users, with
 // optional MFA. AWS needs no permission for it; an explicit Deny still
 // refuses.
-func handleGetSessionToken(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleGetSessionToken(s *Server) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		secs, err := r.Params.Int("DurationSeconds", 43200, 900, 129600)
 		if err != nil {
 			return nil, err
@@ -343,19 +343,19 @@ func checkMaxDuration(role *iam.Role, parent *sessiontoken.Claims, d time.Durati
 // names the caller itself (IAM's logic in one account). A role that does
 // not exist (nil) is refused with the same answer, naming the ARN asked
 // for, so that a denied caller learns nothing about roles.
-func (s *Server) checkAssumeRole(ctx context.Context, r *Request, action string, role *iam.Role, roleARN string, keys map[string][]string) error {
+func (s *Server) checkAssumeRole(ctx context.Context, r *rpc.Request, action string, role *iam.Role, roleARN string, keys map[string][]string) error {
 	if role == nil {
 		if err := r.Authorize(ctx, action, roleARN, keys); err != nil {
 			return err
 		}
-		return errAccessDenied(r, action, roleARN, false)
+		return rpc.AccessDenied(r, action, roleARN, false)
 	}
 	trust, err := s.policies.Parse(role.AssumeRolePolicyDocument, policy.KindTrust)
 	if err != nil {
 		// A stored trust policy that does not parse trusts no one.
-		return errAccessDenied(r, action, role.ARN, false)
+		return rpc.AccessDenied(r, action, role.ARN, false)
 	}
-	return r.Check(ctx, authz{Action: action, Resource: role.ARN, Keys: keys, Trust: trust})
+	return r.Check(ctx, rpc.Authz{Action: action, Resource: role.ARN, Keys: keys, Trust: trust})
 }
 
 // sessionTags reads Tags and TransitiveTagKeys of a role session request:
@@ -439,8 +439,8 @@ func sourceIdentity(p *awsapi.Params, parent *sessiontoken.Claims) (string, erro
 // sets a source identity. Session policies (Policy,
 // PolicyArns) narrow the session to their intersection with the role's
 // policies. A session assuming a role mints a child of its own session.
-func handleAssumeRole(s *Server) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleAssumeRole(s *Server) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		p, parent := r.Params, r.Caller.Session
 		in, err := s.roleSessionParams(ctx, p)
 		if err != nil {

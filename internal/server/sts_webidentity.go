@@ -14,6 +14,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/oidc"
 	"github.com/shortfuse/shortfuse/internal/policy"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 )
 
@@ -127,7 +128,7 @@ func errInvalidIdentityToken(msg string) error {
 // IDPRejectedClaim, a token whose issuer's keys cannot be had
 // IDPCommunicationError (which the SDKs retry), anything else
 // InvalidIdentityToken.
-func webIdentityError(r *Request, err error) error {
+func webIdentityError(r *rpc.Request, err error) error {
 	var oe *oidc.Error
 	if !errors.As(err, &oe) {
 		return err
@@ -150,7 +151,7 @@ func webIdentityError(r *Request, err error) error {
 // evaluation: the token's claims as "<issuer-host-and-path>:<claim>" keys,
 // then the request's global keys and sts:RoleSessionName, which a claim can
 // never override.
-func (s *Server) webIdentityContext(r *Request, prov *iam.OIDCProvider, claims *oidc.Claims, sessName string) map[string][]string {
+func (s *Server) webIdentityContext(r *rpc.Request, prov *iam.OIDCProvider, claims *oidc.Claims, sessName string) map[string][]string {
 	m := claims.ConditionKeys()
 	for k := range m {
 		// A claim key never takes the place of a service's key.
@@ -174,8 +175,8 @@ func (s *Server) webIdentityContext(r *Request, prov *iam.OIDCProvider, claims *
 	return m
 }
 
-func handleAssumeRoleWithWebIdentity(s *Server, w *webIdentity) Handler {
-	return func(ctx context.Context, r *Request) (any, error) {
+func handleAssumeRoleWithWebIdentity(s *Server, w *webIdentity) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
 		in, raw, err := s.webIdentityParams(ctx, r.Params)
 		if err != nil {
 			return nil, err
@@ -248,7 +249,7 @@ func (s *Server) webIdentityParams(ctx context.Context, p *awsapi.Params) (*role
 // verifyWebIdentity finds the token's provider and verifies the token with
 // its keys. Nothing the token says is used before its signature verifies,
 // except iss to choose the keys.
-func (s *Server) verifyWebIdentity(ctx context.Context, r *Request, w *webIdentity, raw string) (*iam.OIDCProvider, *oidc.Claims, error) {
+func (s *Server) verifyWebIdentity(ctx context.Context, r *rpc.Request, w *webIdentity, raw string) (*iam.OIDCProvider, *oidc.Claims, error) {
 	tok, err := oidc.Parse(raw)
 	if err != nil {
 		return nil, nil, webIdentityError(r, err)
@@ -275,7 +276,7 @@ func (s *Server) verifyWebIdentity(ctx context.Context, r *Request, w *webIdenti
 // allows the provider's federated principal with the token's claims. Every
 // refusal is the same AccessDenied, so that a token holder learns nothing
 // about roles and policies.
-func (s *Server) webIdentityRole(ctx context.Context, r *Request, in *roleSessionInput, prov *iam.OIDCProvider, claims *oidc.Claims) (*iam.Role, error) {
+func (s *Server) webIdentityRole(ctx context.Context, r *rpc.Request, in *roleSessionInput, prov *iam.OIDCProvider, claims *oidc.Claims) (*iam.Role, error) {
 	denied := &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: msgNotAuthorizedWebIdentity}
 	role, err := s.iam.GetRoleByARN(ctx, in.RoleARN)
 	if errors.Is(err, iam.ErrNoSuchEntity) {
@@ -288,7 +289,7 @@ func (s *Server) webIdentityRole(ctx context.Context, r *Request, in *roleSessio
 	if err != nil {
 		return nil, denied // a stored trust policy that does not parse trusts no one
 	}
-	if err := r.Check(ctx, authz{
+	if err := r.Check(ctx, rpc.Authz{
 		Action: "sts:AssumeRoleWithWebIdentity", Resource: role.ARN, Trust: trust,
 		Federated: prov.ARN, Context: s.webIdentityContext(r, prov, claims, in.Name),
 	}); err != nil {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdkiam "github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -37,12 +36,7 @@ func (li *localIssuer) claims(now time.Time, kv ...any) map[string]any {
 }
 
 func (b *testBroker) iamClient() *sdkiam.Client {
-	return sdkiam.New(sdkiam.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(b.url),
-		Credentials:      credentials.StaticCredentialsProvider{Value: b.admin},
-		RetryMaxAttempts: 1,
-	})
+	return sdkiam.NewFromConfig(sdkConfig(b.url, b.admin))
 }
 
 // anonSTS is an STS client without credentials: AssumeRoleWithWebIdentity
@@ -176,7 +170,7 @@ func TestAssumeRoleWithWebIdentity(t *testing.T) {
 				t.Errorf("response = sub %q aud %q provider %q arn %q source %q", *out.SubjectFromWebIdentityToken, *out.Audience, *out.Provider, *out.AssumedRoleUser.Arn, aws.ToString(out.SourceIdentity))
 			}
 			// The session works, as the assumed role.
-			c := aws.Credentials{AccessKeyID: *out.Credentials.AccessKeyId, SecretAccessKey: *out.Credentials.SecretAccessKey, SessionToken: *out.Credentials.SessionToken}
+			c := sessionCreds(out.Credentials)
 			id, err := f.b.sts(c).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
 			if err != nil {
 				t.Fatalf("GetCallerIdentity with the session: %v", err)
@@ -319,48 +313,18 @@ func TestOpenIDConnectProviderOperations(t *testing.T) {
 	if want := "arn:aws:iam::" + b.srv.cfg.Account + ":oidc-provider/token.actions.githubusercontent.com"; arn != want {
 		t.Fatalf("ARN = %s, want %s", arn, want)
 	}
-	steps := []struct {
-		name string
-		call func() error
-		want string
-	}{
-		{"fail/create-again", func() error {
-			_, err := ic.CreateOpenIDConnectProvider(ctx, &sdkiam.CreateOpenIDConnectProviderInput{Url: aws.String(gh + "/")})
-			return err
-		}, "EntityAlreadyExists"},
-		{"fail/create-http", func() error {
-			_, err := ic.CreateOpenIDConnectProvider(ctx, &sdkiam.CreateOpenIDConnectProviderInput{Url: aws.String("http://gitlab.com")})
-			return err
-		}, "InvalidInput"},
-		{"ok/add-client", func() error {
-			_, err := ic.AddClientIDToOpenIDConnectProvider(ctx, &sdkiam.AddClientIDToOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn, ClientID: aws.String("shortfuse")})
-			return err
-		}, ""},
-		{"ok/remove-client", func() error {
-			_, err := ic.RemoveClientIDFromOpenIDConnectProvider(ctx, &sdkiam.RemoveClientIDFromOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn, ClientID: aws.String("sts.amazonaws.com")})
-			return err
-		}, ""},
-		{"ok/thumbprints-cleared", func() error {
-			_, err := ic.UpdateOpenIDConnectProviderThumbprint(ctx, &sdkiam.UpdateOpenIDConnectProviderThumbprintInput{OpenIDConnectProviderArn: &arn, ThumbprintList: []string{}})
-			return err
-		}, ""},
-		{"ok/tag", func() error {
-			_, err := ic.TagOpenIDConnectProvider(ctx, &sdkiam.TagOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn, Tags: []iamtypes.Tag{{Key: aws.String("team"), Value: aws.String("ci")}, {Key: aws.String("x"), Value: aws.String("y")}}})
-			return err
-		}, ""},
-		{"ok/untag", func() error {
-			_, err := ic.UntagOpenIDConnectProvider(ctx, &sdkiam.UntagOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn, TagKeys: []string{"x"}})
-			return err
-		}, ""},
-		{"fail/get-missing", func() error {
-			_, err := ic.GetOpenIDConnectProvider(ctx, &sdkiam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(arn + ".example")})
-			return err
-		}, "NoSuchEntity"},
+	steps := []codeStep{
+		{"fail/create-again", sdkStep(ctx, ic.CreateOpenIDConnectProvider, &sdkiam.CreateOpenIDConnectProviderInput{Url: aws.String(gh + "/")}), "EntityAlreadyExists"},
+		{"fail/create-http", sdkStep(ctx, ic.CreateOpenIDConnectProvider, &sdkiam.CreateOpenIDConnectProviderInput{Url: aws.String("http://gitlab.com")}), "InvalidInput"},
+		{"ok/add-client", sdkStep(ctx, ic.AddClientIDToOpenIDConnectProvider, &sdkiam.AddClientIDToOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn, ClientID: aws.String("shortfuse")}), ""},
+		{"ok/remove-client", sdkStep(ctx, ic.RemoveClientIDFromOpenIDConnectProvider, &sdkiam.RemoveClientIDFromOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn, ClientID: aws.String("sts.amazonaws.com")}), ""},
+		{"ok/thumbprints-cleared", sdkStep(ctx, ic.UpdateOpenIDConnectProviderThumbprint, &sdkiam.UpdateOpenIDConnectProviderThumbprintInput{OpenIDConnectProviderArn: &arn, ThumbprintList: []string{}}), ""},
+		{"ok/tag", sdkStep(ctx, ic.TagOpenIDConnectProvider, &sdkiam.TagOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn, Tags: []iamtypes.Tag{{Key: aws.String("team"), Value: aws.String("ci")}, {Key: aws.String("x"), Value: aws.String("y")}}}), ""},
+		{"ok/untag", sdkStep(ctx, ic.UntagOpenIDConnectProvider, &sdkiam.UntagOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn, TagKeys: []string{"x"}}), ""},
+		{"fail/get-missing", sdkStep(ctx, ic.GetOpenIDConnectProvider, &sdkiam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(arn + ".example")}), "NoSuchEntity"},
 	}
-	for _, st := range steps {
-		if got := errCode(st.call()); got != st.want {
-			t.Fatalf("%s: code %q, want %q", st.name, got, st.want)
-		}
+	if !runCodeSteps(t, steps) {
+		t.FailNow()
 	}
 	got, err := ic.GetOpenIDConnectProvider(ctx, &sdkiam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn})
 	if err != nil {
@@ -382,34 +346,14 @@ func TestOpenIDConnectProviderOperations(t *testing.T) {
 	// Without permission, each operation is AccessDenied, whether or not the
 	// provider exists.
 	nobodyKey := sdkUser(t, ic, "nobody", "")
-	nc := sdkiam.New(sdkiam.Options{Region: "us-east-1", BaseEndpoint: aws.String(b.url), RetryMaxAttempts: 1,
-		Credentials: credentials.StaticCredentialsProvider{Value: nobodyKey}})
-	for name, call := range map[string]func() error{
-		"create": func() error {
-			_, err := nc.CreateOpenIDConnectProvider(ctx, &sdkiam.CreateOpenIDConnectProviderInput{Url: aws.String("https://gitlab.com")})
-			return err
-		},
-		"get": func() error {
-			_, err := nc.GetOpenIDConnectProvider(ctx, &sdkiam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn})
-			return err
-		},
-		"get-missing": func() error {
-			_, err := nc.GetOpenIDConnectProvider(ctx, &sdkiam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(arn + "x")})
-			return err
-		},
-		"list": func() error {
-			_, err := nc.ListOpenIDConnectProviders(ctx, &sdkiam.ListOpenIDConnectProvidersInput{})
-			return err
-		},
-		"delete": func() error {
-			_, err := nc.DeleteOpenIDConnectProvider(ctx, &sdkiam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn})
-			return err
-		},
-	} {
-		if got := errCode(call()); got != "AccessDenied" {
-			t.Errorf("%s without permission: code %q, want AccessDenied", name, got)
-		}
-	}
+	nc := sdkiam.NewFromConfig(sdkConfig(b.url, nobodyKey))
+	runCodeSteps(t, []codeStep{
+		{"fail/create-without-permission", sdkStep(ctx, nc.CreateOpenIDConnectProvider, &sdkiam.CreateOpenIDConnectProviderInput{Url: aws.String("https://gitlab.com")}), "AccessDenied"},
+		{"fail/get-without-permission", sdkStep(ctx, nc.GetOpenIDConnectProvider, &sdkiam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn}), "AccessDenied"},
+		{"fail/get-missing-without-permission", sdkStep(ctx, nc.GetOpenIDConnectProvider, &sdkiam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(arn + "x")}), "AccessDenied"},
+		{"fail/list-without-permission", sdkStep(ctx, nc.ListOpenIDConnectProviders, &sdkiam.ListOpenIDConnectProvidersInput{}), "AccessDenied"},
+		{"fail/delete-without-permission", sdkStep(ctx, nc.DeleteOpenIDConnectProvider, &sdkiam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn}), "AccessDenied"},
+	})
 
 	if _, err := ic.DeleteOpenIDConnectProvider(ctx, &sdkiam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: &arn}); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/keystore"
 	"github.com/shortfuse/shortfuse/internal/registry"
 	"github.com/shortfuse/shortfuse/internal/seal"
+	"github.com/shortfuse/shortfuse/internal/secrets"
 	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 	"github.com/shortfuse/shortfuse/internal/store/bolt"
 	"github.com/shortfuse/shortfuse/internal/testutil"
@@ -63,4 +65,15 @@ func newTestCore(t testing.TB, account string, now func() time.Time) *testCore {
 // deps returns the broker's dependencies over the core (without Secrets Manager).
 func (c *testCore) deps() Deps {
 	return Deps{IAM: c.iam, Keyring: c.keyring, Sessions: c.reg}
+}
+
+// secretsService is Secrets Manager over the core, on the clock now.
+func (c *testCore) secretsService(now func() time.Time) *secrets.Service {
+	return secrets.New(c.st, c.sealer, smAccount, "us-east-1", now, rand.Reader)
+}
+
+// debugLog is a logger at debug level whose lines are kept in memory.
+func debugLog() (*testutil.Buffer, *slog.Logger) {
+	logs := &testutil.Buffer{}
+	return logs, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }

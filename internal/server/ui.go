@@ -12,6 +12,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/registry"
+	"github.com/shortfuse/shortfuse/internal/rpc"
 	"github.com/shortfuse/shortfuse/internal/sessiontoken"
 	"github.com/shortfuse/shortfuse/internal/webui"
 )
@@ -59,10 +60,10 @@ func claimsOf(p *webui.Principal) *sessiontoken.Claims {
 }
 
 // newRequest builds the request record of a page action.
-func (b *uiBackend) newRequest(action string, m webui.Meta) *Request {
+func (b *uiBackend) newRequest(action string, m webui.Meta) *rpc.Request {
 	s := b.s
 	id := s.newRequestID()
-	return &Request{
+	return &rpc.Request{
 		ID:        id,
 		Time:      s.cfg.Now().UTC(),
 		Service:   "shortfuse",
@@ -86,8 +87,8 @@ func (b *uiBackend) SignIn(ctx context.Context, userName, password, code string,
 	body, _ := json.Marshal(map[string]string{"UserName": safeText(userName)})
 	r.Body = body
 	var p *webui.Principal
-	op := &Operation{Service: "shortfuse", Action: "ConsoleSignIn", Protocol: ProtocolJSON, Rules: Mint,
-		Handler: func(ctx context.Context, r *Request) (any, error) {
+	op := &rpc.Operation{Service: "shortfuse", Action: "ConsoleSignIn", Protocol: rpc.ProtocolJSON, Rules: rpc.Mint,
+		Handler: func(ctx context.Context, r *rpc.Request) (any, error) {
 			var result any
 			var err error
 			p, result, err = b.signIn(ctx, r, userName, password, code)
@@ -106,7 +107,7 @@ func (b *uiBackend) SignIn(ctx context.Context, userName, password, code string,
 	return p, nil
 }
 
-func (b *uiBackend) signIn(ctx context.Context, r *Request, userName, password, code string) (*webui.Principal, any, error) {
+func (b *uiBackend) signIn(ctx context.Context, r *rpc.Request, userName, password, code string) (*webui.Principal, any, error) {
 	s := b.s
 	refused := &awsapi.Error{Code: awsapi.CodeAccessDenied, Message: "Sign-in failed: wrong user name, password or MFA code."}
 	profile, err := s.iam.CheckPassword(ctx, userName, password)
@@ -119,20 +120,9 @@ func (b *uiBackend) signIn(ctx context.Context, r *Request, userName, password, 
 	if !reTokenCode.MatchString(code) {
 		return nil, nil, refused
 	}
-	devs, err := s.iam.ListMFADevices(ctx, profile.UserName)
+	ok, err := s.userMFA(ctx, profile.UserName, nil, code)
 	if err != nil {
 		return nil, nil, err
-	}
-	ok := false
-	for _, d := range devs {
-		err := s.iam.CheckMFA(ctx, profile.UserName, d.SerialNumber, code)
-		if err == nil {
-			ok = true
-			break
-		}
-		if !errors.Is(err, iam.ErrInvalidAuthenticationCode) && !errors.Is(err, iam.ErrNoSuchEntity) {
-			return nil, nil, err
-		}
 	}
 	if !ok {
 		return nil, nil, refused
@@ -146,7 +136,7 @@ func (b *uiBackend) signIn(ctx context.Context, r *Request, userName, password, 
 	if err != nil {
 		return nil, nil, err
 	}
-	r.Caller = &Caller{Account: s.cfg.Account, ARN: user.ARN, UserID: user.ID, UserName: user.Name, Type: "IAMUser"}
+	r.Caller = &rpc.Caller{Account: s.cfg.Account, ARN: user.ARN, UserID: user.ID, UserName: user.Name, Type: "IAMUser"}
 	r.Authorizer = s.authorize
 	if err := r.RefuseExplicitDeny(ctx, "shortfuse:ConsoleSignIn", user.ARN); err != nil {
 		return nil, nil, err
@@ -166,7 +156,7 @@ func (b *uiBackend) signIn(ctx context.Context, r *Request, userName, password, 
 
 // opConsolePage is what showing a page to a signed-in user is, for the
 // session rules: it changes nothing and spends no use.
-var opConsolePage = &Operation{Service: "shortfuse", Action: "ConsolePage", Protocol: ProtocolJSON, Rules: Read | Uncounted}
+var opConsolePage = &rpc.Operation{Service: "shortfuse", Action: "ConsolePage", Protocol: rpc.ProtocolJSON, Rules: rpc.Read | rpc.Uncounted}
 
 // Check refuses a page whose session may no longer act: the session rules
 // of every call (admit), without a record.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shortfuse/shortfuse/internal/approvals"
 	"github.com/shortfuse/shortfuse/internal/registry"
 )
 
@@ -82,21 +83,36 @@ func (c *pageClient) post(path string, form url.Values, want string) {
 	}
 }
 
+// newSignInPage starts an approval broker in which user has a login
+// profile, with the password "a long password of USER", and jenkins has
+// asked for the deploy role. It returns the broker, the request's code and
+// the job's key, and a page client shown the sign-in form.
+func newSignInPage(t *testing.T, user string) (*approvalBroker, string, *approvals.RedemptionKey, *pageClient) {
+	t.Helper()
+	b := newApprovalBroker(t, nil)
+	if _, err := b.iam.CreateLoginProfile(context.Background(), user, "a long password of "+user, false); err != nil {
+		t.Fatal(err)
+	}
+	code, key := b.ask(t, deployRole, nil)
+	page := newPageClient(t, b.srv.Handler())
+	page.get("/ui/login")
+	return b, code, key, page
+}
+
+// signIn signs user in with the password and the next MFA code.
+func (c *pageClient) signIn(b *approvalBroker, user string) {
+	c.t.Helper()
+	c.post("/ui/login", url.Values{"user": {user}, "password": {"a long password of " + user}, "code": {b.code(c.t, user)}}, "/ui/")
+}
+
 // TestApprovalPageServesEveryActionOverHTTP signs in on the approval page
 // and uses every action it offers, through the broker's HTTP handler: the
 // adapter (ui.go) runs each as an operation of the pipeline, as the page's
 // session.
 func TestApprovalPageServesEveryActionOverHTTP(t *testing.T) {
-	b := newApprovalBroker(t, nil)
+	b, code, key, page := newSignInPage(t, "alice")
 	ctx := context.Background()
-	if _, err := b.iam.CreateLoginProfile(ctx, "alice", "a long password of alice", false); err != nil {
-		t.Fatal(err)
-	}
-	code, key := b.ask(t, deployRole, nil)
-	page := newPageClient(t, b.srv.Handler())
-
-	page.get("/ui/login")
-	page.post("/ui/login", url.Values{"user": {"alice"}, "password": {"a long password of alice"}, "code": {b.code(t, "alice")}}, "/ui/")
+	page.signIn(b, "alice")
 	if body := page.get("/ui/"); !strings.Contains(body, code) {
 		t.Fatalf("the index does not list the pending request %s:\n%s", code, body)
 	}
@@ -149,20 +165,12 @@ func TestApprovalPageServesEveryActionOverHTTP(t *testing.T) {
 // without a session, and an action the user may not take is refused with
 // the operation's wire message, on the page.
 func TestApprovalPageShowsRefusalsInWireWords(t *testing.T) {
-	b := newApprovalBroker(t, nil)
-	ctx := context.Background()
-	if _, err := b.iam.CreateLoginProfile(ctx, "dave", "a long password of dave", false); err != nil {
-		t.Fatal(err)
-	}
-	code, _ := b.ask(t, deployRole, nil)
-	page := newPageClient(t, b.srv.Handler())
-
-	page.get("/ui/login")
+	b, code, _, page := newSignInPage(t, "dave")
 	if status, _ := page.do(http.MethodPost, "/ui/login", url.Values{"user": {"dave"}, "password": {"a wrong password of dave"}, "code": {b.code(t, "dave")}}); status != http.StatusUnauthorized ||
 		!strings.Contains(page.body, "Sign-in failed") {
 		t.Fatalf("a wrong password: %d\n%s", status, page.body)
 	}
-	page.post("/ui/login", url.Values{"user": {"dave"}, "password": {"a long password of dave"}, "code": {b.code(t, "dave")}}, "/ui/")
+	page.signIn(b, "dave")
 
 	// dave may not assume the role: he is not shown its request, and his
 	// approval is refused with the operation's wire message, which does not
