@@ -7,8 +7,11 @@ import (
 	"github.com/shortfuse/shortfuse/internal/smapi"
 )
 
-// addOperations is the whole API of the broker, one line per operation,
-// with the rules (rpc.Rules) by which the pipeline treats its calls.
+// addOperations builds the broker's operations table: STS and the shortfuse
+// service here, one line per operation with the rules (rpc.Rules) by which
+// the pipeline treats its calls; IAM's and Secrets Manager's lines are in
+// their packages' Register (internal/iamapi/routes.go,
+// internal/smapi/routes.go), written the same way.
 func addOperations(m *rpc.Mux, s *Server) {
 	// STS
 	m.Query("sts", "GetCallerIdentity", rpc.Read, handleGetCallerIdentity())
