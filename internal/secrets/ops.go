@@ -32,10 +32,10 @@ func checkValue(v Value) error {
 	return nil
 }
 
-// checkVersionID checks a ClientRequestToken or VersionId: 32 to 64
+// CheckVersionID checks a ClientRequestToken or VersionId: 32 to 64
 // printable ASCII characters (the model sets the length; the broker also
 // keeps the characters printable, since the id is echoed and used in keys).
-func checkVersionID(field, id string) error {
+func CheckVersionID(field, id string) error {
 	if len(id) < MinVersionIDLen || len(id) > MaxVersionIDLen {
 		return validationf(field, "Member must have length between %d and %d", MinVersionIDLen, MaxVersionIDLen)
 	}
@@ -291,7 +291,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Result, error) {
 		if in.VersionID, err = s.NewVersionID(); err != nil {
 			return nil, err
 		}
-	} else if err := checkVersionID("clientRequestToken", in.VersionID); err != nil {
+	} else if err := CheckVersionID("clientRequestToken", in.VersionID); err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -536,7 +536,7 @@ func (s *Service) PutValue(ctx context.Context, in PutInput) (*Result, error) {
 
 func (s *Service) versionID(id *string) error {
 	if *id != "" {
-		return checkVersionID("clientRequestToken", *id)
+		return CheckVersionID("clientRequestToken", *id)
 	}
 	v, err := s.NewVersionID()
 	*id = v
@@ -612,7 +612,7 @@ func (s *Service) UpdateStage(ctx context.Context, id, stage, removeFrom, moveTo
 	}
 	for _, v := range []struct{ field, id string }{{"removeFromVersionId", removeFrom}, {"moveToVersionId", moveTo}} {
 		if v.id != "" {
-			if err := checkVersionID(v.field, v.id); err != nil {
+			if err := CheckVersionID(v.field, v.id); err != nil {
 				return nil, err
 			}
 		}

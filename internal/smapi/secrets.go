@@ -53,7 +53,8 @@ type createSecretInput struct {
 	Type                        *string           `json:"Type"`
 }
 
-// arnNameVersionOutput is the output of CreateSecret and UpdateSecret.
+// arnNameVersionOutput is the output of CreateSecret, UpdateSecret,
+// RotateSecret and CancelRotateSecret.
 type arnNameVersionOutput struct {
 	ARN       string `json:"ARN"`
 	Name      string `json:"Name"`
@@ -64,11 +65,7 @@ type arnNameVersionOutput struct {
 // (made before the secret, so that the caller is authorized on the ARN the
 // secret gets), and secretsmanager:TagResource as well when it has tags.
 func handleCreateSecret(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in createSecretInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
+	return handleInput(func(ctx context.Context, r *rpc.Request, in *createSecretInput) (any, error) {
 		name, err := requiredParam(in.Name, "name")
 		if err != nil {
 			return nil, err
@@ -112,10 +109,12 @@ func handleCreateSecret(svc *secrets.Service) rpc.Handler {
 			ARN: arn, Name: name, Description: strOr(in.Description),
 			Value: value, VersionID: token, Tags: tags, Master: master,
 		}))
-	}
+	})
 }
 
 // --- DescribeSecret ----------------------------------------------------------------
+
+func (in *secretIDInput) secretID() *string { return in.SecretId }
 
 type secretIDInput struct {
 	SecretId *string `json:"SecretId"`
@@ -192,11 +191,7 @@ type listSecretsOutput struct {
 // resource type); as in AWS, it lists every secret's metadata to a caller
 // that has it.
 func handleListSecrets(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in listSecretsInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
+	return handleInput(func(ctx context.Context, r *rpc.Request, in *listSecretsInput) (any, error) {
 		if err := r.Authorize(ctx, "secretsmanager:ListSecrets", "*", nil); err != nil {
 			return nil, err
 		}
@@ -219,7 +214,7 @@ func handleListSecrets(svc *secrets.Service) rpc.Handler {
 			out.SecretList = append(out.SecretList, secretListEntry{secretHead: head, SecretVersionsToStages: sec.VersionsToStages(), secretTail: tail})
 		}
 		return out, nil
-	}
+	})
 }
 
 // --- UpdateSecret ------------------------------------------------------------------
@@ -237,12 +232,7 @@ type updateSecretInput struct {
 }
 
 func handleUpdateSecret(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in updateSecretInput
-		id, err := decodeSecretInput(r.Body, &in)
-		if err != nil {
-			return nil, err
-		}
+	return handleSecretInput(func(ctx context.Context, r *rpc.Request, in *updateSecretInput, id string) (any, error) {
 		if err := refuseKMSKey(in.KmsKeyId); err != nil {
 			return nil, err
 		}
@@ -262,7 +252,7 @@ func handleUpdateSecret(svc *secrets.Service) rpc.Handler {
 			return nil, err
 		}
 		return arnNameVersionOut(svc.Update(ctx, secrets.UpdateInput{SecretID: sec.ARN, Description: in.Description, Value: value, VersionID: token, Master: master}))
-	}
+	})
 }
 
 // --- DeleteSecret / RestoreSecret ----------------------------------------------------
@@ -284,12 +274,7 @@ type deleteSecretOutput struct {
 // DeleteSecret: as AWS documents, a forced deletion of a secret that does
 // not exist succeeds (for a caller allowed to delete it).
 func handleDeleteSecret(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in deleteSecretInput
-		id, err := decodeSecretInput(r.Body, &in)
-		if err != nil {
-			return nil, err
-		}
+	return handleSecretInput(func(ctx context.Context, r *rpc.Request, in *deleteSecretInput, id string) (any, error) {
 		force := in.ForceDeleteWithoutRecovery != nil && *in.ForceDeleteWithoutRecovery
 		if force && in.RecoveryWindowInDays != nil {
 			return nil, awsapi.Errorf(awsapi.CodeInvalidParameter, "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.")
@@ -325,7 +310,7 @@ func handleDeleteSecret(svc *secrets.Service) rpc.Handler {
 			return nil, err
 		}
 		return &deleteSecretOutput{ARN: del.ARN, Name: del.Name, DeletionDate: epoch(del.DeletionDate)}, nil
-	}
+	})
 }
 
 type arnNameOutput struct {

@@ -76,18 +76,14 @@ func readAuthorized(ctx context.Context, r *rpc.Request, svc *secrets.Service, r
 }
 
 func handleGetSecretValue(svc *secrets.Service, read valueReader) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in getSecretValueInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
+	return handleInput(func(ctx context.Context, r *rpc.Request, in *getSecretValueInput) (any, error) {
 		v, err := readAuthorized(ctx, r, svc, read, in.SecretId, strOr(in.VersionId), strOr(in.VersionStage))
 		if err != nil {
 			return nil, err
 		}
 		out := secretValueOut(v)
 		return &out, nil
-	}
+	})
 }
 
 // --- BatchGetSecretValue -----------------------------------------------------------
@@ -117,11 +113,7 @@ type batchGetSecretValueOutput struct {
 // read, or that cannot be read, is reported in Errors with its error code,
 // and the others are returned.
 func handleBatchGetSecretValue(svc *secrets.Service, read valueReader) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in batchGetSecretValueInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
+	return handleInput(func(ctx context.Context, r *rpc.Request, in *batchGetSecretValueInput) (any, error) {
 		if (in.SecretIdList == nil) == (in.Filters == nil) {
 			return nil, awsapi.Errorf(awsapi.CodeInvalidParameter, "You must specify either SecretIdList or Filters, but not both.")
 		}
@@ -166,7 +158,7 @@ func handleBatchGetSecretValue(svc *secrets.Service, read valueReader) rpc.Handl
 			out.SecretValues = append(out.SecretValues, secretValueOut(v))
 		}
 		return out, nil
-	}
+	})
 }
 
 func batchGetOne(ctx context.Context, r *rpc.Request, svc *secrets.Service, read valueReader, id string) (*secrets.SecretValue, error) {
@@ -204,12 +196,7 @@ type putSecretValueOutput struct {
 }
 
 func handlePutSecretValue(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in putSecretValueInput
-		id, err := decodeSecretInput(r.Body, &in)
-		if err != nil {
-			return nil, err
-		}
+	return handleSecretInput(func(ctx context.Context, r *rpc.Request, in *putSecretValueInput, id string) (any, error) {
 		if in.RotationToken != nil {
 			return nil, awsapi.Errorf(awsapi.CodeInvalidParameter, "RotationToken: %s", msgNoRotation)
 		}
@@ -226,7 +213,7 @@ func handlePutSecretValue(svc *secrets.Service) rpc.Handler {
 			return nil, err
 		}
 		return &putSecretValueOutput{ARN: res.ARN, Name: res.Name, VersionId: res.VersionID, VersionStages: res.Stages}, nil
-	}
+	})
 }
 
 // --- ListSecretVersionIds ----------------------------------------------------------
@@ -260,11 +247,7 @@ type listSecretVersionIdsOutput struct {
 }
 
 func handleListSecretVersionIds(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in listSecretVersionIdsInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
+	return handleInput(func(ctx context.Context, r *rpc.Request, in *listSecretVersionIdsInput) (any, error) {
 		sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:ListSecretVersionIds", in.SecretId, nil)
 		if err != nil {
 			return nil, err
@@ -285,7 +268,7 @@ func handleListSecretVersionIds(svc *secrets.Service) rpc.Handler {
 			out.Versions = append(out.Versions, versionEntry{VersionId: v.ID, VersionStages: v.Stages, LastAccessedDate: epoch(v.LastAccessed), CreatedDate: epoch(v.Created), KmsKeyIds: defaultKMSKeyIDs})
 		}
 		return out, nil
-	}
+	})
 }
 
 // --- UpdateSecretVersionStage ------------------------------------------------------
@@ -331,11 +314,7 @@ type getRandomPasswordOutput struct {
 
 // GetRandomPassword needs secretsmanager:GetRandomPassword on "*".
 func handleGetRandomPassword(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in getRandomPasswordInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
+	return handleInput(func(ctx context.Context, r *rpc.Request, in *getRandomPasswordInput) (any, error) {
 		if err := r.Authorize(ctx, "secretsmanager:GetRandomPassword", "*", nil); err != nil {
 			return nil, err
 		}
@@ -361,5 +340,5 @@ func handleGetRandomPassword(svc *secrets.Service) rpc.Handler {
 			return nil, err
 		}
 		return &getRandomPasswordOutput{RandomPassword: string(pw.Reveal())}, nil
-	}
+	})
 }

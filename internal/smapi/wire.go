@@ -359,16 +359,38 @@ func authorizeValueWrite(ctx context.Context, r *rpc.Request, svc *secrets.Servi
 // authorizes the caller for action on the secret, and answer makes the
 // output.
 func handleSecretID(svc *secrets.Service, action string, answer func(ctx context.Context, r *rpc.Request, sec *secrets.Secret) (any, error)) rpc.Handler {
+	noCheck := func(*secretIDInput) (map[string][]string, error) { return nil, nil }
+	return handleSecretOp(svc, action, noCheck, func(ctx context.Context, r *rpc.Request, _ *secretIDInput, sec *secrets.Secret) (any, error) {
+		return answer(ctx, r, sec)
+	})
+}
+
+// handleInput serves an operation whose input is a *T: it decodes the
+// request's body, and answer acts on the input.
+func handleInput[T any](answer func(ctx context.Context, r *rpc.Request, in *T) (any, error)) rpc.Handler {
 	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in secretIDInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
+		in := new(T)
+		if err := awsapi.DecodeAWSJSON(r.Body, in); err != nil {
 			return nil, err
 		}
-		sec, err := authorizeSecretParam(ctx, r, svc, action, in.SecretId, nil)
+		return answer(ctx, r, in)
+	}
+}
+
+// handleSecretInput serves an operation on the one secret its input, a
+// *T, names by SecretId: it decodes the input and checks the SecretId, and
+// answer acts on both.
+func handleSecretInput[T any, P interface {
+	*T
+	secretInput
+}](answer func(ctx context.Context, r *rpc.Request, in P, id string) (any, error)) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
+		in := P(new(T))
+		id, err := decodeSecretInput(r.Body, in)
 		if err != nil {
 			return nil, err
 		}
-		return answer(ctx, r, sec)
+		return answer(ctx, r, in, id)
 	}
 }
 
@@ -380,12 +402,7 @@ func handleSecretOp[T any, P interface {
 	*T
 	secretInput
 }](svc *secrets.Service, action string, check func(in P) (map[string][]string, error), answer func(ctx context.Context, r *rpc.Request, in P, sec *secrets.Secret) (any, error)) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		in := P(new(T))
-		id, err := decodeSecretInput(r.Body, in)
-		if err != nil {
-			return nil, err
-		}
+	return handleSecretInput(func(ctx context.Context, r *rpc.Request, in P, id string) (any, error) {
 		keys, err := check(in)
 		if err != nil {
 			return nil, err
@@ -395,7 +412,7 @@ func handleSecretOp[T any, P interface {
 			return nil, err
 		}
 		return answer(ctx, r, in, sec)
-	}
+	})
 }
 
 // arnNameOut is the output ARN and Name of the secret an operation
