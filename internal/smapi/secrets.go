@@ -204,16 +204,14 @@ func handleListSecrets(svc *secrets.Service) rpc.Handler {
 		if err != nil {
 			return nil, err
 		}
-		page, next, err := smPage(list, in.NextToken, in.MaxResults, 100, 100)
+		page, next, err := smPage(list, in.NextToken, in.MaxResults, 100, 100, func(sec *secrets.Secret) secretListEntry {
+			head, tail := secretOut(sec)
+			return secretListEntry{secretHead: head, SecretVersionsToStages: sec.VersionsToStages(), secretTail: tail}
+		})
 		if err != nil {
 			return nil, err
 		}
-		out := &listSecretsOutput{SecretList: []secretListEntry{}, NextToken: next}
-		for _, sec := range page {
-			head, tail := secretOut(sec)
-			out.SecretList = append(out.SecretList, secretListEntry{secretHead: head, SecretVersionsToStages: sec.VersionsToStages(), secretTail: tail})
-		}
-		return out, nil
+		return &listSecretsOutput{SecretList: page, NextToken: next}, nil
 	})
 }
 

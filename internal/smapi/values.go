@@ -133,14 +133,11 @@ func handleBatchGetSecretValue(svc *secrets.Service, read valueReader) rpc.Handl
 			if err != nil {
 				return nil, err
 			}
-			page, next, err := smPage(list, in.NextToken, in.MaxResults, 20, 20)
+			ids, out.NextToken, err = smPage(list, in.NextToken, in.MaxResults, 20, 20, func(sec *secrets.Secret) string {
+				return sec.ARN
+			})
 			if err != nil {
 				return nil, err
-			}
-			out.NextToken = next
-			ids = nil
-			for _, sec := range page {
-				ids = append(ids, sec.ARN)
 			}
 		} else if len(ids) < 1 || len(ids) > 20 {
 			return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value at 'secretIdList' failed to satisfy constraint: Member must have length between 1 and 20")
@@ -259,15 +256,13 @@ func handleListSecretVersionIds(svc *secrets.Service) rpc.Handler {
 				versions = append(versions, v)
 			}
 		}
-		page, next, err := smPage(versions, in.NextToken, in.MaxResults, 100, 100)
+		page, next, err := smPage(versions, in.NextToken, in.MaxResults, 100, 100, func(v secrets.Version) versionEntry {
+			return versionEntry{VersionId: v.ID, VersionStages: v.Stages, LastAccessedDate: epoch(v.LastAccessed), CreatedDate: epoch(v.Created), KmsKeyIds: defaultKMSKeyIDs}
+		})
 		if err != nil {
 			return nil, err
 		}
-		out := &listSecretVersionIdsOutput{Versions: []versionEntry{}, NextToken: next, ARN: sec.ARN, Name: sec.Name}
-		for _, v := range page {
-			out.Versions = append(out.Versions, versionEntry{VersionId: v.ID, VersionStages: v.Stages, LastAccessedDate: epoch(v.LastAccessed), CreatedDate: epoch(v.Created), KmsKeyIds: defaultKMSKeyIDs})
-		}
-		return out, nil
+		return &listSecretVersionIdsOutput{Versions: page, NextToken: next, ARN: sec.ARN, Name: sec.Name}, nil
 	})
 }
 

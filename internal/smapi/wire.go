@@ -238,8 +238,9 @@ func strOr(v *string) string {
 var nextToken = rpc.PageToken{Prefix: "sm1:", Bad: awsapi.Errorf(awsapi.CodeInvalidNextToken, "The NextToken value is invalid.")}
 
 // smPage cuts one page out of a full list by NextToken and MaxResults
-// (package rpc).
-func smPage[T any](items []T, token *string, maxResults *int32, def, max int32) (page []T, next *string, err error) {
+// (package rpc), each item of it as out answers it: an empty page is []
+// rather than nil, so that a list member is never null.
+func smPage[T, U any](items []T, token *string, maxResults *int32, def, max int32, out func(T) U) (page []U, next *string, err error) {
 	n := def
 	if maxResults != nil {
 		n = *maxResults
@@ -253,7 +254,11 @@ func smPage[T any](items []T, token *string, maxResults *int32, def, max int32) 
 			return nil, nil, err
 		}
 	}
-	page, pos := rpc.CutPage(items, start, int(n))
+	cut, pos := rpc.CutPage(items, start, int(n))
+	page = make([]U, 0, len(cut))
+	for _, item := range cut {
+		page = append(page, out(item))
+	}
 	if pos < 0 {
 		return page, nil, nil
 	}
