@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,7 +94,7 @@ func runRecover(ctx context.Context, in *recoverInput, d *deps) error {
 		return fmt.Errorf("audit log: %w", err)
 	}
 	defer alog.Close()
-	st, err := openStore(ctx, in.store, in.dataDir, slog.New(slog.DiscardHandler), 0)
+	st, err := in.openStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -64,13 +64,7 @@ session policy that narrows it. The session goes to the waiting build, once, nev
 		Example: `  shortfuse approve K7QF-2M9X
   shortfuse approve K7QF-2M9X --duration 5m --policy read-only.json`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			in.code = args[0]
-			if err := in.validate(); err != nil {
-				return err
-			}
-			return runApprove(cmd.Context(), in, d)
-		},
+		RunE: validatedWith(in, d, func(_ *cobra.Command, args []string) { in.code = args[0] }, runApprove),
 	}
 	f := cmd.Flags()
 	addAWSFlags(f, &in.aws)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -35,25 +36,23 @@ func newDenyCommand(d *deps) *cobra.Command {
 		Long: `Deny a pending request: the waiting build gets no session and fails. Anyone who could approve
 the request may deny it (no MFA needed to say no); the requester may withdraw its own.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			in.code = args[0]
-			if err := in.validate(); err != nil {
-				return err
-			}
-			c, cfg, err := brokerClient(cmd.Context(), in.aws)
-			if err != nil {
-				return err
-			}
-			out, err := c.DenyRequest(cmd.Context(), in.code, in.reason)
-			if err != nil {
-				return approveError(cmd.Context(), cfg, err)
-			}
-			fmt.Fprintf(d.stderr, "shortfuse: denied %s\n", out.Code)
-			return nil
-		},
+		RunE: validatedWith(in, d, func(_ *cobra.Command, args []string) { in.code = args[0] }, runDeny),
 	}
 	f := cmd.Flags()
 	addAWSFlags(f, &in.aws)
 	f.StringVar(&in.reason, "reason", "", "why, shown to the build")
 	return cmd
+}
+
+func runDeny(ctx context.Context, in *denyInput, d *deps) error {
+	c, cfg, err := brokerClient(ctx, in.aws)
+	if err != nil {
+		return err
+	}
+	out, err := c.DenyRequest(ctx, in.code, in.reason)
+	if err != nil {
+		return approveError(ctx, cfg, err)
+	}
+	fmt.Fprintf(d.stderr, "shortfuse: denied %s\n", out.Code)
+	return nil
 }

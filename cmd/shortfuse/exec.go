@@ -132,14 +132,10 @@ func newExecCommand(d *deps) *cobra.Command {
 		Example: `  SHORTFUSE_TOKEN=... shortfuse exec --secret DB_PASSWORD=/prod/db#password -- ./deploy.sh
   shortfuse token --role arn:aws:iam::111122223333:role/ci | shortfuse exec --token-stdin -- make release`,
 		Args: cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: validatedWith(in, d, func(cmd *cobra.Command, args []string) {
 			in.args = args
 			in.graceSet = cmd.Flags().Changed("grace")
-			if err := in.validate(); err != nil {
-				return err
-			}
-			return runExec(cmd.Context(), in, d)
-		},
+		}, runExec),
 	}
 	f := cmd.Flags()
 	// Flags end at COMMAND: shortfuse exec -- ls -l, or shortfuse exec ls -l.

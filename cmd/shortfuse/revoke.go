@@ -69,13 +69,7 @@ func newRevokeCommand(d *deps) *cobra.Command {
 
 AWS itself cannot revoke one session; against AWS this command says so and fails.`,
 		Args: cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			in.keys = args
-			if err := in.validate(); err != nil {
-				return err
-			}
-			return runRevoke(cmd.Context(), in, d)
-		},
+		RunE: validatedWith(in, d, func(_ *cobra.Command, args []string) { in.keys = args }, runRevoke),
 	}
 	f := cmd.Flags()
 	addAWSFlags(f, &in.aws)
