@@ -40,13 +40,7 @@ func (in *approveInput) validate() error {
 	if in.duration != 0 && (in.duration%time.Second != 0 || in.duration < time.Minute || in.duration > 12*time.Hour) {
 		return fmt.Errorf("--duration %s: want 1m to 12h in whole seconds, at most what the job asked for", in.duration)
 	}
-	if in.mfaSerial != "" && !reMFASerial.MatchString(in.mfaSerial) {
-		return fmt.Errorf("--mfa-serial %q: want the MFA device ARN or serial number", in.mfaSerial)
-	}
-	if in.mfaCode != "" && !reMFACode.MatchString(in.mfaCode) {
-		return errors.New("--mfa-code: want the 6 digits the device shows")
-	}
-	return nil
+	return checkMFAFlags(in.mfaSerial, in.mfaCode)
 }
 
 func newApproveCommand(d *deps) *cobra.Command {
@@ -109,16 +103,9 @@ func runApprove(ctx context.Context, in *approveInput, d *deps) error {
 		if in.mfaSerial != "" {
 			who = in.mfaSerial
 		}
-		b, err := in.prompter.ReadSecret(ctx, "MFA code from "+who+" to approve (Ctrl-C to stop): ")
-		if errors.Is(err, tty.ErrNoTerminal) {
-			return &hintError{err: errors.New("approving needs an MFA code and there is no terminal to ask"), hint: "pass --mfa-code"}
-		}
+		code, err = askMFACode(ctx, in.prompter, "MFA code from "+who+" to approve (Ctrl-C to stop): ", "approving needs an MFA code and there is no terminal to ask")
 		if err != nil {
 			return err
-		}
-		code = strings.TrimSpace(string(b))
-		if !reMFACode.MatchString(code) {
-			return errors.New("the MFA code must be the 6 digits the device shows")
 		}
 	}
 	out, err := c.ApproveRequest(ctx, brokerapi.ApproveRequestInput{

@@ -108,10 +108,15 @@ func (in *tokenInput) validate() error {
 	if in.mfaCode != "" && in.mfaSerial == "" {
 		return errors.New("--mfa-code needs --mfa-serial")
 	}
-	if in.mfaSerial != "" && !reMFASerial.MatchString(in.mfaSerial) {
-		return fmt.Errorf("--mfa-serial %q: want the MFA device ARN or serial number", in.mfaSerial)
+	return checkMFAFlags(in.mfaSerial, in.mfaCode)
+}
+
+// checkMFAFlags checks --mfa-serial and --mfa-code, each if given.
+func checkMFAFlags(serial, code string) error {
+	if serial != "" && !reMFASerial.MatchString(serial) {
+		return fmt.Errorf("--mfa-serial %q: want the MFA device ARN or serial number", serial)
 	}
-	if in.mfaCode != "" && !reMFACode.MatchString(in.mfaCode) {
+	if code != "" && !reMFACode.MatchString(code) {
 		return errors.New("--mfa-code: want the 6 digits the device shows")
 	}
 	return nil
@@ -279,9 +284,15 @@ func mfaCode(ctx context.Context, in *tokenInput) (string, error) {
 	if in.mfaSerial == "" || in.mfaCode != "" {
 		return in.mfaCode, nil
 	}
-	b, err := in.prompter.ReadSecret(ctx, "MFA code for "+in.mfaSerial+": ")
+	return askMFACode(ctx, in.prompter, "MFA code for "+in.mfaSerial+": ", "--mfa-serial needs a code and there is no terminal to ask")
+}
+
+// askMFACode asks the terminal for an MFA code with prompt; with no
+// terminal, it fails with the message noTerminal and a hint at --mfa-code.
+func askMFACode(ctx context.Context, p tty.Prompter, prompt, noTerminal string) (string, error) {
+	b, err := p.ReadSecret(ctx, prompt)
 	if errors.Is(err, tty.ErrNoTerminal) {
-		return "", &hintError{err: errors.New("--mfa-serial needs a code and there is no terminal to ask"), hint: "pass --mfa-code"}
+		return "", &hintError{err: errors.New(noTerminal), hint: "pass --mfa-code"}
 	}
 	if err != nil {
 		return "", err
