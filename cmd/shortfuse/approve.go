@@ -128,12 +128,6 @@ func runApprove(ctx context.Context, in *approveInput, d *deps) error {
 	return nil
 }
 
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
 // describeRequest shows a request to a human deciding on it.
 func describeRequest(w io.Writer, r *brokerapi.ApprovalRequest, now time.Time) {
 	field := func(label, value string) { fmt.Fprintf(w, "  %-10s %s\n", label, value) }

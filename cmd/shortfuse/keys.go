@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -173,8 +172,7 @@ func listRemote(ctx context.Context, c *http.Client) ([]keystore.KeyInfo, error)
 }
 
 func printKeys(w io.Writer, infos []keystore.KeyInfo) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KIND\tID\tCREATED\tSTATE")
+	tw := newTable(w, "KIND\tID\tCREATED\tSTATE")
 	for _, k := range infos {
 		state := ""
 		switch {

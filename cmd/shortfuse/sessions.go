@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -56,17 +54,9 @@ func runSessions(ctx context.Context, in *sessionsInput, d *deps) error {
 		return brokerError(ctx, cfg, err)
 	}
 	if in.json {
-		enc := json.NewEncoder(d.stdout)
-		enc.SetIndent("", "  ")
-		if sessions == nil {
-			sessions = []brokerapi.Session{}
-		}
-		return enc.Encode(struct {
-			Sessions []brokerapi.Session `json:"Sessions"`
-		}{sessions})
+		return writeJSONList(d.stdout, "Sessions", sessions)
 	}
-	tw := tabwriter.NewWriter(d.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACCESS KEY ID\tSTATE\tPRINCIPAL\tISSUED\tEXPIRES\tUSES\tLAST HEARTBEAT")
+	tw := newTable(d.stdout, "ACCESS KEY ID\tSTATE\tPRINCIPAL\tISSUED\tEXPIRES\tUSES\tLAST HEARTBEAT")
 	for _, s := range sessions {
 		uses := fmt.Sprint(s.Uses)
 		if s.MaxUses > 0 {
