@@ -7,10 +7,8 @@ import (
 	"github.com/shortfuse/shortfuse/internal/secrets"
 )
 
-func (in *putResourcePolicyInput) secretID() *string { return in.SecretId }
-
 type putResourcePolicyInput struct {
-	SecretId          *string `json:"SecretId"`
+	secretIDInput
 	ResourcePolicy    *string `json:"ResourcePolicy"`
 	BlockPublicPolicy *bool   `json:"BlockPublicPolicy"`
 }

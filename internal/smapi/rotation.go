@@ -21,10 +21,8 @@ type rotationRulesIn struct {
 	ScheduleExpression     *string `json:"ScheduleExpression"`
 }
 
-func (in *rotateSecretInput) secretID() *string { return in.SecretId }
-
 type rotateSecretInput struct {
-	SecretId                       *string          `json:"SecretId"`
+	secretIDInput
 	ClientRequestToken             *string          `json:"ClientRequestToken"`
 	RotationLambdaARN              *string          `json:"RotationLambdaARN"`
 	RotationRules                  *rotationRulesIn `json:"RotationRules"`

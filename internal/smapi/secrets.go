@@ -114,12 +114,6 @@ func handleCreateSecret(svc *secrets.Service) rpc.Handler {
 
 // --- DescribeSecret ----------------------------------------------------------------
 
-func (in *secretIDInput) secretID() *string { return in.SecretId }
-
-type secretIDInput struct {
-	SecretId *string `json:"SecretId"`
-}
-
 // secretHead and secretTail are the members DescribeSecret and
 // ListSecrets both answer for a secret, before and after its versions
 // (which the two name differently).
@@ -217,10 +211,8 @@ func handleListSecrets(svc *secrets.Service) rpc.Handler {
 
 // --- UpdateSecret ------------------------------------------------------------------
 
-func (in *updateSecretInput) secretID() *string { return in.SecretId }
-
 type updateSecretInput struct {
-	SecretId           *string         `json:"SecretId"`
+	secretIDInput
 	ClientRequestToken *string         `json:"ClientRequestToken"`
 	Description        *string         `json:"Description"`
 	KmsKeyId           *string         `json:"KmsKeyId"`
@@ -255,12 +247,10 @@ func handleUpdateSecret(svc *secrets.Service) rpc.Handler {
 
 // --- DeleteSecret / RestoreSecret ----------------------------------------------------
 
-func (in *deleteSecretInput) secretID() *string { return in.SecretId }
-
 type deleteSecretInput struct {
-	SecretId                   *string `json:"SecretId"`
-	RecoveryWindowInDays       *int64  `json:"RecoveryWindowInDays"`
-	ForceDeleteWithoutRecovery *bool   `json:"ForceDeleteWithoutRecovery"`
+	secretIDInput
+	RecoveryWindowInDays       *int64 `json:"RecoveryWindowInDays"`
+	ForceDeleteWithoutRecovery *bool  `json:"ForceDeleteWithoutRecovery"`
 }
 
 type deleteSecretOutput struct {
@@ -324,11 +314,9 @@ func handleRestoreSecret(svc *secrets.Service) rpc.Handler {
 
 // --- TagResource / UntagResource -------------------------------------------------------
 
-func (in *tagResourceInput) secretID() *string { return in.SecretId }
-
 type tagResourceInput struct {
-	SecretId *string `json:"SecretId"`
-	Tags     []tagIn `json:"Tags"`
+	secretIDInput
+	Tags []tagIn `json:"Tags"`
 }
 
 func handleTagResource(svc *secrets.Service) rpc.Handler {
@@ -351,11 +339,9 @@ func handleTagResource(svc *secrets.Service) rpc.Handler {
 	})
 }
 
-func (in *untagResourceInput) secretID() *string { return in.SecretId }
-
 type untagResourceInput struct {
-	SecretId *string  `json:"SecretId"`
-	TagKeys  []string `json:"TagKeys"`
+	secretIDInput
+	TagKeys []string `json:"TagKeys"`
 }
 
 func handleUntagResource(svc *secrets.Service) rpc.Handler {

@@ -174,10 +174,8 @@ func batchError(err error) (*awsapi.Error, bool) {
 
 // --- PutSecretValue ----------------------------------------------------------------
 
-func (in *putSecretValueInput) secretID() *string { return in.SecretId }
-
 type putSecretValueInput struct {
-	SecretId           *string         `json:"SecretId"`
+	secretIDInput
 	ClientRequestToken *string         `json:"ClientRequestToken"`
 	SecretBinary       *secretBinaryIn `json:"SecretBinary"`
 	SecretString       *secretStringIn `json:"SecretString"`
@@ -268,10 +266,8 @@ func handleListSecretVersionIds(svc *secrets.Service) rpc.Handler {
 
 // --- UpdateSecretVersionStage ------------------------------------------------------
 
-func (in *updateSecretVersionStageInput) secretID() *string { return in.SecretId }
-
 type updateSecretVersionStageInput struct {
-	SecretId            *string `json:"SecretId"`
+	secretIDInput
 	VersionStage        *string `json:"VersionStage"`
 	RemoveFromVersionId *string `json:"RemoveFromVersionId"`
 	MoveToVersionId     *string `json:"MoveToVersionId"`

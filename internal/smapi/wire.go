@@ -161,14 +161,18 @@ func requiredParam(v *string, field string) (string, error) {
 	return *v, nil
 }
 
-// secretIDParam is the SecretId member (botocore SecretIdType: 1 to 2048).
-// A name with a character no secret name can have is refused as AWS
-// refuses it, with ValidationException, before anything is looked up (so a
-// forced DeleteSecret of such a name fails rather than "succeeds"); an ARN
-// is checked by lookup only.
 // secretInput is the input of an operation on one secret, named by
 // SecretId.
 type secretInput interface{ secretID() *string }
+
+// secretIDInput is the SecretId member, which the input of every
+// operation on one secret embeds; alone, it is the input of DescribeSecret
+// and the others that name a secret and nothing else.
+type secretIDInput struct {
+	SecretId *string `json:"SecretId"`
+}
+
+func (in *secretIDInput) secretID() *string { return in.SecretId }
 
 // decodeSecretInput decodes the input of an operation on one secret and
 // returns the SecretId it names, checked.
@@ -179,6 +183,11 @@ func decodeSecretInput(body []byte, in secretInput) (string, error) {
 	return secretIDParam(in.secretID())
 }
 
+// secretIDParam is the SecretId member (botocore SecretIdType: 1 to 2048).
+// A name with a character no secret name can have is refused as AWS
+// refuses it, with ValidationException, before anything is looked up (so a
+// forced DeleteSecret of such a name fails rather than "succeeds"); an ARN
+// is checked by lookup only.
 func secretIDParam(v *string) (string, error) {
 	id, err := requiredParam(v, "secretId")
 	if err != nil {
