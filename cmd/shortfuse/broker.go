@@ -22,13 +22,19 @@ var (
 // service; on AWS itself (no endpoint) it says that AWS has no such
 // service.
 func brokerClient(ctx context.Context, o awsconf.Options) (*brokerapi.Client, aws.Config, error) {
+	return brokerClientFor(ctx, o, "it cannot list or revoke single sessions")
+}
+
+// brokerClientFor is brokerClient for a command that says, in why, what
+// AWS does instead of the shortfuse service, or cannot do.
+func brokerClientFor(ctx context.Context, o awsconf.Options, why string) (*brokerapi.Client, aws.Config, error) {
 	cfg, err := awsconf.Load(ctx, o)
 	if err != nil {
 		return nil, aws.Config{}, configError(err)
 	}
 	ep := awsconf.BrokerEndpoint(ctx, cfg)
 	if ep == "" {
-		return nil, cfg, &hintError{err: errors.New("AWS has no shortfuse service: it cannot list or revoke single sessions"), hint: errNoBrokerHint}
+		return nil, cfg, &hintError{err: errors.New("AWS has no shortfuse service: " + why), hint: errNoBrokerHint}
 	}
 	return brokerapi.New(cfg, ep), cfg, nil
 }
