@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/spf13/cobra"
 
 	"github.com/shortfuse/shortfuse/internal/client/awsconf"
@@ -87,7 +86,7 @@ func runRevoke(ctx context.Context, in *revokeInput, d *deps) error {
 			if err != nil {
 				return fmt.Errorf("the token in SHORTFUSE_TOKEN is not usable: %v", err)
 			}
-			o.Credentials = credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
+			o.Credentials = staticCredentials(c)
 		}
 	}
 	c, cfg, err := brokerClient(ctx, o)
