@@ -168,8 +168,8 @@ func runRequest(ctx context.Context, in *requestInput, d *deps) error {
 	for _, a := range req.Approvals {
 		names = append(names, clean(a.UserName))
 	}
-	fmt.Fprintf(d.stderr, "shortfuse: approved by %s; token %s for %s expires at %s (in %s)\n", strings.Join(names, ", "),
-		token.KeyHint(creds.AccessKeyID), clean(role), creds.Expiration.UTC().Format("2006-01-02 15:04:05 UTC"), creds.Expiration.Sub(in.now()).Round(time.Second))
+	fmt.Fprintf(d.stderr, "shortfuse: approved by %s; token %s for %s %s\n", strings.Join(names, ", "),
+		token.KeyHint(creds.AccessKeyID), clean(role), expiresAt(creds.Expiration, in.now()))
 	return nil
 }
 

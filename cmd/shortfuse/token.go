@@ -234,8 +234,13 @@ func runToken(ctx context.Context, in *tokenInput, d *deps) error {
 	if in.maxUses > 0 {
 		msg += fmt.Sprintf(", good for %d calls,", in.maxUses)
 	}
-	fmt.Fprintf(d.stderr, "shortfuse: %s expires at %s (in %s)\n", msg, c.Expiration.UTC().Format("2006-01-02 15:04:05 UTC"), c.Expiration.Sub(in.now()).Round(time.Second))
+	fmt.Fprintf(d.stderr, "shortfuse: %s %s\n", msg, expiresAt(c.Expiration, in.now()))
 	return nil
+}
+
+// expiresAt says when a token expires, and how long from now that is.
+func expiresAt(t, now time.Time) string {
+	return fmt.Sprintf("expires at %s (in %s)", t.UTC().Format("2006-01-02 15:04:05 UTC"), t.Sub(now).Round(time.Second))
 }
 
 // readSessionPolicy reads --policy: JSON of at most 64 KiB, or "" without
