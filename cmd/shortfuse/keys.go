@@ -152,21 +152,18 @@ func (in *keysInput) listStored(ctx context.Context) ([]keystore.KeyInfo, error)
 }
 
 func listRemote(ctx context.Context, c *http.Client) ([]keystore.KeyInfo, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, controlURL+"/v1/keys", nil)
+	const what = "keys of the running broker"
+	resp, err := controlDo(ctx, c, http.MethodGet, controlURL+"/v1/keys", what)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("keys of the running broker: %w", err)
-	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("keys of the running broker: HTTP %d", resp.StatusCode)
+		return nil, fmt.Errorf("%s: HTTP %d", what, resp.StatusCode)
 	}
 	var infos []keystore.KeyInfo
 	if err := json.NewDecoder(resp.Body).Decode(&infos); err != nil {
-		return nil, fmt.Errorf("keys of the running broker: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return infos, nil
 }
