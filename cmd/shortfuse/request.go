@@ -41,8 +41,8 @@ func (in *requestInput) validate() error {
 	if in.role == "" {
 		return errors.New("--role is required: the role whose session the job asks for")
 	}
-	if !reRoleArn.MatchString(in.role) {
-		return fmt.Errorf("--role %q: want a role ARN, arn:aws:iam::ACCOUNT:role/NAME", in.role)
+	if err := checkRoleFlag(in.role); err != nil {
+		return err
 	}
 	if in.duration%time.Second != 0 || in.duration < time.Minute || in.duration > 12*time.Hour {
 		return fmt.Errorf("--duration %s: want 1m to 12h in whole seconds (the role's rules may allow less)", in.duration)
@@ -50,11 +50,8 @@ func (in *requestInput) validate() error {
 	if err := approvals.CheckReason(in.reason); err != nil {
 		return fmt.Errorf("--reason: %v", err)
 	}
-	if in.format == "" {
-		in.format = string(token.FormatJenkins)
-	}
-	if _, err := token.ParseFormat(in.format); err != nil {
-		return fmt.Errorf("--format: %v", err)
+	if err := checkFormatFlag(&in.format); err != nil {
+		return err
 	}
 	if in.timeout < 0 {
 		return fmt.Errorf("--timeout %s: want a positive duration, or 0 to wait as long as the request lives", in.timeout)

@@ -70,11 +70,8 @@ func (in *tokenInput) validate() error {
 		}
 		in.format = string(token.FormatJSON)
 	}
-	if in.format == "" {
-		in.format = string(token.FormatJenkins)
-	}
-	if _, err := token.ParseFormat(in.format); err != nil {
-		return fmt.Errorf("--format: %v", err)
+	if err := checkFormatFlag(&in.format); err != nil {
+		return err
 	}
 	if in.noCache && !in.credentialProcess {
 		return errors.New("--no-cache only applies with --credential-process")
@@ -89,8 +86,10 @@ func (in *tokenInput) validate() error {
 	if in.duration < 15*time.Minute || in.duration > maxDur {
 		return fmt.Errorf("--duration %s: AWS accepts 15m to %s here (the broker may cap it lower)", in.duration, maxDur)
 	}
-	if in.role != "" && !reRoleArn.MatchString(in.role) {
-		return fmt.Errorf("--role %q: want a role ARN, arn:aws:iam::ACCOUNT:role/NAME", in.role)
+	if in.role != "" {
+		if err := checkRoleFlag(in.role); err != nil {
+			return err
+		}
 	}
 	if in.role == "" {
 		for _, f := range []struct{ name, val string }{{"--session-name", in.sessionName}, {"--external-id", in.externalID}, {"--policy", in.policyFile}} {
@@ -109,6 +108,25 @@ func (in *tokenInput) validate() error {
 		return errors.New("--mfa-code needs --mfa-serial")
 	}
 	return checkMFAFlags(in.mfaSerial, in.mfaCode)
+}
+
+// checkFormatFlag checks --format, the jenkins format when not given.
+func checkFormatFlag(format *string) error {
+	if *format == "" {
+		*format = string(token.FormatJenkins)
+	}
+	if _, err := token.ParseFormat(*format); err != nil {
+		return fmt.Errorf("--format: %v", err)
+	}
+	return nil
+}
+
+// checkRoleFlag checks --role, a role's ARN.
+func checkRoleFlag(role string) error {
+	if !reRoleArn.MatchString(role) {
+		return fmt.Errorf("--role %q: want a role ARN, arn:aws:iam::ACCOUNT:role/NAME", role)
+	}
+	return nil
 }
 
 // checkMFAFlags checks --mfa-serial and --mfa-code, each if given.
