@@ -32,15 +32,24 @@ type approveInput struct {
 }
 
 func (in *approveInput) validate() error {
-	code, err := approvals.ParseCode(in.code)
-	if err != nil {
-		return fmt.Errorf("%q: %v", in.code, err)
+	if err := parseCodeArg(&in.code); err != nil {
+		return err
 	}
-	in.code = code
 	if in.duration != 0 && (in.duration%time.Second != 0 || in.duration < time.Minute || in.duration > 12*time.Hour) {
 		return fmt.Errorf("--duration %s: want 1m to 12h in whole seconds, at most what the job asked for", in.duration)
 	}
 	return checkMFAFlags(in.mfaSerial, in.mfaCode)
+}
+
+// parseCodeArg checks the CODE argument of approve and deny, an approval
+// code, and writes it in its canonical form (XXXX-XXXX).
+func parseCodeArg(code *string) error {
+	c, err := approvals.ParseCode(*code)
+	if err != nil {
+		return fmt.Errorf("%q: %v", *code, err)
+	}
+	*code = c
+	return nil
 }
 
 func newApproveCommand(d *deps) *cobra.Command {

@@ -17,11 +17,9 @@ type denyInput struct {
 }
 
 func (in *denyInput) validate() error {
-	code, err := approvals.ParseCode(in.code)
-	if err != nil {
-		return fmt.Errorf("%q: %v", in.code, err)
+	if err := parseCodeArg(&in.code); err != nil {
+		return err
 	}
-	in.code = code
 	if err := approvals.CheckReason(in.reason); err != nil {
 		return fmt.Errorf("--reason: %v", err)
 	}
