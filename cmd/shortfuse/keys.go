@@ -58,17 +58,27 @@ func (in *keysInput) openStore(ctx context.Context) (*brokerStore, error) {
 	return openStore(ctx, in.store, in.dataDir, slog.New(slog.DiscardHandler), 0)
 }
 
-// openKeys opens the store and its keys directly, for a command run with
-// no broker on the data directory. The master key must exist.
-func (in *keysInput) openKeys(ctx context.Context) (*brokerStore, *keystore.Keys, *seal.MasterKey, error) {
+// openStoreKey is openStore with the master key, which must exist; keyName
+// names the key in the error of loading it.
+func (in *keysInput) openStoreKey(ctx context.Context, keyName string) (*brokerStore, *seal.MasterKey, error) {
 	st, err := in.openStore(ctx)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	mk, err := in.loadMasterKey()
 	if err != nil {
 		st.Close()
-		return nil, nil, nil, fmt.Errorf("master key: %w", err)
+		return nil, nil, fmt.Errorf("%s: %w", keyName, err)
+	}
+	return st, mk, nil
+}
+
+// openKeys opens the store and its keys directly, for a command run with
+// no broker on the data directory. The master key must exist.
+func (in *keysInput) openKeys(ctx context.Context) (*brokerStore, *keystore.Keys, *seal.MasterKey, error) {
+	st, mk, err := in.openStoreKey(ctx, "master key")
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	sealer, kr, err := keystore.LoadKeys(ctx, st, mk, rand.Reader)
 	if err != nil {
@@ -285,15 +295,11 @@ func runKeysRewrap(ctx context.Context, in *keysRewrapInput, d *deps) error {
 	if _, err := controlClient(ctx, in.dataDir); err == nil {
 		return &hintError{err: errors.New("a broker is running on the data directory"), hint: "stop every broker that uses the store, then rewrap"}
 	}
-	st, err := in.openStore(ctx)
+	st, oldMK, err := in.openStoreKey(ctx, "current master key")
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	oldMK, err := in.loadMasterKey()
-	if err != nil {
-		return fmt.Errorf("current master key: %w", err)
-	}
 	newMK, created, err := seal.LoadOrCreateKeyFile(in.newKeyFile, rand.Reader)
 	if err != nil {
 		return fmt.Errorf("new master key: %w", err)

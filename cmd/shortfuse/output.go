@@ -25,6 +25,19 @@ func writeJSONList[T any](w io.Writer, member string, list []T) error {
 	return writeJSON(w, map[string][]T{member: list})
 }
 
+// printList prints list as the JSON object of writeJSONList with asJSON,
+// else as a table with header and a row for each item, as row writes it.
+func printList[T any](w io.Writer, asJSON bool, member string, list []T, header string, row func(tw io.Writer, item T)) error {
+	if asJSON {
+		return writeJSONList(w, member, list)
+	}
+	tw := newTable(w, header)
+	for _, item := range list {
+		row(tw, item)
+	}
+	return tw.Flush()
+}
+
 // newTable starts a table on w with its header, columns separated by tabs;
 // Flush prints it.
 func newTable(w io.Writer, header string) *tabwriter.Writer {

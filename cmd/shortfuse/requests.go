@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/shortfuse/shortfuse/internal/client/awsconf"
+	"github.com/shortfuse/shortfuse/internal/client/brokerapi"
 )
 
 type requestsInput struct {
@@ -50,11 +52,8 @@ func runRequests(ctx context.Context, in *requestsInput, d *deps) error {
 	if err != nil {
 		return approveError(ctx, cfg, err)
 	}
-	if in.json {
-		return writeJSONList(d.stdout, "Requests", list)
-	}
-	tw := newTable(d.stdout, "CODE\tSTATUS\tROLE\tREQUESTER\tDURATION\tAPPROVALS\tEXPIRES\tBUILD")
-	for _, r := range list {
+	const header = "CODE\tSTATUS\tROLE\tREQUESTER\tDURATION\tAPPROVALS\tEXPIRES\tBUILD"
+	return printList(d.stdout, in.json, "Requests", list, header, func(tw io.Writer, r brokerapi.ApprovalRequest) {
 		build := r.Build.URL
 		if build == "" {
 			build = r.Build.Job
@@ -64,6 +63,5 @@ func runRequests(ctx context.Context, in *requestsInput, d *deps) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\n", clean(r.Code), clean(r.Status), shortARN(r.RoleArn), shortARN(r.Requester),
 			time.Duration(r.DurationSeconds)*time.Second, len(r.Approvals), r.ApprovalsRequired, fmtTime(r.ExpiresAt.Time), clean(build))
-	}
-	return tw.Flush()
+	})
 }

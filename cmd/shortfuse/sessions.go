@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -53,11 +54,8 @@ func runSessions(ctx context.Context, in *sessionsInput, d *deps) error {
 	if err != nil {
 		return brokerError(ctx, cfg, err)
 	}
-	if in.json {
-		return writeJSONList(d.stdout, "Sessions", sessions)
-	}
-	tw := newTable(d.stdout, "ACCESS KEY ID\tSTATE\tPRINCIPAL\tISSUED\tEXPIRES\tUSES\tLAST HEARTBEAT")
-	for _, s := range sessions {
+	const header = "ACCESS KEY ID\tSTATE\tPRINCIPAL\tISSUED\tEXPIRES\tUSES\tLAST HEARTBEAT"
+	return printList(d.stdout, in.json, "Sessions", sessions, header, func(tw io.Writer, s brokerapi.Session) {
 		uses := fmt.Sprint(s.Uses)
 		if s.MaxUses > 0 {
 			uses += fmt.Sprintf("/%d", s.MaxUses)
@@ -67,8 +65,7 @@ func runSessions(ctx context.Context, in *sessionsInput, d *deps) error {
 		for _, d := range s.DatabaseCredentials {
 			fmt.Fprintf(tw, "  database role %s\t%s\t%s\t\t%s\t\t\n", d.RoleName, d.State, d.Database, fmtTime(d.ValidUntil.Time))
 		}
-	}
-	return tw.Flush()
+	})
 }
 
 func fmtTime(t time.Time) string {
