@@ -13,13 +13,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shortfuse/shortfuse/internal/approvals"
-	"github.com/shortfuse/shortfuse/internal/client/awsconf"
 	"github.com/shortfuse/shortfuse/internal/client/brokerapi"
 	"github.com/shortfuse/shortfuse/internal/client/tty"
 )
 
 type approveInput struct {
-	aws        awsconf.Options
+	brokerFlags
 	code       string
 	duration   time.Duration
 	policyFile string
@@ -67,7 +66,7 @@ session policy that narrows it. The session goes to the waiting build, once, nev
 		Example: `  shortfuse approve K7QF-2M9X
   shortfuse approve K7QF-2M9X --duration 5m --policy read-only.json`,
 		Args: cobra.ExactArgs(1),
-		RunE: validatedWith(in, d, func(_ *cobra.Command, args []string) { in.code = args[0] }, runApprove),
+		RunE: validatedWith(in, d, func(_ *cobra.Command, args []string) { in.code = args[0] }, withBroker(runApprove)),
 	}
 	f := cmd.Flags()
 	addAWSFlags(f, &in.aws)
@@ -79,11 +78,7 @@ session policy that narrows it. The session goes to the waiting build, once, nev
 	return cmd
 }
 
-func runApprove(ctx context.Context, in *approveInput, d *deps) error {
-	c, cfg, err := brokerClient(ctx, in.aws)
-	if err != nil {
-		return err
-	}
+func runApprove(ctx context.Context, in *approveInput, d *deps, c *brokerapi.Client, cfg aws.Config) error {
 	var policy string
 	if in.policyFile != "" {
 		data, err := readLimited(in.policyFile, 2048)

@@ -39,6 +39,25 @@ func brokerClientFor(ctx context.Context, o awsconf.Options, why string) (*broke
 	return brokerapi.New(cfg, ep), cfg, nil
 }
 
+// brokerFlags are the AWS flags of a command that calls the shortfuse
+// service (addAWSFlags); its input embeds them.
+type brokerFlags struct{ aws awsconf.Options }
+
+func (b *brokerFlags) awsFlags() awsconf.Options { return b.aws }
+
+// withBroker is the run of a command that calls the shortfuse service: it
+// makes the client for the command's AWS flags (brokerClient), and run
+// acts with it and the configuration it was made from.
+func withBroker[T interface{ awsFlags() awsconf.Options }](run func(ctx context.Context, in T, d *deps, c *brokerapi.Client, cfg aws.Config) error) func(context.Context, T, *deps) error {
+	return func(ctx context.Context, in T, d *deps) error {
+		c, cfg, err := brokerClient(ctx, in.awsFlags())
+		if err != nil {
+			return err
+		}
+		return run(ctx, in, d, c, cfg)
+	}
+}
+
 // brokerError adds a hint to an error of the shortfuse service.
 func brokerError(ctx context.Context, cfg aws.Config, err error) error {
 	if errors.Is(err, brokerapi.ErrUnsupported) {

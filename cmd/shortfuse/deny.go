@@ -4,14 +4,15 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
 	"github.com/shortfuse/shortfuse/internal/approvals"
-	"github.com/shortfuse/shortfuse/internal/client/awsconf"
+	"github.com/shortfuse/shortfuse/internal/client/brokerapi"
 )
 
 type denyInput struct {
-	aws    awsconf.Options
+	brokerFlags
 	code   string
 	reason string
 }
@@ -34,7 +35,7 @@ func newDenyCommand(d *deps) *cobra.Command {
 		Long: `Deny a pending request: the waiting build gets no session and fails. Anyone who could approve
 the request may deny it (no MFA needed to say no); the requester may withdraw its own.`,
 		Args: cobra.ExactArgs(1),
-		RunE: validatedWith(in, d, func(_ *cobra.Command, args []string) { in.code = args[0] }, runDeny),
+		RunE: validatedWith(in, d, func(_ *cobra.Command, args []string) { in.code = args[0] }, withBroker(runDeny)),
 	}
 	f := cmd.Flags()
 	addAWSFlags(f, &in.aws)
@@ -42,11 +43,7 @@ the request may deny it (no MFA needed to say no); the requester may withdraw it
 	return cmd
 }
 
-func runDeny(ctx context.Context, in *denyInput, d *deps) error {
-	c, cfg, err := brokerClient(ctx, in.aws)
-	if err != nil {
-		return err
-	}
+func runDeny(ctx context.Context, in *denyInput, d *deps, c *brokerapi.Client, cfg aws.Config) error {
 	out, err := c.DenyRequest(ctx, in.code, in.reason)
 	if err != nil {
 		return approveError(ctx, cfg, err)

@@ -15,13 +15,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shortfuse/shortfuse/internal/approvals"
-	"github.com/shortfuse/shortfuse/internal/client/awsconf"
 	"github.com/shortfuse/shortfuse/internal/client/brokerapi"
 	"github.com/shortfuse/shortfuse/internal/client/token"
 )
 
 type requestInput struct {
-	aws      awsconf.Options
+	brokerFlags
 	role     string
 	duration time.Duration
 	reason   string
@@ -83,7 +82,7 @@ command is stopped while it waits, it withdraws the request.`,
 		Example: `  shortfuse request --role arn:aws:iam::111122223333:role/deploy --reason "release 1.4"
   TOKEN=$(shortfuse request --role arn:aws:iam::111122223333:role/deploy --duration 10m)`,
 		Args: cobra.NoArgs,
-		RunE: validated(in, d, runRequest),
+		RunE: validated(in, d, withBroker(runRequest)),
 	}
 	f := cmd.Flags()
 	addAWSFlags(f, &in.aws)
@@ -98,11 +97,7 @@ command is stopped while it waits, it withdraws the request.`,
 	return cmd
 }
 
-func runRequest(ctx context.Context, in *requestInput, d *deps) error {
-	c, cfg, err := brokerClient(ctx, in.aws)
-	if err != nil {
-		return err
-	}
+func runRequest(ctx context.Context, in *requestInput, d *deps, c *brokerapi.Client, cfg aws.Config) error {
 	key, err := approvals.NewRedemptionKey(in.rand)
 	if err != nil {
 		return err

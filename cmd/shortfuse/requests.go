@@ -6,14 +6,14 @@ import (
 	"io"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
-	"github.com/shortfuse/shortfuse/internal/client/awsconf"
 	"github.com/shortfuse/shortfuse/internal/client/brokerapi"
 )
 
 type requestsInput struct {
-	aws    awsconf.Options
+	brokerFlags
 	status string
 	json   bool
 }
@@ -34,7 +34,7 @@ func newRequestsCommand(d *deps) *cobra.Command {
 		Long: `List approval requests: those you made, those for roles you may assume yourself (which you
 could approve), and all of them with shortfuse:ListRequests.`,
 		Args: cobra.NoArgs,
-		RunE: validated(in, d, runRequests),
+		RunE: validated(in, d, withBroker(runRequests)),
 	}
 	f := cmd.Flags()
 	addAWSFlags(f, &in.aws)
@@ -43,11 +43,7 @@ could approve), and all of them with shortfuse:ListRequests.`,
 	return cmd
 }
 
-func runRequests(ctx context.Context, in *requestsInput, d *deps) error {
-	c, cfg, err := brokerClient(ctx, in.aws)
-	if err != nil {
-		return err
-	}
+func runRequests(ctx context.Context, in *requestsInput, d *deps, c *brokerapi.Client, cfg aws.Config) error {
 	list, err := c.ListRequests(ctx, in.status)
 	if err != nil {
 		return approveError(ctx, cfg, err)

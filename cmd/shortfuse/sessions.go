@@ -6,14 +6,14 @@ import (
 	"io"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
-	"github.com/shortfuse/shortfuse/internal/client/awsconf"
 	"github.com/shortfuse/shortfuse/internal/client/brokerapi"
 )
 
 type sessionsInput struct {
-	aws       awsconf.Options
+	brokerFlags
 	principal string
 	all       bool
 	json      bool
@@ -35,7 +35,7 @@ func newSessionsCommand(d *deps) *cobra.Command {
 were revoked, expired, used up or abandoned (their heartbeats stopped). Needs
 shortfuse:ListSessions. Secrets are never shown.`,
 		Args: cobra.NoArgs,
-		RunE: validated(in, d, runSessions),
+		RunE: validated(in, d, withBroker(runSessions)),
 	}
 	f := cmd.Flags()
 	addAWSFlags(f, &in.aws)
@@ -45,11 +45,7 @@ shortfuse:ListSessions. Secrets are never shown.`,
 	return cmd
 }
 
-func runSessions(ctx context.Context, in *sessionsInput, d *deps) error {
-	c, cfg, err := brokerClient(ctx, in.aws)
-	if err != nil {
-		return err
-	}
+func runSessions(ctx context.Context, in *sessionsInput, d *deps, c *brokerapi.Client, cfg aws.Config) error {
 	sessions, err := c.ListAllSessions(ctx, brokerapi.ListSessionsInput{PrincipalArn: in.principal, IncludeInactive: in.all})
 	if err != nil {
 		return brokerError(ctx, cfg, err)
