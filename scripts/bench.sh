@@ -65,9 +65,8 @@ trap cleanup EXIT
 start_broker() {
 	local t0 t1
 	t0="$(date +%s%N)"
-	"$OUT/shortfuse" server --listen 127.0.0.1:0 --data "$1" 2>"$2" &
-	server_pid=$!
-	url="$(broker_url "$2")" || exit 1
+	broker_start "$OUT/shortfuse" "$1" "$2" || exit 1
+	server_pid="$broker_pid" url="$broker_at"
 	t1="$(date +%s%N)"
 	startup_ms=$(((t1 - t0) / 1000000))
 	log "broker at $url (pid $server_pid), up in ${startup_ms} ms"
@@ -117,7 +116,7 @@ for n in $SCALE; do
 	"$OUT/fillsecrets" --data "$dir" --count "$n" 2>"$OUT/fill-$n.log"
 	start_broker "$dir" "$OUT/server-scale-$n.log"
 	echo "$startup_ms $(rss_kib)" >"$OUT/scale-$n.start"
-	AWS_SHARED_CREDENTIALS_FILE="$dir/admin-credentials" "$OUT/shortfuse" bench --endpoint-url "$url" \
+	bench_admin "$dir" "$url" "$OUT/shortfuse" \
 		--op get-secret-value --concurrency 32 --duration "$DURATION" --warmup "$WARMUP" --ceiling --rounds "$ROUNDS" --json >"$OUT/scale-$n.json"
 	echo "$(rss_kib) $(du -k "$dir/shortfuse.db" | cut -f1)" >>"$OUT/scale-$n.start"
 	stop_broker

@@ -20,17 +20,13 @@ CONCURRENCY="${CONCURRENCY:-1 32}"
 OPS="${OPS:-get-secret-value assume-role get-session-token put-secret-value}"
 rm -rf "$OUT" && mkdir -p "$OUT"
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
+trap stop_brokers EXIT
 declare -A url pid
 for which in old new; do
 	bin="$old"
 	[ "$which" = new ] && bin="$new"
-	"$bin" server --listen 127.0.0.1:0 --data "$OUT/$which" 2>"$OUT/$which.log" &
-	pid[$which]=$!
-	pids+=("$!")
-	url[$which]="$(broker_url "$OUT/$which.log")" || exit 1
+	broker_start "$bin" "$OUT/$which" "$OUT/$which.log" || exit 1
+	pid[$which]="$broker_pid" url[$which]="$broker_at"
 done
 
 ticks="$(getconf CLK_TCK)"
@@ -41,8 +37,7 @@ for op in $OPS; do
 			for which in old new; do
 				f="$OUT/$op-c$c-$which-$r.json"
 				c0="$(cpu "${pid[$which]}")"
-				AWS_SHARED_CREDENTIALS_FILE="$OUT/$which/admin-credentials" AWS_CONFIG_FILE=/nonexistent \
-					"$new" bench --endpoint-url "${url[$which]}" --op "$op" --concurrency "$c" \
+				bench_admin "$OUT/$which" "${url[$which]}" "$new" --op "$op" --concurrency "$c" \
 					--duration "$DURATION" --warmup "$WARMUP" --json >"$f"
 				c1="$(cpu "${pid[$which]}")"
 				echo "$((c1 - c0))" >"${f%.json}.cpu"

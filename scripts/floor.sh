@@ -19,8 +19,7 @@ ROUNDS="${ROUNDS:-4}"
 CONCURRENCY="${CONCURRENCY:-32}"
 OPS="${OPS:-get-secret-value assume-role get-session-token}"
 rm -rf "$OUT" && mkdir -p "$OUT" "$SHM"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$SHM"; }
+cleanup() { stop_brokers; rm -rf "$SHM"; }
 trap cleanup EXIT
 client="${1#*=}"
 names=() dirs=() urls=()
@@ -29,17 +28,14 @@ for arg in "$@"; do
 	for where in disk tmpfs; do
 		dir="$OUT/$name-disk"
 		[ "$where" = tmpfs ] && dir="$SHM/$name-tmpfs"
-		"$bin" server --listen 127.0.0.1:0 --data "$dir" 2>"$OUT/$name-$where.log" &
-		pids+=("$!")
-		u="$(broker_url "$OUT/$name-$where.log")" || exit 1
-		names+=("$name, $where") dirs+=("$dir") urls+=("$u")
+		broker_start "$bin" "$dir" "$OUT/$name-$where.log" || exit 1
+		names+=("$name, $where") dirs+=("$dir") urls+=("$broker_at")
 	done
 done
 for op in $OPS; do
 	for i in "${!names[@]}"; do
 		f="$OUT/$op-$i.json"
-		AWS_SHARED_CREDENTIALS_FILE="${dirs[$i]}/admin-credentials" AWS_CONFIG_FILE=/nonexistent \
-			"$client" bench --endpoint-url "${urls[$i]}" --op "$op" --concurrency "$CONCURRENCY" \
+		bench_admin "${dirs[$i]}" "${urls[$i]}" "$client" --op "$op" --concurrency "$CONCURRENCY" \
 			--duration "$DURATION" --warmup 1s --ceiling --rounds "$ROUNDS" --json >"$f"
 		jq -r --arg n "${names[$i]}" --arg op "$op" '
 			"\($op) | \($n) | \(.endpoint.requests_per_second | floor) | \(.ceiling.requests_per_second | floor) | \(.endpoint.requests_per_second / .ceiling.requests_per_second * 100 | floor / 100) | \(.endpoint.server_cpu_seconds / .endpoint.requests * 1e6 | floor) | \(.ceiling.server_cpu_seconds / .ceiling.requests * 1e6 | floor) | \(.cpu_ratio * 100 | floor / 100)x | \(.endpoint.latency.p99_ms * 10 | floor / 10) | \(.ceiling.latency.p99_ms * 10 | floor / 10)"' "$f"

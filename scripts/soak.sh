@@ -22,14 +22,12 @@ rm -rf "$OUT" && mkdir -p "$OUT/ship"
 go build -o "$OUT/shortfuse" ./cmd/shortfuse
 bin="$OUT/shortfuse"
 
-"$bin" server --listen 127.0.0.1:0 --data "$OUT/data" --audit-keep "$AUDIT_KEEP" \
-	--audit-max-bytes "$AUDIT_MAX_BYTES" --audit-ship-dir "$OUT/ship" 2>"$OUT/broker.log" &
-pid=$!
-trap 'kill -TERM "$pid" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
-url="$(broker_url "$OUT/broker.log")" || exit 1
+trap stop_brokers EXIT
+broker_start "$bin" "$OUT/data" "$OUT/broker.log" --audit-keep "$AUDIT_KEEP" \
+	--audit-max-bytes "$AUDIT_MAX_BYTES" --audit-ship-dir "$OUT/ship" || exit 1
+pid="$broker_pid" url="$broker_at"
 
-AWS_SHARED_CREDENTIALS_FILE="$OUT/data/admin-credentials" AWS_CONFIG_FILE=/nonexistent \
-	"$bin" bench --endpoint-url "$url" --op mixed --concurrency "$CONCURRENCY" --duration "$DURATION" \
+bench_admin "$OUT/data" "$url" "$bin" --op mixed --concurrency "$CONCURRENCY" --duration "$DURATION" \
 	--warmup 1s --json >"$OUT/bench.json" &
 bench=$!
 

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,15 +94,11 @@ func runRecover(ctx context.Context, in *recoverInput, d *deps) error {
 		return fmt.Errorf("audit log: %w", err)
 	}
 	defer alog.Close()
-	st, err := openStore(ctx, in.store, in.dataDir, slog.New(slog.DiscardHandler), 0)
+	st, mk, err := in.openStoreKey(ctx, "master key")
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	mk, err := in.loadMasterKey()
-	if err != nil {
-		return fmt.Errorf("master key: %w", err)
-	}
 	sealer, _, err := keystore.LoadKeys(ctx, st, mk, rand.Reader)
 	if err != nil {
 		return err

@@ -13,13 +13,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shortfuse/shortfuse/internal/approvals"
-	"github.com/shortfuse/shortfuse/internal/client/awsconf"
 	"github.com/shortfuse/shortfuse/internal/client/brokerapi"
 	"github.com/shortfuse/shortfuse/internal/client/tty"
 )
 
 type approveInput struct {
-	aws        awsconf.Options
+	brokerFlags
 	code       string
 	duration   time.Duration
 	policyFile string
@@ -32,20 +31,23 @@ type approveInput struct {
 }
 
 func (in *approveInput) validate() error {
-	code, err := approvals.ParseCode(in.code)
-	if err != nil {
-		return fmt.Errorf("%q: %v", in.code, err)
+	if err := parseCodeArg(&in.code); err != nil {
+		return err
 	}
-	in.code = code
 	if in.duration != 0 && (in.duration%time.Second != 0 || in.duration < time.Minute || in.duration > 12*time.Hour) {
 		return fmt.Errorf("--duration %s: want 1m to 12h in whole seconds, at most what the job asked for", in.duration)
 	}
-	if in.mfaSerial != "" && !reMFASerial.MatchString(in.mfaSerial) {
-		return fmt.Errorf("--mfa-serial %q: want the MFA device ARN or serial number", in.mfaSerial)
+	return checkMFAFlags(in.mfaSerial, in.mfaCode)
+}
+
+// parseCodeArg checks the CODE argument of approve and deny, an approval
+// code, and writes it in its canonical form (XXXX-XXXX).
+func parseCodeArg(code *string) error {
+	c, err := approvals.ParseCode(*code)
+	if err != nil {
+		return fmt.Errorf("%q: %v", *code, err)
 	}
-	if in.mfaCode != "" && !reMFACode.MatchString(in.mfaCode) {
-		return errors.New("--mfa-code: want the 6 digits the device shows")
-	}
+	*code = c
 	return nil
 }
 
@@ -64,13 +66,7 @@ session policy that narrows it. The session goes to the waiting build, once, nev
 		Example: `  shortfuse approve K7QF-2M9X
   shortfuse approve K7QF-2M9X --duration 5m --policy read-only.json`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			in.code = args[0]
-			if err := in.validate(); err != nil {
-				return err
-			}
-			return runApprove(cmd.Context(), in, d)
-		},
+		RunE: validatedWith(in, d, func(_ *cobra.Command, args []string) { in.code = args[0] }, withBroker(runApprove)),
 	}
 	f := cmd.Flags()
 	addAWSFlags(f, &in.aws)
@@ -82,11 +78,7 @@ session policy that narrows it. The session goes to the waiting build, once, nev
 	return cmd
 }
 
-func runApprove(ctx context.Context, in *approveInput, d *deps) error {
-	c, cfg, err := brokerClient(ctx, in.aws)
-	if err != nil {
-		return err
-	}
+func runApprove(ctx context.Context, in *approveInput, d *deps, c *brokerapi.Client, cfg aws.Config) error {
 	var policy string
 	if in.policyFile != "" {
 		data, err := readLimited(in.policyFile, 2048)
@@ -115,16 +107,9 @@ func runApprove(ctx context.Context, in *approveInput, d *deps) error {
 		if in.mfaSerial != "" {
 			who = in.mfaSerial
 		}
-		b, err := in.prompter.ReadSecret(ctx, "MFA code from "+who+" to approve (Ctrl-C to stop): ")
-		if errors.Is(err, tty.ErrNoTerminal) {
-			return &hintError{err: errors.New("approving needs an MFA code and there is no terminal to ask"), hint: "pass --mfa-code"}
-		}
+		code, err = askMFACode(ctx, in.prompter, "MFA code from "+who+" to approve (Ctrl-C to stop): ", "approving needs an MFA code and there is no terminal to ask")
 		if err != nil {
 			return err
-		}
-		code = strings.TrimSpace(string(b))
-		if !reMFACode.MatchString(code) {
-			return errors.New("the MFA code must be the 6 digits the device shows")
 		}
 	}
 	out, err := c.ApproveRequest(ctx, brokerapi.ApproveRequestInput{
@@ -145,12 +130,6 @@ func runApprove(ctx context.Context, in *approveInput, d *deps) error {
 		return writeJSON(d.stdout, out)
 	}
 	return nil
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 // describeRequest shows a request to a human deciding on it.

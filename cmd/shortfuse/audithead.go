@@ -154,6 +154,11 @@ func pruneAudit(ctx context.Context, wg *sync.WaitGroup, path string, o audit.Pr
 
 // every runs fn every d until ctx is done, in a goroutine that wg tracks.
 func every(ctx context.Context, wg *sync.WaitGroup, d time.Duration, fn func(context.Context)) {
+	everyOr(ctx, wg, d, nil, fn)
+}
+
+// everyOr is every that also runs fn whenever nudge delivers.
+func everyOr(ctx context.Context, wg *sync.WaitGroup, d time.Duration, nudge <-chan struct{}, fn func(context.Context)) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -164,8 +169,9 @@ func every(ctx context.Context, wg *sync.WaitGroup, d time.Duration, fn func(con
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				fn(ctx)
+			case <-nudge:
 			}
+			fn(ctx)
 		}
 	}()
 }

@@ -75,13 +75,7 @@ func runBackup(ctx context.Context, in *backupInput, d *deps) error {
 	}
 	defer os.Remove(tmp) // after the rename, a no-op
 	n, how, err := copyStore(ctx, in.dataDir, f)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := closeSynced(f, err); err != nil {
 		return err
 	}
 	if err := bolt.Verify(tmp, time.Second); err != nil {
@@ -133,6 +127,18 @@ func createTemp(path string) (string, *os.File, error) {
 		return "", nil, err
 	}
 	return tmp, f, nil
+}
+
+// closeSynced syncs and closes f, written with the error err, and returns
+// the first error of the three.
+func closeSynced(f *os.File, err error) error {
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // renameSynced renames from to to and syncs the directory, so that the

@@ -110,13 +110,9 @@ evaluates N × statements statements.`,
     shortfuse bench --endpoint-url http://127.0.0.1:7575 --op get-secret-value --concurrency 32 --duration 10s --ceiling
   shortfuse bench --op get-secret-value --principal-policies 110 --policy-statements 10 --ceiling`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: validatedWith(in, d, func(cmd *cobra.Command, _ []string) {
 			in.policyStatementsSet = cmd.Flags().Changed("policy-statements")
-			if err := in.validate(); err != nil {
-				return err
-			}
-			return runBench(cmd.Context(), in, d)
-		},
+		}, runBench),
 	}
 	cmd.AddCommand(newBenchCeilingCommand(d))
 	f := cmd.Flags()

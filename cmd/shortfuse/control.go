@@ -192,49 +192,62 @@ func (hw *hashingWriter) Write(p []byte) (int, error) {
 // fetchBackup streams the running broker's backup to w and checks it
 // against the trailers.
 func fetchBackup(ctx context.Context, c *http.Client, w io.Writer) (int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, controlURL+"/v1/backup", nil)
+	const what = "backup from the running broker"
+	resp, err := controlDo(ctx, c, http.MethodGet, controlURL+"/v1/backup", what)
 	if err != nil {
 		return 0, err
 	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("backup from the running broker: %w", err)
-	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return 0, fmt.Errorf("backup from the running broker: %s", oneLine(string(msg)))
+		return 0, controlFailed(resp, what)
 	}
 	hw := &hashingWriter{w: w, h: sha256.New()}
 	if _, err := io.Copy(hw, resp.Body); err != nil {
-		return hw.n, fmt.Errorf("backup from the running broker: %w", err)
+		return hw.n, fmt.Errorf("%s: %w", what, err)
 	}
 	wantSum, wantN := resp.Trailer.Get(trailerSHA256), resp.Trailer.Get(trailerBytes)
 	if wantSum == "" || wantN != strconv.FormatInt(hw.n, 10) || wantSum != hex.EncodeToString(hw.h.Sum(nil)) {
-		return hw.n, errors.New("backup from the running broker: the copy is incomplete (the broker failed mid-way; see its log)")
+		return hw.n, errors.New(what + ": the copy is incomplete (the broker failed mid-way; see its log)")
 	}
 	return hw.n, nil
 }
 
 // rotateRemote asks the running broker to rotate keys.
 func rotateRemote(ctx context.Context, c *http.Client, p keystore.RotatePolicy) (keystore.Rotation, error) {
+	const what = "key rotation by the running broker"
 	url := fmt.Sprintf("%s/v1/keys/rotate?session=%t&data=%t&retire-old=%t", controlURL, p.Session, p.Data, p.RetireOld)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
+	resp, err := controlDo(ctx, c, http.MethodPost, url, what)
 	if err != nil {
 		return keystore.Rotation{}, err
 	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return keystore.Rotation{}, fmt.Errorf("key rotation by the running broker: %w", err)
-	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return keystore.Rotation{}, fmt.Errorf("key rotation by the running broker: %s", oneLine(string(msg)))
+		return keystore.Rotation{}, controlFailed(resp, what)
 	}
 	var rot keystore.Rotation
 	if err := json.NewDecoder(resp.Body).Decode(&rot); err != nil {
-		return keystore.Rotation{}, fmt.Errorf("key rotation by the running broker: %w", err)
+		return keystore.Rotation{}, fmt.Errorf("%s: %w", what, err)
 	}
 	return rot, nil
+}
+
+// controlDo sends a request to the running broker's control socket and
+// returns the answer, whatever its status; what names the call in errors.
+func controlDo(ctx context.Context, c *http.Client, method, url, what string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return resp, nil
+}
+
+// controlFailed is the error of a control call whose answer is not 200 OK:
+// the start of what the broker said, on one line.
+func controlFailed(resp *http.Response, what string) error {
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	return fmt.Errorf("%s: %s", what, oneLine(string(msg)))
 }

@@ -62,3 +62,13 @@ func validated[T interface{ validate() error }](in T, d *deps, run func(context.
 		return run(cmd.Context(), in, d)
 	}
 }
+
+// validatedWith is validated for a command whose input also holds what
+// only the parsed command line tells (its arguments, whether a flag was
+// given): take fills that in before in is checked.
+func validatedWith[T interface{ validate() error }](in T, d *deps, take func(cmd *cobra.Command, args []string), run func(context.Context, T, *deps) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		take(cmd, args)
+		return validated(in, d, run)(cmd, args)
+	}
+}

@@ -132,14 +132,10 @@ func newExecCommand(d *deps) *cobra.Command {
 		Example: `  SHORTFUSE_TOKEN=... shortfuse exec --secret DB_PASSWORD=/prod/db#password -- ./deploy.sh
   shortfuse token --role arn:aws:iam::111122223333:role/ci | shortfuse exec --token-stdin -- make release`,
 		Args: cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: validatedWith(in, d, func(cmd *cobra.Command, args []string) {
 			in.args = args
 			in.graceSet = cmd.Flags().Changed("grace")
-			if err := in.validate(); err != nil {
-				return err
-			}
-			return runExec(cmd.Context(), in, d)
-		},
+		}, runExec),
 	}
 	f := cmd.Flags()
 	// Flags end at COMMAND: shortfuse exec -- ls -l, or shortfuse exec ls -l.
@@ -234,7 +230,7 @@ func (r *execRun) loadToken(ctx context.Context, getenv func(string) string, std
 		}
 		r.log.Debug("token read", "source", source, "format", format)
 		o := in.aws
-		o.Credentials = credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
+		o.Credentials = staticCredentials(c)
 		cfg, err := awsconf.Load(ctx, o)
 		if err != nil {
 			return configError(err)
@@ -249,10 +245,7 @@ func (r *execRun) loadToken(ctx context.Context, getenv func(string) string, std
 		if err != nil {
 			return &hintError{err: errors.New("no token: SHORTFUSE_TOKEN is not set and the AWS credential chain found nothing"), hint: "set SHORTFUSE_TOKEN to the output of shortfuse token, or pass --token-stdin"}
 		}
-		c := token.Credentials{AccessKeyID: v.AccessKeyID, SecretAccessKey: v.SecretAccessKey, SessionToken: v.SessionToken}
-		if v.CanExpire {
-			c.Expiration = v.Expires
-		}
+		c := tokenCredentials(v)
 		if !c.IsSession() {
 			return &hintError{
 				err:  fmt.Errorf("the AWS credentials (%s) are a long-lived access key, not an exploding token", token.KeyHint(c.AccessKeyID)),
@@ -260,9 +253,7 @@ func (r *execRun) loadToken(ctx context.Context, getenv func(string) string, std
 			}
 		}
 		r.log.Debug("token read", "source", "AWS credential chain", "provider", v.Source)
-		// Pin the session: the child and the revocation use exactly it.
-		cfg.Credentials = credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
-		r.creds, r.cfg = c, cfg
+		r.pin(cfg, c)
 	}
 	return r.checkRemaining(in.now())
 }
@@ -293,14 +284,30 @@ func (r *execRun) loadWebIdentity(ctx context.Context, getenv func(string) strin
 			hint: "check that the token file holds the CI system's current OIDC token, that an OpenID Connect provider exists for its issuer and audience, and that the role's trust policy names that provider and the token's subject",
 		}
 	}
+	r.pin(cfg, tokenCredentials(v))
+	r.log.Debug("token read", "source", "web identity", "role", in.role, "session", name)
+	return r.checkRemaining(in.now())
+}
+
+// pin makes c, with cfg, the session of the run: the child and the
+// revocation use exactly it, whatever the credential chain would find.
+func (r *execRun) pin(cfg aws.Config, c token.Credentials) {
+	cfg.Credentials = staticCredentials(c)
+	r.creds, r.cfg = c, cfg
+}
+
+// tokenCredentials are credentials the SDK retrieved, as a token holds them.
+func tokenCredentials(v aws.Credentials) token.Credentials {
 	c := token.Credentials{AccessKeyID: v.AccessKeyID, SecretAccessKey: v.SecretAccessKey, SessionToken: v.SessionToken}
 	if v.CanExpire {
 		c.Expiration = v.Expires
 	}
-	cfg.Credentials = credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
-	r.creds, r.cfg = c, cfg
-	r.log.Debug("token read", "source", "web identity", "role", in.role, "session", name)
-	return r.checkRemaining(in.now())
+	return c
+}
+
+// staticCredentials provides a token's credentials to the SDK.
+func staticCredentials(c token.Credentials) aws.CredentialsProvider {
+	return credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
 }
 
 // ciSessionName names a web-identity session after the CI job.

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -53,25 +52,40 @@ func (in *keysInput) flags(cmd *cobra.Command, getenv func(string) string) {
 	in.masterKey = getenv(masterKeyEnv)
 }
 
-// openKeys opens the store and its keys directly, for a command run with
-// no broker on the data directory. The master key must exist.
-func (in *keysInput) openKeys(ctx context.Context) (*brokerStore, *keystore.Keys, *seal.MasterKey, error) {
-	logger := slog.New(slog.DiscardHandler)
-	st, err := openStore(ctx, in.store, in.dataDir, logger, 0)
+// openStore opens the store directly, for a command run with no broker on
+// the data directory; it logs nothing.
+func (in *keysInput) openStore(ctx context.Context) (*brokerStore, error) {
+	return openStore(ctx, in.store, in.dataDir, slog.New(slog.DiscardHandler), 0)
+}
+
+// openStoreKey is openStore with the master key, which must exist; keyName
+// names the key in the error of loading it.
+func (in *keysInput) openStoreKey(ctx context.Context, keyName string) (*brokerStore, *seal.MasterKey, error) {
+	st, err := in.openStore(ctx)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	mk, err := in.loadMasterKey()
 	if err != nil {
 		st.Close()
-		return nil, nil, nil, fmt.Errorf("master key: %w", err)
+		return nil, nil, fmt.Errorf("%s: %w", keyName, err)
+	}
+	return st, mk, nil
+}
+
+// openKeys opens the store and its keys directly, for a command run with
+// no broker on the data directory. The master key must exist.
+func (in *keysInput) openKeys(ctx context.Context) (*brokerStore, *keystore.Keys, *seal.MasterKey, error) {
+	st, mk, err := in.openStoreKey(ctx, "master key")
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	sealer, kr, err := keystore.LoadKeys(ctx, st, mk, rand.Reader)
 	if err != nil {
 		st.Close()
 		return nil, nil, nil, err
 	}
-	keys, err := keystore.NewKeys(ctx, st, mk, sealer, kr, rand.Reader, newFeed(st, logger, 0))
+	keys, err := keystore.NewKeys(ctx, st, mk, sealer, kr, rand.Reader, newFeed(st, slog.New(slog.DiscardHandler), 0))
 	if err != nil {
 		st.Close()
 		return nil, nil, nil, err
@@ -106,72 +120,66 @@ func newKeysListCommand(d *deps) *cobra.Command {
 		Use:   "list",
 		Short: "List the keys (never their material)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := in.validate(); err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			var infos []keystore.KeyInfo
-			if c, err := controlClient(ctx, in.dataDir); err == nil {
-				if in.masterKeyFile != "" {
-					// The running broker lists with its own key; one given
-					// here would go unchecked.
-					return &hintError{err: errors.New("--master-key-file is not used while a broker runs on the data directory"), hint: "drop it, or stop the broker to check the key against the store"}
-				}
-				infos, err = listRemote(ctx, c)
-				if err != nil {
-					return err
-				}
-			} else if in.masterKeyFile != "" {
-				// A key given explicitly must open the store's keys.
-				st, _, _, err := in.openKeys(ctx)
-				if err != nil {
-					return err
-				}
-				defer st.Close()
-				if infos, err = keystore.ListKeys(ctx, st); err != nil {
-					return err
-				}
-			} else {
-				st, err := openStore(ctx, in.store, in.dataDir, slog.New(slog.DiscardHandler), 0)
-				if err != nil {
-					return err
-				}
-				defer st.Close()
-				if infos, err = keystore.ListKeys(ctx, st); err != nil {
-					return err
-				}
-			}
-			return printKeys(d.stdout, infos)
-		},
+		RunE:  validated(in, d, runKeysList),
 	}
 	in.flags(cmd, d.getenv)
 	return cmd
 }
 
-func listRemote(ctx context.Context, c *http.Client) ([]keystore.KeyInfo, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, controlURL+"/v1/keys", nil)
+func runKeysList(ctx context.Context, in *keysInput, d *deps) error {
+	var infos []keystore.KeyInfo
+	if c, err := controlClient(ctx, in.dataDir); err == nil {
+		if in.masterKeyFile != "" {
+			// The running broker lists with its own key; one given
+			// here would go unchecked.
+			return &hintError{err: errors.New("--master-key-file is not used while a broker runs on the data directory"), hint: "drop it, or stop the broker to check the key against the store"}
+		}
+		infos, err = listRemote(ctx, c)
+		if err != nil {
+			return err
+		}
+	} else if infos, err = in.listStored(ctx); err != nil {
+		return err
+	}
+	return printKeys(d.stdout, infos)
+}
+
+// listStored lists the keys in the store, opened directly.
+func (in *keysInput) listStored(ctx context.Context) ([]keystore.KeyInfo, error) {
+	var st *brokerStore
+	var err error
+	if in.masterKeyFile != "" {
+		// A key given explicitly must open the store's keys.
+		st, _, _, err = in.openKeys(ctx)
+	} else {
+		st, err = in.openStore(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.Do(req)
+	defer st.Close()
+	return keystore.ListKeys(ctx, st)
+}
+
+func listRemote(ctx context.Context, c *http.Client) ([]keystore.KeyInfo, error) {
+	const what = "keys of the running broker"
+	resp, err := controlDo(ctx, c, http.MethodGet, controlURL+"/v1/keys", what)
 	if err != nil {
-		return nil, fmt.Errorf("keys of the running broker: %w", err)
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("keys of the running broker: HTTP %d", resp.StatusCode)
+		return nil, fmt.Errorf("%s: HTTP %d", what, resp.StatusCode)
 	}
 	var infos []keystore.KeyInfo
 	if err := json.NewDecoder(resp.Body).Decode(&infos); err != nil {
-		return nil, fmt.Errorf("keys of the running broker: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return infos, nil
 }
 
 func printKeys(w io.Writer, infos []keystore.KeyInfo) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KIND\tID\tCREATED\tSTATE")
+	tw := newTable(w, "KIND\tID\tCREATED\tSTATE")
 	for _, k := range infos {
 		state := ""
 		switch {
@@ -213,50 +221,48 @@ If a session key may have leaked, add --retire-old: every older session key is d
 and every session they minted stops working on every replica (their holders get
 InvalidClientTokenId and must ask for new sessions).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := in.validate(); err != nil {
-				return err
-			}
-			if !in.sessionKey && !in.dataKey {
-				in.sessionKey, in.dataKey = true, true
-			}
-			if in.retireOld && !in.sessionKey {
-				return errors.New("--retire-old goes with a new session key (--session-key)")
-			}
-			p := keystore.RotatePolicy{Session: in.sessionKey, Data: in.dataKey, RetireOld: in.retireOld}
-			ctx := cmd.Context()
-			var rot keystore.Rotation
-			if c, err := controlClient(ctx, in.dataDir); err == nil {
-				if rot, err = rotateRemote(ctx, c, p); err != nil {
-					return err
-				}
-			} else {
-				st, keys, _, err := in.openKeys(ctx)
-				if err != nil {
-					return err
-				}
-				defer st.Close()
-				if rot, err = keys.Rotate(ctx, time.Now(), p); err != nil {
-					return err
-				}
-			}
-			if rot.DataKey != 0 {
-				fmt.Fprintf(d.stdout, "data key %d now seals new records\n", rot.DataKey)
-			}
-			if rot.SessionKey != 0 {
-				fmt.Fprintf(d.stdout, "session key %d now mints new sessions\n", rot.SessionKey)
-			}
-			for _, id := range rot.Retired {
-				fmt.Fprintf(d.stdout, "session key %d retired\n", id)
-			}
-			return nil
-		},
+		RunE: validated(in, d, runKeysRotate),
 	}
 	in.flags(cmd, d.getenv)
 	cmd.Flags().BoolVar(&in.sessionKey, "session-key", false, "add a new session key")
 	cmd.Flags().BoolVar(&in.dataKey, "data-key", false, "add a new data key")
 	cmd.Flags().BoolVar(&in.retireOld, "retire-old", false, "delete every older session key now: the sessions they minted stop working")
 	return cmd
+}
+
+func runKeysRotate(ctx context.Context, in *keysRotateInput, d *deps) error {
+	if !in.sessionKey && !in.dataKey {
+		in.sessionKey, in.dataKey = true, true
+	}
+	if in.retireOld && !in.sessionKey {
+		return errors.New("--retire-old goes with a new session key (--session-key)")
+	}
+	p := keystore.RotatePolicy{Session: in.sessionKey, Data: in.dataKey, RetireOld: in.retireOld}
+	var rot keystore.Rotation
+	if c, err := controlClient(ctx, in.dataDir); err == nil {
+		if rot, err = rotateRemote(ctx, c, p); err != nil {
+			return err
+		}
+	} else {
+		st, keys, _, err := in.openKeys(ctx)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if rot, err = keys.Rotate(ctx, time.Now(), p); err != nil {
+			return err
+		}
+	}
+	if rot.DataKey != 0 {
+		fmt.Fprintf(d.stdout, "data key %d now seals new records\n", rot.DataKey)
+	}
+	if rot.SessionKey != 0 {
+		fmt.Fprintf(d.stdout, "session key %d now mints new sessions\n", rot.SessionKey)
+	}
+	for _, id := range rot.Retired {
+		fmt.Fprintf(d.stdout, "session key %d retired\n", id)
+	}
+	return nil
 }
 
 type keysRewrapInput struct {
@@ -275,42 +281,36 @@ store must be stopped first, and started again with FILE as its master key (move
 DATA/master.key or pass --master-key-file). Keep the old master key until a backup made under
 the new one exists: older backups still need it.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := in.validate(); err != nil {
-				return err
-			}
-			if in.newKeyFile == "" {
-				return errors.New("--new-master-key-file is required")
-			}
-			ctx := cmd.Context()
-			if _, err := controlClient(ctx, in.dataDir); err == nil {
-				return &hintError{err: errors.New("a broker is running on the data directory"), hint: "stop every broker that uses the store, then rewrap"}
-			}
-			st, err := openStore(ctx, in.store, in.dataDir, slog.New(slog.DiscardHandler), 0)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			oldMK, err := in.loadMasterKey()
-			if err != nil {
-				return fmt.Errorf("current master key: %w", err)
-			}
-			newMK, created, err := seal.LoadOrCreateKeyFile(in.newKeyFile, rand.Reader)
-			if err != nil {
-				return fmt.Errorf("new master key: %w", err)
-			}
-			n, err := keystore.RewrapDataKeys(ctx, st, oldMK, newMK, rand.Reader)
-			if err != nil {
-				if created {
-					_ = os.Remove(in.newKeyFile)
-				}
-				return err
-			}
-			_, err = fmt.Fprintf(d.stdout, "re-wrapped %d data keys under %s\nstart the brokers with it as their master key file\n", n, in.newKeyFile)
-			return err
-		},
+		RunE: validated(in, d, runKeysRewrap),
 	}
 	in.flags(cmd, d.getenv)
 	cmd.Flags().StringVar(&in.newKeyFile, "new-master-key-file", "", "the new master key file")
 	return cmd
+}
+
+func runKeysRewrap(ctx context.Context, in *keysRewrapInput, d *deps) error {
+	if in.newKeyFile == "" {
+		return errors.New("--new-master-key-file is required")
+	}
+	if _, err := controlClient(ctx, in.dataDir); err == nil {
+		return &hintError{err: errors.New("a broker is running on the data directory"), hint: "stop every broker that uses the store, then rewrap"}
+	}
+	st, oldMK, err := in.openStoreKey(ctx, "current master key")
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	newMK, created, err := seal.LoadOrCreateKeyFile(in.newKeyFile, rand.Reader)
+	if err != nil {
+		return fmt.Errorf("new master key: %w", err)
+	}
+	n, err := keystore.RewrapDataKeys(ctx, st, oldMK, newMK, rand.Reader)
+	if err != nil {
+		if created {
+			_ = os.Remove(in.newKeyFile)
+		}
+		return err
+	}
+	_, err = fmt.Fprintf(d.stdout, "re-wrapped %d data keys under %s\nstart the brokers with it as their master key file\n", n, in.newKeyFile)
+	return err
 }

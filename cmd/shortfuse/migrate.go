@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -38,26 +39,25 @@ their versions. Brokers apply them too when they start; run migrate ahead of a r
 or with a role that may create tables when the brokers' role may not. A database migrated by a
 newer shortfuse is refused.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := in.validate(); err != nil {
-				return err
-			}
-			applied, err := postgres.Migrate(cmd.Context(), in.store)
-			if err != nil {
-				return err
-			}
-			if len(applied) == 0 {
-				_, err = fmt.Fprintln(d.stdout, "migrate: the schema is up to date")
-				return err
-			}
-			v := make([]string, len(applied))
-			for i, a := range applied {
-				v[i] = fmt.Sprint(a)
-			}
-			_, err = fmt.Fprintf(d.stdout, "migrate: applied %s\n", strings.Join(v, ", "))
-			return err
-		},
+		RunE: validated(in, d, runMigrate),
 	}
 	addStoreFlag(cmd.Flags(), &in.store, d.getenv, "the PostgreSQL store (postgres:// URL; SHORTFUSE_STORE keeps a password off the command line)")
 	return cmd
+}
+
+func runMigrate(ctx context.Context, in *migrateInput, d *deps) error {
+	applied, err := postgres.Migrate(ctx, in.store)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		_, err = fmt.Fprintln(d.stdout, "migrate: the schema is up to date")
+		return err
+	}
+	v := make([]string, len(applied))
+	for i, a := range applied {
+		v[i] = fmt.Sprint(a)
+	}
+	_, err = fmt.Fprintf(d.stdout, "migrate: applied %s\n", strings.Join(v, ", "))
+	return err
 }

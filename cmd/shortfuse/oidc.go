@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shortfuse/shortfuse/internal/client/awsconf"
-	"github.com/shortfuse/shortfuse/internal/client/brokerapi"
 	"github.com/shortfuse/shortfuse/internal/oidc"
 )
 
@@ -103,15 +102,10 @@ func runOIDCSetJWKS(ctx context.Context, in *oidcSetJWKSInput, d *deps) error {
 			return err
 		}
 	}
-	cfg, err := awsconf.Load(ctx, in.aws)
+	bc, _, err := brokerClientFor(ctx, in.aws, "it fetches providers' keys itself")
 	if err != nil {
-		return configError(err)
+		return err
 	}
-	endpoint := awsconf.BrokerEndpoint(ctx, cfg)
-	if endpoint == "" {
-		return &hintError{err: errors.New("AWS has no shortfuse service: it fetches providers' keys itself"), hint: "point --endpoint-url or AWS_ENDPOINT_URL at a shortfuse broker"}
-	}
-	bc := brokerapi.New(cfg, endpoint)
 	if in.now != nil {
 		bc.Now = in.now
 	}

@@ -6,7 +6,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"encoding/json"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -21,7 +20,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/registry"
 	"github.com/shortfuse/shortfuse/internal/seal"
 	"github.com/shortfuse/shortfuse/internal/server"
-	"github.com/shortfuse/shortfuse/internal/store/bolt"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 // oidcBroker runs the real broker in-process and returns its URL, the IAM
@@ -29,11 +28,7 @@ import (
 func oidcBroker(t *testing.T) (string, *iam.Service, string, string) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st, _ := testutil.TempStore(t)
 	mk, err := seal.GenerateMasterKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -82,10 +77,7 @@ func testJWKSFile(t *testing.T, private bool) string {
 	if private {
 		key = k
 	}
-	b, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: key, KeyID: "jenkins-1", Algorithm: "ES256", Use: "sig"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testutil.JWKS(t, jose.JSONWebKey{Key: key, KeyID: "jenkins-1", Algorithm: "ES256", Use: "sig"})
 	p := filepath.Join(t.TempDir(), "jwks.json")
 	if err := os.WriteFile(p, b, 0o600); err != nil {
 		t.Fatal(err)

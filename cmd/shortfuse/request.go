@@ -15,13 +15,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shortfuse/shortfuse/internal/approvals"
-	"github.com/shortfuse/shortfuse/internal/client/awsconf"
 	"github.com/shortfuse/shortfuse/internal/client/brokerapi"
 	"github.com/shortfuse/shortfuse/internal/client/token"
 )
 
 type requestInput struct {
-	aws      awsconf.Options
+	brokerFlags
 	role     string
 	duration time.Duration
 	reason   string
@@ -41,8 +40,8 @@ func (in *requestInput) validate() error {
 	if in.role == "" {
 		return errors.New("--role is required: the role whose session the job asks for")
 	}
-	if !reRoleArn.MatchString(in.role) {
-		return fmt.Errorf("--role %q: want a role ARN, arn:aws:iam::ACCOUNT:role/NAME", in.role)
+	if err := checkRoleFlag(in.role); err != nil {
+		return err
 	}
 	if in.duration%time.Second != 0 || in.duration < time.Minute || in.duration > 12*time.Hour {
 		return fmt.Errorf("--duration %s: want 1m to 12h in whole seconds (the role's rules may allow less)", in.duration)
@@ -50,11 +49,8 @@ func (in *requestInput) validate() error {
 	if err := approvals.CheckReason(in.reason); err != nil {
 		return fmt.Errorf("--reason: %v", err)
 	}
-	if in.format == "" {
-		in.format = string(token.FormatJenkins)
-	}
-	if _, err := token.ParseFormat(in.format); err != nil {
-		return fmt.Errorf("--format: %v", err)
+	if err := checkFormatFlag(&in.format); err != nil {
+		return err
 	}
 	if in.timeout < 0 {
 		return fmt.Errorf("--timeout %s: want a positive duration, or 0 to wait as long as the request lives", in.timeout)
@@ -86,7 +82,7 @@ command is stopped while it waits, it withdraws the request.`,
 		Example: `  shortfuse request --role arn:aws:iam::111122223333:role/deploy --reason "release 1.4"
   TOKEN=$(shortfuse request --role arn:aws:iam::111122223333:role/deploy --duration 10m)`,
 		Args: cobra.NoArgs,
-		RunE: validated(in, d, runRequest),
+		RunE: validated(in, d, withBroker(runRequest)),
 	}
 	f := cmd.Flags()
 	addAWSFlags(f, &in.aws)
@@ -101,11 +97,7 @@ command is stopped while it waits, it withdraws the request.`,
 	return cmd
 }
 
-func runRequest(ctx context.Context, in *requestInput, d *deps) error {
-	c, cfg, err := brokerClient(ctx, in.aws)
-	if err != nil {
-		return err
-	}
+func runRequest(ctx context.Context, in *requestInput, d *deps, c *brokerapi.Client, cfg aws.Config) error {
 	key, err := approvals.NewRedemptionKey(in.rand)
 	if err != nil {
 		return err
@@ -168,8 +160,8 @@ func runRequest(ctx context.Context, in *requestInput, d *deps) error {
 	for _, a := range req.Approvals {
 		names = append(names, clean(a.UserName))
 	}
-	fmt.Fprintf(d.stderr, "shortfuse: approved by %s; token %s for %s expires at %s (in %s)\n", strings.Join(names, ", "),
-		token.KeyHint(creds.AccessKeyID), clean(role), creds.Expiration.UTC().Format("2006-01-02 15:04:05 UTC"), creds.Expiration.Sub(in.now()).Round(time.Second))
+	fmt.Fprintf(d.stderr, "shortfuse: approved by %s; token %s for %s %s\n", strings.Join(names, ", "),
+		token.KeyHint(creds.AccessKeyID), clean(role), expiresAt(creds.Expiration, in.now()))
 	return nil
 }
 

@@ -11,11 +11,7 @@ import (
 
 func TestRequestInputValidate(t *testing.T) {
 	const role = "arn:aws:iam::111122223333:role/deploy"
-	tests := []struct {
-		name string
-		in   requestInput
-		want string
-	}{
+	testValidate(t, []validateCase[requestInput]{
 		{"ok/defaults", requestInput{role: role, duration: 15 * time.Minute}, ""},
 		{"ok/everything", requestInput{role: role, duration: time.Hour, reason: "release", format: "env", buildURL: "https://ci/job/1/", job: "deploy", commit: "abcdef1"}, ""},
 		{"fail/no-role", requestInput{duration: 15 * time.Minute}, "--role is required"},
@@ -26,12 +22,7 @@ func TestRequestInputValidate(t *testing.T) {
 		{"fail/reason-newline", requestInput{role: role, duration: 15 * time.Minute, reason: "a\nb"}, "--reason"},
 		{"fail/build-url", requestInput{role: role, duration: 15 * time.Minute, buildURL: "javascript:alert(1)"}, "--build-url"},
 		{"fail/timeout", requestInput{role: role, duration: 15 * time.Minute, timeout: -time.Second}, "--timeout"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			checkValidated(t, tc.in.validate(), tc.want)
-		})
-	}
+	})
 }
 
 func TestApproveInputValidate(t *testing.T) {

@@ -87,13 +87,7 @@ func runRestore(ctx context.Context, in *restoreInput, d *deps) error {
 		src = sf
 	}
 	n, err := io.Copy(f, src)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := closeSynced(f, err); err != nil {
 		return fmt.Errorf("copying the backup: %w", err)
 	}
 	if err := bolt.Verify(tmp, time.Second); err != nil {

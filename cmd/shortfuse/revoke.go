@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/spf13/cobra"
 
 	"github.com/shortfuse/shortfuse/internal/client/awsconf"
@@ -69,13 +68,7 @@ func newRevokeCommand(d *deps) *cobra.Command {
 
 AWS itself cannot revoke one session; against AWS this command says so and fails.`,
 		Args: cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			in.keys = args
-			if err := in.validate(); err != nil {
-				return err
-			}
-			return runRevoke(cmd.Context(), in, d)
-		},
+		RunE: validatedWith(in, d, func(_ *cobra.Command, args []string) { in.keys = args }, runRevoke),
 	}
 	f := cmd.Flags()
 	addAWSFlags(f, &in.aws)
@@ -93,7 +86,7 @@ func runRevoke(ctx context.Context, in *revokeInput, d *deps) error {
 			if err != nil {
 				return fmt.Errorf("the token in SHORTFUSE_TOKEN is not usable: %v", err)
 			}
-			o.Credentials = credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
+			o.Credentials = staticCredentials(c)
 		}
 	}
 	c, cfg, err := brokerClient(ctx, o)

@@ -70,13 +70,7 @@ stored as SecretBinary.`,
   pass show prod/db | shortfuse secret put /prod/db
   shortfuse secret put /prod/tls-key --from-file key.pem --keep-trailing-newline`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			in.name = args[0]
-			if err := in.validate(); err != nil {
-				return err
-			}
-			return runSecretPut(cmd.Context(), in, d)
-		},
+		RunE: validatedWith(in, d, func(_ *cobra.Command, args []string) { in.name = args[0] }, runSecretPut),
 	}
 	f := cmd.Flags()
 	addAWSFlags(f, &in.aws)

@@ -124,29 +124,27 @@ func (in *serverInput) validate() error {
 // envDuration returns the SHORTFUSE_* environment value as a duration, or
 // def; -1 when the value does not parse, for validate to report.
 func envDuration(getenv func(string) string, name string, def time.Duration) time.Duration {
-	v := getenv(name)
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return -1
-	}
-	return d
+	return envParsed(getenv, name, def, time.ParseDuration)
 }
 
 // envInt returns the SHORTFUSE_* environment value as a number, or def; -1
 // when the value does not parse, for validate to report.
 func envInt(getenv func(string) string, name string, def int) int {
+	return envParsed(getenv, name, def, strconv.Atoi)
+}
+
+// envParsed returns the SHORTFUSE_* environment value as parse reads it,
+// or def; -1 when the value does not parse.
+func envParsed[T time.Duration | int](getenv func(string) string, name string, def T, parse func(string) (T, error)) T {
 	v := getenv(name)
 	if v == "" {
 		return def
 	}
-	n, err := strconv.Atoi(v)
+	x, err := parse(v)
 	if err != nil {
 		return -1
 	}
-	return n
+	return x
 }
 
 // envDefault returns the SHORTFUSE_* environment value, or def.

@@ -402,25 +402,13 @@ func reapLeases(bg context.Context, wg *sync.WaitGroup, dbc *dbcred.Service, int
 	if interval == 0 {
 		interval = 500 * time.Millisecond
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-bg.Done():
-				return
-			case <-t.C:
-			case <-dbc.Nudged():
-			}
-			ctx, cancel := context.WithTimeout(bg, 30*time.Second)
-			if _, err := dbc.Reap(ctx); err != nil {
-				logger.Warn("dropping the database credentials of ended sessions", "err", err)
-			}
-			cancel()
+	everyOr(bg, wg, interval, dbc.Nudged(), func(bg context.Context) {
+		ctx, cancel := context.WithTimeout(bg, 30*time.Second)
+		defer cancel()
+		if _, err := dbc.Reap(ctx); err != nil {
+			logger.Warn("dropping the database credentials of ended sessions", "err", err)
 		}
-	}()
+	})
 }
 
 // housekeeping runs every minute: it adds keys when due, trims the change

@@ -2,19 +2,18 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"text/tabwriter"
+	"io"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
-	"github.com/shortfuse/shortfuse/internal/client/awsconf"
 	"github.com/shortfuse/shortfuse/internal/client/brokerapi"
 )
 
 type sessionsInput struct {
-	aws       awsconf.Options
+	brokerFlags
 	principal string
 	all       bool
 	json      bool
@@ -36,7 +35,7 @@ func newSessionsCommand(d *deps) *cobra.Command {
 were revoked, expired, used up or abandoned (their heartbeats stopped). Needs
 shortfuse:ListSessions. Secrets are never shown.`,
 		Args: cobra.NoArgs,
-		RunE: validated(in, d, runSessions),
+		RunE: validated(in, d, withBroker(runSessions)),
 	}
 	f := cmd.Flags()
 	addAWSFlags(f, &in.aws)
@@ -46,28 +45,13 @@ shortfuse:ListSessions. Secrets are never shown.`,
 	return cmd
 }
 
-func runSessions(ctx context.Context, in *sessionsInput, d *deps) error {
-	c, cfg, err := brokerClient(ctx, in.aws)
-	if err != nil {
-		return err
-	}
+func runSessions(ctx context.Context, in *sessionsInput, d *deps, c *brokerapi.Client, cfg aws.Config) error {
 	sessions, err := c.ListAllSessions(ctx, brokerapi.ListSessionsInput{PrincipalArn: in.principal, IncludeInactive: in.all})
 	if err != nil {
 		return brokerError(ctx, cfg, err)
 	}
-	if in.json {
-		enc := json.NewEncoder(d.stdout)
-		enc.SetIndent("", "  ")
-		if sessions == nil {
-			sessions = []brokerapi.Session{}
-		}
-		return enc.Encode(struct {
-			Sessions []brokerapi.Session `json:"Sessions"`
-		}{sessions})
-	}
-	tw := tabwriter.NewWriter(d.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACCESS KEY ID\tSTATE\tPRINCIPAL\tISSUED\tEXPIRES\tUSES\tLAST HEARTBEAT")
-	for _, s := range sessions {
+	const header = "ACCESS KEY ID\tSTATE\tPRINCIPAL\tISSUED\tEXPIRES\tUSES\tLAST HEARTBEAT"
+	return printList(d.stdout, in.json, "Sessions", sessions, header, func(tw io.Writer, s brokerapi.Session) {
 		uses := fmt.Sprint(s.Uses)
 		if s.MaxUses > 0 {
 			uses += fmt.Sprintf("/%d", s.MaxUses)
@@ -77,8 +61,7 @@ func runSessions(ctx context.Context, in *sessionsInput, d *deps) error {
 		for _, d := range s.DatabaseCredentials {
 			fmt.Fprintf(tw, "  database role %s\t%s\t%s\t\t%s\t\t\n", d.RoleName, d.State, d.Database, fmtTime(d.ValidUntil.Time))
 		}
-	}
-	return tw.Flush()
+	})
 }
 
 func fmtTime(t time.Time) string {

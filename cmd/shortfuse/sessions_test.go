@@ -7,11 +7,7 @@ import (
 
 func TestRevokeInputValidate(t *testing.T) {
 	principal := "arn:aws:iam::111122223333:user/alice"
-	tests := []struct {
-		name string
-		in   revokeInput
-		err  string
-	}{
+	testValidate(t, []validateCase[revokeInput]{
 		{"ok/keys", revokeInput{keys: []string{"ASIAFAKE000000000001", "ASIAFAKE000000000002"}}, ""},
 		{"ok/principal", revokeInput{principal: principal}, ""},
 		{"ok/principal-before", revokeInput{principal: principal, before: "2026-11-25T10:00:00Z"}, ""},
@@ -23,12 +19,7 @@ func TestRevokeInputValidate(t *testing.T) {
 		{"fail/bad-principal", revokeInput{principal: "alice"}, "want an IAM user or role ARN"},
 		{"fail/before-alone", revokeInput{self: true, before: "2026-11-25T10:00:00Z"}, "--before needs --principal"},
 		{"fail/bad-before", revokeInput{principal: principal, before: "yesterday"}, "RFC 3339"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			checkValidated(t, tc.in.validate(), tc.err)
-		})
-	}
+	})
 	in := revokeInput{principal: principal, before: "2026-11-25T10:00:00Z"}
 	in.validate()
 	if !in.beforeT.Equal(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)) {

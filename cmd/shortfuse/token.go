@@ -70,11 +70,8 @@ func (in *tokenInput) validate() error {
 		}
 		in.format = string(token.FormatJSON)
 	}
-	if in.format == "" {
-		in.format = string(token.FormatJenkins)
-	}
-	if _, err := token.ParseFormat(in.format); err != nil {
-		return fmt.Errorf("--format: %v", err)
+	if err := checkFormatFlag(&in.format); err != nil {
+		return err
 	}
 	if in.noCache && !in.credentialProcess {
 		return errors.New("--no-cache only applies with --credential-process")
@@ -89,8 +86,10 @@ func (in *tokenInput) validate() error {
 	if in.duration < 15*time.Minute || in.duration > maxDur {
 		return fmt.Errorf("--duration %s: AWS accepts 15m to %s here (the broker may cap it lower)", in.duration, maxDur)
 	}
-	if in.role != "" && !reRoleArn.MatchString(in.role) {
-		return fmt.Errorf("--role %q: want a role ARN, arn:aws:iam::ACCOUNT:role/NAME", in.role)
+	if in.role != "" {
+		if err := checkRoleFlag(in.role); err != nil {
+			return err
+		}
 	}
 	if in.role == "" {
 		for _, f := range []struct{ name, val string }{{"--session-name", in.sessionName}, {"--external-id", in.externalID}, {"--policy", in.policyFile}} {
@@ -108,10 +107,34 @@ func (in *tokenInput) validate() error {
 	if in.mfaCode != "" && in.mfaSerial == "" {
 		return errors.New("--mfa-code needs --mfa-serial")
 	}
-	if in.mfaSerial != "" && !reMFASerial.MatchString(in.mfaSerial) {
-		return fmt.Errorf("--mfa-serial %q: want the MFA device ARN or serial number", in.mfaSerial)
+	return checkMFAFlags(in.mfaSerial, in.mfaCode)
+}
+
+// checkFormatFlag checks --format, the jenkins format when not given.
+func checkFormatFlag(format *string) error {
+	if *format == "" {
+		*format = string(token.FormatJenkins)
 	}
-	if in.mfaCode != "" && !reMFACode.MatchString(in.mfaCode) {
+	if _, err := token.ParseFormat(*format); err != nil {
+		return fmt.Errorf("--format: %v", err)
+	}
+	return nil
+}
+
+// checkRoleFlag checks --role, a role's ARN.
+func checkRoleFlag(role string) error {
+	if !reRoleArn.MatchString(role) {
+		return fmt.Errorf("--role %q: want a role ARN, arn:aws:iam::ACCOUNT:role/NAME", role)
+	}
+	return nil
+}
+
+// checkMFAFlags checks --mfa-serial and --mfa-code, each if given.
+func checkMFAFlags(serial, code string) error {
+	if serial != "" && !reMFASerial.MatchString(serial) {
+		return fmt.Errorf("--mfa-serial %q: want the MFA device ARN or serial number", serial)
+	}
+	if code != "" && !reMFACode.MatchString(code) {
 		return errors.New("--mfa-code: want the 6 digits the device shows")
 	}
 	return nil
@@ -229,8 +252,13 @@ func runToken(ctx context.Context, in *tokenInput, d *deps) error {
 	if in.maxUses > 0 {
 		msg += fmt.Sprintf(", good for %d calls,", in.maxUses)
 	}
-	fmt.Fprintf(d.stderr, "shortfuse: %s expires at %s (in %s)\n", msg, c.Expiration.UTC().Format("2006-01-02 15:04:05 UTC"), c.Expiration.Sub(in.now()).Round(time.Second))
+	fmt.Fprintf(d.stderr, "shortfuse: %s %s\n", msg, expiresAt(c.Expiration, in.now()))
 	return nil
+}
+
+// expiresAt says when a token expires, and how long from now that is.
+func expiresAt(t, now time.Time) string {
+	return fmt.Sprintf("expires at %s (in %s)", t.UTC().Format("2006-01-02 15:04:05 UTC"), t.Sub(now).Round(time.Second))
 }
 
 // readSessionPolicy reads --policy: JSON of at most 64 KiB, or "" without
@@ -279,9 +307,15 @@ func mfaCode(ctx context.Context, in *tokenInput) (string, error) {
 	if in.mfaSerial == "" || in.mfaCode != "" {
 		return in.mfaCode, nil
 	}
-	b, err := in.prompter.ReadSecret(ctx, "MFA code for "+in.mfaSerial+": ")
+	return askMFACode(ctx, in.prompter, "MFA code for "+in.mfaSerial+": ", "--mfa-serial needs a code and there is no terminal to ask")
+}
+
+// askMFACode asks the terminal for an MFA code with prompt; with no
+// terminal, it fails with the message noTerminal and a hint at --mfa-code.
+func askMFACode(ctx context.Context, p tty.Prompter, prompt, noTerminal string) (string, error) {
+	b, err := p.ReadSecret(ctx, prompt)
 	if errors.Is(err, tty.ErrNoTerminal) {
-		return "", &hintError{err: errors.New("--mfa-serial needs a code and there is no terminal to ask"), hint: "pass --mfa-code"}
+		return "", &hintError{err: errors.New(noTerminal), hint: "pass --mfa-code"}
 	}
 	if err != nil {
 		return "", err

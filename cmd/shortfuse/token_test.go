@@ -9,11 +9,7 @@ import (
 
 func TestTokenInputValidate(t *testing.T) {
 	role := "arn:aws:iam::111122223333:role/deploy"
-	tests := []struct {
-		name string
-		in   tokenInput
-		err  string
-	}{
+	testValidate(t, []validateCase[tokenInput]{
 		{"ok/defaults", tokenInput{duration: 15 * time.Minute}, ""},
 		{"ok/role-everything", tokenInput{duration: time.Hour, role: role, sessionName: "job-1", maxUses: 3, policyFile: "p.json", externalID: "x", mfaSerial: "arn:aws:iam::111122223333:mfa/a", mfaCode: "123456", format: "env"}, ""},
 		{"ok/credential-process", tokenInput{duration: 15 * time.Minute, credentialProcess: true, noCache: true}, ""},
@@ -32,12 +28,7 @@ func TestTokenInputValidate(t *testing.T) {
 		{"fail/format", tokenInput{duration: 15 * time.Minute, format: "xml"}, "unknown format"},
 		{"fail/credential-process-format", tokenInput{duration: 15 * time.Minute, credentialProcess: true, format: "aws"}, "drop --format aws"},
 		{"fail/no-cache-alone", tokenInput{duration: 15 * time.Minute, noCache: true}, "--no-cache only applies"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			checkValidated(t, tc.in.validate(), tc.err)
-		})
-	}
+	})
 }
 
 func TestDefaultSessionName(t *testing.T) {

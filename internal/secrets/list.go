@@ -117,19 +117,14 @@ func (s *Service) List(ctx context.Context, in ListInput) ([]*Secret, error) {
 	var out []*Secret
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		out = out[:0]
-		return tx.Scan(bucketSecrets, "", "", func(_ string, b []byte) (bool, error) {
-			r, err := decodeRec(b)
-			if err != nil {
-				return false, err
-			}
+		return scanRecs(tx, func(r *secretRec) {
 			if !r.live(now) || (r.scheduled() && !in.IncludePlannedDeletion) {
-				return true, nil
+				return
 			}
 			sec := r.secret()
 			if s.matches(sec, in.Filters) {
 				out = append(out, sec)
 			}
-			return true, nil
 		})
 	})
 	if err != nil {

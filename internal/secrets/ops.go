@@ -32,10 +32,10 @@ func checkValue(v Value) error {
 	return nil
 }
 
-// checkVersionID checks a ClientRequestToken or VersionId: 32 to 64
+// CheckVersionID checks a ClientRequestToken or VersionId: 32 to 64
 // printable ASCII characters (the model sets the length; the broker also
 // keeps the characters printable, since the id is echoed and used in keys).
-func checkVersionID(field, id string) error {
+func CheckVersionID(field, id string) error {
 	if len(id) < MinVersionIDLen || len(id) > MaxVersionIDLen {
 		return validationf(field, "Member must have length between %d and %d", MinVersionIDLen, MaxVersionIDLen)
 	}
@@ -291,7 +291,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Result, error) {
 		if in.VersionID, err = s.NewVersionID(); err != nil {
 			return nil, err
 		}
-	} else if err := checkVersionID("clientRequestToken", in.VersionID); err != nil {
+	} else if err := CheckVersionID("clientRequestToken", in.VersionID); err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -536,7 +536,7 @@ func (s *Service) PutValue(ctx context.Context, in PutInput) (*Result, error) {
 
 func (s *Service) versionID(id *string) error {
 	if *id != "" {
-		return checkVersionID("clientRequestToken", *id)
+		return CheckVersionID("clientRequestToken", *id)
 	}
 	v, err := s.NewVersionID()
 	*id = v
@@ -612,7 +612,7 @@ func (s *Service) UpdateStage(ctx context.Context, id, stage, removeFrom, moveTo
 	}
 	for _, v := range []struct{ field, id string }{{"removeFromVersionId", removeFrom}, {"moveToVersionId", moveTo}} {
 		if v.id != "" {
-			if err := checkVersionID(v.field, v.id); err != nil {
+			if err := CheckVersionID(v.field, v.id); err != nil {
 				return nil, err
 			}
 		}
@@ -674,11 +674,7 @@ func (s *Service) Delete(ctx context.Context, id string, windowDays int, force b
 	}
 	now := s.now()
 	var out *Secret
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		r, err := s.find(tx, id, now, true)
-		if err != nil {
-			return err
-		}
+	err := s.updateFound(ctx, id, now, func(tx store.Tx, r *secretRec) error {
 		if force {
 			out = r.secret()
 			out.DeletedDate, out.DeletionDate = now, now
@@ -704,11 +700,7 @@ func (s *Service) Delete(ctx context.Context, id string, windowDays int, force b
 func (s *Service) Restore(ctx context.Context, id string) (*Result, error) {
 	now := s.now()
 	var res *Result
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		r, err := s.find(tx, id, now, true)
-		if err != nil {
-			return err
-		}
+	err := s.updateFound(ctx, id, now, func(tx store.Tx, r *secretRec) error {
 		res = &Result{ARN: r.ARN, Name: r.Name}
 		if !r.scheduled() {
 			return nil
@@ -723,14 +715,22 @@ func (s *Service) Restore(ctx context.Context, id string) (*Result, error) {
 	return res, nil
 }
 
-// updateLive runs fn in a write transaction on the live secret id, which must not be
-// scheduled for deletion (errMarkedDeleted). fn saves what it changes.
-func (s *Service) updateLive(ctx context.Context, id string, now time.Time, fn func(tx store.Tx, r *secretRec) error) error {
+// updateFound runs fn in a write transaction on the secret id names (find),
+// scheduled for deletion or not. fn saves what it changes.
+func (s *Service) updateFound(ctx context.Context, id string, now time.Time, fn func(tx store.Tx, r *secretRec) error) error {
 	return s.st.Update(ctx, func(tx store.Tx) error {
 		r, err := s.find(tx, id, now, true)
 		if err != nil {
 			return err
 		}
+		return fn(tx, r)
+	})
+}
+
+// updateLive is updateFound on a secret that must not be scheduled for
+// deletion (errMarkedDeleted).
+func (s *Service) updateLive(ctx context.Context, id string, now time.Time, fn func(tx store.Tx, r *secretRec) error) error {
+	return s.updateFound(ctx, id, now, func(tx store.Tx, r *secretRec) error {
 		if r.scheduled() {
 			return errMarkedDeleted
 		}
@@ -832,15 +832,10 @@ func (s *Service) Purge(ctx context.Context, now time.Time) (int, error) {
 	err := s.st.Update(ctx, func(tx store.Tx) error {
 		n = 0
 		var dead []*secretRec
-		err := tx.Scan(bucketSecrets, "", "", func(_ string, b []byte) (bool, error) {
-			r, err := decodeRec(b)
-			if err != nil {
-				return false, err
-			}
+		err := scanRecs(tx, func(r *secretRec) {
 			if !r.live(now) {
 				dead = append(dead, r)
 			}
-			return true, nil
 		})
 		if err != nil {
 			return err

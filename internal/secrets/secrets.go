@@ -284,6 +284,19 @@ func (s *Service) save(tx store.Tx, r *secretRec) error {
 	return nil
 }
 
+// scanRecs calls fn with the record of each secret the store holds, in
+// name order.
+func scanRecs(tx store.Tx, fn func(r *secretRec)) error {
+	return tx.Scan(bucketSecrets, "", "", func(_ string, b []byte) (bool, error) {
+		r, err := decodeRec(b)
+		if err != nil {
+			return false, err
+		}
+		fn(r)
+		return true, nil
+	})
+}
+
 // purge removes a secret and all its values.
 func (s *Service) purge(tx store.Tx, r *secretRec) error {
 	var keys []string

@@ -3,15 +3,12 @@ package smapi
 import (
 	"context"
 
-	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/rpc"
 	"github.com/shortfuse/shortfuse/internal/secrets"
 )
 
-func (in *putResourcePolicyInput) secretID() *string { return in.SecretId }
-
 type putResourcePolicyInput struct {
-	SecretId          *string `json:"SecretId"`
+	secretIDInput
 	ResourcePolicy    *string `json:"ResourcePolicy"`
 	BlockPublicPolicy *bool   `json:"BlockPublicPolicy"`
 }
@@ -71,11 +68,7 @@ type validateResourcePolicyOutput struct {
 // not parse is MalformedPolicyDocumentException; one that parses but allows
 // public access fails the check named secrets.CheckPublicAccess.
 func handleValidateResourcePolicy(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in validateResourcePolicyInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
+	return handleInput(func(ctx context.Context, r *rpc.Request, in *validateResourcePolicyInput) (any, error) {
 		doc, err := requiredParam(in.ResourcePolicy, "resourcePolicy")
 		if err != nil {
 			return nil, err
@@ -100,5 +93,5 @@ func handleValidateResourcePolicy(svc *secrets.Service) rpc.Handler {
 			out.ValidationErrors = append(out.ValidationErrors, validationErrorOut{CheckName: p.CheckName, ErrorMessage: p.Message})
 		}
 		return out, nil
-	}
+	})
 }

@@ -21,10 +21,8 @@ type rotationRulesIn struct {
 	ScheduleExpression     *string `json:"ScheduleExpression"`
 }
 
-func (in *rotateSecretInput) secretID() *string { return in.SecretId }
-
 type rotateSecretInput struct {
-	SecretId                       *string          `json:"SecretId"`
+	secretIDInput
 	ClientRequestToken             *string          `json:"ClientRequestToken"`
 	RotationLambdaARN              *string          `json:"RotationLambdaARN"`
 	RotationRules                  *rotationRulesIn `json:"RotationRules"`
@@ -33,24 +31,13 @@ type rotateSecretInput struct {
 	ExternalSecretRotationRoleArn  *string          `json:"ExternalSecretRotationRoleArn"`
 }
 
-type rotateSecretOutput struct {
-	ARN       string `json:"ARN"`
-	Name      string `json:"Name"`
-	VersionId string `json:"VersionId,omitempty"`
-}
-
 // RotateSecret needs secretsmanager:RotateSecret on the secret. Rotating
 // alternating users spends the master's power (the broker sets the
 // password of the user the value names with the master's credential), so
 // it also needs secretsmanager:GetSecretValue on the master, as making a
 // dynamic secret does.
 func handleRotateSecret(svc *secrets.Service, rot *rotation.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in rotateSecretInput
-		id, err := decodeSecretInput(r.Body, &in)
-		if err != nil {
-			return nil, err
-		}
+	return handleSecretInput(func(ctx context.Context, r *rpc.Request, in *rotateSecretInput, id string) (any, error) {
 		if in.RotationLambdaARN != nil && *in.RotationLambdaARN != "" {
 			return nil, awsapi.Errorf(awsapi.CodeInvalidRequest, "%s", rotation.MsgLambda)
 		}
@@ -58,12 +45,9 @@ func handleRotateSecret(svc *secrets.Service, rot *rotation.Service) rpc.Handler
 			return nil, awsapi.Errorf(awsapi.CodeInvalidParameter, "ExternalSecretRotationMetadata and ExternalSecretRotationRoleArn are not supported: this broker holds no managed external secrets.")
 		}
 		token := strOr(in.ClientRequestToken)
-		if token != "" && (len(token) < secrets.MinVersionIDLen || len(token) > secrets.MaxVersionIDLen) {
-			return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value at 'clientRequestToken' failed to satisfy constraint: Member must have length between %d and %d", secrets.MinVersionIDLen, secrets.MaxVersionIDLen)
-		}
-		for i := 0; i < len(token); i++ {
-			if token[i] <= 0x20 || token[i] >= 0x7f {
-				return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value at 'clientRequestToken' failed to satisfy constraint: Member must contain only printable ASCII characters")
+		if token != "" {
+			if err := secrets.CheckVersionID("clientRequestToken", token); err != nil {
+				return nil, err
 			}
 		}
 		var rules *rotation.Rules
@@ -100,8 +84,8 @@ func handleRotateSecret(svc *secrets.Service, rot *rotation.Service) rpc.Handler
 		if err != nil {
 			return nil, err
 		}
-		return &rotateSecretOutput{ARN: res.ARN, Name: res.Name, VersionId: res.VersionID}, nil
-	}
+		return &arnNameVersionOutput{ARN: res.ARN, Name: res.Name, VersionId: res.VersionID}, nil
+	})
 }
 
 // CancelRotateSecret needs secretsmanager:CancelRotateSecret. It turns
@@ -116,7 +100,7 @@ func handleCancelRotateSecret(svc *secrets.Service, rot *rotation.Service) rpc.H
 		if err != nil {
 			return nil, err
 		}
-		return &rotateSecretOutput{ARN: after.ARN, Name: after.Name, VersionId: pending}, nil
+		return &arnNameVersionOutput{ARN: after.ARN, Name: after.Name, VersionId: pending}, nil
 	})
 }
 

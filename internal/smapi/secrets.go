@@ -53,7 +53,8 @@ type createSecretInput struct {
 	Type                        *string           `json:"Type"`
 }
 
-// arnNameVersionOutput is the output of CreateSecret and UpdateSecret.
+// arnNameVersionOutput is the output of CreateSecret, UpdateSecret,
+// RotateSecret and CancelRotateSecret.
 type arnNameVersionOutput struct {
 	ARN       string `json:"ARN"`
 	Name      string `json:"Name"`
@@ -64,11 +65,7 @@ type arnNameVersionOutput struct {
 // (made before the secret, so that the caller is authorized on the ARN the
 // secret gets), and secretsmanager:TagResource as well when it has tags.
 func handleCreateSecret(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in createSecretInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
+	return handleInput(func(ctx context.Context, r *rpc.Request, in *createSecretInput) (any, error) {
 		name, err := requiredParam(in.Name, "name")
 		if err != nil {
 			return nil, err
@@ -112,14 +109,10 @@ func handleCreateSecret(svc *secrets.Service) rpc.Handler {
 			ARN: arn, Name: name, Description: strOr(in.Description),
 			Value: value, VersionID: token, Tags: tags, Master: master,
 		}))
-	}
+	})
 }
 
 // --- DescribeSecret ----------------------------------------------------------------
-
-type secretIDInput struct {
-	SecretId *string `json:"SecretId"`
-}
 
 // secretHead and secretTail are the members DescribeSecret and
 // ListSecrets both answer for a secret, before and after its versions
@@ -192,11 +185,7 @@ type listSecretsOutput struct {
 // resource type); as in AWS, it lists every secret's metadata to a caller
 // that has it.
 func handleListSecrets(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in listSecretsInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
+	return handleInput(func(ctx context.Context, r *rpc.Request, in *listSecretsInput) (any, error) {
 		if err := r.Authorize(ctx, "secretsmanager:ListSecrets", "*", nil); err != nil {
 			return nil, err
 		}
@@ -209,25 +198,21 @@ func handleListSecrets(svc *secrets.Service) rpc.Handler {
 		if err != nil {
 			return nil, err
 		}
-		page, next, err := smPage(list, in.NextToken, in.MaxResults, 100, 100)
+		page, next, err := smPage(list, in.NextToken, in.MaxResults, 100, 100, func(sec *secrets.Secret) secretListEntry {
+			head, tail := secretOut(sec)
+			return secretListEntry{secretHead: head, SecretVersionsToStages: sec.VersionsToStages(), secretTail: tail}
+		})
 		if err != nil {
 			return nil, err
 		}
-		out := &listSecretsOutput{SecretList: []secretListEntry{}, NextToken: next}
-		for _, sec := range page {
-			head, tail := secretOut(sec)
-			out.SecretList = append(out.SecretList, secretListEntry{secretHead: head, SecretVersionsToStages: sec.VersionsToStages(), secretTail: tail})
-		}
-		return out, nil
-	}
+		return &listSecretsOutput{SecretList: page, NextToken: next}, nil
+	})
 }
 
 // --- UpdateSecret ------------------------------------------------------------------
 
-func (in *updateSecretInput) secretID() *string { return in.SecretId }
-
 type updateSecretInput struct {
-	SecretId           *string         `json:"SecretId"`
+	secretIDInput
 	ClientRequestToken *string         `json:"ClientRequestToken"`
 	Description        *string         `json:"Description"`
 	KmsKeyId           *string         `json:"KmsKeyId"`
@@ -237,12 +222,7 @@ type updateSecretInput struct {
 }
 
 func handleUpdateSecret(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in updateSecretInput
-		id, err := decodeSecretInput(r.Body, &in)
-		if err != nil {
-			return nil, err
-		}
+	return handleSecretInput(func(ctx context.Context, r *rpc.Request, in *updateSecretInput, id string) (any, error) {
 		if err := refuseKMSKey(in.KmsKeyId); err != nil {
 			return nil, err
 		}
@@ -262,17 +242,15 @@ func handleUpdateSecret(svc *secrets.Service) rpc.Handler {
 			return nil, err
 		}
 		return arnNameVersionOut(svc.Update(ctx, secrets.UpdateInput{SecretID: sec.ARN, Description: in.Description, Value: value, VersionID: token, Master: master}))
-	}
+	})
 }
 
 // --- DeleteSecret / RestoreSecret ----------------------------------------------------
 
-func (in *deleteSecretInput) secretID() *string { return in.SecretId }
-
 type deleteSecretInput struct {
-	SecretId                   *string `json:"SecretId"`
-	RecoveryWindowInDays       *int64  `json:"RecoveryWindowInDays"`
-	ForceDeleteWithoutRecovery *bool   `json:"ForceDeleteWithoutRecovery"`
+	secretIDInput
+	RecoveryWindowInDays       *int64 `json:"RecoveryWindowInDays"`
+	ForceDeleteWithoutRecovery *bool  `json:"ForceDeleteWithoutRecovery"`
 }
 
 type deleteSecretOutput struct {
@@ -284,12 +262,7 @@ type deleteSecretOutput struct {
 // DeleteSecret: as AWS documents, a forced deletion of a secret that does
 // not exist succeeds (for a caller allowed to delete it).
 func handleDeleteSecret(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in deleteSecretInput
-		id, err := decodeSecretInput(r.Body, &in)
-		if err != nil {
-			return nil, err
-		}
+	return handleSecretInput(func(ctx context.Context, r *rpc.Request, in *deleteSecretInput, id string) (any, error) {
 		force := in.ForceDeleteWithoutRecovery != nil && *in.ForceDeleteWithoutRecovery
 		if force && in.RecoveryWindowInDays != nil {
 			return nil, awsapi.Errorf(awsapi.CodeInvalidParameter, "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.")
@@ -325,7 +298,7 @@ func handleDeleteSecret(svc *secrets.Service) rpc.Handler {
 			return nil, err
 		}
 		return &deleteSecretOutput{ARN: del.ARN, Name: del.Name, DeletionDate: epoch(del.DeletionDate)}, nil
-	}
+	})
 }
 
 type arnNameOutput struct {
@@ -341,11 +314,9 @@ func handleRestoreSecret(svc *secrets.Service) rpc.Handler {
 
 // --- TagResource / UntagResource -------------------------------------------------------
 
-func (in *tagResourceInput) secretID() *string { return in.SecretId }
-
 type tagResourceInput struct {
-	SecretId *string `json:"SecretId"`
-	Tags     []tagIn `json:"Tags"`
+	secretIDInput
+	Tags []tagIn `json:"Tags"`
 }
 
 func handleTagResource(svc *secrets.Service) rpc.Handler {
@@ -368,11 +339,9 @@ func handleTagResource(svc *secrets.Service) rpc.Handler {
 	})
 }
 
-func (in *untagResourceInput) secretID() *string { return in.SecretId }
-
 type untagResourceInput struct {
-	SecretId *string  `json:"SecretId"`
-	TagKeys  []string `json:"TagKeys"`
+	secretIDInput
+	TagKeys []string `json:"TagKeys"`
 }
 
 func handleUntagResource(svc *secrets.Service) rpc.Handler {

@@ -76,18 +76,14 @@ func readAuthorized(ctx context.Context, r *rpc.Request, svc *secrets.Service, r
 }
 
 func handleGetSecretValue(svc *secrets.Service, read valueReader) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in getSecretValueInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
+	return handleInput(func(ctx context.Context, r *rpc.Request, in *getSecretValueInput) (any, error) {
 		v, err := readAuthorized(ctx, r, svc, read, in.SecretId, strOr(in.VersionId), strOr(in.VersionStage))
 		if err != nil {
 			return nil, err
 		}
 		out := secretValueOut(v)
 		return &out, nil
-	}
+	})
 }
 
 // --- BatchGetSecretValue -----------------------------------------------------------
@@ -117,11 +113,7 @@ type batchGetSecretValueOutput struct {
 // read, or that cannot be read, is reported in Errors with its error code,
 // and the others are returned.
 func handleBatchGetSecretValue(svc *secrets.Service, read valueReader) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in batchGetSecretValueInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
+	return handleInput(func(ctx context.Context, r *rpc.Request, in *batchGetSecretValueInput) (any, error) {
 		if (in.SecretIdList == nil) == (in.Filters == nil) {
 			return nil, awsapi.Errorf(awsapi.CodeInvalidParameter, "You must specify either SecretIdList or Filters, but not both.")
 		}
@@ -141,14 +133,11 @@ func handleBatchGetSecretValue(svc *secrets.Service, read valueReader) rpc.Handl
 			if err != nil {
 				return nil, err
 			}
-			page, next, err := smPage(list, in.NextToken, in.MaxResults, 20, 20)
+			ids, out.NextToken, err = smPage(list, in.NextToken, in.MaxResults, 20, 20, func(sec *secrets.Secret) string {
+				return sec.ARN
+			})
 			if err != nil {
 				return nil, err
-			}
-			out.NextToken = next
-			ids = nil
-			for _, sec := range page {
-				ids = append(ids, sec.ARN)
 			}
 		} else if len(ids) < 1 || len(ids) > 20 {
 			return nil, awsapi.Errorf(awsapi.CodeValidation, "1 validation error detected: Value at 'secretIdList' failed to satisfy constraint: Member must have length between 1 and 20")
@@ -166,7 +155,7 @@ func handleBatchGetSecretValue(svc *secrets.Service, read valueReader) rpc.Handl
 			out.SecretValues = append(out.SecretValues, secretValueOut(v))
 		}
 		return out, nil
-	}
+	})
 }
 
 func batchGetOne(ctx context.Context, r *rpc.Request, svc *secrets.Service, read valueReader, id string) (*secrets.SecretValue, error) {
@@ -185,10 +174,8 @@ func batchError(err error) (*awsapi.Error, bool) {
 
 // --- PutSecretValue ----------------------------------------------------------------
 
-func (in *putSecretValueInput) secretID() *string { return in.SecretId }
-
 type putSecretValueInput struct {
-	SecretId           *string         `json:"SecretId"`
+	secretIDInput
 	ClientRequestToken *string         `json:"ClientRequestToken"`
 	SecretBinary       *secretBinaryIn `json:"SecretBinary"`
 	SecretString       *secretStringIn `json:"SecretString"`
@@ -204,12 +191,7 @@ type putSecretValueOutput struct {
 }
 
 func handlePutSecretValue(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in putSecretValueInput
-		id, err := decodeSecretInput(r.Body, &in)
-		if err != nil {
-			return nil, err
-		}
+	return handleSecretInput(func(ctx context.Context, r *rpc.Request, in *putSecretValueInput, id string) (any, error) {
 		if in.RotationToken != nil {
 			return nil, awsapi.Errorf(awsapi.CodeInvalidParameter, "RotationToken: %s", msgNoRotation)
 		}
@@ -226,7 +208,7 @@ func handlePutSecretValue(svc *secrets.Service) rpc.Handler {
 			return nil, err
 		}
 		return &putSecretValueOutput{ARN: res.ARN, Name: res.Name, VersionId: res.VersionID, VersionStages: res.Stages}, nil
-	}
+	})
 }
 
 // --- ListSecretVersionIds ----------------------------------------------------------
@@ -260,11 +242,7 @@ type listSecretVersionIdsOutput struct {
 }
 
 func handleListSecretVersionIds(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in listSecretVersionIdsInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
+	return handleInput(func(ctx context.Context, r *rpc.Request, in *listSecretVersionIdsInput) (any, error) {
 		sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:ListSecretVersionIds", in.SecretId, nil)
 		if err != nil {
 			return nil, err
@@ -276,24 +254,20 @@ func handleListSecretVersionIds(svc *secrets.Service) rpc.Handler {
 				versions = append(versions, v)
 			}
 		}
-		page, next, err := smPage(versions, in.NextToken, in.MaxResults, 100, 100)
+		page, next, err := smPage(versions, in.NextToken, in.MaxResults, 100, 100, func(v secrets.Version) versionEntry {
+			return versionEntry{VersionId: v.ID, VersionStages: v.Stages, LastAccessedDate: epoch(v.LastAccessed), CreatedDate: epoch(v.Created), KmsKeyIds: defaultKMSKeyIDs}
+		})
 		if err != nil {
 			return nil, err
 		}
-		out := &listSecretVersionIdsOutput{Versions: []versionEntry{}, NextToken: next, ARN: sec.ARN, Name: sec.Name}
-		for _, v := range page {
-			out.Versions = append(out.Versions, versionEntry{VersionId: v.ID, VersionStages: v.Stages, LastAccessedDate: epoch(v.LastAccessed), CreatedDate: epoch(v.Created), KmsKeyIds: defaultKMSKeyIDs})
-		}
-		return out, nil
-	}
+		return &listSecretVersionIdsOutput{Versions: page, NextToken: next, ARN: sec.ARN, Name: sec.Name}, nil
+	})
 }
 
 // --- UpdateSecretVersionStage ------------------------------------------------------
 
-func (in *updateSecretVersionStageInput) secretID() *string { return in.SecretId }
-
 type updateSecretVersionStageInput struct {
-	SecretId            *string `json:"SecretId"`
+	secretIDInput
 	VersionStage        *string `json:"VersionStage"`
 	RemoveFromVersionId *string `json:"RemoveFromVersionId"`
 	MoveToVersionId     *string `json:"MoveToVersionId"`
@@ -331,11 +305,7 @@ type getRandomPasswordOutput struct {
 
 // GetRandomPassword needs secretsmanager:GetRandomPassword on "*".
 func handleGetRandomPassword(svc *secrets.Service) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in getRandomPasswordInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
+	return handleInput(func(ctx context.Context, r *rpc.Request, in *getRandomPasswordInput) (any, error) {
 		if err := r.Authorize(ctx, "secretsmanager:GetRandomPassword", "*", nil); err != nil {
 			return nil, err
 		}
@@ -361,5 +331,5 @@ func handleGetRandomPassword(svc *secrets.Service) rpc.Handler {
 			return nil, err
 		}
 		return &getRandomPasswordOutput{RandomPassword: string(pw.Reveal())}, nil
-	}
+	})
 }

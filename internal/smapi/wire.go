@@ -161,14 +161,18 @@ func requiredParam(v *string, field string) (string, error) {
 	return *v, nil
 }
 
-// secretIDParam is the SecretId member (botocore SecretIdType: 1 to 2048).
-// A name with a character no secret name can have is refused as AWS
-// refuses it, with ValidationException, before anything is looked up (so a
-// forced DeleteSecret of such a name fails rather than "succeeds"); an ARN
-// is checked by lookup only.
 // secretInput is the input of an operation on one secret, named by
 // SecretId.
 type secretInput interface{ secretID() *string }
+
+// secretIDInput is the SecretId member, which the input of every
+// operation on one secret embeds; alone, it is the input of DescribeSecret
+// and the others that name a secret and nothing else.
+type secretIDInput struct {
+	SecretId *string `json:"SecretId"`
+}
+
+func (in *secretIDInput) secretID() *string { return in.SecretId }
 
 // decodeSecretInput decodes the input of an operation on one secret and
 // returns the SecretId it names, checked.
@@ -179,6 +183,11 @@ func decodeSecretInput(body []byte, in secretInput) (string, error) {
 	return secretIDParam(in.secretID())
 }
 
+// secretIDParam is the SecretId member (botocore SecretIdType: 1 to 2048).
+// A name with a character no secret name can have is refused as AWS
+// refuses it, with ValidationException, before anything is looked up (so a
+// forced DeleteSecret of such a name fails rather than "succeeds"); an ARN
+// is checked by lookup only.
 func secretIDParam(v *string) (string, error) {
 	id, err := requiredParam(v, "secretId")
 	if err != nil {
@@ -238,8 +247,9 @@ func strOr(v *string) string {
 var nextToken = rpc.PageToken{Prefix: "sm1:", Bad: awsapi.Errorf(awsapi.CodeInvalidNextToken, "The NextToken value is invalid.")}
 
 // smPage cuts one page out of a full list by NextToken and MaxResults
-// (package rpc).
-func smPage[T any](items []T, token *string, maxResults *int32, def, max int32) (page []T, next *string, err error) {
+// (package rpc), each item of it as out answers it: an empty page is []
+// rather than nil, so that a list member is never null.
+func smPage[T, U any](items []T, token *string, maxResults *int32, def, max int32, out func(T) U) (page []U, next *string, err error) {
 	n := def
 	if maxResults != nil {
 		n = *maxResults
@@ -253,7 +263,11 @@ func smPage[T any](items []T, token *string, maxResults *int32, def, max int32) 
 			return nil, nil, err
 		}
 	}
-	page, pos := rpc.CutPage(items, start, int(n))
+	cut, pos := rpc.CutPage(items, start, int(n))
+	page = make([]U, 0, len(cut))
+	for _, item := range cut {
+		page = append(page, out(item))
+	}
 	if pos < 0 {
 		return page, nil, nil
 	}
@@ -359,16 +373,38 @@ func authorizeValueWrite(ctx context.Context, r *rpc.Request, svc *secrets.Servi
 // authorizes the caller for action on the secret, and answer makes the
 // output.
 func handleSecretID(svc *secrets.Service, action string, answer func(ctx context.Context, r *rpc.Request, sec *secrets.Secret) (any, error)) rpc.Handler {
+	noCheck := func(*secretIDInput) (map[string][]string, error) { return nil, nil }
+	return handleSecretOp(svc, action, noCheck, func(ctx context.Context, r *rpc.Request, _ *secretIDInput, sec *secrets.Secret) (any, error) {
+		return answer(ctx, r, sec)
+	})
+}
+
+// handleInput serves an operation whose input is a *T: it decodes the
+// request's body, and answer acts on the input.
+func handleInput[T any](answer func(ctx context.Context, r *rpc.Request, in *T) (any, error)) rpc.Handler {
 	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in secretIDInput
-		if err := awsapi.DecodeAWSJSON(r.Body, &in); err != nil {
+		in := new(T)
+		if err := awsapi.DecodeAWSJSON(r.Body, in); err != nil {
 			return nil, err
 		}
-		sec, err := authorizeSecretParam(ctx, r, svc, action, in.SecretId, nil)
+		return answer(ctx, r, in)
+	}
+}
+
+// handleSecretInput serves an operation on the one secret its input, a
+// *T, names by SecretId: it decodes the input and checks the SecretId, and
+// answer acts on both.
+func handleSecretInput[T any, P interface {
+	*T
+	secretInput
+}](answer func(ctx context.Context, r *rpc.Request, in P, id string) (any, error)) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (any, error) {
+		in := P(new(T))
+		id, err := decodeSecretInput(r.Body, in)
 		if err != nil {
 			return nil, err
 		}
-		return answer(ctx, r, sec)
+		return answer(ctx, r, in, id)
 	}
 }
 
@@ -380,12 +416,7 @@ func handleSecretOp[T any, P interface {
 	*T
 	secretInput
 }](svc *secrets.Service, action string, check func(in P) (map[string][]string, error), answer func(ctx context.Context, r *rpc.Request, in P, sec *secrets.Secret) (any, error)) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		in := P(new(T))
-		id, err := decodeSecretInput(r.Body, in)
-		if err != nil {
-			return nil, err
-		}
+	return handleSecretInput(func(ctx context.Context, r *rpc.Request, in P, id string) (any, error) {
 		keys, err := check(in)
 		if err != nil {
 			return nil, err
@@ -395,7 +426,7 @@ func handleSecretOp[T any, P interface {
 			return nil, err
 		}
 		return answer(ctx, r, in, sec)
-	}
+	})
 }
 
 // arnNameOut is the output ARN and Name of the secret an operation

@@ -68,14 +68,19 @@ type requestOutput struct {
 	Request ApprovalRequest `json:"Request"`
 }
 
+// callRequest calls op, whose output is the request it acted on.
+func (c *Client) callRequest(ctx context.Context, op string, in any) (*ApprovalRequest, error) {
+	out, err := callFor[requestOutput](ctx, c, op, in)
+	if err != nil {
+		return nil, err
+	}
+	return &out.Request, nil
+}
+
 // CreateRequest records a request; it needs shortfuse:CreateRequest on the
 // role.
 func (c *Client) CreateRequest(ctx context.Context, in CreateRequestInput) (*CreateRequestOutput, error) {
-	var out CreateRequestOutput
-	if err := c.call(ctx, "CreateRequest", in, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return callFor[CreateRequestOutput](ctx, c, "CreateRequest", in)
 }
 
 // GetRequest returns a request; with wait > 0 the broker answers as soon
@@ -85,12 +90,8 @@ func (c *Client) GetRequest(ctx context.Context, code string, wait time.Duration
 		Code        string `json:"Code"`
 		WaitSeconds int64  `json:"WaitSeconds,omitempty"`
 	}{code, int64(wait / time.Second)}
-	var out requestOutput
 	// The broker holds the request open up to wait: not a stuck broker.
-	if err := c.call(awsconf.WithLongPoll(ctx, wait), "GetRequest", in, &out); err != nil {
-		return nil, err
-	}
-	return &out.Request, nil
+	return c.callRequest(awsconf.WithLongPoll(ctx, wait), "GetRequest", in)
 }
 
 // ListRequests returns the requests the caller may see in a state
@@ -121,11 +122,7 @@ type ApproveRequestInput struct {
 
 // ApproveRequest approves; the last approval needed mints the session.
 func (c *Client) ApproveRequest(ctx context.Context, in ApproveRequestInput) (*ApprovalRequest, error) {
-	var out requestOutput
-	if err := c.call(ctx, "ApproveRequest", in, &out); err != nil {
-		return nil, err
-	}
-	return &out.Request, nil
+	return c.callRequest(ctx, "ApproveRequest", in)
 }
 
 // DenyRequest denies a request (or, for its requester, withdraws it).
@@ -134,11 +131,7 @@ func (c *Client) DenyRequest(ctx context.Context, code, reason string) (*Approva
 		Code   string `json:"Code"`
 		Reason string `json:"Reason,omitempty"`
 	}{code, reason}
-	var out requestOutput
-	if err := c.call(ctx, "DenyRequest", in, &out); err != nil {
-		return nil, err
-	}
-	return &out.Request, nil
+	return c.callRequest(ctx, "DenyRequest", in)
 }
 
 // RedeemRequestOutput holds the session sealed to the job's wrap key.
@@ -151,11 +144,7 @@ func (c *Client) RedeemRequest(ctx context.Context, code string, proof []byte) (
 		Code  string `json:"Code"`
 		Proof []byte `json:"Proof"`
 	}{code, proof}
-	var out RedeemRequestOutput
-	if err := c.call(ctx, "RedeemRequest", in, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return callFor[RedeemRequestOutput](ctx, c, "RedeemRequest", in)
 }
 
 // RevokeRequestSession kills the session minted for a request and returns

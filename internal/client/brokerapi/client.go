@@ -111,6 +111,15 @@ func IsSessionRefused(err error) bool {
 	return false
 }
 
+// callFor is call for an operation whose output is an O, which it returns.
+func callFor[O any](ctx context.Context, c *Client, op string, in any) (*O, error) {
+	out := new(O)
+	if err := c.call(ctx, op, in, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // call sends one operation and decodes the answer into out (if not nil).
 func (c *Client) call(ctx context.Context, op string, in, out any) error {
 	if c.Endpoint == "" {

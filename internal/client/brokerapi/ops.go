@@ -112,11 +112,7 @@ type ListSessionsOutput struct {
 
 // ListSessions returns one page.
 func (c *Client) ListSessions(ctx context.Context, in ListSessionsInput) (*ListSessionsOutput, error) {
-	var out ListSessionsOutput
-	if err := c.call(ctx, "ListSessions", in, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return callFor[ListSessionsOutput](ctx, c, "ListSessions", in)
 }
 
 // maxPages bounds ListAllSessions against a broker that never stops paging.

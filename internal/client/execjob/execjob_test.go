@@ -23,6 +23,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/client/brokerapi"
 	"github.com/shortfuse/shortfuse/internal/client/token"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 func TestCleanEnv(t *testing.T) {
@@ -139,7 +140,7 @@ func startedSignalCmd(t *testing.T, cmd func(ready string) (args, env []string),
 	sigc := make(chan os.Signal, len(sigs))
 	ready := filepath.Join(t.TempDir(), "ready")
 	args, env := cmd(ready)
-	var out syncBuf
+	var out testutil.Buffer
 	var wg sync.WaitGroup
 	ended := make(chan struct{})
 	c := Config{
@@ -182,23 +183,6 @@ func startedSignalCmd(t *testing.T, cmd func(ready string) (args, env []string),
 		t.Fatal(err)
 	}
 	return res, out.String()
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // trapChildEnv makes the test binary, run as a child, trap the forwarded

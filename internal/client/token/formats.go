@@ -204,11 +204,9 @@ func decodeEnv(data []byte) (Credentials, error) {
 		case "AWS_SESSION_TOKEN":
 			c.SessionToken = val
 		case "AWS_CREDENTIAL_EXPIRATION":
-			t, err := time.Parse(time.RFC3339, val)
-			if err != nil {
-				return Credentials{}, parseErr(FormatEnv, "AWS_CREDENTIAL_EXPIRATION is not an RFC 3339 time")
+			if c.Expiration, err = parseExpiration(FormatEnv, key, val); err != nil {
+				return Credentials{}, err
 			}
-			c.Expiration = t.UTC()
 		default:
 			return Credentials{}, parseErr(FormatEnv, "unexpected variable %s", safeName(key))
 		}
@@ -261,13 +259,9 @@ func decodeProcessJSON(data []byte) (Credentials, error) {
 		version json.Number
 		exp     string
 	)
-	err := decodeStrict(data, map[string]fieldReader{
-		"Version":         numberField(&version),
-		"AccessKeyId":     stringField(&c.AccessKeyID),
-		"SecretAccessKey": stringField(&c.SecretAccessKey),
-		"SessionToken":    stringField(&c.SessionToken),
-		"Expiration":      stringField(&exp),
-	})
+	fields := credentialFields(&c, &exp)
+	fields["Version"] = numberField(&version)
+	err := decodeStrict(data, fields)
 	if err != nil {
 		return Credentials{}, parseErr(FormatJSON, "%v", err)
 	}
@@ -275,11 +269,9 @@ func decodeProcessJSON(data []byte) (Credentials, error) {
 		return Credentials{}, parseErr(FormatJSON, "Version must be 1")
 	}
 	if exp != "" {
-		t, err := time.Parse(time.RFC3339, exp)
-		if err != nil {
-			return Credentials{}, parseErr(FormatJSON, "Expiration is not an RFC 3339 time")
+		if c.Expiration, err = parseExpiration(FormatJSON, "Expiration", exp); err != nil {
+			return Credentials{}, err
 		}
-		c.Expiration = t.UTC()
 	}
 	return c, nil
 }
@@ -290,12 +282,7 @@ func decodeSTSJSON(data []byte) (Credentials, error) {
 		exp string
 		ign json.RawMessage
 	)
-	creds := map[string]fieldReader{
-		"AccessKeyId":     stringField(&c.AccessKeyID),
-		"SecretAccessKey": stringField(&c.SecretAccessKey),
-		"SessionToken":    stringField(&c.SessionToken),
-		"Expiration":      stringField(&exp),
-	}
+	creds := credentialFields(&c, &exp)
 	seenCreds := false
 	err := decodeStrict(data, map[string]fieldReader{
 		"Credentials": func(dec *json.Decoder) error {
@@ -317,13 +304,33 @@ func decodeSTSJSON(data []byte) (Credentials, error) {
 		return Credentials{}, parseErr(FormatAWS, "Credentials.SessionToken is missing")
 	}
 	if exp != "" {
-		t, err := time.Parse(time.RFC3339, exp)
-		if err != nil {
-			return Credentials{}, parseErr(FormatAWS, "Credentials.Expiration is not an RFC 3339 time")
+		if c.Expiration, err = parseExpiration(FormatAWS, "Credentials.Expiration", exp); err != nil {
+			return Credentials{}, err
 		}
-		c.Expiration = t.UTC()
 	}
 	return c, nil
+}
+
+// parseExpiration reads an expiration, an RFC 3339 time, in UTC; field
+// names it in the error.
+func parseExpiration(f Format, field, s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, parseErr(f, "%s is not an RFC 3339 time", field)
+	}
+	return t.UTC(), nil
+}
+
+// credentialFields reads the members of a credentials object, the same in
+// credential_process JSON and in STS's Credentials: all but Expiration
+// into c, Expiration into exp.
+func credentialFields(c *Credentials, exp *string) map[string]fieldReader {
+	return map[string]fieldReader{
+		"AccessKeyId":     stringField(&c.AccessKeyID),
+		"SecretAccessKey": stringField(&c.SecretAccessKey),
+		"SessionToken":    stringField(&c.SessionToken),
+		"Expiration":      stringField(exp),
+	}
 }
 
 // A fieldReader reads one member's value from the decoder.
