@@ -1,0 +1,180 @@
+package server
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdkiam "github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+)
+
+// TestIAMIdentityPoliciesDecideIAMOperations drives IAM operations with
+// the SDK as a user whose one inline policy allows some actions, on some
+// resources, under some conditions, and checks each answer: the policies
+// are evaluated against the action, the resource ARN (with its path) and
+// the condition keys each operation authorizes with.
+func TestIAMIdentityPoliciesDecideIAMOperations(t *testing.T) {
+	admin, newClient := iamSDKBroker(t)
+	ctx := context.Background()
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	const acct = "arn:aws:iam::123456789012:"
+	for _, u := range []struct{ name, path string }{{"ops", "/ops/"}, {"app", "/team/"}, {"other", "/"}} {
+		_, err := admin.CreateUser(ctx, &sdkiam.CreateUserInput{UserName: aws.String(u.name), Path: aws.String(u.path)})
+		must("CreateUser "+u.name, err)
+	}
+	for _, name := range []string{"allowed", "forbidden"} {
+		_, err := admin.CreatePolicy(ctx, &sdkiam.CreatePolicyInput{PolicyName: aws.String(name), PolicyDocument: aws.String(iamTestAllowRead)})
+		must("CreatePolicy "+name, err)
+	}
+	_, err := admin.PutUserPolicy(ctx, &sdkiam.PutUserPolicyInput{UserName: aws.String("app"), PolicyName: aws.String("existing"), PolicyDocument: aws.String(iamTestAllowRead)})
+	must("PutUserPolicy", err)
+	otherKey, err := admin.CreateAccessKey(ctx, &sdkiam.CreateAccessKeyInput{UserName: aws.String("other")})
+	must("CreateAccessKey other", err)
+
+	opsPolicy := `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":["iam:PutUserPolicy","iam:GetUser","iam:ListGroupsForUser"],"Resource":"` + acct + `user/team/*"},
+		{"Effect":"Allow","Action":["iam:ListAccessKeys","iam:UpdateAccessKey"],"Resource":"` + acct + `user/ops/${aws:username}"},
+		{"Effect":"Allow","Action":"iam:AttachUserPolicy","Resource":"` + acct + `user/team/*","Condition":{"ArnEquals":{"iam:PolicyARN":"` + acct + `policy/allowed"}}},
+		{"Effect":"Allow","Action":"iam:CreateUser","Resource":"` + acct + `user/team/*","Condition":{"StringEquals":{"aws:RequestTag/team":"app"}}},
+		{"Effect":"Allow","Action":"iam:UntagUser","Resource":"*","Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["scratch"]}}}
+	]}`
+	_, err = admin.PutUserPolicy(ctx, &sdkiam.PutUserPolicyInput{UserName: aws.String("ops"), PolicyName: aws.String("ops"), PolicyDocument: aws.String(opsPolicy)})
+	must("PutUserPolicy ops", err)
+	key, err := admin.CreateAccessKey(ctx, &sdkiam.CreateAccessKeyInput{UserName: aws.String("ops")})
+	must("CreateAccessKey ops", err)
+	ops := newClient(aws.ToString(key.AccessKey.AccessKeyId), aws.ToString(key.AccessKey.SecretAccessKey))
+	opsKey := aws.ToString(key.AccessKey.AccessKeyId)
+	tag := func(k, v string) []iamtypes.Tag { return []iamtypes.Tag{{Key: aws.String(k), Value: aws.String(v)}} }
+
+	tests := []struct {
+		name string
+		call func() error
+		code string // "" for success
+	}{
+		{"ok/put-user-policy-on-a-user-under-the-allowed-path", func() error {
+			_, err := ops.PutUserPolicy(ctx, &sdkiam.PutUserPolicyInput{UserName: aws.String("app"), PolicyName: aws.String("p"), PolicyDocument: aws.String(iamTestAllowRead)})
+			return err
+		}, ""},
+		{"fail/delete-user-policy-denied-with-only-put-user-policy", func() error {
+			_, err := ops.DeleteUserPolicy(ctx, &sdkiam.DeleteUserPolicyInput{UserName: aws.String("app"), PolicyName: aws.String("existing")})
+			return err
+		}, "AccessDenied"},
+		{"fail/get-user-policy-denied-with-only-put-user-policy", func() error {
+			_, err := ops.GetUserPolicy(ctx, &sdkiam.GetUserPolicyInput{UserName: aws.String("app"), PolicyName: aws.String("existing")})
+			return err
+		}, "AccessDenied"},
+		{"fail/put-user-policy-denied-on-a-user-outside-the-path", func() error {
+			_, err := ops.PutUserPolicy(ctx, &sdkiam.PutUserPolicyInput{UserName: aws.String("other"), PolicyName: aws.String("p"), PolicyDocument: aws.String(iamTestAllowRead)})
+			return err
+		}, "AccessDenied"},
+		{"ok/get-user-under-the-allowed-path-any-case", func() error {
+			_, err := ops.GetUser(ctx, &sdkiam.GetUserInput{UserName: aws.String("APP")})
+			return err
+		}, ""},
+		{"fail/get-missing-user-denied-before-no-such-entity", func() error {
+			_, err := ops.GetUser(ctx, &sdkiam.GetUserInput{UserName: aws.String("nobody")})
+			return err
+		}, "AccessDenied"},
+		{"fail/get-own-user-denied-outside-the-path", func() error {
+			_, err := ops.GetUser(ctx, &sdkiam.GetUserInput{})
+			return err
+		}, "AccessDenied"},
+		{"fail/list-groups-for-missing-user-authorized-on-the-default-path-denied", func() error {
+			_, err := ops.ListGroupsForUser(ctx, &sdkiam.ListGroupsForUserInput{UserName: aws.String("nobody")})
+			return err
+		}, "AccessDenied"},
+		{"ok/list-own-access-keys-without-user-name", func() error {
+			out, err := ops.ListAccessKeys(ctx, &sdkiam.ListAccessKeysInput{})
+			if err == nil && (len(out.AccessKeyMetadata) != 1 || aws.ToString(out.AccessKeyMetadata[0].AccessKeyId) != opsKey) {
+				t.Errorf("ListAccessKeys = %+v, want ops's one key", out.AccessKeyMetadata)
+			}
+			return err
+		}, ""},
+		{"fail/list-another-users-access-keys-denied", func() error {
+			_, err := ops.ListAccessKeys(ctx, &sdkiam.ListAccessKeysInput{UserName: aws.String("other")})
+			return err
+		}, "AccessDenied"},
+		{"fail/update-another-users-key-without-user-name-is-no-such-entity", func() error {
+			_, err := ops.UpdateAccessKey(ctx, &sdkiam.UpdateAccessKeyInput{AccessKeyId: otherKey.AccessKey.AccessKeyId, Status: iamtypes.StatusTypeInactive})
+			return err
+		}, "NoSuchEntity"},
+		{"fail/delete-own-access-key-denied-with-only-update-access-key", func() error {
+			_, err := ops.DeleteAccessKey(ctx, &sdkiam.DeleteAccessKeyInput{AccessKeyId: aws.String(opsKey)})
+			return err
+		}, "AccessDenied"},
+		{"ok/attach-the-policy-the-condition-names", func() error {
+			_, err := ops.AttachUserPolicy(ctx, &sdkiam.AttachUserPolicyInput{UserName: aws.String("app"), PolicyArn: aws.String(acct + "policy/allowed")})
+			return err
+		}, ""},
+		{"fail/attach-another-policy-denied-by-the-policy-arn-condition", func() error {
+			_, err := ops.AttachUserPolicy(ctx, &sdkiam.AttachUserPolicyInput{UserName: aws.String("app"), PolicyArn: aws.String(acct + "policy/forbidden")})
+			return err
+		}, "AccessDenied"},
+		{"fail/detach-denied-with-only-attach", func() error {
+			_, err := ops.DetachUserPolicy(ctx, &sdkiam.DetachUserPolicyInput{UserName: aws.String("app"), PolicyArn: aws.String(acct + "policy/allowed")})
+			return err
+		}, "AccessDenied"},
+		{"ok/create-user-with-the-request-tag-the-condition-names", func() error {
+			_, err := ops.CreateUser(ctx, &sdkiam.CreateUserInput{UserName: aws.String("app2"), Path: aws.String("/team/"), Tags: tag("team", "app")})
+			return err
+		}, ""},
+		{"fail/create-user-with-another-tag-value-denied", func() error {
+			_, err := ops.CreateUser(ctx, &sdkiam.CreateUserInput{UserName: aws.String("app3"), Path: aws.String("/team/"), Tags: tag("team", "ops")})
+			return err
+		}, "AccessDenied"},
+		{"fail/create-user-without-tags-denied", func() error {
+			_, err := ops.CreateUser(ctx, &sdkiam.CreateUserInput{UserName: aws.String("app4"), Path: aws.String("/team/")})
+			return err
+		}, "AccessDenied"},
+		{"fail/create-user-outside-the-path-denied", func() error {
+			_, err := ops.CreateUser(ctx, &sdkiam.CreateUserInput{UserName: aws.String("app5"), Tags: tag("team", "app")})
+			return err
+		}, "AccessDenied"},
+		{"ok/untag-the-tag-keys-the-condition-allows", func() error {
+			_, err := ops.UntagUser(ctx, &sdkiam.UntagUserInput{UserName: aws.String("app2"), TagKeys: []string{"scratch"}})
+			return err
+		}, ""},
+		{"fail/untag-other-tag-keys-denied", func() error {
+			_, err := ops.UntagUser(ctx, &sdkiam.UntagUserInput{UserName: aws.String("app2"), TagKeys: []string{"team"}})
+			return err
+		}, "AccessDenied"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := errCode(tc.call()); got != tc.code {
+				t.Errorf("error code %q, want %q", got, tc.code)
+			}
+		})
+	}
+
+	// What the refused calls left as it was.
+	if _, err := admin.GetUserPolicy(ctx, &sdkiam.GetUserPolicyInput{UserName: aws.String("app"), PolicyName: aws.String("existing")}); err != nil {
+		t.Errorf("app's policy existing: %v", err)
+	}
+	attached, err := admin.ListAttachedUserPolicies(ctx, &sdkiam.ListAttachedUserPoliciesInput{UserName: aws.String("app")})
+	must("ListAttachedUserPolicies", err)
+	var names []string
+	for _, p := range attached.AttachedPolicies {
+		names = append(names, aws.ToString(p.PolicyName))
+	}
+	if s := strings.Join(names, ","); s != "allowed" {
+		t.Errorf("app's attached policies = %s, want allowed", s)
+	}
+	keys, err := admin.ListAccessKeys(ctx, &sdkiam.ListAccessKeysInput{UserName: aws.String("other")})
+	must("ListAccessKeys other", err)
+	if len(keys.AccessKeyMetadata) != 1 || keys.AccessKeyMetadata[0].Status != iamtypes.StatusTypeActive {
+		t.Errorf("other's keys = %+v", keys.AccessKeyMetadata)
+	}
+	for _, name := range []string{"app3", "app4", "app5"} {
+		if _, err := admin.GetUser(ctx, &sdkiam.GetUserInput{UserName: aws.String(name)}); errCode(err) != "NoSuchEntity" {
+			t.Errorf("refused CreateUser %s: %v", name, err)
+		}
+	}
+}
