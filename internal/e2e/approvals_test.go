@@ -195,20 +195,7 @@ func (w *apWorld) code(t *testing.T, user string) string {
 // run runs the binary as user and returns its outcome.
 func (w *apWorld) run(user string, extra []string, args ...string) cliResult {
 	w.b.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, mustBinary(w.b.t), args...)
-	cmd.Env = w.b.cliEnv(w.users[user], extra...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	res := cliResult{Stdout: stdout.String(), Stderr: stderr.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		res.Code = ee.ExitCode()
-	} else if err != nil {
-		w.b.t.Fatalf("shortfuse %v: %v", args, err)
-	}
-	return res
+	return w.b.sfAs(w.users[user], extra, "", args...)
 }
 
 // job is a running shortfuse request.

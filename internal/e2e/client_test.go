@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
 	"encoding/base64"
 	"os"
 	"os/exec"
@@ -34,29 +32,6 @@ func ciRole(t *testing.T, b *broker, admin creds) string {
 	b.mustAWS(admin, "iam", "put-role-policy", "--role-name", "ci", "--policy-name", "read-prod", "--policy-document",
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["secretsmanager:GetSecretValue","secretsmanager:BatchGetSecretValue"],"Resource":"arn:aws:secretsmanager:us-east-1:*:secret:/prod/*"}]}`)
 	return "arn:aws:iam::" + clientAccount + ":role/ci"
-}
-
-// sf runs the shortfuse binary with the test's AWS environment plus extra,
-// and stdin.
-func (b *broker) sf(extra []string, stdin string, args ...string) cliResult {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, mustBinary(b.t), args...)
-	cmd.Env = b.cliEnv(creds{}, extra...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	res := cliResult{Stdout: stdout.String(), Stderr: stderr.String()}
-	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
-			b.t.Fatalf("shortfuse %v: %v", args, err)
-		}
-		res.Code = ee.ExitCode()
-	}
-	return res
 }
 
 // adminEnv is the environment of an operator holding the admin key.

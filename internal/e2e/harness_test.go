@@ -339,6 +339,43 @@ func writeFile(t *testing.T, name, content string) string {
 	return p
 }
 
+// runCmd runs a program to completion, killing it after timeout, and
+// returns its outcome; err is set only when it could not run at all.
+func runCmd(timeout time.Duration, env []string, stdin io.Reader, name string, args ...string) (cliResult, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = env
+	cmd.Stdin = stdin
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	res := cliResult{Stdout: stdout.String(), Stderr: stderr.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		res.Code = ee.ExitCode()
+	} else if err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// sf runs the shortfuse binary with the test's AWS environment plus extra,
+// and stdin.
+func (b *broker) sf(extra []string, stdin string, args ...string) cliResult {
+	b.t.Helper()
+	return b.sfAs(creds{}, extra, stdin, args...)
+}
+
+// sfAs is sf with the credentials c in the environment.
+func (b *broker) sfAs(c creds, extra []string, stdin string, args ...string) cliResult {
+	b.t.Helper()
+	res, err := runCmd(60*time.Second, b.cliEnv(c, extra...), strings.NewReader(stdin), mustBinary(b.t), args...)
+	if err != nil {
+		b.t.Fatalf("shortfuse %v: %v", args, err)
+	}
+	return res
+}
+
 // runBinary runs the binary to completion and returns its combined output.
 func runBinary(t *testing.T, args ...string) (string, error) {
 	t.Helper()

@@ -247,7 +247,7 @@ func TestLineageExecKilled(t *testing.T) {
 	t.Parallel()
 	b := startBroker(t, "", "--account-id", lineageAccount)
 	w := newLineageWorld(t, b)
-	tok := b.sf(b.cliEnv(w.ci), "", "token", "--role", roleARN("job"))
+	tok := b.sfAs(w.ci, nil, "", "token", "--role", roleARN("job"))
 	if tok.Code != 0 {
 		t.Fatalf("token: %s", tok.Stderr)
 	}

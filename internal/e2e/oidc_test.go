@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/x509"
@@ -213,21 +212,13 @@ func TestWebIdentityBoto3(t *testing.T) {
 		{"fail/alg-none", testutil.ForgeJWT(`{"alg":"none"}`, li.claims(), nil), map[string]string{"Error": "InvalidIdentityToken"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, py, script, b.url, role, tc.token)
-			cmd.Env = b.cliEnv(creds{})
-			out, err := cmd.Output()
-			if err != nil {
-				var stderr string
-				if ee, ok := err.(*exec.ExitError); ok {
-					stderr = string(ee.Stderr)
-				}
-				t.Fatalf("boto3 script: %v\n%s", err, stderr)
+			r, err := runCmd(60*time.Second, b.cliEnv(creds{}), nil, py, script, b.url, role, tc.token)
+			if err != nil || r.Code != 0 {
+				t.Fatalf("boto3 script: exit %d, %v\n%s", r.Code, err, r.Stderr)
 			}
 			var got map[string]string
-			if err := json.Unmarshal(out, &got); err != nil {
-				t.Fatalf("boto3 output %q: %v", out, err)
+			if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil {
+				t.Fatalf("boto3 output %q: %v", r.Stdout, err)
 			}
 			for k, v := range tc.want {
 				if got[k] != v {
@@ -259,13 +250,9 @@ func TestWebIdentityStoredJWKS(t *testing.T) {
 	b.wantAWSError(creds{}, "IDPCommunicationError", assume...)
 
 	jwksFile := writeFile(t, "jwks.json", string(testutil.StandardJWKS(t)))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, mustBinary(t), "oidc-provider", "set-jwks", "--arn", prov, "--file", jwksFile)
-	cmd.Env = b.cliEnv(admin)
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "stored 2 key(s): ec-1, rsa-1") {
-		t.Fatalf("shortfuse oidc-provider set-jwks: %v\n%s", err, out)
+	r := b.sfAs(admin, nil, "", "oidc-provider", "set-jwks", "--arn", prov, "--file", jwksFile)
+	if r.Code != 0 || !strings.Contains(r.Stdout+r.Stderr, "stored 2 key(s): ec-1, rsa-1") {
+		t.Fatalf("shortfuse oidc-provider set-jwks: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 	res := b.mustAWS(creds{}, assume...)
 	if got := str(t, res, "AssumedRoleUser", "Arn"); got != "arn:aws:sts::111122223333:assumed-role/jenkins-deploy/deploy-12" {
@@ -274,10 +261,8 @@ func TestWebIdentityStoredJWKS(t *testing.T) {
 
 	// A caller without iam:UpdateOpenIDConnectProviderThumbprint cannot.
 	nobody := newUser(t, b, admin, "nobody", "")
-	cmd = exec.CommandContext(ctx, mustBinary(t), "oidc-provider", "set-jwks", "--arn", prov, "--clear")
-	cmd.Env = b.cliEnv(nobody)
-	out, err = cmd.CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "AccessDeniedException") {
-		t.Fatalf("set-jwks without permission: %v\n%s", err, out)
+	r = b.sfAs(nobody, nil, "", "oidc-provider", "set-jwks", "--arn", prov, "--clear")
+	if r.Code == 0 || !strings.Contains(r.Stdout+r.Stderr, "AccessDeniedException") {
+		t.Fatalf("set-jwks without permission: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 }
