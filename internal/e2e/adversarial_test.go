@@ -67,13 +67,8 @@ func (b *broker) send(t *testing.T, r raw) (int, string) {
 	if r.mutate != nil {
 		r.mutate(req)
 	}
-	resp, err := b.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(data)
+	status, _, body := doHTTP(t, b.client, req)
+	return status, body
 }
 
 // TestAdversarialRequests drives the real server with forged, tampered,

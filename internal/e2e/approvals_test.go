@@ -398,14 +398,8 @@ func TestApprovalsRedeemOnce(t *testing.T) {
 		t.Fatalf("second redemption = %v", err)
 	}
 	w.b.wantAWSError(sess, "ExpiredToken", "sts", "get-caller-identity")
-	resp, err := http.Get(w.b.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(metrics), "shortfuse_approval_replays_total 1") {
-		t.Errorf("/metrics does not count the replay:\n%s", grepLines(string(metrics), "approval"))
+	if metrics := metricsText(t, w.b); !strings.Contains(metrics, "shortfuse_approval_replays_total 1") {
+		t.Errorf("/metrics does not count the replay:\n%s", grepLines(metrics, "approval"))
 	}
 	w.hook.waitFor(t, "ALARM", out.Code)
 	if !strings.Contains(w.b.logs.String(), "second redemption") {

@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"crypto/rand"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,18 +17,6 @@ import (
 	"github.com/shortfuse/shortfuse/internal/approvals"
 	"github.com/shortfuse/shortfuse/internal/client/brokerapi"
 )
-
-// getURL GETs url and returns the status and body.
-func getURL(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
-}
 
 // TestAccountPrincipalDelegates: a secret's resource policy that allows
 // the account ("arn:aws:iam::ACCT:root") grants nothing by itself to a

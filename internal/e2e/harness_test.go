@@ -339,6 +339,47 @@ func writeFile(t *testing.T, name, content string) string {
 	return p
 }
 
+// doHTTP sends req with client and returns the answer's status, header and
+// body.
+func doHTTP(t *testing.T, client *http.Client, req *http.Request) (int, http.Header, string) {
+	t.Helper()
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading the answer: %v", req.Method, req.URL, err)
+	}
+	return resp.StatusCode, resp.Header, string(body)
+}
+
+// getURL GETs url and returns the status and body.
+func getURL(t *testing.T, url string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _, body := doHTTP(t, http.DefaultClient, req)
+	return status, body
+}
+
+// metricsText reads a broker's /metrics.
+func metricsText(t *testing.T, b *broker) string {
+	t.Helper()
+	req, err := http.NewRequest("GET", b.url+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _, body := doHTTP(t, b.client, req)
+	if status != 200 {
+		t.Fatalf("GET /metrics: %d\n%s", status, body)
+	}
+	return body
+}
+
 // runCmd runs a program to completion, killing it after timeout, and
 // returns its outcome; err is set only when it could not run at all.
 func runCmd(timeout time.Duration, env []string, stdin io.Reader, name string, args ...string) (cliResult, error) {

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -46,13 +45,8 @@ func TestIdentityProofJSON(t *testing.T) {
 			vr.Header[k] = v
 		}
 		vr.Header.Set("Accept", accept)
-		resp, err := b.client.Do(vr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, resp.Header.Get("Content-Type"), string(body)
+		status, h, body := doHTTP(t, b.client, vr)
+		return status, h.Get("Content-Type"), body
 	}
 
 	status, ct, body := get("application/json")

@@ -10,7 +10,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
-	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -121,13 +120,7 @@ func TestMetricsAndThrottling(t *testing.T) {
 		t.Errorf("right secret while its key id's failures are throttled: %v, want served", err)
 	}
 
-	resp, err := http.Get(b.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	text := string(data)
+	text := metricsText(t, b)
 	for _, want := range []string{
 		`shortfuse_requests_total{action="GetCallerIdentity",outcome="OK",service="sts"} 2`,
 		`shortfuse_auth_failures_total{code="SignatureDoesNotMatch"}`,

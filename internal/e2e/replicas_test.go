@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	binenc "encoding/binary"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -237,21 +236,6 @@ func TestReplicas(t *testing.T) {
 			}
 		}
 	})
-}
-
-// metricsText reads a broker's /metrics.
-func metricsText(t *testing.T, b *broker) string {
-	t.Helper()
-	resp, err := b.client.Get(b.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("GET /metrics: %d, %v", resp.StatusCode, err)
-	}
-	return string(body)
 }
 
 func accountOf(t *testing.T, b *broker, c creds) string {
