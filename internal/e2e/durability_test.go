@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
@@ -131,14 +129,6 @@ func (l *ledger) counts() (sent, acked int) {
 	return sent, acked
 }
 
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func secretName(w int) string { return fmt.Sprintf("/durability/w%d", w) }
-
 // runWriters starts the writers; each picks the broker of its next write
 // with pick. stop makes them finish the write in flight and end, and
 // returns when they have.
@@ -172,7 +162,7 @@ func runWriters(ctx context.Context, l *ledger, pick func() *target) (stop func(
 				// one, made with its first version, every so often.
 				secret := fmt.Sprintf("/durability/w%d/%03d", w, i/versionsPerSecret)
 				create := needCreate || i%versionsPerSecret == 0
-				token := fmt.Sprintf("w%d-%06d-%s", w, i, randomHex(12))
+				token := fmt.Sprintf("w%d-%06d-%s", w, i, randHex(12))
 				a := &attempt{seq: i, value: "value-" + token}
 				l.mu.Lock()
 				if l.versions[secret] == nil {

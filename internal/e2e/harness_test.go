@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/shortfuse/shortfuse/internal/testutil"
 )
@@ -300,6 +301,25 @@ func (b *broker) sdkConfig(c creds) aws.Config {
 
 func (b *broker) stsClient(c creds) *sts.Client { return sts.NewFromConfig(b.sdkConfig(c)) }
 func (b *broker) iamClient(c creds) *iam.Client { return iam.NewFromConfig(b.sdkConfig(c)) }
+func (b *broker) smClient(c creds) *secretsmanager.Client {
+	return secretsmanager.NewFromConfig(b.sdkConfig(c))
+}
+
+// secretValue reads the version of the secret id at stage (AWSCURRENT when
+// stage is "") as c with aws-sdk-go-v2, and returns its value and version
+// id.
+func secretValue(t *testing.T, b *broker, c creds, id, stage string) (string, string) {
+	t.Helper()
+	in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)}
+	if stage != "" {
+		in.VersionStage = aws.String(stage)
+	}
+	out, err := b.smClient(c).GetSecretValue(context.Background(), in)
+	if err != nil {
+		t.Fatalf("GetSecretValue(%s %s): %v", id, stage, err)
+	}
+	return aws.ToString(out.SecretString), aws.ToString(out.VersionId)
+}
 
 // str digs a string out of decoded JSON: str(m, "Credentials", "AccessKeyId").
 func str(t *testing.T, m map[string]any, path ...string) string {

@@ -246,7 +246,3 @@ func accountOf(t *testing.T, b *broker, c creds) string {
 	}
 	return aws.ToString(out.Account)
 }
-
-func (b *broker) smClient(c creds) *secretsmanager.Client {
-	return secretsmanager.NewFromConfig(b.sdkConfig(c))
-}
