@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -51,6 +52,15 @@ func checkSaneStats(t *testing.T, what string, s bench.Stats) {
 	if !(0 < l.P50 && l.P50 <= l.P90 && l.P90 <= l.P99 && l.P99 <= l.Max) {
 		t.Errorf("%s: latencies not 0 < p50 ≤ p90 ≤ p99 ≤ max: %+v", what, l)
 	}
+}
+
+// namesOf returns the name of each of xs.
+func namesOf[T any](xs []T, name func(T) *string) []string {
+	var out []string
+	for _, x := range xs {
+		out = append(out, aws.ToString(name(x)))
+	}
+	return out
 }
 
 // TestBench runs `shortfuse bench` briefly against the real broker for
@@ -128,40 +138,23 @@ func TestBench(t *testing.T) {
 	t.Run("ok/no-fixture-left-behind", func(t *testing.T) {
 		ctx := context.Background()
 		cl := b.iamClient(b.adminCreds())
-		roles, err := cl.ListRoles(ctx, &iam.ListRolesInput{})
-		if err != nil {
+		roles, errRoles := cl.ListRoles(ctx, &iam.ListRolesInput{})
+		users, errUsers := cl.ListUsers(ctx, &iam.ListUsersInput{})
+		groups, errGroups := cl.ListGroups(ctx, &iam.ListGroupsInput{})
+		policies, errPolicies := cl.ListPolicies(ctx, &iam.ListPoliciesInput{Scope: iamtypes.PolicyScopeTypeLocal})
+		if err := errors.Join(errRoles, errUsers, errGroups, errPolicies); err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range roles.Roles {
-			if strings.HasPrefix(*r.RoleName, "shortfuse-bench-") {
-				t.Errorf("role %s left behind", *r.RoleName)
-			}
-		}
-		users, err := cl.ListUsers(ctx, &iam.ListUsersInput{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, u := range users.Users {
-			if strings.HasPrefix(*u.UserName, "shortfuse-bench-") {
-				t.Errorf("user %s left behind", *u.UserName)
-			}
-		}
-		groups, err := cl.ListGroups(ctx, &iam.ListGroupsInput{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, g := range groups.Groups {
-			if strings.HasPrefix(*g.GroupName, "shortfuse-bench-") {
-				t.Errorf("group %s left behind", *g.GroupName)
-			}
-		}
-		policies, err := cl.ListPolicies(ctx, &iam.ListPoliciesInput{Scope: iamtypes.PolicyScopeTypeLocal})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range policies.Policies {
-			if strings.HasPrefix(*p.PolicyName, "shortfuse-bench-") {
-				t.Errorf("policy %s left behind", *p.PolicyName)
+		for kind, names := range map[string][]string{
+			"role":   namesOf(roles.Roles, func(r iamtypes.Role) *string { return r.RoleName }),
+			"user":   namesOf(users.Users, func(u iamtypes.User) *string { return u.UserName }),
+			"group":  namesOf(groups.Groups, func(g iamtypes.Group) *string { return g.GroupName }),
+			"policy": namesOf(policies.Policies, func(p iamtypes.Policy) *string { return p.PolicyName }),
+		} {
+			for _, name := range names {
+				if strings.HasPrefix(name, "shortfuse-bench-") {
+					t.Errorf("%s %s left behind", kind, name)
+				}
 			}
 		}
 		sm := secretsmanager.NewFromConfig(b.sdkConfig(b.adminCreds()))
