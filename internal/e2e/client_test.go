@@ -207,14 +207,7 @@ func TestClientSignals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tok := b.mustToken("--role", role)
 			ready := filepath.Join(t.TempDir(), "ready")
-			cmd := exec.Command(mustBinary(t), "exec", "--", "sh", "-c", tc.script+"\ntouch "+ready+"\nwhile :; do sleep 0.05; done")
-			cmd.Env = b.cliEnv(creds{}, "SHORTFUSE_TOKEN="+tok)
-			var stderr testutil.Buffer
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			waitForFile(t, ready)
+			cmd, stderr := b.startExec(t, tok, ready, "--", "sh", "-c", tc.script+"\ntouch "+ready+"\nwhile :; do sleep 0.05; done")
 			if err := cmd.Process.Signal(tc.sig); err != nil {
 				t.Fatal(err)
 			}
@@ -231,14 +224,24 @@ func TestClientSignals(t *testing.T) {
 	}
 }
 
-func waitForFile(t *testing.T, p string) {
+// startExec starts shortfuse exec with args and the token tok in the
+// background, and waits until its job has created the file ready.
+func (b *broker) startExec(t *testing.T, tok, ready string, args ...string) (*exec.Cmd, *testutil.Buffer) {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if fileExists(p) {
-			return
+	cmd := exec.Command(mustBinary(t), append([]string{"exec"}, args...)...)
+	cmd.Env = b.cliEnv(creds{}, "SHORTFUSE_TOKEN="+tok)
+	stderr := &testutil.Buffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); !fileExists(ready); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("the job did not start:\n%s", stderr.String())
 		}
 	}
-	t.Fatalf("%s did not appear", p)
+	return cmd, stderr
 }
 
 // TestClientMaxUses: a token minted with --max-uses N makes N calls, then
@@ -306,12 +309,7 @@ func TestClientDeadManSwitch(t *testing.T) {
 	tok := b.mustToken("--role", role)
 	sess := jenkinsCreds(t, tok)
 	ready := filepath.Join(t.TempDir(), "ready")
-	cmd := exec.Command(mustBinary(t), "exec", "--grace", "10s", "--", "sh", "-c", "touch "+ready+"; sleep 60")
-	cmd.Env = b.cliEnv(creds{}, "SHORTFUSE_TOKEN="+tok)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitForFile(t, ready)
+	cmd, _ := b.startExec(t, tok, ready, "--grace", "10s", "--", "sh", "-c", "touch "+ready+"; sleep 60")
 	start := time.Now()
 	// Heartbeats every ~3 s keep it alive past the grace period.
 	time.Sleep(12 * time.Second)

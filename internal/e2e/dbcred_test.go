@@ -14,7 +14,6 @@ import (
 	"encoding/json"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -33,7 +32,6 @@ import (
 	"github.com/shortfuse/shortfuse/internal/client/brokerapi"
 	"github.com/shortfuse/shortfuse/internal/dbcred/mariadbtest"
 	"github.com/shortfuse/shortfuse/internal/store/pgtest"
-	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 // pgWorld is a test database with a table, a role that may read it
@@ -257,8 +255,7 @@ func configureDynamic(t *testing.T, b *broker, admin creds, w *pgWorld, extraTag
 func TestDynamicCredentials(t *testing.T) {
 	t.Parallel()
 	pg := newPGWorld(t)
-	b := startBroker(t, "", "--account-id", lineageAccount, "--db-sslmode", "disable")
-	lw := newLineageWorld(t, b)
+	b, lw := startLineageWorld(t, "--db-sslmode", "disable")
 	admin := lw.admin
 	ctx := context.Background()
 
@@ -313,7 +310,7 @@ func TestDynamicCredentials(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		job := creds{AccessKeyID: aws.ToString(out.Credentials.AccessKeyId), SecretAccessKey: aws.ToString(out.Credentials.SecretAccessKey), SessionToken: aws.ToString(out.Credentials.SessionToken)}
+		job := stsCreds(out.Credentials)
 		c := read(t, job)
 		for _, leak := range []string{pg.masterPW, masterARN, "masterarn", "grants", pg.master} {
 			if strings.Contains(c.raw, leak) {
@@ -432,21 +429,7 @@ func TestDynamicCredentials(t *testing.T) {
 		dir := t.TempDir()
 		credFile, ready, goOn := filepath.Join(dir, "cred"), filepath.Join(dir, "ready"), filepath.Join(dir, "go")
 		script := `printf '%s %s' "$DBUSER" "$DB_PASSWORD" > ` + credFile + `; touch ` + ready + `; while [ ! -e ` + goOn + ` ]; do sleep 0.05; done`
-		cmd := exec.Command(mustBinary(t), "exec", "--secret", "DB_PASSWORD=/prod/pg#password", "--secret", "DBUSER=/prod/pg#username", "--", "sh", "-c", script)
-		cmd.Env = b.cliEnv(creds{}, "SHORTFUSE_TOKEN="+tok)
-		var stderr testutil.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.Now().Add(30 * time.Second)
-		for !fileExists(ready) {
-			if time.Now().After(deadline) {
-				_ = cmd.Process.Kill()
-				t.Fatalf("the job did not start:\n%s", stderr.String())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		cmd, stderr := b.startExec(t, tok, ready, "--secret", "DB_PASSWORD=/prod/pg#password", "--secret", "DBUSER=/prod/pg#username", "--", "sh", "-c", script)
 		raw, _ := os.ReadFile(credFile)
 		user, pw, _ := strings.Cut(string(raw), " ")
 		handedOut = append(handedOut, pw)
@@ -464,12 +447,9 @@ func TestDynamicCredentials(t *testing.T) {
 	})
 
 	t.Run("no-secret-in-audit-log", func(t *testing.T) {
-		log, err := os.ReadFile(filepath.Join(b.dir, "audit.log"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		log := auditLog(t, b)
 		creates, drops := 0, 0
-		sc := bufio.NewScanner(strings.NewReader(string(log)))
+		sc := bufio.NewScanner(strings.NewReader(log))
 		sc.Buffer(nil, 4<<20)
 		for sc.Scan() {
 			line := sc.Text()
@@ -550,8 +530,8 @@ func TestDynamicCredentialsReplicas(t *testing.T) {
 	time.Sleep(time.Second) // a late second drop would show by now
 	drops := 0
 	for _, r := range rs {
-		log, _ := os.ReadFile(filepath.Join(r.dir, "audit.log"))
-		drops += strings.Count(string(log), `"eventName":"DropDatabaseLease"`)
+		log := auditLog(t, r)
+		drops += strings.Count(log, `"eventName":"DropDatabaseLease"`)
 	}
 	if drops != 3 {
 		t.Errorf("%d DropDatabaseLease records across the replicas, want exactly 3 (one per lease)", drops)
@@ -575,8 +555,7 @@ func TestDynamicCredentialsReplicas(t *testing.T) {
 func TestDynamicCredentialsCrash(t *testing.T) {
 	t.Parallel()
 	pg := newPGWorld(t)
-	b := startBroker(t, "", "--account-id", lineageAccount, "--db-sslmode", "disable")
-	lw := newLineageWorld(t, b)
+	b, lw := startLineageWorld(t, "--db-sslmode", "disable")
 	configureDynamic(t, b, lw.admin, pg)
 	ctx := context.Background()
 
@@ -616,8 +595,8 @@ func TestDynamicCredentialsCrash(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	log, _ := os.ReadFile(filepath.Join(b.dir, "audit.log"))
-	if !strings.Contains(string(log), `"reason":"leftover"`) {
+	log := auditLog(t, b)
+	if !strings.Contains(log, `"reason":"leftover"`) {
 		t.Error("no audit record of the leftover's drop")
 	}
 }
@@ -732,8 +711,7 @@ func mariaExplodedWithin(t *testing.T, f *mariadbtest.Fixture, conn *sql.Conn, c
 func TestMariaDBDynamicCredentials(t *testing.T) {
 	t.Parallel()
 	f := mariadbtest.NewFixture(t)
-	b := startBroker(t, "", "--account-id", lineageAccount, "--db-sslmode", "disable")
-	lw := newLineageWorld(t, b)
+	b, lw := startLineageWorld(t, "--db-sslmode", "disable")
 	masterARN := configureMariaDB(t, b, lw.admin, f, true)
 	ctx := context.Background()
 
@@ -755,7 +733,7 @@ func TestMariaDBDynamicCredentials(t *testing.T) {
 		switch {
 		case tc.want == "" && err != nil:
 			t.Errorf("%s: %v", tc.name, err)
-		case tc.want != "" && (!hasCode(err, "InvalidParameterException") || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), f.MasterPW)):
+		case tc.want != "" && (errCodeOf(err) != "InvalidParameterException" || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), f.MasterPW)):
 			t.Errorf("%s: %v, want InvalidParameterException with %q and no master password", tc.name, err, tc.want)
 		}
 	}
@@ -786,9 +764,9 @@ func TestMariaDBDynamicCredentials(t *testing.T) {
 	}
 	// The other session's credential is untouched.
 	mariaWorks(t, oc)
-	log, _ := os.ReadFile(filepath.Join(b.dir, "audit.log"))
+	log := auditLog(t, b)
 	for _, p := range []string{c.Password, oc.Password, f.MasterPW} {
-		if strings.Contains(string(log), p) {
+		if strings.Contains(log, p) {
 			t.Error("the audit log holds a password")
 		}
 	}
@@ -801,8 +779,7 @@ func TestMariaDBDynamicCredentials(t *testing.T) {
 func TestMariaDBDynamicCredentialsCrash(t *testing.T) {
 	t.Parallel()
 	f := mariadbtest.NewFixture(t)
-	b := startBroker(t, "", "--account-id", lineageAccount, "--db-sslmode", "disable")
-	lw := newLineageWorld(t, b)
+	b, lw := startLineageWorld(t, "--db-sslmode", "disable")
 	configureMariaDB(t, b, lw.admin, f, false)
 	ctx := context.Background()
 
@@ -849,8 +826,8 @@ func TestMariaDBDynamicCredentialsCrash(t *testing.T) {
 	if roles := f.LeaseRoles(t); len(roles) != 0 {
 		t.Errorf("lease roles left after the restart: %v", roles)
 	}
-	log, _ := os.ReadFile(filepath.Join(b.dir, "audit.log"))
-	if !strings.Contains(string(log), `"reason":"leftover"`) {
+	log := auditLog(t, b)
+	if !strings.Contains(log, `"reason":"leftover"`) {
 		t.Error("no audit record of the leftover's drop")
 	}
 }

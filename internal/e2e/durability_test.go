@@ -31,12 +31,6 @@ const (
 	versionsPerSecret = 90
 )
 
-// hasCode reports whether err is an AWS error with that code.
-func hasCode(err error, code string) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && ae.ErrorCode() == code
-}
-
 // target is one broker the writers send to.
 type target struct {
 	name    string
@@ -181,7 +175,7 @@ func runWriters(ctx context.Context, l *ledger, pick func() *target) (stop func(
 					})
 					// Exists: an earlier CreateSecret committed although
 					// its answer was lost.
-					needCreate = err != nil && !hasCode(err, "ResourceExistsException")
+					needCreate = err != nil && errCodeOf(err) != "ResourceExistsException"
 				} else {
 					_, err = tg.sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
 						SecretId:           aws.String(secret),
@@ -190,7 +184,7 @@ func runWriters(ctx context.Context, l *ledger, pick func() *target) (stop func(
 					})
 					// Not found: the CreateSecret whose answer was lost
 					// did not commit.
-					needCreate = hasCode(err, "ResourceNotFoundException")
+					needCreate = errCodeOf(err) == "ResourceNotFoundException"
 				}
 				l.settle(tg, a, err)
 			}
@@ -251,7 +245,7 @@ func (l *ledger) check(t *testing.T, tg *target, required func(*attempt) bool) (
 		var next *string
 		for {
 			out, err := tg.sm.ListSecretVersionIds(ctx, &secretsmanager.ListSecretVersionIdsInput{SecretId: aws.String(secret), IncludeDeprecated: aws.Bool(true), NextToken: next})
-			if hasCode(err, "ResourceNotFoundException") {
+			if errCodeOf(err) == "ResourceNotFoundException" {
 				// Never created: no write to it may have been acknowledged.
 				break
 			}

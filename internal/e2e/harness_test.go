@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,6 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/aws/smithy-go"
 	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
@@ -177,9 +180,33 @@ func (b *broker) restart() {
 
 func (b *broker) adminCredentialsFile() string { return filepath.Join(b.dir, "admin-credentials") }
 
+// auditLogPath is the broker's audit log (unless --audit-log puts it
+// elsewhere).
+func (b *broker) auditLogPath() string { return filepath.Join(b.dir, "audit.log") }
+
+// auditLog reads the broker's audit log.
+func auditLog(t *testing.T, b *broker) string {
+	t.Helper()
+	data, err := os.ReadFile(b.auditLogPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
 // creds is a set of AWS credentials for a test client.
 type creds struct {
 	AccessKeyID, SecretAccessKey, SessionToken string
+}
+
+// stsCreds are the credentials of an STS answer.
+func stsCreds(c *ststypes.Credentials) creds {
+	return creds{AccessKeyID: aws.ToString(c.AccessKeyId), SecretAccessKey: aws.ToString(c.SecretAccessKey), SessionToken: aws.ToString(c.SessionToken)}
+}
+
+// awsCredentials is c as aws-sdk-go-v2 holds credentials.
+func (c creds) awsCredentials() aws.Credentials {
+	return aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken}
 }
 
 // adminCreds reads the admin-credentials file the broker wrote.
@@ -206,6 +233,19 @@ func (b *broker) adminCreds() creds {
 		b.t.Fatalf("admin-credentials file incomplete:\n%s", data)
 	}
 	return c
+}
+
+// errCodeOf is the AWS error code of err: "" for no error, and the error's
+// text for an error that is not an AWS one.
+func errCodeOf(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	if err != nil {
+		return err.Error()
+	}
+	return ""
 }
 
 // cliResult is the outcome of one aws CLI call.

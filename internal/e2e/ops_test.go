@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
 	"math/big"
 	"net"
 	"net/http"
@@ -20,7 +19,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
 )
 
 // selfSigned writes a certificate and key for 127.0.0.1 and returns their
@@ -149,15 +147,4 @@ func startBrokerTLS(t *testing.T, pool *x509.CertPool, extra ...string) *broker 
 	t.Helper()
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	return startBrokerClient(t, "", client, extra...)
-}
-
-func errCodeOf(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	if err != nil {
-		return err.Error()
-	}
-	return ""
 }

@@ -71,11 +71,7 @@ func sessionCreds(t *testing.T, b *broker, c creds) creds {
 	if err != nil {
 		t.Fatalf("GetSessionToken on %s: %v", b.url, err)
 	}
-	return creds{
-		AccessKeyID:     aws.ToString(out.Credentials.AccessKeyId),
-		SecretAccessKey: aws.ToString(out.Credentials.SecretAccessKey),
-		SessionToken:    aws.ToString(out.Credentials.SessionToken),
-	}
+	return stsCreds(out.Credentials)
 }
 
 func callerIdentity(ctx context.Context, b *broker, c creds) error {
@@ -174,14 +170,7 @@ func TestReplicas(t *testing.T) {
 	})
 
 	t.Run("ok/principal-revocation-enforced-on-the-others-within-1s", func(t *testing.T) {
-		if _, err := a.iamClient(admin).CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("ci")}); err != nil {
-			t.Fatal(err)
-		}
-		key, err := a.iamClient(admin).CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("ci")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ci := creds{AccessKeyID: aws.ToString(key.AccessKey.AccessKeyId), SecretAccessKey: aws.ToString(key.AccessKey.SecretAccessKey)}
+		ci := newUserSDK(t, a, "ci", "")
 		s := sessionCreds(t, c, ci)
 		arn := "arn:aws:iam::" + accountOf(t, a, admin) + ":user/ci"
 		time.Sleep(1100 * time.Millisecond) // revocation is to the second: issued strictly before

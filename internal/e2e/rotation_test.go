@@ -8,8 +8,6 @@ import (
 	"encoding/json"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -284,8 +282,8 @@ func TestRotation(t *testing.T) {
 			t.Fatalf("the retry did not finish the pending version: AWSCURRENT is %s", v)
 		}
 		pg.mustWork(t, dbCred{Host: pg.host, Port: pg.port, DBName: pg.dbname, Username: now.Username, Password: now.Password})
-		log, _ := os.ReadFile(filepath.Join(b.dir, "audit.log"))
-		if !strings.Contains(string(log), `"eventName":"RotationFailed"`) || !strings.Contains(string(log), "connection refused") {
+		log := auditLog(t, b)
+		if !strings.Contains(log, `"eventName":"RotationFailed"`) || !strings.Contains(log, "connection refused") {
 			t.Error("no RotationFailed audit record saying why")
 		}
 	})
@@ -304,13 +302,13 @@ func TestRotation(t *testing.T) {
 	})
 
 	// Nowhere a password: the audit log and the broker's log.
-	log, _ := os.ReadFile(filepath.Join(b.dir, "audit.log"))
+	log := auditLog(t, b)
 	for _, ev := range []string{"RotationStarted", "RotationSucceeded"} {
-		if !strings.Contains(string(log), `"eventName":"`+ev+`"`) {
+		if !strings.Contains(log, `"eventName":"`+ev+`"`) {
 			t.Errorf("the audit log has no %s", ev)
 		}
 	}
-	text := string(log) + b.logs.String()
+	text := log + b.logs.String()
 	for _, pw := range append(passwords, pg.masterPW) {
 		if strings.Contains(text, pw) {
 			t.Errorf("a password is in the audit log or the broker's log")
