@@ -15,7 +15,6 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // raw is one hand-made request to the broker.
@@ -59,21 +58,15 @@ func (b *broker) send(t *testing.T, r raw) (int, string) {
 	}
 	if !r.unsigned {
 		h := sha256.Sum256([]byte(r.body))
-		c := aws.Credentials{AccessKeyID: r.creds.AccessKeyID, SecretAccessKey: r.creds.SecretAccessKey, SessionToken: r.creds.SessionToken}
-		if err := v4.NewSigner().SignHTTP(context.Background(), c, req, hex.EncodeToString(h[:]), r.service, r.region, r.signTime); err != nil {
+		if err := v4.NewSigner().SignHTTP(context.Background(), r.creds.awsCredentials(), req, hex.EncodeToString(h[:]), r.service, r.region, r.signTime); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if r.mutate != nil {
 		r.mutate(req)
 	}
-	resp, err := b.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(data)
+	status, _, body := doHTTP(t, b.client, req)
+	return status, body
 }
 
 // TestAdversarialRequests drives the real server with forged, tampered,
@@ -85,15 +78,8 @@ func TestAdversarialRequests(t *testing.T) {
 	other := startBroker(t, "", "--account-id", "111122223333")
 	admin := b.adminCreds()
 	ctx := context.Background()
-	sess := func(b *broker, c creds) creds {
-		out, err := b.stsClient(c).GetSessionToken(ctx, &sts.GetSessionTokenInput{DurationSeconds: aws.Int32(900)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return creds{*out.Credentials.AccessKeyId, *out.Credentials.SecretAccessKey, *out.Credentials.SessionToken}
-	}
-	mySession := sess(b, admin)
-	foreign := sess(other, other.adminCreds())
+	mySession := sessionCreds(t, b, admin)
+	foreign := sessionCreds(t, other, other.adminCreds())
 
 	createUser := "Action=CreateUser&Version=2010-05-08&UserName=mallory"
 	gci := "Action=GetCallerIdentity&Version=2011-06-15"

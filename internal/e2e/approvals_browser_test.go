@@ -210,16 +210,13 @@ func TestApprovalsBrowser(t *testing.T) {
 	}
 	// Every step on the page is on record, as the same operations as the
 	// API, and the password is not.
-	audit, err := os.ReadFile(filepath.Join(w.b.dir, "audit.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	audit := auditLog(t, w.b)
 	for _, want := range []string{`"eventName":"ConsoleSignIn"`, `"eventName":"ApproveRequest"`, `"eventName":"RevokeRequestSession"`, `"userAgent":"shortfuse-ui `} {
-		if !strings.Contains(string(audit), want) {
+		if !strings.Contains(audit, want) {
 			t.Errorf("the audit log has no %s", want)
 		}
 	}
-	if strings.Contains(string(audit), password) {
+	if strings.Contains(audit, password) {
 		t.Error("the audit log contains the password")
 	}
 	entries, _ := os.ReadDir(shots)

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -115,11 +114,7 @@ func newAPWorld(t *testing.T) *apWorld {
 		return aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"` + action + `","Resource":"` + resource + `"}]}`)
 	}
 	for _, u := range []string{"jenkins", "alice", "bob", "carol"} {
-		_, err := admin.CreateUser(ctx, &sdkiam.CreateUserInput{UserName: aws.String(u)})
-		check("CreateUser "+u, err)
-		k, err := admin.CreateAccessKey(ctx, &sdkiam.CreateAccessKeyInput{UserName: aws.String(u)})
-		check("CreateAccessKey", err)
-		w.users[u] = creds{AccessKeyID: aws.ToString(k.AccessKey.AccessKeyId), SecretAccessKey: aws.ToString(k.AccessKey.SecretAccessKey)}
+		w.users[u] = newUserSDK(t, b, u, "")
 	}
 	_, err := admin.PutUserPolicy(ctx, &sdkiam.PutUserPolicyInput{UserName: aws.String("jenkins"), PolicyName: aws.String("doorbell"), PolicyDocument: policy("shortfuse:CreateRequest", "*")})
 	check("PutUserPolicy", err)
@@ -195,20 +190,7 @@ func (w *apWorld) code(t *testing.T, user string) string {
 // run runs the binary as user and returns its outcome.
 func (w *apWorld) run(user string, extra []string, args ...string) cliResult {
 	w.b.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, mustBinary(w.b.t), args...)
-	cmd.Env = w.b.cliEnv(w.users[user], extra...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	res := cliResult{Stdout: stdout.String(), Stderr: stderr.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		res.Code = ee.ExitCode()
-	} else if err != nil {
-		w.b.t.Fatalf("shortfuse %v: %v", args, err)
-	}
-	return res
+	return w.b.sfAs(w.users[user], extra, "", args...)
 }
 
 // job is a running shortfuse request.
@@ -411,29 +393,23 @@ func TestApprovalsRedeemOnce(t *testing.T) {
 		t.Fatalf("second redemption = %v", err)
 	}
 	w.b.wantAWSError(sess, "ExpiredToken", "sts", "get-caller-identity")
-	resp, err := http.Get(w.b.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(metrics), "shortfuse_approval_replays_total 1") {
-		t.Errorf("/metrics does not count the replay:\n%s", grepLines(string(metrics), "approval"))
+	if metrics := metricsText(t, w.b); !strings.Contains(metrics, "shortfuse_approval_replays_total 1") {
+		t.Errorf("/metrics does not count the replay:\n%s", grepLines(metrics, "approval"))
 	}
 	w.hook.waitFor(t, "ALARM", out.Code)
 	if !strings.Contains(w.b.logs.String(), "second redemption") {
 		t.Errorf("the broker log does not raise the alarm")
 	}
 	// The audit trail records both redemptions, the second refused.
-	r := w.b.sf(nil, "", "audit", "verify", w.b.dir+"/audit.log")
+	r := w.b.sf(nil, "", "audit", "verify", w.b.auditLogPath())
 	if r.Code != 0 {
 		t.Errorf("audit verify: exit %d %s", r.Code, r.Stderr)
 	}
-	audit, _ := os.ReadFile(w.b.dir + "/audit.log")
-	if n := strings.Count(string(audit), `"eventName":"RedeemRequest"`); n < 3 {
+	audit := auditLog(t, w.b)
+	if n := strings.Count(audit, `"eventName":"RedeemRequest"`); n < 3 {
 		t.Errorf("the audit log has %d RedeemRequest records, want the intents and outcomes of both", n)
 	}
-	if strings.Contains(string(audit), c.SecretAccessKey) || strings.Contains(string(audit), c.SessionToken) {
+	if strings.Contains(audit, c.SecretAccessKey) || strings.Contains(audit, c.SessionToken) {
 		t.Error("the audit log contains the session's secrets")
 	}
 }

@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"crypto/rand"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,18 +17,6 @@ import (
 	"github.com/shortfuse/shortfuse/internal/approvals"
 	"github.com/shortfuse/shortfuse/internal/client/brokerapi"
 )
-
-// getURL GETs url and returns the status and body.
-func getURL(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
-}
 
 // TestAccountPrincipalDelegates: a secret's resource policy that allows
 // the account ("arn:aws:iam::ACCT:root") grants nothing by itself to a
@@ -85,8 +71,7 @@ func TestAccountPrincipalDelegates(t *testing.T) {
 // does not hand the old sessions the new principal's permissions.
 func TestRecreatedPrincipals(t *testing.T) {
 	t.Parallel()
-	b := startBroker(t, "", "--account-id", lineageAccount)
-	w := newLineageWorld(t, b)
+	b, w := startLineageWorld(t)
 	ctx := context.Background()
 	iamc := b.iamClient(w.admin)
 	sess := w.assume(t, w.ci, "job2", "old")
@@ -136,8 +121,7 @@ func TestRecreatedPrincipals(t *testing.T) {
 // naming neither principal nor session.
 func TestRevokeSessionNoOracle(t *testing.T) {
 	t.Parallel()
-	b := startBroker(t, "", "--account-id", lineageAccount)
-	w := newLineageWorld(t, b)
+	b, w := startLineageWorld(t)
 	ctx := context.Background()
 	victim := w.assume(t, w.ci, "job", "victimjob")
 	mallory := newUserSDK(t, b, "mallory", "")
@@ -185,7 +169,7 @@ func TestSelfApprovalThroughHops(t *testing.T) {
 		if err != nil {
 			t.Fatalf("AssumeRole %s: %v", role, err)
 		}
-		return creds{AccessKeyID: aws.ToString(out.Credentials.AccessKeyId), SecretAccessKey: aws.ToString(out.Credentials.SecretAccessKey), SessionToken: aws.ToString(out.Credentials.SessionToken)}
+		return stsCreds(out.Credentials)
 	}
 	doorB := hop(hop(w.users["alice"], "doorA"), "doorB")
 	key, err := approvals.NewRedemptionKey(rand.Reader)
@@ -209,8 +193,7 @@ func TestSelfApprovalThroughHops(t *testing.T) {
 // sessions already minted.
 func TestCapLoweredAtRestart(t *testing.T) {
 	t.Parallel()
-	b := startBroker(t, "", "--account-id", lineageAccount)
-	w := newLineageWorld(t, b)
+	b, w := startLineageWorld(t)
 	sess := w.assume(t, w.ci, "job", "long") // an hour
 	b.stop()
 	b.args = append(b.args, "--max-session-duration", "2s")
@@ -232,7 +215,7 @@ func TestAuditLogCannotVanish(t *testing.T) {
 			admin := b.adminCreds()
 			b.mustAWS(admin, "sts", "get-caller-identity")
 			time.Sleep(1500 * time.Millisecond) // the head is recorded every second
-			log := filepath.Join(b.dir, "audit.log")
+			log := b.auditLogPath()
 			if err := os.Remove(log); err != nil {
 				t.Fatal(err)
 			}
@@ -282,7 +265,7 @@ func TestAuditRetention(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	log := filepath.Join(b.dir, "audit.log")
+	log := b.auditLogPath()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		rotated, _ := filepath.Glob(log + ".*")

@@ -49,7 +49,7 @@ func TestAuditTrail(t *testing.T) {
 	b.wantAWSError(sess, "AccessDeniedException", "secretsmanager", "get-secret-value", "--secret-id", "/staging/db")
 	b.wantAWSError(creds{AccessKeyID: alice.AccessKeyID, SecretAccessKey: strings.Repeat("x", 40)}, "SignatureDoesNotMatch", "sts", "get-caller-identity")
 
-	logPath := filepath.Join(b.dir, "audit.log")
+	logPath := b.auditLogPath()
 	data, err := os.ReadFile(logPath)
 	if err != nil {
 		t.Fatal(err)

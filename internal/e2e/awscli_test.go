@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -64,31 +62,11 @@ func runAWS(t *testing.T, env []string, args ...string) cliResult {
 		}
 		t.Logf("aws %v runs the aws command: %s", args, rerun)
 	}
-	res, err := execAWS(path, env, args, 60*time.Second)
+	res, err := runCmd(60*time.Second, env, nil, path, args...)
 	if err != nil {
 		t.Fatalf("aws %v: %v", args, err)
 	}
 	return res
-}
-
-// execAWS runs the aws command.
-func execAWS(path string, env, args []string, timeout time.Duration) (cliResult, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.Env = env
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	res := cliResult{Stdout: stdout.String(), Stderr: stderr.String()}
-	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
-			return res, err
-		}
-		res.Code = ee.ExitCode()
-	}
-	return res, nil
 }
 
 // driverPool holds idle driver processes, by the environment they started
@@ -120,7 +98,7 @@ var awsDrivers = func() func(awsPath string) *driverPool {
 			if v := os.Getenv("PYENV_ROOT"); v != "" {
 				env = append(env, "PYENV_ROOT="+v)
 			}
-			want, err := execAWS(awsPath, env, []string{"--version"}, time.Minute)
+			want, err := runCmd(time.Minute, env, nil, awsPath, "--version")
 			if err != nil || want.Code != 0 {
 				return
 			}
@@ -400,7 +378,7 @@ func TestAWSDriverKeepsCommandsApart(t *testing.T) {
 		}
 		return res, err
 	})
-	asCommand := run("aws command", func(env []string) (cliResult, error) { return execAWS(path, env, args, time.Minute) })
+	asCommand := run("aws command", func(env []string) (cliResult, error) { return runCmd(time.Minute, env, nil, path, args...) })
 	// AWS_DATA_PATH is read as the CLI's modules load: a command that sets
 	// it is one the driver does not run.
 	env := append(append([]string{"HOME=" + t.TempDir()}, base...), "AWS_DATA_PATH="+dir)

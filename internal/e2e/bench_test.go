@@ -1,11 +1,10 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -30,26 +29,14 @@ func (b *broker) benchEnv() []string {
 	}
 }
 
-// runBench runs `shortfuse bench` against the broker and returns stdout,
-// stderr and the exit code.
-func (b *broker) runBench(env []string, args ...string) (string, string, int) {
+// runBench runs `shortfuse bench` against the broker.
+func (b *broker) runBench(env []string, args ...string) cliResult {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, mustBinary(b.t), append([]string{"bench"}, args...)...)
-	cmd.Env = env
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
+	r, err := runCmd(2*time.Minute, env, nil, mustBinary(b.t), append([]string{"bench"}, args...)...)
 	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
-			b.t.Fatalf("shortfuse bench: %v", err)
-		}
-		code = ee.ExitCode()
+		b.t.Fatalf("shortfuse bench: %v", err)
 	}
-	return stdout.String(), stderr.String(), code
+	return r
 }
 
 // checkSaneStats checks what any measurement of a healthy broker shows.
@@ -67,6 +54,15 @@ func checkSaneStats(t *testing.T, what string, s bench.Stats) {
 	}
 }
 
+// namesOf returns the name of each of xs.
+func namesOf[T any](xs []T, name func(T) *string) []string {
+	var out []string
+	for _, x := range xs {
+		out = append(out, aws.ToString(name(x)))
+	}
+	return out
+}
+
 // TestBench runs `shortfuse bench` briefly against the real broker for
 // every operation and checks that it reports sane numbers, zero errors,
 // JSON that parses, and that it leaves no fixture behind.
@@ -76,16 +72,16 @@ func TestBench(t *testing.T) {
 	env := b.benchEnv()
 	for _, op := range bench.Ops() {
 		t.Run("ok/"+string(op), func(t *testing.T) {
-			stdout, stderr, code := b.runBench(env, "--endpoint-url", b.url, "--op", string(op),
+			res := b.runBench(env, "--endpoint-url", b.url, "--op", string(op),
 				"--concurrency", "4", "--duration", "2s", "--warmup", "500ms", "--json")
-			if code != 0 {
-				t.Fatalf("shortfuse bench: exit %d\nstderr: %s", code, stderr)
+			if res.Code != 0 {
+				t.Fatalf("shortfuse bench: exit %d\nstderr: %s", res.Code, res.Stderr)
 			}
 			var r bench.Report
-			dec := json.NewDecoder(strings.NewReader(stdout))
+			dec := json.NewDecoder(strings.NewReader(res.Stdout))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&r); err != nil {
-				t.Fatalf("--json output does not parse: %v\n%s", err, stdout)
+				t.Fatalf("--json output does not parse: %v\n%s", err, res.Stdout)
 			}
 			if r.Endpoint == nil || r.Ceiling != nil {
 				t.Fatalf("report %+v, want the endpoint alone", r)
@@ -108,14 +104,14 @@ func TestBench(t *testing.T) {
 	}
 
 	t.Run("ok/text-with-ceiling", func(t *testing.T) {
-		stdout, stderr, code := b.runBench(env, "--endpoint-url", b.url, "--op", "assume-role",
+		res := b.runBench(env, "--endpoint-url", b.url, "--op", "assume-role",
 			"--concurrency", "2", "--duration", "1s", "--warmup", "200ms", "--ceiling", "--rounds", "2")
-		if code != 0 {
-			t.Fatalf("exit %d\nstderr: %s", code, stderr)
+		if res.Code != 0 {
+			t.Fatalf("exit %d\nstderr: %s", res.Code, res.Stderr)
 		}
 		for _, want := range []string{"assume-role, concurrency 2", "in 2 slices alternating with the ceiling", "endpoint", "ceiling", "p99 ms", "endpoint/ceiling requests/s:", "client CPU:", "endpoint server CPU:"} {
-			if !strings.Contains(stdout, want) {
-				t.Errorf("output lacks %q:\n%s", want, stdout)
+			if !strings.Contains(res.Stdout, want) {
+				t.Errorf("output lacks %q:\n%s", want, res.Stdout)
 			}
 		}
 	})
@@ -123,15 +119,15 @@ func TestBench(t *testing.T) {
 	// The load as a user whose permissions come from 12 managed policies: 10 on the
 	// user, 2 through a group, every statement evaluated.
 	t.Run("ok/principal-policies", func(t *testing.T) {
-		stdout, stderr, code := b.runBench(env, "--endpoint", b.url, "--op", "get-secret-value",
+		res := b.runBench(env, "--endpoint", b.url, "--op", "get-secret-value",
 			"--principal-policies", "12", "--policy-statements", "10",
 			"--concurrency", "4", "--duration", "2s", "--warmup", "500ms", "--json")
-		if code != 0 {
-			t.Fatalf("shortfuse bench: exit %d\nstderr: %s", code, stderr)
+		if res.Code != 0 {
+			t.Fatalf("shortfuse bench: exit %d\nstderr: %s", res.Code, res.Stderr)
 		}
 		var r bench.Report
-		if err := json.Unmarshal([]byte(stdout), &r); err != nil || r.Endpoint == nil {
-			t.Fatalf("--json output does not parse: %v\n%s", err, stdout)
+		if err := json.Unmarshal([]byte(res.Stdout), &r); err != nil || r.Endpoint == nil {
+			t.Fatalf("--json output does not parse: %v\n%s", err, res.Stdout)
 		}
 		if e := r.Endpoint; e.PrincipalPolicies != 12 || e.PolicyStatements != 10 {
 			t.Errorf("report: %d policies of %d statements, want 12 of 10", e.PrincipalPolicies, e.PolicyStatements)
@@ -142,40 +138,23 @@ func TestBench(t *testing.T) {
 	t.Run("ok/no-fixture-left-behind", func(t *testing.T) {
 		ctx := context.Background()
 		cl := b.iamClient(b.adminCreds())
-		roles, err := cl.ListRoles(ctx, &iam.ListRolesInput{})
-		if err != nil {
+		roles, errRoles := cl.ListRoles(ctx, &iam.ListRolesInput{})
+		users, errUsers := cl.ListUsers(ctx, &iam.ListUsersInput{})
+		groups, errGroups := cl.ListGroups(ctx, &iam.ListGroupsInput{})
+		policies, errPolicies := cl.ListPolicies(ctx, &iam.ListPoliciesInput{Scope: iamtypes.PolicyScopeTypeLocal})
+		if err := errors.Join(errRoles, errUsers, errGroups, errPolicies); err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range roles.Roles {
-			if strings.HasPrefix(*r.RoleName, "shortfuse-bench-") {
-				t.Errorf("role %s left behind", *r.RoleName)
-			}
-		}
-		users, err := cl.ListUsers(ctx, &iam.ListUsersInput{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, u := range users.Users {
-			if strings.HasPrefix(*u.UserName, "shortfuse-bench-") {
-				t.Errorf("user %s left behind", *u.UserName)
-			}
-		}
-		groups, err := cl.ListGroups(ctx, &iam.ListGroupsInput{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, g := range groups.Groups {
-			if strings.HasPrefix(*g.GroupName, "shortfuse-bench-") {
-				t.Errorf("group %s left behind", *g.GroupName)
-			}
-		}
-		policies, err := cl.ListPolicies(ctx, &iam.ListPoliciesInput{Scope: iamtypes.PolicyScopeTypeLocal})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range policies.Policies {
-			if strings.HasPrefix(*p.PolicyName, "shortfuse-bench-") {
-				t.Errorf("policy %s left behind", *p.PolicyName)
+		for kind, names := range map[string][]string{
+			"role":   namesOf(roles.Roles, func(r iamtypes.Role) *string { return r.RoleName }),
+			"user":   namesOf(users.Users, func(u iamtypes.User) *string { return u.UserName }),
+			"group":  namesOf(groups.Groups, func(g iamtypes.Group) *string { return g.GroupName }),
+			"policy": namesOf(policies.Policies, func(p iamtypes.Policy) *string { return p.PolicyName }),
+		} {
+			for _, name := range names {
+				if strings.HasPrefix(name, "shortfuse-bench-") {
+					t.Errorf("%s %s left behind", kind, name)
+				}
 			}
 		}
 		sm := secretsmanager.NewFromConfig(b.sdkConfig(b.adminCreds()))
@@ -210,13 +189,13 @@ func TestBench(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append([]string{"--endpoint-url", b.url}, tt.args...)
-			_, stderr, code := b.runBench(tt.env, args...)
-			if code != 1 {
-				t.Errorf("exit %d, want 1", code)
+			res := b.runBench(tt.env, args...)
+			if res.Code != 1 {
+				t.Errorf("exit %d, want 1", res.Code)
 			}
 			for _, want := range tt.want {
-				if !strings.Contains(stderr, want) {
-					t.Errorf("stderr lacks %q:\n%s", want, stderr)
+				if !strings.Contains(res.Stderr, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, res.Stderr)
 				}
 			}
 		})

@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
 	"encoding/base64"
 	"os"
 	"os/exec"
@@ -25,38 +23,18 @@ const clientAccount = "111122223333"
 // travels as one, and AWS asks for sts:TagSession in the trust policy).
 const ciTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + clientAccount + `:user/admin"},"Action":["sts:AssumeRole","sts:TagSession"]}]}`
 
-// ciRole creates the role "ci" that admin may assume, allowed to read the
-// secrets under /prod/ and nothing else.
-func ciRole(t *testing.T, b *broker, admin creds) string {
+// startCIBroker starts a broker of clientAccount and creates the role "ci"
+// that admin may assume, allowed to read the secrets under /prod/ and
+// nothing else; it returns the broker and the role's ARN.
+func startCIBroker(t *testing.T) (*broker, string) {
 	t.Helper()
+	b := startBroker(t, "", "--account-id", clientAccount)
+	admin := b.adminCreds()
 	trust := writeFile(t, "trust.json", ciTrust)
 	b.mustAWS(admin, "iam", "create-role", "--role-name", "ci", "--assume-role-policy-document", "file://"+trust)
 	b.mustAWS(admin, "iam", "put-role-policy", "--role-name", "ci", "--policy-name", "read-prod", "--policy-document",
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["secretsmanager:GetSecretValue","secretsmanager:BatchGetSecretValue"],"Resource":"arn:aws:secretsmanager:us-east-1:*:secret:/prod/*"}]}`)
-	return "arn:aws:iam::" + clientAccount + ":role/ci"
-}
-
-// sf runs the shortfuse binary with the test's AWS environment plus extra,
-// and stdin.
-func (b *broker) sf(extra []string, stdin string, args ...string) cliResult {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, mustBinary(b.t), args...)
-	cmd.Env = b.cliEnv(creds{}, extra...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	res := cliResult{Stdout: stdout.String(), Stderr: stderr.String()}
-	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
-			b.t.Fatalf("shortfuse %v: %v", args, err)
-		}
-		res.Code = ee.ExitCode()
-	}
-	return res
+	return b, "arn:aws:iam::" + clientAccount + ":role/ci"
 }
 
 // adminEnv is the environment of an operator holding the admin key.
@@ -74,6 +52,17 @@ func (b *broker) mustToken(args ...string) string {
 	return strings.TrimSpace(r.Stdout)
 }
 
+// putSecret stores value, given on stdin, as the secret name with
+// shortfuse secret put as the operator.
+func (b *broker) putSecret(name, value string) cliResult {
+	b.t.Helper()
+	r := b.sf(b.adminEnv(), value+"\n", "secret", "put", name)
+	if r.Code != 0 {
+		b.t.Fatalf("secret put %s: exit %d\n%s", name, r.Code, r.Stderr)
+	}
+	return r
+}
+
 // jenkinsCreds splits a jenkins-format token.
 func jenkinsCreds(t *testing.T, tok string) creds {
 	t.Helper()
@@ -86,17 +75,15 @@ func jenkinsCreds(t *testing.T, tok string) creds {
 
 func TestClientTokenExecRevoke(t *testing.T) {
 	t.Parallel()
-	b := startBroker(t, "", "--account-id", clientAccount)
-	admin := b.adminCreds()
-	role := ciRole(t, b, admin)
+	b, role := startCIBroker(t)
 
 	// The operator stores the secret from a pipe; only the version id shows.
 	const password = "correct-horse-battery-9"
-	put := b.sf(b.adminEnv(), `{"username":"app","password":"`+password+`"}`+"\n", "secret", "put", "/prod/db")
-	if put.Code != 0 || strings.Contains(put.Stdout+put.Stderr, password) || len(strings.TrimSpace(put.Stdout)) < 32 {
-		t.Fatalf("secret put: exit %d\nstdout %q\nstderr %s", put.Code, put.Stdout, put.Stderr)
+	put := b.putSecret("/prod/db", `{"username":"app","password":"`+password+`"}`)
+	if strings.Contains(put.Stdout+put.Stderr, password) || len(strings.TrimSpace(put.Stdout)) < 32 {
+		t.Fatalf("secret put: stdout %q\nstderr %s", put.Stdout, put.Stderr)
 	}
-	b.sf(b.adminEnv(), "sk_live_0123456789abcdef\n", "secret", "put", "/prod/api")
+	b.putSecret("/prod/api", "sk_live_0123456789abcdef")
 
 	tok := b.mustToken("--role", role, "--session-name", "job-1")
 	sess := jenkinsCreds(t, tok)
@@ -164,14 +151,46 @@ exit 42
 	}
 }
 
+// TestExecMasksFragments: a job that prints pieces of its secrets (env |
+// cut -c1-60, say) shows no run of mask.FragmentLen (12) characters of a
+// secret or of a part of its token.
+func TestExecMasksFragments(t *testing.T) {
+	t.Parallel()
+	b, role := startCIBroker(t)
+	const value = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"
+	b.putSecret("/prod/db", value)
+	tok := b.mustToken("--role", role)
+	sess := jenkinsCreds(t, tok)
+	script := `env | cut -c1-60
+printf '%s\n' "$DB" | cut -c3-20
+printf '%s\n' "$AWS_SESSION_TOKEN" | cut -c40-80
+printf '%s\n' "$AWS_SECRET_ACCESS_KEY" | rev | rev | cut -c1-13`
+	r := b.sf([]string{"SHORTFUSE_TOKEN=" + tok}, "", "exec", "--secret", "DB=/prod/db", "--", "sh", "-c", script)
+	if r.Code != 0 {
+		t.Fatalf("exec exit %d\n%s", r.Code, r.Stderr)
+	}
+	out := r.Stdout + r.Stderr
+	for _, secret := range []string{value, sess.SecretAccessKey, sess.SessionToken} {
+		for i := 0; i+12 <= len(secret); i++ {
+			if strings.Contains(out, secret[i:i+12]) {
+				t.Fatalf("12 characters of a secret (from %d) reached the output:\n%s", i, out)
+			}
+		}
+	}
+	for _, want := range []string{"DB=****", "AWS_SECRET_ACCESS_KEY=****"} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.Stdout)
+		}
+	}
+}
+
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // TestClientSignals: signals reach the child, its exit status comes back
 // (128+N when the signal ends it), and the session dies after.
 func TestClientSignals(t *testing.T) {
 	t.Parallel()
-	b := startBroker(t, "", "--account-id", clientAccount)
-	ciRole(t, b, b.adminCreds())
+	b, role := startCIBroker(t)
 	tests := []struct {
 		name   string
 		sig    syscall.Signal
@@ -186,16 +205,9 @@ func TestClientSignals(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tok := b.mustToken("--role", "arn:aws:iam::"+clientAccount+":role/ci")
+			tok := b.mustToken("--role", role)
 			ready := filepath.Join(t.TempDir(), "ready")
-			cmd := exec.Command(mustBinary(t), "exec", "--", "sh", "-c", tc.script+"\ntouch "+ready+"\nwhile :; do sleep 0.05; done")
-			cmd.Env = b.cliEnv(creds{}, "SHORTFUSE_TOKEN="+tok)
-			var stderr testutil.Buffer
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			waitForFile(t, ready)
+			cmd, stderr := b.startExec(t, tok, ready, "--", "sh", "-c", tc.script+"\ntouch "+ready+"\nwhile :; do sleep 0.05; done")
 			if err := cmd.Process.Signal(tc.sig); err != nil {
 				t.Fatal(err)
 			}
@@ -212,23 +224,32 @@ func TestClientSignals(t *testing.T) {
 	}
 }
 
-func waitForFile(t *testing.T, p string) {
+// startExec starts shortfuse exec with args and the token tok in the
+// background, and waits until its job has created the file ready.
+func (b *broker) startExec(t *testing.T, tok, ready string, args ...string) (*exec.Cmd, *testutil.Buffer) {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if fileExists(p) {
-			return
+	cmd := exec.Command(mustBinary(t), append([]string{"exec"}, args...)...)
+	cmd.Env = b.cliEnv(creds{}, "SHORTFUSE_TOKEN="+tok)
+	stderr := &testutil.Buffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); !fileExists(ready); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("the job did not start:\n%s", stderr.String())
 		}
 	}
-	t.Fatalf("%s did not appear", p)
+	return cmd, stderr
 }
 
 // TestClientMaxUses: a token minted with --max-uses N makes N calls, then
 // is refused everywhere.
 func TestClientMaxUses(t *testing.T) {
 	t.Parallel()
-	b := startBroker(t, "", "--account-id", clientAccount)
-	ciRole(t, b, b.adminCreds())
-	tok := b.mustToken("--role", "arn:aws:iam::"+clientAccount+":role/ci", "--max-uses", "3")
+	b, role := startCIBroker(t)
+	tok := b.mustToken("--role", role, "--max-uses", "3")
 	sess := jenkinsCreds(t, tok)
 	for i := 1; i <= 3; i++ {
 		if r := b.aws(sess, "sts", "get-caller-identity"); r.Code != 0 {
@@ -284,17 +305,11 @@ func TestClientExpiredToken(t *testing.T) {
 // the grace period.
 func TestClientDeadManSwitch(t *testing.T) {
 	t.Parallel()
-	b := startBroker(t, "", "--account-id", clientAccount)
-	ciRole(t, b, b.adminCreds())
-	tok := b.mustToken("--role", "arn:aws:iam::"+clientAccount+":role/ci")
+	b, role := startCIBroker(t)
+	tok := b.mustToken("--role", role)
 	sess := jenkinsCreds(t, tok)
 	ready := filepath.Join(t.TempDir(), "ready")
-	cmd := exec.Command(mustBinary(t), "exec", "--grace", "10s", "--", "sh", "-c", "touch "+ready+"; sleep 60")
-	cmd.Env = b.cliEnv(creds{}, "SHORTFUSE_TOKEN="+tok)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitForFile(t, ready)
+	cmd, _ := b.startExec(t, tok, ready, "--grace", "10s", "--", "sh", "-c", "touch "+ready+"; sleep 60")
 	start := time.Now()
 	// Heartbeats every ~3 s keep it alive past the grace period.
 	time.Sleep(12 * time.Second)
@@ -327,8 +342,7 @@ func TestClientDeadManSwitch(t *testing.T) {
 // of a principal's; exec's holder is refused at once.
 func TestClientOperatorRevoke(t *testing.T) {
 	t.Parallel()
-	b := startBroker(t, "", "--account-id", clientAccount)
-	role := ciRole(t, b, b.adminCreds())
+	b, role := startCIBroker(t)
 	one := jenkinsCreds(t, b.mustToken("--role", role, "--session-name", "a-1"))
 	two := jenkinsCreds(t, b.mustToken("--role", role, "--session-name", "a-2"))
 	b.mustAWS(one, "sts", "get-caller-identity")
@@ -343,7 +357,7 @@ func TestClientOperatorRevoke(t *testing.T) {
 	b.wantAWSError(one, "ExpiredToken", "sts", "get-caller-identity")
 	b.mustAWS(two, "sts", "get-caller-identity")
 
-	r := b.sf(b.adminEnv(), "", "revoke", "--principal", "arn:aws:iam::"+clientAccount+":role/ci")
+	r := b.sf(b.adminEnv(), "", "revoke", "--principal", role)
 	if n, err := strconv.Atoi(strings.TrimSpace(r.Stdout)); r.Code != 0 || err != nil || n < 1 {
 		t.Fatalf("revoke --principal: exit %d, stdout %q\n%s", r.Code, r.Stdout, r.Stderr)
 	}

@@ -11,9 +11,8 @@ import (
 // role ARNs from the broker with the caller's credentials.
 func TestCompletion(t *testing.T) {
 	t.Parallel()
-	b := startBroker(t, "", "--account-id", clientAccount)
+	b, role := startCIBroker(t)
 	admin := b.adminCreds()
-	role := ciRole(t, b, admin)
 	b.mustAWS(admin, "secretsmanager", "create-secret", "--name", "/prod/db", "--secret-string", "x-not-shown")
 	b.mustAWS(admin, "secretsmanager", "create-secret", "--name", "/dev/db", "--secret-string", "x-not-shown")
 

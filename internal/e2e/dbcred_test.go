@@ -1,17 +1,19 @@
 package e2e
 
 // Exploding database credentials: a dynamic secret configured and read
-// with the aws CLI gives each session its own PostgreSQL role, which the
-// broker drops (and whose connections it ends) when the session ends.
+// with the aws CLI gives each session its own PostgreSQL role (or MariaDB
+// account, at the end of the file), which the broker drops (and whose
+// connections it ends) when the session ends.
 
 import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -21,13 +23,15 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+	driver "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/shortfuse/shortfuse/internal/client/brokerapi"
+	"github.com/shortfuse/shortfuse/internal/dbcred/mariadbtest"
 	"github.com/shortfuse/shortfuse/internal/store/pgtest"
-	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 // pgWorld is a test database with a table, a role that may read it
@@ -193,22 +197,42 @@ type dbCred struct {
 	raw      string
 }
 
-// readDB reads the dynamic secret with the aws CLI.
-func readDB(t *testing.T, b *broker, c creds, id string) dbCred {
+// readDB reads the dynamic secret id as c, with the aws CLI or, when sdk,
+// with aws-sdk-go-v2 (the CLI's start-up alone can take seconds on a
+// loaded machine, too long for a session that lives seconds), and checks
+// that its value is the RDS shape alone, of engine, with a user and a
+// password.
+func readDB(t *testing.T, b *broker, c creds, id, engine string, sdk bool) dbCred {
 	t.Helper()
-	out := b.mustAWS(c, "secretsmanager", "get-secret-value", "--secret-id", id)
-	s := str(t, out, "SecretString")
+	var s string
+	if sdk {
+		s, _ = secretValue(t, b, c, id, "")
+	} else {
+		s = str(t, b.mustAWS(c, "secretsmanager", "get-secret-value", "--secret-id", id), "SecretString")
+	}
 	var d dbCred
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&d); err != nil {
 		t.Fatalf("the dynamic secret's value is not the RDS shape alone: %v", err)
 	}
-	if d.Engine != "postgres" || d.Username == "" || d.Password == "" {
+	if d.Engine != engine || d.Username == "" || d.Password == "" {
 		t.Fatalf("value %+v", d)
 	}
 	d.raw = s
 	return d
+}
+
+// rdsCred reads the current value of the secret id, in the RDS shape, as
+// c with aws-sdk-go-v2, and returns it and its version id.
+func rdsCred(t *testing.T, b *broker, c creds, id string) (dbCred, string) {
+	t.Helper()
+	s, version := secretValue(t, b, c, id, "")
+	var d dbCred
+	if err := json.Unmarshal([]byte(s), &d); err != nil {
+		t.Fatalf("%s is not in the RDS shape: %v", id, err)
+	}
+	return d, version
 }
 
 // configureDynamic creates, with the aws CLI as admin, the master secret
@@ -231,8 +255,7 @@ func configureDynamic(t *testing.T, b *broker, admin creds, w *pgWorld, extraTag
 func TestDynamicCredentials(t *testing.T) {
 	t.Parallel()
 	pg := newPGWorld(t)
-	b := startBroker(t, "", "--account-id", lineageAccount, "--db-sslmode", "disable")
-	lw := newLineageWorld(t, b)
+	b, lw := startLineageWorld(t, "--db-sslmode", "disable")
 	admin := lw.admin
 	ctx := context.Background()
 
@@ -277,7 +300,7 @@ func TestDynamicCredentials(t *testing.T) {
 	var handedOut []string
 	read := func(t *testing.T, c creds) dbCred {
 		t.Helper()
-		d := readDB(t, b, c, "/prod/pg")
+		d := readDB(t, b, c, "/prod/pg", "postgres", false)
 		handedOut = append(handedOut, d.Password)
 		return d
 	}
@@ -287,7 +310,7 @@ func TestDynamicCredentials(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		job := creds{AccessKeyID: aws.ToString(out.Credentials.AccessKeyId), SecretAccessKey: aws.ToString(out.Credentials.SecretAccessKey), SessionToken: aws.ToString(out.Credentials.SessionToken)}
+		job := stsCreds(out.Credentials)
 		c := read(t, job)
 		for _, leak := range []string{pg.masterPW, masterARN, "masterarn", "grants", pg.master} {
 			if strings.Contains(c.raw, leak) {
@@ -365,16 +388,8 @@ func TestDynamicCredentials(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Read with the SDK: the aws CLI's start-up alone can take seconds
-		// on a loaded machine, and the session lives only 10.
-		v, err := b.smClient(job).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("/prod/pg")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var c dbCred
-		if err := json.Unmarshal([]byte(aws.ToString(v.SecretString)), &c); err != nil {
-			t.Fatal(err)
-		}
+		// Read with the SDK: the session lives only 10 s.
+		c := readDB(t, b, job, "/prod/pg", "postgres", true)
 		handedOut = append(handedOut, c.Password)
 		if vu := pg.validUntil(t, c.Username); !vu.Equal(res.Expiration) {
 			t.Errorf("VALID UNTIL %v, want the narrowed expiry %v", vu, res.Expiration)
@@ -414,21 +429,7 @@ func TestDynamicCredentials(t *testing.T) {
 		dir := t.TempDir()
 		credFile, ready, goOn := filepath.Join(dir, "cred"), filepath.Join(dir, "ready"), filepath.Join(dir, "go")
 		script := `printf '%s %s' "$DBUSER" "$DB_PASSWORD" > ` + credFile + `; touch ` + ready + `; while [ ! -e ` + goOn + ` ]; do sleep 0.05; done`
-		cmd := exec.Command(mustBinary(t), "exec", "--secret", "DB_PASSWORD=/prod/pg#password", "--secret", "DBUSER=/prod/pg#username", "--", "sh", "-c", script)
-		cmd.Env = b.cliEnv(creds{}, "SHORTFUSE_TOKEN="+tok)
-		var stderr testutil.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.Now().Add(30 * time.Second)
-		for !fileExists(ready) {
-			if time.Now().After(deadline) {
-				_ = cmd.Process.Kill()
-				t.Fatalf("the job did not start:\n%s", stderr.String())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		cmd, stderr := b.startExec(t, tok, ready, "--secret", "DB_PASSWORD=/prod/pg#password", "--secret", "DBUSER=/prod/pg#username", "--", "sh", "-c", script)
 		raw, _ := os.ReadFile(credFile)
 		user, pw, _ := strings.Cut(string(raw), " ")
 		handedOut = append(handedOut, pw)
@@ -446,12 +447,9 @@ func TestDynamicCredentials(t *testing.T) {
 	})
 
 	t.Run("no-secret-in-audit-log", func(t *testing.T) {
-		log, err := os.ReadFile(filepath.Join(b.dir, "audit.log"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		log := auditLog(t, b)
 		creates, drops := 0, 0
-		sc := bufio.NewScanner(strings.NewReader(string(log)))
+		sc := bufio.NewScanner(strings.NewReader(log))
 		sc.Buffer(nil, 4<<20)
 		for sc.Scan() {
 			line := sc.Text()
@@ -518,8 +516,8 @@ func TestDynamicCredentialsReplicas(t *testing.T) {
 	ctx := context.Background()
 	for i := range 3 {
 		job := lw.assume(t, lw.ci, "job", "replica-"+strconv.Itoa(i))
-		c := readDB(t, a, job, "/prod/pg")
-		if again := readDB(t, b, job, "/prod/pg"); again.Username != c.Username {
+		c := readDB(t, a, job, "/prod/pg", "postgres", false)
+		if again := readDB(t, b, job, "/prod/pg", "postgres", false); again.Username != c.Username {
 			t.Fatal("the other replica handed the session a second credential")
 		}
 		conn := pg.mustWork(t, c)
@@ -532,8 +530,8 @@ func TestDynamicCredentialsReplicas(t *testing.T) {
 	time.Sleep(time.Second) // a late second drop would show by now
 	drops := 0
 	for _, r := range rs {
-		log, _ := os.ReadFile(filepath.Join(r.dir, "audit.log"))
-		drops += strings.Count(string(log), `"eventName":"DropDatabaseLease"`)
+		log := auditLog(t, r)
+		drops += strings.Count(log, `"eventName":"DropDatabaseLease"`)
 	}
 	if drops != 3 {
 		t.Errorf("%d DropDatabaseLease records across the replicas, want exactly 3 (one per lease)", drops)
@@ -557,8 +555,7 @@ func TestDynamicCredentialsReplicas(t *testing.T) {
 func TestDynamicCredentialsCrash(t *testing.T) {
 	t.Parallel()
 	pg := newPGWorld(t)
-	b := startBroker(t, "", "--account-id", lineageAccount, "--db-sslmode", "disable")
-	lw := newLineageWorld(t, b)
+	b, lw := startLineageWorld(t, "--db-sslmode", "disable")
 	configureDynamic(t, b, lw.admin, pg)
 	ctx := context.Background()
 
@@ -567,7 +564,7 @@ func TestDynamicCredentialsCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := readDB(t, b, job, "/prod/pg")
+	c := readDB(t, b, job, "/prod/pg", "postgres", false)
 	pg.mustWork(t, c)
 	if vu := pg.validUntil(t, c.Username); !vu.Equal(res.Expiration) {
 		t.Errorf("VALID UNTIL %v, want the session's expiry %v", vu, res.Expiration)
@@ -598,8 +595,239 @@ func TestDynamicCredentialsCrash(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	log, _ := os.ReadFile(filepath.Join(b.dir, "audit.log"))
-	if !strings.Contains(string(log), `"reason":"leftover"`) {
+	log := auditLog(t, b)
+	if !strings.Contains(log, `"reason":"leftover"`) {
+		t.Error("no audit record of the leftover's drop")
+	}
+}
+
+// Exploding database credentials on MariaDB: the same dynamic secrets,
+// with a master secret of engine mariadb, give each session an account of
+// its own that the broker drops, killing its connections, when the
+// session ends.
+
+// configureMariaDB creates, as admin, the master secret
+// /prod/maria-master (engine mariadb) and the dynamic secret /prod/maria
+// granting the fixture's reader and writer roles: with the aws CLI (the
+// master from a file), or with the SDK, which starts much faster.
+func configureMariaDB(t *testing.T, b *broker, admin creds, f *mariadbtest.Fixture, withCLI bool) (masterARN string) {
+	t.Helper()
+	master, _ := json.Marshal(map[string]any{"engine": "mariadb", "host": f.Server.Host, "port": f.Server.Port, "username": f.Master, "password": f.MasterPW, "dbname": f.DB})
+	dyn := func(arn string) string {
+		return `{"engine":"mariadb","masterarn":"` + arn + `","grants":["` + f.Reader + `","` + f.Writer + `"]}`
+	}
+	if withCLI {
+		mf := writeFile(t, "maria-master.json", string(master))
+		masterARN = str(t, b.mustAWS(admin, "secretsmanager", "create-secret", "--name", "/prod/maria-master", "--secret-string", "file://"+mf), "ARN")
+		b.mustAWS(admin, "secretsmanager", "create-secret", "--name", "/prod/maria", "--secret-string", dyn(masterARN), "--tags", "Key=shortfuse:dynamic,Value=true")
+		return masterARN
+	}
+	sm := b.smClient(admin)
+	ctx := context.Background()
+	out, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("/prod/maria-master"), SecretString: aws.String(string(master))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("/prod/maria"), SecretString: aws.String(dyn(aws.ToString(out.ARN))),
+		Tags: []smtypes.Tag{{Key: aws.String("shortfuse:dynamic"), Value: aws.String("true")}}}); err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.ARN)
+}
+
+// readMariaDB reads /prod/maria with aws-sdk-go-v2 and checks that it names
+// a lease's account on the fixture's database.
+func readMariaDB(t *testing.T, b *broker, c creds, f *mariadbtest.Fixture) dbCred {
+	t.Helper()
+	d := readDB(t, b, c, "/prod/maria", "mariadb", true)
+	if !strings.HasPrefix(d.Username, "sf_") || d.Host != f.Server.Host || d.Port != f.Server.Port || d.DBName != f.DB {
+		t.Fatalf("value %+v", d)
+	}
+	return d
+}
+
+// mariaLogin connects as the job would, with the Go MySQL driver.
+func mariaLogin(c dbCred) (*sql.DB, error) {
+	cfg := driver.NewConfig()
+	cfg.User, cfg.Passwd = c.Username, c.Password
+	cfg.Net, cfg.Addr, cfg.DBName = "tcp", net.JoinHostPort(c.Host, strconv.Itoa(c.Port)), c.DBName
+	cfg.Timeout = 3 * time.Second
+	connector, err := driver.NewConnector(cfg)
+	if err != nil {
+		return nil, err
+	}
+	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(1)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// mariaWorks logs in as c and reads and writes through the grants.
+func mariaWorks(t *testing.T, c dbCred) *sql.Conn {
+	t.Helper()
+	db, err := mariaLogin(c)
+	if err != nil {
+		t.Fatalf("login as %s: %v", c.Username, err)
+	}
+	t.Cleanup(func() { db.Close() })
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var name string
+	if err := conn.QueryRowContext(context.Background(), `SELECT name FROM items WHERE id = 1`).Scan(&name); err != nil || name != "one" {
+		t.Fatalf("read through the grant as %s: %q, %v", c.Username, name, err)
+	}
+	if _, err := conn.ExecContext(context.Background(), `INSERT INTO items (id, name) VALUES (?, 'job')`, time.Now().UnixNano()%1e9); err != nil {
+		t.Fatalf("write through the second grant as %s: %v", c.Username, err)
+	}
+	return conn
+}
+
+// mariaExplodedWithin waits until conn is dead, a new login fails and the
+// account is gone; it fails the test past limit.
+func mariaExplodedWithin(t *testing.T, f *mariadbtest.Fixture, conn *sql.Conn, c dbCred, start time.Time, limit time.Duration) time.Duration {
+	t.Helper()
+	return credExplodedWithin(t, c.Username, "connection killed, login refused and account dropped",
+		func(ctx context.Context) error { _, err := conn.ExecContext(ctx, `SELECT 1`); return err },
+		func() error {
+			db, err := mariaLogin(c)
+			if err == nil {
+				db.Close()
+			}
+			return err
+		},
+		func() bool { return !f.AccountExists(t, c.Username) }, start, limit)
+}
+
+// TestMariaDBDynamicCredentials: configured with the aws CLI, read by a
+// session, used with the Go MySQL driver, and revoked: the connection is
+// killed and the account dropped within about a second.
+func TestMariaDBDynamicCredentials(t *testing.T) {
+	t.Parallel()
+	f := mariadbtest.NewFixture(t)
+	b, lw := startLineageWorld(t, "--db-sslmode", "disable")
+	masterARN := configureMariaDB(t, b, lw.admin, f, true)
+	ctx := context.Background()
+
+	// A mariadb dynamic secret cannot use a postgres master, nor the
+	// reverse; a mysql one may use the mariadb master.
+	sm := b.smClient(lw.admin)
+	pg, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("/cfg/pg-master"), SecretString: aws.String(`{"engine":"postgres","host":"127.0.0.1","username":"m","password":"x"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dynTag := []smtypes.Tag{{Key: aws.String("shortfuse:dynamic"), Value: aws.String("true")}}
+	for _, tc := range []struct{ name, value, want string }{
+		{"mariadb-on-postgres", `{"engine":"mariadb","masterarn":"` + aws.ToString(pg.ARN) + `","grants":["` + f.Reader + `"]}`, "must be created by a mysql or mariadb master"},
+		{"postgres-on-mariadb", `{"engine":"postgres","masterarn":"` + masterARN + `","grants":["` + f.Reader + `"]}`, "must be created by a postgres master"},
+		{"backtick-grant", `{"engine":"mariadb","masterarn":"` + masterARN + `","grants":["r` + "`" + ` TO root"]}`, "role name"},
+		{"mysql-on-mariadb", `{"engine":"mysql","masterarn":"` + masterARN + `","grants":["` + f.Reader + `"]}`, ""},
+	} {
+		_, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("/cfg/" + tc.name), SecretString: aws.String(tc.value), Tags: dynTag})
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.want != "" && (errCodeOf(err) != "InvalidParameterException" || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), f.MasterPW)):
+			t.Errorf("%s: %v, want InvalidParameterException with %q and no master password", tc.name, err, tc.want)
+		}
+	}
+
+	job := lw.assume(t, lw.ci, "job", "build-maria")
+	// The job reads with the aws CLI, as a script would.
+	c := readDB(t, b, job, "/prod/maria", "mariadb", false)
+	for _, leak := range []string{f.MasterPW, masterARN, "masterarn", "grants", f.Master} {
+		if strings.Contains(c.raw, leak) {
+			t.Errorf("the dynamic value holds %q", leak)
+		}
+	}
+	if again := readMariaDB(t, b, job, f); again.Username != c.Username || again.Password != c.Password {
+		t.Error("the same session got a second credential")
+	}
+	other := lw.assume(t, lw.ci, "job", "build-maria-other")
+	oc := readMariaDB(t, b, other, f)
+	if oc.Username == c.Username {
+		t.Error("two sessions share a credential")
+	}
+	conn := mariaWorks(t, c)
+	start := time.Now()
+	if err := b.shortfuse(lw.admin).RevokeSession(ctx, job.AccessKeyID); err != nil {
+		t.Fatal(err)
+	}
+	if d := mariaExplodedWithin(t, f, conn, c, start, 3*time.Second); d > 1500*time.Millisecond {
+		t.Errorf("revocation took %s to reach the database, want about 1 s", d)
+	}
+	// The other session's credential is untouched.
+	mariaWorks(t, oc)
+	log := auditLog(t, b)
+	for _, p := range []string{c.Password, oc.Password, f.MasterPW} {
+		if strings.Contains(log, p) {
+			t.Error("the audit log holds a password")
+		}
+	}
+}
+
+// TestMariaDBDynamicCredentialsCrash: after kill -9 of the broker, the
+// database's end event ends the credential at the session's end with no
+// broker; the next start drops the accounts the master made that no lease
+// holds.
+func TestMariaDBDynamicCredentialsCrash(t *testing.T) {
+	t.Parallel()
+	f := mariadbtest.NewFixture(t)
+	b, lw := startLineageWorld(t, "--db-sslmode", "disable")
+	configureMariaDB(t, b, lw.admin, f, false)
+	ctx := context.Background()
+
+	job := lw.assume(t, lw.ci, "job", "build-maria-crash")
+	res, err := b.shortfuse(job).NarrowSession(ctx, brokerapi.NarrowSessionInput{Lifetime: 4 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := readMariaDB(t, b, job, f)
+	conn := mariaWorks(t, c)
+	// An account the master made that no lease holds (a broker that died
+	// before recording it would leave one like it): its role, held by the
+	// master, and the account.
+	orphan := "sf_orphan_" + mariadbtest.RandHex(4)
+	mc := driver.NewConfig()
+	mc.User, mc.Passwd, mc.Net, mc.Addr = f.Master, f.MasterPW, "tcp", net.JoinHostPort(f.Server.Host, strconv.Itoa(f.Server.Port))
+	connector, err := driver.NewConnector(mc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mdb := sql.OpenDB(connector)
+	defer mdb.Close()
+	for _, q := range []string{"CREATE ROLE `" + orphan + "_r`", "CREATE USER `" + orphan + "`@'%'", "GRANT `" + orphan + "_r` TO `" + orphan + "`@'%'"} {
+		if _, err := mdb.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+
+	_ = b.cmd.Process.Signal(syscall.SIGKILL)
+	<-b.done
+	// With no broker, the end event ends the credential at the session's end.
+	mariaExplodedWithin(t, f, conn, c, res.Expiration, time.Until(res.Expiration)+3*time.Second)
+	if !f.AccountExists(t, orphan) {
+		t.Fatal("the orphan vanished with no broker running")
+	}
+	start := time.Now()
+	b.start()
+	for f.AccountExists(t, orphan) {
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("after a restart, the orphan account is still there")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if roles := f.LeaseRoles(t); len(roles) != 0 {
+		t.Errorf("lease roles left after the restart: %v", roles)
+	}
+	log := auditLog(t, b)
+	if !strings.Contains(log, `"reason":"leftover"`) {
 		t.Error("no audit record of the leftover's drop")
 	}
 }

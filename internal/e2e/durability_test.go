@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
@@ -32,12 +30,6 @@ const (
 	secretWriters     = 3
 	versionsPerSecret = 90
 )
-
-// hasCode reports whether err is an AWS error with that code.
-func hasCode(err error, code string) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && ae.ErrorCode() == code
-}
 
 // target is one broker the writers send to.
 type target struct {
@@ -131,14 +123,6 @@ func (l *ledger) counts() (sent, acked int) {
 	return sent, acked
 }
 
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func secretName(w int) string { return fmt.Sprintf("/durability/w%d", w) }
-
 // runWriters starts the writers; each picks the broker of its next write
 // with pick. stop makes them finish the write in flight and end, and
 // returns when they have.
@@ -172,7 +156,7 @@ func runWriters(ctx context.Context, l *ledger, pick func() *target) (stop func(
 				// one, made with its first version, every so often.
 				secret := fmt.Sprintf("/durability/w%d/%03d", w, i/versionsPerSecret)
 				create := needCreate || i%versionsPerSecret == 0
-				token := fmt.Sprintf("w%d-%06d-%s", w, i, randomHex(12))
+				token := fmt.Sprintf("w%d-%06d-%s", w, i, randHex(12))
 				a := &attempt{seq: i, value: "value-" + token}
 				l.mu.Lock()
 				if l.versions[secret] == nil {
@@ -191,7 +175,7 @@ func runWriters(ctx context.Context, l *ledger, pick func() *target) (stop func(
 					})
 					// Exists: an earlier CreateSecret committed although
 					// its answer was lost.
-					needCreate = err != nil && !hasCode(err, "ResourceExistsException")
+					needCreate = err != nil && errCodeOf(err) != "ResourceExistsException"
 				} else {
 					_, err = tg.sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
 						SecretId:           aws.String(secret),
@@ -200,7 +184,7 @@ func runWriters(ctx context.Context, l *ledger, pick func() *target) (stop func(
 					})
 					// Not found: the CreateSecret whose answer was lost
 					// did not commit.
-					needCreate = hasCode(err, "ResourceNotFoundException")
+					needCreate = errCodeOf(err) == "ResourceNotFoundException"
 				}
 				l.settle(tg, a, err)
 			}
@@ -261,7 +245,7 @@ func (l *ledger) check(t *testing.T, tg *target, required func(*attempt) bool) (
 		var next *string
 		for {
 			out, err := tg.sm.ListSecretVersionIds(ctx, &secretsmanager.ListSecretVersionIdsInput{SecretId: aws.String(secret), IncludeDeprecated: aws.Bool(true), NextToken: next})
-			if hasCode(err, "ResourceNotFoundException") {
+			if errCodeOf(err) == "ResourceNotFoundException" {
 				// Never created: no write to it may have been acknowledged.
 				break
 			}

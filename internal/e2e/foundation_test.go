@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
 	"github.com/pquerna/otp/totp"
 	"github.com/shortfuse/shortfuse/internal/testutil"
 )
@@ -148,8 +146,7 @@ func TestSessionToken(t *testing.T) {
 
 	// Out-of-range duration (the CLI validates it itself; the SDK does not).
 	_, err = b.stsClient(alice).GetSessionToken(context.Background(), &sts.GetSessionTokenInput{DurationSeconds: aws.Int32(899)})
-	var ae smithy.APIError
-	if !errors.As(err, &ae) || ae.ErrorCode() != "ValidationError" {
+	if errCodeOf(err) != "ValidationError" {
 		t.Errorf("GetSessionToken(899 s): err = %v, want ValidationError", err)
 	}
 
@@ -313,18 +310,7 @@ func TestSDK(t *testing.T) {
 	ctx := context.Background()
 	admin := b.adminCreds()
 	ic := b.iamClient(admin)
-	if _, err := ic.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("dave")}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ic.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("dave"), PolicyName: aws.String("p"),
-		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}`)}); err != nil {
-		t.Fatal(err)
-	}
-	key, err := ic.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("dave")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dave := creds{AccessKeyID: *key.AccessKey.AccessKeyId, SecretAccessKey: *key.AccessKey.SecretAccessKey}
+	dave := newUserSDK(t, b, "dave", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}`)
 	if _, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("r"),
 		AssumeRolePolicyDocument: aws.String(strings.ReplaceAll(trustPolicyFor, "%s", "arn:aws:iam::111122223333:user/dave"))}); err != nil {
 		t.Fatal(err)
@@ -333,7 +319,7 @@ func TestSDK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc := creds{AccessKeyID: *out.Credentials.AccessKeyId, SecretAccessKey: *out.Credentials.SecretAccessKey, SessionToken: *out.Credentials.SessionToken}
+	rc := stsCreds(out.Credentials)
 	id, err := b.stsClient(rc).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
 		t.Fatal(err)
@@ -345,12 +331,11 @@ func TestSDK(t *testing.T) {
 		t.Errorf("UserId = %q", got)
 	}
 	_, err = b.iamClient(rc).ListUsers(ctx, &iam.ListUsersInput{})
-	var ae smithy.APIError
-	if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDenied" {
+	if errCodeOf(err) != "AccessDenied" {
 		t.Errorf("ListUsers as role: err = %v, want AccessDenied", err)
 	}
 	_, err = b.stsClient(creds{AccessKeyID: dave.AccessKeyID, SecretAccessKey: "wrong" + dave.SecretAccessKey[5:]}).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	if !errors.As(err, &ae) || ae.ErrorCode() != "SignatureDoesNotMatch" {
+	if errCodeOf(err) != "SignatureDoesNotMatch" {
 		t.Errorf("wrong secret: err = %v, want SignatureDoesNotMatch", err)
 	}
 }

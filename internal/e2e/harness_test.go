@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,7 +22,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/aws/smithy-go"
 	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
@@ -176,9 +180,33 @@ func (b *broker) restart() {
 
 func (b *broker) adminCredentialsFile() string { return filepath.Join(b.dir, "admin-credentials") }
 
+// auditLogPath is the broker's audit log (unless --audit-log puts it
+// elsewhere).
+func (b *broker) auditLogPath() string { return filepath.Join(b.dir, "audit.log") }
+
+// auditLog reads the broker's audit log.
+func auditLog(t *testing.T, b *broker) string {
+	t.Helper()
+	data, err := os.ReadFile(b.auditLogPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
 // creds is a set of AWS credentials for a test client.
 type creds struct {
 	AccessKeyID, SecretAccessKey, SessionToken string
+}
+
+// stsCreds are the credentials of an STS answer.
+func stsCreds(c *ststypes.Credentials) creds {
+	return creds{AccessKeyID: aws.ToString(c.AccessKeyId), SecretAccessKey: aws.ToString(c.SecretAccessKey), SessionToken: aws.ToString(c.SessionToken)}
+}
+
+// awsCredentials is c as aws-sdk-go-v2 holds credentials.
+func (c creds) awsCredentials() aws.Credentials {
+	return aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken}
 }
 
 // adminCreds reads the admin-credentials file the broker wrote.
@@ -205,6 +233,19 @@ func (b *broker) adminCreds() creds {
 		b.t.Fatalf("admin-credentials file incomplete:\n%s", data)
 	}
 	return c
+}
+
+// errCodeOf is the AWS error code of err: "" for no error, and the error's
+// text for an error that is not an AWS one.
+func errCodeOf(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	if err != nil {
+		return err.Error()
+	}
+	return ""
 }
 
 // cliResult is the outcome of one aws CLI call.
@@ -300,6 +341,25 @@ func (b *broker) sdkConfig(c creds) aws.Config {
 
 func (b *broker) stsClient(c creds) *sts.Client { return sts.NewFromConfig(b.sdkConfig(c)) }
 func (b *broker) iamClient(c creds) *iam.Client { return iam.NewFromConfig(b.sdkConfig(c)) }
+func (b *broker) smClient(c creds) *secretsmanager.Client {
+	return secretsmanager.NewFromConfig(b.sdkConfig(c))
+}
+
+// secretValue reads the version of the secret id at stage (AWSCURRENT when
+// stage is "") as c with aws-sdk-go-v2, and returns its value and version
+// id.
+func secretValue(t *testing.T, b *broker, c creds, id, stage string) (string, string) {
+	t.Helper()
+	in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)}
+	if stage != "" {
+		in.VersionStage = aws.String(stage)
+	}
+	out, err := b.smClient(c).GetSecretValue(context.Background(), in)
+	if err != nil {
+		t.Fatalf("GetSecretValue(%s %s): %v", id, stage, err)
+	}
+	return aws.ToString(out.SecretString), aws.ToString(out.VersionId)
+}
 
 // str digs a string out of decoded JSON: str(m, "Credentials", "AccessKeyId").
 func str(t *testing.T, m map[string]any, path ...string) string {
@@ -337,6 +397,84 @@ func writeFile(t *testing.T, name, content string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// doHTTP sends req with client and returns the answer's status, header and
+// body.
+func doHTTP(t *testing.T, client *http.Client, req *http.Request) (int, http.Header, string) {
+	t.Helper()
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading the answer: %v", req.Method, req.URL, err)
+	}
+	return resp.StatusCode, resp.Header, string(body)
+}
+
+// getURL GETs url and returns the status and body.
+func getURL(t *testing.T, url string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _, body := doHTTP(t, http.DefaultClient, req)
+	return status, body
+}
+
+// metricsText reads a broker's /metrics.
+func metricsText(t *testing.T, b *broker) string {
+	t.Helper()
+	req, err := http.NewRequest("GET", b.url+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _, body := doHTTP(t, b.client, req)
+	if status != 200 {
+		t.Fatalf("GET /metrics: %d\n%s", status, body)
+	}
+	return body
+}
+
+// runCmd runs a program to completion, killing it after timeout, and
+// returns its outcome; err is set only when it could not run at all.
+func runCmd(timeout time.Duration, env []string, stdin io.Reader, name string, args ...string) (cliResult, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = env
+	cmd.Stdin = stdin
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	res := cliResult{Stdout: stdout.String(), Stderr: stderr.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		res.Code = ee.ExitCode()
+	} else if err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// sf runs the shortfuse binary with the test's AWS environment plus extra,
+// and stdin.
+func (b *broker) sf(extra []string, stdin string, args ...string) cliResult {
+	b.t.Helper()
+	return b.sfAs(creds{}, extra, stdin, args...)
+}
+
+// sfAs is sf with the credentials c in the environment.
+func (b *broker) sfAs(c creds, extra []string, stdin string, args ...string) cliResult {
+	b.t.Helper()
+	res, err := runCmd(60*time.Second, b.cliEnv(c, extra...), strings.NewReader(stdin), mustBinary(b.t), args...)
+	if err != nil {
+		b.t.Fatalf("shortfuse %v: %v", args, err)
+	}
+	return res
 }
 
 // runBinary runs the binary to completion and returns its combined output.

@@ -3,15 +3,12 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // TestIdentityProofJSON is the identity proof of EKS-style tokens
@@ -23,11 +20,7 @@ func TestIdentityProofJSON(t *testing.T) {
 	t.Parallel()
 	b := startBroker(t, "")
 	ctx := context.Background()
-	st, err := b.stsClient(b.adminCreds()).GetSessionToken(ctx, &sts.GetSessionTokenInput{DurationSeconds: aws.Int32(900)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	session := aws.Credentials{AccessKeyID: *st.Credentials.AccessKeyId, SecretAccessKey: *st.Credentials.SecretAccessKey, SessionToken: *st.Credentials.SessionToken}
+	session := sessionCreds(t, b, b.adminCreds()).awsCredentials()
 
 	req, err := http.NewRequest("GET", b.url+"/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Expires=60", nil)
 	if err != nil {
@@ -46,13 +39,8 @@ func TestIdentityProofJSON(t *testing.T) {
 			vr.Header[k] = v
 		}
 		vr.Header.Set("Accept", accept)
-		resp, err := b.client.Do(vr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, resp.Header.Get("Content-Type"), string(body)
+		status, h, body := doHTTP(t, b.client, vr)
+		return status, h.Get("Content-Type"), body
 	}
 
 	status, ct, body := get("application/json")

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,15 +60,9 @@ func TestJSSDK(t *testing.T) {
 		t.Fatalf("sdk.mjs: %v\n%s", err, out)
 	}
 	// The member the script adds was ignored, and counted.
-	resp, err := b.client.Get(b.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
 	var counted float64
-	if m := regexp.MustCompile(`(?m)^shortfuse_request_unknown_members_total ([0-9.e+]+)$`).FindSubmatch(metrics); m != nil {
-		counted, _ = strconv.ParseFloat(string(m[1]), 64)
+	if m := regexp.MustCompile(`(?m)^shortfuse_request_unknown_members_total ([0-9.e+]+)$`).FindStringSubmatch(metricsText(t, b)); m != nil {
+		counted, _ = strconv.ParseFloat(m[1], 64)
 	}
 	if counted < 1 {
 		t.Errorf("shortfuse_request_unknown_members_total = %v, want at least 1", counted)

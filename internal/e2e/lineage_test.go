@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -66,6 +65,14 @@ func newLineageWorld(t *testing.T, b *broker) *lineageWorld {
 	return w
 }
 
+// startLineageWorld starts a broker of lineageAccount with extra flags and
+// sets up its lineage world.
+func startLineageWorld(t *testing.T, extra ...string) (*broker, *lineageWorld) {
+	t.Helper()
+	b := startBroker(t, "", append([]string{"--account-id", lineageAccount}, extra...)...)
+	return b, newLineageWorld(t, b)
+}
+
 // newUserSDK creates a user with an inline policy and an access key.
 func newUserSDK(t *testing.T, b *broker, name, policyDoc string) creds {
 	t.Helper()
@@ -94,7 +101,7 @@ func (w *lineageWorld) assume(t *testing.T, c creds, role, name string, tags ...
 	if err != nil {
 		t.Fatalf("AssumeRole %s as %s: %v", role, c.AccessKeyID, err)
 	}
-	return creds{AccessKeyID: aws.ToString(out.Credentials.AccessKeyId), SecretAccessKey: aws.ToString(out.Credentials.SecretAccessKey), SessionToken: aws.ToString(out.Credentials.SessionToken)}
+	return stsCreds(out.Credentials)
 }
 
 // readSecret reads /prod/db as c and returns the error code ("" on success).
@@ -128,8 +135,7 @@ func (w *lineageWorld) chain(t *testing.T, tags ...ststypes.Tag) (root, child, g
 // every session chained from it, on every path.
 func TestLineageChainedSessionsExplode(t *testing.T) {
 	t.Parallel()
-	b := startBroker(t, "", "--account-id", lineageAccount)
-	w := newLineageWorld(t, b)
+	b, w := startLineageWorld(t)
 	ctx := context.Background()
 
 	t.Run("revoke-root-with-the-aws-cli-chain", func(t *testing.T) {
@@ -245,21 +251,15 @@ func TestLineageChainedSessionsExplode(t *testing.T) {
 // chained session dies after the grace.
 func TestLineageExecKilled(t *testing.T) {
 	t.Parallel()
-	b := startBroker(t, "", "--account-id", lineageAccount)
-	w := newLineageWorld(t, b)
-	tok := b.sf(b.cliEnv(w.ci), "", "token", "--role", roleARN("job"))
+	b, w := startLineageWorld(t)
+	tok := b.sfAs(w.ci, nil, "", "token", "--role", roleARN("job"))
 	if tok.Code != 0 {
 		t.Fatalf("token: %s", tok.Stderr)
 	}
 	dir := t.TempDir()
 	ready, childFile := filepath.Join(dir, "ready"), filepath.Join(dir, "child.json")
 	script := "aws sts assume-role --role-arn " + roleARN("job2") + " --role-session-name escaped --output json > " + childFile + " && touch " + ready + "; sleep 120"
-	cmd := exec.Command(mustBinary(t), "exec", "--grace", "10s", "--", "sh", "-c", script)
-	cmd.Env = b.cliEnv(creds{}, "SHORTFUSE_TOKEN="+strings.TrimSpace(tok.Stdout))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitForFile(t, ready)
+	cmd, _ := b.startExec(t, strings.TrimSpace(tok.Stdout), ready, "--grace", "10s", "--", "sh", "-c", script)
 	data, err := os.ReadFile(childFile)
 	if err != nil {
 		t.Fatal(err)
@@ -316,8 +316,7 @@ func TestLineageReplicas(t *testing.T) {
 // an identity provider's keys.
 func TestSessionRulesOnEveryService(t *testing.T) {
 	t.Parallel()
-	b := startBroker(t, "", "--account-id", lineageAccount)
-	w := newLineageWorld(t, b)
+	b, w := startLineageWorld(t)
 	ctx := context.Background()
 	admin := b.iamClient(w.admin)
 	prov, err := admin.CreateOpenIDConnectProvider(ctx, &sdkiam.CreateOpenIDConnectProviderInput{

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/x509"
@@ -39,30 +38,32 @@ func (li *e2eIssuer) claims(kv ...any) map[string]any {
 	return testutil.WithClaims(m, kv...)
 }
 
-// webIdentityRole creates a provider for the issuer and a role "gh-deploy"
-// that trusts octo-org/octo-repo on main; it returns the provider and role
-// ARNs.
-func webIdentityRole(t *testing.T, b *broker, admin creds, li *e2eIssuer) (string, string) {
+// startWebIdentity starts a broker of account 111122223333 with a CI
+// system's issuer, an OpenID Connect provider for it and a role
+// "gh-deploy" that trusts octo-org/octo-repo on main; it returns the
+// broker, the issuer, and the provider and role ARNs.
+func startWebIdentity(t *testing.T) (b *broker, li *e2eIssuer, prov, role string) {
 	t.Helper()
-	prov := str(t, b.mustAWS(admin, "iam", "create-open-id-connect-provider", "--url", li.URL, "--client-id-list", "sts.amazonaws.com"), "OpenIDConnectProviderArn")
+	b = startBroker(t, "", "--account-id", "111122223333")
+	admin := b.adminCreds()
+	li = newE2EIssuer(t)
+	prov = str(t, b.mustAWS(admin, "iam", "create-open-id-connect-provider", "--url", li.URL, "--client-id-list", "sts.amazonaws.com"), "OpenIDConnectProviderArn")
 	p := li.Prefix()
 	trust := writeFile(t, "trust.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"`+prov+`"},`+
 		`"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"`+p+`:aud":"sts.amazonaws.com","`+p+`:ref":"refs/heads/main"},`+
 		`"StringLike":{"`+p+`:sub":"repo:octo-org/octo-repo:*"}}}]}`)
-	role := str(t, b.mustAWS(admin, "iam", "create-role", "--role-name", "gh-deploy", "--assume-role-policy-document", "file://"+trust), "Role", "Arn")
+	role = str(t, b.mustAWS(admin, "iam", "create-role", "--role-name", "gh-deploy", "--assume-role-policy-document", "file://"+trust), "Role", "Arn")
 	b.mustAWS(admin, "iam", "put-role-policy", "--role-name", "gh-deploy", "--policy-name", "whoami", "--policy-document",
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetRole","Resource":"*"}]}`)
-	return prov, role
+	return b, li, prov, role
 }
 
 // TestWebIdentityCLI: the aws CLI trades a CI token for a session, unsigned,
 // and every bad token is refused with AWS's code.
 func TestWebIdentityCLI(t *testing.T) {
 	t.Parallel()
-	b := startBroker(t, "", "--account-id", "111122223333")
+	b, li, prov, role := startWebIdentity(t)
 	admin := b.adminCreds()
-	li := newE2EIssuer(t)
-	prov, role := webIdentityRole(t, b, admin, li)
 	sessARN := "arn:aws:sts::111122223333:assumed-role/gh-deploy/build-1"
 	assume := func(tok string, extra ...string) []string {
 		return append([]string{"sts", "assume-role-with-web-identity", "--role-arn", role, "--role-session-name", "build-1", "--web-identity-token", tok}, extra...)
@@ -157,6 +158,58 @@ func TestWebIdentityCLI(t *testing.T) {
 	})
 }
 
+// TestWebIdentityExec: a job that holds only its CI system's OIDC token runs
+// its command through shortfuse exec, which trades the token for a session
+// of the role (flags, or the standard variables), gives it to the command,
+// and revokes it at exit.
+func TestWebIdentityExec(t *testing.T) {
+	t.Parallel()
+	b, li, _, role := startWebIdentity(t)
+	tokFile := writeFile(t, "oidc-token", testutil.SignJWT(t, li.rsa, jose.RS256, "rsa-1", li.claims())+"\n")
+	script := `aws sts get-caller-identity --query Arn --output text && printf 'KEY=%s\n' "$AWS_ACCESS_KEY_ID" > "$OUT"`
+
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"flags", []string{"GITHUB_RUN_ID=4242"}, []string{"--web-identity-token-file", tokFile, "--role", role}},
+		{"standard-variables", []string{"AWS_WEB_IDENTITY_TOKEN_FILE=" + tokFile, "AWS_ROLE_ARN=" + role, "AWS_ROLE_SESSION_NAME=ci-vars"}, nil},
+	} {
+		t.Run("ok/"+tc.name, func(t *testing.T) {
+			out := writeFile(t, "out", "")
+			args := append(append([]string{"exec"}, tc.args...), "--", "sh", "-c", script)
+			r := b.sf(append(tc.env, "OUT="+out), "", args...)
+			if r.Code != 0 {
+				t.Fatalf("exec: exit %d\nstdout: %s\nstderr: %s", r.Code, r.Stdout, r.Stderr)
+			}
+			if !strings.Contains(r.Stdout, "arn:aws:sts::111122223333:assumed-role/gh-deploy/") {
+				t.Errorf("the command did not run as the role: %q", r.Stdout)
+			}
+			if tc.name == "flags" && !strings.Contains(r.Stdout, "/ci-4242") {
+				t.Errorf("session name not taken from the CI job id: %q", r.Stdout)
+			}
+			if strings.Contains(r.Stdout+r.Stderr, "eyJ") {
+				t.Error("the OIDC token appears in the output")
+			}
+		})
+	}
+
+	t.Run("fail/bad-token", func(t *testing.T) {
+		bad := writeFile(t, "bad-token", "not-a-jwt")
+		r := b.sf(nil, "", "exec", "--web-identity-token-file", bad, "--role", role, "--", "true")
+		if r.Code == 0 || !strings.Contains(r.Stderr, "shortfuse: error: AssumeRoleWithWebIdentity") || !strings.Contains(r.Stderr, "InvalidIdentityToken") {
+			t.Errorf("exec with a bad token: exit %d\n%s", r.Code, r.Stderr)
+		}
+	})
+	t.Run("fail/role-without-token", func(t *testing.T) {
+		r := b.sf(nil, "", "exec", "--role", role, "--", "true")
+		if r.Code == 0 || !strings.Contains(r.Stderr, "go together") {
+			t.Errorf("exec --role alone: exit %d\n%s", r.Code, r.Stderr)
+		}
+	})
+}
+
 const boto3Script = `
 import json, sys
 import boto3, botocore
@@ -195,10 +248,7 @@ func python3(t *testing.T) string {
 func TestWebIdentityBoto3(t *testing.T) {
 	t.Parallel()
 	py := python3(t)
-	b := startBroker(t, "", "--account-id", "111122223333")
-	admin := b.adminCreds()
-	li := newE2EIssuer(t)
-	prov, role := webIdentityRole(t, b, admin, li)
+	b, li, prov, role := startWebIdentity(t)
 	script := writeFile(t, "assume.py", boto3Script)
 	for _, tc := range []struct {
 		name, token string
@@ -213,21 +263,13 @@ func TestWebIdentityBoto3(t *testing.T) {
 		{"fail/alg-none", testutil.ForgeJWT(`{"alg":"none"}`, li.claims(), nil), map[string]string{"Error": "InvalidIdentityToken"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, py, script, b.url, role, tc.token)
-			cmd.Env = b.cliEnv(creds{})
-			out, err := cmd.Output()
-			if err != nil {
-				var stderr string
-				if ee, ok := err.(*exec.ExitError); ok {
-					stderr = string(ee.Stderr)
-				}
-				t.Fatalf("boto3 script: %v\n%s", err, stderr)
+			r, err := runCmd(60*time.Second, b.cliEnv(creds{}), nil, py, script, b.url, role, tc.token)
+			if err != nil || r.Code != 0 {
+				t.Fatalf("boto3 script: exit %d, %v\n%s", r.Code, err, r.Stderr)
 			}
 			var got map[string]string
-			if err := json.Unmarshal(out, &got); err != nil {
-				t.Fatalf("boto3 output %q: %v", out, err)
+			if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil {
+				t.Fatalf("boto3 output %q: %v", r.Stdout, err)
 			}
 			for k, v := range tc.want {
 				if got[k] != v {
@@ -259,13 +301,9 @@ func TestWebIdentityStoredJWKS(t *testing.T) {
 	b.wantAWSError(creds{}, "IDPCommunicationError", assume...)
 
 	jwksFile := writeFile(t, "jwks.json", string(testutil.StandardJWKS(t)))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, mustBinary(t), "oidc-provider", "set-jwks", "--arn", prov, "--file", jwksFile)
-	cmd.Env = b.cliEnv(admin)
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "stored 2 key(s): ec-1, rsa-1") {
-		t.Fatalf("shortfuse oidc-provider set-jwks: %v\n%s", err, out)
+	r := b.sfAs(admin, nil, "", "oidc-provider", "set-jwks", "--arn", prov, "--file", jwksFile)
+	if r.Code != 0 || !strings.Contains(r.Stdout+r.Stderr, "stored 2 key(s): ec-1, rsa-1") {
+		t.Fatalf("shortfuse oidc-provider set-jwks: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 	res := b.mustAWS(creds{}, assume...)
 	if got := str(t, res, "AssumedRoleUser", "Arn"); got != "arn:aws:sts::111122223333:assumed-role/jenkins-deploy/deploy-12" {
@@ -274,10 +312,8 @@ func TestWebIdentityStoredJWKS(t *testing.T) {
 
 	// A caller without iam:UpdateOpenIDConnectProviderThumbprint cannot.
 	nobody := newUser(t, b, admin, "nobody", "")
-	cmd = exec.CommandContext(ctx, mustBinary(t), "oidc-provider", "set-jwks", "--arn", prov, "--clear")
-	cmd.Env = b.cliEnv(nobody)
-	out, err = cmd.CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "AccessDeniedException") {
-		t.Fatalf("set-jwks without permission: %v\n%s", err, out)
+	r = b.sfAs(nobody, nil, "", "oidc-provider", "set-jwks", "--arn", prov, "--clear")
+	if r.Code == 0 || !strings.Contains(r.Stdout+r.Stderr, "AccessDeniedException") {
+		t.Fatalf("set-jwks without permission: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 }

@@ -9,8 +9,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
-	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -21,7 +19,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
 )
 
 // selfSigned writes a certificate and key for 127.0.0.1 and returns their
@@ -121,13 +118,7 @@ func TestMetricsAndThrottling(t *testing.T) {
 		t.Errorf("right secret while its key id's failures are throttled: %v, want served", err)
 	}
 
-	resp, err := http.Get(b.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	text := string(data)
+	text := metricsText(t, b)
 	for _, want := range []string{
 		`shortfuse_requests_total{action="GetCallerIdentity",outcome="OK",service="sts"} 2`,
 		`shortfuse_auth_failures_total{code="SignatureDoesNotMatch"}`,
@@ -156,15 +147,4 @@ func startBrokerTLS(t *testing.T, pool *x509.CertPool, extra ...string) *broker 
 	t.Helper()
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	return startBrokerClient(t, "", client, extra...)
-}
-
-func errCodeOf(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	if err != nil {
-		return err.Error()
-	}
-	return ""
 }

@@ -10,9 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
 // The recipe of docs/PRODUCT.md runs as written against the broker: the
@@ -100,17 +97,9 @@ func noValuesIn(t *testing.T, what, text string, values map[string]string) {
 // with aws-sdk-go-v2.
 func currentAndPrevious(t *testing.T, b *broker, c creds, id string) (string, string) {
 	t.Helper()
-	sm := secretsmanager.NewFromConfig(b.sdkConfig(c))
-	ctx := context.Background()
-	cur, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
-	if err != nil {
-		t.Fatalf("GetSecretValue(%s): %v", id, err)
-	}
-	prev, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id), VersionStage: aws.String("AWSPREVIOUS")})
-	if err != nil {
-		t.Fatalf("GetSecretValue(%s, AWSPREVIOUS): %v", id, err)
-	}
-	return aws.ToString(cur.SecretString), aws.ToString(prev.SecretString)
+	cur, _ := secretValue(t, b, c, id, "")
+	prev, _ := secretValue(t, b, c, id, "AWSPREVIOUS")
+	return cur, prev
 }
 
 func TestRecipeCLI(t *testing.T) {

@@ -56,7 +56,7 @@ func TestAdminRecover(t *testing.T) {
 	b.mustAWS(fresh, "iam", "create-user", "--user-name", "after-recovery")
 
 	// The recovery is on the chain, and the broker's records follow it.
-	log := filepath.Join(b.dir, "audit.log")
+	log := b.auditLogPath()
 	mustRun(t, "", "audit", "verify", log)
 	var names []string
 	for _, r := range auditRecords(t, log) {

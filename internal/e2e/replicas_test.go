@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	binenc "encoding/binary"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,11 +71,7 @@ func sessionCreds(t *testing.T, b *broker, c creds) creds {
 	if err != nil {
 		t.Fatalf("GetSessionToken on %s: %v", b.url, err)
 	}
-	return creds{
-		AccessKeyID:     aws.ToString(out.Credentials.AccessKeyId),
-		SecretAccessKey: aws.ToString(out.Credentials.SecretAccessKey),
-		SessionToken:    aws.ToString(out.Credentials.SessionToken),
-	}
+	return stsCreds(out.Credentials)
 }
 
 func callerIdentity(ctx context.Context, b *broker, c creds) error {
@@ -175,14 +170,7 @@ func TestReplicas(t *testing.T) {
 	})
 
 	t.Run("ok/principal-revocation-enforced-on-the-others-within-1s", func(t *testing.T) {
-		if _, err := a.iamClient(admin).CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("ci")}); err != nil {
-			t.Fatal(err)
-		}
-		key, err := a.iamClient(admin).CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("ci")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ci := creds{AccessKeyID: aws.ToString(key.AccessKey.AccessKeyId), SecretAccessKey: aws.ToString(key.AccessKey.SecretAccessKey)}
+		ci := newUserSDK(t, a, "ci", "")
 		s := sessionCreds(t, c, ci)
 		arn := "arn:aws:iam::" + accountOf(t, a, admin) + ":user/ci"
 		time.Sleep(1100 * time.Millisecond) // revocation is to the second: issued strictly before
@@ -239,21 +227,6 @@ func TestReplicas(t *testing.T) {
 	})
 }
 
-// metricsText reads a broker's /metrics.
-func metricsText(t *testing.T, b *broker) string {
-	t.Helper()
-	resp, err := b.client.Get(b.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("GET /metrics: %d, %v", resp.StatusCode, err)
-	}
-	return string(body)
-}
-
 func accountOf(t *testing.T, b *broker, c creds) string {
 	t.Helper()
 	out, err := b.stsClient(c).GetCallerIdentity(t.Context(), &sts.GetCallerIdentityInput{})
@@ -261,8 +234,4 @@ func accountOf(t *testing.T, b *broker, c creds) string {
 		t.Fatal(err)
 	}
 	return aws.ToString(out.Account)
-}
-
-func (b *broker) smClient(c creds) *secretsmanager.Client {
-	return secretsmanager.NewFromConfig(b.sdkConfig(c))
 }

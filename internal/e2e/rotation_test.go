@@ -1,15 +1,14 @@
 package e2e
 
 // Rotation without a Lambda function: aws secretsmanager rotate-secret on
-// secrets in AWS's RDS shape, against a real PostgreSQL.
+// secrets in AWS's RDS shape, against a real PostgreSQL and MariaDB.
 
 import (
 	"context"
 	"encoding/json"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/shortfuse/shortfuse/internal/dbcred/mariadbtest"
 )
 
 // pgUser creates a LOGIN role that reads through the world's reader role
@@ -154,16 +155,9 @@ func TestRotation(t *testing.T) {
 	}
 	current := func(t *testing.T, id string) (dbCred, string) {
 		t.Helper()
-		out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var c dbCred
-		if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &c); err != nil {
-			t.Fatal(err)
-		}
+		c, version := rdsCred(t, b, admin, id)
 		passwords = append(passwords, c.Password)
-		return c, aws.ToString(out.VersionId)
+		return c, version
 	}
 	describe := func(t *testing.T, id string) *secretsmanager.DescribeSecretOutput {
 		t.Helper()
@@ -208,9 +202,8 @@ func TestRotation(t *testing.T) {
 		if r, _ := d["RotationRules"].(map[string]any); r == nil || r["AutomaticallyAfterDays"] != float64(1) {
 			t.Errorf("RotationRules = %v", d["RotationRules"])
 		}
-		prev, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("/prod/db-app"), VersionStage: aws.String("AWSPREVIOUS")})
-		if err != nil || !strings.Contains(aws.ToString(prev.SecretString), "Old-Passw0rd-1") {
-			t.Errorf("AWSPREVIOUS is not the old value: %v", err)
+		if prev, _ := secretValue(t, b, admin, "/prod/db-app", "AWSPREVIOUS"); !strings.Contains(prev, "Old-Passw0rd-1") {
+			t.Error("AWSPREVIOUS is not the old value")
 		}
 		// The configuration is the secret's: it survives a restart.
 		b.restart()
@@ -256,7 +249,7 @@ func TestRotation(t *testing.T) {
 
 	t.Run("database-unreachable", func(t *testing.T) {
 		user := pg.pgUser(t, "app3_", "Old-Passw0rd-3")
-		proxy := newTCPProxy(t, net.JoinHostPort(pg.host, itoa(pg.port)))
+		proxy := newTCPProxy(t, net.JoinHostPort(pg.host, strconv.Itoa(pg.port)))
 		host, port := splitHostPort(t, proxy.addr)
 		create(t, "/prod/db-app3", rdsValue(pg, host, port, user, "Old-Passw0rd-3", nil))
 		old, v1 := current(t, "/prod/db-app3")
@@ -289,8 +282,8 @@ func TestRotation(t *testing.T) {
 			t.Fatalf("the retry did not finish the pending version: AWSCURRENT is %s", v)
 		}
 		pg.mustWork(t, dbCred{Host: pg.host, Port: pg.port, DBName: pg.dbname, Username: now.Username, Password: now.Password})
-		log, _ := os.ReadFile(filepath.Join(b.dir, "audit.log"))
-		if !strings.Contains(string(log), `"eventName":"RotationFailed"`) || !strings.Contains(string(log), "connection refused") {
+		log := auditLog(t, b)
+		if !strings.Contains(log, `"eventName":"RotationFailed"`) || !strings.Contains(log, "connection refused") {
 			t.Error("no RotationFailed audit record saying why")
 		}
 	})
@@ -309,18 +302,86 @@ func TestRotation(t *testing.T) {
 	})
 
 	// Nowhere a password: the audit log and the broker's log.
-	log, _ := os.ReadFile(filepath.Join(b.dir, "audit.log"))
+	log := auditLog(t, b)
 	for _, ev := range []string{"RotationStarted", "RotationSucceeded"} {
-		if !strings.Contains(string(log), `"eventName":"`+ev+`"`) {
+		if !strings.Contains(log, `"eventName":"`+ev+`"`) {
 			t.Errorf("the audit log has no %s", ev)
 		}
 	}
-	text := string(log) + b.logs.String()
+	text := log + b.logs.String()
 	for _, pw := range append(passwords, pg.masterPW) {
 		if strings.Contains(text, pw) {
 			t.Errorf("a password is in the audit log or the broker's log")
 		}
 	}
+}
+
+// TestMariaDBRotation: rotate-secret with the aws CLI rotates a MariaDB
+// secret in the RDS shape as a single user: the old password is refused
+// after, the new one works, AWSPREVIOUS holds the old value; a secret with
+// masterarn (alternating users) is refused up front, with the reason.
+func TestMariaDBRotation(t *testing.T) {
+	t.Parallel()
+	f := mariadbtest.NewFixture(t)
+	b := startBroker(t, "", "--db-sslmode", "disable")
+	admin := b.adminCreds()
+	sm := b.smClient(admin)
+	ctx := context.Background()
+
+	user := "app_user_" + mariadbtest.RandHex(4)
+	const oldPW = "Old-Passw0rd-maria"
+	if _, err := f.Server.Root.Exec("CREATE USER `" + user + "`@'%' IDENTIFIED BY '" + oldPW + "'"); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"GRANT `" + f.Reader + "` TO `" + user + "`@'%'", "SET DEFAULT ROLE `" + f.Reader + "` FOR `" + user + "`@'%'"} {
+		if _, err := f.Server.Root.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { _, _ = f.Server.Root.Exec("DROP USER IF EXISTS `" + user + "`@'%'") })
+	value := func(user, password string, extra string) string {
+		return `{"engine":"mariadb","host":"` + f.Server.Host + `","port":` + strconv.Itoa(f.Server.Port) +
+			`,"username":"` + user + `","password":"` + password + `","dbname":"` + f.DB + `"` + extra + `}`
+	}
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("/prod/maria-app"), SecretString: aws.String(value(user, oldPW, ""))}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.mustAWS(admin, "secretsmanager", "rotate-secret", "--secret-id", "/prod/maria-app", "--rotation-rules", "AutomaticallyAfterDays=7")
+	v2 := str(t, out, "VersionId")
+	now, cur := rdsCred(t, b, admin, "/prod/maria-app")
+	if cur != v2 || now.Username != user || now.Password == oldPW || len(now.Password) != 32 {
+		t.Fatalf("after rotate-secret: version %s (want %s), user %s", cur, v2, now.Username)
+	}
+	db, err := mariaLogin(now)
+	if err != nil {
+		t.Fatalf("the rotated password does not log in: %v", err)
+	}
+	db.Close()
+	old := now
+	old.Password = oldPW
+	if db, err := mariaLogin(old); err == nil {
+		db.Close()
+		t.Error("the password rotated away still logs in")
+	}
+	if prev, _ := secretValue(t, b, admin, "/prod/maria-app", "AWSPREVIOUS"); !strings.Contains(prev, oldPW) {
+		t.Error("AWSPREVIOUS is not the old value")
+	}
+
+	// Alternating users: refused before anything changes.
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("/prod/maria-app2"),
+		SecretString: aws.String(value(user, now.Password, `,"masterarn":"arn:aws:secretsmanager:us-east-1:000000000000:secret:/prod/maria-master-AbCdEf"`))}); err != nil {
+		t.Fatal(err)
+	}
+	r := b.wantAWSError(admin, "InvalidRequestException", "secretsmanager", "rotate-secret", "--secret-id", "/prod/maria-app2", "--rotation-rules", "AutomaticallyAfterDays=7")
+	if !strings.Contains(r.Stderr, "Alternating-users rotation is not supported on MariaDB") {
+		t.Errorf("the refusal does not say why: %s", r.Stderr)
+	}
+	if db, err := mariaLogin(now); err != nil {
+		t.Errorf("the refused rotation changed the password: %v", err)
+	} else {
+		db.Close()
+	}
+	noValuesIn(t, "the broker's log", b.logs.String(), map[string]string{"old": oldPW, "new": now.Password})
 }
 
 func equalStages(a, b map[string][]string) bool {
@@ -340,8 +401,6 @@ func equalStages(a, b map[string][]string) bool {
 	}
 	return true
 }
-
-func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 func splitHostPort(t *testing.T, addr string) (string, int) {
 	t.Helper()

@@ -2,22 +2,25 @@
 class Assert {
     /** fails runs body and returns the message of the PipelineFailure it must throw. */
     static String fails(Closure body) {
-        try {
-            body()
-        } catch (PipelineFailure e) {
-            return e.message
-        }
-        assert false: 'expected the pipeline to fail'
+        thrown(PipelineFailure, 'expected the pipeline to fail', body)
     }
 
     /** throwsIAE runs body and returns the message of the IllegalArgumentException it must throw. */
     static String throwsIAE(Closure body) {
+        thrown(IllegalArgumentException, 'expected IllegalArgumentException', body)
+    }
+
+    /** thrown runs body and returns the message of the exception of type it must throw, failing with expected if it throws none. */
+    private static String thrown(Class<? extends Throwable> type, String expected, Closure body) {
         try {
             body()
-        } catch (IllegalArgumentException e) {
+        } catch (Throwable e) {
+            if (!type.isInstance(e)) {
+                throw e
+            }
             return e.message
         }
-        assert false: 'expected IllegalArgumentException'
+        assert false: expected
     }
 
     /** argv runs a command line with sh and returns the arguments a stand-in binary received. */

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	chart "helm.sh/helm/v4/pkg/chart/v2"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -125,20 +126,27 @@ func loadChart(t *testing.T) {
 	}
 }
 
+// chartWith loads the chart and parses the values file values.
+func chartWith(t *testing.T, values string) (*chart.Chart, map[string]any) {
+	t.Helper()
+	vals, err := ParseValues(values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := Load(chartDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch, vals
+}
+
 func TestGoodValues(t *testing.T) {
 	loadChart(t)
 	for _, tc := range good {
 		t.Run(tc.name, func(t *testing.T) {
-			vals, err := ParseValues(tc.values)
-			if err != nil {
-				t.Fatal(err)
-			}
+			ch, vals := chartWith(t, tc.values)
 			if err := Lint(chartDir, vals); err != nil {
 				t.Fatalf("helm lint:\n%v", err)
-			}
-			ch, err := Load(chartDir)
-			if err != nil {
-				t.Fatal(err)
 			}
 			docs, notes, err := Render(ch, vals, false)
 			if err != nil {
@@ -165,19 +173,12 @@ func TestBadValues(t *testing.T) {
 	loadChart(t)
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
-			vals, err := ParseValues(tc.values)
-			if err != nil {
-				t.Fatal(err)
-			}
+			ch, vals := chartWith(t, tc.values)
 			lintErr := Lint(chartDir, vals)
 			if lintErr == nil || !strings.Contains(lintErr.Error(), tc.want) {
 				t.Errorf("helm lint: got %v, want an error about %q", lintErr, tc.want)
 			}
-			ch, err := Load(chartDir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, _, err = Render(ch, vals, false)
+			_, _, err := Render(ch, vals, false)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("helm template: got %v, want an error about %q", err, tc.want)
 			}

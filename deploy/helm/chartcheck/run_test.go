@@ -278,14 +278,7 @@ func writeTLS(t *testing.T) func(dir string) {
 // renderValues renders the chart with the values file values.
 func renderValues(t *testing.T, values string) []Manifest {
 	t.Helper()
-	vals, err := ParseValues(values)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch, err := Load(chartDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch, vals := chartWith(t, values)
 	docs, _, err := Render(ch, vals, false)
 	if err != nil {
 		t.Fatalf("helm template: %v", err)

@@ -7,8 +7,8 @@ set -eu
 umask 077
 cd "$WORK"
 
-say() { printf '== %s\n' "$*"; }
-fail() { printf 'recipe-expiry: FAIL: %s\n' "$*" >&2; exit 1; }
+RECIPE=recipe-expiry
+. "$(dirname "$0")/recipe-lib.sh"
 
 aws secretsmanager get-random-password --exclude-punctuation --query RandomPassword --output text | tr -d '\n' >value-expiry
 aws secretsmanager create-secret --name /prod/exampleCredential --secret-string "file://$WORK/value-expiry" >/dev/null
@@ -18,19 +18,6 @@ aws sts get-session-token --duration-seconds 900 >session.json
 TOKEN=$(jq -r '.Credentials|.SessionToken+":"+.AccessKeyId+":"+.SecretAccessKey' session.json)
 EXPIRATION=$(jq -r .Credentials.Expiration session.json)
 rm session.json
-
-in_pipeline() {
-	pasted=$1
-	shift
-	IFS=: read -r session_token access_key_id secret_access_key <<PASTED
-$pasted
-PASTED
-	mkdir -p ci-home
-	env -i PATH="$PATH" HOME="$WORK/ci-home" AWS_ENDPOINT_URL="$AWS_ENDPOINT_URL" AWS_DEFAULT_REGION="$AWS_DEFAULT_REGION" \
-		AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent AWS_EC2_METADATA_DISABLED=true AWS_PAGER= AWS_MAX_ATTEMPTS=1 \
-		AWS_SESSION_TOKEN="$session_token" AWS_ACCESS_KEY_ID="$access_key_id" AWS_SECRET_ACCESS_KEY="$secret_access_key" \
-		"$@"
-}
 
 value=$(in_pipeline "$TOKEN" aws secretsmanager get-secret-value --secret-id /prod/exampleCredential | jq -r .SecretString)
 [ "$value" = "$(cat value-expiry)" ] || fail "failed to get exampleCredential while the token lives"
