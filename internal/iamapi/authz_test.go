@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/shortfuse/shortfuse/internal/awsapi"
 	"github.com/shortfuse/shortfuse/internal/iam"
 	"github.com/shortfuse/shortfuse/internal/policy"
 	"github.com/shortfuse/shortfuse/internal/rpc"
@@ -21,25 +18,13 @@ import (
 // question with decide, and returns the questions asked and the error.
 func (h *iamHarness) authzCall(t *testing.T, caller *rpc.Caller, decide func(a *rpc.Authz) policy.Decision, action string, kv ...string) ([]rpc.Authz, error) {
 	t.Helper()
-	op := h.mux.Lookup("iam", action)
-	if op == nil {
-		t.Fatalf("operation iam:%s is not registered", action)
-	}
-	v := url.Values{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		v.Set(kv[i], kv[i+1])
-	}
-	params, err := awsapi.ParseQuery(v.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
+	op, r := h.request(t, caller, action, kv...)
 	var asked []rpc.Authz
-	r := &rpc.Request{ID: "req-1", Time: time.Now(), Service: "iam", Action: action, Params: params, Caller: caller}
 	r.Authorizer = func(_ context.Context, _ *rpc.Request, a *rpc.Authz) (policy.Result, error) {
 		asked = append(asked, *a)
 		return policy.Result{Decision: decide(a)}, nil
 	}
-	_, err = op.Handler(context.Background(), r)
+	_, err := op.Handler(context.Background(), r)
 	return asked, err
 }
 

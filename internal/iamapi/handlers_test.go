@@ -50,9 +50,9 @@ var iamAdminCaller = &rpc.Caller{
 	Account: iamTestAccount, ARN: "arn:aws:iam::123456789012:user/admin", UserID: "AIDAADMIN", UserName: "admin", Type: "IAMUser",
 }
 
-// call runs one operation as caller with the given parameters ("k", "v",
-// …) and returns its result encoded as the wire would carry it.
-func (h *iamHarness) call(t *testing.T, caller *rpc.Caller, action string, kv ...string) (string, *rpc.Request, error) {
+// request builds the request of one operation as caller with the given
+// parameters ("k", "v", …), and returns it with the operation's entry.
+func (h *iamHarness) request(t *testing.T, caller *rpc.Caller, action string, kv ...string) (*rpc.Operation, *rpc.Request) {
 	t.Helper()
 	op := h.mux.Lookup("iam", action)
 	if op == nil {
@@ -66,7 +66,14 @@ func (h *iamHarness) call(t *testing.T, caller *rpc.Caller, action string, kv ..
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rpc.Request{ID: "req-1", Time: time.Now(), Service: "iam", Action: action, Params: params, Caller: caller}
+	return op, &rpc.Request{ID: "req-1", Time: time.Now(), Service: "iam", Action: action, Params: params, Caller: caller}
+}
+
+// call runs one operation as caller with the given parameters ("k", "v",
+// …) and returns its result encoded as the wire would carry it.
+func (h *iamHarness) call(t *testing.T, caller *rpc.Caller, action string, kv ...string) (string, *rpc.Request, error) {
+	t.Helper()
+	op, r := h.request(t, caller, action, kv...)
 	r.Authorizer = func(context.Context, *rpc.Request, *rpc.Authz) (policy.Result, error) {
 		if h.deny {
 			return policy.Result{Decision: policy.ImplicitDeny}, nil
