@@ -138,6 +138,24 @@ func CheckKey(bucket, key string) error {
 	return ValidateKey(key)
 }
 
+// CheckTx checks an operation on bucket and key before a transaction runs
+// it, as every backend does before a Get, Put, Insert or Delete, in this
+// order: ErrTxDone once the transaction has ended, ErrReadOnly for a write
+// in a read-only transaction, broken (the backend's own reason why the
+// transaction can run no more statements, nil if there is none), and then
+// CheckKey's verdict.
+func CheckTx(done, write, writable bool, broken error, bucket, key string) error {
+	switch {
+	case done:
+		return ErrTxDone
+	case write && !writable:
+		return ErrReadOnly
+	case broken != nil:
+		return broken
+	}
+	return CheckKey(bucket, key)
+}
+
 // CheckRange validates a bucket name, a prefix and a cursor, as every
 // backend does before a Scan or Count.
 func CheckRange(bucket, prefix, after string) error {

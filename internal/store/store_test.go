@@ -88,3 +88,29 @@ func TestValidateKey(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckTxRefusesInOrder(t *testing.T) {
+	broken := errors.New("aborted earlier")
+	tests := []struct {
+		name                  string
+		done, write, writable bool
+		broken                error
+		key                   string
+		want                  error
+	}{
+		{name: "ok/read", key: "k"},
+		{name: "ok/write-in-update", write: true, writable: true, key: "k"},
+		{name: "fail/ended-before-everything", done: true, write: true, broken: broken, key: "", want: store.ErrTxDone},
+		{name: "fail/write-in-view-before-broken", write: true, broken: broken, key: "", want: store.ErrReadOnly},
+		{name: "fail/broken-before-key", writable: true, broken: broken, key: "", want: broken},
+		{name: "fail/invalid-key", writable: true, key: "", want: store.ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := store.CheckTx(tt.done, tt.write, tt.writable, tt.broken, "b", tt.key)
+			if tt.want == nil && err != nil || !errors.Is(err, tt.want) {
+				t.Errorf("CheckTx() = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}

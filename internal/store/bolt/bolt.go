@@ -323,20 +323,11 @@ type tx struct {
 }
 
 func (t *tx) check(bucket, key string) error {
-	if t.done {
-		return store.ErrTxDone
-	}
-	return store.CheckKey(bucket, key)
+	return store.CheckTx(t.done, false, t.writable, nil, bucket, key)
 }
 
 func (t *tx) checkWrite(bucket, key string) error {
-	if t.done {
-		return store.ErrTxDone
-	}
-	if !t.writable {
-		return store.ErrReadOnly
-	}
-	return t.check(bucket, key)
+	return store.CheckTx(t.done, true, t.writable, nil, bucket, key)
 }
 
 func (t *tx) checkRange(bucket, prefix, after string) error {
