@@ -63,6 +63,24 @@ func mustView(t *testing.T, s store.Store, fn func(store.Tx) error) {
 	}
 }
 
+// checkOp runs op in the transaction that in (mustUpdate or mustView)
+// runs on s, and fails t unless op's error is want (by errors.Is; nil wants
+// nil). what names op in the failure.
+func checkOp(t *testing.T, s store.Store, in func(*testing.T, store.Store, func(store.Tx) error), what string, op func(store.Tx) error, want error) {
+	t.Helper()
+	var opErr error
+	in(t, s, func(tx store.Tx) error {
+		opErr = op(tx)
+		return nil
+	})
+	switch {
+	case want == nil && opErr != nil:
+		t.Errorf("%s = %v, want nil", what, opErr)
+	case want != nil && !errors.Is(opErr, want):
+		t.Errorf("%s = %v, want %v", what, opErr, want)
+	}
+}
+
 // seed writes alternating keys and values to bucket in one Update.
 func seed(t *testing.T, s store.Store, bucket string, kv ...string) {
 	t.Helper()
@@ -74,6 +92,28 @@ func seed(t *testing.T, s store.Store, bucket string, kv ...string) {
 		}
 		return nil
 	})
+}
+
+// Put writes one key of s in its own Update, failing t if it cannot.
+func Put(t *testing.T, s store.Store, bucket, key, value string) {
+	t.Helper()
+	seed(t, s, bucket, key, value)
+}
+
+// MustOpen returns the store that open opens, failing tb if it cannot, and
+// closes the store when the test ends.
+func MustOpen[S store.Store](tb testing.TB, open func() (S, error)) S {
+	tb.Helper()
+	s, err := open()
+	if err != nil {
+		tb.Fatalf("Open() = %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Errorf("Close() = %v", err)
+		}
+	})
+	return s
 }
 
 // Get reads one key of s in its own View.

@@ -34,21 +34,25 @@ func testUpdate(t *testing.T, open func(t *testing.T) store.Store) {
 			tx.Put("fresh", "x", []byte("new bucket")),
 		)
 	}
+	// scribbleThen scribbles and, if that succeeds, ends with last.
+	scribbleThen := func(last func(tx store.Tx) error) func(store.Tx) error {
+		return func(tx store.Tx) error {
+			if err := scribble(tx); err != nil {
+				return err
+			}
+			return last(tx)
+		}
+	}
 	tests := []struct {
 		name string
 		fn   func(tx store.Tx) error
-		// check inspects the error Update returned.
+		// check inspects the error Update returned; nil wants nil.
 		check func(t *testing.T, err error)
 		want  map[string]map[string]string
 	}{
 		{
 			name: "ok/commit",
 			fn:   scribble,
-			check: func(t *testing.T, err error) {
-				if err != nil {
-					t.Errorf("Update() = %v, want nil", err)
-				}
-			},
 			want: map[string]map[string]string{
 				"items": {"k1": "changed", "k3": "added"},
 				"fresh": {"x": "new bucket"},
@@ -57,11 +61,6 @@ func testUpdate(t *testing.T, open func(t *testing.T) store.Store) {
 		{
 			name: "ok/no-writes",
 			fn:   func(store.Tx) error { return nil },
-			check: func(t *testing.T, err error) {
-				if err != nil {
-					t.Errorf("Update() = %v, want nil", err)
-				}
-			},
 			want: map[string]map[string]string{"items": seedItems, "fresh": {}},
 		},
 		{
@@ -72,21 +71,11 @@ func testUpdate(t *testing.T, open func(t *testing.T) store.Store) {
 				}
 				return tx.Put("items", "k3", []byte("added"))
 			},
-			check: func(t *testing.T, err error) {
-				if err != nil {
-					t.Errorf("Update() = %v, want nil", err)
-				}
-			},
 			want: map[string]map[string]string{"items": withItems("k3", "added")},
 		},
 		{
 			name: "fail/wrapped-sentinel-rolls-back",
-			fn: func(tx store.Tx) error {
-				if err := scribble(tx); err != nil {
-					return err
-				}
-				return wrapped
-			},
+			fn:   scribbleThen(func(store.Tx) error { return wrapped }),
 			check: func(t *testing.T, err error) {
 				if err != wrapped || !errors.Is(err, errSentinel) {
 					t.Errorf("Update() = %v, want the function's error value unchanged", err)
@@ -96,12 +85,7 @@ func testUpdate(t *testing.T, open func(t *testing.T) store.Store) {
 		},
 		{
 			name: "fail/store-error-rolls-back",
-			fn: func(tx store.Tx) error {
-				if err := scribble(tx); err != nil {
-					return err
-				}
-				return tx.Insert("items", "k1", []byte("dup"))
-			},
+			fn:   scribbleThen(func(tx store.Tx) error { return tx.Insert("items", "k1", []byte("dup")) }),
 			check: func(t *testing.T, err error) {
 				if !errors.Is(err, store.ErrExists) {
 					t.Errorf("Update() = %v, want ErrExists", err)
@@ -111,12 +95,7 @@ func testUpdate(t *testing.T, open func(t *testing.T) store.Store) {
 		},
 		{
 			name: "fail/uncomparable-error-type",
-			fn: func(tx store.Tx) error {
-				if err := scribble(tx); err != nil {
-					return err
-				}
-				return fmt.Errorf("wrapped: %w", listError{items: []string{"a", "b"}})
-			},
+			fn:   scribbleThen(func(store.Tx) error { return fmt.Errorf("wrapped: %w", listError{items: []string{"a", "b"}}) }),
 			check: func(t *testing.T, err error) {
 				var le listError
 				if !errors.As(err, &le) || len(le.items) != 2 {
@@ -127,12 +106,7 @@ func testUpdate(t *testing.T, open func(t *testing.T) store.Store) {
 		},
 		{
 			name: "fail/panic-propagates-and-rolls-back",
-			fn: func(tx store.Tx) error {
-				if err := scribble(tx); err != nil {
-					return err
-				}
-				panic("storetest: boom")
-			},
+			fn:   scribbleThen(func(store.Tx) error { panic("storetest: boom") }),
 			check: func(t *testing.T, err error) {
 				t.Errorf("Update() returned %v, want the panic to propagate", err)
 			},
@@ -149,7 +123,12 @@ func testUpdate(t *testing.T, open func(t *testing.T) store.Store) {
 						t.Errorf("Update() panicked with %v", p)
 					}
 				}()
-				tt.check(t, s.Update(t.Context(), tt.fn))
+				err := s.Update(t.Context(), tt.fn)
+				if tt.check != nil {
+					tt.check(t, err)
+				} else if err != nil {
+					t.Errorf("Update() = %v, want nil", err)
+				}
 			}()
 			for bucket, want := range tt.want {
 				if got := contents(t, s, bucket); !maps.Equal(got, want) {
@@ -219,17 +198,7 @@ func testView(t *testing.T, open func(t *testing.T) store.Store) {
 	seed(t, s, "items", "k1", "v1", "k2", "v2")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var opErr error
-			mustView(t, s, func(tx store.Tx) error {
-				opErr = tt.op(tx)
-				return nil
-			})
-			switch {
-			case tt.wantErr == nil && opErr != nil:
-				t.Errorf("op in View = %v, want nil", opErr)
-			case tt.wantErr != nil && !errors.Is(opErr, tt.wantErr):
-				t.Errorf("op in View = %v, want %v", opErr, tt.wantErr)
-			}
+			checkOp(t, s, mustView, "op in View", tt.op, tt.wantErr)
 		})
 	}
 	if got := contents(t, s, "items"); !maps.Equal(got, seedItems) {
