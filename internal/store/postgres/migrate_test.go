@@ -17,20 +17,7 @@ import (
 // migrations returns the versions recorded in the database.
 func migrations(t *testing.T, dsn string) []int32 {
 	t.Helper()
-	conn, err := pgx.Connect(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	rows, err := conn.Query(t.Context(), `SELECT version FROM shortfuse_schema_migrations ORDER BY version`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vs, err := pgx.CollectRows(rows, pgx.RowTo[int32])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return vs
+	return int32s(t, dsn, `SELECT version FROM shortfuse_schema_migrations ORDER BY version`)
 }
 
 func TestMigrate(t *testing.T) {

@@ -258,21 +258,28 @@ func TestSerializationRetry(t *testing.T) {
 // transaction open and idle.
 func backendPIDs(t *testing.T, dsn string) []int32 {
 	t.Helper()
+	return int32s(t, dsn, `SELECT pid FROM pg_stat_activity
+		WHERE datname = current_database() AND state = 'idle in transaction' AND pid <> pg_backend_pid()`)
+}
+
+// int32s runs query, whose one column is an int4, on a connection of its
+// own to dsn and returns the column.
+func int32s(t *testing.T, dsn, query string) []int32 {
+	t.Helper()
 	conn, err := pgx.Connect(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	rows, err := conn.Query(t.Context(), `SELECT pid FROM pg_stat_activity
-		WHERE datname = current_database() AND state = 'idle in transaction' AND pid <> pg_backend_pid()`)
+	rows, err := conn.Query(t.Context(), query)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	vs, err := pgx.CollectRows(rows, pgx.RowTo[int32])
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pids
+	return vs
 }
 
 func TestKilledConnection(t *testing.T) {
