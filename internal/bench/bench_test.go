@@ -51,6 +51,17 @@ func checkSane(t *testing.T, name string, s Stats) {
 	}
 }
 
+// startCeiling starts a ceiling on a free loopback port until t ends.
+func startCeiling(t *testing.T) *Ceiling {
+	t.Helper()
+	c, err := StartCeiling("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // runClean runs cfg, named name in failures, and fails t unless the run
 // succeeds with sane figures, no errors and no warnings.
 func runClean(t *testing.T, name string, cfg Config) *Result {
@@ -67,11 +78,7 @@ func runClean(t *testing.T, name string, cfg Config) *Result {
 }
 
 func TestRunAgainstCeiling(t *testing.T) {
-	c, err := StartCeiling("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := startCeiling(t)
 	for _, op := range Ops() {
 		t.Run("ok/"+string(op), func(t *testing.T) {
 			res := runClean(t, string(op), quickConfig(c.URL, op))
@@ -471,11 +478,7 @@ func TestClassify(t *testing.T) {
 }
 
 func TestReport(t *testing.T) {
-	c, err := StartCeiling("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := startCeiling(t)
 	cfg := quickConfig(c.URL, Mixed)
 	a, err := Run(context.Background(), cfg)
 	if err != nil {
