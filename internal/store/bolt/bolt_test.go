@@ -366,18 +366,7 @@ func benchStore(b *testing.B, opts bolt.Options) *bolt.Store {
 func BenchmarkGet(b *testing.B) {
 	const keys = 10000
 	s := benchStore(b, bolt.Options{})
-	value := bytes.Repeat([]byte{'v'}, 256)
-	err := s.Update(context.Background(), func(tx store.Tx) error {
-		for i := range keys {
-			if err := tx.Put("bench", fmt.Sprintf("key-%05d", i), value); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	storetest.Fill(b, s, "bench", "key-%05d", keys, bytes.Repeat([]byte{'v'}, 256))
 	get := func(i int) error {
 		return s.View(context.Background(), func(tx store.Tx) error {
 			_, err := tx.Get("bench", fmt.Sprintf("key-%05d", i%keys))

@@ -10,6 +10,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/store"
 	"github.com/shortfuse/shortfuse/internal/store/pgtest"
 	"github.com/shortfuse/shortfuse/internal/store/postgres"
+	"github.com/shortfuse/shortfuse/internal/store/storetest"
 )
 
 // benchStore opens a Store on a fresh database with a pool large enough for
@@ -24,17 +25,7 @@ func benchStore(b *testing.B, keys int) *postgres.Store {
 	q.Set("pool_max_conns", "16")
 	u.RawQuery = q.Encode()
 	s := mustOpen(b, u.String(), postgres.Options{})
-	err = s.Update(context.Background(), func(tx store.Tx) error {
-		for i := range keys {
-			if err := tx.Put("bench", fmt.Sprintf("k/%04d", i), benchValue); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	storetest.Fill(b, s, "bench", "k/%04d", keys, benchValue)
 	return s
 }
 

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -98,6 +99,23 @@ func seed(t *testing.T, s store.Store, bucket string, kv ...string) {
 func Put(t *testing.T, s store.Store, bucket, key, value string) {
 	t.Helper()
 	seed(t, s, bucket, key, value)
+}
+
+// Fill writes n keys of bucket, fmt.Sprintf(format, i) for i from 0, each
+// with value, in one Update of s, failing tb if it cannot.
+func Fill(tb testing.TB, s store.Store, bucket, format string, n int, value []byte) {
+	tb.Helper()
+	err := s.Update(context.Background(), func(tx store.Tx) error {
+		for i := range n {
+			if err := tx.Put(bucket, fmt.Sprintf(format, i), value); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // MustOpen returns the store that open opens, failing tb if it cannot, and
