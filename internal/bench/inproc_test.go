@@ -103,6 +103,20 @@ func startInProcessBrokerTTL(tb testing.TB, principalCacheTTL time.Duration) (st
 	return hs.URL, credentials.NewStaticCredentialsProvider(akid, secret, "")
 }
 
+// runClients validates cfg and returns the clients a run of it sends with,
+// over an HTTP client of its own (set in cfg) whose idle connections close
+// when tb ends.
+func runClients(tb testing.TB, cfg *Config, creds aws.CredentialsProvider) *clients {
+	tb.Helper()
+	if err := cfg.validate(); err != nil {
+		tb.Fatal(err)
+	}
+	hc := newHTTPClient(cfg.Concurrency)
+	tb.Cleanup(hc.CloseIdleConnections)
+	cfg.HTTPClient = hc
+	return newClients(*cfg, creds)
+}
+
 // TestInProcessBroker runs the load generator briefly against the broker
 // for every operation the broker serves.
 func TestInProcessBroker(t *testing.T) {
@@ -143,13 +157,7 @@ func BenchmarkInProcess(b *testing.B) {
 				cfg := quickConfig(url, op)
 				cfg.AWS.Credentials = creds
 				cfg.Concurrency = parallelism * 2
-				if err := cfg.validate(); err != nil {
-					b.Fatal(err)
-				}
-				hc := newHTTPClient(cfg.Concurrency)
-				defer hc.CloseIdleConnections()
-				cfg.HTTPClient = hc
-				cl := newClients(cfg, creds)
+				cl := runClients(b, &cfg, creds)
 				ctx := context.Background()
 				fx, err := prepare(ctx, cfg, cl)
 				defer func() {
@@ -383,13 +391,7 @@ func TestInProcessPrincipalPoliciesNeedTheLastPolicy(t *testing.T) {
 			cfg := quickConfig(url, tt.op)
 			cfg.AWS.Credentials = creds
 			cfg.PrincipalPolicies = tt.n
-			if err := cfg.validate(); err != nil {
-				t.Fatal(err)
-			}
-			hc := newHTTPClient(cfg.Concurrency)
-			defer hc.CloseIdleConnections()
-			cfg.HTTPClient = hc
-			cl := newClients(cfg, creds)
+			cl := runClients(t, &cfg, creds)
 			fx, err := prepare(ctx, cfg, cl)
 			cleaned := false
 			defer func() {
