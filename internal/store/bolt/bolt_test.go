@@ -251,16 +251,7 @@ func TestBackup(t *testing.T) {
 
 	// The copy opens (even while the original is open) and holds the data.
 	b := mustOpen(t, backup, bolt.Options{})
-	got := map[string]string{}
-	err = b.View(t.Context(), func(tx store.Tx) error {
-		return tx.Scan("secrets", "", "", func(k string, v []byte) (bool, error) {
-			got[k] = string(v)
-			return true, nil
-		})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := storetest.Contents(t, b, "secrets")
 	if len(got) != len(want) {
 		t.Fatalf("backup holds %d keys, want %d", len(got), len(want))
 	}

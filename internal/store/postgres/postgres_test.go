@@ -327,16 +327,7 @@ func TestKilledConnection(t *testing.T) {
 			// Nothing of the transaction was written, and the Store
 			// keeps working on its other connections.
 			want := map[string]string{"k0": "old"}
-			got := map[string]string{}
-			err = s.View(t.Context(), func(tx store.Tx) error {
-				return tx.Scan("items", "", "", func(k string, v []byte) (bool, error) {
-					got[k] = string(v)
-					return true, nil
-				})
-			})
-			if err != nil {
-				t.Fatalf("View() after the kill = %v", err)
-			}
+			got := storetest.Contents(t, s, "items")
 			if len(got) != len(want) || got["k0"] != "old" {
 				t.Errorf("bucket after the kill = %v, want %v", got, want)
 			}

@@ -123,7 +123,7 @@ func runWriteCases(t *testing.T, open func(t *testing.T) store.Store, tests []wr
 			seed(t, s, "items", "k1", "v1", "k2", "v2")
 			checkOp(t, s, mustUpdate, "op error", tt.op, tt.wantErr)
 			for bucket, want := range tt.want {
-				if got := contents(t, s, bucket); !maps.Equal(got, want) {
+				if got := Contents(t, s, bucket); !maps.Equal(got, want) {
 					t.Errorf("bucket %q = %v, want %v", bucket, got, want)
 				}
 			}
@@ -434,7 +434,7 @@ func testValidation(t *testing.T, open func(t *testing.T) store.Store) {
 			}
 		})
 	}
-	if got := contents(t, s, "items"); !maps.Equal(got, map[string]string{"k": "v"}) {
+	if got := Contents(t, s, "items"); !maps.Equal(got, map[string]string{"k": "v"}) {
 		t.Errorf("after invalid writes, bucket = %v, want only k", got)
 	}
 

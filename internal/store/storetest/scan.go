@@ -262,7 +262,7 @@ func testScanCallback(t *testing.T, open func(t *testing.T) store.Store) {
 				t.Errorf("Scan() visited %q, want %q", seen, tt.wantVisited)
 			}
 			if tt.wantBucket != nil {
-				if got := contents(t, s, "scan"); !maps.Equal(got, tt.wantBucket) {
+				if got := Contents(t, s, "scan"); !maps.Equal(got, tt.wantBucket) {
 					t.Errorf("bucket after Scan = %v, want %v", got, tt.wantBucket)
 				}
 			}
@@ -318,7 +318,7 @@ func testScanCallback(t *testing.T, open func(t *testing.T) store.Store) {
 		if !errors.Is(err, errSentinel) {
 			t.Fatalf("Update() = %v, want %v", err, wrapped)
 		}
-		if got := contents(t, s, "scan"); !maps.Equal(got, dataMap(scanAll, "v:")) {
+		if got := Contents(t, s, "scan"); !maps.Equal(got, dataMap(scanAll, "v:")) {
 			t.Errorf("bucket after failed Update = %v, want it unchanged", got)
 		}
 	})

@@ -146,8 +146,8 @@ func Get(t *testing.T, s store.Store, bucket, key string) (string, error) {
 	return string(v), err
 }
 
-// contents returns every key and value of bucket, read in its own View.
-func contents(t *testing.T, s store.Store, bucket string) map[string]string {
+// Contents returns every key and value of bucket, read in its own View.
+func Contents(t *testing.T, s store.Store, bucket string) map[string]string {
 	t.Helper()
 	m := map[string]string{}
 	mustView(t, s, func(tx store.Tx) error {

@@ -131,7 +131,7 @@ func testUpdate(t *testing.T, open func(t *testing.T) store.Store) {
 				}
 			}()
 			for bucket, want := range tt.want {
-				if got := contents(t, s, bucket); !maps.Equal(got, want) {
+				if got := Contents(t, s, bucket); !maps.Equal(got, want) {
 					t.Errorf("bucket %q = %v, want %v", bucket, got, want)
 				}
 			}
@@ -152,7 +152,7 @@ func testUpdate(t *testing.T, open func(t *testing.T) store.Store) {
 			return nil
 		})
 		checkDone(t, kept)
-		if got := contents(t, s, "items"); !maps.Equal(got, map[string]string{"k1": "v1"}) {
+		if got := Contents(t, s, "items"); !maps.Equal(got, map[string]string{"k1": "v1"}) {
 			t.Errorf("bucket = %v, want it unchanged", got)
 		}
 	})
@@ -201,10 +201,10 @@ func testView(t *testing.T, open func(t *testing.T) store.Store) {
 			checkOp(t, s, mustView, "op in View", tt.op, tt.wantErr)
 		})
 	}
-	if got := contents(t, s, "items"); !maps.Equal(got, seedItems) {
+	if got := Contents(t, s, "items"); !maps.Equal(got, seedItems) {
 		t.Errorf("bucket after writes in View = %v, want it unchanged", got)
 	}
-	if got := contents(t, s, "fresh"); len(got) != 0 {
+	if got := Contents(t, s, "fresh"); len(got) != 0 {
 		t.Errorf("bucket created by a write in View: %v", got)
 	}
 
@@ -300,7 +300,7 @@ func testIsolation(t *testing.T, open func(t *testing.T) store.Store) {
 			t.Errorf("View saw a=%q b=%q count=%d, want its snapshot: old, old, 2", a, b, n)
 		}
 		want := map[string]string{"a": "new", "b": "new", "c": "new"}
-		if got := contents(t, s, "acct"); !maps.Equal(got, want) {
+		if got := Contents(t, s, "acct"); !maps.Equal(got, want) {
 			t.Errorf("after the Update, bucket = %v, want %v", got, want)
 		}
 	})
@@ -324,14 +324,14 @@ func testIsolation(t *testing.T, open func(t *testing.T) store.Store) {
 			})
 		}()
 		<-written
-		if got := contents(t, s, "acct"); !maps.Equal(got, map[string]string{"a": "old"}) {
+		if got := Contents(t, s, "acct"); !maps.Equal(got, map[string]string{"a": "old"}) {
 			t.Errorf("View during an open Update saw %v, want only committed data", got)
 		}
 		close(release)
 		if err := <-done; err != nil {
 			t.Fatalf("Update() = %v", err)
 		}
-		if got := contents(t, s, "acct"); !maps.Equal(got, map[string]string{"a": "new", "b": "new"}) {
+		if got := Contents(t, s, "acct"); !maps.Equal(got, map[string]string{"a": "new", "b": "new"}) {
 			t.Errorf("after commit, bucket = %v", got)
 		}
 	})
