@@ -308,27 +308,15 @@ func testIsolation(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("ok/uncommitted-writes-invisible", func(t *testing.T) {
 		s := open(t)
 		seed(t, s, "acct", "a", "old")
-		written := make(chan struct{})
-		release := make(chan struct{})
-		var once sync.Once
-		done := make(chan error, 1)
-		go func() {
-			done <- s.Update(context.Background(), func(tx store.Tx) error {
-				if err := errors.Join(tx.Put("acct", "a", []byte("new")), tx.Put("acct", "b", []byte("new"))); err != nil {
-					return err
-				}
-				// The function may run again; signal only once.
-				once.Do(func() { close(written) })
-				<-release
-				return nil
-			})
-		}()
-		<-written
+		p := pauseTx(s.Update, func(tx store.Tx) error {
+			return errors.Join(tx.Put("acct", "a", []byte("new")), tx.Put("acct", "b", []byte("new")))
+		}, nil)
+		<-p.paused
 		if got := Contents(t, s, "acct"); !maps.Equal(got, map[string]string{"a": "old"}) {
 			t.Errorf("View during an open Update saw %v, want only committed data", got)
 		}
-		close(release)
-		if err := <-done; err != nil {
+		close(p.resume)
+		if err := <-p.done; err != nil {
 			t.Fatalf("Update() = %v", err)
 		}
 		if got := Contents(t, s, "acct"); !maps.Equal(got, map[string]string{"a": "new", "b": "new"}) {
@@ -404,31 +392,23 @@ func testClose(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Run("ok/close-waits-for-"+kind, func(t *testing.T) {
 			s := open(t)
 			seed(t, s, "items", "k1", "v1")
-			started := make(chan struct{})
-			release := make(chan struct{})
-			var once sync.Once
-			txDone := make(chan error, 1)
-			go func() {
-				run := s.View
-				if kind == "Update" {
-					run = s.Update
+			run := s.View
+			if kind == "Update" {
+				run = s.Update
+			}
+			p := pauseTx(run, nil, func(tx store.Tx) error {
+				// The transaction must still work although Close has
+				// been called.
+				v, err := tx.Get("items", "k1")
+				if err != nil || string(v) != "v1" {
+					return fmt.Errorf("Get() while closing = %q, %v", v, err)
 				}
-				txDone <- run(context.Background(), func(tx store.Tx) error {
-					once.Do(func() { close(started) })
-					<-release
-					// The transaction must still work although Close has
-					// been called.
-					v, err := tx.Get("items", "k1")
-					if err != nil || string(v) != "v1" {
-						return fmt.Errorf("Get() while closing = %q, %v", v, err)
-					}
-					if kind == "Update" {
-						return tx.Put("items", "k2", []byte("v2"))
-					}
-					return nil
-				})
-			}()
-			<-started
+				if kind == "Update" {
+					return tx.Put("items", "k2", []byte("v2"))
+				}
+				return nil
+			})
+			<-p.paused
 			closed := make(chan error, 1)
 			go func() { closed <- s.Close() }()
 			// Wait until Close has begun: new transactions are refused.
@@ -440,8 +420,8 @@ func testClose(t *testing.T, open func(t *testing.T) store.Store) {
 				t.Fatalf("Close() = %v returned while a %s was in flight", err, kind)
 			default:
 			}
-			close(release)
-			if err := <-txDone; err != nil {
+			close(p.resume)
+			if err := <-p.done; err != nil {
 				t.Errorf("%s() in flight during Close = %v, want nil", kind, err)
 			}
 			if err := <-closed; err != nil {
@@ -449,4 +429,36 @@ func testClose(t *testing.T, open func(t *testing.T) store.Store) {
 			}
 		})
 	}
+}
+
+// pausedTx is a transaction that pauseTx started.
+type pausedTx struct {
+	paused chan struct{} // closed once the function has paused
+	resume chan struct{} // closed by the test to let it go on
+	done   chan error    // what the transaction returned
+}
+
+// pauseTx runs, in a goroutine, a transaction that run (a Store's View or
+// Update) starts: its function runs first (if not nil), pauses until the
+// test resumes it, and then runs then (if not nil). The function may run
+// again; it signals its pause once.
+func pauseTx(run func(context.Context, func(store.Tx) error) error, first, then func(store.Tx) error) *pausedTx {
+	p := &pausedTx{paused: make(chan struct{}), resume: make(chan struct{}), done: make(chan error, 1)}
+	var once sync.Once
+	go func() {
+		p.done <- run(context.Background(), func(tx store.Tx) error {
+			if first != nil {
+				if err := first(tx); err != nil {
+					return err
+				}
+			}
+			once.Do(func() { close(p.paused) })
+			<-p.resume
+			if then != nil {
+				return then(tx)
+			}
+			return nil
+		})
+	}()
+	return p
 }
