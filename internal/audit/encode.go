@@ -186,35 +186,13 @@ func appendAny(b []byte, v any) ([]byte, error) {
 		}
 		return append(b, '}'), nil
 	case []any:
-		if v == nil {
-			return append(b, "null"...), nil
-		}
-		b = append(b, '[')
-		for i, e := range v {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			if b, err = appendAny(b, e); err != nil {
-				return nil, err
-			}
-		}
-		return append(b, ']'), nil
+		return appendArray(b, v, appendAny)
 	case json.Number:
 		if v != "" && validNumber(string(v)) {
 			return append(b, v...), nil
 		}
 	case []string:
-		if v == nil {
-			return append(b, "null"...), nil
-		}
-		b = append(b, '[')
-		for i, e := range v {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, e)
-		}
-		return append(b, ']'), nil
+		return appendArray(b, v, func(b []byte, s string) ([]byte, error) { return appendString(b, s), nil })
 	}
 	// json.Number (validated), floats, other integer types, map[string]string: as
 	// encoding/json writes them.
@@ -223,6 +201,25 @@ func appendAny(b []byte, v any) ([]byte, error) {
 		return nil, err
 	}
 	return append(b, enc...), nil
+}
+
+// appendArray writes list as a JSON array, each element by elem; a nil
+// list is null, as encoding/json writes it.
+func appendArray[E any](b []byte, list []E, elem func([]byte, E) ([]byte, error)) ([]byte, error) {
+	if list == nil {
+		return append(b, "null"...), nil
+	}
+	b = append(b, '[')
+	for i, e := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = elem(b, e); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, ']'), nil
 }
 
 // validNumber reports whether s is a number in JSON's grammar.

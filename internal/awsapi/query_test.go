@@ -57,15 +57,8 @@ func TestParseQuery(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := ParseQuery(tt.in)
-			if tt.wantCode != 0 {
-				var we *Error
-				if !errors.As(err, &we) || we.Code != tt.wantCode {
-					t.Fatalf("ParseQuery() error = %v, want code %v", err, tt.wantCode)
-				}
+			if refused(t, "ParseQuery", err, tt.wantCode) {
 				return
-			}
-			if err != nil {
-				t.Fatalf("ParseQuery() error = %v", err)
 			}
 			if tt.check != nil {
 				tt.check(t, p)
@@ -93,15 +86,8 @@ func TestParseForm(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := ParseForm(tt.query, tt.body)
-			if tt.wantCode != 0 {
-				var we *Error
-				if !errors.As(err, &we) || we.Code != tt.wantCode {
-					t.Fatalf("ParseForm() error = %v, want code %v", err, tt.wantCode)
-				}
+			if refused(t, "ParseForm", err, tt.wantCode) {
 				return
-			}
-			if err != nil {
-				t.Fatalf("ParseForm() error = %v", err)
 			}
 			if len(p.values) != len(tt.want) {
 				t.Errorf("parameters = %v, want %v", p.values, tt.want)
@@ -180,4 +166,21 @@ func FuzzParseQuery(f *testing.F) {
 		_ = p.Strings("A")
 		_ = p.Tags("Tags")
 	})
+}
+
+// refused reports whether want is a code: then err, the error of call,
+// must carry it. Otherwise err must be nil. Either way a wrong err fails t.
+func refused(t *testing.T, call string, err error, want Code) bool {
+	t.Helper()
+	if want != 0 {
+		var we *Error
+		if !errors.As(err, &we) || we.Code != want {
+			t.Fatalf("%s() error = %v, want code %v", call, err, want)
+		}
+		return true
+	}
+	if err != nil {
+		t.Fatalf("%s() error = %v", call, err)
+	}
+	return false
 }

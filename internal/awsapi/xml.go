@@ -40,11 +40,16 @@ type Members[T any] []T
 
 // MarshalXML writes each element as <member>.
 func (m Members[T]) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	return encodeWrapped(e, start, m, "member")
+}
+
+// encodeWrapped writes items inside start, each as an element named item.
+func encodeWrapped[T any](e *xml.Encoder, start xml.StartElement, items []T, item string) error {
 	if err := e.EncodeToken(start); err != nil {
 		return err
 	}
-	for i := range m {
-		if err := e.EncodeElement(m[i], xml.StartElement{Name: xml.Name{Local: "member"}}); err != nil {
+	for i := range items {
+		if err := e.EncodeElement(items[i], xml.StartElement{Name: xml.Name{Local: item}}); err != nil {
 			return err
 		}
 	}
@@ -63,15 +68,7 @@ type Entry struct {
 
 // MarshalXML writes each element as <entry>.
 func (m Entries) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
-	if err := e.EncodeToken(start); err != nil {
-		return err
-	}
-	for i := range m {
-		if err := e.EncodeElement(m[i], xml.StartElement{Name: xml.Name{Local: "entry"}}); err != nil {
-			return err
-		}
-	}
-	return e.EncodeToken(start.End())
+	return encodeWrapped(e, start, m, "entry")
 }
 
 // xmlEncoder is an XML encoder with the buffer it writes to, kept in a pool:

@@ -51,22 +51,37 @@ func checkSane(t *testing.T, name string, s Stats) {
 	}
 }
 
-func TestRunAgainstCeiling(t *testing.T) {
+// startCeiling starts a ceiling on a free loopback port until t ends.
+func startCeiling(t *testing.T) *Ceiling {
+	t.Helper()
 	c, err := StartCeiling("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// runClean runs cfg, named name in failures, and fails t unless the run
+// succeeds with sane figures, no errors and no warnings.
+func runClean(t *testing.T, name string, cfg Config) *Result {
+	t.Helper()
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+	checkSane(t, name, res.Stats)
+	if res.Errors != 0 || len(res.Warnings) != 0 {
+		t.Errorf("errors %v (%v), warnings %v; want none", res.ErrorsByCode, res.ErrorSamples, res.Warnings)
+	}
+	return res
+}
+
+func TestRunAgainstCeiling(t *testing.T) {
+	c := startCeiling(t)
 	for _, op := range Ops() {
 		t.Run("ok/"+string(op), func(t *testing.T) {
-			res, err := Run(context.Background(), quickConfig(c.URL, op))
-			if err != nil {
-				t.Fatalf("Run() = %v", err)
-			}
-			checkSane(t, string(op), res.Stats)
-			if res.Errors != 0 || len(res.Warnings) != 0 {
-				t.Errorf("errors %v (%v), warnings %v; want none", res.ErrorsByCode, res.ErrorSamples, res.Warnings)
-			}
+			res := runClean(t, string(op), quickConfig(c.URL, op))
 			if runtime.GOOS != "windows" && res.ProcessCPU <= 0 {
 				t.Errorf("ProcessCPU = %v, want > 0", res.ProcessCPU)
 			}
@@ -463,11 +478,7 @@ func TestClassify(t *testing.T) {
 }
 
 func TestReport(t *testing.T) {
-	c, err := StartCeiling("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := startCeiling(t)
 	cfg := quickConfig(c.URL, Mixed)
 	a, err := Run(context.Background(), cfg)
 	if err != nil {
@@ -579,14 +590,7 @@ func TestPrincipalPoliciesAgainstCeiling(t *testing.T) {
 			fs, url := newFaultyServer(t, nil)
 			cfg := quickConfig(url, op)
 			cfg.PrincipalPolicies = 12
-			res, err := Run(context.Background(), cfg)
-			if err != nil {
-				t.Fatalf("Run() = %v", err)
-			}
-			checkSane(t, string(op), res.Stats)
-			if res.Errors != 0 || len(res.Warnings) != 0 {
-				t.Errorf("errors %v (%v), warnings %v; want none", res.ErrorsByCode, res.ErrorSamples, res.Warnings)
-			}
+			res := runClean(t, string(op), cfg)
 			if res.PrincipalPolicies != 12 || res.PolicyStatements != DefaultPolicyStatements {
 				t.Errorf("result records %d policies of %d statements, want 12 of %d", res.PrincipalPolicies, res.PolicyStatements, DefaultPolicyStatements)
 			}

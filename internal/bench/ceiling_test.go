@@ -32,6 +32,18 @@ func testClients(t *testing.T, url string) *clients {
 	return newClients(Config{AWS: testAWS(), Endpoint: url, Concurrency: 1}, testAWS().Credentials)
 }
 
+// sdkCall returns a call of op with in that fails when op fails or, if
+// check is not nil, when check refuses op's output.
+func sdkCall[I, O, Opt any](ctx context.Context, op func(context.Context, I, ...Opt) (O, error), in I, check func(O) error) func() error {
+	return func() error {
+		out, err := op(ctx, in)
+		if err != nil || check == nil {
+			return err
+		}
+		return check(out)
+	}
+}
+
 // TestCeilingAnswersEveryOperation checks that the SDK's own deserialisers
 // accept every canned response and find what a caller would use in it.
 func TestCeilingAnswersEveryOperation(t *testing.T) {
@@ -49,157 +61,62 @@ func TestCeilingAnswersEveryOperation(t *testing.T) {
 		name string
 		call func() error
 	}{
-		{"ok/sts-GetCallerIdentity", func() error {
-			out, err := cl.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-			if err != nil {
-				return err
-			}
+		{"ok/sts-GetCallerIdentity", sdkCall(ctx, cl.sts.GetCallerIdentity, &sts.GetCallerIdentityInput{}, func(out *sts.GetCallerIdentityOutput) error {
 			return nonEmpty(out.Arn)
-		}},
-		{"ok/sts-AssumeRole", func() error {
-			out, err := cl.sts.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::123456789012:role/r"), RoleSessionName: aws.String("s")})
-			if err != nil {
-				return err
-			}
+		})},
+		{"ok/sts-AssumeRole", sdkCall(ctx, cl.sts.AssumeRole, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::123456789012:role/r"), RoleSessionName: aws.String("s")}, func(out *sts.AssumeRoleOutput) error {
 			if out.Credentials.Expiration == nil {
 				return errors.New("no expiration")
 			}
 			return errors.Join(nonEmpty(out.Credentials.SessionToken), nonEmpty(out.AssumedRoleUser.Arn))
-		}},
-		{"ok/sts-GetSessionToken", func() error {
-			out, err := cl.sts.GetSessionToken(ctx, &sts.GetSessionTokenInput{})
-			if err != nil {
-				return err
-			}
+		})},
+		{"ok/sts-GetSessionToken", sdkCall(ctx, cl.sts.GetSessionToken, &sts.GetSessionTokenInput{}, func(out *sts.GetSessionTokenOutput) error {
 			return nonEmpty(out.Credentials.SecretAccessKey)
-		}},
-		{"ok/secretsmanager-GetSecretValue", func() error {
-			out, err := cl.sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("x")})
-			if err != nil {
-				return err
-			}
+		})},
+		{"ok/secretsmanager-GetSecretValue", sdkCall(ctx, cl.sm.GetSecretValue, &secretsmanager.GetSecretValueInput{SecretId: aws.String("x")}, func(out *secretsmanager.GetSecretValueOutput) error {
 			if len(aws.ToString(out.SecretString)) != fixtureValueSize || out.CreatedDate == nil {
 				return errors.New("wrong value size or no date")
 			}
 			return nil
-		}},
-		{"ok/secretsmanager-PutSecretValue", func() error {
-			out, err := cl.sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String("x"), SecretString: aws.String("v")})
-			if err != nil {
-				return err
-			}
+		})},
+		{"ok/secretsmanager-PutSecretValue", sdkCall(ctx, cl.sm.PutSecretValue, &secretsmanager.PutSecretValueInput{SecretId: aws.String("x"), SecretString: aws.String("v")}, func(out *secretsmanager.PutSecretValueOutput) error {
 			return nonEmpty(out.VersionId)
-		}},
-		{"ok/secretsmanager-CreateSecret", func() error {
-			out, err := cl.sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("x"), SecretString: aws.String("v")})
-			if err != nil {
-				return err
-			}
+		})},
+		{"ok/secretsmanager-CreateSecret", sdkCall(ctx, cl.sm.CreateSecret, &secretsmanager.CreateSecretInput{Name: aws.String("x"), SecretString: aws.String("v")}, func(out *secretsmanager.CreateSecretOutput) error {
 			return nonEmpty(out.ARN)
-		}},
-		{"ok/secretsmanager-DescribeSecret", func() error {
-			_, err := cl.sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String("x")})
-			return err
-		}},
-		{"ok/secretsmanager-DeleteSecret", func() error {
-			_, err := cl.sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String("x"), ForceDeleteWithoutRecovery: aws.Bool(true)})
-			return err
-		}},
-		{"ok/iam-CreateUser", func() error {
-			out, err := cl.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("u")})
-			if err != nil {
-				return err
-			}
+		})},
+		{"ok/secretsmanager-DescribeSecret", sdkCall(ctx, cl.sm.DescribeSecret, &secretsmanager.DescribeSecretInput{SecretId: aws.String("x")}, nil)},
+		{"ok/secretsmanager-DeleteSecret", sdkCall(ctx, cl.sm.DeleteSecret, &secretsmanager.DeleteSecretInput{SecretId: aws.String("x"), ForceDeleteWithoutRecovery: aws.Bool(true)}, nil)},
+		{"ok/iam-CreateUser", sdkCall(ctx, cl.iam.CreateUser, &iam.CreateUserInput{UserName: aws.String("u")}, func(out *iam.CreateUserOutput) error {
 			return nonEmpty(out.User.Arn)
-		}},
-		{"ok/iam-CreateAccessKey", func() error {
-			out, err := cl.iam.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("u")})
-			if err != nil {
-				return err
-			}
+		})},
+		{"ok/iam-CreateAccessKey", sdkCall(ctx, cl.iam.CreateAccessKey, &iam.CreateAccessKeyInput{UserName: aws.String("u")}, func(out *iam.CreateAccessKeyOutput) error {
 			return errors.Join(nonEmpty(out.AccessKey.AccessKeyId), nonEmpty(out.AccessKey.SecretAccessKey))
-		}},
-		{"ok/iam-CreateRole", func() error {
-			out, err := cl.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("r"), AssumeRolePolicyDocument: aws.String("{}")})
-			if err != nil {
-				return err
-			}
+		})},
+		{"ok/iam-CreateRole", sdkCall(ctx, cl.iam.CreateRole, &iam.CreateRoleInput{RoleName: aws.String("r"), AssumeRolePolicyDocument: aws.String("{}")}, func(out *iam.CreateRoleOutput) error {
 			return nonEmpty(out.Role.Arn)
-		}},
-		{"ok/iam-PutUserPolicy", func() error {
-			_, err := cl.iam.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("u"), PolicyName: aws.String("p"), PolicyDocument: aws.String("{}")})
-			return err
-		}},
-		{"ok/iam-PutRolePolicy", func() error {
-			_, err := cl.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("r"), PolicyName: aws.String("p"), PolicyDocument: aws.String("{}")})
-			return err
-		}},
-		{"ok/iam-DeleteAccessKey", func() error {
-			_, err := cl.iam.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String("u"), AccessKeyId: aws.String("AKIAEXAMPLEEXAMPLE01")})
-			return err
-		}},
-		{"ok/iam-DeleteUserPolicy", func() error {
-			_, err := cl.iam.DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: aws.String("u"), PolicyName: aws.String("p")})
-			return err
-		}},
-		{"ok/iam-DeleteUser", func() error {
-			_, err := cl.iam.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String("u")})
-			return err
-		}},
-		{"ok/iam-DeleteRolePolicy", func() error {
-			_, err := cl.iam.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String("r"), PolicyName: aws.String("p")})
-			return err
-		}},
-		{"ok/iam-DeleteRole", func() error {
-			_, err := cl.iam.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("r")})
-			return err
-		}},
-		{"ok/iam-CreatePolicy", func() error {
-			out, err := cl.iam.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("p"), PolicyDocument: aws.String("{}")})
-			if err != nil {
-				return err
-			}
+		})},
+		{"ok/iam-PutUserPolicy", sdkCall(ctx, cl.iam.PutUserPolicy, &iam.PutUserPolicyInput{UserName: aws.String("u"), PolicyName: aws.String("p"), PolicyDocument: aws.String("{}")}, nil)},
+		{"ok/iam-PutRolePolicy", sdkCall(ctx, cl.iam.PutRolePolicy, &iam.PutRolePolicyInput{RoleName: aws.String("r"), PolicyName: aws.String("p"), PolicyDocument: aws.String("{}")}, nil)},
+		{"ok/iam-DeleteAccessKey", sdkCall(ctx, cl.iam.DeleteAccessKey, &iam.DeleteAccessKeyInput{UserName: aws.String("u"), AccessKeyId: aws.String("AKIAEXAMPLEEXAMPLE01")}, nil)},
+		{"ok/iam-DeleteUserPolicy", sdkCall(ctx, cl.iam.DeleteUserPolicy, &iam.DeleteUserPolicyInput{UserName: aws.String("u"), PolicyName: aws.String("p")}, nil)},
+		{"ok/iam-DeleteUser", sdkCall(ctx, cl.iam.DeleteUser, &iam.DeleteUserInput{UserName: aws.String("u")}, nil)},
+		{"ok/iam-DeleteRolePolicy", sdkCall(ctx, cl.iam.DeleteRolePolicy, &iam.DeleteRolePolicyInput{RoleName: aws.String("r"), PolicyName: aws.String("p")}, nil)},
+		{"ok/iam-DeleteRole", sdkCall(ctx, cl.iam.DeleteRole, &iam.DeleteRoleInput{RoleName: aws.String("r")}, nil)},
+		{"ok/iam-CreatePolicy", sdkCall(ctx, cl.iam.CreatePolicy, &iam.CreatePolicyInput{PolicyName: aws.String("p"), PolicyDocument: aws.String("{}")}, func(out *iam.CreatePolicyOutput) error {
 			return errors.Join(nonEmpty(out.Policy.Arn), nonEmpty(out.Policy.DefaultVersionId))
-		}},
-		{"ok/iam-CreateGroup", func() error {
-			out, err := cl.iam.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("g")})
-			if err != nil {
-				return err
-			}
+		})},
+		{"ok/iam-CreateGroup", sdkCall(ctx, cl.iam.CreateGroup, &iam.CreateGroupInput{GroupName: aws.String("g")}, func(out *iam.CreateGroupOutput) error {
 			return errors.Join(nonEmpty(out.Group.Arn), nonEmpty(out.Group.GroupName))
-		}},
-		{"ok/iam-AddUserToGroup", func() error {
-			_, err := cl.iam.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: aws.String("g"), UserName: aws.String("u")})
-			return err
-		}},
-		{"ok/iam-AttachUserPolicy", func() error {
-			_, err := cl.iam.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("u"), PolicyArn: aws.String(ceilingPolicyARN)})
-			return err
-		}},
-		{"ok/iam-AttachGroupPolicy", func() error {
-			_, err := cl.iam.AttachGroupPolicy(ctx, &iam.AttachGroupPolicyInput{GroupName: aws.String("g"), PolicyArn: aws.String(ceilingPolicyARN)})
-			return err
-		}},
-		{"ok/iam-DetachUserPolicy", func() error {
-			_, err := cl.iam.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: aws.String("u"), PolicyArn: aws.String(ceilingPolicyARN)})
-			return err
-		}},
-		{"ok/iam-DetachGroupPolicy", func() error {
-			_, err := cl.iam.DetachGroupPolicy(ctx, &iam.DetachGroupPolicyInput{GroupName: aws.String("g"), PolicyArn: aws.String(ceilingPolicyARN)})
-			return err
-		}},
-		{"ok/iam-RemoveUserFromGroup", func() error {
-			_, err := cl.iam.RemoveUserFromGroup(ctx, &iam.RemoveUserFromGroupInput{GroupName: aws.String("g"), UserName: aws.String("u")})
-			return err
-		}},
-		{"ok/iam-DeleteGroup", func() error {
-			_, err := cl.iam.DeleteGroup(ctx, &iam.DeleteGroupInput{GroupName: aws.String("g")})
-			return err
-		}},
-		{"ok/iam-DeletePolicy", func() error {
-			_, err := cl.iam.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(ceilingPolicyARN)})
-			return err
-		}},
+		})},
+		{"ok/iam-AddUserToGroup", sdkCall(ctx, cl.iam.AddUserToGroup, &iam.AddUserToGroupInput{GroupName: aws.String("g"), UserName: aws.String("u")}, nil)},
+		{"ok/iam-AttachUserPolicy", sdkCall(ctx, cl.iam.AttachUserPolicy, &iam.AttachUserPolicyInput{UserName: aws.String("u"), PolicyArn: aws.String(ceilingPolicyARN)}, nil)},
+		{"ok/iam-AttachGroupPolicy", sdkCall(ctx, cl.iam.AttachGroupPolicy, &iam.AttachGroupPolicyInput{GroupName: aws.String("g"), PolicyArn: aws.String(ceilingPolicyARN)}, nil)},
+		{"ok/iam-DetachUserPolicy", sdkCall(ctx, cl.iam.DetachUserPolicy, &iam.DetachUserPolicyInput{UserName: aws.String("u"), PolicyArn: aws.String(ceilingPolicyARN)}, nil)},
+		{"ok/iam-DetachGroupPolicy", sdkCall(ctx, cl.iam.DetachGroupPolicy, &iam.DetachGroupPolicyInput{GroupName: aws.String("g"), PolicyArn: aws.String(ceilingPolicyARN)}, nil)},
+		{"ok/iam-RemoveUserFromGroup", sdkCall(ctx, cl.iam.RemoveUserFromGroup, &iam.RemoveUserFromGroupInput{GroupName: aws.String("g"), UserName: aws.String("u")}, nil)},
+		{"ok/iam-DeleteGroup", sdkCall(ctx, cl.iam.DeleteGroup, &iam.DeleteGroupInput{GroupName: aws.String("g")}, nil)},
+		{"ok/iam-DeletePolicy", sdkCall(ctx, cl.iam.DeletePolicy, &iam.DeletePolicyInput{PolicyArn: aws.String(ceilingPolicyARN)}, nil)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -219,14 +136,8 @@ func TestCeilingRefusesOtherOperations(t *testing.T) {
 		name string
 		call func() error
 	}{
-		{"fail/json-ListSecrets", func() error {
-			_, err := cl.sm.ListSecrets(ctx, &secretsmanager.ListSecretsInput{})
-			return err
-		}},
-		{"fail/query-ListUsers", func() error {
-			_, err := cl.iam.ListUsers(ctx, &iam.ListUsersInput{})
-			return err
-		}},
+		{"fail/json-ListSecrets", sdkCall(ctx, cl.sm.ListSecrets, &secretsmanager.ListSecretsInput{}, nil)},
+		{"fail/query-ListUsers", sdkCall(ctx, cl.iam.ListUsers, &iam.ListUsersInput{}, nil)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -103,6 +103,20 @@ func startInProcessBrokerTTL(tb testing.TB, principalCacheTTL time.Duration) (st
 	return hs.URL, credentials.NewStaticCredentialsProvider(akid, secret, "")
 }
 
+// runClients validates cfg and returns the clients a run of it sends with,
+// over an HTTP client of its own (set in cfg) whose idle connections close
+// when tb ends.
+func runClients(tb testing.TB, cfg *Config, creds aws.CredentialsProvider) *clients {
+	tb.Helper()
+	if err := cfg.validate(); err != nil {
+		tb.Fatal(err)
+	}
+	hc := newHTTPClient(cfg.Concurrency)
+	tb.Cleanup(hc.CloseIdleConnections)
+	cfg.HTTPClient = hc
+	return newClients(*cfg, creds)
+}
+
 // TestInProcessBroker runs the load generator briefly against the broker
 // for every operation the broker serves.
 func TestInProcessBroker(t *testing.T) {
@@ -111,14 +125,7 @@ func TestInProcessBroker(t *testing.T) {
 		t.Run("ok/"+string(op), func(t *testing.T) {
 			cfg := quickConfig(url, op)
 			cfg.AWS.Credentials = creds
-			res, err := Run(context.Background(), cfg)
-			if err != nil {
-				t.Fatalf("Run() = %v", err)
-			}
-			checkSane(t, string(op), res.Stats)
-			if res.Errors != 0 || len(res.Warnings) != 0 {
-				t.Errorf("errors %v (%v), warnings %v; want none", res.ErrorsByCode, res.ErrorSamples, res.Warnings)
-			}
+			runClean(t, string(op), cfg)
 		})
 	}
 }
@@ -150,13 +157,7 @@ func BenchmarkInProcess(b *testing.B) {
 				cfg := quickConfig(url, op)
 				cfg.AWS.Credentials = creds
 				cfg.Concurrency = parallelism * 2
-				if err := cfg.validate(); err != nil {
-					b.Fatal(err)
-				}
-				hc := newHTTPClient(cfg.Concurrency)
-				defer hc.CloseIdleConnections()
-				cfg.HTTPClient = hc
-				cl := newClients(cfg, creds)
+				cl := runClients(b, &cfg, creds)
 				ctx := context.Background()
 				fx, err := prepare(ctx, cfg, cl)
 				defer func() {
@@ -246,41 +247,36 @@ func (rl *requestLog) signers(op string) map[string]int {
 // names start with shortfuse-bench-.
 func leftovers(t *testing.T, cl *iamsdk.Client) []string {
 	t.Helper()
-	ctx := context.Background()
+	left := benchNames(t, "user", iamsdk.NewListUsersPaginator(cl, &iamsdk.ListUsersInput{}),
+		func(p *iamsdk.ListUsersOutput) []iamtypes.User { return p.Users },
+		func(u iamtypes.User) *string { return u.UserName })
+	left = append(left, benchNames(t, "group", iamsdk.NewListGroupsPaginator(cl, &iamsdk.ListGroupsInput{}),
+		func(p *iamsdk.ListGroupsOutput) []iamtypes.Group { return p.Groups },
+		func(g iamtypes.Group) *string { return g.GroupName })...)
+	return append(left, benchNames(t, "policy", iamsdk.NewListPoliciesPaginator(cl, &iamsdk.ListPoliciesInput{Scope: iamtypes.PolicyScopeTypeLocal}),
+		func(p *iamsdk.ListPoliciesOutput) []iamtypes.Policy { return p.Policies },
+		func(p iamtypes.Policy) *string { return p.PolicyName })...)
+}
+
+// iamPages is an IAM list paginator with pages of type P.
+type iamPages[P any] interface {
+	HasMorePages() bool
+	NextPage(context.Context, ...func(*iamsdk.Options)) (P, error)
+}
+
+// benchNames reads every page of pages and lists, as "kind name", the
+// names of the items whose names start with shortfuse-bench-.
+func benchNames[P, I any](t *testing.T, kind string, pages iamPages[P], items func(P) []I, name func(I) *string) []string {
+	t.Helper()
 	var left []string
-	users := iamsdk.NewListUsersPaginator(cl, &iamsdk.ListUsersInput{})
-	for users.HasMorePages() {
-		page, err := users.NextPage(ctx)
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, u := range page.Users {
-			if strings.HasPrefix(aws.ToString(u.UserName), "shortfuse-bench-") {
-				left = append(left, "user "+aws.ToString(u.UserName))
-			}
-		}
-	}
-	groups := iamsdk.NewListGroupsPaginator(cl, &iamsdk.ListGroupsInput{})
-	for groups.HasMorePages() {
-		page, err := groups.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, g := range page.Groups {
-			if strings.HasPrefix(aws.ToString(g.GroupName), "shortfuse-bench-") {
-				left = append(left, "group "+aws.ToString(g.GroupName))
-			}
-		}
-	}
-	policies := iamsdk.NewListPoliciesPaginator(cl, &iamsdk.ListPoliciesInput{Scope: iamtypes.PolicyScopeTypeLocal})
-	for policies.HasMorePages() {
-		page, err := policies.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range page.Policies {
-			if strings.HasPrefix(aws.ToString(p.PolicyName), "shortfuse-bench-") {
-				left = append(left, "policy "+aws.ToString(p.PolicyName))
+		for _, it := range items(page) {
+			if n := aws.ToString(name(it)); strings.HasPrefix(n, "shortfuse-bench-") {
+				left = append(left, kind+" "+n)
 			}
 		}
 	}
@@ -306,14 +302,7 @@ func TestInProcessPrincipalPolicies(t *testing.T) {
 				cfg.PrincipalPolicies = n
 				rl, hc := newRequestLog(cfg.Concurrency)
 				cfg.HTTPClient = hc
-				res, err := Run(context.Background(), cfg)
-				if err != nil {
-					t.Fatalf("Run() = %v", err)
-				}
-				checkSane(t, string(op), res.Stats)
-				if res.Errors != 0 || len(res.Warnings) != 0 {
-					t.Errorf("errors %v (%v), warnings %v; want none", res.ErrorsByCode, res.ErrorSamples, res.Warnings)
-				}
+				res := runClean(t, string(op), cfg)
 				onUser := min(n, policiesPerEntity)
 				groups := (n - onUser + policiesPerEntity - 1) / policiesPerEntity
 				for action, want := range map[string]int{
@@ -402,13 +391,7 @@ func TestInProcessPrincipalPoliciesNeedTheLastPolicy(t *testing.T) {
 			cfg := quickConfig(url, tt.op)
 			cfg.AWS.Credentials = creds
 			cfg.PrincipalPolicies = tt.n
-			if err := cfg.validate(); err != nil {
-				t.Fatal(err)
-			}
-			hc := newHTTPClient(cfg.Concurrency)
-			defer hc.CloseIdleConnections()
-			cfg.HTTPClient = hc
-			cl := newClients(cfg, creds)
+			cl := runClients(t, &cfg, creds)
 			fx, err := prepare(ctx, cfg, cl)
 			cleaned := false
 			defer func() {

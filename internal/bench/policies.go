@@ -148,6 +148,14 @@ type undoStep struct {
 	do   func(ctx context.Context) error
 }
 
+// undoBy is the undo step, named what, that sends in to op.
+func undoBy[I, O any](what string, op func(context.Context, I, ...func(*iam.Options)) (O, error), in I) undoStep {
+	return undoStep{what, func(ctx context.Context) error {
+		_, err := op(ctx, in)
+		return err
+	}}
+}
+
 // makePrincipalPolicies makes the user the load runs as when
 // cfg.PrincipalPolicies > 0: shortfuse-bench-ID-pp with an access key and
 // n customer managed policies shortfuse-bench-ID-pp-pI, the first 10
@@ -171,19 +179,13 @@ func (fx *fixtures) makePrincipalPolicies(ctx context.Context, cfg Config) error
 		return fmt.Errorf("fixture: create user %s: %w", user, err)
 	}
 	fx.ppUser = user
-	fx.undo = append(fx.undo, undoStep{"user " + user, func(ctx context.Context) error {
-		_, err := iamc.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String(user)})
-		return err
-	}})
+	fx.undo = append(fx.undo, undoBy("user "+user, iamc.DeleteUser, &iam.DeleteUserInput{UserName: aws.String(user)}))
 	key, err := iamc.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(user)})
 	if err != nil {
 		return fmt.Errorf("fixture: create access key for %s: %w", user, err)
 	}
 	keyID := aws.ToString(key.AccessKey.AccessKeyId)
-	fx.undo = append(fx.undo, undoStep{"access key of user " + user, func(ctx context.Context) error {
-		_, err := iamc.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String(user), AccessKeyId: aws.String(keyID)})
-		return err
-	}})
+	fx.undo = append(fx.undo, undoBy("access key of user "+user, iamc.DeleteAccessKey, &iam.DeleteAccessKeyInput{UserName: aws.String(user), AccessKeyId: aws.String(keyID)}))
 	creds := credentials.NewStaticCredentialsProvider(keyID, aws.ToString(key.AccessKey.SecretAccessKey), "")
 	// The user's requests share the run's connection pool.
 	ucfg := cfg
@@ -214,10 +216,7 @@ func (fx *fixtures) makePrincipalPolicies(ctx context.Context, cfg Config) error
 		}
 		arn := aws.ToString(out.Policy.Arn)
 		fx.ppPolicies = append(fx.ppPolicies, arn)
-		fx.undo = append(fx.undo, undoStep{"policy " + name, func(ctx context.Context) error {
-			_, err := iamc.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(arn)})
-			return err
-		}})
+		fx.undo = append(fx.undo, undoBy("policy "+name, iamc.DeletePolicy, &iam.DeletePolicyInput{PolicyArn: aws.String(arn)}))
 		if err := fx.attach(ctx, user, group, name, arn); err != nil {
 			return err
 		}
@@ -234,17 +233,11 @@ func (fx *fixtures) makeGroup(ctx context.Context, user, g string) error {
 		return fmt.Errorf("fixture: create group %s: %w", g, err)
 	}
 	fx.ppGroups = append(fx.ppGroups, g)
-	fx.undo = append(fx.undo, undoStep{"group " + g, func(ctx context.Context) error {
-		_, err := iamc.DeleteGroup(ctx, &iam.DeleteGroupInput{GroupName: aws.String(g)})
-		return err
-	}})
+	fx.undo = append(fx.undo, undoBy("group "+g, iamc.DeleteGroup, &iam.DeleteGroupInput{GroupName: aws.String(g)}))
 	if _, err := iamc.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: aws.String(g), UserName: aws.String(user)}); err != nil {
 		return fmt.Errorf("fixture: add user %s to group %s: %w", user, g, err)
 	}
-	fx.undo = append(fx.undo, undoStep{"membership of user " + user + " in group " + g, func(ctx context.Context) error {
-		_, err := iamc.RemoveUserFromGroup(ctx, &iam.RemoveUserFromGroupInput{GroupName: aws.String(g), UserName: aws.String(user)})
-		return err
-	}})
+	fx.undo = append(fx.undo, undoBy("membership of user "+user+" in group "+g, iamc.RemoveUserFromGroup, &iam.RemoveUserFromGroupInput{GroupName: aws.String(g), UserName: aws.String(user)}))
 	return nil
 }
 
@@ -255,19 +248,13 @@ func (fx *fixtures) attach(ctx context.Context, user, group, name, arn string) e
 		if _, err := iamc.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String(user), PolicyArn: aws.String(arn)}); err != nil {
 			return fmt.Errorf("fixture: attach policy %s to user %s: %w", name, user, err)
 		}
-		fx.undo = append(fx.undo, undoStep{"attachment of policy " + name + " to user " + user, func(ctx context.Context) error {
-			_, err := iamc.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: aws.String(user), PolicyArn: aws.String(arn)})
-			return err
-		}})
+		fx.undo = append(fx.undo, undoBy("attachment of policy "+name+" to user "+user, iamc.DetachUserPolicy, &iam.DetachUserPolicyInput{UserName: aws.String(user), PolicyArn: aws.String(arn)}))
 		return nil
 	}
 	if _, err := iamc.AttachGroupPolicy(ctx, &iam.AttachGroupPolicyInput{GroupName: aws.String(group), PolicyArn: aws.String(arn)}); err != nil {
 		return fmt.Errorf("fixture: attach policy %s to group %s: %w", name, group, err)
 	}
-	fx.undo = append(fx.undo, undoStep{"attachment of policy " + name + " to group " + group, func(ctx context.Context) error {
-		_, err := iamc.DetachGroupPolicy(ctx, &iam.DetachGroupPolicyInput{GroupName: aws.String(group), PolicyArn: aws.String(arn)})
-		return err
-	}})
+	fx.undo = append(fx.undo, undoBy("attachment of policy "+name+" to group "+group, iamc.DetachGroupPolicy, &iam.DetachGroupPolicyInput{GroupName: aws.String(group), PolicyArn: aws.String(arn)}))
 	return nil
 }
 

@@ -40,11 +40,7 @@ func TestParseProcessCPU(t *testing.T) {
 // The ceiling serves its process's CPU time as the broker does, and the
 // probe reads it; an endpoint without /metrics leaves it unmeasured.
 func TestMetricsCPU(t *testing.T) {
-	c, err := StartCeiling("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := startCeiling(t)
 	probe := MetricsCPU(c.URL, nil)
 	d, ok := probe(context.Background())
 	if !ok || d <= 0 {

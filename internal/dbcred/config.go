@@ -425,34 +425,26 @@ func checkRoleName(field, name string) error {
 
 // ValidRoleName reports whether name passes the broker's allowlist for
 // role names.
-func ValidRoleName(name string) bool {
-	if name == "" || len(name) > 63 {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !(isAlnum(c) || c == '_') || (i == 0 && '0' <= c && c <= '9') {
-			return false
-		}
-	}
-	return true
-}
+func ValidRoleName(name string) bool { return validName(name, false) }
 
 func checkDBName(name string) error {
-	if !ValidRoleName(name) && !validDashed(name) {
+	if !validName(name, true) {
 		return configErr("dbname must be 1 to 63 ASCII letters, digits, '_' or '-'")
 	}
 	return nil
 }
 
-// validDashed also accepts '-' in database names, which are common.
-func validDashed(name string) bool {
+// validName reports whether name is 1 to 63 bytes of ASCII letters, digits
+// and '_' that does not start with a digit, as role names are. Database
+// names (dashed) also accept '-', which is common in them, and may start
+// with a digit.
+func validName(name string, dashed bool) bool {
 	if name == "" || len(name) > 63 {
 		return false
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
-		if !(isAlnum(c) || c == '_' || c == '-') {
+		if !(isAlnum(c) || c == '_' || dashed && c == '-') || (!dashed && i == 0 && '0' <= c && c <= '9') {
 			return false
 		}
 	}

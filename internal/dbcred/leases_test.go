@@ -96,6 +96,18 @@ func newLeaseFixture(t *testing.T) *leaseFixture {
 	return f
 }
 
+// leaseLive marks session ASIA1 live and has s lease arn:s to it for an
+// hour.
+func (f *leaseFixture) leaseLive(t *testing.T, s *Service) *Credential {
+	t.Helper()
+	f.setLive("ASIA1", true)
+	c, err := s.Get(context.Background(), acquire("ASIA1", "arn:s", true, f.now.Add(time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func (f *leaseFixture) setLive(akid string, v bool) { f.mu.Lock(); f.live[akid] = v; f.mu.Unlock() }
 func (f *leaseFixture) advance(d time.Duration)     { f.mu.Lock(); f.now = f.now.Add(d); f.mu.Unlock() }
 
@@ -192,11 +204,7 @@ func TestReapOnceAcrossReplicas(t *testing.T) {
 	f := newLeaseFixture(t)
 	a, b := f.svc("a"), f.svc("b")
 	ctx := context.Background()
-	f.setLive("ASIA1", true)
-	c, err := a.Get(ctx, acquire("ASIA1", "arn:s", true, f.now.Add(time.Hour)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := f.leaseLive(t, a)
 	if n, _ := a.Reap(ctx); n != 0 {
 		t.Fatalf("a live session's lease reaped")
 	}
@@ -276,8 +284,7 @@ func TestDropFailureIsRetried(t *testing.T) {
 	f := newLeaseFixture(t)
 	s := f.svc("a")
 	ctx := context.Background()
-	f.setLive("ASIA1", true)
-	c, _ := s.Get(ctx, acquire("ASIA1", "arn:s", true, f.now.Add(time.Hour)))
+	c := f.leaseLive(t, s)
 	f.setLive("ASIA1", false)
 	f.eng.failing = true
 	if n, err := s.Reap(ctx); n != 0 || err == nil {
@@ -300,8 +307,7 @@ func TestSweepLeftovers(t *testing.T) {
 	f := newLeaseFixture(t)
 	s := f.svc("a")
 	ctx := context.Background()
-	f.setLive("ASIA1", true)
-	c, _ := s.Get(ctx, acquire("ASIA1", "arn:s", true, f.now.Add(time.Hour)))
+	c := f.leaseLive(t, s)
 	f.eng.roles["sf_orphan_x"] = "p" // a role without a record
 	n, err := s.Sweep(ctx)
 	if err != nil || n != 1 {

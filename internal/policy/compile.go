@@ -269,6 +269,21 @@ type principalMatcher struct {
 	// has no canonical users.
 }
 
+// principalNames checks the Federated or Service principals (field) of
+// the element at path and returns a copy of them, and whether one is "*".
+func principalNames(names []string, path, field string) (kept []string, anyName bool, err error) {
+	for i, v := range names {
+		if err := checkPrincipalName(v); err != nil {
+			return nil, false, malformed("%s.%s[%d]: %s", path, field, i, err)
+		}
+		if v == "*" {
+			anyName = true
+		}
+		kept = append(kept, v)
+	}
+	return kept, anyName, nil
+}
+
 func compilePrincipals(p *Principals, path string) (*principalMatcher, error) {
 	m := &principalMatcher{any: p.Any}
 	for i, v := range p.AWS {
@@ -293,23 +308,12 @@ func compilePrincipals(p *Principals, path string) (*principalMatcher, error) {
 			}
 		}
 	}
-	for i, v := range p.Federated {
-		if err := checkPrincipalName(v); err != nil {
-			return nil, malformed("%s.Federated[%d]: %s", path, i, err)
-		}
-		if v == "*" {
-			m.anyFed = true
-		}
-		m.federated = append(m.federated, v)
+	var err error
+	if m.federated, m.anyFed, err = principalNames(p.Federated, path, "Federated"); err != nil {
+		return nil, err
 	}
-	for i, v := range p.Service {
-		if err := checkPrincipalName(v); err != nil {
-			return nil, malformed("%s.Service[%d]: %s", path, i, err)
-		}
-		if v == "*" {
-			m.anySvc = true
-		}
-		m.services = append(m.services, v)
+	if m.services, m.anySvc, err = principalNames(p.Service, path, "Service"); err != nil {
+		return nil, err
 	}
 	for i, v := range p.CanonicalUser {
 		if err := checkPrincipalName(v); err != nil || v == "*" {

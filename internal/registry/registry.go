@@ -763,30 +763,58 @@ func (s *Service) Get(ctx context.Context, akid string) (*Record, error) {
 	return r, err
 }
 
-// Revoke revokes one session. Revoking a revoked session is not an error.
-func (s *Service) Revoke(ctx context.Context, akid, by string, now time.Time) error {
+// recordChange says what changeRecord does with a record its change saw.
+type recordChange int
+
+const (
+	recordKept      recordChange = iota // unchanged: nothing to write
+	recordWritten                       // changed: write it
+	recordPublished                     // changed, and other replicas must learn of it
+)
+
+// changeRecord reads the record of akid in one Update, lets change edit
+// it, writes and publishes it as change answers, and then remembers it.
+// It returns the record as it stands.
+func (s *Service) changeRecord(ctx context.Context, akid string, change func(r *Record) (recordChange, error)) (*Record, error) {
 	var rec *Record
 	err := s.st.Update(ctx, func(tx store.Tx) error {
 		r, err := getRecord(tx, akid)
 		if err != nil {
 			return err
 		}
-		if r.Revoked {
-			rec = r
-			return nil
-		}
-		r.Revoked, r.RevokedAt, r.RevokedBy = true, now.UTC(), by
-		if err := putRecord(tx, r); err != nil {
+		what, err := change(r)
+		if err != nil {
 			return err
 		}
 		rec = r
-		return s.publish(tx, TopicSession, akid)
+		if what == recordKept {
+			return nil
+		}
+		if err := putRecord(tx, r); err != nil {
+			return err
+		}
+		if what == recordPublished {
+			return s.publish(tx, TopicSession, akid)
+		}
+		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.setMemo(rec)
-	return nil
+	return rec, nil
+}
+
+// Revoke revokes one session. Revoking a revoked session is not an error.
+func (s *Service) Revoke(ctx context.Context, akid, by string, now time.Time) error {
+	_, err := s.changeRecord(ctx, akid, func(r *Record) (recordChange, error) {
+		if r.Revoked {
+			return recordKept, nil
+		}
+		r.Revoked, r.RevokedAt, r.RevokedBy = true, now.UTC(), by
+		return recordPublished, nil
+	})
+	return err
 }
 
 // RevokeBefore revokes every session of principal (its user or role ARN,
@@ -839,34 +867,20 @@ func (s *Service) RevokeBefore(ctx context.Context, principal string, t, now tim
 // memory says the deadline has passed.
 func (s *Service) Heartbeat(ctx context.Context, akid string, grace time.Duration, now time.Time) (*Record, error) {
 	deadline := now.Add(grace).UTC()
-	var rec *Record
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		r, err := getRecord(tx, akid)
-		if err != nil {
-			return err
-		}
+	return s.changeRecord(ctx, akid, func(r *Record) (recordChange, error) {
 		if r.Revoked {
-			return ErrRevoked
+			return recordKept, ErrRevoked
 		}
 		if !r.Deadline.IsZero() && now.After(r.Deadline) {
-			return ErrAbandoned
+			return recordKept, ErrAbandoned
 		}
 		arming := r.Deadline.IsZero()
 		r.LastHeartbeat, r.Deadline = now.UTC(), deadline
-		if err := putRecord(tx, r); err != nil {
-			return err
-		}
-		rec = r
 		if arming {
-			return s.publish(tx, TopicSession, akid)
+			return recordPublished, nil
 		}
-		return nil
+		return recordWritten, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	s.setMemo(rec)
-	return rec, nil
 }
 
 // Narrowing is what a session may do to itself: each field, when set,
@@ -881,22 +895,17 @@ type Narrowing struct {
 // would widen the session (more uses, a later expiry, a later deadline)
 // is left as it was; the record says what holds.
 func (s *Service) Narrow(ctx context.Context, akid string, n Narrowing, now time.Time) (*Record, error) {
-	var rec *Record
 	before := s.Before()
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		r, err := getRecord(tx, akid)
-		if err != nil {
-			return err
-		}
+	return s.changeRecord(ctx, akid, func(r *Record) (recordChange, error) {
 		switch r.State(now, before) {
 		case StateRevoked:
-			return ErrRevoked
+			return recordKept, ErrRevoked
 		case StateUsedUp:
-			return ErrUsedUp
+			return recordKept, ErrUsedUp
 		case StateAbandoned:
-			return ErrAbandoned
+			return recordKept, ErrAbandoned
 		case StateExpired:
-			return ErrExpired
+			return recordKept, ErrExpired
 		}
 		if n.MaxUses > 0 && (r.MaxUses == 0 || n.MaxUses < r.MaxUses) {
 			r.MaxUses = n.MaxUses
@@ -913,17 +922,8 @@ func (s *Service) Narrow(ctx context.Context, akid string, n Narrowing, now time
 			}
 		}
 		r.Narrowed = true
-		if err := putRecord(tx, r); err != nil {
-			return err
-		}
-		rec = r
-		return s.publish(tx, TopicSession, akid)
+		return recordPublished, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	s.setMemo(rec)
-	return rec, nil
 }
 
 // Filter selects sessions for List.

@@ -76,6 +76,16 @@ func pairs(t *testing.T) map[string]func(t *testing.T) (*replica, *replica) {
 	}
 }
 
+// onPairs runs test, once per backend, on two replicas sharing a store.
+func onPairs(t *testing.T, test func(t *testing.T, a, b *replica)) {
+	for backend, pair := range pairs(t) {
+		t.Run(backend, func(t *testing.T) {
+			a, b := pair(t)
+			test(t, a, b)
+		})
+	}
+}
+
 var nextSession = 0
 
 // register records a new session of principal issued at t0.
@@ -198,68 +208,59 @@ func mustHeartbeat(t *testing.T, r *replica, c *sessiontoken.Claims, now time.Ti
 // TestUseLimitAcrossReplicas checks that a use limit holds over the sum of
 // the calls made on both replicas.
 func TestUseLimitAcrossReplicas(t *testing.T) {
-	for backend, pair := range pairs(t) {
-		t.Run(backend, func(t *testing.T) {
-			a, b := pair(t)
-			c := register(t, a, alice, 3)
-			for i, r := range []*replica{a, b, a} {
-				if err := r.reg.Admit(t.Context(), c, t0.Add(time.Second), registry.Use{Count: true}); err != nil {
-					t.Fatalf("use %d: Admit() = %v", i+1, err)
-				}
+	onPairs(t, func(t *testing.T, a, b *replica) {
+		c := register(t, a, alice, 3)
+		for i, r := range []*replica{a, b, a} {
+			if err := r.reg.Admit(t.Context(), c, t0.Add(time.Second), registry.Use{Count: true}); err != nil {
+				t.Fatalf("use %d: Admit() = %v", i+1, err)
 			}
-			if err := b.reg.Admit(t.Context(), c, t0.Add(time.Second), registry.Use{Count: true}); !errors.Is(err, registry.ErrUsedUp) {
-				t.Errorf("use 4: Admit() = %v, want ErrUsedUp", err)
-			}
-		})
-	}
+		}
+		if err := b.reg.Admit(t.Context(), c, t0.Add(time.Second), registry.Use{Count: true}); !errors.Is(err, registry.ErrUsedUp) {
+			t.Errorf("use 4: Admit() = %v, want ErrUsedUp", err)
+		}
+	})
 }
 
 // TestRevocationSticks checks that a replica that applies an old change
 // after a revocation does not forget the revocation.
 func TestRevocationSticks(t *testing.T) {
-	for backend, pair := range pairs(t) {
-		t.Run(backend, func(t *testing.T) {
-			a, b := pair(t)
-			c := register(t, a, alice, 0)
-			mustHeartbeat(t, a, c, t0.Add(time.Second))
-			mustRevoke(t, a, c)
-			b.catchUp(t)
-			// Apply again, out of order: the revocation stays.
-			if err := b.reg.Apply(t.Context(), registry.TopicSession, c.AccessKeyID); err != nil {
-				t.Fatal(err)
-			}
-			if err := b.reg.Admit(t.Context(), c, t0.Add(2*time.Second), registry.Use{}); !errors.Is(err, registry.ErrRevoked) {
-				t.Errorf("Admit() = %v, want ErrRevoked", err)
-			}
-			if err := b.reg.Reload(t.Context()); err != nil {
-				t.Fatal(err)
-			}
-			if err := b.reg.Admit(t.Context(), c, t0.Add(2*time.Second), registry.Use{}); !errors.Is(err, registry.ErrRevoked) {
-				t.Errorf("Admit() after Reload = %v, want ErrRevoked", err)
-			}
-		})
-	}
+	onPairs(t, func(t *testing.T, a, b *replica) {
+		c := register(t, a, alice, 0)
+		mustHeartbeat(t, a, c, t0.Add(time.Second))
+		mustRevoke(t, a, c)
+		b.catchUp(t)
+		// Apply again, out of order: the revocation stays.
+		if err := b.reg.Apply(t.Context(), registry.TopicSession, c.AccessKeyID); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.reg.Admit(t.Context(), c, t0.Add(2*time.Second), registry.Use{}); !errors.Is(err, registry.ErrRevoked) {
+			t.Errorf("Admit() = %v, want ErrRevoked", err)
+		}
+		if err := b.reg.Reload(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.reg.Admit(t.Context(), c, t0.Add(2*time.Second), registry.Use{}); !errors.Is(err, registry.ErrRevoked) {
+			t.Errorf("Admit() after Reload = %v, want ErrRevoked", err)
+		}
+	})
 }
 
 // TestPurgeForgetsWhatOthersDeleted checks that a replica's Purge also
 // drops what it remembers of sessions another replica already purged.
 func TestPurgeForgetsWhatOthersDeleted(t *testing.T) {
-	for backend, pair := range pairs(t) {
-		t.Run(backend, func(t *testing.T) {
-			a, b := pair(t)
-			c := register(t, a, alice, 0)
-			mustRevoke(t, a, c)
-			b.catchUp(t)
-			later := c.Expires.Add(25 * time.Hour)
-			if n, err := a.reg.Purge(t.Context(), later, 24*time.Hour); err != nil || n != 1 {
-				t.Fatalf("Purge() on a = %d, %v; want 1, nil", n, err)
-			}
-			if n, err := b.reg.Purge(t.Context(), later, 24*time.Hour); err != nil || n != 0 {
-				t.Fatalf("Purge() on b = %d, %v; want 0, nil", n, err)
-			}
-			if err := b.reg.Apply(t.Context(), registry.TopicSession, c.AccessKeyID); err != nil {
-				t.Errorf("Apply() of a purged session = %v", err)
-			}
-		})
-	}
+	onPairs(t, func(t *testing.T, a, b *replica) {
+		c := register(t, a, alice, 0)
+		mustRevoke(t, a, c)
+		b.catchUp(t)
+		later := c.Expires.Add(25 * time.Hour)
+		if n, err := a.reg.Purge(t.Context(), later, 24*time.Hour); err != nil || n != 1 {
+			t.Fatalf("Purge() on a = %d, %v; want 1, nil", n, err)
+		}
+		if n, err := b.reg.Purge(t.Context(), later, 24*time.Hour); err != nil || n != 0 {
+			t.Fatalf("Purge() on b = %d, %v; want 0, nil", n, err)
+		}
+		if err := b.reg.Apply(t.Context(), registry.TopicSession, c.AccessKeyID); err != nil {
+			t.Errorf("Apply() of a purged session = %v", err)
+		}
+	})
 }

@@ -132,6 +132,14 @@ func (e *env) create(t *testing.T, name, value string, tags ...secrets.Tag) stri
 	return res.ARN
 }
 
+// createUser creates a database secret named name for user with password
+// pw, which the fake database holds too, and returns its ARN.
+func (e *env) createUser(t *testing.T, name, user, pw string) string {
+	t.Helper()
+	e.db.pw[user] = pw
+	return e.create(t, name, rds(user, pw))
+}
+
 func (e *env) current(t *testing.T, id string) (user, pw, version string) {
 	t.Helper()
 	v, err := e.svc.GetValue(context.Background(), id, "", secrets.StageCurrent)
@@ -157,8 +165,7 @@ func stagesOf(t *testing.T, svc *secrets.Service, id string) map[string][]string
 func TestRotateSingleUser(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	e.db.pw["app"] = "old-pw"
-	arn := e.create(t, "/prod/db", rds("app", "old-pw"))
+	arn := e.createUser(t, "/prod/db", "app", "old-pw")
 	_, _, v1 := e.current(t, arn)
 	r := e.rotation("a")
 	res, err := r.Start(ctx, Request{SecretID: "/prod/db", Rules: &Rules{AutomaticallyAfterDays: 1}, Immediately: true})
@@ -250,8 +257,7 @@ func TestRotateAlternatingUsers(t *testing.T) {
 func TestRotateFailureAndResume(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	e.db.pw["app"] = "old-pw"
-	arn := e.create(t, "db", rds("app", "old-pw"))
+	arn := e.createUser(t, "db", "app", "old-pw")
 	_, _, v1 := e.current(t, arn)
 	r := e.rotation("a")
 	e.db.down = true
@@ -306,8 +312,7 @@ func TestRotateFailureAndResume(t *testing.T) {
 func TestRotateResumesInterrupted(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	e.db.pw["app"] = "old-pw"
-	arn := e.create(t, "db", rds("app", "old-pw"))
+	arn := e.createUser(t, "db", "app", "old-pw")
 	// A replica that died after setSecret: the pending version exists, the
 	// database has its password, the claim is stale.
 	const token = "11111111-2222-4333-8444-555555555555"
@@ -338,9 +343,8 @@ func TestRotateResumesInterrupted(t *testing.T) {
 func TestOneReplicaRotates(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	e.db.pw["app"] = "old-pw"
 	e.db.delay = 50 * time.Millisecond
-	arn := e.create(t, "db", rds("app", "old-pw"))
+	arn := e.createUser(t, "db", "app", "old-pw")
 	if _, err := e.rotation("x").Start(ctx, Request{SecretID: arn, Rules: &Rules{AutomaticallyAfterDays: 1}}); err != nil {
 		t.Fatal(err)
 	}
@@ -425,8 +429,7 @@ func TestRefusals(t *testing.T) {
 func TestCancel(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	e.db.pw["app"] = "old-pw"
-	arn := e.create(t, "db", rds("app", "old-pw"))
+	arn := e.createUser(t, "db", "app", "old-pw")
 	r := e.rotation("a")
 	e.db.down = true
 	res, err := r.Start(ctx, Request{SecretID: arn, Rules: &Rules{AutomaticallyAfterDays: 1}, Immediately: true})
@@ -463,8 +466,7 @@ func counter(t *testing.T, r *Service, result string) float64 {
 func TestStartWhileAnotherReplicaRotates(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	e.db.pw["app"] = "old-pw"
-	arn := e.create(t, "db", rds("app", "old-pw"))
+	arn := e.createUser(t, "db", "app", "old-pw")
 	now := e.clock.Now()
 	if _, err := e.svc.UpdateRotation(ctx, arn, func(_ *secrets.Secret, rot *secrets.Rotation) error {
 		rot.Enabled, rot.AfterDays, rot.Next, rot.ClaimedBy, rot.ClaimedAt = true, 1, now, "other", now
@@ -492,8 +494,7 @@ func TestStartWhileAnotherReplicaRotates(t *testing.T) {
 func TestStartRetried(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	e.db.pw["app"] = "old-pw"
-	arn := e.create(t, "db", rds("app", "old-pw"))
+	arn := e.createUser(t, "db", "app", "old-pw")
 	const token = "22222222-2222-4333-8444-555555555555"
 	r := e.rotation("a")
 	for range 2 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -136,6 +137,65 @@ func CheckKey(bucket, key string) error {
 		return err
 	}
 	return ValidateKey(key)
+}
+
+// Gate admits the calls of a backend (its transactions, listeners) while
+// it is open, so that Close, having closed the gate, can wait for every
+// call admitted. The zero Gate is open.
+type Gate struct {
+	mu     sync.RWMutex
+	closed bool
+}
+
+// Enter admits a call and counts it in calls, which the caller marks Done
+// when the call ends. It refuses with ctx.Err() if ctx is done, ErrClosed
+// once the gate is closed, and refuse's error if refuse is not nil and
+// returns one; refuse runs under the gate's lock.
+func (g *Gate) Enter(ctx context.Context, calls *sync.WaitGroup, refuse func() error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.closed {
+		return ErrClosed
+	}
+	if refuse != nil {
+		if err := refuse(); err != nil {
+			return err
+		}
+	}
+	calls.Add(1)
+	return nil
+}
+
+// Close closes the gate, running also (if not nil) under its lock: no
+// call enters after it. The caller then waits for the calls admitted.
+func (g *Gate) Close(also func()) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closed = true
+	if also != nil {
+		also()
+	}
+}
+
+// CheckTx checks an operation on bucket and key before a transaction runs
+// it, as every backend does before a Get, Put, Insert or Delete, in this
+// order: ErrTxDone once the transaction has ended, ErrReadOnly for a write
+// in a read-only transaction, broken (the backend's own reason why the
+// transaction can run no more statements, nil if there is none), and then
+// CheckKey's verdict.
+func CheckTx(done, write, writable bool, broken error, bucket, key string) error {
+	switch {
+	case done:
+		return ErrTxDone
+	case write && !writable:
+		return ErrReadOnly
+	case broken != nil:
+		return broken
+	}
+	return CheckKey(bucket, key)
 }
 
 // CheckRange validates a bucket name, a prefix and a cursor, as every

@@ -1,8 +1,10 @@
 package store_test
 
 import (
+	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/shortfuse/shortfuse/internal/store"
@@ -87,4 +89,57 @@ func TestValidateKey(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestCheckTxRefusesInOrder(t *testing.T) {
+	broken := errors.New("aborted earlier")
+	tests := []struct {
+		name                  string
+		done, write, writable bool
+		broken                error
+		key                   string
+		want                  error
+	}{
+		{name: "ok/read", key: "k"},
+		{name: "ok/write-in-update", write: true, writable: true, key: "k"},
+		{name: "fail/ended-before-everything", done: true, write: true, broken: broken, key: "", want: store.ErrTxDone},
+		{name: "fail/write-in-view-before-broken", write: true, broken: broken, key: "", want: store.ErrReadOnly},
+		{name: "fail/broken-before-key", writable: true, broken: broken, key: "", want: broken},
+		{name: "fail/invalid-key", writable: true, key: "", want: store.ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := store.CheckTx(tt.done, tt.write, tt.writable, tt.broken, "b", tt.key)
+			if tt.want == nil && err != nil || !errors.Is(err, tt.want) {
+				t.Errorf("CheckTx() = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestGateAdmitsUntilClosed(t *testing.T) {
+	var g store.Gate
+	var calls sync.WaitGroup
+	if err := g.Enter(t.Context(), &calls, nil); err != nil {
+		t.Fatalf("Enter() on an open gate = %v, want nil", err)
+	}
+	calls.Done()
+	refusal := errors.New("refused")
+	if err := g.Enter(t.Context(), &calls, func() error { return refusal }); err != refusal {
+		t.Errorf("Enter() with a refusal = %v, want it", err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := g.Enter(ctx, &calls, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("Enter() with a done context = %v, want context.Canceled", err)
+	}
+	ran := false
+	g.Close(func() { ran = true })
+	if !ran {
+		t.Error("Close() did not run its function")
+	}
+	if err := g.Enter(t.Context(), &calls, nil); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("Enter() after Close() = %v, want ErrClosed", err)
+	}
+	calls.Wait() // every admitted call has ended
 }

@@ -1,11 +1,12 @@
 // Package testutil holds the few helpers that tests of several packages
 // share: a settable clock, a buffer that is safe to write while a test
-// reads it, a temporary store, and a local OpenID provider with the tokens
-// it signs (and forgeries of them).
+// reads it, a free port for a test server, a temporary store, and a local
+// OpenID provider with the tokens it signs (and forgeries of them).
 package testutil
 
 import (
 	"bytes"
+	"net"
 	"sync"
 	"time"
 )
@@ -71,4 +72,16 @@ func (l *Buffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// FreePort returns a loopback TCP port that was free a moment ago, for a
+// server a test starts. Another process may take it before the server
+// binds it: callers retry.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -32,6 +32,8 @@ import (
 	"time"
 
 	driver "github.com/go-sql-driver/mysql"
+
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 // Server is a running throwaway MariaDB server.
@@ -106,7 +108,7 @@ func start() (*Server, string, error) {
 		os.RemoveAll(dir)
 		return nil, "", fmt.Errorf("mariadb-install-db: %v\n%s", err, out)
 	}
-	port, err := freePort()
+	port, err := testutil.FreePort()
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, "", err
@@ -173,15 +175,6 @@ func currentUser() string {
 		return u
 	}
 	return "nobody"
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // RandHex is n random bytes in hex.

@@ -362,23 +362,29 @@ func killAll(ctx context.Context, conn *sql.Conn, user string) error {
 }
 
 func connections(ctx context.Context, conn *sql.Conn, user string) ([]uint64, error) {
-	rows, err := conn.QueryContext(ctx, `SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ? AND ID <> CONNECTION_ID()`, user)
+	return column[uint64](ctx, conn, "list connections", `SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ? AND ID <> CONNECTION_ID()`, user)
+}
+
+// column runs query on conn and returns its one column, row by row. Its
+// errors say what the query is for.
+func column[T any](ctx context.Context, conn *sql.Conn, what, query string, args ...any) ([]T, error) {
+	rows, err := conn.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("mysql: list connections: %w", safeErr(err))
+		return nil, fmt.Errorf("mysql: %s: %w", what, safeErr(err))
 	}
 	defer rows.Close()
-	var ids []uint64
+	var out []T
 	for rows.Next() {
-		var id uint64
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("mysql: list connections: %w", safeErr(err))
+		var v T
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("mysql: %s: %w", what, safeErr(err))
 		}
-		ids = append(ids, id)
+		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("mysql: list connections: %w", safeErr(err))
+		return nil, fmt.Errorf("mysql: %s: %w", what, safeErr(err))
 	}
-	return ids, nil
+	return out, nil
 }
 
 // ListLeftovers lists the leases this master created whose names start
@@ -393,23 +399,15 @@ func (e *Engine) ListLeftovers(ctx context.Context, m *dbcred.Master, prefix str
 	}
 	defer db.Close()
 	defer conn.Close()
-	rows, err := conn.QueryContext(ctx, `SELECT ROLE_NAME FROM information_schema.APPLICABLE_ROLES WHERE GRANTEE = CURRENT_USER() AND IS_GRANTABLE = 'YES' ORDER BY ROLE_NAME`)
+	roles, err := column[string](ctx, conn, "list roles", `SELECT ROLE_NAME FROM information_schema.APPLICABLE_ROLES WHERE GRANTEE = CURRENT_USER() AND IS_GRANTABLE = 'YES' ORDER BY ROLE_NAME`)
 	if err != nil {
-		return nil, fmt.Errorf("mysql: list roles: %w", safeErr(err))
+		return nil, err
 	}
-	defer rows.Close()
 	var out []string
-	for rows.Next() {
-		var r string
-		if err := rows.Scan(&r); err != nil {
-			return nil, fmt.Errorf("mysql: list roles: %w", safeErr(err))
-		}
+	for _, r := range roles {
 		if name, ok := strings.CutSuffix(r, roleSuffix); ok && strings.HasPrefix(name, prefix) && dbcred.ValidRoleName(name) && len(name) <= maxName {
 			out = append(out, name)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("mysql: list roles: %w", safeErr(err))
 	}
 	return out, nil
 }

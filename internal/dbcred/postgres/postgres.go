@@ -100,13 +100,20 @@ func (e *Engine) CreateLease(ctx context.Context, m *dbcred.Master, role string,
 	if err != nil {
 		return err
 	}
-	conn, err := e.connect(ctx, m)
+	return execAlone(ctx, func() (*pgx.Conn, error) { return e.connect(ctx, m) }, "create role", stmt)
+}
+
+// execAlone runs stmt in the simple protocol on a connection of its own,
+// which connect opens, and closes the connection. what names stmt in its
+// error.
+func execAlone(ctx context.Context, connect func() (*pgx.Conn, error), what, stmt string) error {
+	conn, err := connect()
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	if _, err := conn.Exec(ctx, stmt, pgx.QueryExecModeSimpleProtocol); err != nil {
-		return fmt.Errorf("postgres: create role: %w", safeErr(err))
+		return fmt.Errorf("postgres: %s: %w", what, safeErr(err))
 	}
 	return nil
 }

@@ -38,15 +38,9 @@ func (e *Engine) SetOwnPassword(ctx context.Context, c *dbcred.Master, password 
 	if err != nil {
 		return err
 	}
-	conn, err := e.connectAs(ctx, c, "the user "+safeName(c.Username))
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, stmt, pgx.QueryExecModeSimpleProtocol); err != nil {
-		return fmt.Errorf("postgres: set the password: %w", safeErr(err))
-	}
-	return nil
+	return execAlone(ctx, func() (*pgx.Conn, error) {
+		return e.connectAs(ctx, c, "the user "+safeName(c.Username))
+	}, "set the password", stmt)
 }
 
 // SetUserPassword connects as master and sets user's password, creating

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -67,12 +68,12 @@ type Store struct {
 	batch bool         // bbolt's DB.Batch (MaxBatchDelay > 0)
 	group *groupCommit // group commit (MaxBatchDelay == 0)
 
-	// mu guards closed and failed. Transactions register in inflight
-	// under mu so that Close, having set closed, can wait for all of them.
-	mu       sync.RWMutex
-	closed   bool
-	failed   error
+	// Transactions register in inflight through gate, so that Close,
+	// having closed gate, can wait for all of them. failed is the first
+	// commit failure.
+	gate     store.Gate
 	inflight sync.WaitGroup
+	failed   atomic.Pointer[error]
 
 	closeOnce sync.Once
 	closeErr  error
@@ -185,18 +186,18 @@ func checkFormat(db *bbolt.DB) error {
 
 // enter registers a transaction, or reports why none may start.
 func (s *Store) enter(ctx context.Context, write bool) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	var refuse func() error
+	if write {
+		refuse = s.refuseWrites
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return store.ErrClosed
+	return s.gate.Enter(ctx, &s.inflight, refuse)
+}
+
+// refuseWrites refuses every write once a commit has failed.
+func (s *Store) refuseWrites() error {
+	if failed := s.failed.Load(); failed != nil {
+		return fmt.Errorf("bolt: refusing writes after a failed commit, restart required: %w", *failed)
 	}
-	if write && s.failed != nil {
-		return fmt.Errorf("bolt: refusing writes after a failed commit, restart required: %w", s.failed)
-	}
-	s.inflight.Add(1)
 	return nil
 }
 
@@ -261,11 +262,7 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 // fsync can silently lose data (PostgreSQL's "fsyncgate"), so the store stops
 // writing instead.
 func (s *Store) fail(err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.failed == nil {
-		s.failed = err
-	}
+	s.failed.CompareAndSwap(nil, &err)
 }
 
 // Backup writes a consistent copy of the whole store file to w, taken from
@@ -293,9 +290,7 @@ func (s *Store) Backup(w io.Writer) (int64, error) {
 // result of the first.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		s.mu.Lock()
-		s.closed = true
-		s.mu.Unlock()
+		s.gate.Close(nil)
 		s.inflight.Wait()
 		if err := s.db.Close(); err != nil {
 			s.closeErr = fmt.Errorf("bolt: close: %w", err)
@@ -323,20 +318,11 @@ type tx struct {
 }
 
 func (t *tx) check(bucket, key string) error {
-	if t.done {
-		return store.ErrTxDone
-	}
-	return store.CheckKey(bucket, key)
+	return store.CheckTx(t.done, false, t.writable, nil, bucket, key)
 }
 
 func (t *tx) checkWrite(bucket, key string) error {
-	if t.done {
-		return store.ErrTxDone
-	}
-	if !t.writable {
-		return store.ErrReadOnly
-	}
-	return t.check(bucket, key)
+	return store.CheckTx(t.done, true, t.writable, nil, bucket, key)
 }
 
 func (t *tx) checkRange(bucket, prefix, after string) error {

@@ -24,16 +24,7 @@ import (
 // mustOpen opens a store at path and closes it when the test ends.
 func mustOpen(tb testing.TB, path string, opts bolt.Options) *bolt.Store {
 	tb.Helper()
-	s, err := bolt.Open(path, opts)
-	if err != nil {
-		tb.Fatalf("Open() = %v", err)
-	}
-	tb.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			tb.Errorf("Close() = %v", err)
-		}
-	})
-	return s
+	return storetest.MustOpen(tb, func() (*bolt.Store, error) { return bolt.Open(path, opts) })
 }
 
 func TestConformance(t *testing.T) {
@@ -55,33 +46,14 @@ func TestConformance(t *testing.T) {
 	}
 }
 
-func put(t *testing.T, s store.Store, bucket, key, value string) {
-	t.Helper()
-	err := s.Update(t.Context(), func(tx store.Tx) error { return tx.Put(bucket, key, []byte(value)) })
-	if err != nil {
-		t.Fatalf("Update() = %v", err)
-	}
-}
-
-func get(t *testing.T, s store.Store, bucket, key string) (string, error) {
-	t.Helper()
-	var v []byte
-	err := s.View(t.Context(), func(tx store.Tx) error {
-		var err error
-		v, err = tx.Get(bucket, key)
-		return err
-	})
-	return string(v), err
-}
-
 func TestReopenKeepsData(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "store.db")
 	s, err := bolt.Open(path, bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	put(t, s, "items", "k1", "v1")
-	put(t, s, "items", "k2", "v2")
+	storetest.Put(t, s, "items", "k1", "v1")
+	storetest.Put(t, s, "items", "k2", "v2")
 	err = s.Update(t.Context(), func(tx store.Tx) error { return tx.Delete("items", "k2") })
 	if err != nil {
 		t.Fatal(err)
@@ -91,10 +63,10 @@ func TestReopenKeepsData(t *testing.T) {
 	}
 
 	s = mustOpen(t, path, bolt.Options{})
-	if got, err := get(t, s, "items", "k1"); err != nil || got != "v1" {
+	if got, err := storetest.Get(t, s, "items", "k1"); err != nil || got != "v1" {
 		t.Errorf("after reopen, Get(k1) = %q, %v; want %q", got, err, "v1")
 	}
-	if _, err := get(t, s, "items", "k2"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := storetest.Get(t, s, "items", "k2"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("after reopen, Get(k2) = %v, want ErrNotFound", err)
 	}
 }
@@ -118,7 +90,7 @@ func TestOpen(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				put(t, s, "items", "k", "v")
+				storetest.Put(t, s, "items", "k", "v")
 				if err := s.Close(); err != nil {
 					t.Fatal(err)
 				}
@@ -214,7 +186,7 @@ func TestOpen(t *testing.T) {
 				if perm := fi.Mode().Perm(); perm != 0o600 {
 					t.Errorf("file mode = %v, want 0600", perm)
 				}
-				put(t, s, "items", "k2", "v2")
+				storetest.Put(t, s, "items", "k2", "v2")
 				return
 			}
 			if err == nil {
@@ -279,16 +251,7 @@ func TestBackup(t *testing.T) {
 
 	// The copy opens (even while the original is open) and holds the data.
 	b := mustOpen(t, backup, bolt.Options{})
-	got := map[string]string{}
-	err = b.View(t.Context(), func(tx store.Tx) error {
-		return tx.Scan("secrets", "", "", func(k string, v []byte) (bool, error) {
-			got[k] = string(v)
-			return true, nil
-		})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := storetest.Contents(t, b, "secrets")
 	if len(got) != len(want) {
 		t.Fatalf("backup holds %d keys, want %d", len(got), len(want))
 	}
@@ -304,8 +267,8 @@ func TestBackup(t *testing.T) {
 func TestBackupDuringWrites(t *testing.T) {
 	dir := t.TempDir()
 	s := mustOpen(t, filepath.Join(dir, "store.db"), bolt.Options{})
-	put(t, s, "bank", "a", "1000")
-	put(t, s, "bank", "b", "0")
+	storetest.Put(t, s, "bank", "a", "1000")
+	storetest.Put(t, s, "bank", "b", "0")
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	for range 4 {
@@ -394,18 +357,7 @@ func benchStore(b *testing.B, opts bolt.Options) *bolt.Store {
 func BenchmarkGet(b *testing.B) {
 	const keys = 10000
 	s := benchStore(b, bolt.Options{})
-	value := bytes.Repeat([]byte{'v'}, 256)
-	err := s.Update(context.Background(), func(tx store.Tx) error {
-		for i := range keys {
-			if err := tx.Put("bench", fmt.Sprintf("key-%05d", i), value); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	storetest.Fill(b, s, "bench", "key-%05d", keys, bytes.Repeat([]byte{'v'}, 256))
 	get := func(i int) error {
 		return s.View(context.Background(), func(tx store.Tx) error {
 			_, err := tx.Get("bench", fmt.Sprintf("key-%05d", i%keys))
@@ -487,7 +439,7 @@ func BenchmarkPut(b *testing.B) {
 // file by megabytes: with the default memory map the writer need not wait.
 func TestReadersDoNotBlockWriters(t *testing.T) {
 	s := mustOpen(t, filepath.Join(t.TempDir(), "store.db"), bolt.Options{})
-	put(t, s, "items", "k", "old")
+	storetest.Put(t, s, "items", "k", "old")
 	err := s.View(t.Context(), func(tx store.Tx) error {
 		done := make(chan error, 1)
 		go func() {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -18,6 +17,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 // Where Debian and Ubuntu install the server binaries, one directory per
@@ -164,7 +165,7 @@ func initServer(bin, dir string, cred *syscall.Credential) (*server, error) {
 
 	var errs []error
 	for range startTries {
-		port, err := freePort()
+		port, err := testutil.FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -301,14 +302,4 @@ func tail(b []byte) string {
 		lines = lines[len(lines)-20:]
 	}
 	return string(bytes.TrimSpace([]byte(strings.Join(lines, "\n"))))
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/store"
 	"github.com/shortfuse/shortfuse/internal/store/pgtest"
 	"github.com/shortfuse/shortfuse/internal/store/postgres"
+	"github.com/shortfuse/shortfuse/internal/store/storetest"
 )
 
 // benchStore opens a Store on a fresh database with a pool large enough for
@@ -24,18 +25,7 @@ func benchStore(b *testing.B, keys int) *postgres.Store {
 	q.Set("pool_max_conns", "16")
 	u.RawQuery = q.Encode()
 	s := mustOpen(b, u.String(), postgres.Options{})
-	value := make([]byte, 256)
-	err = s.Update(context.Background(), func(tx store.Tx) error {
-		for i := range keys {
-			if err := tx.Put("bench", fmt.Sprintf("k/%04d", i), value); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	storetest.Fill(b, s, "bench", "k/%04d", keys, benchValue)
 	return s
 }
 
@@ -51,63 +41,54 @@ func benchGet(b *testing.B, s *postgres.Store, i int) {
 	}
 }
 
-func benchPut(b *testing.B, s *postgres.Store, i int, value []byte) {
+func benchPut(b *testing.B, s *postgres.Store, i int) {
 	err := s.Update(context.Background(), func(tx store.Tx) error {
-		return tx.Put("bench", fmt.Sprintf("k/%04d", i%benchKeys), value)
+		return tx.Put("bench", fmt.Sprintf("k/%04d", i%benchKeys), benchValue)
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
 }
 
-func BenchmarkGet(b *testing.B) {
-	s := benchStore(b, benchKeys)
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		benchGet(b, s, i)
-		i++
-	}
-}
+// benchValue is the 256-byte value benchPut writes; Put copies it.
+var benchValue = make([]byte, 256)
 
-func BenchmarkGetParallel(b *testing.B) {
+// runBench measures op, called with a running count i, on a store from
+// benchStore: in one goroutine, or if parallel in 8 per GOMAXPROCS, as
+// many as a busy server's requests. It returns the store.
+func runBench(b *testing.B, parallel bool, op func(b *testing.B, s *postgres.Store, i int)) *postgres.Store {
 	s := benchStore(b, benchKeys)
 	b.ReportAllocs()
-	b.SetParallelism(8) // as many goroutines as a busy server's requests
+	if !parallel {
+		i := 0
+		for b.Loop() {
+			op(b, s, i)
+			i++
+		}
+		return s
+	}
+	b.SetParallelism(8)
 	var n atomic.Int64
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			benchGet(b, s, int(n.Add(1)))
+			op(b, s, int(n.Add(1)))
 		}
 	})
+	return s
 }
+
+func BenchmarkGet(b *testing.B) { runBench(b, false, benchGet) }
+
+func BenchmarkGetParallel(b *testing.B) { runBench(b, true, benchGet) }
 
 // Put is one Update per key: each commit waits for the WAL flush
 // (synchronous_commit on), which sets the serial rate.
-func BenchmarkPut(b *testing.B) {
-	s := benchStore(b, benchKeys)
-	value := make([]byte, 256)
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		benchPut(b, s, i, value)
-		i++
-	}
-}
+func BenchmarkPut(b *testing.B) { runBench(b, false, benchPut) }
 
 // PutParallel writes distinct keys from many goroutines: PostgreSQL groups
 // their WAL flushes, and few transactions conflict.
 func BenchmarkPutParallel(b *testing.B) {
-	s := benchStore(b, benchKeys)
-	b.ReportAllocs()
-	b.SetParallelism(8) // as many goroutines as a busy server's requests
-	var n atomic.Int64
-	b.RunParallel(func(pb *testing.PB) {
-		value := make([]byte, 256)
-		for pb.Next() {
-			benchPut(b, s, int(n.Add(1)), value)
-		}
-	})
+	s := runBench(b, true, benchPut)
 	b.ReportMetric(float64(s.Stats().Retries)/float64(b.N), "retries/op")
 }
 

@@ -17,20 +17,7 @@ import (
 // migrations returns the versions recorded in the database.
 func migrations(t *testing.T, dsn string) []int32 {
 	t.Helper()
-	conn, err := pgx.Connect(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	rows, err := conn.Query(t.Context(), `SELECT version FROM shortfuse_schema_migrations ORDER BY version`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vs, err := pgx.CollectRows(rows, pgx.RowTo[int32])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return vs
+	return int32s(t, dsn, `SELECT version FROM shortfuse_schema_migrations ORDER BY version`)
 }
 
 func TestMigrate(t *testing.T) {
@@ -46,7 +33,7 @@ func TestMigrate(t *testing.T) {
 		}
 		// Open finds nothing to do and the store works.
 		s := mustOpen(t, dsn, postgres.Options{})
-		put(t, s, "items", "k", "v")
+		storetest.Put(t, s, "items", "k", "v")
 		if got := migrations(t, dsn); !slices.Equal(got, []int32{1}) {
 			t.Errorf("recorded migrations = %v, want [1]", got)
 		}
@@ -55,7 +42,7 @@ func TestMigrate(t *testing.T) {
 	t.Run("ok/open-migrates-a-new-database", func(t *testing.T) {
 		dsn := pgtest.NewDatabase(t)
 		s := mustOpen(t, dsn, postgres.Options{})
-		put(t, s, "items", "k", "v")
+		storetest.Put(t, s, "items", "k", "v")
 		applied, err := postgres.Migrate(t.Context(), dsn)
 		if err != nil || len(applied) != 0 {
 			t.Fatalf("Migrate() after Open = %v, %v; want [], nil", applied, err)
@@ -92,7 +79,7 @@ func TestMigrate(t *testing.T) {
 		if got := migrations(t, dsn); !slices.Equal(got, []int32{1}) {
 			t.Errorf("recorded migrations = %v, want [1]", got)
 		}
-		put(t, stores[0], "items", "k", "v")
+		storetest.Put(t, stores[0], "items", "k", "v")
 		for i, s := range stores {
 			if got, err := storetest.Get(t, s, "items", "k"); err != nil || got != "v" {
 				t.Errorf("Get() on store %d = %q, %v", i, got, err)

@@ -81,16 +81,9 @@ func (s *Store) ListenSync(ctx context.Context, channel string, synced func(), f
 	if err := ValidateChannel(channel); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
+	if err := s.gate.Enter(ctx, &s.listeners, nil); err != nil {
 		return err
 	}
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return store.ErrClosed
-	}
-	s.listeners.Add(1)
-	s.mu.RUnlock()
 	defer s.listeners.Done()
 
 	// lctx ends with ctx or with Close.

@@ -85,11 +85,10 @@ type Store struct {
 	scanBatch   int
 	txTimeout   time.Duration
 
-	// mu guards closed. Transactions register in inflight and listeners in
-	// listeners under mu, so that Close, having set closed, can wait for
-	// all of them.
-	mu        sync.RWMutex
-	closed    bool
+	// Transactions register in inflight and listeners in listeners
+	// through gate, so that Close, having closed gate, can wait for all
+	// of them.
+	gate      store.Gate
 	inflight  sync.WaitGroup
 	listeners sync.WaitGroup
 	done      chan struct{} // closed by Close; stops listeners
@@ -241,16 +240,7 @@ func (s *Store) deadline(ctx context.Context) (context.Context, func()) {
 }
 
 func (s *Store) enter(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return store.ErrClosed
-	}
-	s.inflight.Add(1)
-	return nil
+	return s.gate.Enter(ctx, &s.inflight, nil)
 }
 
 // View implements store.Store with a REPEATABLE READ, READ ONLY transaction:
@@ -384,10 +374,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 // calls, waits for the transactions in flight, and closes the pool.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		s.mu.Lock()
-		s.closed = true
-		close(s.done)
-		s.mu.Unlock()
+		s.gate.Close(func() { close(s.done) })
 		s.inflight.Wait()
 		s.listeners.Wait()
 		s.pool.Close()

@@ -25,16 +25,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // mustOpen opens a Store on dsn and closes it when the test ends.
 func mustOpen(tb testing.TB, dsn string, opts postgres.Options) *postgres.Store {
 	tb.Helper()
-	s, err := postgres.Open(context.Background(), dsn, opts)
-	if err != nil {
-		tb.Fatalf("Open() = %v", err)
-	}
-	tb.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			tb.Errorf("Close() = %v", err)
-		}
-	})
-	return s
+	return storetest.MustOpen(tb, func() (*postgres.Store, error) { return postgres.Open(context.Background(), dsn, opts) })
 }
 
 // exec runs one statement on dsn on a connection of its own.
@@ -69,13 +60,6 @@ func TestConformance(t *testing.T) {
 				return mustOpen(t, pgtest.NewDatabase(t), tt.opts)
 			})
 		})
-	}
-}
-
-func put(t *testing.T, s store.Store, bucket, key, value string) {
-	t.Helper()
-	if err := s.Update(t.Context(), func(tx store.Tx) error { return tx.Put(bucket, key, []byte(value)) }); err != nil {
-		t.Fatalf("Update() = %v", err)
 	}
 }
 
@@ -165,7 +149,7 @@ func TestSeveralStoresShareOneDatabase(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	a := mustOpen(t, dsn, postgres.Options{})
 	b := mustOpen(t, dsn, postgres.Options{})
-	put(t, a, "items", "k", "from-a")
+	storetest.Put(t, a, "items", "k", "from-a")
 	if got, err := storetest.Get(t, b, "items", "k"); err != nil || got != "from-a" {
 		t.Errorf("Get() on the other Store = %q, %v; want %q, nil", got, err, "from-a")
 	}
@@ -199,7 +183,7 @@ func conflict(t *testing.T, s *postgres.Store) (error, int) {
 func TestSerializationRetry(t *testing.T) {
 	t.Run("ok/function-runs-again", func(t *testing.T) {
 		s := mustOpen(t, pgtest.NewDatabase(t), postgres.Options{})
-		put(t, s, "ctr", "n", "0")
+		storetest.Put(t, s, "ctr", "n", "0")
 		err, runs := conflict(t, s)
 		if err != nil {
 			t.Fatalf("Update() = %v, want nil", err)
@@ -217,7 +201,7 @@ func TestSerializationRetry(t *testing.T) {
 
 	t.Run("fail/max-attempts-reached", func(t *testing.T) {
 		s := mustOpen(t, pgtest.NewDatabase(t), postgres.Options{MaxAttempts: 1})
-		put(t, s, "ctr", "n", "0")
+		storetest.Put(t, s, "ctr", "n", "0")
 		err, runs := conflict(t, s)
 		if err == nil || !strings.Contains(err.Error(), "40001") {
 			t.Fatalf("Update() = %v, want a serialization failure", err)
@@ -239,7 +223,7 @@ func TestSerializationRetry(t *testing.T) {
 		dsn := editDSN(t, pgtest.NewDatabase(t), func(u *url.URL, q url.Values) { q.Set("pool_max_conns", "12") })
 		s := mustOpen(t, dsn, postgres.Options{})
 		const workers, rounds = 12, 50
-		put(t, s, "ctr", "n", "0")
+		storetest.Put(t, s, "ctr", "n", "0")
 		storetest.UpdateConcurrently(t, s, workers, rounds, func(tx store.Tx, w, r int) error {
 			v, err := tx.Get("ctr", "n")
 			if err != nil {
@@ -274,21 +258,28 @@ func TestSerializationRetry(t *testing.T) {
 // transaction open and idle.
 func backendPIDs(t *testing.T, dsn string) []int32 {
 	t.Helper()
+	return int32s(t, dsn, `SELECT pid FROM pg_stat_activity
+		WHERE datname = current_database() AND state = 'idle in transaction' AND pid <> pg_backend_pid()`)
+}
+
+// int32s runs query, whose one column is an int4, on a connection of its
+// own to dsn and returns the column.
+func int32s(t *testing.T, dsn, query string) []int32 {
+	t.Helper()
 	conn, err := pgx.Connect(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	rows, err := conn.Query(t.Context(), `SELECT pid FROM pg_stat_activity
-		WHERE datname = current_database() AND state = 'idle in transaction' AND pid <> pg_backend_pid()`)
+	rows, err := conn.Query(t.Context(), query)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	vs, err := pgx.CollectRows(rows, pgx.RowTo[int32])
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pids
+	return vs
 }
 
 func TestKilledConnection(t *testing.T) {
@@ -313,7 +304,7 @@ func TestKilledConnection(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dsn := pgtest.NewDatabase(t)
 			s := mustOpen(t, dsn, postgres.Options{})
-			put(t, s, "items", "k0", "old")
+			storetest.Put(t, s, "items", "k0", "old")
 			err := s.Update(t.Context(), func(tx store.Tx) error {
 				for i := range 10 {
 					if err := tx.Put("items", fmt.Sprintf("k%d", i), []byte("new")); err != nil {
@@ -336,20 +327,11 @@ func TestKilledConnection(t *testing.T) {
 			// Nothing of the transaction was written, and the Store
 			// keeps working on its other connections.
 			want := map[string]string{"k0": "old"}
-			got := map[string]string{}
-			err = s.View(t.Context(), func(tx store.Tx) error {
-				return tx.Scan("items", "", "", func(k string, v []byte) (bool, error) {
-					got[k] = string(v)
-					return true, nil
-				})
-			})
-			if err != nil {
-				t.Fatalf("View() after the kill = %v", err)
-			}
+			got := storetest.Contents(t, s, "items")
 			if len(got) != len(want) || got["k0"] != "old" {
 				t.Errorf("bucket after the kill = %v, want %v", got, want)
 			}
-			put(t, s, "items", "k1", "later")
+			storetest.Put(t, s, "items", "k1", "later")
 		})
 	}
 }

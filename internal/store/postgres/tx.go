@@ -102,6 +102,12 @@ func (t *tx) usable() error {
 	if t.done {
 		return store.ErrTxDone
 	}
+	return t.broken()
+}
+
+// broken is why the transaction can run no more statements: PostgreSQL
+// aborted it at an earlier failed statement. It is nil if it can.
+func (t *tx) broken() error {
 	if t.aborted != nil {
 		return fmt.Errorf("postgres: transaction aborted by an earlier error: %w", t.aborted)
 	}
@@ -109,20 +115,11 @@ func (t *tx) usable() error {
 }
 
 func (t *tx) check(bucket, key string) error {
-	if err := t.usable(); err != nil {
-		return err
-	}
-	return store.CheckKey(bucket, key)
+	return store.CheckTx(t.done, false, t.writable, t.broken(), bucket, key)
 }
 
 func (t *tx) checkWrite(bucket, key string) error {
-	if t.done {
-		return store.ErrTxDone
-	}
-	if !t.writable {
-		return store.ErrReadOnly
-	}
-	return t.check(bucket, key)
+	return store.CheckTx(t.done, true, t.writable, t.broken(), bucket, key)
 }
 
 func (t *tx) checkRange(bucket, prefix, after string) error {

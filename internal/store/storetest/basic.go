@@ -121,19 +121,9 @@ func runWriteCases(t *testing.T, open func(t *testing.T) store.Store, tests []wr
 		t.Run(tt.name, func(t *testing.T) {
 			s := open(t)
 			seed(t, s, "items", "k1", "v1", "k2", "v2")
-			var opErr error
-			mustUpdate(t, s, func(tx store.Tx) error {
-				opErr = tt.op(tx)
-				return nil
-			})
-			switch {
-			case tt.wantErr == nil && opErr != nil:
-				t.Errorf("op error = %v, want nil", opErr)
-			case tt.wantErr != nil && !errors.Is(opErr, tt.wantErr):
-				t.Errorf("op error = %v, want %v", opErr, tt.wantErr)
-			}
+			checkOp(t, s, mustUpdate, "op error", tt.op, tt.wantErr)
 			for bucket, want := range tt.want {
-				if got := contents(t, s, bucket); !maps.Equal(got, want) {
+				if got := Contents(t, s, bucket); !maps.Equal(got, want) {
 					t.Errorf("bucket %q = %v, want %v", bucket, got, want)
 				}
 			}
@@ -141,18 +131,26 @@ func runWriteCases(t *testing.T, open func(t *testing.T) store.Store, tests []wr
 	}
 }
 
-func testPut(t *testing.T, open func(t *testing.T) store.Store) {
-	runWriteCases(t, open, []writeCase{
+// newKeyCases are the cases in which Put and Insert, given as write, do
+// the same: they write a key that is not there yet, in a bucket that holds
+// other keys and in a new one.
+func newKeyCases(write func(tx store.Tx, bucket, key string, value []byte) error) []writeCase {
+	return []writeCase{
 		{
 			name: "ok/new-key",
-			op:   func(tx store.Tx) error { return tx.Put("items", "k3", []byte("v3")) },
+			op:   func(tx store.Tx) error { return write(tx, "items", "k3", []byte("v3")) },
 			want: map[string]map[string]string{"items": withItems("k3", "v3")},
 		},
 		{
 			name: "ok/new-bucket",
-			op:   func(tx store.Tx) error { return tx.Put("fresh", "k1", []byte("f1")) },
+			op:   func(tx store.Tx) error { return write(tx, "fresh", "k1", []byte("f1")) },
 			want: map[string]map[string]string{"items": seedItems, "fresh": {"k1": "f1"}},
 		},
+	}
+}
+
+func testPut(t *testing.T, open func(t *testing.T) store.Store) {
+	runWriteCases(t, open, append(newKeyCases(store.Tx.Put), []writeCase{
 		{
 			name: "ok/overwrite",
 			op:   func(tx store.Tx) error { return tx.Put("items", "k1", []byte("new")) },
@@ -219,21 +217,11 @@ func testPut(t *testing.T, open func(t *testing.T) store.Store) {
 			},
 			want: map[string]map[string]string{"fresh": {"a": "1"}},
 		},
-	})
+	}...))
 }
 
 func testInsert(t *testing.T, open func(t *testing.T) store.Store) {
-	runWriteCases(t, open, []writeCase{
-		{
-			name: "ok/new-key",
-			op:   func(tx store.Tx) error { return tx.Insert("items", "k3", []byte("v3")) },
-			want: map[string]map[string]string{"items": withItems("k3", "v3")},
-		},
-		{
-			name: "ok/new-bucket",
-			op:   func(tx store.Tx) error { return tx.Insert("fresh", "k1", []byte("f1")) },
-			want: map[string]map[string]string{"items": seedItems, "fresh": {"k1": "f1"}},
-		},
+	runWriteCases(t, open, append(newKeyCases(store.Tx.Insert), []writeCase{
 		{
 			name: "ok/after-delete-in-same-tx",
 			op: func(tx store.Tx) error {
@@ -277,7 +265,7 @@ func testInsert(t *testing.T, open func(t *testing.T) store.Store) {
 			wantErr: store.ErrExists,
 			want:    map[string]map[string]string{"items": withItems("k3", "first")},
 		},
-	})
+	}...))
 }
 
 func testDelete(t *testing.T, open func(t *testing.T) store.Store) {
@@ -446,7 +434,7 @@ func testValidation(t *testing.T, open func(t *testing.T) store.Store) {
 			}
 		})
 	}
-	if got := contents(t, s, "items"); !maps.Equal(got, map[string]string{"k": "v"}) {
+	if got := Contents(t, s, "items"); !maps.Equal(got, map[string]string{"k": "v"}) {
 		t.Errorf("after invalid writes, bucket = %v, want only k", got)
 	}
 

@@ -119,7 +119,7 @@ func testMixedFailures(t *testing.T, s store.Store) {
 			}
 		}
 	}
-	got := contents(t, s, "mixed")
+	got := Contents(t, s, "mixed")
 	for round := range rounds {
 		for i := range workers {
 			key := fmt.Sprintf("r%02d/w%02d", round, i)
@@ -228,7 +228,7 @@ func testTransfers(t *testing.T, s store.Store) {
 		t.Error(err)
 	}
 	want := map[string]string{"a": strconv.Itoa(total - writers*transfers), "b": strconv.Itoa(writers * transfers)}
-	if got := contents(t, s, "bank"); !maps.Equal(got, want) {
+	if got := Contents(t, s, "bank"); !maps.Equal(got, want) {
 		t.Errorf("balances = %v, want %v", got, want)
 	}
 }

@@ -131,147 +131,107 @@ func testScanCallback(t *testing.T, open func(t *testing.T) store.Store) {
 	wrapped := fmt.Errorf("callback: %w", errSentinel)
 	tests := []struct {
 		name string
-		// fn runs in an Update on a store seeded with scanData in "scan";
-		// it returns the keys it saw Scan visit.
-		fn          func(tx store.Tx) ([]string, error)
+		// each is the callback of a Scan of the keys under prefix of
+		// "scan", run in an Update on a store seeded with scanData; seen
+		// holds the keys visited so far, k the last. after, if not nil,
+		// runs in the same Update once the Scan has returned nil.
+		prefix      string
+		each        func(tx store.Tx, seen []string, k string, v []byte) (bool, error)
+		after       func(tx store.Tx) error
 		wantErr     error
 		wantVisited []string
 		wantBucket  map[string]string // contents of "scan" afterwards; nil skips
 	}{
 		{
 			name: "ok/stop-after-first",
-			fn: func(tx store.Tx) ([]string, error) {
-				var seen []string
-				err := tx.Scan("scan", "", "", func(k string, _ []byte) (bool, error) {
-					seen = append(seen, k)
-					return false, nil
-				})
-				return seen, err
+			each: func(store.Tx, []string, string, []byte) (bool, error) {
+				return false, nil
 			},
 			wantVisited: scanAll[:1],
 		},
 		{
 			name: "ok/stop-after-third",
-			fn: func(tx store.Tx) ([]string, error) {
-				var seen []string
-				err := tx.Scan("scan", "", "", func(k string, _ []byte) (bool, error) {
-					seen = append(seen, k)
-					return len(seen) < 3, nil
-				})
-				return seen, err
+			each: func(_ store.Tx, seen []string, _ string, _ []byte) (bool, error) {
+				return len(seen) < 3, nil
 			},
 			wantVisited: scanAll[:3],
 		},
 		{
 			name: "fail/callback-error-returned-unchanged",
-			fn: func(tx store.Tx) ([]string, error) {
-				var seen []string
-				err := tx.Scan("scan", "", "", func(k string, _ []byte) (bool, error) {
-					seen = append(seen, k)
-					if len(seen) == 2 {
-						return true, wrapped
-					}
-					return true, nil
-				})
-				return seen, err
+			each: func(_ store.Tx, seen []string, _ string, _ []byte) (bool, error) {
+				if len(seen) == 2 {
+					return true, wrapped
+				}
+				return true, nil
 			},
 			wantErr:     wrapped,
 			wantVisited: scanAll[:2],
 		},
 		{
 			name: "ok/delete-each-key-during-scan",
-			fn: func(tx store.Tx) ([]string, error) {
-				var seen []string
-				err := tx.Scan("scan", "", "", func(k string, _ []byte) (bool, error) {
-					seen = append(seen, k)
-					return true, tx.Delete("scan", k)
-				})
-				return seen, err
+			each: func(tx store.Tx, _ []string, k string, _ []byte) (bool, error) {
+				return true, tx.Delete("scan", k)
 			},
 			wantVisited: scanAll,
 			wantBucket:  map[string]string{},
 		},
 		{
 			name: "ok/delete-next-key-during-scan",
-			fn: func(tx store.Tx) ([]string, error) {
-				var seen []string
-				err := tx.Scan("scan", "", "", func(k string, _ []byte) (bool, error) {
-					seen = append(seen, k)
-					if i := slices.Index(scanAll, k); i+1 < len(scanAll) {
-						return true, tx.Delete("scan", scanAll[i+1])
-					}
-					return true, nil
-				})
-				return seen, err
+			each: func(tx store.Tx, _ []string, k string, _ []byte) (bool, error) {
+				if i := slices.Index(scanAll, k); i+1 < len(scanAll) {
+					return true, tx.Delete("scan", scanAll[i+1])
+				}
+				return true, nil
 			},
 			wantVisited: everyOther(scanAll),
 			wantBucket:  dataMap(everyOther(scanAll), "v:"),
 		},
 		{
 			name: "ok/overwrite-each-key-during-scan",
-			fn: func(tx store.Tx) ([]string, error) {
-				var seen []string
-				err := tx.Scan("scan", "", "", func(k string, _ []byte) (bool, error) {
-					seen = append(seen, k)
-					return true, tx.Put("scan", k, []byte("new:"+k))
-				})
-				return seen, err
+			each: func(tx store.Tx, _ []string, k string, _ []byte) (bool, error) {
+				return true, tx.Put("scan", k, []byte("new:"+k))
 			},
 			wantVisited: scanAll,
 			wantBucket:  dataMap(scanAll, "new:"),
 		},
 		{
 			name: "ok/keys-inserted-behind-are-not-visited",
-			fn: func(tx store.Tx) ([]string, error) {
-				var seen []string
-				err := tx.Scan("scan", "", "", func(k string, _ []byte) (bool, error) {
-					seen = append(seen, k)
-					// "A…" sorts before every key of scanAll.
-					return true, tx.Insert("scan", fmt.Sprintf("A%02d", len(seen)), nil)
-				})
-				return seen, err
+			each: func(tx store.Tx, seen []string, _ string, _ []byte) (bool, error) {
+				// "A…" sorts before every key of scanAll.
+				return true, tx.Insert("scan", fmt.Sprintf("A%02d", len(seen)), nil)
 			},
 			wantVisited: scanAll,
 		},
 		{
 			name: "ok/write-other-bucket-during-scan",
-			fn: func(tx store.Tx) ([]string, error) {
-				var seen []string
-				err := tx.Scan("scan", "", "", func(k string, v []byte) (bool, error) {
-					seen = append(seen, k)
-					return true, tx.Put("copy", k, v)
-				})
-				if err != nil {
-					return seen, err
-				}
+			each: func(tx store.Tx, _ []string, k string, v []byte) (bool, error) {
+				return true, tx.Put("copy", k, v)
+			},
+			after: func(tx store.Tx) error {
 				copied, err := scanKeys(tx, "copy", "", "")
 				if !slices.Equal(copied, scanAll) {
-					return seen, fmt.Errorf("copy holds %q, %v", copied, err)
+					return fmt.Errorf("copy holds %q, %v", copied, err)
 				}
-				return seen, err
+				return err
 			},
 			wantVisited: scanAll,
 			wantBucket:  dataMap(scanAll, "v:"),
 		},
 		{
-			name: "ok/nested-reads-during-scan",
-			fn: func(tx store.Tx) ([]string, error) {
-				var seen []string
-				err := tx.Scan("scan", "a", "", func(k string, _ []byte) (bool, error) {
-					seen = append(seen, k)
-					inner, err := scanKeys(tx, "scan", k, "")
-					if err != nil || len(inner) == 0 || inner[0] != k {
-						return false, fmt.Errorf("nested Scan(%q) = %q, %v", k, inner, err)
-					}
-					if n, err := tx.Count("scan", ""); err != nil || n != len(scanAll) {
-						return false, fmt.Errorf("nested Count() = %d, %v", n, err)
-					}
-					if v, err := tx.Get("scan", k); err != nil || string(v) != "v:"+k {
-						return false, fmt.Errorf("nested Get(%q) = %q, %v", k, v, err)
-					}
-					return true, nil
-				})
-				return seen, err
+			name:   "ok/nested-reads-during-scan",
+			prefix: "a",
+			each: func(tx store.Tx, _ []string, k string, _ []byte) (bool, error) {
+				inner, err := scanKeys(tx, "scan", k, "")
+				if err != nil || len(inner) == 0 || inner[0] != k {
+					return false, fmt.Errorf("nested Scan(%q) = %q, %v", k, inner, err)
+				}
+				if n, err := tx.Count("scan", ""); err != nil || n != len(scanAll) {
+					return false, fmt.Errorf("nested Count() = %d, %v", n, err)
+				}
+				if v, err := tx.Get("scan", k); err != nil || string(v) != "v:"+k {
+					return false, fmt.Errorf("nested Get(%q) = %q, %v", k, v, err)
+				}
+				return true, nil
 			},
 			wantVisited: []string{"a", "a/1", "a/10", "a/2", "a/3", "ab"},
 		},
@@ -283,7 +243,13 @@ func testScanCallback(t *testing.T, open func(t *testing.T) store.Store) {
 			var seen []string
 			var scanErr error
 			mustUpdate(t, s, func(tx store.Tx) error {
-				seen, scanErr = tt.fn(tx)
+				scanErr = tx.Scan("scan", tt.prefix, "", func(k string, v []byte) (bool, error) {
+					seen = append(seen, k)
+					return tt.each(tx, seen, k, v)
+				})
+				if scanErr == nil && tt.after != nil {
+					scanErr = tt.after(tx)
+				}
 				return nil
 			})
 			switch {
@@ -296,7 +262,7 @@ func testScanCallback(t *testing.T, open func(t *testing.T) store.Store) {
 				t.Errorf("Scan() visited %q, want %q", seen, tt.wantVisited)
 			}
 			if tt.wantBucket != nil {
-				if got := contents(t, s, "scan"); !maps.Equal(got, tt.wantBucket) {
+				if got := Contents(t, s, "scan"); !maps.Equal(got, tt.wantBucket) {
 					t.Errorf("bucket after Scan = %v, want %v", got, tt.wantBucket)
 				}
 			}
@@ -352,7 +318,7 @@ func testScanCallback(t *testing.T, open func(t *testing.T) store.Store) {
 		if !errors.Is(err, errSentinel) {
 			t.Fatalf("Update() = %v, want %v", err, wrapped)
 		}
-		if got := contents(t, s, "scan"); !maps.Equal(got, dataMap(scanAll, "v:")) {
+		if got := Contents(t, s, "scan"); !maps.Equal(got, dataMap(scanAll, "v:")) {
 			t.Errorf("bucket after failed Update = %v, want it unchanged", got)
 		}
 	})

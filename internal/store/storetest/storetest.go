@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -63,6 +64,24 @@ func mustView(t *testing.T, s store.Store, fn func(store.Tx) error) {
 	}
 }
 
+// checkOp runs op in the transaction that in (mustUpdate or mustView)
+// runs on s, and fails t unless op's error is want (by errors.Is; nil wants
+// nil). what names op in the failure.
+func checkOp(t *testing.T, s store.Store, in func(*testing.T, store.Store, func(store.Tx) error), what string, op func(store.Tx) error, want error) {
+	t.Helper()
+	var opErr error
+	in(t, s, func(tx store.Tx) error {
+		opErr = op(tx)
+		return nil
+	})
+	switch {
+	case want == nil && opErr != nil:
+		t.Errorf("%s = %v, want nil", what, opErr)
+	case want != nil && !errors.Is(opErr, want):
+		t.Errorf("%s = %v, want %v", what, opErr, want)
+	}
+}
+
 // seed writes alternating keys and values to bucket in one Update.
 func seed(t *testing.T, s store.Store, bucket string, kv ...string) {
 	t.Helper()
@@ -74,6 +93,45 @@ func seed(t *testing.T, s store.Store, bucket string, kv ...string) {
 		}
 		return nil
 	})
+}
+
+// Put writes one key of s in its own Update, failing t if it cannot.
+func Put(t *testing.T, s store.Store, bucket, key, value string) {
+	t.Helper()
+	seed(t, s, bucket, key, value)
+}
+
+// Fill writes n keys of bucket, fmt.Sprintf(format, i) for i from 0, each
+// with value, in one Update of s, failing tb if it cannot.
+func Fill(tb testing.TB, s store.Store, bucket, format string, n int, value []byte) {
+	tb.Helper()
+	err := s.Update(context.Background(), func(tx store.Tx) error {
+		for i := range n {
+			if err := tx.Put(bucket, fmt.Sprintf(format, i), value); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// MustOpen returns the store that open opens, failing tb if it cannot, and
+// closes the store when the test ends.
+func MustOpen[S store.Store](tb testing.TB, open func() (S, error)) S {
+	tb.Helper()
+	s, err := open()
+	if err != nil {
+		tb.Fatalf("Open() = %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Errorf("Close() = %v", err)
+		}
+	})
+	return s
 }
 
 // Get reads one key of s in its own View.
@@ -88,8 +146,8 @@ func Get(t *testing.T, s store.Store, bucket, key string) (string, error) {
 	return string(v), err
 }
 
-// contents returns every key and value of bucket, read in its own View.
-func contents(t *testing.T, s store.Store, bucket string) map[string]string {
+// Contents returns every key and value of bucket, read in its own View.
+func Contents(t *testing.T, s store.Store, bucket string) map[string]string {
 	t.Helper()
 	m := map[string]string{}
 	mustView(t, s, func(tx store.Tx) error {

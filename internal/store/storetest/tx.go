@@ -34,21 +34,25 @@ func testUpdate(t *testing.T, open func(t *testing.T) store.Store) {
 			tx.Put("fresh", "x", []byte("new bucket")),
 		)
 	}
+	// scribbleThen scribbles and, if that succeeds, ends with last.
+	scribbleThen := func(last func(tx store.Tx) error) func(store.Tx) error {
+		return func(tx store.Tx) error {
+			if err := scribble(tx); err != nil {
+				return err
+			}
+			return last(tx)
+		}
+	}
 	tests := []struct {
 		name string
 		fn   func(tx store.Tx) error
-		// check inspects the error Update returned.
+		// check inspects the error Update returned; nil wants nil.
 		check func(t *testing.T, err error)
 		want  map[string]map[string]string
 	}{
 		{
 			name: "ok/commit",
 			fn:   scribble,
-			check: func(t *testing.T, err error) {
-				if err != nil {
-					t.Errorf("Update() = %v, want nil", err)
-				}
-			},
 			want: map[string]map[string]string{
 				"items": {"k1": "changed", "k3": "added"},
 				"fresh": {"x": "new bucket"},
@@ -57,11 +61,6 @@ func testUpdate(t *testing.T, open func(t *testing.T) store.Store) {
 		{
 			name: "ok/no-writes",
 			fn:   func(store.Tx) error { return nil },
-			check: func(t *testing.T, err error) {
-				if err != nil {
-					t.Errorf("Update() = %v, want nil", err)
-				}
-			},
 			want: map[string]map[string]string{"items": seedItems, "fresh": {}},
 		},
 		{
@@ -72,21 +71,11 @@ func testUpdate(t *testing.T, open func(t *testing.T) store.Store) {
 				}
 				return tx.Put("items", "k3", []byte("added"))
 			},
-			check: func(t *testing.T, err error) {
-				if err != nil {
-					t.Errorf("Update() = %v, want nil", err)
-				}
-			},
 			want: map[string]map[string]string{"items": withItems("k3", "added")},
 		},
 		{
 			name: "fail/wrapped-sentinel-rolls-back",
-			fn: func(tx store.Tx) error {
-				if err := scribble(tx); err != nil {
-					return err
-				}
-				return wrapped
-			},
+			fn:   scribbleThen(func(store.Tx) error { return wrapped }),
 			check: func(t *testing.T, err error) {
 				if err != wrapped || !errors.Is(err, errSentinel) {
 					t.Errorf("Update() = %v, want the function's error value unchanged", err)
@@ -96,12 +85,7 @@ func testUpdate(t *testing.T, open func(t *testing.T) store.Store) {
 		},
 		{
 			name: "fail/store-error-rolls-back",
-			fn: func(tx store.Tx) error {
-				if err := scribble(tx); err != nil {
-					return err
-				}
-				return tx.Insert("items", "k1", []byte("dup"))
-			},
+			fn:   scribbleThen(func(tx store.Tx) error { return tx.Insert("items", "k1", []byte("dup")) }),
 			check: func(t *testing.T, err error) {
 				if !errors.Is(err, store.ErrExists) {
 					t.Errorf("Update() = %v, want ErrExists", err)
@@ -111,12 +95,7 @@ func testUpdate(t *testing.T, open func(t *testing.T) store.Store) {
 		},
 		{
 			name: "fail/uncomparable-error-type",
-			fn: func(tx store.Tx) error {
-				if err := scribble(tx); err != nil {
-					return err
-				}
-				return fmt.Errorf("wrapped: %w", listError{items: []string{"a", "b"}})
-			},
+			fn:   scribbleThen(func(store.Tx) error { return fmt.Errorf("wrapped: %w", listError{items: []string{"a", "b"}}) }),
 			check: func(t *testing.T, err error) {
 				var le listError
 				if !errors.As(err, &le) || len(le.items) != 2 {
@@ -127,12 +106,7 @@ func testUpdate(t *testing.T, open func(t *testing.T) store.Store) {
 		},
 		{
 			name: "fail/panic-propagates-and-rolls-back",
-			fn: func(tx store.Tx) error {
-				if err := scribble(tx); err != nil {
-					return err
-				}
-				panic("storetest: boom")
-			},
+			fn:   scribbleThen(func(store.Tx) error { panic("storetest: boom") }),
 			check: func(t *testing.T, err error) {
 				t.Errorf("Update() returned %v, want the panic to propagate", err)
 			},
@@ -149,10 +123,15 @@ func testUpdate(t *testing.T, open func(t *testing.T) store.Store) {
 						t.Errorf("Update() panicked with %v", p)
 					}
 				}()
-				tt.check(t, s.Update(t.Context(), tt.fn))
+				err := s.Update(t.Context(), tt.fn)
+				if tt.check != nil {
+					tt.check(t, err)
+				} else if err != nil {
+					t.Errorf("Update() = %v, want nil", err)
+				}
 			}()
 			for bucket, want := range tt.want {
-				if got := contents(t, s, bucket); !maps.Equal(got, want) {
+				if got := Contents(t, s, bucket); !maps.Equal(got, want) {
 					t.Errorf("bucket %q = %v, want %v", bucket, got, want)
 				}
 			}
@@ -173,7 +152,7 @@ func testUpdate(t *testing.T, open func(t *testing.T) store.Store) {
 			return nil
 		})
 		checkDone(t, kept)
-		if got := contents(t, s, "items"); !maps.Equal(got, map[string]string{"k1": "v1"}) {
+		if got := Contents(t, s, "items"); !maps.Equal(got, map[string]string{"k1": "v1"}) {
 			t.Errorf("bucket = %v, want it unchanged", got)
 		}
 	})
@@ -219,23 +198,13 @@ func testView(t *testing.T, open func(t *testing.T) store.Store) {
 	seed(t, s, "items", "k1", "v1", "k2", "v2")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var opErr error
-			mustView(t, s, func(tx store.Tx) error {
-				opErr = tt.op(tx)
-				return nil
-			})
-			switch {
-			case tt.wantErr == nil && opErr != nil:
-				t.Errorf("op in View = %v, want nil", opErr)
-			case tt.wantErr != nil && !errors.Is(opErr, tt.wantErr):
-				t.Errorf("op in View = %v, want %v", opErr, tt.wantErr)
-			}
+			checkOp(t, s, mustView, "op in View", tt.op, tt.wantErr)
 		})
 	}
-	if got := contents(t, s, "items"); !maps.Equal(got, seedItems) {
+	if got := Contents(t, s, "items"); !maps.Equal(got, seedItems) {
 		t.Errorf("bucket after writes in View = %v, want it unchanged", got)
 	}
-	if got := contents(t, s, "fresh"); len(got) != 0 {
+	if got := Contents(t, s, "fresh"); len(got) != 0 {
 		t.Errorf("bucket created by a write in View: %v", got)
 	}
 
@@ -331,7 +300,7 @@ func testIsolation(t *testing.T, open func(t *testing.T) store.Store) {
 			t.Errorf("View saw a=%q b=%q count=%d, want its snapshot: old, old, 2", a, b, n)
 		}
 		want := map[string]string{"a": "new", "b": "new", "c": "new"}
-		if got := contents(t, s, "acct"); !maps.Equal(got, want) {
+		if got := Contents(t, s, "acct"); !maps.Equal(got, want) {
 			t.Errorf("after the Update, bucket = %v, want %v", got, want)
 		}
 	})
@@ -339,30 +308,18 @@ func testIsolation(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("ok/uncommitted-writes-invisible", func(t *testing.T) {
 		s := open(t)
 		seed(t, s, "acct", "a", "old")
-		written := make(chan struct{})
-		release := make(chan struct{})
-		var once sync.Once
-		done := make(chan error, 1)
-		go func() {
-			done <- s.Update(context.Background(), func(tx store.Tx) error {
-				if err := errors.Join(tx.Put("acct", "a", []byte("new")), tx.Put("acct", "b", []byte("new"))); err != nil {
-					return err
-				}
-				// The function may run again; signal only once.
-				once.Do(func() { close(written) })
-				<-release
-				return nil
-			})
-		}()
-		<-written
-		if got := contents(t, s, "acct"); !maps.Equal(got, map[string]string{"a": "old"}) {
+		p := pauseTx(s.Update, func(tx store.Tx) error {
+			return errors.Join(tx.Put("acct", "a", []byte("new")), tx.Put("acct", "b", []byte("new")))
+		}, nil)
+		<-p.paused
+		if got := Contents(t, s, "acct"); !maps.Equal(got, map[string]string{"a": "old"}) {
 			t.Errorf("View during an open Update saw %v, want only committed data", got)
 		}
-		close(release)
-		if err := <-done; err != nil {
+		close(p.resume)
+		if err := <-p.done; err != nil {
 			t.Fatalf("Update() = %v", err)
 		}
-		if got := contents(t, s, "acct"); !maps.Equal(got, map[string]string{"a": "new", "b": "new"}) {
+		if got := Contents(t, s, "acct"); !maps.Equal(got, map[string]string{"a": "new", "b": "new"}) {
 			t.Errorf("after commit, bucket = %v", got)
 		}
 	})
@@ -435,31 +392,23 @@ func testClose(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Run("ok/close-waits-for-"+kind, func(t *testing.T) {
 			s := open(t)
 			seed(t, s, "items", "k1", "v1")
-			started := make(chan struct{})
-			release := make(chan struct{})
-			var once sync.Once
-			txDone := make(chan error, 1)
-			go func() {
-				run := s.View
-				if kind == "Update" {
-					run = s.Update
+			run := s.View
+			if kind == "Update" {
+				run = s.Update
+			}
+			p := pauseTx(run, nil, func(tx store.Tx) error {
+				// The transaction must still work although Close has
+				// been called.
+				v, err := tx.Get("items", "k1")
+				if err != nil || string(v) != "v1" {
+					return fmt.Errorf("Get() while closing = %q, %v", v, err)
 				}
-				txDone <- run(context.Background(), func(tx store.Tx) error {
-					once.Do(func() { close(started) })
-					<-release
-					// The transaction must still work although Close has
-					// been called.
-					v, err := tx.Get("items", "k1")
-					if err != nil || string(v) != "v1" {
-						return fmt.Errorf("Get() while closing = %q, %v", v, err)
-					}
-					if kind == "Update" {
-						return tx.Put("items", "k2", []byte("v2"))
-					}
-					return nil
-				})
-			}()
-			<-started
+				if kind == "Update" {
+					return tx.Put("items", "k2", []byte("v2"))
+				}
+				return nil
+			})
+			<-p.paused
 			closed := make(chan error, 1)
 			go func() { closed <- s.Close() }()
 			// Wait until Close has begun: new transactions are refused.
@@ -471,8 +420,8 @@ func testClose(t *testing.T, open func(t *testing.T) store.Store) {
 				t.Fatalf("Close() = %v returned while a %s was in flight", err, kind)
 			default:
 			}
-			close(release)
-			if err := <-txDone; err != nil {
+			close(p.resume)
+			if err := <-p.done; err != nil {
 				t.Errorf("%s() in flight during Close = %v, want nil", kind, err)
 			}
 			if err := <-closed; err != nil {
@@ -480,4 +429,36 @@ func testClose(t *testing.T, open func(t *testing.T) store.Store) {
 			}
 		})
 	}
+}
+
+// pausedTx is a transaction that pauseTx started.
+type pausedTx struct {
+	paused chan struct{} // closed once the function has paused
+	resume chan struct{} // closed by the test to let it go on
+	done   chan error    // what the transaction returned
+}
+
+// pauseTx runs, in a goroutine, a transaction that run (a Store's View or
+// Update) starts: its function runs first (if not nil), pauses until the
+// test resumes it, and then runs then (if not nil). The function may run
+// again; it signals its pause once.
+func pauseTx(run func(context.Context, func(store.Tx) error) error, first, then func(store.Tx) error) *pausedTx {
+	p := &pausedTx{paused: make(chan struct{}), resume: make(chan struct{}), done: make(chan error, 1)}
+	var once sync.Once
+	go func() {
+		p.done <- run(context.Background(), func(tx store.Tx) error {
+			if first != nil {
+				if err := first(tx); err != nil {
+					return err
+				}
+			}
+			once.Do(func() { close(p.paused) })
+			<-p.resume
+			if then != nil {
+				return then(tx)
+			}
+			return nil
+		})
+	}()
+	return p
 }
