@@ -49,7 +49,7 @@ func TestIAMIdentityPoliciesDecideIAMOperations(t *testing.T) {
 	must("PutUserPolicy ops", err)
 	key, err := admin.CreateAccessKey(ctx, &sdkiam.CreateAccessKeyInput{UserName: aws.String("ops")})
 	must("CreateAccessKey ops", err)
-	ops := newClient(aws.ToString(key.AccessKey.AccessKeyId), aws.ToString(key.AccessKey.SecretAccessKey))
+	ops := newClient(accessKeyCreds(key.AccessKey))
 	opsKey := aws.ToString(key.AccessKey.AccessKeyId)
 	tag := func(k, v string) []iamtypes.Tag { return []iamtypes.Tag{{Key: aws.String(k), Value: aws.String(v)}} }
 
