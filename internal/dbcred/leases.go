@@ -422,25 +422,36 @@ func (s *Service) create(ctx context.Context, a Acquire) (*Credential, error) {
 // database made it after all, is dropped by the start-up sweep.
 func (s *Service) fail(ctx context.Context, l *Lease) {
 	ctx = context.WithoutCancel(ctx)
-	_ = s.o.Store.Update(ctx, func(tx store.Tx) error {
-		cur, err := getLease(tx, l.Role)
-		if err != nil {
-			return err
-		}
-		cur.State, cur.Ended, cur.Sealed = StateFailed, s.o.Now().UTC(), nil
-		if err := putLease(tx, cur); err != nil {
-			return err
-		}
-		if cur.Session {
-			if err := tx.Delete(bucketOwners, ownerKey(cur.AccessKeyID, cur.SecretARN)); err != nil && !errors.Is(err, store.ErrNotFound) {
+	_ = s.o.Store.Update(ctx, func(tx store.Tx) error { return s.end(tx, l.Role, StateFailed) })
+}
+
+// end records the end of the lease of role in state (failed or dropped):
+// its password is forgotten, it leaves the live leases, and a session's
+// entry for the secret is removed if it still names this lease. It may
+// name a newer one: a lease the reaper ended while it was being created
+// no longer holds the entry, and a new lease for the session may have
+// taken it since.
+func (s *Service) end(tx store.Tx, role, state string) error {
+	cur, err := getLease(tx, role)
+	if err != nil {
+		return err
+	}
+	cur.State, cur.Ended, cur.Sealed = state, s.o.Now().UTC(), nil
+	if err := putLease(tx, cur); err != nil {
+		return err
+	}
+	if cur.Session {
+		k := ownerKey(cur.AccessKeyID, cur.SecretARN)
+		if v, err := tx.Get(bucketOwners, k); err == nil && string(v) == role {
+			if err := tx.Delete(bucketOwners, k); err != nil {
 				return err
 			}
 		}
-		if err := tx.Delete(bucketLive, cur.Role); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		return nil
-	})
+	}
+	if err := tx.Delete(bucketLive, role); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return nil
 }
 
 func (s *Service) event(name string, l *Lease, reason string) Event {
@@ -585,28 +596,7 @@ func (s *Service) Drop(ctx context.Context, role, reason string) (bool, error) {
 		s.o.Logger.Error("database credential not dropped; retrying", "role", role, "reason", reason, "err", err)
 		return false, err
 	}
-	err = s.o.Store.Update(ctx, func(tx store.Tx) error {
-		cur, err := getLease(tx, role)
-		if err != nil {
-			return err
-		}
-		cur.State, cur.Ended, cur.Sealed = StateDropped, s.o.Now().UTC(), nil
-		if err := putLease(tx, cur); err != nil {
-			return err
-		}
-		if cur.Session {
-			k := ownerKey(cur.AccessKeyID, cur.SecretARN)
-			if v, err := tx.Get(bucketOwners, k); err == nil && string(v) == role {
-				if err := tx.Delete(bucketOwners, k); err != nil {
-					return err
-				}
-			}
-		}
-		if err := tx.Delete(bucketLive, role); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		return nil
-	})
+	err = s.o.Store.Update(ctx, func(tx store.Tx) error { return s.end(tx, role, StateDropped) })
 	if err != nil {
 		return false, err
 	}

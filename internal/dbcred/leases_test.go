@@ -320,3 +320,25 @@ func TestSweepLeftovers(t *testing.T) {
 		t.Fatal("Sweep left a role without a lease")
 	}
 }
+
+// A lease that ends after the session's entry for its secret passed to a
+// newer lease (the reaper ended it while it was being created, and the
+// session asked again) leaves the newer lease the session's credential.
+func TestEndedLeaseLeavesNewerLeaseTheSessions(t *testing.T) {
+	f := newLeaseFixture(t)
+	s := f.svc("a")
+	ctx := context.Background()
+	newer := f.leaseLive(t, s)
+	older := &Lease{Role: "sf_older", SecretARN: "arn:s", AccessKeyID: "ASIA1", Session: true, Engine: EnginePostgres, State: StateDropped}
+	if err := f.st.Update(ctx, func(tx store.Tx) error { return tx.Insert(bucketLeases, older.Role, mustJSON(older)) }); err != nil {
+		t.Fatal(err)
+	}
+	s.fail(ctx, older)
+	again, err := s.Get(ctx, acquire("ASIA1", "arn:s", true, f.now.Add(time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Lease.Role != newer.Lease.Role || len(f.eng.roles) != 1 {
+		t.Fatalf("the session got lease %s (%d roles on the database), want its lease %s kept", again.Lease.Role, len(f.eng.roles), newer.Lease.Role)
+	}
+}
