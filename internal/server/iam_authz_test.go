@@ -53,43 +53,15 @@ func TestIAMIdentityPoliciesDecideIAMOperations(t *testing.T) {
 	opsKey := aws.ToString(key.AccessKey.AccessKeyId)
 	tag := func(k, v string) []iamtypes.Tag { return []iamtypes.Tag{{Key: aws.String(k), Value: aws.String(v)}} }
 
-	tests := []struct {
-		name string
-		call func() error
-		code string // "" for success
-	}{
-		{"ok/put-user-policy-on-a-user-under-the-allowed-path", func() error {
-			_, err := ops.PutUserPolicy(ctx, &sdkiam.PutUserPolicyInput{UserName: aws.String("app"), PolicyName: aws.String("p"), PolicyDocument: aws.String(iamTestAllowRead)})
-			return err
-		}, ""},
-		{"fail/delete-user-policy-denied-with-only-put-user-policy", func() error {
-			_, err := ops.DeleteUserPolicy(ctx, &sdkiam.DeleteUserPolicyInput{UserName: aws.String("app"), PolicyName: aws.String("existing")})
-			return err
-		}, "AccessDenied"},
-		{"fail/get-user-policy-denied-with-only-put-user-policy", func() error {
-			_, err := ops.GetUserPolicy(ctx, &sdkiam.GetUserPolicyInput{UserName: aws.String("app"), PolicyName: aws.String("existing")})
-			return err
-		}, "AccessDenied"},
-		{"fail/put-user-policy-denied-on-a-user-outside-the-path", func() error {
-			_, err := ops.PutUserPolicy(ctx, &sdkiam.PutUserPolicyInput{UserName: aws.String("other"), PolicyName: aws.String("p"), PolicyDocument: aws.String(iamTestAllowRead)})
-			return err
-		}, "AccessDenied"},
-		{"ok/get-user-under-the-allowed-path-any-case", func() error {
-			_, err := ops.GetUser(ctx, &sdkiam.GetUserInput{UserName: aws.String("APP")})
-			return err
-		}, ""},
-		{"fail/get-missing-user-denied-before-no-such-entity", func() error {
-			_, err := ops.GetUser(ctx, &sdkiam.GetUserInput{UserName: aws.String("nobody")})
-			return err
-		}, "AccessDenied"},
-		{"fail/get-own-user-denied-outside-the-path", func() error {
-			_, err := ops.GetUser(ctx, &sdkiam.GetUserInput{})
-			return err
-		}, "AccessDenied"},
-		{"fail/list-groups-for-missing-user-authorized-on-the-default-path-denied", func() error {
-			_, err := ops.ListGroupsForUser(ctx, &sdkiam.ListGroupsForUserInput{UserName: aws.String("nobody")})
-			return err
-		}, "AccessDenied"},
+	runCodeSteps(t, []codeStep{
+		{"ok/put-user-policy-on-a-user-under-the-allowed-path", sdkStep(ctx, ops.PutUserPolicy, &sdkiam.PutUserPolicyInput{UserName: aws.String("app"), PolicyName: aws.String("p"), PolicyDocument: aws.String(iamTestAllowRead)}), ""},
+		{"fail/delete-user-policy-denied-with-only-put-user-policy", sdkStep(ctx, ops.DeleteUserPolicy, &sdkiam.DeleteUserPolicyInput{UserName: aws.String("app"), PolicyName: aws.String("existing")}), "AccessDenied"},
+		{"fail/get-user-policy-denied-with-only-put-user-policy", sdkStep(ctx, ops.GetUserPolicy, &sdkiam.GetUserPolicyInput{UserName: aws.String("app"), PolicyName: aws.String("existing")}), "AccessDenied"},
+		{"fail/put-user-policy-denied-on-a-user-outside-the-path", sdkStep(ctx, ops.PutUserPolicy, &sdkiam.PutUserPolicyInput{UserName: aws.String("other"), PolicyName: aws.String("p"), PolicyDocument: aws.String(iamTestAllowRead)}), "AccessDenied"},
+		{"ok/get-user-under-the-allowed-path-any-case", sdkStep(ctx, ops.GetUser, &sdkiam.GetUserInput{UserName: aws.String("APP")}), ""},
+		{"fail/get-missing-user-denied-before-no-such-entity", sdkStep(ctx, ops.GetUser, &sdkiam.GetUserInput{UserName: aws.String("nobody")}), "AccessDenied"},
+		{"fail/get-own-user-denied-outside-the-path", sdkStep(ctx, ops.GetUser, &sdkiam.GetUserInput{}), "AccessDenied"},
+		{"fail/list-groups-for-missing-user-authorized-on-the-default-path-denied", sdkStep(ctx, ops.ListGroupsForUser, &sdkiam.ListGroupsForUserInput{UserName: aws.String("nobody")}), "AccessDenied"},
 		{"ok/list-own-access-keys-without-user-name", func() error {
 			out, err := ops.ListAccessKeys(ctx, &sdkiam.ListAccessKeysInput{})
 			if err == nil && (len(out.AccessKeyMetadata) != 1 || aws.ToString(out.AccessKeyMetadata[0].AccessKeyId) != opsKey) {
@@ -97,62 +69,19 @@ func TestIAMIdentityPoliciesDecideIAMOperations(t *testing.T) {
 			}
 			return err
 		}, ""},
-		{"fail/list-another-users-access-keys-denied", func() error {
-			_, err := ops.ListAccessKeys(ctx, &sdkiam.ListAccessKeysInput{UserName: aws.String("other")})
-			return err
-		}, "AccessDenied"},
-		{"fail/update-another-users-key-without-user-name-is-no-such-entity", func() error {
-			_, err := ops.UpdateAccessKey(ctx, &sdkiam.UpdateAccessKeyInput{AccessKeyId: otherKey.AccessKey.AccessKeyId, Status: iamtypes.StatusTypeInactive})
-			return err
-		}, "NoSuchEntity"},
-		{"fail/delete-own-access-key-denied-with-only-update-access-key", func() error {
-			_, err := ops.DeleteAccessKey(ctx, &sdkiam.DeleteAccessKeyInput{AccessKeyId: aws.String(opsKey)})
-			return err
-		}, "AccessDenied"},
-		{"ok/attach-the-policy-the-condition-names", func() error {
-			_, err := ops.AttachUserPolicy(ctx, &sdkiam.AttachUserPolicyInput{UserName: aws.String("app"), PolicyArn: aws.String(acct + "policy/allowed")})
-			return err
-		}, ""},
-		{"fail/attach-another-policy-denied-by-the-policy-arn-condition", func() error {
-			_, err := ops.AttachUserPolicy(ctx, &sdkiam.AttachUserPolicyInput{UserName: aws.String("app"), PolicyArn: aws.String(acct + "policy/forbidden")})
-			return err
-		}, "AccessDenied"},
-		{"fail/detach-denied-with-only-attach", func() error {
-			_, err := ops.DetachUserPolicy(ctx, &sdkiam.DetachUserPolicyInput{UserName: aws.String("app"), PolicyArn: aws.String(acct + "policy/allowed")})
-			return err
-		}, "AccessDenied"},
-		{"ok/create-user-with-the-request-tag-the-condition-names", func() error {
-			_, err := ops.CreateUser(ctx, &sdkiam.CreateUserInput{UserName: aws.String("app2"), Path: aws.String("/team/"), Tags: tag("team", "app")})
-			return err
-		}, ""},
-		{"fail/create-user-with-another-tag-value-denied", func() error {
-			_, err := ops.CreateUser(ctx, &sdkiam.CreateUserInput{UserName: aws.String("app3"), Path: aws.String("/team/"), Tags: tag("team", "ops")})
-			return err
-		}, "AccessDenied"},
-		{"fail/create-user-without-tags-denied", func() error {
-			_, err := ops.CreateUser(ctx, &sdkiam.CreateUserInput{UserName: aws.String("app4"), Path: aws.String("/team/")})
-			return err
-		}, "AccessDenied"},
-		{"fail/create-user-outside-the-path-denied", func() error {
-			_, err := ops.CreateUser(ctx, &sdkiam.CreateUserInput{UserName: aws.String("app5"), Tags: tag("team", "app")})
-			return err
-		}, "AccessDenied"},
-		{"ok/untag-the-tag-keys-the-condition-allows", func() error {
-			_, err := ops.UntagUser(ctx, &sdkiam.UntagUserInput{UserName: aws.String("app2"), TagKeys: []string{"scratch"}})
-			return err
-		}, ""},
-		{"fail/untag-other-tag-keys-denied", func() error {
-			_, err := ops.UntagUser(ctx, &sdkiam.UntagUserInput{UserName: aws.String("app2"), TagKeys: []string{"team"}})
-			return err
-		}, "AccessDenied"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := errCode(tc.call()); got != tc.code {
-				t.Errorf("error code %q, want %q", got, tc.code)
-			}
-		})
-	}
+		{"fail/list-another-users-access-keys-denied", sdkStep(ctx, ops.ListAccessKeys, &sdkiam.ListAccessKeysInput{UserName: aws.String("other")}), "AccessDenied"},
+		{"fail/update-another-users-key-without-user-name-is-no-such-entity", sdkStep(ctx, ops.UpdateAccessKey, &sdkiam.UpdateAccessKeyInput{AccessKeyId: otherKey.AccessKey.AccessKeyId, Status: iamtypes.StatusTypeInactive}), "NoSuchEntity"},
+		{"fail/delete-own-access-key-denied-with-only-update-access-key", sdkStep(ctx, ops.DeleteAccessKey, &sdkiam.DeleteAccessKeyInput{AccessKeyId: aws.String(opsKey)}), "AccessDenied"},
+		{"ok/attach-the-policy-the-condition-names", sdkStep(ctx, ops.AttachUserPolicy, &sdkiam.AttachUserPolicyInput{UserName: aws.String("app"), PolicyArn: aws.String(acct + "policy/allowed")}), ""},
+		{"fail/attach-another-policy-denied-by-the-policy-arn-condition", sdkStep(ctx, ops.AttachUserPolicy, &sdkiam.AttachUserPolicyInput{UserName: aws.String("app"), PolicyArn: aws.String(acct + "policy/forbidden")}), "AccessDenied"},
+		{"fail/detach-denied-with-only-attach", sdkStep(ctx, ops.DetachUserPolicy, &sdkiam.DetachUserPolicyInput{UserName: aws.String("app"), PolicyArn: aws.String(acct + "policy/allowed")}), "AccessDenied"},
+		{"ok/create-user-with-the-request-tag-the-condition-names", sdkStep(ctx, ops.CreateUser, &sdkiam.CreateUserInput{UserName: aws.String("app2"), Path: aws.String("/team/"), Tags: tag("team", "app")}), ""},
+		{"fail/create-user-with-another-tag-value-denied", sdkStep(ctx, ops.CreateUser, &sdkiam.CreateUserInput{UserName: aws.String("app3"), Path: aws.String("/team/"), Tags: tag("team", "ops")}), "AccessDenied"},
+		{"fail/create-user-without-tags-denied", sdkStep(ctx, ops.CreateUser, &sdkiam.CreateUserInput{UserName: aws.String("app4"), Path: aws.String("/team/")}), "AccessDenied"},
+		{"fail/create-user-outside-the-path-denied", sdkStep(ctx, ops.CreateUser, &sdkiam.CreateUserInput{UserName: aws.String("app5"), Tags: tag("team", "app")}), "AccessDenied"},
+		{"ok/untag-the-tag-keys-the-condition-allows", sdkStep(ctx, ops.UntagUser, &sdkiam.UntagUserInput{UserName: aws.String("app2"), TagKeys: []string{"scratch"}}), ""},
+		{"fail/untag-other-tag-keys-denied", sdkStep(ctx, ops.UntagUser, &sdkiam.UntagUserInput{UserName: aws.String("app2"), TagKeys: []string{"team"}}), "AccessDenied"},
+	})
 
 	// What the refused calls left as it was.
 	if _, err := admin.GetUserPolicy(ctx, &sdkiam.GetUserPolicyInput{UserName: aws.String("app"), PolicyName: aws.String("existing")}); err != nil {
