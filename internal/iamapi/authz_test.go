@@ -28,6 +28,19 @@ func (h *iamHarness) authzCall(t *testing.T, caller *rpc.Caller, decide func(a *
 	return asked, err
 }
 
+// wantInvalidUnasked checks that an operation is refused with
+// ValidationError before any authorization question is asked.
+func (h *iamHarness) wantInvalidUnasked(t *testing.T, caller *rpc.Caller, decide func(a *rpc.Authz) policy.Decision, action string, kv ...string) {
+	t.Helper()
+	asked, err := h.authzCall(t, caller, decide, action, kv...)
+	if len(asked) != 0 {
+		t.Errorf("asked %q before refusing", authzStrings(asked))
+	}
+	if wireCode(err) != "ValidationError" {
+		t.Errorf("error %v, want ValidationError", err)
+	}
+}
+
 func denyAll(*rpc.Authz) policy.Decision { return policy.ImplicitDeny }
 
 func allowAll(*rpc.Authz) policy.Decision { return policy.Allow }
@@ -518,13 +531,7 @@ func TestIAMOwnUserOperations(t *testing.T) {
 		{"ListMFADevices", nil}, {"GetLoginProfile", nil}, {"DeleteLoginProfile", nil},
 	} {
 		t.Run("fail/"+strings.ToLower(tc.action)+"-by-a-role-session-needs-user-name", func(t *testing.T) {
-			asked, err := h.authzCall(t, roleSessionCaller, allowAll, tc.action, tc.kv...)
-			if len(asked) != 0 {
-				t.Errorf("asked %q before refusing", authzStrings(asked))
-			}
-			if wireCode(err) != "ValidationError" {
-				t.Errorf("error %v, want ValidationError", err)
-			}
+			h.wantInvalidUnasked(t, roleSessionCaller, allowAll, tc.action, tc.kv...)
 		})
 	}
 }
@@ -560,13 +567,7 @@ func TestIAMOrderOfRefusals(t *testing.T) {
 	}
 	for _, tc := range missingMember {
 		t.Run("fail/"+strings.ToLower(tc.action)+"-missing-member-is-validation-error-unasked", func(t *testing.T) {
-			asked, err := h.authzCall(t, iamAdminCaller, denyAll, tc.action, tc.kv...)
-			if len(asked) != 0 {
-				t.Errorf("asked %q before refusing", authzStrings(asked))
-			}
-			if wireCode(err) != "ValidationError" {
-				t.Errorf("error %v, want ValidationError", err)
-			}
+			h.wantInvalidUnasked(t, iamAdminCaller, denyAll, tc.action, tc.kv...)
 		})
 	}
 
