@@ -14,15 +14,22 @@ import (
 )
 
 // silentBroker is a loopback listener that accepts connections and never
-// answers: a stuck broker.
-func silentBroker(t *testing.T) string {
+// answers: a stuck broker. asked is closed once a request has reached it.
+type silentBroker struct {
+	url   string
+	asked chan struct{}
+}
+
+func newSilentBroker(t *testing.T) *silentBroker {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	sb := &silentBroker{url: "http://" + ln.Addr().String(), asked: make(chan struct{})}
 	var mu sync.Mutex
 	var conns []net.Conn
+	var once sync.Once
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -32,6 +39,11 @@ func silentBroker(t *testing.T) string {
 			mu.Lock()
 			conns = append(conns, c)
 			mu.Unlock()
+			go func() {
+				if n, _ := c.Read(make([]byte, 1)); n == 1 {
+					once.Do(func() { close(sb.asked) })
+				}
+			}()
 		}
 	}()
 	t.Cleanup(func() {
@@ -42,7 +54,7 @@ func silentBroker(t *testing.T) string {
 			c.Close()
 		}
 	})
-	return "http://" + ln.Addr().String()
+	return sb
 }
 
 // fullBroker is a loopback listener whose accept queue is full, so that a
@@ -85,9 +97,18 @@ type timeoutRun struct {
 	took           time.Duration
 }
 
-// runAgainst runs the binary with env; with sig, it sends sig after
-// signalAfter.
-func runAgainst(t *testing.T, env []string, sig syscall.Signal, signalAfter time.Duration, args ...string) timeoutRun {
+// signalling is when runAgainst signals the binary: once at least after
+// has passed and, with asked, a request is in flight (so that the binary
+// is past its start however slow the machine).
+type signalling struct {
+	sig   syscall.Signal
+	after time.Duration
+	asked <-chan struct{}
+}
+
+// runAgainst runs the binary with env, signalling it as sig says (not at
+// all if sig.sig is 0).
+func runAgainst(t *testing.T, env []string, sig signalling, args ...string) timeoutRun {
 	t.Helper()
 	cmd := exec.Command(mustBinary(t), args...)
 	cmd.Env = append([]string{
@@ -104,8 +125,17 @@ func runAgainst(t *testing.T, env []string, sig syscall.Signal, signalAfter time
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if sig != 0 {
-		time.AfterFunc(signalAfter, func() { _ = cmd.Process.Signal(sig) })
+	if sig.sig != 0 {
+		go func() {
+			if sig.asked != nil {
+				select {
+				case <-sig.asked:
+				case <-time.After(30 * time.Second):
+				}
+			}
+			time.Sleep(time.Until(start.Add(sig.after)))
+			_ = cmd.Process.Signal(sig.sig)
+		}()
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -156,11 +186,11 @@ func oneErrorLine(t *testing.T, stderr string, want ...string) string {
 
 func TestClientTimeouts(t *testing.T) {
 	t.Parallel()
-	silent := silentBroker(t)
+	silent := newSilentBroker(t).url
 
 	t.Run("fail/token-request-timeout", func(t *testing.T) {
 		t.Parallel()
-		r := runAgainst(t, []string{"AWS_ENDPOINT_URL=" + silent, staticKeyEnv, staticSecret, "SHORTFUSE_REQUEST_TIMEOUT=1s"}, 0, 0, "token")
+		r := runAgainst(t, []string{"AWS_ENDPOINT_URL=" + silent, staticKeyEnv, staticSecret, "SHORTFUSE_REQUEST_TIMEOUT=1s"}, signalling{}, "token")
 		if r.code != 124 {
 			t.Fatalf("exit %d, want 124\n%s", r.code, r.stderr)
 		}
@@ -175,7 +205,7 @@ func TestClientTimeouts(t *testing.T) {
 
 	t.Run("fail/flag-beats-env", func(t *testing.T) {
 		t.Parallel()
-		r := runAgainst(t, []string{"AWS_ENDPOINT_URL=" + silent, staticKeyEnv, staticSecret, "SHORTFUSE_REQUEST_TIMEOUT=50s"}, 0, 0, "sessions", "--request-timeout", "700ms")
+		r := runAgainst(t, []string{"AWS_ENDPOINT_URL=" + silent, staticKeyEnv, staticSecret, "SHORTFUSE_REQUEST_TIMEOUT=50s"}, signalling{}, "sessions", "--request-timeout", "700ms")
 		if r.code != 124 {
 			t.Fatalf("exit %d, want 124\n%s", r.code, r.stderr)
 		}
@@ -184,7 +214,7 @@ func TestClientTimeouts(t *testing.T) {
 
 	t.Run("fail/bad-env-value", func(t *testing.T) {
 		t.Parallel()
-		r := runAgainst(t, []string{"AWS_ENDPOINT_URL=" + silent, staticKeyEnv, staticSecret, "SHORTFUSE_CONNECT_TIMEOUT=soon"}, 0, 0, "token")
+		r := runAgainst(t, []string{"AWS_ENDPOINT_URL=" + silent, staticKeyEnv, staticSecret, "SHORTFUSE_CONNECT_TIMEOUT=soon"}, signalling{}, "token")
 		if r.code != 1 {
 			t.Fatalf("exit %d, want 1\n%s", r.code, r.stderr)
 		}
@@ -194,7 +224,7 @@ func TestClientTimeouts(t *testing.T) {
 	t.Run("fail/exec-never-starts-without-secrets", func(t *testing.T) {
 		t.Parallel()
 		marker := filepath.Join(t.TempDir(), "ran")
-		r := runAgainst(t, []string{"AWS_ENDPOINT_URL=" + silent, silentToken, "SHORTFUSE_REQUEST_TIMEOUT=1s"}, 0, 0,
+		r := runAgainst(t, []string{"AWS_ENDPOINT_URL=" + silent, silentToken, "SHORTFUSE_REQUEST_TIMEOUT=1s"}, signalling{},
 			"exec", "--secret", "DB=/prod/db", "--", "touch", marker)
 		if r.code != 124 {
 			t.Fatalf("exit %d, want 124\n%s", r.code, r.stderr)
@@ -217,7 +247,9 @@ func TestClientTimeouts(t *testing.T) {
 		// No dead-man switch and no secrets: the only calls are the
 		// identity check (2s) and, after it failed, the revocation,
 		// which gives up after its own 5s, not the 30s asked for.
-		r := runAgainst(t, []string{"AWS_ENDPOINT_URL=" + silent, silentToken, "SHORTFUSE_REQUEST_TIMEOUT=30s"}, syscall.SIGINT, 2*time.Second,
+		sb := newSilentBroker(t)
+		silent := sb.url
+		r := runAgainst(t, []string{"AWS_ENDPOINT_URL=" + silent, silentToken, "SHORTFUSE_REQUEST_TIMEOUT=30s"}, signalling{syscall.SIGINT, 2 * time.Second, sb.asked},
 			"exec", "--grace", "0", "--", "true")
 		if r.code != 130 {
 			t.Fatalf("exit %d, want 130\n%s", r.code, r.stderr)
@@ -234,7 +266,9 @@ func TestClientTimeouts(t *testing.T) {
 	t.Run("fail/ctrl-c-says-what-where-how-long", func(t *testing.T) {
 		t.Parallel()
 		marker := filepath.Join(t.TempDir(), "ran")
-		r := runAgainst(t, []string{"AWS_ENDPOINT_URL=" + silent, silentToken}, syscall.SIGINT, 1500*time.Millisecond,
+		sb := newSilentBroker(t)
+		silent := sb.url
+		r := runAgainst(t, []string{"AWS_ENDPOINT_URL=" + silent, silentToken}, signalling{syscall.SIGINT, 1500 * time.Millisecond, sb.asked},
 			"exec", "--keep-session", "--secret", "DB=/prod/db", "--", "touch", marker)
 		if r.code != 130 {
 			t.Fatalf("exit %d, want 130\n%s", r.code, r.stderr)
@@ -250,7 +284,9 @@ func TestClientTimeouts(t *testing.T) {
 
 	t.Run("fail/sigterm-token", func(t *testing.T) {
 		t.Parallel()
-		r := runAgainst(t, []string{"AWS_ENDPOINT_URL=" + silent, staticKeyEnv, staticSecret}, syscall.SIGTERM, time.Second, "token")
+		sb := newSilentBroker(t)
+		silent := sb.url
+		r := runAgainst(t, []string{"AWS_ENDPOINT_URL=" + silent, staticKeyEnv, staticSecret}, signalling{syscall.SIGTERM, time.Second, sb.asked}, "token")
 		if r.code != 143 {
 			t.Fatalf("exit %d, want 143\n%s", r.code, r.stderr)
 		}
@@ -260,7 +296,7 @@ func TestClientTimeouts(t *testing.T) {
 	t.Run("fail/connect-timeout", func(t *testing.T) {
 		t.Parallel()
 		full := fullBroker(t)
-		r := runAgainst(t, []string{"AWS_ENDPOINT_URL=" + full, staticKeyEnv, staticSecret}, 0, 0, "token", "--connect-timeout", "500ms")
+		r := runAgainst(t, []string{"AWS_ENDPOINT_URL=" + full, staticKeyEnv, staticSecret}, signalling{}, "token", "--connect-timeout", "500ms")
 		if r.code != 124 {
 			t.Fatalf("exit %d, want 124\n%s", r.code, r.stderr)
 		}
