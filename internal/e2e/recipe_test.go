@@ -140,10 +140,14 @@ func TestRecipeCLI(t *testing.T) {
 	noValuesIn(t, "the recipe's output", out, values)
 }
 
+// TestRecipeExpiry: the recipe's token explodes at its expiry. Sessions
+// live 15s: the recipe's first read, an aws CLI process started after the
+// token is minted, must fit in that on a loaded machine too (8s did not
+// always); the recipe then waits for the expiry itself.
 func TestRecipeExpiry(t *testing.T) {
 	t.Parallel()
 	need(t, "jq", "--version")
-	b := startBroker(t, "", "--max-session-duration", "8s")
+	b := startBroker(t, "", "--max-session-duration", "15s")
 	env := b.cliEnv(creds{}, "AWS_SHARED_CREDENTIALS_FILE="+b.adminCredentialsFile())
 	work, out := runRecipe(t, b, env, "sh", "testdata/recipe-expiry.sh")
 	if !strings.Contains(out, "the token exploded: ExpiredTokenException") || !strings.Contains(out, "recipe-expiry: ok") {
