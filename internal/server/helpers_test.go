@@ -34,6 +34,14 @@ func sessionCreds(c *ststypes.Credentials) aws.Credentials {
 	return aws.Credentials{AccessKeyID: *c.AccessKeyId, SecretAccessKey: *c.SecretAccessKey, SessionToken: *c.SessionToken}
 }
 
+// must stops the test when a set-up step (what) fails.
+func must(t *testing.T, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
 // errCode is the AWS error code of an SDK call's error ("" for none).
 func errCode(err error) string {
 	var ae smithy.APIError

@@ -18,25 +18,19 @@ import (
 func TestIAMIdentityPoliciesDecideIAMOperations(t *testing.T) {
 	admin, newClient := iamSDKBroker(t)
 	ctx := context.Background()
-	must := func(what string, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
 	const acct = "arn:aws:iam::123456789012:"
 	for _, u := range []struct{ name, path string }{{"ops", "/ops/"}, {"app", "/team/"}, {"other", "/"}} {
 		_, err := admin.CreateUser(ctx, &sdkiam.CreateUserInput{UserName: aws.String(u.name), Path: aws.String(u.path)})
-		must("CreateUser "+u.name, err)
+		must(t, "CreateUser "+u.name, err)
 	}
 	for _, name := range []string{"allowed", "forbidden"} {
 		_, err := admin.CreatePolicy(ctx, &sdkiam.CreatePolicyInput{PolicyName: aws.String(name), PolicyDocument: aws.String(iamTestAllowRead)})
-		must("CreatePolicy "+name, err)
+		must(t, "CreatePolicy "+name, err)
 	}
 	_, err := admin.PutUserPolicy(ctx, &sdkiam.PutUserPolicyInput{UserName: aws.String("app"), PolicyName: aws.String("existing"), PolicyDocument: aws.String(iamTestAllowRead)})
-	must("PutUserPolicy", err)
+	must(t, "PutUserPolicy", err)
 	otherKey, err := admin.CreateAccessKey(ctx, &sdkiam.CreateAccessKeyInput{UserName: aws.String("other")})
-	must("CreateAccessKey other", err)
+	must(t, "CreateAccessKey other", err)
 
 	opsPolicy := `{"Version":"2012-10-17","Statement":[
 		{"Effect":"Allow","Action":["iam:PutUserPolicy","iam:GetUser","iam:ListGroupsForUser"],"Resource":"` + acct + `user/team/*"},
@@ -46,9 +40,9 @@ func TestIAMIdentityPoliciesDecideIAMOperations(t *testing.T) {
 		{"Effect":"Allow","Action":"iam:UntagUser","Resource":"*","Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["scratch"]}}}
 	]}`
 	_, err = admin.PutUserPolicy(ctx, &sdkiam.PutUserPolicyInput{UserName: aws.String("ops"), PolicyName: aws.String("ops"), PolicyDocument: aws.String(opsPolicy)})
-	must("PutUserPolicy ops", err)
+	must(t, "PutUserPolicy ops", err)
 	key, err := admin.CreateAccessKey(ctx, &sdkiam.CreateAccessKeyInput{UserName: aws.String("ops")})
-	must("CreateAccessKey ops", err)
+	must(t, "CreateAccessKey ops", err)
 	ops := newClient(accessKeyCreds(key.AccessKey))
 	opsKey := aws.ToString(key.AccessKey.AccessKeyId)
 	tag := func(k, v string) []iamtypes.Tag { return []iamtypes.Tag{{Key: aws.String(k), Value: aws.String(v)}} }
@@ -88,7 +82,7 @@ func TestIAMIdentityPoliciesDecideIAMOperations(t *testing.T) {
 		t.Errorf("app's policy existing: %v", err)
 	}
 	attached, err := admin.ListAttachedUserPolicies(ctx, &sdkiam.ListAttachedUserPoliciesInput{UserName: aws.String("app")})
-	must("ListAttachedUserPolicies", err)
+	must(t, "ListAttachedUserPolicies", err)
 	var names []string
 	for _, p := range attached.AttachedPolicies {
 		names = append(names, aws.ToString(p.PolicyName))
@@ -97,7 +91,7 @@ func TestIAMIdentityPoliciesDecideIAMOperations(t *testing.T) {
 		t.Errorf("app's attached policies = %s, want allowed", s)
 	}
 	keys, err := admin.ListAccessKeys(ctx, &sdkiam.ListAccessKeysInput{UserName: aws.String("other")})
-	must("ListAccessKeys other", err)
+	must(t, "ListAccessKeys other", err)
 	if len(keys.AccessKeyMetadata) != 1 || keys.AccessKeyMetadata[0].Status != iamtypes.StatusTypeActive {
 		t.Errorf("other's keys = %+v", keys.AccessKeyMetadata)
 	}

@@ -109,12 +109,6 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 	b := newSMBroker(t)
 	c := b.sm(b.admin)
 	ctx := context.Background()
-	must := func(what string, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
 
 	// CreateSecret, with and without a value.
 	before := time.Now().Add(-time.Second)
@@ -122,7 +116,7 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 		Name: aws.String("/prod/db"), SecretString: aws.String(`{"password":"pw-1"}`),
 		Description: aws.String("database"), Tags: []smtypes.Tag{{Key: aws.String("team"), Value: aws.String("data")}},
 	})
-	must("CreateSecret", err)
+	must(t, "CreateSecret", err)
 	arn := aws.ToString(cr.ARN)
 	if !strings.HasPrefix(arn, "arn:aws:secretsmanager:us-east-1:123456789012:secret:/prod/db-") || len(arn) != len("arn:aws:secretsmanager:us-east-1:123456789012:secret:/prod/db-")+6 {
 		t.Errorf("ARN = %q", arn)
@@ -137,7 +131,7 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 		t.Errorf("CreateSecret(existing) = %v, want ResourceExistsException", err)
 	}
 	empty, err := c.CreateSecret(ctx, &sdksm.CreateSecretInput{Name: aws.String("/prod/empty")})
-	must("CreateSecret(no value)", err)
+	must(t, "CreateSecret(no value)", err)
 	if empty.VersionId != nil {
 		t.Errorf("VersionId of a secret without value = %q", *empty.VersionId)
 	}
@@ -158,7 +152,7 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 	// GetSecretValue by name, partial ARN, full ARN.
 	for _, id := range []string{"/prod/db", "arn:aws:secretsmanager:us-east-1:123456789012:secret:/prod/db", arn} {
 		gv, err := c.GetSecretValue(ctx, &sdksm.GetSecretValueInput{SecretId: aws.String(id)})
-		must("GetSecretValue("+id+")", err)
+		must(t, "GetSecretValue("+id+")", err)
 		if aws.ToString(gv.SecretString) != `{"password":"pw-1"}` || aws.ToString(gv.ARN) != arn || aws.ToString(gv.VersionId) != v1 ||
 			!slices.Equal(gv.VersionStages, []string{"AWSCURRENT"}) || gv.CreatedDate == nil || gv.CreatedDate.Before(before) || gv.SecretBinary != nil {
 			t.Errorf("GetSecretValue(%s) = %+v", id, gv)
@@ -180,30 +174,30 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 
 	// PutSecretValue: binary, labels, idempotency.
 	pv, err := c.PutSecretValue(ctx, &sdksm.PutSecretValueInput{SecretId: aws.String(arn), SecretBinary: []byte{0, 1, 2, 0xff}})
-	must("PutSecretValue", err)
+	must(t, "PutSecretValue", err)
 	v2 := aws.ToString(pv.VersionId)
 	if !slices.Equal(pv.VersionStages, []string{"AWSCURRENT"}) || aws.ToString(pv.ARN) != arn {
 		t.Errorf("PutSecretValue = %+v", pv)
 	}
 	again, err := c.PutSecretValue(ctx, &sdksm.PutSecretValueInput{SecretId: aws.String(arn), SecretBinary: []byte{0, 1, 2, 0xff}, ClientRequestToken: aws.String(v2)})
-	must("PutSecretValue(retry)", err)
+	must(t, "PutSecretValue(retry)", err)
 	if aws.ToString(again.VersionId) != v2 {
 		t.Errorf("retry made version %s", aws.ToString(again.VersionId))
 	}
 	gv, err := c.GetSecretValue(ctx, &sdksm.GetSecretValueInput{SecretId: aws.String("/prod/db")})
-	must("GetSecretValue(binary)", err)
+	must(t, "GetSecretValue(binary)", err)
 	if !bytes.Equal(gv.SecretBinary, []byte{0, 1, 2, 0xff}) || gv.SecretString != nil {
 		t.Errorf("binary value = %v / %v", gv.SecretBinary, gv.SecretString)
 	}
 	prev, err := c.GetSecretValue(ctx, &sdksm.GetSecretValueInput{SecretId: aws.String("/prod/db"), VersionStage: aws.String("AWSPREVIOUS")})
-	must("GetSecretValue(AWSPREVIOUS)", err)
+	must(t, "GetSecretValue(AWSPREVIOUS)", err)
 	if aws.ToString(prev.VersionId) != v1 {
 		t.Errorf("AWSPREVIOUS = %s, want %s", aws.ToString(prev.VersionId), v1)
 	}
 	_, err = c.GetSecretValue(ctx, &sdksm.GetSecretValueInput{SecretId: aws.String("/prod/db"), VersionId: aws.String(v1), VersionStage: aws.String("AWSCURRENT")})
 	wantCode(t, "GetSecretValue(version and stage disagree)", err, "InvalidRequestException")
 	pend, err := c.PutSecretValue(ctx, &sdksm.PutSecretValueInput{SecretId: aws.String("/prod/db"), SecretString: aws.String("pw-3"), VersionStages: []string{"AWSPENDING"}})
-	must("PutSecretValue(AWSPENDING)", err)
+	must(t, "PutSecretValue(AWSPENDING)", err)
 	v3 := aws.ToString(pend.VersionId)
 	_, err = c.PutSecretValue(ctx, &sdksm.PutSecretValueInput{SecretId: aws.String("/prod/db")})
 	wantCode(t, "PutSecretValue(no value)", err, "InvalidRequestException")
@@ -216,7 +210,7 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 	_, err = c.UpdateSecretVersionStage(ctx, &sdksm.UpdateSecretVersionStageInput{SecretId: aws.String("/prod/db"), VersionStage: aws.String("AWSCURRENT"), MoveToVersionId: aws.String(v3)})
 	wantCode(t, "UpdateSecretVersionStage(without RemoveFrom)", err, "InvalidParameterException")
 	_, err = c.UpdateSecretVersionStage(ctx, &sdksm.UpdateSecretVersionStageInput{SecretId: aws.String("/prod/db"), VersionStage: aws.String("AWSCURRENT"), MoveToVersionId: aws.String(v3), RemoveFromVersionId: aws.String(v2)})
-	must("UpdateSecretVersionStage", err)
+	must(t, "UpdateSecretVersionStage", err)
 	want := map[string]string{v2: "AWSPREVIOUS", v3: "AWSCURRENT,AWSPENDING"}
 	if got := stagesOf(t, c, "/prod/db"); !maps.Equal(got, want) {
 		t.Errorf("stages = %v, want %v", got, want)
@@ -226,7 +220,7 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 
 	// ListSecretVersionIds, with deprecated versions and pagination.
 	lv, err := c.ListSecretVersionIds(ctx, &sdksm.ListSecretVersionIdsInput{SecretId: aws.String("/prod/db")})
-	must("ListSecretVersionIds", err)
+	must(t, "ListSecretVersionIds", err)
 	if len(lv.Versions) != 2 || aws.ToString(lv.ARN) != arn || aws.ToString(lv.Name) != "/prod/db" {
 		t.Errorf("ListSecretVersionIds = %+v", lv)
 	}
@@ -247,19 +241,19 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 
 	// UpdateSecret: description, then a value.
 	up, err := c.UpdateSecret(ctx, &sdksm.UpdateSecretInput{SecretId: aws.String("/prod/db"), Description: aws.String("db password")})
-	must("UpdateSecret(description)", err)
+	must(t, "UpdateSecret(description)", err)
 	if up.VersionId != nil {
 		t.Errorf("UpdateSecret without value made version %s", *up.VersionId)
 	}
 	up, err = c.UpdateSecret(ctx, &sdksm.UpdateSecretInput{SecretId: aws.String("/prod/db"), SecretString: aws.String("pw-4")})
-	must("UpdateSecret(value)", err)
+	must(t, "UpdateSecret(value)", err)
 	v4 := aws.ToString(up.VersionId)
 	_, err = c.UpdateSecret(ctx, &sdksm.UpdateSecretInput{SecretId: aws.String("/prod/db"), KmsKeyId: aws.String("alias/mine")})
 	wantCode(t, "UpdateSecret(KmsKeyId)", err, "InvalidParameterException")
 
 	// DescribeSecret.
 	ds, err := c.DescribeSecret(ctx, &sdksm.DescribeSecretInput{SecretId: aws.String(arn)})
-	must("DescribeSecret", err)
+	must(t, "DescribeSecret", err)
 	if aws.ToString(ds.Description) != "db password" || aws.ToString(ds.Name) != "/prod/db" || ds.CreatedDate == nil || ds.LastChangedDate == nil ||
 		ds.LastAccessedDate == nil || ds.DeletedDate != nil || len(ds.Tags) != 1 || ds.VersionIdsToStages[v4][0] != "AWSCURRENT" {
 		t.Errorf("DescribeSecret = %+v", ds)
@@ -270,9 +264,9 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 
 	// Tags.
 	_, err = c.TagResource(ctx, &sdksm.TagResourceInput{SecretId: aws.String("/prod/db"), Tags: []smtypes.Tag{{Key: aws.String("tier"), Value: aws.String("gold")}}})
-	must("TagResource", err)
+	must(t, "TagResource", err)
 	_, err = c.UntagResource(ctx, &sdksm.UntagResourceInput{SecretId: aws.String("/prod/db"), TagKeys: []string{"team"}})
-	must("UntagResource", err)
+	must(t, "UntagResource", err)
 	ds, _ = c.DescribeSecret(ctx, &sdksm.DescribeSecretInput{SecretId: aws.String(arn)})
 	if len(ds.Tags) != 1 || aws.ToString(ds.Tags[0].Key) != "tier" {
 		t.Errorf("tags = %+v", ds.Tags)
@@ -285,7 +279,7 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 	// ListSecrets: filters, sort, pagination.
 	for _, n := range []string{"/staging/db", "/prod/api"} {
 		_, err := c.CreateSecret(ctx, &sdksm.CreateSecretInput{Name: aws.String(n), SecretString: aws.String("v-" + n)})
-		must("CreateSecret "+n, err)
+		must(t, "CreateSecret "+n, err)
 	}
 	lp := sdksm.NewListSecretsPaginator(c, &sdksm.ListSecretsInput{MaxResults: aws.Int32(2), SortBy: smtypes.SortByTypeName})
 	var names []string
@@ -297,20 +291,20 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 		t.Errorf("ListSecrets by name = %s", got)
 	}
 	ls, err := c.ListSecrets(ctx, &sdksm.ListSecretsInput{Filters: []smtypes.Filter{{Key: smtypes.FilterNameStringTypeName, Values: []string{"/prod/"}}, {Key: smtypes.FilterNameStringTypeTagKey, Values: []string{"tier"}}}})
-	must("ListSecrets(filters)", err)
+	must(t, "ListSecrets(filters)", err)
 	if len(ls.SecretList) != 1 || aws.ToString(ls.SecretList[0].ARN) != arn || len(ls.SecretList[0].SecretVersionsToStages) != 2 {
 		t.Errorf("ListSecrets(filters) = %+v", ls.SecretList)
 	}
 	_, err = c.ListSecrets(ctx, &sdksm.ListSecretsInput{Filters: []smtypes.Filter{{Key: "nope", Values: []string{"x"}}}})
 	wantCode(t, "ListSecrets(bad filter key)", err, "ValidationException")
 	_, err = c.ListSecrets(ctx, &sdksm.ListSecretsInput{NextToken: aws.String("c20xOjE")}) // "sm1:1" is fine
-	must("ListSecrets(token)", err)
+	must(t, "ListSecrets(token)", err)
 	_, err = c.ListSecrets(ctx, &sdksm.ListSecretsInput{NextToken: aws.String("!!")})
 	wantCode(t, "ListSecrets(bad token)", err, "InvalidNextTokenException")
 
 	// BatchGetSecretValue: by ids (with an error entry) and by filters.
 	bg, err := c.BatchGetSecretValue(ctx, &sdksm.BatchGetSecretValueInput{SecretIdList: []string{"/prod/db", "/prod/nope", "/staging/db", "/prod/empty"}})
-	must("BatchGetSecretValue", err)
+	must(t, "BatchGetSecretValue", err)
 	if len(bg.SecretValues) != 2 || aws.ToString(bg.SecretValues[0].SecretString) != "pw-4" || aws.ToString(bg.SecretValues[1].SecretString) != "v-/staging/db" {
 		t.Errorf("BatchGetSecretValue values = %+v", bg.SecretValues)
 	}
@@ -318,7 +312,7 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 		t.Errorf("BatchGetSecretValue errors = %+v", bg.Errors)
 	}
 	bf, err := c.BatchGetSecretValue(ctx, &sdksm.BatchGetSecretValueInput{Filters: []smtypes.Filter{{Key: smtypes.FilterNameStringTypeName, Values: []string{"/prod/"}}}, MaxResults: aws.Int32(1)})
-	must("BatchGetSecretValue(filters)", err)
+	must(t, "BatchGetSecretValue(filters)", err)
 	if len(bf.SecretValues)+len(bf.Errors) != 1 || bf.NextToken == nil {
 		t.Errorf("BatchGetSecretValue(filters) = %+v", bf)
 	}
@@ -331,12 +325,12 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 	pol := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/ci"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}]}`
 	public := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"secretsmanager:GetSecretValue","Resource":"*"}]}`
 	vr, err := c.ValidateResourcePolicy(ctx, &sdksm.ValidateResourcePolicyInput{ResourcePolicy: aws.String(pol)})
-	must("ValidateResourcePolicy", err)
+	must(t, "ValidateResourcePolicy", err)
 	if !vr.PolicyValidationPassed || len(vr.ValidationErrors) != 0 {
 		t.Errorf("ValidateResourcePolicy(good) = %+v", vr)
 	}
 	vr, err = c.ValidateResourcePolicy(ctx, &sdksm.ValidateResourcePolicyInput{SecretId: aws.String("/prod/db"), ResourcePolicy: aws.String(public)})
-	must("ValidateResourcePolicy(public)", err)
+	must(t, "ValidateResourcePolicy(public)", err)
 	if vr.PolicyValidationPassed || len(vr.ValidationErrors) != 1 || aws.ToString(vr.ValidationErrors[0].CheckName) != secrets.CheckPublicAccess {
 		t.Errorf("ValidateResourcePolicy(public) = %+v", vr)
 	}
@@ -347,19 +341,19 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 	_, err = c.PutResourcePolicy(ctx, &sdksm.PutResourcePolicyInput{SecretId: aws.String("/prod/db"), ResourcePolicy: aws.String(`{"Statement":`)})
 	wantCode(t, "PutResourcePolicy(malformed)", err, "MalformedPolicyDocumentException")
 	pr, err := c.PutResourcePolicy(ctx, &sdksm.PutResourcePolicyInput{SecretId: aws.String("/prod/db"), ResourcePolicy: aws.String(pol)})
-	must("PutResourcePolicy", err)
+	must(t, "PutResourcePolicy", err)
 	if aws.ToString(pr.ARN) != arn {
 		t.Errorf("PutResourcePolicy ARN = %s", aws.ToString(pr.ARN))
 	}
 	gp, err := c.GetResourcePolicy(ctx, &sdksm.GetResourcePolicyInput{SecretId: aws.String("/prod/db")})
-	must("GetResourcePolicy", err)
+	must(t, "GetResourcePolicy", err)
 	if aws.ToString(gp.ResourcePolicy) != pol {
 		t.Errorf("GetResourcePolicy = %q", aws.ToString(gp.ResourcePolicy))
 	}
 	_, err = c.DeleteResourcePolicy(ctx, &sdksm.DeleteResourcePolicyInput{SecretId: aws.String("/prod/db")})
-	must("DeleteResourcePolicy", err)
+	must(t, "DeleteResourcePolicy", err)
 	gp, err = c.GetResourcePolicy(ctx, &sdksm.GetResourcePolicyInput{SecretId: aws.String("/prod/db")})
-	must("GetResourcePolicy(after delete)", err)
+	must(t, "GetResourcePolicy(after delete)", err)
 	if gp.ResourcePolicy != nil {
 		t.Errorf("policy left: %q", *gp.ResourcePolicy)
 	}
@@ -368,7 +362,7 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 
 	// GetRandomPassword.
 	rp, err := c.GetRandomPassword(ctx, &sdksm.GetRandomPasswordInput{PasswordLength: aws.Int64(40), ExcludePunctuation: aws.Bool(true)})
-	must("GetRandomPassword", err)
+	must(t, "GetRandomPassword", err)
 	if pw := aws.ToString(rp.RandomPassword); len(pw) != 40 || strings.Trim(pw, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != "" {
 		t.Errorf("RandomPassword = %q", pw)
 	}
@@ -383,7 +377,7 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 	_, err = c.DeleteSecret(ctx, &sdksm.DeleteSecretInput{SecretId: aws.String("/prod/db"), RecoveryWindowInDays: aws.Int64(7), ForceDeleteWithoutRecovery: aws.Bool(true)})
 	wantCode(t, "DeleteSecret(window and force)", err, "InvalidParameterException")
 	del, err := c.DeleteSecret(ctx, &sdksm.DeleteSecretInput{SecretId: aws.String("/prod/db"), RecoveryWindowInDays: aws.Int64(7)})
-	must("DeleteSecret", err)
+	must(t, "DeleteSecret", err)
 	if d := time.Until(*del.DeletionDate); d < 7*24*time.Hour-time.Minute || d > 7*24*time.Hour+time.Minute {
 		t.Errorf("DeletionDate in %v, want 7 days", d)
 	}
@@ -393,17 +387,17 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 		t.Errorf("GetSecretValue(scheduled) = %v, want InvalidRequestException", err)
 	}
 	ds, err = c.DescribeSecret(ctx, &sdksm.DescribeSecretInput{SecretId: aws.String("/prod/db")})
-	must("DescribeSecret(scheduled)", err)
+	must(t, "DescribeSecret(scheduled)", err)
 	if ds.DeletedDate == nil {
 		t.Error("DescribeSecret of a scheduled secret has no DeletedDate")
 	}
 	ls, err = c.ListSecrets(ctx, &sdksm.ListSecretsInput{})
-	must("ListSecrets", err)
+	must(t, "ListSecrets", err)
 	if len(ls.SecretList) != 3 {
 		t.Errorf("ListSecrets lists a scheduled secret: %d entries", len(ls.SecretList))
 	}
 	ls, err = c.ListSecrets(ctx, &sdksm.ListSecretsInput{IncludePlannedDeletion: aws.Bool(true)})
-	must("ListSecrets(IncludePlannedDeletion)", err)
+	must(t, "ListSecrets(IncludePlannedDeletion)", err)
 	if len(ls.SecretList) != 4 {
 		t.Errorf("ListSecrets(IncludePlannedDeletion) = %d entries", len(ls.SecretList))
 	}
@@ -412,7 +406,7 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 	_, err = c.CreateSecret(ctx, &sdksm.CreateSecretInput{Name: aws.String("/prod/db")})
 	wantCode(t, "CreateSecret(name scheduled)", err, "InvalidRequestException")
 	rs, err := c.RestoreSecret(ctx, &sdksm.RestoreSecretInput{SecretId: aws.String("/prod/db")})
-	must("RestoreSecret", err)
+	must(t, "RestoreSecret", err)
 	if aws.ToString(rs.ARN) != arn {
 		t.Errorf("RestoreSecret ARN = %s", aws.ToString(rs.ARN))
 	}
@@ -431,7 +425,7 @@ func TestSecretsManagerWithSDK(t *testing.T) {
 	}
 	b.smClock.Shift(0)
 	fd, err := c.DeleteSecret(ctx, &sdksm.DeleteSecretInput{SecretId: aws.String("/prod/api"), ForceDeleteWithoutRecovery: aws.Bool(true)})
-	must("DeleteSecret(force)", err)
+	must(t, "DeleteSecret(force)", err)
 	if fd.DeletionDate == nil || time.Since(*fd.DeletionDate) > time.Minute {
 		t.Errorf("DeleteSecret(force) = %+v", fd)
 	}
