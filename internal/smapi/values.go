@@ -214,7 +214,7 @@ func handlePutSecretValue(svc *secrets.Service) rpc.Handler {
 // --- ListSecretVersionIds ----------------------------------------------------------
 
 type listSecretVersionIdsInput struct {
-	SecretId          *string `json:"SecretId"`
+	secretIDInput
 	MaxResults        *int32  `json:"MaxResults"`
 	NextToken         *string `json:"NextToken"`
 	IncludeDeprecated *bool   `json:"IncludeDeprecated"`
@@ -242,11 +242,7 @@ type listSecretVersionIdsOutput struct {
 }
 
 func handleListSecretVersionIds(svc *secrets.Service) rpc.Handler {
-	return handleInput(func(ctx context.Context, r *rpc.Request, in *listSecretVersionIdsInput) (any, error) {
-		sec, err := authorizeSecretParam(ctx, r, svc, "secretsmanager:ListSecretVersionIds", in.SecretId, nil)
-		if err != nil {
-			return nil, err
-		}
+	return handleSecretOp(svc, "secretsmanager:ListSecretVersionIds", noKeys[*listSecretVersionIdsInput], func(ctx context.Context, r *rpc.Request, in *listSecretVersionIdsInput, sec *secrets.Secret) (any, error) {
 		deprecated := in.IncludeDeprecated != nil && *in.IncludeDeprecated
 		var versions []secrets.Version
 		for _, v := range sec.Versions {

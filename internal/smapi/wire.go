@@ -373,11 +373,13 @@ func authorizeValueWrite(ctx context.Context, r *rpc.Request, svc *secrets.Servi
 // authorizes the caller for action on the secret, and answer makes the
 // output.
 func handleSecretID(svc *secrets.Service, action string, answer func(ctx context.Context, r *rpc.Request, sec *secrets.Secret) (any, error)) rpc.Handler {
-	noCheck := func(*secretIDInput) (map[string][]string, error) { return nil, nil }
-	return handleSecretOp(svc, action, noCheck, func(ctx context.Context, r *rpc.Request, _ *secretIDInput, sec *secrets.Secret) (any, error) {
+	return handleSecretOp(svc, action, noKeys[*secretIDInput], func(ctx context.Context, r *rpc.Request, _ *secretIDInput, sec *secrets.Secret) (any, error) {
 		return answer(ctx, r, sec)
 	})
 }
+
+// noKeys is the check of an operation whose input adds no condition keys.
+func noKeys[P any](P) (map[string][]string, error) { return nil, nil }
 
 // handleInput serves an operation whose input is a *T: it decodes the
 // request's body, and answer acts on the input.
