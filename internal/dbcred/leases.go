@@ -442,7 +442,11 @@ func (s *Service) end(tx store.Tx, role, state string) error {
 	}
 	if cur.Session {
 		k := ownerKey(cur.AccessKeyID, cur.SecretARN)
-		if v, err := tx.Get(bucketOwners, k); err == nil && string(v) == role {
+		switch v, err := tx.Get(bucketOwners, k); {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return err
+		case string(v) == role:
 			if err := tx.Delete(bucketOwners, k); err != nil {
 				return err
 			}
