@@ -634,7 +634,7 @@ func handleApproveRequest(s *Server) rpc.Handler {
 		if err != nil {
 			return nil, err
 		}
-		sessName := "approval-" + q.Code
+		sessName := approvalSessionName(q)
 		mfaAge := max(int64(r.Time.Sub(mfaTime)/time.Second), 0)
 		keys := map[string][]string{
 			"sts:RoleSessionName":        {sessName},
@@ -820,7 +820,7 @@ func handleDenyRequest(s *Server) rpc.Handler {
 			return nil, err
 		}
 		if !mine {
-			if _, _, err := s.approverOf(ctx, r, q, "shortfuse:DenyRequest", map[string][]string{"sts:RoleSessionName": {"approval-" + q.Code}}); err != nil {
+			if _, _, err := s.approverOf(ctx, r, q, "shortfuse:DenyRequest", map[string][]string{"sts:RoleSessionName": {approvalSessionName(q)}}); err != nil {
 				return nil, err
 			}
 		}
@@ -931,3 +931,7 @@ func handleRevokeRequestSession(s *Server) rpc.Handler {
 		return &revokeRequestSessionOutput{AccessKeyID: q.Session.AccessKeyID}, nil
 	})
 }
+
+// approvalSessionName is the role session name of the session an approved
+// request mints, which DenyRequest authorizes with as ApproveRequest does.
+func approvalSessionName(q *approvals.Request) string { return "approval-" + q.Code }

@@ -104,16 +104,21 @@ func (u *assumedRoleUser) appendXML(b []byte) []byte {
 	return append(b, "</AssumedRoleUser>"...)
 }
 
-// appendOptional appends what the omitempty members PackedPolicySize and
-// SourceIdentity write.
-func appendOptional(b []byte, packed *int, sourceIdentity string) []byte {
-	if packed != nil {
-		b = awsapi.AppendElement(b, "PackedPolicySize", strconv.Itoa(*packed))
+// appendPackedPolicySize and appendSourceIdentity append what the
+// omitempty members PackedPolicySize and SourceIdentity of the AssumeRole
+// results write.
+func appendPackedPolicySize(b []byte, packed *int) []byte {
+	if packed == nil {
+		return b
 	}
-	if sourceIdentity != "" {
-		b = awsapi.AppendElement(b, "SourceIdentity", sourceIdentity)
+	return awsapi.AppendElement(b, "PackedPolicySize", strconv.Itoa(*packed))
+}
+
+func appendSourceIdentity(b []byte, sourceIdentity string) []byte {
+	if sourceIdentity == "" {
+		return b
 	}
-	return b
+	return awsapi.AppendElement(b, "SourceIdentity", sourceIdentity)
 }
 
 func (g *getCallerIdentityResult) AppendXML(b []byte, name string) []byte {
@@ -131,7 +136,8 @@ func (g *getSessionTokenResult) AppendXML(b []byte, name string) []byte {
 func (a *assumeRoleResult) AppendXML(b []byte, name string) []byte {
 	b = a.Credentials.appendXML(awsapi.AppendStart(b, name))
 	b = a.AssumedRoleUser.appendXML(b)
-	return awsapi.AppendEnd(appendOptional(b, a.PackedPolicySize, a.SourceIdentity), name)
+	b = appendPackedPolicySize(b, a.PackedPolicySize)
+	return awsapi.AppendEnd(appendSourceIdentity(b, a.SourceIdentity), name)
 }
 
 func credentialsShape(c sessiontoken.Credentials) stsCredentials {

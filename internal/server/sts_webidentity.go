@@ -102,15 +102,10 @@ func (a *assumeRoleWithWebIdentityResult) AppendXML(b []byte, name string) []byt
 	b = a.Credentials.appendXML(awsapi.AppendStart(b, name))
 	b = awsapi.AppendElement(b, "SubjectFromWebIdentityToken", a.SubjectFromWebIdentityToken)
 	b = a.AssumedRoleUser.appendXML(b)
-	if a.PackedPolicySize != nil {
-		b = awsapi.AppendElement(b, "PackedPolicySize", strconv.Itoa(*a.PackedPolicySize))
-	}
+	b = appendPackedPolicySize(b, a.PackedPolicySize)
 	b = awsapi.AppendElement(b, "Provider", a.Provider)
 	b = awsapi.AppendElement(b, "Audience", a.Audience)
-	if a.SourceIdentity != "" {
-		b = awsapi.AppendElement(b, "SourceIdentity", a.SourceIdentity)
-	}
-	return awsapi.AppendEnd(b, name)
+	return awsapi.AppendEnd(appendSourceIdentity(b, a.SourceIdentity), name)
 }
 
 // msgNotAuthorizedWebIdentity is AWS's message for every refusal after
