@@ -338,7 +338,6 @@ func (s *Service) MFADeviceUser(ctx context.Context, serial string) (*User, erro
 	return readFrom(ctx, s, load, func(_ *txn, u *userRec) (*User, error) { return s.userOut(u), nil })
 }
 
-// userAndMFA loads a user and an MFA device (and the device's store key).
 // updateDevice runs fn, in one write transaction, on the virtual MFA
 // device serial and its key.
 func (s *Service) updateDevice(ctx context.Context, serial string, fn func(t *txn, m *mfaRec, key string) error) error {
@@ -388,6 +387,7 @@ func (s *Service) matchCodes(m *mfaRec, first, last, after int64, codes ...strin
 	return matched, nil
 }
 
+// userAndMFA loads a user and an MFA device (and the device's store key).
 func (t *txn) userAndMFA(userName, serial string) (*userRec, *mfaRec, string, error) {
 	u, err := t.user(userName)
 	if err != nil {

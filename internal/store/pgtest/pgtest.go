@@ -206,9 +206,6 @@ func NewDatabase(t testing.TB) string {
 	return dsn
 }
 
-// withDatabase returns dsn with its database replaced by name. It handles
-// both forms pgx accepts: URLs and key=value strings, where a later key
-// overrides an earlier one.
 // NewDatabaseConn is NewDatabase that returns the database's DSN as a URL
 // and a connection to it as DSN's role, closed when the test ends.
 func NewDatabaseConn(t testing.TB) (*url.URL, *pgx.Conn) {
@@ -226,6 +223,9 @@ func NewDatabaseConn(t testing.TB) (*url.URL, *pgx.Conn) {
 	return u, conn
 }
 
+// withDatabase returns dsn with its database replaced by name. It handles
+// both forms pgx accepts: URLs and key=value strings, where a later key
+// overrides an earlier one.
 func withDatabase(dsn, name string) (string, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		u, err := url.Parse(dsn)
