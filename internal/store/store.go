@@ -148,10 +148,9 @@ type Gate struct {
 }
 
 // Enter admits a call and counts it in calls, which the caller marks Done
-// when the call ends. It refuses with ctx.Err() if ctx is done, ErrClosed
-// once the gate is closed, and refuse's error if refuse is not nil and
-// returns one; refuse runs under the gate's lock.
-func (g *Gate) Enter(ctx context.Context, calls *sync.WaitGroup, refuse func() error) error {
+// when the call ends. It refuses with ctx.Err() if ctx is done and
+// ErrClosed once the gate is closed.
+func (g *Gate) Enter(ctx context.Context, calls *sync.WaitGroup) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -160,24 +159,16 @@ func (g *Gate) Enter(ctx context.Context, calls *sync.WaitGroup, refuse func() e
 	if g.closed {
 		return ErrClosed
 	}
-	if refuse != nil {
-		if err := refuse(); err != nil {
-			return err
-		}
-	}
 	calls.Add(1)
 	return nil
 }
 
-// Close closes the gate, running also (if not nil) under its lock: no
-// call enters after it. The caller then waits for the calls admitted.
-func (g *Gate) Close(also func()) {
+// Close closes the gate: no call enters after it. The caller then waits
+// for the calls admitted.
+func (g *Gate) Close() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.closed = true
-	if also != nil {
-		also()
-	}
 }
 
 // CheckTx checks an operation on bucket and key before a transaction runs

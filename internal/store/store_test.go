@@ -120,25 +120,17 @@ func TestCheckTxRefusesInOrder(t *testing.T) {
 func TestGateAdmitsUntilClosed(t *testing.T) {
 	var g store.Gate
 	var calls sync.WaitGroup
-	if err := g.Enter(t.Context(), &calls, nil); err != nil {
+	if err := g.Enter(t.Context(), &calls); err != nil {
 		t.Fatalf("Enter() on an open gate = %v, want nil", err)
 	}
 	calls.Done()
-	refusal := errors.New("refused")
-	if err := g.Enter(t.Context(), &calls, func() error { return refusal }); err != refusal {
-		t.Errorf("Enter() with a refusal = %v, want it", err)
-	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if err := g.Enter(ctx, &calls, nil); !errors.Is(err, context.Canceled) {
+	if err := g.Enter(ctx, &calls); !errors.Is(err, context.Canceled) {
 		t.Errorf("Enter() with a done context = %v, want context.Canceled", err)
 	}
-	ran := false
-	g.Close(func() { ran = true })
-	if !ran {
-		t.Error("Close() did not run its function")
-	}
-	if err := g.Enter(t.Context(), &calls, nil); !errors.Is(err, store.ErrClosed) {
+	g.Close()
+	if err := g.Enter(t.Context(), &calls); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("Enter() after Close() = %v, want ErrClosed", err)
 	}
 	calls.Wait() // every admitted call has ended

@@ -186,11 +186,16 @@ func checkFormat(db *bbolt.DB) error {
 
 // enter registers a transaction, or reports why none may start.
 func (s *Store) enter(ctx context.Context, write bool) error {
-	var refuse func() error
-	if write {
-		refuse = s.refuseWrites
+	if err := s.gate.Enter(ctx, &s.inflight); err != nil {
+		return err
 	}
-	return s.gate.Enter(ctx, &s.inflight, refuse)
+	if write {
+		if err := s.refuseWrites(); err != nil {
+			s.inflight.Done()
+			return err
+		}
+	}
+	return nil
 }
 
 // refuseWrites refuses every write once a commit has failed.
@@ -290,7 +295,7 @@ func (s *Store) Backup(w io.Writer) (int64, error) {
 // result of the first.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		s.gate.Close(nil)
+		s.gate.Close()
 		s.inflight.Wait()
 		if err := s.db.Close(); err != nil {
 			s.closeErr = fmt.Errorf("bolt: close: %w", err)

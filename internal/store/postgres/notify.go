@@ -81,7 +81,7 @@ func (s *Store) ListenSync(ctx context.Context, channel string, synced func(), f
 	if err := ValidateChannel(channel); err != nil {
 		return err
 	}
-	if err := s.gate.Enter(ctx, &s.listeners, nil); err != nil {
+	if err := s.gate.Enter(ctx, &s.listeners); err != nil {
 		return err
 	}
 	defer s.listeners.Done()

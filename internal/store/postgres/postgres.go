@@ -240,7 +240,7 @@ func (s *Store) deadline(ctx context.Context) (context.Context, func()) {
 }
 
 func (s *Store) enter(ctx context.Context) error {
-	return s.gate.Enter(ctx, &s.inflight, nil)
+	return s.gate.Enter(ctx, &s.inflight)
 }
 
 // View implements store.Store with a REPEATABLE READ, READ ONLY transaction:
@@ -374,7 +374,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 // calls, waits for the transactions in flight, and closes the pool.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		s.gate.Close(func() { close(s.done) })
+		s.gate.Close()
+		close(s.done) // Listen calls admitted end; no new one is admitted
 		s.inflight.Wait()
 		s.listeners.Wait()
 		s.pool.Close()
