@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"slices"
 	"strconv"
@@ -18,6 +17,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/store/pgtest"
 	"github.com/shortfuse/shortfuse/internal/store/postgres"
 	"github.com/shortfuse/shortfuse/internal/store/storetest"
+	"github.com/shortfuse/shortfuse/internal/testutil"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -80,14 +80,10 @@ func count(t *testing.T, s store.Store, bucket string) int {
 func TestOpen(t *testing.T) {
 	base := pgtest.DSN(t)
 	const password = "hunter2-not-for-logs"
-	closedPort := func() int {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		return l.Addr().(*net.TCPAddr).Port
-	}()
+	closedPort, err := testutil.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		dsn     func(t *testing.T) string
