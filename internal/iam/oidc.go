@@ -203,13 +203,12 @@ func (s *Service) GetOpenIDConnectProvider(ctx context.Context, providerARN stri
 	if err != nil {
 		return nil, err
 	}
-	return s.readOIDC(ctx, key, nil, noSuchOIDC, providerARN)
+	return s.readOIDC(ctx, func(t *txn) (*oidcRec, error) { return t.oidcProvider(key, providerARN) })
 }
 
-// readOIDC returns the provider stored under key, loaded as load does it.
-func (s *Service) readOIDC(ctx context.Context, key string, match func(*oidcRec) bool, missing func(string) *Error, name string) (*OIDCProvider, error) {
-	return readFrom(ctx, s, func(t *txn) (*oidcRec, error) { return load(t, bucketOIDC, key, match, missing, name) },
-		func(_ *txn, rec *oidcRec) (*OIDCProvider, error) { return s.oidcOut(rec), nil })
+// readOIDC returns the provider that load loads, in one read transaction.
+func (s *Service) readOIDC(ctx context.Context, load func(*txn) (*oidcRec, error)) (*OIDCProvider, error) {
+	return readFrom(ctx, s, load, func(_ *txn, rec *oidcRec) (*OIDCProvider, error) { return s.oidcOut(rec), nil })
 }
 
 func noSuchIssuer(iss string) *Error {
@@ -227,7 +226,9 @@ func (s *Service) OpenIDConnectProviderForIssuer(ctx context.Context, iss string
 	}
 	// http://host and https://host share a name; only the registered
 	// scheme is the provider.
-	return s.readOIDC(ctx, oidc.ConditionPrefix(norm), func(r *oidcRec) bool { return r.URL == norm }, noSuchIssuer, iss)
+	return s.readOIDC(ctx, func(t *txn) (*oidcRec, error) {
+		return load(t, bucketOIDC, oidc.ConditionPrefix(norm), func(r *oidcRec) bool { return r.URL == norm }, noSuchIssuer, iss)
+	})
 }
 
 // ListOpenIDConnectProviders returns every provider, ordered by ARN.
