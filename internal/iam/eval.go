@@ -121,22 +121,23 @@ func labeled(src []SourcePolicy, err error) ([]policy.Labeled, error) {
 // its inline policies, its attached managed policies (default versions),
 // then each group's inline and attached policies.
 func (s *Service) UserSourcePolicies(ctx context.Context, userName string) ([]SourcePolicy, error) {
-	return s.sourcePolicies(ctx, KindUser, userName)
+	return s.sourcePolicies(ctx, KindUser, userName, "")
 }
 
 // RoleSourcePolicies returns a role's inline and attached policies.
 func (s *Service) RoleSourcePolicies(ctx context.Context, roleName string) ([]SourcePolicy, error) {
-	return s.sourcePolicies(ctx, KindRole, roleName)
+	return s.sourcePolicies(ctx, KindRole, roleName, "")
 }
 
 // GroupSourcePolicies returns a group's inline and attached policies.
 func (s *Service) GroupSourcePolicies(ctx context.Context, groupName string) ([]SourcePolicy, error) {
-	return s.sourcePolicies(ctx, KindGroup, groupName)
+	return s.sourcePolicies(ctx, KindGroup, groupName, "")
 }
 
 // sourcePolicies returns the identity policies in force for the user,
-// group or role with that name.
-func (s *Service) sourcePolicies(ctx context.Context, kind EntityKind, name string) ([]SourcePolicy, error) {
+// group or role with that name; with wantARN, only if that is its ARN
+// (NoSuchEntity otherwise), read in the same transaction.
+func (s *Service) sourcePolicies(ctx context.Context, kind EntityKind, name, wantARN string) ([]SourcePolicy, error) {
 	if err := checkEntityName(kind, name); err != nil {
 		return nil, err
 	}
@@ -144,6 +145,9 @@ func (s *Service) sourcePolicies(ctx context.Context, kind EntityKind, name stri
 		p, err := c.t.principal(kind, name)
 		if err != nil {
 			return err
+		}
+		if wantARN != "" && !sameEntityARN(s.arn(kind.String(), p.e.Path, p.e.Name), wantARN) {
+			return newErr(ErrNoSuchEntity, "The entity %s cannot be found.", fault.Printable(wantARN, 128))
 		}
 		return c.principal(p)
 	})
@@ -157,18 +161,7 @@ func (s *Service) PrincipalSourcePolicies(ctx context.Context, principalARN stri
 		if !ok {
 			continue
 		}
-		var src []SourcePolicy
-		got, err := s.EntityARN(ctx, kind, name)
-		if err == nil {
-			src, err = s.sourcePolicies(ctx, kind, name)
-		}
-		if err == nil && !sameEntityARN(got, principalARN) {
-			err = newErr(ErrNoSuchEntity, "The entity %s cannot be found.", fault.Printable(principalARN, 128))
-		}
-		if err != nil {
-			return nil, err
-		}
-		return src, nil
+		return s.sourcePolicies(ctx, kind, name, principalARN)
 	}
 	return nil, newErr(ErrInvalidInput, "Invalid Entity Arn: %s does not clearly define entity type and name.", fault.Printable(principalARN, 128))
 }
