@@ -33,6 +33,19 @@ const (
 // r.Authorize for every action/resource pair the operation needs.
 type Handler func(ctx context.Context, r *Request) (any, error)
 
+// Decoded is the handler of an operation whose input is a T: decode reads
+// the request's body into a new T (each service's JSON decoder), and serve
+// acts on it.
+func Decoded[T any](decode func(body []byte, v any) error, serve func(ctx context.Context, r *Request, in *T) (any, error)) Handler {
+	return func(ctx context.Context, r *Request) (any, error) {
+		in := new(T)
+		if err := decode(r.Body, in); err != nil {
+			return nil, err
+		}
+		return serve(ctx, r, in)
+	}
+}
+
 // Rules declare, per operation in the operations table, how the pipeline
 // (pipeline.go) treats a call: what goes on the audit record, and which
 // sessions may make it. The zero value is Write.

@@ -22,13 +22,7 @@ import (
 // wrong-case members, duplicate keys and trailing data are refused) and
 // serves the input.
 func jsonOp[In any](serve func(ctx context.Context, r *rpc.Request, in *In) (any, error)) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		var in In
-		if err := awsapi.DecodeJSON(r.Body, &in); err != nil {
-			return nil, err
-		}
-		return serve(ctx, r, &in)
-	}
+	return rpc.Decoded(awsapi.DecodeJSON, serve)
 }
 
 // sessionOp is jsonOp for the operations a session makes on itself: a

@@ -384,13 +384,7 @@ func noKeys[P any](P) (map[string][]string, error) { return nil, nil }
 // handleInput serves an operation whose input is a *T: it decodes the
 // request's body, and answer acts on the input.
 func handleInput[T any](answer func(ctx context.Context, r *rpc.Request, in *T) (any, error)) rpc.Handler {
-	return func(ctx context.Context, r *rpc.Request) (any, error) {
-		in := new(T)
-		if err := awsapi.DecodeAWSJSON(r.Body, in); err != nil {
-			return nil, err
-		}
-		return answer(ctx, r, in)
-	}
+	return rpc.Decoded(awsapi.DecodeAWSJSON, answer)
 }
 
 // handleSecretInput serves an operation on the one secret its input, a
